@@ -1,0 +1,52 @@
+# Tagwarden: the two promises are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+CARGO ?= cargo
+VENV := .venv
+TOOLS_VENV := .venv-tools
+
+.PHONY: help venv tools demo test fmt lint unit e2e emulator-test lambda-build clean
+
+help:
+	@echo "make demo   - run the auto-tagger against the local emulator and show before/after tags"
+	@echo "make test   - fmt check, clippy -D warnings, unit + end-to-end tests, emulator self-test"
+	@echo "make venv   - create .venv with the emulator (moto server + Tagwarden's extension)"
+	@echo "make tools  - create .venv-tools with cargo-lambda (for cargo lambda watch/invoke/build)"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/emulator/requirements.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+	touch $@
+
+tools: $(TOOLS_VENV)/.installed
+$(TOOLS_VENV)/.installed: tools/requirements.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+demo: venv
+	$(CARGO) run --quiet -p tagwarden-e2e --bin demo
+
+test: venv fmt lint unit emulator-test
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Unit tests and the end-to-end tests (each e2e test starts its own emulator on a free port).
+unit:
+	$(CARGO) test --workspace
+
+emulator-test: venv
+	$(VENV)/bin/python -m pytest -q tests/emulator
+
+# Build the Lambda bootstraps (needs `make tools`): target/lambda/<function>/bootstrap.
+lambda-build: tools
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" cargo lambda build --release --bin auto-tagger
+
+clean:
+	rm -rf $(VENV) $(TOOLS_VENV)
+	$(CARGO) clean

@@ -1,0 +1,28 @@
+//! Tolerant serde types for what arrives: CloudTrail API-call events as EventBridge delivers them.
+//!
+//! Real records lack almost any field, so every field is optional and a field of the wrong JSON type
+//! reads as absent instead of failing the whole event.
+
+pub mod cloudtrail;
+
+pub use cloudtrail::{ApiCall, CloudTrailEvent, SessionContext, SessionIssuer, UserIdentity};
+
+use serde::{Deserialize, Deserializer};
+
+/// Reads a string field leniently: any non-string JSON value (number, object, null) becomes `None`.
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// Reads a nested struct leniently: a value of the wrong shape becomes `None`.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}

@@ -1,0 +1,20 @@
+//! Tagwarden: cost-allocation tagging and budget guardrails for Amazon SageMaker.
+//!
+//! The library holds all domain logic and all AWS calls; the Lambda binaries and the `tagwarden` CLI
+//! only wire it up. Decisions are pure functions over plain data ([`tagging::plan_tags`]); the
+//! `apply` modules read inputs and carry plans out with the SDK [`aws::Clients`].
+
+pub mod aws;
+pub mod cache;
+pub mod config;
+pub mod event;
+pub mod identity;
+pub mod policy;
+pub mod resource;
+pub mod tagging;
+pub mod telemetry;
+
+pub use aws::{AwsError, Clients};
+pub use config::{Config, ConfigError};
+pub use policy::{Policy, PolicyError};
+pub use tagging::{AutoTagger, Outcome};

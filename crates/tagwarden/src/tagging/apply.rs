@@ -1,0 +1,961 @@
+//! The auto-tagger's side effects: read the resource's tags and its sources' tags, write the plan.
+//!
+//! Cost per event: `ListTags` on the resource and, when something changes, one `AddTags`. Source tags
+//! (profiles, spaces, domains, roles, users, parents) are read by ARN or name, never by listing a whole
+//! resource type, and cached across warm invocations.
+
+use std::sync::Arc;
+
+use aws_sdk_sagemaker::types::Tag;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
+use super::rules::truncate;
+use super::{CreateCall, Outcome, Report, RetryableError, TaggerSettings};
+use crate::aws::{AwsError, Clients, ResultExt};
+use crate::cache::TtlCache;
+use crate::identity::{
+    Creator, CreatorKind, PIPELINE_EXECUTION_TAG, Principal, ProfileRef, STUDIO_DOMAIN_TAG,
+    STUDIO_PROFILE_TAG, STUDIO_SPACE_TAG,
+};
+use crate::policy::{Policy, SourceKind};
+
+/// The auto-tagger: policy, clients and caches, built once per process.
+#[derive(Debug)]
+pub struct AutoTagger {
+    clients: Clients,
+    policy: Arc<Policy>,
+    /// Tags of source resources and principals, by ARN.
+    tags: TtlCache<Option<Tags>>,
+    /// Name lookups: a profile's domain, a profile's ARN, a space's owner, a tuning job's ARN.
+    lookups: TtlCache<Option<String>>,
+}
+
+impl AutoTagger {
+    /// An auto-tagger with these clients, policy and cache settings.
+    pub fn new(clients: Clients, policy: Arc<Policy>, settings: &TaggerSettings) -> Self {
+        Self {
+            clients,
+            policy,
+            tags: TtlCache::new(settings.cache_ttl, settings.cache_capacity),
+            lookups: TtlCache::new(settings.cache_ttl, settings.cache_capacity),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Handles one EventBridge event: the Lambda handler's whole body.
+    ///
+    /// `Ok` for everything that retrying will not change (tagged, unchanged, skipped, failed);
+    /// `Err` only for throttling and outages, so that Lambda retries the event.
+    pub async fn handle(&self, event: &Value) -> Result<Outcome, RetryableError> {
+        let outcome = match CreateCall::from_event(event) {
+            Err(skip) => Outcome::Skipped(skip),
+            Ok(call) => match self.tag(&call).await {
+                Ok(outcome) => outcome,
+                Err(err) if err.is_retryable() => {
+                    warn!(resource_arn = %call.arn, error = %err, "retryable failure; the event will be retried");
+                    return Err(err.into());
+                }
+                Err(err) => Outcome::Failed {
+                    reason: err.to_string(),
+                    resource_arn: call.arn_string(),
+                },
+            },
+        };
+        log_outcome(&outcome);
+        Ok(outcome)
+    }
+
+    async fn tag(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
+        let arn = call.arn_string();
+        let event_name = Some(call.event_name());
+        if let Some(region) = self.clients.region()
+            && region != call.arn.region
+        {
+            return Ok(Outcome::skipped(
+                format!(
+                    "resource is in {}, this function acts in {region}",
+                    call.arn.region
+                ),
+                event_name,
+                Some(&arn),
+            ));
+        }
+        let existing = match list_tags(&self.clients, &arn).await {
+            Ok(tags) => tags,
+            Err(err) if err.is_not_found() => {
+                return Ok(Outcome::skipped(
+                    "resource no longer exists",
+                    event_name,
+                    Some(&arn),
+                ));
+            }
+            Err(err) => return Err(err),
+        };
+
+        let mut warnings = Vec::new();
+        let creator = self.creator(call, &existing, &mut warnings).await?;
+        let parent = self.parent(call, &existing, &mut warnings).await?;
+        if creator.kind == CreatorKind::Service && parent.is_none() {
+            return Ok(Outcome::skipped(
+                format!(
+                    "started by {} and no parent resource was found to inherit tags from",
+                    creator.name
+                ),
+                event_name,
+                Some(&arn),
+            ));
+        }
+        let sources = self
+            .sources(call, &existing, &creator, parent.as_ref(), &mut warnings)
+            .await?;
+        let plan = plan_tags(&existing, &sources, &self.policy.tags);
+        self.write(
+            call,
+            &arn,
+            creator,
+            parent.map(|p| p.origin),
+            plan,
+            warnings,
+        )
+        .await
+    }
+
+    async fn write(
+        &self,
+        call: &CreateCall,
+        arn: &str,
+        creator: Creator,
+        parent_arn: Option<String>,
+        plan: TagPlan,
+        mut warnings: Vec<String>,
+    ) -> Result<Outcome, AwsError> {
+        if !plan.add.is_empty() {
+            match add_tags(&self.clients, arn, &plan.add).await {
+                Ok(()) => {}
+                Err(err) if err.is_not_found() => {
+                    return Ok(Outcome::skipped(
+                        "resource deleted before it could be tagged",
+                        Some(call.event_name()),
+                        Some(arn),
+                    ));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if !plan.remove.is_empty() {
+            // NOTE: after AddTags, so a failure here never leaves the resource without the canonical key.
+            self.clients
+                .sagemaker
+                .delete_tags()
+                .resource_arn(arn)
+                .set_tag_keys(Some(plan.remove.clone()))
+                .send()
+                .await
+                .aws("DeleteTags")?;
+        }
+        warnings.extend(plan.warnings);
+        let mut report = Report {
+            resource_arn: arn.to_owned(),
+            resource_type: call.kind.arn_type,
+            event_name: call.event_name().to_owned(),
+            creator,
+            parent_arn,
+            added: plan.add,
+            removed: plan.remove,
+            origins: plan.origins,
+            missing_required: plan.missing_required,
+            notified: false,
+            warnings,
+        };
+        if !report.missing_required.is_empty() {
+            self.notify(&mut report, call.event_id.as_deref()).await?;
+        }
+        Ok(if report.added.is_empty() && report.removed.is_empty() {
+            Outcome::Unchanged(report)
+        } else {
+            Outcome::Tagged(report)
+        })
+    }
+
+    /// Publishes one non-compliance notification; a missing or refused topic is a warning, not a failure.
+    async fn notify(&self, report: &mut Report, event_id: Option<&str>) -> Result<(), AwsError> {
+        let Some(topic) = self.policy.tags.notify_topic_arn.as_deref() else {
+            return Ok(());
+        };
+        let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
+        let subject = truncate(
+            &format!(
+                "Tagwarden: {} {name} is missing required tags",
+                report.resource_type
+            ),
+            99,
+        );
+        let message = json!({
+            "tagwarden": "non-compliant",
+            "resource_arn": report.resource_arn,
+            "resource_type": report.resource_type,
+            "creator": report.creator,
+            "missing_required": report.missing_required,
+            "added": report.added,
+            "event_id": event_id,
+        });
+        let sent = self
+            .clients
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(message.to_string())
+            .send()
+            .await
+            .aws("Publish");
+        match sent {
+            Ok(_) => report.notified = true,
+            Err(err) if err.is_retryable() => return Err(err),
+            Err(err) => report
+                .warnings
+                .push(format!("non-compliance notification not sent: {err}")),
+        }
+        Ok(())
+    }
+
+    /// The creator from the event, refined by Studio's own tags and the request's owner fields.
+    async fn creator(
+        &self,
+        call: &CreateCall,
+        existing: &Tags,
+        warnings: &mut Vec<String>,
+    ) -> Result<Creator, AwsError> {
+        let mut creator = Creator::from_identity(call.call.user_identity.as_ref())
+            .from_studio_tags(
+                existing.get(STUDIO_PROFILE_TAG).map(String::as_str),
+                existing.get(STUDIO_DOMAIN_TAG).map(String::as_str),
+            );
+        let domain_id = self.domain_id(call, existing, &creator);
+        // Apps and spaces name their owning profile in the request.
+        let owner = match call.kind.arn_type {
+            "app" => call
+                .call
+                .request_str("userProfileName")
+                .map(|n| (n.to_owned(), "request-user-profile")),
+            "space" => call
+                .call
+                .request_parameters
+                .as_ref()
+                .and_then(|p| p.pointer("/ownershipSettings/ownerUserProfileName"))
+                .and_then(Value::as_str)
+                .map(|n| (n.to_owned(), "space-owner")),
+            _ => None,
+        };
+        let owner = match owner {
+            Some(owner) => Some(owner),
+            None => match self.space_arn(call, existing) {
+                Some(space_arn) => self
+                    .space_owner(&space_arn, warnings)
+                    .await?
+                    .map(|n| (n, "space-owner")),
+                None => None,
+            },
+        };
+        if let Some((name, via)) = owner {
+            creator = creator.with_owner_profile(
+                ProfileRef {
+                    name,
+                    domain_id: domain_id.clone(),
+                    arn: None,
+                },
+                via,
+            );
+        }
+        if let Some(profile) = creator.profile.as_mut()
+            && profile.domain_id.is_none()
+        {
+            profile.domain_id = match domain_id {
+                Some(id) => Some(id),
+                None => self.profile_domain(&profile.name, warnings).await?,
+            };
+        }
+        Ok(creator)
+    }
+
+    /// The domain id from the request, Studio's domain tag or the creator's profile.
+    fn domain_id(&self, call: &CreateCall, existing: &Tags, creator: &Creator) -> Option<String> {
+        if call.kind.arn_type == "domain" {
+            return None;
+        }
+        call.call
+            .request_str("domainId")
+            .map(str::to_owned)
+            .or_else(|| {
+                let arn = existing.get(STUDIO_DOMAIN_TAG)?;
+                crate::resource::SageMakerArn::parse(arn).map(|a| a.path)
+            })
+            .or_else(|| creator.profile.as_ref()?.domain_id.clone())
+    }
+
+    fn space_arn(&self, call: &CreateCall, existing: &Tags) -> Option<String> {
+        if let Some(arn) = existing.get(STUDIO_SPACE_TAG) {
+            return Some(arn.clone());
+        }
+        let space = call
+            .call
+            .request_str("spaceName")
+            .filter(|_| call.kind.arn_type == "app")?;
+        let domain = call.call.request_str("domainId")?;
+        Some(call.arn.sibling("space", &format!("{domain}/{space}")))
+    }
+
+    /// Work started by SageMaker itself: the pipeline of a step job, the tuning job of a training job.
+    async fn parent(
+        &self,
+        call: &CreateCall,
+        existing: &Tags,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<SourceLayer>, AwsError> {
+        let pipeline = existing
+            .get(PIPELINE_EXECUTION_TAG)
+            .and_then(|execution| execution.split_once("/execution/"))
+            .map(|(pipeline, _)| pipeline.to_owned());
+        let parent_arn = match pipeline {
+            Some(arn) => Some(arn),
+            None if call.kind.arn_type == "training-job" => {
+                match tuning_job_name(call.arn.name()) {
+                    Some(tuning) => self.tuning_job_arn(tuning, warnings).await?,
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let Some(parent_arn) = parent_arn else {
+            return Ok(None);
+        };
+        Ok(self
+            .tags_of(&parent_arn, warnings)
+            .await?
+            .map(|tags| SourceLayer {
+                kind: SourceKind::Parent,
+                origin: parent_arn,
+                tags,
+            }))
+    }
+
+    /// Reads the sources the policy names, in its order.
+    async fn sources(
+        &self,
+        call: &CreateCall,
+        existing: &Tags,
+        creator: &Creator,
+        parent: Option<&SourceLayer>,
+        warnings: &mut Vec<String>,
+    ) -> Result<TagSources, AwsError> {
+        let mut layers = Vec::new();
+        for kind in &self.policy.tags.sources {
+            let origin = match kind {
+                SourceKind::Parent => {
+                    layers.extend(parent.cloned());
+                    continue;
+                }
+                SourceKind::Defaults => continue,
+                SourceKind::UserProfile => self.profile_arn(creator, warnings).await?,
+                SourceKind::Space => self.space_arn(call, existing),
+                SourceKind::Domain => self
+                    .domain_id(call, existing, creator)
+                    .map(|id| call.arn.sibling("domain", &id)),
+                SourceKind::Principal => match &creator.principal {
+                    Some(principal) => {
+                        if let Some(tags) = self.principal_tags(principal, warnings).await? {
+                            let arn = match principal {
+                                Principal::Role { arn, .. } | Principal::User { arn, .. } => {
+                                    arn.clone()
+                                }
+                            };
+                            layers.push(SourceLayer {
+                                kind: *kind,
+                                origin: arn,
+                                tags,
+                            });
+                        }
+                        continue;
+                    }
+                    None => None,
+                },
+            };
+            // A resource is not its own source (e.g. the profile a CreateUserProfile event made).
+            if let Some(origin) = origin.filter(|o| *o != call.arn_string())
+                && let Some(tags) = self.tags_of(&origin, warnings).await?
+            {
+                layers.push(SourceLayer {
+                    kind: *kind,
+                    origin,
+                    tags,
+                });
+            }
+        }
+        Ok(TagSources {
+            layers,
+            creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown),
+        })
+    }
+
+    /// The creator's user profile ARN: from Studio's tag, or looked up by domain and name.
+    async fn profile_arn(
+        &self,
+        creator: &Creator,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<String>, AwsError> {
+        let Some(profile) = &creator.profile else {
+            return Ok(None);
+        };
+        if let Some(arn) = &profile.arn {
+            return Ok(Some(arn.clone()));
+        }
+        let Some(domain) = &profile.domain_id else {
+            return Ok(None);
+        };
+        let key = format!("profile-arn:{domain}/{}", profile.name);
+        if let Some(hit) = self.lookups.get(&key) {
+            return Ok(hit);
+        }
+        let described = self
+            .clients
+            .sagemaker
+            .describe_user_profile()
+            .domain_id(domain)
+            .user_profile_name(&profile.name)
+            .send()
+            .await
+            .aws("DescribeUserProfile");
+        let arn = match described {
+            Ok(out) => out.user_profile_arn().map(str::to_owned),
+            Err(err) => soft(
+                err,
+                warnings,
+                &format!("user profile {domain}/{}", profile.name),
+            )?,
+        };
+        self.lookups.insert(key, arn.clone());
+        Ok(arn)
+    }
+
+    /// The domain holding a profile of this name, when exactly one does.
+    async fn profile_domain(
+        &self,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<String>, AwsError> {
+        let key = format!("profile-domain:{name}");
+        if let Some(hit) = self.lookups.get(&key) {
+            return Ok(hit);
+        }
+        let mut pages = self
+            .clients
+            .sagemaker
+            .list_user_profiles()
+            .user_profile_name_contains(name)
+            .into_paginator()
+            .send();
+        let mut domains = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = match page.aws("ListUserProfiles") {
+                Ok(page) => page,
+                Err(err) => return soft(err, warnings, &format!("user profile {name}")),
+            };
+            domains.extend(
+                page.user_profiles()
+                    .iter()
+                    .filter(|p| p.user_profile_name() == Some(name))
+                    .filter_map(|p| p.domain_id().map(str::to_owned)),
+            );
+        }
+        domains.sort();
+        domains.dedup();
+        let found = match domains.len() {
+            1 => domains.pop(),
+            0 => {
+                warnings.push(format!("user profile {name}: not found in any domain"));
+                None
+            }
+            n => {
+                warnings.push(format!(
+                    "user profile {name}: exists in {n} domains, not guessing which"
+                ));
+                None
+            }
+        };
+        self.lookups.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn space_owner(
+        &self,
+        space_arn: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<String>, AwsError> {
+        let key = format!("space-owner:{space_arn}");
+        if let Some(hit) = self.lookups.get(&key) {
+            return Ok(hit);
+        }
+        let Some((domain, space)) = crate::resource::SageMakerArn::parse(space_arn).and_then(|a| {
+            a.path
+                .split_once('/')
+                .map(|(d, s)| (d.to_owned(), s.to_owned()))
+        }) else {
+            return Ok(None);
+        };
+        let described = self
+            .clients
+            .sagemaker
+            .describe_space()
+            .domain_id(&domain)
+            .space_name(&space)
+            .send()
+            .await
+            .aws("DescribeSpace");
+        let owner = match described {
+            Ok(out) => out
+                .ownership_settings()
+                .and_then(|o| o.owner_user_profile_name())
+                .map(str::to_owned),
+            Err(err) => soft(err, warnings, &format!("space {domain}/{space}"))?,
+        };
+        self.lookups.insert(key, owner.clone());
+        Ok(owner)
+    }
+
+    async fn tuning_job_arn(
+        &self,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<String>, AwsError> {
+        let key = format!("tuning-job:{name}");
+        if let Some(hit) = self.lookups.get(&key) {
+            return Ok(hit);
+        }
+        let described = self
+            .clients
+            .sagemaker
+            .describe_hyper_parameter_tuning_job()
+            .hyper_parameter_tuning_job_name(name)
+            .send()
+            .await
+            .aws("DescribeHyperParameterTuningJob");
+        let arn = match described {
+            Ok(out) => out.hyper_parameter_tuning_job_arn().map(str::to_owned),
+            Err(err) => soft(err, warnings, &format!("tuning job {name}"))?,
+        };
+        self.lookups.insert(key, arn.clone());
+        Ok(arn)
+    }
+
+    /// Tags of a source resource by ARN, cached; `None` if it cannot be read (with a warning).
+    async fn tags_of(
+        &self,
+        arn: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Tags>, AwsError> {
+        if let Some(hit) = self.tags.get(arn) {
+            return Ok(hit);
+        }
+        let tags = match list_tags(&self.clients, arn).await {
+            Ok(tags) => Some(tags),
+            Err(err) => soft(err, warnings, arn)?,
+        };
+        self.tags.insert(arn.to_owned(), tags.clone());
+        Ok(tags)
+    }
+
+    async fn principal_tags(
+        &self,
+        principal: &Principal,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Tags>, AwsError> {
+        let (key, arn) = match principal {
+            Principal::Role { arn, .. } | Principal::User { arn, .. } => (arn.clone(), arn),
+        };
+        if let Some(hit) = self.tags.get(&key) {
+            return Ok(hit);
+        }
+        let read = match principal {
+            Principal::Role { name, .. } => role_tags(&self.clients, name).await,
+            Principal::User { name, .. } => user_tags(&self.clients, name).await,
+        };
+        let tags = match read {
+            Ok(tags) => Some(tags),
+            Err(err) => soft(err, warnings, arn)?,
+        };
+        self.tags.insert(key, tags.clone());
+        Ok(tags)
+    }
+}
+
+/// A source that cannot be read is a warning, unless retrying may help.
+fn soft<T>(err: AwsError, warnings: &mut Vec<String>, what: &str) -> Result<Option<T>, AwsError> {
+    if err.is_retryable() {
+        return Err(err);
+    }
+    warnings.push(format!("{what}: not read ({err})"));
+    Ok(None)
+}
+
+/// The tuning job that launched a training job named `<tuning-job>-<NNN>-<8 hex>`.
+fn tuning_job_name(training_job: &str) -> Option<&str> {
+    let (rest, suffix) = training_job.rsplit_once('-')?;
+    let (parent, index) = rest.rsplit_once('-')?;
+    let hex = suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit());
+    let number = index.len() == 3 && index.chars().all(|c| c.is_ascii_digit());
+    (hex && number && !parent.is_empty()).then_some(parent)
+}
+
+fn log_outcome(outcome: &Outcome) {
+    match outcome {
+        Outcome::Tagged(r) | Outcome::Unchanged(r) => info!(
+            outcome = outcome.label(),
+            resource_arn = %r.resource_arn,
+            creator = %truncate(&r.creator.name, 64),
+            added = r.added.len(),
+            missing_required = ?r.missing_required,
+            "handled"
+        ),
+        Outcome::Skipped(skip) => info!(outcome = "skipped", reason = %skip.reason, "handled"),
+        Outcome::Failed {
+            reason,
+            resource_arn,
+        } => {
+            warn!(outcome = "failed", resource_arn = %resource_arn, reason = %reason, "handled")
+        }
+    }
+}
+
+/// Every tag of a SageMaker resource, following `NextToken`.
+pub async fn list_tags(clients: &Clients, arn: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let mut pages = clients
+        .sagemaker
+        .list_tags()
+        .resource_arn(arn)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for tag in page.aws("ListTags")?.tags() {
+            if let Some(key) = tag.key() {
+                tags.insert(key.to_owned(), tag.value().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    Ok(tags)
+}
+
+/// Adds or overwrites tags on a SageMaker resource in one call.
+pub async fn add_tags(clients: &Clients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    clients
+        .sagemaker
+        .add_tags()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .aws("AddTags")?;
+    Ok(())
+}
+
+async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let mut marker = None;
+    loop {
+        let page = clients
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .aws("ListRoleTags")?;
+        tags.extend(
+            page.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned())),
+        );
+        marker = page
+            .marker()
+            .map(str::to_owned)
+            .filter(|_| page.is_truncated());
+        if marker.is_none() {
+            return Ok(tags);
+        }
+    }
+}
+
+async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let mut marker = None;
+    loop {
+        let page = clients
+            .iam
+            .list_user_tags()
+            .user_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .aws("ListUserTags")?;
+        tags.extend(
+            page.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned())),
+        );
+        marker = page
+            .marker()
+            .map(str::to_owned)
+            .filter(|_| page.is_truncated());
+        if marker.is_none() {
+            return Ok(tags);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
+    use aws_sdk_sagemaker::Client as SageMaker;
+    use aws_sdk_sagemaker::operation::add_tags::AddTagsOutput;
+    use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+    use aws_sdk_sns::operation::publish::PublishOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb";
+
+    fn aws_error(status: u16, code: &str) -> HttpResponse {
+        let body = json!({"__type": code, "message": "from the mock"}).to_string();
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+    }
+
+    fn tagger(sagemaker: &[&Rule], iam: &[&Rule], sns: &[&Rule]) -> AutoTagger {
+        let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
+            c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+        };
+        let clients = Clients {
+            sagemaker: mock_client!(
+                aws_sdk_sagemaker,
+                RuleMode::MatchAny,
+                sagemaker.iter().copied(),
+                no_retry
+            ),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam.iter().copied()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()),
+            tagging: mock_client!(
+                aws_sdk_resourcegroupstagging,
+                RuleMode::MatchAny,
+                std::iter::empty::<&Rule>()
+            ),
+        };
+        let policy = Arc::new(Policy::example().unwrap());
+        AutoTagger::new(clients, policy, &TaggerSettings::default())
+    }
+
+    fn notebook_event() -> Value {
+        json!({
+            "detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker",
+            "detail": {
+                "eventSource": "sagemaker.amazonaws.com", "eventName": "CreateNotebookInstance",
+                "userIdentity": {"type": "AssumedRole",
+                    "arn": "arn:aws:sts::123456789012:assumed-role/ci-deployer/build-7",
+                    "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "ci-deployer",
+                        "arn": "arn:aws:iam::123456789012:role/ci-deployer"}}},
+                "responseElements": {"notebookInstanceArn": ARN}
+            }
+        })
+    }
+
+    fn role_tags_rule() -> Rule {
+        mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+            let tag = |k: &str, v: &str| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .unwrap()
+            };
+            ListRoleTagsOutput::builder()
+                .tags(tag("cost-center", "CC-4000"))
+                .tags(tag("team", "platform"))
+                .is_truncated(false)
+                .build()
+                .unwrap()
+        })
+    }
+
+    fn sm_tag(k: &str, v: &str) -> Tag {
+        Tag::builder().key(k).value(v).build()
+    }
+
+    #[tokio::test]
+    async fn throttled_list_tags_is_a_retryable_error() {
+        let list = mock!(SageMaker::list_tags)
+            .then_http_response(|| aws_error(400, "ThrottlingException"));
+        let err = tagger(&[&list], &[], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap_err();
+        assert!(matches!(err.0, AwsError::Throttled { .. }), "{err}");
+        let diagnostic = lambda_runtime::Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "Tagwarden.Retryable.Throttled");
+    }
+
+    #[tokio::test]
+    async fn server_errors_on_add_tags_are_retryable() {
+        let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
+        let add =
+            mock!(SageMaker::add_tags).then_http_response(|| aws_error(500, "InternalFailure"));
+        let err = tagger(&[&list, &add], &[&role_tags_rule()], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap_err();
+        assert!(err.0.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn tags_on_every_list_tags_page_are_taken_into_account() {
+        let list = mock!(SageMaker::list_tags)
+            .match_requests(|r| r.resource_arn() == Some(ARN))
+            .sequence()
+            .output(|| {
+                ListTagsOutput::builder()
+                    .tags(sm_tag("cost-center", "CC-4000"))
+                    .tags(sm_tag("team", "platform"))
+                    .next_token("page-2")
+                    .build()
+            })
+            .output(|| {
+                ListTagsOutput::builder()
+                    .tags(sm_tag("environment", "dev"))
+                    .tags(sm_tag("created-by", "build-7"))
+                    .build()
+            })
+            .build();
+        let outcome = tagger(&[&list], &[&role_tags_rule()], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap();
+        assert_eq!(outcome.label(), "unchanged", "{outcome:?}");
+        assert_eq!(list.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn only_the_difference_is_written_in_one_add_tags_call() {
+        let list = mock!(SageMaker::list_tags).then_output(|| {
+            ListTagsOutput::builder()
+                .tags(sm_tag("team", "platform"))
+                .build()
+        });
+        let add = mock!(SageMaker::add_tags)
+            .match_requests(|r| {
+                let keys: Vec<_> = r.tags().iter().filter_map(|t| t.key()).collect();
+                keys == ["cost-center", "created-by", "environment"]
+            })
+            .then_output(|| AddTagsOutput::builder().build());
+        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap();
+        let Outcome::Tagged(report) = outcome else {
+            panic!("expected tagged, got {outcome:?}")
+        };
+        assert_eq!(report.origins["cost-center"], "principal");
+        assert_eq!(report.added["created-by"], "build-7");
+        assert_eq!(add.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_resource_deleted_before_tagging_is_skipped() {
+        let list =
+            mock!(SageMaker::list_tags).then_http_response(|| aws_error(400, "ResourceNotFound"));
+        let outcome = tagger(&[&list], &[], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap();
+        let Outcome::Skipped(skip) = outcome else {
+            panic!("expected skipped")
+        };
+        assert_eq!(skip.reason, "resource no longer exists");
+    }
+
+    #[tokio::test]
+    async fn access_denied_on_add_tags_is_a_failure_not_a_retry() {
+        let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
+        let add = mock!(SageMaker::add_tags)
+            .then_http_response(|| aws_error(400, "AccessDeniedException"));
+        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[])
+            .handle(&notebook_event())
+            .await
+            .unwrap();
+        let Outcome::Failed { reason, .. } = outcome else {
+            panic!("expected failed, got {outcome:?}")
+        };
+        assert!(reason.contains("AddTags: access denied"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_principal_is_a_warning_and_the_gap_is_notified() {
+        let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
+        let add = mock!(SageMaker::add_tags).then_output(|| AddTagsOutput::builder().build());
+        let denied = mock!(aws_sdk_iam::Client::list_role_tags)
+            .then_http_response(|| aws_error(403, "AccessDenied"));
+        let publish = mock!(aws_sdk_sns::Client::publish)
+            .match_requests(|r| r.message().is_some_and(|m| m.contains("\"cost-center\"")))
+            .then_output(|| PublishOutput::builder().message_id("m-1").build());
+        let outcome = tagger(&[&list, &add], &[&denied], &[&publish])
+            .handle(&notebook_event())
+            .await
+            .unwrap();
+        let Outcome::Tagged(report) = outcome else {
+            panic!("expected tagged, got {outcome:?}")
+        };
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("ci-deployer") && w.contains("access denied"))
+        );
+        assert_eq!(report.missing_required, ["cost-center", "team"]);
+        assert!(report.notified);
+        assert_eq!(publish.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn source_tags_are_cached_across_events() {
+        let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
+        let add = mock!(SageMaker::add_tags).then_output(|| AddTagsOutput::builder().build());
+        let roles = role_tags_rule();
+        let tagger = tagger(&[&list, &add], &[&roles], &[]);
+        tagger.handle(&notebook_event()).await.unwrap();
+        tagger.handle(&notebook_event()).await.unwrap();
+        assert_eq!(roles.num_calls(), 1);
+        assert_eq!(list.num_calls(), 2);
+    }
+
+    #[test]
+    fn tuning_job_children_are_recognised_by_their_name() {
+        assert_eq!(
+            tuning_job_name("fraud-hpo-1127-001-5e2a7c1b"),
+            Some("fraud-hpo-1127")
+        );
+        assert_eq!(tuning_job_name("churn-xgb-2026-11-27"), None);
+        assert_eq!(tuning_job_name("x-01-5e2a7c1b"), None);
+        assert_eq!(tuning_job_name("-001-5e2a7c1b"), None);
+    }
+}

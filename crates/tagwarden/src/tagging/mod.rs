@@ -1,0 +1,324 @@
+//! The auto-tagger: a CloudTrail create event in, tags on the new SageMaker resource out.
+//!
+//! [`CreateCall::from_event`] decides whether an event is ours (pure), [`plan`] decides the tags (pure),
+//! [`apply`] reads the sources and writes the difference. [`AutoTagger::handle`] is the Lambda handler's
+//! whole body; the CLI's `replay` calls the same function.
+
+pub mod apply;
+pub mod plan;
+pub mod rules;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use apply::AutoTagger;
+pub use plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
+
+use crate::aws::AwsError;
+use crate::event::{ApiCall, CloudTrailEvent};
+use crate::identity::Creator;
+use crate::resource::{ResourceKind, SageMakerArn, kind_for_event};
+
+/// The result of handling one event; serialises to the JSON the Lambda returns and `replay` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Tags were written.
+    Tagged(Report),
+    /// The resource already carried what the policy asks for; nothing was written.
+    Unchanged(Report),
+    /// The event is not for the auto-tagger, or the resource cannot be tagged.
+    Skipped(Skip),
+    /// A failure that retrying will not fix (e.g. missing permission, tag rejected by SageMaker).
+    Failed {
+        /// What failed.
+        reason: String,
+        /// The resource.
+        resource_arn: String,
+    },
+}
+
+/// Why an event was skipped, and what is known of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    /// Why, for people.
+    pub reason: String,
+    /// The CloudTrail event name, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    /// The resource, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+}
+
+impl Skip {
+    /// A skip with a reason and what is known of the event.
+    pub fn new(
+        reason: impl Into<String>,
+        event_name: Option<&str>,
+        resource_arn: Option<&str>,
+    ) -> Self {
+        Self {
+            reason: reason.into(),
+            event_name: event_name.map(str::to_owned),
+            resource_arn: resource_arn.map(str::to_owned),
+        }
+    }
+}
+
+impl Outcome {
+    /// A skip with a reason and what is known of the event.
+    pub fn skipped(
+        reason: impl Into<String>,
+        event_name: Option<&str>,
+        resource_arn: Option<&str>,
+    ) -> Self {
+        Self::Skipped(Skip::new(reason, event_name, resource_arn))
+    }
+
+    /// `tagged`, `unchanged`, `skipped` or `failed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Tagged(_) => "tagged",
+            Self::Unchanged(_) => "unchanged",
+            Self::Skipped(_) => "skipped",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// What the auto-tagger found and did for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The resource.
+    pub resource_arn: String,
+    /// Its kind, e.g. `training-job`.
+    pub resource_type: &'static str,
+    /// The create call.
+    pub event_name: String,
+    /// Who created it.
+    pub creator: Creator,
+    /// The parent whose tags were inherited (tuning job, pipeline), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_arn: Option<String>,
+    /// Tags written (added or corrected).
+    pub added: Tags,
+    /// Misspelt keys deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Where each written value came from.
+    pub origins: std::collections::BTreeMap<String, String>,
+    /// Required keys still without a valid value.
+    pub missing_required: Vec<String>,
+    /// Whether a non-compliance notification was published.
+    pub notified: bool,
+    /// Things a person should know (rejected values, unreadable sources, the 50-tag limit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("retryable: {0}")]
+pub struct RetryableError(#[from] pub AwsError);
+
+impl From<RetryableError> for lambda_runtime::Diagnostic {
+    fn from(err: RetryableError) -> Self {
+        let kind = match &err.0 {
+            AwsError::Throttled { .. } => "Tagwarden.Retryable.Throttled",
+            _ => "Tagwarden.Retryable.Unavailable",
+        };
+        Self {
+            error_type: kind.into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// A successful SageMaker create call that the auto-tagger handles.
+#[derive(Debug, Clone)]
+pub struct CreateCall {
+    /// The kind of resource created.
+    pub kind: &'static ResourceKind,
+    /// The new resource's ARN, from `responseElements`.
+    pub arn: SageMakerArn,
+    /// The CloudTrail record.
+    pub call: ApiCall,
+    /// The EventBridge event id, for logs and notifications.
+    pub event_id: Option<String>,
+}
+
+impl CreateCall {
+    /// Decides whether an event is a successful SageMaker create call Tagwarden handles; otherwise the
+    /// reason to skip it.
+    pub fn from_event(event: &Value) -> Result<Self, Skip> {
+        let parsed: CloudTrailEvent = serde_json::from_value(event.clone()).map_err(|_| {
+            Skip::new(
+                "not an EventBridge event: the payload is not a JSON object",
+                None,
+                None,
+            )
+        })?;
+        let Some(call) = parsed.detail else {
+            return Err(Skip::new("not a CloudTrail event: no detail", None, None));
+        };
+        let name = call.event_name.as_deref();
+        let skip = |reason: String| Skip::new(reason, name, None);
+        if let Some(detail_type) = parsed.detail_type.as_deref()
+            && detail_type != "AWS API Call via CloudTrail"
+        {
+            return Err(skip(format!(
+                "not a CloudTrail API call: detail-type {detail_type:?}"
+            )));
+        }
+        let source = parsed.source.as_deref().or(call.event_source.as_deref());
+        if source != Some("aws.sagemaker")
+            || call.event_source.as_deref() != Some("sagemaker.amazonaws.com")
+        {
+            return Err(skip(format!(
+                "not a SageMaker event: source {}",
+                call.event_source.as_deref().or(source).unwrap_or("missing")
+            )));
+        }
+        let Some(event_name) = name else {
+            return Err(skip("no eventName".into()));
+        };
+        if let Some(code) = &call.error_code {
+            return Err(skip(format!("failed call: {code}")));
+        }
+        let Some(kind) = kind_for_event(event_name) else {
+            return Err(skip(format!(
+                "unsupported operation: {event_name} is not a create call Tagwarden handles"
+            )));
+        };
+        let Some(arn) = call.response_str(kind.arn_field) else {
+            return Err(skip(format!("no {} in responseElements", kind.arn_field)));
+        };
+        let Some(parsed_arn) = SageMakerArn::parse(arn) else {
+            return Err(skip(format!(
+                "{} is not a SageMaker ARN: {arn:?}",
+                kind.arn_field
+            )));
+        };
+        let versioned_package = kind.arn_type == "model-package" && parsed_arn.path.contains('/');
+        if versioned_package {
+            return Err(Skip::new(
+                "versioned model packages cannot be tagged; tag the model package group instead",
+                name,
+                Some(arn),
+            ));
+        }
+        Ok(Self {
+            kind,
+            arn: parsed_arn,
+            event_id: parsed.id.or_else(|| call.event_id.clone()),
+            call,
+        })
+    }
+
+    /// The full ARN string.
+    pub fn arn_string(&self) -> String {
+        self.arn.to_string()
+    }
+
+    /// The CloudTrail event name.
+    pub fn event_name(&self) -> &str {
+        self.kind.create_event
+    }
+}
+
+/// Runtime settings of the auto-tagger besides the policy.
+#[derive(Debug, Clone)]
+pub struct TaggerSettings {
+    /// How long source tags (profiles, domains, roles) are cached across warm invocations.
+    pub cache_ttl: Duration,
+    /// How many cached entries at most.
+    pub cache_capacity: usize,
+}
+
+impl Default for TaggerSettings {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(300),
+            cache_capacity: 2048,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail: Value) -> Value {
+        json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker", "detail": detail})
+    }
+
+    fn skipped_reason(value: &Value) -> String {
+        match CreateCall::from_event(value) {
+            Err(skip) => skip.reason,
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn successful_create_call_yields_its_kind_and_arn() {
+        let call = CreateCall::from_event(&event(json!({
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": "CreateModel",
+            "responseElements": {"modelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"}
+        })))
+        .unwrap();
+        assert_eq!(call.kind.arn_type, "model");
+        assert_eq!(call.arn.name(), "m");
+    }
+
+    #[test]
+    fn amplify_create_app_is_not_a_sagemaker_event() {
+        let value = json!({"source": "aws.amplify", "detail": {"eventSource": "amplify.amazonaws.com", "eventName": "CreateApp"}});
+        assert!(skipped_reason(&value).contains("not a SageMaker event"));
+    }
+
+    #[test]
+    fn failed_calls_unknown_operations_and_missing_arns_are_skipped_with_reasons() {
+        let failed = event(
+            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateTrainingJob",
+            "errorCode": "ResourceLimitExceeded", "responseElements": null}),
+        );
+        assert_eq!(
+            skipped_reason(&failed),
+            "failed call: ResourceLimitExceeded"
+        );
+        let delete =
+            event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "DeleteEndpoint"}));
+        assert!(skipped_reason(&delete).contains("unsupported operation: DeleteEndpoint"));
+        let no_arn = event(
+            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel", "responseElements": {}}),
+        );
+        assert_eq!(skipped_reason(&no_arn), "no modelArn in responseElements");
+        let bad_arn = event(
+            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel",
+            "responseElements": {"modelArn": 42}}),
+        );
+        assert_eq!(skipped_reason(&bad_arn), "no modelArn in responseElements");
+    }
+
+    #[test]
+    fn non_objects_and_wrong_types_are_skipped_not_errors() {
+        assert!(skipped_reason(&json!("hello")).contains("not a JSON object"));
+        assert!(skipped_reason(&json!({"detail": 5})).contains("no detail"));
+        let wrong = json!({"source": 1, "detail": {"eventSource": ["x"], "eventName": {}}});
+        assert!(skipped_reason(&wrong).contains("not a SageMaker event"));
+    }
+
+    #[test]
+    fn versioned_model_packages_are_skipped() {
+        let value = event(
+            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModelPackage",
+            "responseElements": {"modelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package/g/1"}}),
+        );
+        assert!(skipped_reason(&value).contains("model package group"));
+    }
+}

@@ -1,0 +1,17 @@
+//! Logging setup: JSON lines in Lambda (CloudWatch reads them), readable text on a terminal.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; `RUST_LOG` filters (default `info`). Safe to call twice.
+pub fn init(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if json {
+        builder.json().flatten_event(true).without_time().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}

@@ -1,0 +1,854 @@
+"""Tagwarden's moto extension: fills the SageMaker gaps of moto 5.2.5.
+
+The project tests against moto server.  moto 5.2.x lacks a few SageMaker
+operations Tagwarden needs; moto answers them with an HTML 500.  This module
+registers them on moto's *own* classes -- ``SageMakerModelBackend`` (state)
+and ``SageMakerResponse`` (one method per action, snake_case, dispatched by
+``X-Amz-Target: SageMaker.<Op>``) -- so moto's request parser and its
+model-driven JSON serializer shape every request, response and error exactly
+as the AWS API model does.  Everything else is plain moto.
+
+Gaps filled (one section below per gap):
+
+1. Studio user profiles -- Create/Describe/List/DeleteUserProfile: not in moto.
+2. Studio spaces -- Create/Describe/List/DeleteSpace: not in moto.
+3. Studio apps -- Create/Describe/List/DeleteApp: not in moto.
+4. Stopping jobs -- StopTrainingJob, StopTransformJob,
+   StopHyperParameterTuningJob: not in moto (it only has StopProcessingJob).
+5. Tagging -- moto's ``_get_resource_from_arn`` assumes ``type/name`` ARNs
+   (it crashes on ``user-profile/d-x/alice``), answers an unknown ARN with a
+   500, appends duplicate keys on AddTags instead of overwriting, and crashes
+   on a domain created without tags.  Replaced by a lookup that knows the new
+   types and delegates the rest to moto's, and that falls back to a
+   case-insensitive name match (AWS lower-cases names in many SageMaker ARNs).
+6. Resource Groups Tagging API -- moto's SageMaker backend does not enumerate
+   the new resource types; ``iter_tagged_resources`` is wrapped to add
+   ``sagemaker:user-profile``, ``sagemaker:space`` and ``sagemaker:app``.
+7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
+   optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
+   plus ``main()`` which runs the whole thing (used by ``serve``).
+
+Use: ``import tagwarden_moto; tagwarden_moto.install()`` before moto handles
+a request, or ``python tagwarden_moto.py PORT`` to run the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import (
+    ResourceInUseException,
+    ResourceNotFound,
+    ValidationError,
+)
+from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter
+
+B = SageMakerModelBackend
+R = SageMakerResponse
+
+_installed = False
+_orig_get_resource_from_arn = SageMakerModelBackend._get_resource_from_arn
+_orig_iter_tagged_resources = SageMakerModelBackend.iter_tagged_resources
+
+APP_TYPES = (
+    "JupyterServer", "KernelGateway", "DetailedProfiler", "TensorBoard",
+    "CodeEditor", "JupyterLab", "RStudioServerPro", "RSessionGateway", "Canvas",
+)
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------
+
+def _state(backend: SageMakerModelBackend, name: str) -> dict[str, Any]:
+    """Per-backend dict created on first use (survives moto's reset, which
+    wipes ``backend.__dict__`` and re-runs ``__init__``)."""
+    return backend.__dict__.setdefault(f"_tw_{name}", {})
+
+
+def _page(items: list[Any], max_results: int | None, next_token: str | None,
+          default: int = 10) -> tuple[list[Any], str | None]:
+    """Offset pagination with an opaque NextToken."""
+    start = 0
+    if next_token:
+        try:
+            start = int(base64.b64decode(next_token).decode())
+        except Exception:
+            raise ValidationError(f"Invalid pagination token: {next_token}")
+    limit = int(max_results or default)
+    end = start + limit
+    token = base64.b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], token
+
+
+def _sorted(items: Iterable[Any], sort_by: str | None, sort_order: str | None) -> list[Any]:
+    attr = "last_modified_time" if sort_by == "LastModifiedTime" else "creation_time"
+    # Python's sort is stable: ties keep creation order.
+    return sorted(items, key=lambda x: getattr(x, attr), reverse=sort_order == "Descending")
+
+
+def _require(value: Any, name: str) -> Any:
+    if value in (None, ""):
+        raise ValidationError(f"1 validation error detected: Value null at '{name}' "
+                              "failed to satisfy constraint: Member must not be null")
+    return value
+
+
+def _domain(backend: SageMakerModelBackend, domain_id: str) -> Any:
+    # moto keys domains by id, which it builds as "d-<DomainName>".
+    domain = backend.domains.get(domain_id)
+    if domain is None:
+        arn = arn_formatter("domain", domain_id, backend.account_id, backend.region_name)
+        raise ResourceNotFound(f"Domain {arn} does not exist.")
+    return domain
+
+
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+# --------------------------------------------------------------------------
+# Gap 1: Studio user profiles
+# --------------------------------------------------------------------------
+
+class UserProfile:
+    def __init__(self, backend: SageMakerModelBackend, domain_id: str, name: str,
+                 tags: list[dict[str, str]] | None, user_settings: dict | None,
+                 sso_identifier: str | None, sso_value: str | None):
+        self.domain_id, self.name = domain_id, name
+        self.arn = arn_formatter("user-profile", f"{domain_id}/{name}",
+                                 backend.account_id, backend.region_name)
+        self.tags = list(tags or [])
+        self.user_settings = user_settings
+        self.sso_identifier, self.sso_value = sso_identifier, sso_value
+        self.status = "InService"
+        self.creation_time = self.last_modified_time = utcnow()
+        self.home_efs_uid = str(200000 + len(_state(backend, "user_profiles")) + 1)
+
+    def describe(self) -> dict[str, Any]:
+        return _compact({
+            "DomainId": self.domain_id, "UserProfileArn": self.arn,
+            "UserProfileName": self.name, "HomeEfsFileSystemUid": self.home_efs_uid,
+            "Status": self.status, "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "SingleSignOnUserIdentifier": self.sso_identifier,
+            "SingleSignOnUserValue": self.sso_value, "UserSettings": self.user_settings,
+        })
+
+    def summary(self) -> dict[str, Any]:
+        return {"DomainId": self.domain_id, "UserProfileName": self.name,
+                "Status": self.status, "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time}
+
+
+def _get_user_profile(self: B, domain_id: str, name: str) -> UserProfile:
+    profile = _state(self, "user_profiles").get(f"{domain_id}/{name}")
+    if profile is None:
+        arn = arn_formatter("user-profile", f"{domain_id}/{name}", self.account_id, self.region_name)
+        raise ResourceNotFound(f"User profile {arn} does not exist.")
+    return profile
+
+
+def create_user_profile(self: B, domain_id: str, user_profile_name: str,
+                        tags: list | None = None, user_settings: dict | None = None,
+                        single_sign_on_user_identifier: str | None = None,
+                        single_sign_on_user_value: str | None = None) -> UserProfile:
+    _domain(self, domain_id)
+    profiles = _state(self, "user_profiles")
+    key = f"{domain_id}/{user_profile_name}"
+    if key in profiles:
+        raise ResourceInUseException(
+            f"Resource Already Exists: User profile {profiles[key].arn} already exists.")
+    profiles[key] = UserProfile(self, domain_id, user_profile_name, tags, user_settings,
+                                single_sign_on_user_identifier, single_sign_on_user_value)
+    return profiles[key]
+
+
+def list_user_profiles(self: B, domain_id_equals: str | None = None,
+                       user_profile_name_contains: str | None = None,
+                       sort_by: str | None = None, sort_order: str | None = None) -> list[UserProfile]:
+    found = [p for p in _state(self, "user_profiles").values()
+             if (not domain_id_equals or p.domain_id == domain_id_equals)
+             and (not user_profile_name_contains or user_profile_name_contains in p.name)]
+    return _sorted(found, sort_by, sort_order)
+
+
+def delete_user_profile(self: B, domain_id: str, user_profile_name: str) -> None:
+    profile = _get_user_profile(self, domain_id, user_profile_name)
+    live_apps = [a for a in _state(self, "apps").values()
+                 if a.domain_id == domain_id and a.user_profile_name == user_profile_name
+                 and a.status != "Deleted"]
+    owned = [s for s in _state(self, "spaces").values()
+             if s.domain_id == domain_id and s.owner == user_profile_name]
+    if live_apps or owned:
+        raise ResourceInUseException(
+            f"User profile {profile.arn} has apps or spaces; delete them first.")
+    del _state(self, "user_profiles")[f"{domain_id}/{user_profile_name}"]
+
+
+def r_create_user_profile(self: R) -> ActionResult:
+    profile = self.sagemaker_backend.create_user_profile(
+        domain_id=_require(self._get_param("DomainId"), "domainId"),
+        user_profile_name=_require(self._get_param("UserProfileName"), "userProfileName"),
+        tags=self._get_param("Tags"), user_settings=self._get_param("UserSettings"),
+        single_sign_on_user_identifier=self._get_param("SingleSignOnUserIdentifier"),
+        single_sign_on_user_value=self._get_param("SingleSignOnUserValue"))
+    return ActionResult({"UserProfileArn": profile.arn})
+
+
+def r_describe_user_profile(self: R) -> ActionResult:
+    profile = self.sagemaker_backend.tw_get_user_profile(
+        self._get_param("DomainId"), self._get_param("UserProfileName"))
+    return ActionResult(profile.describe())
+
+
+def r_list_user_profiles(self: R) -> ActionResult:
+    found = self.sagemaker_backend.list_user_profiles(
+        domain_id_equals=self._get_param("DomainIdEquals"),
+        user_profile_name_contains=self._get_param("UserProfileNameContains"),
+        sort_by=self._get_param("SortBy"), sort_order=self._get_param("SortOrder"))
+    page, token = _page(found, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({"UserProfiles": [p.summary() for p in page], "NextToken": token}))
+
+
+def r_delete_user_profile(self: R) -> ActionResult:
+    self.sagemaker_backend.delete_user_profile(
+        self._get_param("DomainId"), self._get_param("UserProfileName"))
+    return EmptyResult()
+
+
+# --------------------------------------------------------------------------
+# Gap 2: Studio spaces
+# --------------------------------------------------------------------------
+
+class Space:
+    def __init__(self, backend: SageMakerModelBackend, domain_id: str, name: str,
+                 tags: list | None, space_settings: dict | None,
+                 ownership_settings: dict | None, sharing_settings: dict | None,
+                 display_name: str | None):
+        self.domain_id, self.name = domain_id, name
+        self.arn = arn_formatter("space", f"{domain_id}/{name}",
+                                 backend.account_id, backend.region_name)
+        self.tags = list(tags or [])
+        self.space_settings = space_settings
+        self.ownership_settings = ownership_settings
+        self.sharing_settings = sharing_settings
+        self.owner = (ownership_settings or {}).get("OwnerUserProfileName")
+        self.display_name = display_name
+        self.status = "InService"
+        self.creation_time = self.last_modified_time = utcnow()
+        self.url = f"https://{domain_id}.studio.{backend.region_name}.sagemaker.aws/spaces/{name}"
+
+    def describe(self) -> dict[str, Any]:
+        return _compact({
+            "DomainId": self.domain_id, "SpaceArn": self.arn, "SpaceName": self.name,
+            "HomeEfsFileSystemUid": "200001", "Status": self.status,
+            "LastModifiedTime": self.last_modified_time, "CreationTime": self.creation_time,
+            "SpaceSettings": self.space_settings, "OwnershipSettings": self.ownership_settings,
+            "SpaceSharingSettings": self.sharing_settings,
+            "SpaceDisplayName": self.display_name, "Url": self.url,
+        })
+
+    def summary(self) -> dict[str, Any]:
+        settings = self.space_settings or {}
+        settings_summary = _compact({k: settings.get(k) for k in
+                                     ("AppType", "RemoteAccess", "SpaceStorageSettings")})
+        return _compact({
+            "DomainId": self.domain_id, "SpaceName": self.name, "Status": self.status,
+            "CreationTime": self.creation_time, "LastModifiedTime": self.last_modified_time,
+            "SpaceSettingsSummary": settings_summary or None,
+            "SpaceSharingSettingsSummary": self.sharing_settings,
+            "OwnershipSettingsSummary": self.ownership_settings,
+            "SpaceDisplayName": self.display_name,
+        })
+
+
+def _get_space(self: B, domain_id: str, name: str) -> Space:
+    space = _state(self, "spaces").get(f"{domain_id}/{name}")
+    if space is None:
+        arn = arn_formatter("space", f"{domain_id}/{name}", self.account_id, self.region_name)
+        raise ResourceNotFound(f"Space {arn} does not exist.")
+    return space
+
+
+def create_space(self: B, domain_id: str, space_name: str, tags: list | None = None,
+                 space_settings: dict | None = None, ownership_settings: dict | None = None,
+                 space_sharing_settings: dict | None = None,
+                 space_display_name: str | None = None) -> Space:
+    _domain(self, domain_id)
+    sharing = (space_sharing_settings or {}).get("SharingType")
+    if space_sharing_settings is not None and sharing not in ("Private", "Shared"):
+        raise ValidationError(
+            f"Value '{sharing}' at 'spaceSharingSettings.sharingType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Private, Shared]")
+    spaces = _state(self, "spaces")
+    key = f"{domain_id}/{space_name}"
+    if key in spaces:
+        raise ResourceInUseException(
+            f"Resource Already Exists: Space {spaces[key].arn} already exists.")
+    spaces[key] = Space(self, domain_id, space_name, tags, space_settings,
+                        ownership_settings, space_sharing_settings, space_display_name)
+    return spaces[key]
+
+
+def list_spaces(self: B, domain_id_equals: str | None = None,
+                space_name_contains: str | None = None, sort_by: str | None = None,
+                sort_order: str | None = None) -> list[Space]:
+    found = [s for s in _state(self, "spaces").values()
+             if (not domain_id_equals or s.domain_id == domain_id_equals)
+             and (not space_name_contains or space_name_contains in s.name)]
+    return _sorted(found, sort_by, sort_order)
+
+
+def delete_space(self: B, domain_id: str, space_name: str) -> None:
+    space = _get_space(self, domain_id, space_name)
+    if any(a.domain_id == domain_id and a.space_name == space_name and a.status != "Deleted"
+           for a in _state(self, "apps").values()):
+        raise ResourceInUseException(f"Space {space.arn} has apps; delete them first.")
+    del _state(self, "spaces")[f"{domain_id}/{space_name}"]
+
+
+def r_create_space(self: R) -> ActionResult:
+    space = self.sagemaker_backend.create_space(
+        domain_id=_require(self._get_param("DomainId"), "domainId"),
+        space_name=_require(self._get_param("SpaceName"), "spaceName"),
+        tags=self._get_param("Tags"), space_settings=self._get_param("SpaceSettings"),
+        ownership_settings=self._get_param("OwnershipSettings"),
+        space_sharing_settings=self._get_param("SpaceSharingSettings"),
+        space_display_name=self._get_param("SpaceDisplayName"))
+    return ActionResult({"SpaceArn": space.arn})
+
+
+def r_describe_space(self: R) -> ActionResult:
+    space = self.sagemaker_backend.tw_get_space(
+        self._get_param("DomainId"), self._get_param("SpaceName"))
+    return ActionResult(space.describe())
+
+
+def r_list_spaces(self: R) -> ActionResult:
+    found = self.sagemaker_backend.list_spaces(
+        domain_id_equals=self._get_param("DomainIdEquals"),
+        space_name_contains=self._get_param("SpaceNameContains"),
+        sort_by=self._get_param("SortBy"), sort_order=self._get_param("SortOrder"))
+    page, token = _page(found, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({"Spaces": [s.summary() for s in page], "NextToken": token}))
+
+
+def r_delete_space(self: R) -> ActionResult:
+    self.sagemaker_backend.delete_space(self._get_param("DomainId"), self._get_param("SpaceName"))
+    return EmptyResult()
+
+
+# --------------------------------------------------------------------------
+# Gap 3: Studio apps
+# --------------------------------------------------------------------------
+
+class App:
+    def __init__(self, backend: SageMakerModelBackend, domain_id: str,
+                 user_profile_name: str | None, space_name: str | None, app_type: str,
+                 app_name: str, tags: list | None, resource_spec: dict | None):
+        self.domain_id, self.app_type, self.app_name = domain_id, app_type, app_name
+        self.user_profile_name, self.space_name = user_profile_name, space_name
+        self.arn = arn_formatter(
+            "app", _app_key(domain_id, user_profile_name, space_name, app_type, app_name),
+            backend.account_id, backend.region_name)
+        self.tags = list(tags or [])
+        self.resource_spec = resource_spec
+        self.status = "InService"
+        self.creation_time = self.last_modified_time = utcnow()
+
+    def describe(self) -> dict[str, Any]:
+        return _compact({
+            "AppArn": self.arn, "AppType": self.app_type, "AppName": self.app_name,
+            "DomainId": self.domain_id, "UserProfileName": self.user_profile_name,
+            "SpaceName": self.space_name, "Status": self.status,
+            "CreationTime": self.creation_time, "ResourceSpec": self.resource_spec,
+        })
+
+    def summary(self) -> dict[str, Any]:
+        return _compact({
+            "DomainId": self.domain_id, "UserProfileName": self.user_profile_name,
+            "SpaceName": self.space_name, "AppType": self.app_type,
+            "AppName": self.app_name, "Status": self.status,
+            "CreationTime": self.creation_time, "ResourceSpec": self.resource_spec,
+        })
+
+
+def _app_key(domain_id: str, user: str | None, space: str | None, app_type: str, name: str) -> str:
+    return f"{domain_id}/{user or space}/{app_type.lower()}/{name}"
+
+
+def _app_owner(self: B, domain_id: str, user: str | None, space: str | None) -> None:
+    if bool(user) == bool(space):
+        raise ValidationError("Exactly one of UserProfileName or SpaceName must be specified.")
+    _domain(self, domain_id)
+    if user:
+        _get_user_profile(self, domain_id, user)
+    else:
+        _get_space(self, domain_id, space)  # type: ignore[arg-type]
+
+
+def _get_app(self: B, domain_id: str, user: str | None, space: str | None,
+             app_type: str, app_name: str) -> App:
+    _app_owner(self, domain_id, user, space)
+    app = _state(self, "apps").get(_app_key(domain_id, user, space, app_type, app_name))
+    if app is None:
+        arn = arn_formatter("app", _app_key(domain_id, user, space, app_type, app_name),
+                            self.account_id, self.region_name)
+        raise ResourceNotFound(f"App {arn} does not exist.")
+    return app
+
+
+def create_app(self: B, domain_id: str, app_type: str, app_name: str,
+               user_profile_name: str | None = None, space_name: str | None = None,
+               tags: list | None = None, resource_spec: dict | None = None) -> App:
+    if app_type not in APP_TYPES:
+        raise ValidationError(
+            f"Value '{app_type}' at 'appType' failed to satisfy constraint: Member must "
+            f"satisfy enum value set: [{', '.join(APP_TYPES)}]")
+    _app_owner(self, domain_id, user_profile_name, space_name)
+    apps = _state(self, "apps")
+    key = _app_key(domain_id, user_profile_name, space_name, app_type, app_name)
+    if key in apps and apps[key].status != "Deleted":
+        raise ResourceInUseException(f"Resource Already Exists: App {apps[key].arn} already exists.")
+    apps.pop(key, None)  # a Deleted app of the same name is replaced
+    apps[key] = App(self, domain_id, user_profile_name, space_name, app_type, app_name,
+                    tags, resource_spec)
+    return apps[key]
+
+
+def list_apps(self: B, domain_id_equals: str | None = None,
+              user_profile_name_equals: str | None = None,
+              space_name_equals: str | None = None, sort_order: str | None = None) -> list[App]:
+    if user_profile_name_equals and space_name_equals:
+        raise ValidationError("UserProfileNameEquals and SpaceNameEquals cannot both be set.")
+    found = [a for a in _state(self, "apps").values()
+             if (not domain_id_equals or a.domain_id == domain_id_equals)
+             and (not user_profile_name_equals or a.user_profile_name == user_profile_name_equals)
+             and (not space_name_equals or a.space_name == space_name_equals)]
+    return _sorted(found, "CreationTime", sort_order)
+
+
+def delete_app(self: B, domain_id: str, app_type: str, app_name: str,
+               user_profile_name: str | None = None, space_name: str | None = None) -> None:
+    app = _get_app(self, domain_id, user_profile_name, space_name, app_type, app_name)
+    if app.status == "Deleted":
+        raise ResourceNotFound(f"App {app.arn} is already deleted.")
+    # AWS goes InService -> Deleting -> Deleted and keeps the app listed for a
+    # while; the emulator goes straight to Deleted and keeps it listed.
+    app.status = "Deleted"
+    app.last_modified_time = utcnow()
+
+
+def _app_params(self: R) -> dict[str, Any]:
+    return {"domain_id": _require(self._get_param("DomainId"), "domainId"),
+            "app_type": _require(self._get_param("AppType"), "appType"),
+            "app_name": _require(self._get_param("AppName"), "appName"),
+            "user_profile_name": self._get_param("UserProfileName"),
+            "space_name": self._get_param("SpaceName")}
+
+
+def r_create_app(self: R) -> ActionResult:
+    app = self.sagemaker_backend.create_app(
+        tags=self._get_param("Tags"), resource_spec=self._get_param("ResourceSpec"),
+        **_app_params(self))
+    return ActionResult({"AppArn": app.arn})
+
+
+def r_describe_app(self: R) -> ActionResult:
+    p = _app_params(self)
+    app = self.sagemaker_backend.tw_get_app(p["domain_id"], p["user_profile_name"],
+                                            p["space_name"], p["app_type"], p["app_name"])
+    return ActionResult(app.describe())
+
+
+def r_list_apps(self: R) -> ActionResult:
+    found = self.sagemaker_backend.list_apps(
+        domain_id_equals=self._get_param("DomainIdEquals"),
+        user_profile_name_equals=self._get_param("UserProfileNameEquals"),
+        space_name_equals=self._get_param("SpaceNameEquals"),
+        sort_order=self._get_param("SortOrder"))
+    page, token = _page(found, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({"Apps": [a.summary() for a in page], "NextToken": token}))
+
+
+def r_delete_app(self: R) -> ActionResult:
+    self.sagemaker_backend.delete_app(**_app_params(self))
+    return EmptyResult()
+
+
+# --------------------------------------------------------------------------
+# Gap 4: stopping training / transform / tuning jobs
+# --------------------------------------------------------------------------
+# Unknown job -> ResourceNotFound (the one error the AWS model declares for
+# all three Stop operations).  Stopping a job that already finished
+# (Completed/Failed) -> ValidationException, as AWS does; stopping an already
+# Stopped job is accepted as a no-op.
+
+def _stop(job: Any, status_attr: str, kind: str, name: str, end_attr: str | None) -> None:
+    status = getattr(job, status_attr)
+    if status == "Stopped":
+        return
+    if status not in ("InProgress", "Stopping"):
+        raise ValidationError(
+            f"The request was rejected because the {kind} {name} is in status {status}.")
+    setattr(job, status_attr, "Stopped")
+    now = utcnow()
+    job.last_modified_time = now
+    if end_attr:
+        setattr(job, end_attr, now)
+
+
+def _job(store: dict[str, Any], name: str, kind: str, self: B, arn_type: str) -> Any:
+    job = store.get(name)
+    if job is None:
+        arn = arn_formatter(arn_type, name, self.account_id, self.region_name)
+        raise ResourceNotFound(f"Could not find {kind} '{arn}'.")
+    return job
+
+
+def stop_training_job(self: B, training_job_name: str) -> None:
+    job = _job(self.training_jobs, training_job_name, "training job", self, "training-job")
+    _stop(job, "training_job_status", "training job", training_job_name, "training_end_time")
+    job.secondary_status = job.training_job_status
+
+
+def stop_transform_job(self: B, transform_job_name: str) -> None:
+    job = _job(self.transform_jobs, transform_job_name, "transform job", self, "transform-job")
+    _stop(job, "transform_job_status", "transform job", transform_job_name, "transform_end_time")
+
+
+def stop_hyper_parameter_tuning_job(self: B, hyper_parameter_tuning_job_name: str) -> None:
+    job = _job(self.hyper_parameter_tuning_jobs, hyper_parameter_tuning_job_name,
+               "hyper parameter tuning job", self, "hyper-parameter-tuning-job")
+    _stop(job, "hyper_parameter_tuning_job_status", "hyperparameter tuning job",
+          hyper_parameter_tuning_job_name, "hyper_parameter_tuning_end_time")
+    # moto does not launch training jobs for a tuning job, so there are none
+    # to stop; move the "running" counter over instead.
+    counters = job.training_job_status_counters
+    counters["Stopped"] = counters.get("Stopped", 0) + counters.get("InProgress", 0)
+    counters["InProgress"] = 0
+
+
+def r_stop_training_job(self: R) -> ActionResult:
+    self.sagemaker_backend.stop_training_job(_require(self._get_param("TrainingJobName"), "trainingJobName"))
+    return EmptyResult()
+
+
+def r_stop_transform_job(self: R) -> ActionResult:
+    self.sagemaker_backend.stop_transform_job(_require(self._get_param("TransformJobName"), "transformJobName"))
+    return EmptyResult()
+
+
+def r_stop_hyper_parameter_tuning_job(self: R) -> ActionResult:
+    self.sagemaker_backend.stop_hyper_parameter_tuning_job(
+        _require(self._get_param("HyperParameterTuningJobName"), "hyperParameterTuningJobName"))
+    return EmptyResult()
+
+
+# --------------------------------------------------------------------------
+# Gap 5: tagging (AddTags / ListTags / DeleteTags) on every resource type
+# --------------------------------------------------------------------------
+
+_ARN_RE = re.compile(r"^arn:[^:]+:sagemaker:(?P<region>[^:]*):(?P<account>[^:]*):"
+                     r"(?P<type>[^/]+)/(?P<path>.+)$")
+_NEW_TYPES = {"user-profile": "user_profiles", "space": "spaces", "app": "apps"}
+
+
+# moto's store (backend attribute) per ARN resource type, as in moto 5.2.5's own
+# ``_get_resource_from_arn``; only used for the case-insensitive fallback below.
+_MOTO_STORES = {
+    "model": "_models", "notebook-instance": "notebook_instances", "endpoint": "endpoints",
+    "endpoint-config": "endpoint_configs", "training-job": "training_jobs",
+    "transform-job": "transform_jobs", "experiment": "experiments", "experiment-trial": "trials",
+    "experiment-trial-component": "trial_components", "processing-job": "processing_jobs",
+    "pipeline": "pipelines", "model-package-group": "model_package_groups", "cluster": "clusters",
+    "data-quality-job-definition": "data_quality_job_definitions",
+    "model-bias-job-definition": "model_bias_job_definitions", "automl-job": "auto_ml_jobs",
+    "compilation-job": "compilation_jobs", "domain": "domains",
+    "model-explainability-job-definition": "model_explainability_job_definitions",
+    "hyper-parameter-tuning-job": "hyper_parameter_tuning_jobs",
+    "model-quality-job-definition": "model_quality_job_definitions", "model-card": "model_cards",
+}
+
+
+def _casefold_lookup(store: dict[str, Any] | None, key: str) -> Any:
+    """The resource whose key equals ``key`` ignoring case (None if none).
+
+    AWS lower-cases the name in many SageMaker ARNs (endpoint ``FraudScorer`` is
+    ``arn:...:endpoint/fraudscorer``; names are unique regardless of case), and
+    CloudTrail events carry that ARN.  moto keeps the name's case in both its
+    ARNs and its store keys, so an exact lookup would miss the resource."""
+    folded = key.casefold()
+    for name, resource in (store or {}).items():
+        if name.casefold() == folded:
+            return resource[0] if isinstance(resource, list) else resource
+    return None
+
+
+def _get_resource_from_arn(self: B, arn: str) -> Any:
+    m = _ARN_RE.match(arn or "")
+    if m and m["type"] in _NEW_TYPES:
+        store = _state(self, _NEW_TYPES[m["type"]])
+        resource = store.get(m["path"]) or _casefold_lookup(store, m["path"])
+    elif m and "/" not in m["path"]:
+        try:
+            resource = _orig_get_resource_from_arn(self, arn)
+        except AttributeError:  # moto: unknown resource type
+            resource = None
+        if resource is None and m["type"] in _MOTO_STORES:  # exact match first, then any case
+            resource = _casefold_lookup(getattr(self, _MOTO_STORES[m["type"]], None), m["path"])
+    else:
+        resource = None
+    if resource is None:
+        raise ValidationError(f"Could not find resource {arn}.")
+    if getattr(resource, "tags", None) is None:  # e.g. a domain created without Tags
+        resource.tags = []
+    return resource
+
+
+def add_tags(self: B, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """AWS semantics: a tag whose key exists overwrites it (moto appended)."""
+    resource = self._get_resource_from_arn(arn)
+    new = {t["Key"]: t.get("Value", "") for t in tags or []}
+    resource.tags = [t for t in resource.tags if t["Key"] not in new]
+    resource.tags += [{"Key": k, "Value": v} for k, v in new.items()]
+    return resource.tags
+
+
+# --------------------------------------------------------------------------
+# Gap 6: Resource Groups Tagging API enumerates the new resource types
+# --------------------------------------------------------------------------
+
+def iter_tagged_resources(self: B) -> Iterable[Any]:
+    from moto.core.resource_tagging import TaggedResource
+
+    yield from _orig_iter_tagged_resources(self)
+    for resource_type, store in (("sagemaker:user-profile", "user_profiles"),
+                                 ("sagemaker:space", "spaces"), ("sagemaker:app", "apps")):
+        for resource in _state(self, store).values():
+            yield TaggedResource(arn=resource.arn, resource_type=resource_type,
+                                 tags={t["Key"]: t.get("Value", "") for t in resource.tags})
+
+
+# --------------------------------------------------------------------------
+# install()
+# --------------------------------------------------------------------------
+
+def install() -> None:
+    """Patch moto's SageMaker classes (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    backend_methods: dict[str, Callable[..., Any]] = {
+        "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,
+        "delete_user_profile": delete_user_profile, "tw_get_user_profile": _get_user_profile,
+        "create_space": create_space, "list_spaces": list_spaces,
+        "delete_space": delete_space, "tw_get_space": _get_space,
+        "create_app": create_app, "list_apps": list_apps, "delete_app": delete_app,
+        "tw_get_app": _get_app,
+        "stop_training_job": stop_training_job, "stop_transform_job": stop_transform_job,
+        "stop_hyper_parameter_tuning_job": stop_hyper_parameter_tuning_job,
+        "_get_resource_from_arn": _get_resource_from_arn, "add_tags": add_tags,
+        "iter_tagged_resources": iter_tagged_resources,
+    }
+    for name, fn in backend_methods.items():
+        setattr(SageMakerModelBackend, name, fn)
+    for name, fn in list(globals().items()):
+        if name.startswith("r_") and callable(fn):
+            setattr(SageMakerResponse, name[2:], fn)
+    _installed = True
+
+
+# --------------------------------------------------------------------------
+# Gap 7: test support (NOT part of AWS): call counter, latency, admin API
+# --------------------------------------------------------------------------
+
+_SCOPE_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_STATUS_FIELDS = {  # ARN type -> (backend dict, status attr, end-time attr, model enum)
+    "training-job": ("training_jobs", "training_job_status", "training_end_time",
+                     "TrainingJobStatus"),
+    "transform-job": ("transform_jobs", "transform_job_status", "transform_end_time",
+                      "TransformJobStatus"),
+    "processing-job": ("processing_jobs", "processing_job_status", "processing_end_time",
+                       "ProcessingJobStatus"),
+    "hyper-parameter-tuning-job": ("hyper_parameter_tuning_jobs",
+                                   "hyper_parameter_tuning_job_status",
+                                   "hyper_parameter_tuning_end_time",
+                                   "HyperParameterTuningJobStatus"),
+    "notebook-instance": ("notebook_instances", "status", None, "NotebookInstanceStatus"),
+}
+
+
+@lru_cache(maxsize=None)
+def _enum(shape_name: str) -> tuple[str, ...]:
+    from moto.core.utils import get_service_model
+    return tuple(get_service_model("sagemaker").shape_for(shape_name).enum)
+
+
+def set_status(arn: str, status: str) -> None:
+    """Force the status of a job or notebook instance (raises ValueError)."""
+    m = _ARN_RE.match(arn or "")
+    if not m or m["type"] not in _STATUS_FIELDS:
+        raise ValueError(f"unsupported ARN (want a training/transform/processing/"
+                         f"tuning job or notebook instance): {arn!r}")
+    store, attr, end_attr, enum_shape = _STATUS_FIELDS[m["type"]]
+    allowed = _enum(enum_shape)
+    if status not in allowed:
+        raise ValueError(f"status {status!r} is not one of {list(allowed)}")
+    try:
+        resource = getattr(sagemaker_backends[m["account"]][m["region"]], store).get(m["path"])
+    except KeyError:
+        resource = None
+    if resource is None:
+        raise ValueError(f"no such resource: {arn}")
+    setattr(resource, attr, status)
+    resource.last_modified_time = utcnow()
+    if end_attr:
+        running = status in ("InProgress", "Stopping")
+        setattr(resource, end_attr, None if running else utcnow())
+    if m["type"] == "training-job":
+        resource.secondary_status = "Training" if status == "InProgress" else status
+
+
+@lru_cache(maxsize=None)
+def _router(service: str) -> Any:
+    from moto.core.routing import get_service_router
+    return get_service_router(service)
+
+
+class TagwardenMiddleware:
+    """Counts AWS calls, adds latency, serves /_tagwarden/*; wraps moto's app."""
+
+    def __init__(self, app: Any, latency_ms: int = 0):
+        self.app, self.latency = app, latency_ms / 1000.0
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def classify(self, environ: dict[str, Any]) -> str:
+        scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")
+                                 + " Credential=" + _qs_value(environ.get("QUERY_STRING", ""),
+                                                              "X-Amz-Credential"))
+        service = scope.group(1) if scope else None
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target and "." in target:
+            prefix, action = target.rsplit(".", 1)
+            return f"{service or prefix.split('_')[0].lower()}.{action}"
+        action = _qs_value(environ.get("QUERY_STRING", ""), "Action")
+        if not action and environ.get("CONTENT_TYPE", "").startswith(
+                "application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            action = _qs_value(body.decode("utf-8", "replace"), "Action")
+        if not action and service:
+            action = self._rest_action(environ, service)
+        return f"{service or 'unknown'}.{action or 'unknown'}"
+
+    @staticmethod
+    def _rest_action(environ: dict[str, Any], service: str) -> str | None:
+        try:
+            from moto.core.request import Request
+            env = dict(environ, **{"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"})
+            operation, _ = _router(service).match(Request(env))
+            return operation.name
+        except Exception:
+            return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_tagwarden"):
+            return self.admin(environ, start_response)
+        if not (path.startswith("/moto-api") or path == "/favicon.ico"):
+            key = self.classify(environ)
+            with self.lock:
+                self.counts[key] += 1
+            if self.latency:
+                time.sleep(self.latency)
+        return self.app(environ, start_response)
+
+    def admin(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        status, body = "404 Not Found", {"message": f"unknown admin endpoint {method} {path}"}
+        if path == "/_tagwarden/calls" and method == "GET":
+            with self.lock:
+                body = {"total": sum(self.counts.values()), "by_action": dict(self.counts)}
+            status = "200 OK"
+        elif path == "/_tagwarden/calls/reset" and method == "POST":
+            with self.lock:
+                self.counts.clear()
+            status, body = "200 OK", {"total": 0, "by_action": {}}
+        elif path == "/_tagwarden/health":
+            status, body = "200 OK", {"ok": True}
+        elif path == "/_tagwarden/status" and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                set_status(str(req.get("arn", "")), str(req.get("status", "")))
+                status, body = "200 OK", {"arn": req["arn"], "status": req["status"]}
+            except (ValueError, AttributeError) as e:
+                status, body = "400 Bad Request", {"message": str(e)}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _qs_value(qs: str, name: str) -> str:
+    values = parse_qs(qs).get(name) if name in qs else None
+    return values[0] if values else ""
+
+
+# --------------------------------------------------------------------------
+# Server entry point (used by ./serve)
+# --------------------------------------------------------------------------
+
+def make_app(latency_ms: int | None = None) -> TagwardenMiddleware:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    install()
+    if latency_ms is None:
+        latency_ms = int(os.environ.get("TAGWARDEN_EMULATOR_LATENCY_MS", "0") or 0)
+    return TagwardenMiddleware(DomainDispatcherApplication(create_backend_app), latency_ms)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not argv[0].isdigit():
+        sys.exit("usage: tagwarden_moto.py PORT")
+    port = int(argv[0])
+    host = os.environ.get("TAGWARDEN_EMULATOR_HOST", "127.0.0.1")
+    if os.environ.get("TAGWARDEN_EMULATOR_LOG") != "1":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("MOTO_PORT", str(port))
+    server = make_server(host, port, make_app(), threaded=True,
+                         request_handler=MotoRequestHandler)
+    print(f"tagwarden emulator (moto + tagwarden_moto) on http://{host}:{port}",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

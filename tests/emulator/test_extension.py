@@ -1,0 +1,647 @@
+"""Self-test of the emulator: starts tests/emulator/serve and drives every
+operation added by tagwarden_moto.py with boto3.
+
+Besides boto3's own parsing, every raw JSON body of an added operation is
+checked strictly against the AWS API model (field names, types, enum values,
+timestamps as epoch numbers): the Rust SDK deserialises the same way.
+
+Run: .venv/bin/python -m pytest tests/emulator -q
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+SERVE = HERE / "serve"
+REGION, ACCOUNT = "us-east-1", "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/tagwarden-test"
+
+ADDED_OPS = {
+    "CreateUserProfile", "DescribeUserProfile", "ListUserProfiles", "DeleteUserProfile",
+    "CreateSpace", "DescribeSpace", "ListSpaces", "DeleteSpace",
+    "CreateApp", "DescribeApp", "ListApps", "DeleteApp",
+    "StopTrainingJob", "StopTransformJob", "StopHyperParameterTuningJob",
+    "AddTags", "ListTags", "DeleteTags",
+}
+SM_MODEL = botocore.session.get_session().get_service_model("sagemaker")
+
+
+# --------------------------------------------------------------------------
+# server fixtures
+# --------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, float]:
+    port = _free_port()
+    env = dict(os.environ, **(env_extra or {}))
+    proc = subprocess.Popen([str(SERVE), str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        if proc.poll() is not None:
+            raise RuntimeError(f"serve exited: {proc.stderr.read().decode()}")
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
+            return proc, url, time.monotonic() - t0
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("serve did not answer within 30s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server():
+    proc, url, startup = _start()
+    print(f"\nserve answered its first request after {startup:.2f}s")
+    assert startup < 15
+    yield url
+    _stop(proc)
+
+
+def http(url: str, method: str = "GET", body: object = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+# --------------------------------------------------------------------------
+# strict model check of raw responses
+# --------------------------------------------------------------------------
+
+def check_shape(value, shape, path: str) -> None:
+    t = shape.type_name
+    if t == "structure":
+        assert isinstance(value, dict), path
+        for key, sub in value.items():
+            assert key in shape.members, f"{path}.{key} is not in the AWS model"
+            check_shape(sub, shape.members[key], f"{path}.{key}")
+        for key in shape.required_members:
+            assert key in value, f"{path}.{key} is required by the AWS model"
+    elif t == "list":
+        assert isinstance(value, list), path
+        for i, item in enumerate(value):
+            check_shape(item, shape.member, f"{path}[{i}]")
+    elif t == "map":
+        assert isinstance(value, dict), path
+        for k, v in value.items():
+            check_shape(k, shape.key, f"{path} key")
+            check_shape(v, shape.value, f"{path}.{k}")
+    elif t == "string":
+        assert isinstance(value, str), f"{path}: {value!r} is not a string"
+        if shape.enum:
+            assert value in shape.enum, f"{path}: {value!r} not in {shape.enum}"
+    elif t == "timestamp":
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), \
+            f"{path}: timestamp {value!r} is not epoch seconds"
+    elif t in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), path
+    elif t in ("float", "double"):
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), path
+    elif t == "boolean":
+        assert isinstance(value, bool), path
+
+
+@pytest.fixture
+def raw_checked():
+    """Collects the operations whose raw JSON body was model-checked."""
+    return []
+
+
+def _make_client(service: str, url: str, checked: list | None = None):
+    client = boto3.client(service, endpoint_url=url, region_name=REGION,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def before_parse(operation_model, response_dict, **_):
+        name = operation_model.name
+        if service != "sagemaker" or name not in ADDED_OPS:
+            return
+        body = json.loads(response_dict["body"] or b"{}")
+        if response_dict["status_code"] >= 400:
+            assert response_dict["status_code"] == 400, body
+            # moto's model-driven serializer writes "Message" (the member name
+            # the SageMaker model gives its error shapes); boto3 and the Rust
+            # SDK accept "message" and "Message" alike.
+            assert set(body) == {"__type", "Message"}, body
+        elif operation_model.output_shape is not None:
+            check_shape(body, operation_model.output_shape, name)
+        else:
+            assert body == {}, body
+        if checked is not None:
+            checked.append(name)
+
+    client.meta.events.register("before-parse", before_parse)
+    return client
+
+
+@pytest.fixture
+def sm(server, raw_checked):
+    http(f"{server}/moto-api/reset", "POST")
+    return _make_client("sagemaker", server, raw_checked)
+
+
+@pytest.fixture
+def tagging(server):
+    return _make_client("resourcegroupstaggingapi", server)
+
+
+def err(excinfo) -> tuple[str, int, str]:
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]
+
+
+def make_domain(sm, name: str = "studio", tags=None) -> str:
+    kw = {"Tags": tags} if tags else {}
+    sm.create_domain(DomainName=name, AuthMode="IAM", SubnetIds=["subnet-1"], VpcId="vpc-1",
+                     DefaultUserSettings={"ExecutionRole": ROLE}, **kw)
+    return f"d-{name}"
+
+
+def arn(kind: str, path: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{path}"
+
+
+# --------------------------------------------------------------------------
+# serve script
+# --------------------------------------------------------------------------
+
+def test_serve_without_venv_says_make_venv(tmp_path):
+    fake_repo = tmp_path / "repo"
+    (fake_repo / "tests" / "emulator").mkdir(parents=True)
+    shutil.copy(SERVE, fake_repo / "tests" / "emulator" / "serve")
+    res = subprocess.run([str(fake_repo / "tests" / "emulator" / "serve"), "5999"],
+                         capture_output=True, text=True, cwd="/")
+    assert res.returncode == 2
+    assert "make venv" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_serve_answers_moto_api_and_health(server):
+    assert urllib.request.urlopen(f"{server}/moto-api/").status == 200
+    assert http(f"{server}/_tagwarden/health") == (200, {"ok": True})
+
+
+def test_latency_env_var():
+    proc, url, _ = _start({"TAGWARDEN_EMULATOR_LATENCY_MS": "300"})
+    try:
+        sm = _make_client("sagemaker", url)
+        sm.list_domains()  # warm-up (first call loads models)
+        t0 = time.monotonic()
+        sm.list_domains()
+        assert time.monotonic() - t0 >= 0.3
+        t0 = time.monotonic()
+        http(f"{url}/_tagwarden/calls")  # admin endpoints are not delayed
+        assert time.monotonic() - t0 < 0.3
+    finally:
+        _stop(proc)
+
+
+# --------------------------------------------------------------------------
+# Gap 1: user profiles
+# --------------------------------------------------------------------------
+
+def test_user_profiles(sm, raw_checked):
+    dom = make_domain(sm)
+    tags = [{"Key": "team", "Value": "ml"}]
+    r = sm.create_user_profile(DomainId=dom, UserProfileName="alice", Tags=tags,
+                               UserSettings={"ExecutionRole": ROLE})
+    assert r["UserProfileArn"] == arn("user-profile", "d-studio/alice")
+    d = sm.describe_user_profile(DomainId=dom, UserProfileName="alice")
+    assert d["Status"] == "InService" and d["DomainId"] == dom
+    assert d["UserProfileName"] == "alice" and d["UserSettings"]["ExecutionRole"] == ROLE
+    assert sm.list_tags(ResourceArn=r["UserProfileArn"])["Tags"] == tags
+
+    for name in ("bob", "carol", "bobby"):
+        sm.create_user_profile(DomainId=dom, UserProfileName=name)
+    make_domain(sm, "other")
+    sm.create_user_profile(DomainId="d-other", UserProfileName="dave")
+
+    page1 = sm.list_user_profiles(DomainIdEquals=dom, MaxResults=3)
+    assert [p["UserProfileName"] for p in page1["UserProfiles"]] == ["alice", "bob", "carol"]
+    page2 = sm.list_user_profiles(DomainIdEquals=dom, MaxResults=3, NextToken=page1["NextToken"])
+    assert [p["UserProfileName"] for p in page2["UserProfiles"]] == ["bobby"]
+    assert "NextToken" not in page2
+    assert len(sm.list_user_profiles()["UserProfiles"]) == 5
+    names = [p["UserProfileName"] for p in sm.list_user_profiles(UserProfileNameContains="bob")["UserProfiles"]]
+    assert names == ["bob", "bobby"]
+    desc = sm.list_user_profiles(DomainIdEquals=dom, SortOrder="Descending",
+                                 SortBy="CreationTime")["UserProfiles"]
+    assert [p["UserProfileName"] for p in desc] == ["bobby", "carol", "bob", "alice"]
+    paginated = [p["UserProfileName"] for page in sm.get_paginator("list_user_profiles")
+                 .paginate(PaginationConfig={"PageSize": 2}) for p in page["UserProfiles"]]
+    assert len(paginated) == 5
+
+    with pytest.raises(ClientError) as e:
+        sm.create_user_profile(DomainId=dom, UserProfileName="alice")
+    assert err(e)[:2] == ("ResourceInUse", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_user_profile(DomainId="d-missing", UserProfileName="x")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+
+    sm.delete_user_profile(DomainId=dom, UserProfileName="bob")
+    with pytest.raises(ClientError) as e:
+        sm.describe_user_profile(DomainId=dom, UserProfileName="bob")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    with pytest.raises(ClientError) as e:
+        sm.delete_user_profile(DomainId=dom, UserProfileName="bob")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"CreateUserProfile", "DescribeUserProfile", "ListUserProfiles",
+            "DeleteUserProfile"} <= set(raw_checked)
+
+
+def test_raw_error_shape_and_unknown_moto_path(server):
+    """The wire error body, as the Rust SDK sees it."""
+    req = urllib.request.Request(
+        f"{server}/", method="POST", data=b'{"DomainId":"d-x","UserProfileName":"nobody"}',
+        headers={"X-Amz-Target": "SageMaker.DescribeUserProfile",
+                 "Content-Type": "application/x-amz-json-1.1",
+                 "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/"
+                                  "sagemaker/aws4_request, SignedHeaders=host, Signature=x"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 400
+    body = json.loads(e.value.read())
+    assert body["__type"] == "ResourceNotFound" and "nobody" in body["Message"]
+
+
+# --------------------------------------------------------------------------
+# Gap 2: spaces
+# --------------------------------------------------------------------------
+
+def test_spaces(sm, raw_checked):
+    dom = make_domain(sm)
+    sm.create_user_profile(DomainId=dom, UserProfileName="alice")
+    r = sm.create_space(DomainId=dom, SpaceName="alice-private",
+                        Tags=[{"Key": "cost-center", "Value": "42"}],
+                        OwnershipSettings={"OwnerUserProfileName": "alice"},
+                        SpaceSharingSettings={"SharingType": "Private"},
+                        SpaceSettings={"AppType": "JupyterLab"}, SpaceDisplayName="Alice")
+    assert r["SpaceArn"] == arn("space", "d-studio/alice-private")
+    sm.create_space(DomainId=dom, SpaceName="team", SpaceSharingSettings={"SharingType": "Shared"})
+    d = sm.describe_space(DomainId=dom, SpaceName="alice-private")
+    assert d["Status"] == "InService"
+    assert d["OwnershipSettings"] == {"OwnerUserProfileName": "alice"}
+    assert d["SpaceSharingSettings"] == {"SharingType": "Private"}
+    assert d["SpaceSettings"]["AppType"] == "JupyterLab"
+
+    spaces = sm.list_spaces(DomainIdEquals=dom)["Spaces"]
+    assert [s["SpaceName"] for s in spaces] == ["alice-private", "team"]
+    assert spaces[0]["OwnershipSettingsSummary"] == {"OwnerUserProfileName": "alice"}
+    assert spaces[0]["SpaceSharingSettingsSummary"] == {"SharingType": "Private"}
+    assert spaces[0]["SpaceSettingsSummary"] == {"AppType": "JupyterLab"}
+    assert spaces[1]["SpaceSharingSettingsSummary"] == {"SharingType": "Shared"}
+    page = sm.list_spaces(MaxResults=1, SpaceNameContains="a")
+    assert len(page["Spaces"]) == 1 and page["NextToken"]
+    assert sm.list_tags(ResourceArn=r["SpaceArn"])["Tags"] == [{"Key": "cost-center", "Value": "42"}]
+
+    with pytest.raises(ClientError) as e:
+        sm.create_space(DomainId=dom, SpaceName="team")
+    assert err(e)[:2] == ("ResourceInUse", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_space(DomainId=dom, SpaceName="bad", SpaceSharingSettings={"SharingType": "Public"})
+    assert err(e)[:2] == ("ValidationException", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_space(DomainId="d-nope", SpaceName="x")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    # the owner cannot be deleted while it owns a space
+    with pytest.raises(ClientError) as e:
+        sm.delete_user_profile(DomainId=dom, UserProfileName="alice")
+    assert err(e)[:2] == ("ResourceInUse", 400)
+    sm.delete_space(DomainId=dom, SpaceName="alice-private")
+    sm.delete_user_profile(DomainId=dom, UserProfileName="alice")
+    with pytest.raises(ClientError) as e:
+        sm.describe_space(DomainId=dom, SpaceName="alice-private")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"CreateSpace", "DescribeSpace", "ListSpaces", "DeleteSpace"} <= set(raw_checked)
+
+
+# --------------------------------------------------------------------------
+# Gap 3: apps
+# --------------------------------------------------------------------------
+
+def test_apps(sm, raw_checked):
+    dom = make_domain(sm)
+    sm.create_user_profile(DomainId=dom, UserProfileName="alice")
+    sm.create_space(DomainId=dom, SpaceName="team", SpaceSharingSettings={"SharingType": "Shared"})
+    r = sm.create_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab",
+                      AppName="default", ResourceSpec={"InstanceType": "ml.t3.medium"},
+                      Tags=[{"Key": "owner", "Value": "alice"}])
+    assert r["AppArn"] == "arn:aws:sagemaker:us-east-1:123456789012:app/d-studio/alice/jupyterlab/default"
+    sm.create_app(DomainId=dom, UserProfileName="alice", AppType="KernelGateway", AppName="kg-1",
+                  ResourceSpec={"InstanceType": "ml.g5.xlarge"})
+    sm.create_app(DomainId=dom, UserProfileName="alice", AppType="JupyterServer", AppName="default")
+    s = sm.create_app(DomainId=dom, SpaceName="team", AppType="CodeEditor", AppName="default")
+    assert s["AppArn"] == arn("app", "d-studio/team/codeeditor/default")
+
+    d = sm.describe_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    assert d["Status"] == "InService" and d["AppArn"] == r["AppArn"]
+    assert d["ResourceSpec"] == {"InstanceType": "ml.t3.medium"} and "SpaceName" not in d
+    d = sm.describe_app(DomainId=dom, SpaceName="team", AppType="CodeEditor", AppName="default")
+    assert d["SpaceName"] == "team" and "UserProfileName" not in d
+
+    apps = sm.list_apps(DomainIdEquals=dom)["Apps"]
+    assert [(a["AppType"], a["AppName"]) for a in apps] == [
+        ("JupyterLab", "default"), ("KernelGateway", "kg-1"),
+        ("JupyterServer", "default"), ("CodeEditor", "default")]
+    assert apps[1]["ResourceSpec"] == {"InstanceType": "ml.g5.xlarge"}
+    assert len(sm.list_apps(UserProfileNameEquals="alice")["Apps"]) == 3
+    assert [a["AppType"] for a in sm.list_apps(SpaceNameEquals="team")["Apps"]] == ["CodeEditor"]
+    p1 = sm.list_apps(MaxResults=3)
+    p2 = sm.list_apps(MaxResults=3, NextToken=p1["NextToken"])
+    assert len(p1["Apps"]) == 3 and len(p2["Apps"]) == 1 and "NextToken" not in p2
+    assert sm.list_apps(SortOrder="Descending")["Apps"][0]["AppType"] == "CodeEditor"
+    assert sm.list_tags(ResourceArn=r["AppArn"])["Tags"] == [{"Key": "owner", "Value": "alice"}]
+
+    with pytest.raises(ClientError) as e:
+        sm.create_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    assert err(e)[:2] == ("ResourceInUse", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_app(DomainId=dom, UserProfileName="alice", AppType="Jupyter", AppName="x")
+    assert err(e)[:2] == ("ValidationException", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_app(DomainId=dom, UserProfileName="nobody", AppType="JupyterLab", AppName="x")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    with pytest.raises(ClientError) as e:  # apps keep their profile in use
+        sm.delete_user_profile(DomainId=dom, UserProfileName="alice")
+    assert err(e)[:2] == ("ResourceInUse", 400)
+
+    sm.delete_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    d = sm.describe_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    assert d["Status"] == "Deleted"
+    listed = {(a["AppType"], a["Status"]) for a in sm.list_apps(UserProfileNameEquals="alice")["Apps"]}
+    assert ("JupyterLab", "Deleted") in listed
+    with pytest.raises(ClientError) as e:
+        sm.delete_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    # a deleted app's name can be reused
+    sm.create_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default")
+    with pytest.raises(ClientError) as e:
+        sm.describe_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="nope")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"CreateApp", "DescribeApp", "ListApps", "DeleteApp"} <= set(raw_checked)
+
+
+# --------------------------------------------------------------------------
+# Gap 4: stop jobs (+ the /_tagwarden/status admin endpoint)
+# --------------------------------------------------------------------------
+
+def _training_job(sm, name: str) -> str:
+    return sm.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://bucket/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600})["TrainingJobArn"]
+
+
+def _transform_job(sm, name: str) -> str:
+    return sm.create_transform_job(
+        TransformJobName=name, ModelName="m",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+        TransformOutput={"S3OutputPath": "s3://b/o"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})["TransformJobArn"]
+
+
+def _tuning_job(sm, name: str) -> str:
+    return sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1}},
+        TrainingJobDefinition={
+            "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+            "RoleArn": ROLE, "OutputDataConfig": {"S3OutputPath": "s3://b/o"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}})["HyperParameterTuningJobArn"]
+
+
+def test_stop_jobs(sm, server, raw_checked):
+    status_url = f"{server}/_tagwarden/status"
+    tj = _training_job(sm, "train-1")
+    with pytest.raises(ClientError) as e:  # moto creates it Completed: AWS refuses to stop it
+        sm.stop_training_job(TrainingJobName="train-1")
+    assert err(e)[:2] == ("ValidationException", 400)
+    assert http(status_url, "POST", {"arn": tj, "status": "InProgress"})[0] == 200
+    d = sm.describe_training_job(TrainingJobName="train-1")
+    assert d["TrainingJobStatus"] == "InProgress" and "TrainingEndTime" not in d
+    sm.stop_training_job(TrainingJobName="train-1")
+    d = sm.describe_training_job(TrainingJobName="train-1")
+    assert d["TrainingJobStatus"] == "Stopped" and d["SecondaryStatus"] == "Stopped"
+    sm.stop_training_job(TrainingJobName="train-1")  # already stopped: no-op
+    assert [j["TrainingJobStatus"] for j in sm.list_training_jobs()["TrainingJobSummaries"]] == ["Stopped"]
+
+    xj = _transform_job(sm, "xform-1")
+    http(status_url, "POST", {"arn": xj, "status": "InProgress"})
+    assert sm.describe_transform_job(TransformJobName="xform-1")["TransformJobStatus"] == "InProgress"
+    sm.stop_transform_job(TransformJobName="xform-1")
+    assert sm.describe_transform_job(TransformJobName="xform-1")["TransformJobStatus"] == "Stopped"
+
+    hj = _tuning_job(sm, "tune-1")
+    http(status_url, "POST", {"arn": hj, "status": "InProgress"})
+    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="tune-1")
+    d = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="tune-1")
+    assert d["HyperParameterTuningJobStatus"] == "Stopped"
+
+    for call, kw in ((sm.stop_training_job, {"TrainingJobName": "nope"}),
+                     (sm.stop_transform_job, {"TransformJobName": "nope"}),
+                     (sm.stop_hyper_parameter_tuning_job, {"HyperParameterTuningJobName": "nope"})):
+        with pytest.raises(ClientError) as e:
+            call(**kw)
+        assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"StopTrainingJob", "StopTransformJob", "StopHyperParameterTuningJob"} <= set(raw_checked)
+
+
+def test_admin_status_endpoint(sm, server):
+    url = f"{server}/_tagwarden/status"
+    nb = sm.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium",
+                                     RoleArn=ROLE)["NotebookInstanceArn"]
+    assert http(url, "POST", {"arn": nb, "status": "InService"}) == (200, {"arn": nb, "status": "InService"})
+    assert sm.describe_notebook_instance(NotebookInstanceName="nb")["NotebookInstanceStatus"] == "InService"
+    pj = sm.create_processing_job(
+        ProcessingJobName="proc", RoleArn=ROLE, AppSpecification={"ImageUri": "img"},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                               "VolumeSizeInGB": 10}})["ProcessingJobArn"]
+    assert http(url, "POST", {"arn": pj, "status": "InProgress"})[0] == 200
+    assert sm.describe_processing_job(ProcessingJobName="proc")["ProcessingJobStatus"] == "InProgress"
+
+    code, body = http(url, "POST", {"arn": arn("training-job", "ghost"), "status": "InProgress"})
+    assert code == 400 and "ghost" in body["message"]
+    code, body = http(url, "POST", {"arn": pj, "status": "Running"})
+    assert code == 400 and "Running" in body["message"]
+    code, body = http(url, "POST", {"arn": "not-an-arn", "status": "InProgress"})
+    assert code == 400 and body["message"]
+
+
+# --------------------------------------------------------------------------
+# Gap 5: AddTags / ListTags / DeleteTags
+# --------------------------------------------------------------------------
+
+def test_tags_on_all_resource_types(sm, raw_checked):
+    dom = make_domain(sm)  # created without Tags (moto stores None)
+    sm.create_user_profile(DomainId=dom, UserProfileName="alice")
+    sm.create_space(DomainId=dom, SpaceName="team")
+    sm.create_app(DomainId=dom, SpaceName="team", AppType="JupyterLab", AppName="default")
+    tj = _training_job(sm, "train-1")
+    arns = [arn("domain", dom), arn("user-profile", f"{dom}/alice"), arn("space", f"{dom}/team"),
+            arn("app", f"{dom}/team/jupyterlab/default"), tj]
+    for a in arns:
+        sm.add_tags(ResourceArn=a, Tags=[{"Key": "project", "Value": "x"}, {"Key": "env", "Value": "dev"}])
+        sm.add_tags(ResourceArn=a, Tags=[{"Key": "project", "Value": "y"}])  # overwrites
+        tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=a)["Tags"]}
+        assert tags == {"project": "y", "env": "dev"}, a
+        sm.delete_tags(ResourceArn=a, TagKeys=["env"])
+        assert sm.list_tags(ResourceArn=a)["Tags"] == [{"Key": "project", "Value": "y"}], a
+
+    many = [{"Key": f"k{i:02}", "Value": str(i)} for i in range(60)]
+    sm.add_tags(ResourceArn=arns[1], Tags=many[:30])
+    sm.add_tags(ResourceArn=arns[1], Tags=many[30:])
+    p1 = sm.list_tags(ResourceArn=arns[1], MaxResults=50)
+    p2 = sm.list_tags(ResourceArn=arns[1], MaxResults=50, NextToken=p1["NextToken"])
+    assert len(p1["Tags"]) == 50 and len(p2["Tags"]) == 11 and "NextToken" not in p2
+
+    for bad in (arn("user-profile", f"{dom}/ghost"), arn("app", "d-x/a/jupyterlab/b"),
+                arn("training-job", "ghost"), arn("widget", "w")):
+        with pytest.raises(ClientError) as e:
+            sm.list_tags(ResourceArn=bad)
+        assert err(e)[:2] == ("ValidationException", 400), bad
+    assert {"AddTags", "ListTags", "DeleteTags"} <= set(raw_checked)
+
+
+def test_tags_by_lower_cased_arn(sm):
+    # AWS lower-cases names in SageMaker ARNs (endpoint FraudScorer -> endpoint/fraudscorer) and
+    # CloudTrail events carry that ARN; moto keeps the case, so the lookup falls back to any case.
+    sm.create_model(ModelName="Fraud-Model", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": "img"})
+    sm.create_endpoint_config(EndpointConfigName="FraudConfig", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "Fraud-Model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    moto_arn = sm.create_endpoint(EndpointName="FraudScorer", EndpointConfigName="FraudConfig",
+                                  Tags=[{"Key": "team", "Value": "ml"}])["EndpointArn"]
+    assert moto_arn == arn("endpoint", "FraudScorer")  # moto keeps the case
+    dom = make_domain(sm)
+    sm.create_user_profile(DomainId=dom, UserProfileName="Alice")
+    for a in (arn("endpoint", "fraudscorer"), arn("model", "fraud-model"),
+              arn("endpoint-config", "fraudconfig"), arn("user-profile", f"{dom}/alice")):
+        sm.add_tags(ResourceArn=a, Tags=[{"Key": "owner", "Value": "bob"}])
+        assert {"Key": "owner", "Value": "bob"} in sm.list_tags(ResourceArn=a)["Tags"], a
+        sm.delete_tags(ResourceArn=a, TagKeys=["owner"])
+        assert {"Key": "owner", "Value": "bob"} not in sm.list_tags(ResourceArn=a)["Tags"], a
+    assert sm.list_tags(ResourceArn=moto_arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+    # an exact match wins over a resource whose name differs only in case
+    sm.create_endpoint(EndpointName="fraudscorer", EndpointConfigName="FraudConfig",
+                       Tags=[{"Key": "team", "Value": "web"}])
+    assert sm.list_tags(ResourceArn=arn("endpoint", "fraudscorer"))["Tags"] == [
+        {"Key": "team", "Value": "web"}]
+    assert sm.list_tags(ResourceArn=moto_arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    with pytest.raises(ClientError) as e:
+        sm.list_tags(ResourceArn=arn("endpoint", "fraudscorer2"))
+    assert err(e)[:2] == ("ValidationException", 400)
+
+
+# --------------------------------------------------------------------------
+# Gap 6: Resource Groups Tagging API
+# --------------------------------------------------------------------------
+
+def test_get_resources(sm, tagging):
+    dom = make_domain(sm, tags=[{"Key": "team", "Value": "ml"}])
+    sm.create_user_profile(DomainId=dom, UserProfileName="alice", Tags=[{"Key": "team", "Value": "ml"}])
+    sm.create_user_profile(DomainId=dom, UserProfileName="bob", Tags=[{"Key": "team", "Value": "web"}])
+    sm.create_user_profile(DomainId=dom, UserProfileName="untagged")
+    sm.create_space(DomainId=dom, SpaceName="team", Tags=[{"Key": "team", "Value": "ml"}])
+    sm.create_app(DomainId=dom, UserProfileName="alice", AppType="JupyterLab", AppName="default",
+                  Tags=[{"Key": "team", "Value": "ml"}, {"Key": "cc", "Value": "7"}])
+
+    def arns(**kw):
+        return sorted(r["ResourceARN"] for r in tagging.get_resources(**kw)["ResourceTagMappingList"])
+
+    assert arns(ResourceTypeFilters=["sagemaker:user-profile"]) == [
+        arn("user-profile", "d-studio/alice"), arn("user-profile", "d-studio/bob")]
+    assert arns(ResourceTypeFilters=["sagemaker:space"]) == [arn("space", "d-studio/team")]
+    assert arns(ResourceTypeFilters=["sagemaker:app"]) == [arn("app", "d-studio/alice/jupyterlab/default")]
+    assert arns(ResourceTypeFilters=["sagemaker"], TagFilters=[{"Key": "team", "Values": ["ml"]}]) == sorted([
+        arn("domain", "d-studio"), arn("user-profile", "d-studio/alice"),
+        arn("space", "d-studio/team"), arn("app", "d-studio/alice/jupyterlab/default")])
+    assert arns(TagFilters=[{"Key": "cc"}]) == [arn("app", "d-studio/alice/jupyterlab/default")]
+    res = tagging.get_resources(ResourceTypeFilters=["sagemaker:app"])["ResourceTagMappingList"]
+    assert sorted(res[0]["Tags"], key=lambda t: t["Key"]) == [
+        {"Key": "cc", "Value": "7"}, {"Key": "team", "Value": "ml"}]
+    # tags set through the tagging API land on the SageMaker resource
+    tagging.tag_resources(ResourceARNList=[arn("user-profile", "d-studio/untagged")],
+                          Tags={"team": "ops"})
+    assert sm.list_tags(ResourceArn=arn("user-profile", "d-studio/untagged"))["Tags"] == [
+        {"Key": "team", "Value": "ops"}]
+
+
+# --------------------------------------------------------------------------
+# Gap 7: call counter
+# --------------------------------------------------------------------------
+
+def test_call_counter(server, sm, tagging):
+    calls, reset = f"{server}/_tagwarden/calls", f"{server}/_tagwarden/calls/reset"
+    assert http(reset, "POST")[0] == 200
+    assert http(calls) == (200, {"total": 0, "by_action": {}})
+    make_domain(sm)
+    sm.list_tags(ResourceArn=arn("domain", "d-studio"))
+    sm.list_tags(ResourceArn=arn("domain", "d-studio"))
+    tagging.get_resources()
+    _make_client("iam", server).list_roles()  # query protocol (form body)
+    _make_client("sts", server).get_caller_identity()
+    _make_client("s3", server).list_buckets()  # REST protocol
+    urllib.request.urlopen(f"{server}/moto-api/").read()  # not counted
+    code, body = http(calls)
+    assert code == 200
+    assert body["by_action"] == {
+        "sagemaker.CreateDomain": 1, "sagemaker.ListTags": 2, "tagging.GetResources": 1,
+        "iam.ListRoles": 1, "sts.GetCallerIdentity": 1, "s3.ListBuckets": 1}
+    assert body["total"] == 7
+    http(reset, "POST")
+    assert http(calls)[1]["total"] == 0
+
+
+def test_call_counter_is_thread_safe(server, sm):
+    from concurrent.futures import ThreadPoolExecutor
+
+    http(f"{server}/_tagwarden/calls/reset", "POST")
+    client = _make_client("sagemaker", server)  # boto3 clients are thread-safe
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: client.list_domains(), range(40)))
+    assert http(f"{server}/_tagwarden/calls")[1] == {
+        "total": 40, "by_action": {"sagemaker.ListDomains": 40}}
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

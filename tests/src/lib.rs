@@ -1,0 +1,179 @@
+//! End-to-end support: runs the local emulator (moto server + Tagwarden's extension, see
+//! `tests/emulator/`) on a free loopback port, builds SDK configuration pointed at it, seeds the demo
+//! world, and reads the emulator's count of AWS calls.
+
+pub mod world;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sagemaker::config::Credentials;
+use serde_json::Value;
+
+/// The account moto uses.
+pub const ACCOUNT: &str = "123456789012";
+/// The region the demo and tests use.
+pub const REGION: &str = "us-east-1";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A running emulator; stopped when dropped.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    port: u16,
+}
+
+impl Emulator {
+    /// Starts `tests/emulator/serve` on a free port and waits until it answers (30 s at most).
+    pub fn start() -> Result<Self, String> {
+        let port = free_port()?;
+        let serve = repo_root().join("tests/emulator/serve");
+        let child = Command::new(&serve)
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", serve.display()))?;
+        let mut emulator = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if emulator.request("GET", "/_tagwarden/health", "").is_ok() {
+                return Ok(emulator);
+            }
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                return Err(format!(
+                    "emulator exited before answering ({status}); run `make venv`"
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err("emulator did not answer within 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK configuration pointed at the emulator with static test credentials.
+    ///
+    /// `attempts` = 1 disables retries: moto answers unimplemented calls with a 500 the SDK would retry.
+    pub async fn sdk_config(&self, region: &str, attempts: u32) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "tagwarden-e2e",
+            ))
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .load()
+            .await
+    }
+
+    /// AWS calls the emulator has answered since the last reset, by `service.Action`.
+    pub fn calls(&self) -> Result<CallCount, String> {
+        let body = self.request("GET", "/_tagwarden/calls", "")?;
+        let value: Value = serde_json::from_str(&body).map_err(|e| format!("calls: {e}"))?;
+        let by_action = value["by_action"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(CallCount {
+            total: value["total"].as_u64().unwrap_or(0),
+            by_action,
+        })
+    }
+
+    /// Zeroes the call count.
+    pub fn reset_calls(&self) -> Result<(), String> {
+        self.request("POST", "/_tagwarden/calls/reset", "")
+            .map(drop)
+    }
+
+    /// Sets a job's or notebook's status (moto creates jobs as Completed).
+    pub fn set_status(&self, arn: &str, status: &str) -> Result<(), String> {
+        let body = serde_json::json!({"arn": arn, "status": status}).to_string();
+        self.request("POST", "/_tagwarden/status", &body).map(drop)
+    }
+
+    /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
+    fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?;
+        let request = format!(
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .map_err(|e| e.to_string())?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        if head.split_whitespace().nth(1) != Some("200") {
+            return Err(format!(
+                "{method} {path}: {}",
+                head.lines().next().unwrap_or_default()
+            ));
+        }
+        Ok(body.to_owned())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The emulator's count of AWS calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallCount {
+    /// All calls.
+    pub total: u64,
+    /// Calls by `service.Action`, e.g. `sagemaker.AddTags`.
+    pub by_action: std::collections::BTreeMap<String, u64>,
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// Reads a sample event from `events/<function>/<file>`.
+pub fn sample_event(function: &str, file: &str) -> Result<Value, String> {
+    let path = repo_root().join("events").join(function).join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
