@@ -50,7 +50,7 @@ enum Function {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tagwarden::telemetry::init(false);
+    tagwarden::telemetry::init(false, "warn");
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(message) => {
@@ -71,10 +71,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map_err(|e| format!("cannot read {}: {e}", event.display()))?;
             let payload: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| format!("{} is not JSON: {e}", event.display()))?;
-            let mut config = Config::from_env().map_err(|e| e.to_string())?;
-            if let Some(path) = policy {
-                config.policy = Policy::from_file(&path).map_err(|e| e.to_string())?;
-            }
+            // --policy wins over the environment, through the same loader the Lambda uses.
+            let config = Config::from_lookup(|name| match (name, &policy) {
+                ("TAGWARDEN_POLICY_FILE", Some(path)) => Some(path.display().to_string()),
+                _ => std::env::var(name).ok(),
+            })
+            .map_err(|e| e.to_string())?;
             let tagger = AutoTagger::new(
                 Clients::from_env().await,
                 Arc::new(config.policy),

@@ -2,9 +2,10 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; `RUST_LOG` filters (default `info`). Safe to call twice.
-pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber; `RUST_LOG` filters (else `default_level`). Safe to call twice.
+pub fn init(json: bool, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -9,7 +9,7 @@ use tagwarden::{AutoTagger, Clients, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tagwarden::telemetry::init(true);
+    tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy stops the cold start here, before any event is taken.
     let config = Config::from_env()?;
     let tagger = AutoTagger::new(

@@ -1,1 +1,257 @@
-fn main() {}
+//! `make demo`: the auto-tagger end to end on the local emulator.
+//!
+//! Starts the emulator, seeds a Studio domain, user profiles, IAM roles and users with cost tags, creates
+//! the resources the sample events announce (as their creators would have, with only the caller's own
+//! tags), replays every event through the real handler, and prints each resource's tags before and after.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tagwarden::tagging::apply::list_tags;
+use tagwarden::tagging::{TaggerSettings, Tags};
+use tagwarden::{AutoTagger, Clients, Outcome, Policy};
+use tagwarden_e2e::world::{create_resource, seed_world};
+use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
+
+/// The replay order: parents before the jobs they start, then the rest of the story.
+const STORY: &[&str] = &[
+    "training-job-studio-source-identity.json",
+    "notebook-instance-iam-user.json",
+    "endpoint-config-assumed-role-ci.json",
+    "model-assumed-role-ci.json",
+    "endpoint-assumed-role-ci.json",
+    "processing-job-identity-center.json",
+    "transform-job-ec2-instance-role.json",
+    "pipeline-lambda-role.json",
+    "processing-job-pipeline-step.json",
+    "hyper-parameter-tuning-job-studio.json",
+    "training-job-tuning-child.json",
+    "user-profile-iam-user-admin.json",
+    "space-studio-owner.json",
+    "app-studio-user-profile.json",
+    "model-studio-system-tags.json",
+    "notebook-instance-assumed-role-console.json",
+    "model-package-group-assumed-role-ci.json",
+    "domain-root.json",
+    "app-amplify.json",
+    "training-job-failed-call.json",
+    "endpoint-delete-not-a-create.json",
+    "model-package-versioned.json",
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let started = Instant::now();
+    let emulator = Emulator::start()?;
+    let config = emulator.sdk_config(REGION, 3).await;
+    println!(
+        "Tagwarden demo: the auto-tagger against a local AWS (moto server + extension) at {}",
+        emulator.endpoint()
+    );
+    println!(
+        "Policy: policy/tagwarden.yaml (required: cost-center, team, environment; creator tag: created-by)\n"
+    );
+
+    seed_world(&config).await?;
+    println!("Seeded the world the sample events come from:");
+    println!(
+        "  Studio domain ml-platform      cost-center=CC-1000 team=ml-platform environment=production"
+    );
+    println!("  user profile alice             cost-center=CC-2100 team=marketing-analytics");
+    println!(
+        "  user profile bob               cost-center=CC-3300 team=fraud-detection environment=Staging"
+    );
+    println!(
+        "  IAM roles ci-deployer (CC-4000), batch-runner (CC-5000), nightly-retrain (CC-6000);"
+    );
+    println!(
+        "  IAM user intern (team=growth); Identity Center user carol; SNS topic tagwarden-noncompliance\n"
+    );
+
+    let clients = Clients::new(&config);
+    let policy = Policy::example().map_err(|e| e.to_string())?;
+    let tagger = AutoTagger::new(
+        clients.clone(),
+        Arc::new(policy),
+        &TaggerSettings::default(),
+    );
+    let mut summary = Vec::new();
+
+    for (i, file) in STORY.iter().enumerate() {
+        let event = sample_event("auto-tagger", file)?;
+        let arn = create_resource(&config, &event).await?;
+        let before = match &arn {
+            Some(arn) => list_tags(&clients, arn).await.map_err(|e| e.to_string())?,
+            None => Tags::new(),
+        };
+        emulator.reset_calls()?;
+        let outcome = tagger.handle(&event).await.map_err(|e| e.to_string())?;
+        let calls = emulator.calls()?.total;
+        let name = event["detail"]["eventName"].as_str().unwrap_or("?");
+        println!(
+            "[{:>2}/{}] {name}  (events/auto-tagger/{file})",
+            i + 1,
+            STORY.len()
+        );
+        match &outcome {
+            Outcome::Tagged(report) | Outcome::Unchanged(report) => {
+                let after = list_tags(&clients, &report.resource_arn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("        resource  {}", report.resource_arn);
+                println!(
+                    "        creator   {} {:?} (via {}){}",
+                    kebab(&report.creator.kind),
+                    report.creator.name,
+                    report.creator.via,
+                    report
+                        .parent_arn
+                        .as_ref()
+                        .map(|p| format!(", inherits from {p}"))
+                        .unwrap_or_default()
+                );
+                print_tags(&before, &after, &report.origins);
+                if !report.missing_required.is_empty() {
+                    println!(
+                        "        still missing: {}{}",
+                        report.missing_required.join(", "),
+                        if report.notified {
+                            "  -> notified tagwarden-noncompliance"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                for warning in &report.warnings {
+                    println!("        warning: {warning}");
+                }
+                summary.push(row(
+                    file,
+                    outcome.label(),
+                    &report.creator.name,
+                    report.added.len(),
+                    calls,
+                ));
+            }
+            Outcome::Skipped(skip) => {
+                println!("        skipped: {}", skip.reason);
+                summary.push(row(file, "skipped", "-", 0, calls));
+            }
+            Outcome::Failed { reason, .. } => {
+                println!("        FAILED: {reason}");
+                summary.push(row(file, "failed", "-", 0, calls));
+            }
+        }
+        println!(
+            "        outcome {} with {calls} AWS call(s)\n",
+            outcome.label()
+        );
+    }
+
+    print_summary(&summary);
+    println!(
+        "\nDone in {:.1} s. Replay any event yourself: AWS_ENDPOINT_URL=<emulator> tagwarden replay auto-tagger --event events/auto-tagger/<file>",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "(samples live in {})",
+        repo_root().join("events/auto-tagger").display()
+    );
+    Ok(())
+}
+
+fn kebab(kind: &tagwarden::identity::CreatorKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn print_tags(before: &Tags, after: &Tags, origins: &BTreeMap<String, String>) {
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let width = keys
+        .iter()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(3)
+        .clamp(3, 34);
+    println!(
+        "        {:<width$}  {:<22}  {:<22}  from",
+        "tag", "before", "after"
+    );
+    for key in keys {
+        let old = before.get(key).map(String::as_str).unwrap_or("-");
+        let new = after.get(key).map(String::as_str).unwrap_or("-");
+        let mark = if old == new { " " } else { "+" };
+        let origin = origins.get(key).map(String::as_str).unwrap_or("");
+        println!(
+            "      {mark} {:<width$}  {:<22}  {:<22}  {origin}",
+            shorten(key, width),
+            shorten(old, 22),
+            shorten(new, 22)
+        );
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
+struct Row {
+    file: String,
+    outcome: &'static str,
+    creator: String,
+    added: usize,
+    calls: u64,
+}
+
+fn row(file: &str, outcome: &'static str, creator: &str, added: usize, calls: u64) -> Row {
+    Row {
+        file: file.trim_end_matches(".json").to_owned(),
+        outcome,
+        creator: creator.to_owned(),
+        added,
+        calls,
+    }
+}
+
+fn print_summary(rows: &[Row]) {
+    println!("Summary");
+    println!(
+        "  {:<44} {:<10} {:<26} {:>5} {:>9}",
+        "event", "outcome", "creator", "tags+", "AWS calls"
+    );
+    for r in rows {
+        println!(
+            "  {:<44} {:<10} {:<26} {:>5} {:>9}",
+            shorten(&r.file, 44),
+            r.outcome,
+            shorten(&r.creator, 26),
+            r.added,
+            r.calls
+        );
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *counts.entry(r.outcome).or_default() += 1;
+    }
+    let line: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    println!("  {}", line.join(", "));
+}

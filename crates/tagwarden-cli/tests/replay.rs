@@ -1,0 +1,108 @@
+//! `tagwarden replay auto-tagger` as a person runs it: the binary, the SDK's environment variables, the
+//! local emulator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use serde_json::Value;
+use tagwarden_e2e::world::{create_resource, seed_world};
+use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
+
+fn tagwarden(emulator: &Emulator, args: &[&str]) -> (i32, Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("TAGWARDEN_POLICY_FILE")
+        .env_remove("TAGWARDEN_POLICY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        output.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn replay_prints_the_handlers_outcome_and_exits_zero() {
+    let emulator = Emulator::start().unwrap();
+    let config = emulator.sdk_config(REGION, 1).await;
+    seed_world(&config).await.unwrap();
+    let event = sample_event("auto-tagger", "training-job-studio-source-identity.json").unwrap();
+    create_resource(&config, &event).await.unwrap();
+
+    let file = "events/auto-tagger/training-job-studio-source-identity.json";
+    let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "auto-tagger", "--event", file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outcome["outcome"], "tagged");
+    assert_eq!(outcome["creator"]["name"], "alice");
+    assert_eq!(outcome["added"]["cost-center"], "CC-2100");
+
+    let (code, outcome, _) = tagwarden(
+        &emulator,
+        &[
+            "replay",
+            "auto-tagger",
+            "--event",
+            file,
+            "--policy",
+            "policy/tagwarden.yaml",
+        ],
+    );
+    assert_eq!((code, outcome["outcome"].as_str()), (0, Some("unchanged")));
+}
+
+#[tokio::test]
+async fn replay_exits_zero_on_skips_and_non_zero_with_a_reason_on_bad_input() {
+    let emulator = Emulator::start().unwrap();
+    let (code, outcome, _) = tagwarden(
+        &emulator,
+        &[
+            "replay",
+            "auto-tagger",
+            "--event",
+            "events/auto-tagger/app-amplify.json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(outcome["outcome"], "skipped");
+
+    let (code, _, stderr) = tagwarden(
+        &emulator,
+        &["replay", "auto-tagger", "--event", "Cargo.toml"],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("Cargo.toml is not JSON"), "{stderr}");
+
+    let dir = std::env::temp_dir().join(format!("tagwarden-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("policy.yaml");
+    std::fs::write(&bad, "tags:\n  keys:\n    team:\n      requried: true\n").unwrap();
+    let file = "events/auto-tagger/app-amplify.json";
+    let (code, _, stderr) = tagwarden(
+        &emulator,
+        &[
+            "replay",
+            "auto-tagger",
+            "--event",
+            file,
+            "--policy",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("requried") && stderr.contains("line 4"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one-line reason: {stderr}");
+}
