@@ -5,12 +5,13 @@ CARGO ?= cargo
 VENV := .venv
 TOOLS_VENV := .venv-tools
 
-.PHONY: help venv tools demo test fmt lint unit e2e emulator-test lambda-build clean
+.PHONY: help venv tools demo emulator test fmt lint unit e2e emulator-test lambda-build clean
 
 help:
 	@echo "make demo   - run the auto-tagger against the local emulator and show before/after tags"
 	@echo "make test   - fmt check, clippy -D warnings, unit + end-to-end tests, emulator self-test"
 	@echo "make venv   - create .venv with the emulator (moto server + Tagwarden's extension)"
+	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
 	@echo "make tools  - create .venv-tools with cargo-lambda (for cargo lambda watch/invoke/build)"
 
 venv: $(VENV)/.installed
@@ -27,6 +28,11 @@ $(TOOLS_VENV)/.installed: tools/requirements.txt
 
 demo: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo
+
+# The emulator with the demo world and every sample's resource, untagged, for replaying events by hand.
+EMULATOR_PORT ?= 5000
+emulator: venv
+	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
 test: venv fmt lint unit emulator-test
 

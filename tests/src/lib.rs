@@ -38,7 +38,11 @@ pub struct Emulator {
 impl Emulator {
     /// Starts `tests/emulator/serve` on a free port and waits until it answers (30 s at most).
     pub fn start() -> Result<Self, String> {
-        let port = free_port()?;
+        Self::start_on(free_port()?)
+    }
+
+    /// Starts the emulator on `port` and waits until it answers (30 s at most).
+    pub fn start_on(port: u16) -> Result<Self, String> {
         let serve = repo_root().join("tests/emulator/serve");
         let child = Command::new(&serve)
             .arg(port.to_string())

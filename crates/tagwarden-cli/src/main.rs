@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;
             let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
-            println!("{json}");
+            print_line(&json)?;
             Ok(match outcome {
                 Outcome::Failed { reason, .. } => {
                     eprintln!("tagwarden: failed: {reason}");
@@ -103,5 +103,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Prints a line on stdout; a closed pipe (`tagwarden … | head`) is not an error.
+fn print_line(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
     }
 }

@@ -501,6 +501,15 @@ mod tests {
         assert!(policy.tags.rule_for("owner").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_policy_or_an_error_never_a_panic(text in "(tags:|keys:|  |\\n|required: true|allowed: \\[a\\]|[a-z:{}\\[\\], -]){0,40}") {
+            if let Err(err) = Policy::from_yaml(&text, "fuzz") {
+                proptest::prop_assert!(err.to_string().starts_with("invalid policy fuzz: "), "{err}");
+            }
+        }
+    }
+
     #[test]
     fn allowed_values_match_case_insensitively_to_the_canonical_spelling() {
         let policy =

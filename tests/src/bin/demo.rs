@@ -3,6 +3,9 @@
 //! Starts the emulator, seeds a Studio domain, user profiles, IAM roles and users with cost tags, creates
 //! the resources the sample events announce (as their creators would have, with only the caller's own
 //! tags), replays every event through the real handler, and prints each resource's tags before and after.
+//!
+//! `demo --serve PORT` instead seeds the same world, creates every sample's resource untagged and keeps the
+//! emulator running, for replaying events by hand (`make emulator`).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -43,7 +46,16 @@ const STORY: &[&str] = &[
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [] => run().await,
+        [flag, port] if flag == "--serve" => match port.parse() {
+            Ok(port) => serve(port).await,
+            Err(_) => Err(format!("--serve takes a port number, got {port:?}")),
+        },
+        _ => Err("usage: demo [--serve PORT]".into()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("demo: {message}");
@@ -169,6 +181,33 @@ async fn run() -> Result<(), String> {
         "(samples live in {})",
         repo_root().join("events/auto-tagger").display()
     );
+    Ok(())
+}
+
+/// Seeds the world, creates every sample's resource and keeps the emulator up until Ctrl-C.
+async fn serve(port: u16) -> Result<(), String> {
+    let emulator = Emulator::start_on(port)?;
+    let config = emulator.sdk_config(REGION, 3).await;
+    seed_world(&config).await?;
+    let mut created = 0;
+    for file in STORY {
+        created += usize::from(
+            create_resource(&config, &sample_event("auto-tagger", file)?)
+                .await?
+                .is_some(),
+        );
+    }
+    let endpoint = emulator.endpoint();
+    println!("Emulator on {endpoint} with the demo world and {created} untagged sample resources.");
+    println!("In another shell:\n");
+    println!(
+        "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+    );
+    println!(
+        "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json\n"
+    );
+    println!("Ctrl-C stops the emulator.");
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -250,6 +250,7 @@ impl Default for TaggerSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn event(detail: Value) -> Value {
@@ -311,6 +312,50 @@ mod tests {
         assert!(skipped_reason(&json!({"detail": 5})).contains("no detail"));
         let wrong = json!({"source": 1, "detail": {"eventSource": ["x"], "eventName": {}}});
         assert!(skipped_reason(&wrong).contains("not a SageMaker event"));
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("aws.sagemaker".to_string()),
+                Just("sagemaker.amazonaws.com".to_string()),
+                Just("CreateModel".to_string()),
+                Just("arn:aws:sagemaker:us-east-1:1:model/m".to_string()),
+                ".{0,20}"
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            let keys = prop_oneof![
+                Just("detail".to_string()),
+                Just("source".to_string()),
+                Just("eventSource".to_string()),
+                Just("eventName".to_string()),
+                Just("responseElements".to_string()),
+                Just("modelArn".to_string()),
+                Just("userIdentity".to_string()),
+                Just("errorCode".to_string()),
+                "[a-z]{1,8}"
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_is_classified_without_panicking(value in json()) {
+            match CreateCall::from_event(&value) {
+                Ok(call) => prop_assert!(call.arn_string().starts_with("arn:")),
+                Err(skip) => prop_assert!(!skip.reason.is_empty()),
+            }
+        }
     }
 
     #[test]
