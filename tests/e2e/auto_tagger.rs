@@ -28,12 +28,7 @@ async fn world() -> World {
     let clients = Clients::new(&config);
     let policy = Arc::new(Policy::example().unwrap());
     let tagger = AutoTagger::new(clients.clone(), policy, &TaggerSettings::default());
-    World {
-        emulator,
-        config,
-        clients,
-        tagger,
-    }
+    World { emulator, config, clients, tagger }
 }
 
 impl World {
@@ -45,9 +40,7 @@ impl World {
     }
 
     async fn replay_event(&self, event: &Value) -> (Outcome, CallCount) {
-        create_resource(&self.config, event)
-            .await
-            .expect("create resource");
+        create_resource(&self.config, event).await.expect("create resource");
         self.emulator.reset_calls().unwrap();
         let outcome = self.tagger.handle(event).await.expect("no retryable error");
         (outcome, self.emulator.calls().unwrap())
@@ -61,10 +54,7 @@ impl World {
 fn tagged(outcome: Outcome) -> Report {
     match outcome {
         Outcome::Tagged(report) => report,
-        other => panic!(
-            "expected tagged, got {}",
-            serde_json::to_string_pretty(&other).unwrap()
-        ),
+        other => panic!("expected tagged, got {}", serde_json::to_string_pretty(&other).unwrap()),
     }
 }
 
@@ -81,16 +71,8 @@ async fn studio_user_via_source_identity_gets_profile_then_domain_tags() {
     let tags = w.tags(&report.resource_arn).await;
     assert_eq!(tag(&tags, "cost-center"), Some("CC-2100"));
     assert_eq!(tag(&tags, "team"), Some("marketing-analytics"));
-    assert_eq!(
-        tag(&tags, "environment"),
-        Some("production"),
-        "alice has none: the domain's"
-    );
-    assert_eq!(
-        tag(&tags, "project"),
-        Some("churn"),
-        "the caller's own tag stays"
-    );
+    assert_eq!(tag(&tags, "environment"), Some("production"), "alice has none: the domain's");
+    assert_eq!(tag(&tags, "project"), Some("churn"), "the caller's own tag stays");
     assert_eq!(tag(&tags, "created-by"), Some("alice"));
     assert_eq!(report.origins["cost-center"], "user-profile");
     assert_eq!(report.origins["environment"], "domain");
@@ -102,21 +84,9 @@ async fn iam_user_gets_user_tags_a_fixed_environment_and_a_non_compliance_notice
     let w = world().await;
     let report = tagged(w.replay("notebook-instance-iam-user.json").await.0);
     let tags = w.tags(&report.resource_arn).await;
-    assert_eq!(
-        tag(&tags, "team"),
-        Some("growth"),
-        "from the IAM user's tags"
-    );
-    assert_eq!(
-        tag(&tags, "environment"),
-        Some("dev"),
-        "Environment=DEV fixed"
-    );
-    assert_eq!(
-        tag(&tags, "Environment"),
-        Some("DEV"),
-        "drop_aliased_keys is off"
-    );
+    assert_eq!(tag(&tags, "team"), Some("growth"), "from the IAM user's tags");
+    assert_eq!(tag(&tags, "environment"), Some("dev"), "Environment=DEV fixed");
+    assert_eq!(tag(&tags, "Environment"), Some("DEV"), "drop_aliased_keys is off");
     assert_eq!(report.missing_required, ["cost-center"]);
     assert!(report.notified, "the gap went to the non-compliance topic");
 }
@@ -131,17 +101,9 @@ async fn ci_role_tags_reach_a_lower_cased_endpoint_arn_and_a_protected_key_is_ov
     assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"));
     assert_eq!(tag(&tags, "created-by"), Some("github-actions-run-4711"));
 
-    let console = tagged(
-        w.replay("notebook-instance-assumed-role-console.json")
-            .await
-            .0,
-    );
+    let console = tagged(w.replay("notebook-instance-assumed-role-console.json").await.0);
     let tags = w.tags(&console.resource_arn).await;
-    assert_eq!(
-        tag(&tags, "cost-center"),
-        Some("CC-9999"),
-        "no source has one: the caller's stays"
-    );
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-9999"), "no source has one: the caller's stays");
     assert_eq!(tag(&tags, "team"), Some("fraud-detection"));
 }
 
@@ -173,17 +135,10 @@ async fn tuning_job_children_inherit_the_parent_tags_and_creator() {
     assert_eq!(parent.creator.name, "bob");
     let child = tagged(w.replay("training-job-tuning-child.json").await.0);
     assert_eq!(child.creator.kind, CreatorKind::Service);
-    assert_eq!(
-        child.parent_arn.as_deref(),
-        Some(parent.resource_arn.as_str())
-    );
+    assert_eq!(child.parent_arn.as_deref(), Some(parent.resource_arn.as_str()));
     let tags = w.tags(&child.resource_arn).await;
     assert_eq!(tag(&tags, "cost-center"), Some("CC-3300"));
-    assert_eq!(
-        tag(&tags, "environment"),
-        Some("staging"),
-        "bob's Staging, canonical case"
-    );
+    assert_eq!(tag(&tags, "environment"), Some("staging"), "bob's Staging, canonical case");
     assert_eq!(tag(&tags, "created-by"), Some("bob"));
     assert_eq!(child.origins["cost-center"], "parent");
 }
@@ -192,9 +147,7 @@ async fn tuning_job_children_inherit_the_parent_tags_and_creator() {
 async fn a_service_started_job_without_a_parent_is_skipped() {
     let w = world().await;
     let (outcome, _) = w.replay("training-job-tuning-child.json").await;
-    let Outcome::Skipped(skip) = outcome else {
-        panic!("expected skipped, got {outcome:?}")
-    };
+    let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
     assert!(skip.reason.contains("no parent"), "{}", skip.reason);
 }
 
@@ -204,56 +157,30 @@ async fn pipeline_step_jobs_inherit_from_their_pipeline() {
     let pipeline = tagged(w.replay("pipeline-lambda-role.json").await.0);
     assert_eq!(pipeline.creator.name, "nightly-retrain");
     let step = tagged(w.replay("processing-job-pipeline-step.json").await.0);
-    assert_eq!(
-        step.parent_arn.as_deref(),
-        Some(pipeline.resource_arn.as_str())
-    );
+    assert_eq!(step.parent_arn.as_deref(), Some(pipeline.resource_arn.as_str()));
     let tags = w.tags(&step.resource_arn).await;
     assert_eq!(tag(&tags, "cost-center"), Some("CC-6000"));
-    assert_eq!(
-        tag(&tags, "sagemaker:pipeline-step-name"),
-        Some("preprocess"),
-        "system tags untouched"
-    );
+    assert_eq!(tag(&tags, "sagemaker:pipeline-step-name"), Some("preprocess"), "system tags untouched");
 }
 
 #[tokio::test]
 async fn studio_apps_spaces_and_tagged_models_belong_to_their_user_profile() {
     let w = world().await;
     let app = tagged(w.replay("app-studio-user-profile.json").await.0);
-    assert_eq!(
-        (app.creator.kind, app.creator.name.as_str()),
-        (CreatorKind::StudioUserProfile, "alice")
-    );
-    assert_eq!(
-        tag(&w.tags(&app.resource_arn).await, "cost-center"),
-        Some("CC-2100")
-    );
+    assert_eq!((app.creator.kind, app.creator.name.as_str()), (CreatorKind::StudioUserProfile, "alice"));
+    assert_eq!(tag(&w.tags(&app.resource_arn).await, "cost-center"), Some("CC-2100"));
 
     let space = tagged(w.replay("space-studio-owner.json").await.0);
     assert_eq!(space.creator.name, "bob");
-    assert_eq!(
-        tag(&w.tags(&space.resource_arn).await, "team"),
-        Some("fraud-detection")
-    );
+    assert_eq!(tag(&w.tags(&space.resource_arn).await, "team"), Some("fraud-detection"));
 
     let model = tagged(w.replay("model-studio-system-tags.json").await.0);
-    assert_eq!(
-        (model.creator.name.as_str(), model.creator.via),
-        ("alice", "studio-tag")
-    );
-    assert_eq!(
-        tag(&w.tags(&model.resource_arn).await, "cost-center"),
-        Some("CC-2100")
-    );
+    assert_eq!((model.creator.name.as_str(), model.creator.via), ("alice", "studio-tag"));
+    assert_eq!(tag(&w.tags(&model.resource_arn).await, "cost-center"), Some("CC-2100"));
 
     let profile = tagged(w.replay("user-profile-iam-user-admin.json").await.0);
     assert_eq!(profile.creator.name, "admin");
-    assert_eq!(
-        tag(&w.tags(&profile.resource_arn).await, "cost-center"),
-        Some("CC-1000"),
-        "the domain's"
-    );
+    assert_eq!(tag(&w.tags(&profile.resource_arn).await, "cost-center"), Some("CC-1000"), "the domain's");
 }
 
 #[tokio::test]
@@ -261,10 +188,7 @@ async fn root_created_domain_gets_defaults_and_the_root_creator() {
     let w = world().await;
     let report = tagged(w.replay("domain-root.json").await.0);
     assert_eq!(report.creator.kind, CreatorKind::Root);
-    assert_eq!(
-        tag(&w.tags(&report.resource_arn).await, "created-by"),
-        Some("root")
-    );
+    assert_eq!(tag(&w.tags(&report.resource_arn).await, "created-by"), Some("root"));
 }
 
 #[tokio::test]
@@ -300,10 +224,7 @@ async fn warm_path_costs_two_calls_whatever_the_number_of_resources() {
     let (outcome, warm_large) = w.replay("model-package-group-assumed-role-ci.json").await;
     assert_eq!(outcome.label(), "tagged");
     assert_eq!(warm_small.total, 2, "{warm_small:?}");
-    assert_eq!(
-        warm_large.by_action, warm_small.by_action,
-        "same calls with 150 more models"
-    );
+    assert_eq!(warm_large.by_action, warm_small.by_action, "same calls with 150 more models");
     assert_eq!(warm_large.by_action.get("sagemaker.ListTags"), Some(&1));
     assert_eq!(warm_large.by_action.get("sagemaker.AddTags"), Some(&1));
 }
@@ -325,9 +246,7 @@ async fn events_from_another_region_are_handled_by_that_regions_function_only() 
     let w = world().await;
     let event = sample_event("auto-tagger", "endpoint-iam-user-aws-docs-sample.json").unwrap();
     let (outcome, _) = w.replay_event(&event).await;
-    let Outcome::Skipped(skip) = outcome else {
-        panic!("expected skipped, got {outcome:?}")
-    };
+    let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
     assert!(skip.reason.contains("us-west-2"), "{}", skip.reason);
 
     let west = w.emulator.sdk_config("us-west-2", 1).await;
@@ -343,9 +262,7 @@ async fn when_aws_is_unreachable_the_event_is_retried_not_dropped() {
     let w = world().await;
     let event = sample_event("auto-tagger", "model-assumed-role-ci.json").unwrap();
     create_resource(&w.config, &event).await.unwrap();
-    let World {
-        emulator, tagger, ..
-    } = w;
+    let World { emulator, tagger, .. } = w;
     drop(emulator);
     let err = tagger.handle(&event).await.unwrap_err();
     assert!(err.0.is_retryable(), "{err}");

@@ -22,10 +22,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// A running emulator; stopped when dropped.
@@ -58,9 +55,7 @@ impl Emulator {
                 return Ok(emulator);
             }
             if let Ok(Some(status)) = emulator.child.try_wait() {
-                return Err(format!(
-                    "emulator exited before answering ({status}); run `make venv`"
-                ));
+                return Err(format!("emulator exited before answering ({status}); run `make venv`"));
             }
             if Instant::now() > deadline {
                 return Err("emulator did not answer within 30 s".into());
@@ -81,13 +76,7 @@ impl Emulator {
         aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(Region::new(region.to_owned()))
-            .credentials_provider(Credentials::new(
-                "testing",
-                "testing",
-                None,
-                None,
-                "tagwarden-e2e",
-            ))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tagwarden-e2e"))
             .retry_config(RetryConfig::standard().with_max_attempts(attempts))
             .load()
             .await
@@ -99,22 +88,14 @@ impl Emulator {
         let value: Value = serde_json::from_str(&body).map_err(|e| format!("calls: {e}"))?;
         let by_action = value["by_action"]
             .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                    .collect()
-            })
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
             .unwrap_or_default();
-        Ok(CallCount {
-            total: value["total"].as_u64().unwrap_or(0),
-            by_action,
-        })
+        Ok(CallCount { total: value["total"].as_u64().unwrap_or(0), by_action })
     }
 
     /// Zeroes the call count.
     pub fn reset_calls(&self) -> Result<(), String> {
-        self.request("POST", "/_tagwarden/calls/reset", "")
-            .map(drop)
+        self.request("POST", "/_tagwarden/calls/reset", "").map(drop)
     }
 
     /// Sets a job's or notebook's status (moto creates jobs as Completed).
@@ -126,26 +107,17 @@ impl Emulator {
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
         let request = format!(
             "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
+        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
         let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .map_err(|e| e.to_string())?;
+        stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
         if head.split_whitespace().nth(1) != Some("200") {
-            return Err(format!(
-                "{method} {path}: {}",
-                head.lines().next().unwrap_or_default()
-            ));
+            return Err(format!("{method} {path}: {}", head.lines().next().unwrap_or_default()));
         }
         Ok(body.to_owned())
     }
@@ -169,10 +141,7 @@ pub struct CallCount {
 
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Reads a sample event from `events/<function>/<file>`.

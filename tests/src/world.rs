@@ -10,16 +10,14 @@ use std::collections::HashMap;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, AppInstanceType, AppNetworkAccessType, AppSpecification, AppType,
-    AuthMode, ContainerDefinition, HyperParameterAlgorithmSpecification,
-    HyperParameterTrainingJobDefinition, HyperParameterTuningJobConfig,
-    HyperParameterTuningJobStrategyType, InstanceType, OutputDataConfig, OwnershipSettings,
-    ProcessingClusterConfig, ProcessingInstanceType, ProcessingResources,
-    ProcessingStoppingCondition, ProductionVariant, ProductionVariantInstanceType, ResourceConfig,
-    ResourceLimits, ResourceSpec, S3DataType, SharingType, SpaceSettings, SpaceSharingSettings,
-    StoppingCondition, Tag, TrainingInputMode, TrainingInstanceType, TransformDataSource,
-    TransformInput, TransformInstanceType, TransformOutput, TransformResources,
-    TransformS3DataSource, UserSettings,
+    AlgorithmSpecification, AppInstanceType, AppNetworkAccessType, AppSpecification, AppType, AuthMode,
+    ContainerDefinition, HyperParameterAlgorithmSpecification, HyperParameterTrainingJobDefinition,
+    HyperParameterTuningJobConfig, HyperParameterTuningJobStrategyType, InstanceType, OutputDataConfig,
+    OwnershipSettings, ProcessingClusterConfig, ProcessingInstanceType, ProcessingResources,
+    ProcessingStoppingCondition, ProductionVariant, ProductionVariantInstanceType, ResourceConfig, ResourceLimits,
+    ResourceSpec, S3DataType, SharingType, SpaceSettings, SpaceSharingSettings, StoppingCondition, Tag,
+    TrainingInputMode, TrainingInstanceType, TransformDataSource, TransformInput, TransformInstanceType,
+    TransformOutput, TransformResources, TransformS3DataSource, UserSettings,
 };
 use serde_json::Value;
 
@@ -45,12 +43,7 @@ pub fn studio_role_arn() -> String {
 }
 
 /// An IAM role of the world: name, path, whom it trusts, tags.
-type RoleSpec = (
-    &'static str,
-    &'static str,
-    Trust,
-    &'static [(&'static str, &'static str)],
-);
+type RoleSpec = (&'static str, &'static str, Trust, &'static [(&'static str, &'static str)]);
 
 #[derive(Clone, Copy)]
 enum Trust {
@@ -60,21 +53,12 @@ enum Trust {
 }
 
 const ROLES: &[RoleSpec] = &[
-    (
-        STUDIO_ROLE,
-        "/service-role/",
-        Trust::Service("sagemaker.amazonaws.com"),
-        &[],
-    ),
+    (STUDIO_ROLE, "/service-role/", Trust::Service("sagemaker.amazonaws.com"), &[]),
     (
         "ci-deployer",
         "/",
         Trust::Account,
-        &[
-            ("cost-center", "CC-4000"),
-            ("team", "platform"),
-            ("environment", "production"),
-        ],
+        &[("cost-center", "CC-4000"), ("team", "platform"), ("environment", "production")],
     ),
     (
         "batch-runner",
@@ -86,51 +70,26 @@ const ROLES: &[RoleSpec] = &[
         "nightly-retrain",
         "/",
         Trust::Service("lambda.amazonaws.com"),
-        &[
-            ("cost-center", "CC-6000"),
-            ("team", "ml-ops"),
-            ("environment", "production"),
-        ],
+        &[("cost-center", "CC-6000"), ("team", "ml-ops"), ("environment", "production")],
     ),
-    (
-        "AWSReservedSSO_DataScientist_0a1b2c3d4e5f6789",
-        "/aws-reserved/sso.amazonaws.com/",
-        Trust::Saml,
-        &[],
-    ),
+    ("AWSReservedSSO_DataScientist_0a1b2c3d4e5f6789", "/aws-reserved/sso.amazonaws.com/", Trust::Saml, &[]),
     ("DataScienceConsoleAccess", "/", Trust::Saml, &[]),
 ];
 
 const USERS: &[(&str, &[(&str, &str)])] = &[("intern", &[("team", "growth")]), ("admin", &[])];
 
-const DOMAIN_TAGS: &[(&str, &str)] = &[
-    ("cost-center", "CC-1000"),
-    ("team", "ml-platform"),
-    ("environment", "production"),
-];
+const DOMAIN_TAGS: &[(&str, &str)] =
+    &[("cost-center", "CC-1000"), ("team", "ml-platform"), ("environment", "production")];
 
 const PROFILES: &[(&str, &[(&str, &str)])] = &[
-    (
-        "alice",
-        &[("cost-center", "CC-2100"), ("team", "marketing-analytics")],
-    ),
-    (
-        "bob",
-        &[
-            ("cost-center", "CC-3300"),
-            ("team", "fraud-detection"),
-            ("environment", "Staging"),
-        ],
-    ),
+    ("alice", &[("cost-center", "CC-2100"), ("team", "marketing-analytics")]),
+    ("bob", &[("cost-center", "CC-3300"), ("team", "fraud-detection"), ("environment", "Staging")]),
 ];
 
 fn trust_policy(trust: Trust) -> String {
     let (principal, action) = match trust {
         Trust::Service(service) => (serde_json::json!({ "Service": service }), "sts:AssumeRole"),
-        Trust::Account => (
-            serde_json::json!({ "AWS": format!("arn:aws:iam::{ACCOUNT}:root") }),
-            "sts:AssumeRole",
-        ),
+        Trust::Account => (serde_json::json!({ "AWS": format!("arn:aws:iam::{ACCOUNT}:root") }), "sts:AssumeRole"),
         Trust::Saml => (
             serde_json::json!({
                 "Federated": format!("arn:aws:iam::{ACCOUNT}:saml-provider/AWSSSO_0a1b2c3d4e5f6789_DO_NOT_DELETE")
@@ -146,9 +105,7 @@ fn trust_policy(trust: Trust) -> String {
 }
 
 /// Formats an SDK error: the service's code and message, or the whole source chain if there are none.
-fn sdk_error<E: std::error::Error + ProvideErrorMetadata>(
-    what: String,
-) -> impl FnOnce(E) -> String {
+fn sdk_error<E: std::error::Error + ProvideErrorMetadata>(what: String) -> impl FnOnce(E) -> String {
     move |e| match (e.code(), e.message()) {
         (Some(code), message) => format!("{what}: {code}: {}", message.unwrap_or_default()),
         (None, _) => format!("{what}: {}", DisplayErrorContext(&e)),
@@ -159,35 +116,25 @@ fn sdk_error<E: std::error::Error + ProvideErrorMetadata>(
 /// `ml.g5`, `ml.c6i`, ...): such a refusal is retried with a stand-in type it knows.
 fn refuses_instance_type<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ValidationException")
-        && e.message()
-            .is_some_and(|m| m.contains("at 'instanceType' failed to satisfy"))
+        && e.message().is_some_and(|m| m.contains("at 'instanceType' failed to satisfy"))
 }
 
 fn sm_tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-        .collect()
+    pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
 }
 
 fn iam_tags(pairs: &[(&str, &str)]) -> Result<Vec<aws_sdk_iam::types::Tag>, String> {
     pairs
         .iter()
         .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(*k)
-                .value(*v)
-                .build()
-                .map_err(|e| format!("IAM tag {k}: {e}"))
+            aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build().map_err(|e| format!("IAM tag {k}: {e}"))
         })
         .collect()
 }
 
 /// A SageMaker client for `region`, otherwise configured like `config`.
 fn sagemaker(config: &SdkConfig, region: &str) -> aws_sdk_sagemaker::Client {
-    let conf = aws_sdk_sagemaker::config::Builder::from(config)
-        .region(Region::new(region.to_owned()))
-        .build();
+    let conf = aws_sdk_sagemaker::config::Builder::from(config).region(Region::new(region.to_owned())).build();
     aws_sdk_sagemaker::Client::from_conf(conf)
 }
 
@@ -220,26 +167,15 @@ pub async fn seed_world(config: &SdkConfig) -> Result<(), String> {
             .map_err(sdk_error(format!("CreateUser {name}")))?;
     }
 
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::config::Builder::from(config)
-            .region(Region::new(REGION))
-            .build(),
-    );
-    sns.create_topic()
-        .name(TOPIC_NAME)
-        .send()
-        .await
-        .map_err(sdk_error(format!("CreateTopic {TOPIC_NAME}")))?;
+    let sns =
+        aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(config).region(Region::new(REGION)).build());
+    sns.create_topic().name(TOPIC_NAME).send().await.map_err(sdk_error(format!("CreateTopic {TOPIC_NAME}")))?;
 
     let sm = sagemaker(config, REGION);
     sm.create_domain()
         .domain_name(DOMAIN_NAME)
         .auth_mode(AuthMode::Iam)
-        .default_user_settings(
-            UserSettings::builder()
-                .execution_role(studio_role_arn())
-                .build(),
-        )
+        .default_user_settings(UserSettings::builder().execution_role(studio_role_arn()).build())
         .subnet_ids(SUBNET_ID)
         .vpc_id(VPC_ID)
         .app_network_access_type(AppNetworkAccessType::PublicInternetOnly)
@@ -251,11 +187,7 @@ pub async fn seed_world(config: &SdkConfig) -> Result<(), String> {
         sm.create_user_profile()
             .domain_id(DOMAIN_ID)
             .user_profile_name(*name)
-            .user_settings(
-                UserSettings::builder()
-                    .execution_role(studio_role_arn())
-                    .build(),
-            )
+            .user_settings(UserSettings::builder().execution_role(studio_role_arn()).build())
             .set_tags(Some(sm_tags(tags)))
             .send()
             .await
@@ -277,40 +209,25 @@ impl Params<'_> {
     }
 
     fn required(&self, pointer: &str) -> Result<&str, String> {
-        self.str(pointer)
-            .ok_or_else(|| format!("requestParameters{pointer} is missing"))
+        self.str(pointer).ok_or_else(|| format!("requestParameters{pointer} is missing"))
     }
 
     fn int_or(&self, pointer: &str, default: i32) -> i32 {
-        self.0
-            .pointer(pointer)
-            .and_then(Value::as_i64)
-            .and_then(|n| i32::try_from(n).ok())
-            .unwrap_or(default)
+        self.0.pointer(pointer).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()).unwrap_or(default)
     }
 
     fn strings(&self, pointer: &str) -> Option<Vec<String>> {
         self.0
             .pointer(pointer)
             .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
     }
 
     fn string_map(&self, pointer: &str) -> Option<HashMap<String, String>> {
         self.0
             .pointer(pointer)
             .and_then(Value::as_object)
-            .map(|map| {
-                map.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                    .collect()
-            })
+            .map(|map| map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
     }
 
     /// The caller's tags (`tags: [{key, value}]`), in order; empty if there are none.
@@ -346,10 +263,8 @@ impl Params<'_> {
 /// create; a user profile keeps its settings and gets its tags reset.
 pub async fn create_resource(config: &SdkConfig, event: &Value) -> Result<Option<String>, String> {
     let detail = &event["detail"];
-    let is_sagemaker =
-        event["source"] == "aws.sagemaker" && detail["eventSource"] == "sagemaker.amazonaws.com";
-    let failed = detail.get("errorCode").is_some_and(|c| !c.is_null())
-        || !detail["responseElements"].is_object();
+    let is_sagemaker = event["source"] == "aws.sagemaker" && detail["eventSource"] == "sagemaker.amazonaws.com";
+    let failed = detail.get("errorCode").is_some_and(|c| !c.is_null()) || !detail["responseElements"].is_object();
     let name = detail["eventName"].as_str().unwrap_or_default();
     if !is_sagemaker || failed || !name.starts_with("Create") || name == "CreateModelPackage" {
         return Ok(None);
@@ -384,8 +299,7 @@ pub async fn create_resource(config: &SdkConfig, event: &Value) -> Result<Option
 type Sm = aws_sdk_sagemaker::Client;
 
 fn arn_of(arn: Option<&str>, what: &str) -> Result<String, String> {
-    arn.map(str::to_owned)
-        .ok_or_else(|| format!("{what}: the response has no ARN"))
+    arn.map(str::to_owned).ok_or_else(|| format!("{what}: the response has no ARN"))
 }
 
 async fn create_training_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
@@ -393,10 +307,7 @@ async fn create_training_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> 
     let out = sm
         .create_training_job()
         .training_job_name(name)
-        .role_arn(
-            p.str("/roleArn")
-                .map_or_else(studio_role_arn, str::to_owned),
-        )
+        .role_arn(p.str("/roleArn").map_or_else(studio_role_arn, str::to_owned))
         .set_hyper_parameters(p.string_map("/hyperParameters"))
         .algorithm_specification(
             AlgorithmSpecification::builder()
@@ -416,9 +327,7 @@ async fn create_training_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> 
         )
         .resource_config(
             ResourceConfig::builder()
-                .instance_type(TrainingInstanceType::from(
-                    p.str_or("/resourceConfig/instanceType", "ml.m5.xlarge"),
-                ))
+                .instance_type(TrainingInstanceType::from(p.str_or("/resourceConfig/instanceType", "ml.m5.xlarge")))
                 .instance_count(p.int_or("/resourceConfig/instanceCount", 1))
                 .volume_size_in_gb(p.int_or("/resourceConfig/volumeSizeInGB", 30))
                 .build(),
@@ -441,10 +350,7 @@ async fn create_notebook_instance(sm: &Sm, p: &Params<'_>) -> Result<String, Str
         sm.create_notebook_instance()
             .notebook_instance_name(name)
             .instance_type(InstanceType::from(instance_type))
-            .role_arn(
-                p.str("/roleArn")
-                    .map_or_else(studio_role_arn, str::to_owned),
-            )
+            .role_arn(p.str("/roleArn").map_or_else(studio_role_arn, str::to_owned))
             .volume_size_in_gb(p.int_or("/volumeSizeInGB", 5))
             .set_tags(Some(p.tags()))
             .send()
@@ -479,13 +385,7 @@ async fn ensure_model(sm: &Sm, name: &str) -> Result<(), String> {
 
 /// Creates endpoint config `name` (serving model `<name>-model`, created too) untagged unless it exists.
 async fn ensure_endpoint_config(sm: &Sm, name: &str) -> Result<(), String> {
-    if sm
-        .describe_endpoint_config()
-        .endpoint_config_name(name)
-        .send()
-        .await
-        .is_ok()
-    {
+    if sm.describe_endpoint_config().endpoint_config_name(name).send().await.is_ok() {
         return Ok(());
     }
     let model = format!("{name}-model");
@@ -503,9 +403,7 @@ async fn ensure_endpoint_config(sm: &Sm, name: &str) -> Result<(), String> {
         )
         .send()
         .await
-        .map_err(sdk_error(format!(
-            "CreateEndpointConfig {name} (prerequisite)"
-        )))?;
+        .map_err(sdk_error(format!("CreateEndpointConfig {name} (prerequisite)")))?;
     Ok(())
 }
 
@@ -540,11 +438,7 @@ async fn create_endpoint_config(sm: &Sm, p: &Params<'_>) -> Result<String, Strin
                 .instance_type(ProductionVariantInstanceType::from(
                     instance_type.unwrap_or(v.str_or("/instanceType", "ml.m5.large")),
                 ))
-                .initial_variant_weight(
-                    v.0.get("initialVariantWeight")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(1.0) as f32,
-                )
+                .initial_variant_weight(v.0.get("initialVariantWeight").and_then(Value::as_f64).unwrap_or(1.0) as f32)
                 .build()
         });
         sm.create_endpoint_config()
@@ -566,10 +460,7 @@ async fn create_model(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
     let out = sm
         .create_model()
         .model_name(name)
-        .execution_role_arn(
-            p.str("/executionRoleArn")
-                .map_or_else(studio_role_arn, str::to_owned),
-        )
+        .execution_role_arn(p.str("/executionRoleArn").map_or_else(studio_role_arn, str::to_owned))
         .primary_container(
             ContainerDefinition::builder()
                 .image(p.str_or("/primaryContainer/image", IMAGE))
@@ -589,10 +480,7 @@ async fn create_processing_job(sm: &Sm, p: &Params<'_>) -> Result<String, String
     let out = sm
         .create_processing_job()
         .processing_job_name(name)
-        .role_arn(
-            p.str("/roleArn")
-                .map_or_else(studio_role_arn, str::to_owned),
-        )
+        .role_arn(p.str("/roleArn").map_or_else(studio_role_arn, str::to_owned))
         .app_specification(
             AppSpecification::builder()
                 .image_uri(p.str_or("/appSpecification/imageUri", IMAGE))
@@ -637,13 +525,11 @@ async fn create_transform_job(sm: &Sm, p: &Params<'_>) -> Result<String, String>
                     TransformDataSource::builder()
                         .s3_data_source(
                             TransformS3DataSource::builder()
-                                .s3_data_type(S3DataType::from(
-                                    p.str_or(&format!("{s3}/s3DataType"), "S3Prefix"),
-                                ))
-                                .s3_uri(p.str(&format!("{s3}/s3Uri")).map_or_else(
-                                    || format!("{BUCKET}/{name}/input/"),
-                                    str::to_owned,
-                                ))
+                                .s3_data_type(S3DataType::from(p.str_or(&format!("{s3}/s3DataType"), "S3Prefix")))
+                                .s3_uri(
+                                    p.str(&format!("{s3}/s3Uri"))
+                                        .map_or_else(|| format!("{BUCKET}/{name}/input/"), str::to_owned),
+                                )
                                 .build(),
                         )
                         .build(),
@@ -680,15 +566,9 @@ async fn create_pipeline(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .create_pipeline()
         .pipeline_name(name)
         .pipeline_display_name(p.str_or("/pipelineDisplayName", name))
-        .pipeline_definition(p.str_or(
-            "/pipelineDefinition",
-            r#"{"Version":"2020-12-01","Parameters":[],"Steps":[]}"#,
-        ))
+        .pipeline_definition(p.str_or("/pipelineDefinition", r#"{"Version":"2020-12-01","Parameters":[],"Steps":[]}"#))
         .set_pipeline_description(p.str("/pipelineDescription").map(str::to_owned))
-        .role_arn(
-            p.str("/roleArn")
-                .map_or_else(studio_role_arn, str::to_owned),
-        )
+        .role_arn(p.str("/roleArn").map_or_else(studio_role_arn, str::to_owned))
         .set_tags(Some(p.tags()))
         .send()
         .await
@@ -705,9 +585,7 @@ async fn create_tuning_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .hyper_parameter_tuning_job_name(name)
         .hyper_parameter_tuning_job_config(
             HyperParameterTuningJobConfig::builder()
-                .strategy(HyperParameterTuningJobStrategyType::from(
-                    p.str_or(&format!("{cfg}/strategy"), "Bayesian"),
-                ))
+                .strategy(HyperParameterTuningJobStrategyType::from(p.str_or(&format!("{cfg}/strategy"), "Bayesian")))
                 .resource_limits(
                     ResourceLimits::builder()
                         .max_number_of_training_jobs(
@@ -725,20 +603,13 @@ async fn create_tuning_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
                 .set_static_hyper_parameters(p.string_map(&format!("{def}/staticHyperParameters")))
                 .algorithm_specification(
                     HyperParameterAlgorithmSpecification::builder()
-                        .training_image(p.str_or(
-                            &format!("{def}/algorithmSpecification/trainingImage"),
-                            IMAGE,
+                        .training_image(p.str_or(&format!("{def}/algorithmSpecification/trainingImage"), IMAGE))
+                        .training_input_mode(TrainingInputMode::from(
+                            p.str_or(&format!("{def}/algorithmSpecification/trainingInputMode"), "File"),
                         ))
-                        .training_input_mode(TrainingInputMode::from(p.str_or(
-                            &format!("{def}/algorithmSpecification/trainingInputMode"),
-                            "File",
-                        )))
                         .build(),
                 )
-                .role_arn(
-                    p.str(&format!("{def}/roleArn"))
-                        .map_or_else(studio_role_arn, str::to_owned),
-                )
+                .role_arn(p.str(&format!("{def}/roleArn")).map_or_else(studio_role_arn, str::to_owned))
                 .output_data_config(
                     OutputDataConfig::builder()
                         .s3_output_path(
@@ -749,22 +620,18 @@ async fn create_tuning_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
                 )
                 .resource_config(
                     ResourceConfig::builder()
-                        .instance_type(TrainingInstanceType::from(p.str_or(
-                            &format!("{def}/resourceConfig/instanceType"),
-                            "ml.m5.xlarge",
-                        )))
+                        .instance_type(TrainingInstanceType::from(
+                            p.str_or(&format!("{def}/resourceConfig/instanceType"), "ml.m5.xlarge"),
+                        ))
                         .instance_count(p.int_or(&format!("{def}/resourceConfig/instanceCount"), 1))
-                        .volume_size_in_gb(
-                            p.int_or(&format!("{def}/resourceConfig/volumeSizeInGB"), 30),
-                        )
+                        .volume_size_in_gb(p.int_or(&format!("{def}/resourceConfig/volumeSizeInGB"), 30))
                         .build(),
                 )
                 .stopping_condition(
                     StoppingCondition::builder()
-                        .max_runtime_in_seconds(p.int_or(
-                            &format!("{def}/stoppingCondition/maxRuntimeInSeconds"),
-                            3_600,
-                        ))
+                        .max_runtime_in_seconds(
+                            p.int_or(&format!("{def}/stoppingCondition/maxRuntimeInSeconds"), 3_600),
+                        )
                         .build(),
                 )
                 .build(),
@@ -773,10 +640,7 @@ async fn create_tuning_job(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .send()
         .await
         .map_err(sdk_error(format!("CreateHyperParameterTuningJob {name}")))?;
-    arn_of(
-        out.hyper_parameter_tuning_job_arn(),
-        "CreateHyperParameterTuningJob",
-    )
+    arn_of(out.hyper_parameter_tuning_job_arn(), "CreateHyperParameterTuningJob")
 }
 
 /// Creates domain `id` (`d-<name>`) untagged unless it exists.
@@ -784,17 +648,12 @@ async fn ensure_domain(sm: &Sm, id: &str) -> Result<(), String> {
     if sm.describe_domain().domain_id(id).send().await.is_ok() {
         return Ok(());
     }
-    let name = id
-        .strip_prefix("d-")
-        .ok_or_else(|| format!("domain {id}: moto can only create ids of the form d-<name>"))?;
+    let name =
+        id.strip_prefix("d-").ok_or_else(|| format!("domain {id}: moto can only create ids of the form d-<name>"))?;
     sm.create_domain()
         .domain_name(name)
         .auth_mode(AuthMode::Iam)
-        .default_user_settings(
-            UserSettings::builder()
-                .execution_role(studio_role_arn())
-                .build(),
-        )
+        .default_user_settings(UserSettings::builder().execution_role(studio_role_arn()).build())
         .subnet_ids(SUBNET_ID)
         .vpc_id(VPC_ID)
         .set_tags(Some(Vec::new()))
@@ -806,14 +665,8 @@ async fn ensure_domain(sm: &Sm, id: &str) -> Result<(), String> {
 
 /// The ARN of user profile `name` in domain `domain`, if it exists.
 async fn user_profile_arn(sm: &Sm, domain: &str, name: &str) -> Option<String> {
-    let out = sm
-        .describe_user_profile()
-        .domain_id(domain)
-        .user_profile_name(name)
-        .send()
-        .await;
-    out.ok()
-        .and_then(|o| o.user_profile_arn().map(str::to_owned))
+    let out = sm.describe_user_profile().domain_id(domain).user_profile_name(name).send().await;
+    out.ok().and_then(|o| o.user_profile_arn().map(str::to_owned))
 }
 
 /// Creates user profile `name` in domain `domain` (created too) untagged unless it exists.
@@ -827,26 +680,15 @@ async fn ensure_user_profile(sm: &Sm, domain: &str, name: &str) -> Result<(), St
         .user_profile_name(name)
         .send()
         .await
-        .map_err(sdk_error(format!(
-            "CreateUserProfile {domain}/{name} (prerequisite)"
-        )))?;
+        .map_err(sdk_error(format!("CreateUserProfile {domain}/{name} (prerequisite)")))?;
     Ok(())
 }
 
 /// Makes `tags` the resource's only tags.
 async fn replace_tags(sm: &Sm, arn: &str, tags: Vec<Tag>) -> Result<(), String> {
-    let old = sm
-        .list_tags()
-        .resource_arn(arn)
-        .max_results(100)
-        .send()
-        .await
-        .map_err(sdk_error(format!("ListTags {arn}")))?;
-    let keys: Vec<String> = old
-        .tags()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .collect();
+    let old =
+        sm.list_tags().resource_arn(arn).max_results(100).send().await.map_err(sdk_error(format!("ListTags {arn}")))?;
+    let keys: Vec<String> = old.tags().iter().filter_map(|t| t.key().map(str::to_owned)).collect();
     if !keys.is_empty() {
         sm.delete_tags()
             .resource_arn(arn)
@@ -881,10 +723,7 @@ async fn create_user_profile(sm: &Sm, p: &Params<'_>) -> Result<String, String> 
         .user_profile_name(name)
         .user_settings(
             UserSettings::builder()
-                .execution_role(
-                    p.str("/userSettings/executionRole")
-                        .map_or_else(studio_role_arn, str::to_owned),
-                )
+                .execution_role(p.str("/userSettings/executionRole").map_or_else(studio_role_arn, str::to_owned))
                 .build(),
         )
         .set_tags(Some(p.tags()))
@@ -896,12 +735,7 @@ async fn create_user_profile(sm: &Sm, p: &Params<'_>) -> Result<String, String> 
 
 /// The ARN of space `name` in domain `domain`, if it exists.
 async fn space_arn(sm: &Sm, domain: &str, name: &str) -> Option<String> {
-    let out = sm
-        .describe_space()
-        .domain_id(domain)
-        .space_name(name)
-        .send()
-        .await;
+    let out = sm.describe_space().domain_id(domain).space_name(name).send().await;
     out.ok().and_then(|o| o.space_arn().map(str::to_owned))
 }
 
@@ -924,20 +758,13 @@ async fn create_space(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .space_name(name)
         .set_space_display_name(p.str("/spaceDisplayName").map(str::to_owned))
         .space_settings(
-            SpaceSettings::builder()
-                .set_app_type(p.str("/spaceSettings/appType").map(AppType::from))
-                .build(),
+            SpaceSettings::builder().set_app_type(p.str("/spaceSettings/appType").map(AppType::from)).build(),
         )
-        .set_ownership_settings(owner.map(|o| {
-            OwnershipSettings::builder()
-                .owner_user_profile_name(o)
-                .build()
-        }))
-        .set_space_sharing_settings(p.str("/spaceSharingSettings/sharingType").map(|s| {
-            SpaceSharingSettings::builder()
-                .sharing_type(SharingType::from(s))
-                .build()
-        }))
+        .set_ownership_settings(owner.map(|o| OwnershipSettings::builder().owner_user_profile_name(o).build()))
+        .set_space_sharing_settings(
+            p.str("/spaceSharingSettings/sharingType")
+                .map(|s| SpaceSharingSettings::builder().sharing_type(SharingType::from(s)).build()),
+        )
         .set_tags(Some(p.tags()))
         .send()
         .await
@@ -960,15 +787,11 @@ async fn create_app(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
                     .space_name(space)
                     .send()
                     .await
-                    .map_err(sdk_error(format!(
-                        "CreateSpace {domain}/{space} (prerequisite)"
-                    )))?;
+                    .map_err(sdk_error(format!("CreateSpace {domain}/{space} (prerequisite)")))?;
             }
         }
         _ => {
-            return Err(format!(
-                "CreateApp {name}: need exactly one of userProfileName/spaceName"
-            ));
+            return Err(format!("CreateApp {name}: need exactly one of userProfileName/spaceName"));
         }
     }
     let out = sm
@@ -978,11 +801,10 @@ async fn create_app(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .set_space_name(space.map(str::to_owned))
         .app_type(AppType::from(p.str_or("/appType", "JupyterLab")))
         .app_name(name)
-        .set_resource_spec(p.str("/resourceSpec/instanceType").map(|t| {
-            ResourceSpec::builder()
-                .instance_type(AppInstanceType::from(t))
-                .build()
-        }))
+        .set_resource_spec(
+            p.str("/resourceSpec/instanceType")
+                .map(|t| ResourceSpec::builder().instance_type(AppInstanceType::from(t)).build()),
+        )
         .set_tags(Some(p.tags()))
         .send()
         .await
@@ -998,21 +820,12 @@ async fn create_domain(sm: &Sm, p: &Params<'_>) -> Result<String, String> {
         .auth_mode(AuthMode::from(p.str_or("/authMode", "IAM")))
         .default_user_settings(
             UserSettings::builder()
-                .execution_role(
-                    p.str("/defaultUserSettings/executionRole")
-                        .map_or_else(studio_role_arn, str::to_owned),
-                )
+                .execution_role(p.str("/defaultUserSettings/executionRole").map_or_else(studio_role_arn, str::to_owned))
                 .build(),
         )
-        .set_subnet_ids(Some(
-            p.strings("/subnetIds")
-                .unwrap_or_else(|| vec![SUBNET_ID.to_owned()]),
-        ))
+        .set_subnet_ids(Some(p.strings("/subnetIds").unwrap_or_else(|| vec![SUBNET_ID.to_owned()])))
         .vpc_id(p.str_or("/vpcId", VPC_ID))
-        .set_app_network_access_type(
-            p.str("/appNetworkAccessType")
-                .map(AppNetworkAccessType::from),
-        )
+        .set_app_network_access_type(p.str("/appNetworkAccessType").map(AppNetworkAccessType::from))
         .set_tags(Some(p.tags()))
         .send()
         .await
@@ -1025,9 +838,7 @@ async fn create_model_package_group(sm: &Sm, p: &Params<'_>) -> Result<String, S
     let out = sm
         .create_model_package_group()
         .model_package_group_name(name)
-        .set_model_package_group_description(
-            p.str("/modelPackageGroupDescription").map(str::to_owned),
-        )
+        .set_model_package_group_description(p.str("/modelPackageGroupDescription").map(str::to_owned))
         .set_tags(Some(p.tags()))
         .send()
         .await
@@ -1083,11 +894,7 @@ mod tests {
     }
 
     fn region_of(event: &Value) -> String {
-        event["detail"]["awsRegion"]
-            .as_str()
-            .or(event["region"].as_str())
-            .unwrap()
-            .to_owned()
+        event["detail"]["awsRegion"].as_str().or(event["region"].as_str()).unwrap().to_owned()
     }
 
     fn caller_tags(event: &Value) -> Vec<(String, String)> {
@@ -1110,22 +917,14 @@ mod tests {
         let mut tags: Vec<(String, String)> = out
             .tags()
             .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or_default().to_owned()))
             .collect();
         tags.sort();
         tags
     }
 
     fn pairs(tags: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let mut v: Vec<(String, String)> = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         v.sort();
         v
     }
@@ -1142,36 +941,17 @@ mod tests {
     async fn create_all(config: &SdkConfig, events: &[(String, Value)]) {
         let mut created = 0;
         for (file, event) in events {
-            let arn = create_resource(config, event)
-                .await
-                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let arn = create_resource(config, event).await.unwrap_or_else(|e| panic!("{file}: {e}"));
             let Some(arn) = arn else {
-                assert!(
-                    CREATE_NOTHING.contains(&file.as_str()),
-                    "{file}: nothing created"
-                );
+                assert!(CREATE_NOTHING.contains(&file.as_str()), "{file}: nothing created");
                 continue;
             };
-            assert!(
-                !CREATE_NOTHING.contains(&file.as_str()),
-                "{file}: created {arn}"
-            );
+            assert!(!CREATE_NOTHING.contains(&file.as_str()), "{file}: created {arn}");
             let event_arn = response_arn(event).unwrap();
-            assert!(
-                arn.eq_ignore_ascii_case(&event_arn),
-                "{file}: moto {arn} vs event {event_arn}"
-            );
+            assert!(arn.eq_ignore_ascii_case(&event_arn), "{file}: moto {arn} vs event {event_arn}");
             let region = region_of(event);
-            assert_eq!(
-                tags_of(config, &region, &event_arn).await,
-                caller_tags(event),
-                "{file}"
-            );
-            assert_eq!(
-                tags_of(config, &region, &arn).await,
-                caller_tags(event),
-                "{file}"
-            );
+            assert_eq!(tags_of(config, &region, &event_arn).await, caller_tags(event), "{file}");
+            assert_eq!(tags_of(config, &region, &arn).await, caller_tags(event), "{file}");
             created += 1;
         }
         assert_eq!(created, events.len() - CREATE_NOTHING.len());
@@ -1185,24 +965,13 @@ mod tests {
 
         let sm = sagemaker(&config, REGION);
         let domain_arn = format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{DOMAIN_ID}");
-        assert_eq!(
-            tags_of(&config, REGION, &domain_arn).await,
-            pairs(DOMAIN_TAGS)
-        );
-        let domain = sm
-            .describe_domain()
-            .domain_id(DOMAIN_ID)
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(tags_of(&config, REGION, &domain_arn).await, pairs(DOMAIN_TAGS));
+        let domain = sm.describe_domain().domain_id(DOMAIN_ID).send().await.unwrap();
         assert_eq!(domain.domain_name(), Some(DOMAIN_NAME));
-        let role = domain
-            .default_user_settings()
-            .and_then(|s| s.execution_role());
+        let role = domain.default_user_settings().and_then(|s| s.execution_role());
         assert_eq!(role, Some(studio_role_arn().as_str()));
         for (name, tags) in PROFILES {
-            let arn =
-                format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN_ID}/{name}");
+            let arn = format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN_ID}/{name}");
             assert_eq!(tags_of(&config, REGION, &arn).await, pairs(tags), "{name}");
         }
         let iam = aws_sdk_iam::Client::new(&config);
@@ -1211,46 +980,24 @@ mod tests {
             let role = role.role().unwrap();
             assert_eq!(role.path(), *path, "{name}");
             let listed = iam.list_role_tags().role_name(*name).send().await.unwrap();
-            let mut got: Vec<(String, String)> = listed
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect();
+            let mut got: Vec<(String, String)> =
+                listed.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
             got.sort();
             assert_eq!(got, pairs(tags), "{name}");
         }
         assert_eq!(
-            iam.get_role()
-                .role_name(STUDIO_ROLE)
-                .send()
-                .await
-                .unwrap()
-                .role()
-                .unwrap()
-                .arn(),
+            iam.get_role().role_name(STUDIO_ROLE).send().await.unwrap().role().unwrap().arn(),
             studio_role_arn()
         );
         for (name, tags) in USERS {
             let listed = iam.list_user_tags().user_name(*name).send().await.unwrap();
-            let got: Vec<(String, String)> = listed
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect();
+            let got: Vec<(String, String)> =
+                listed.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
             assert_eq!(got, pairs(tags), "{name}");
         }
-        let topics = aws_sdk_sns::Client::new(&config)
-            .list_topics()
-            .send()
-            .await
-            .unwrap();
+        let topics = aws_sdk_sns::Client::new(&config).list_topics().send().await.unwrap();
         let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}");
-        assert!(
-            topics
-                .topics()
-                .iter()
-                .any(|t| t.topic_arn() == Some(topic.as_str()))
-        );
+        assert!(topics.topics().iter().any(|t| t.topic_arn() == Some(topic.as_str())));
 
         let mut events = sample_events();
         events.sort_by_key(|(file, event)| (rank(event), file.clone()));
@@ -1258,11 +1005,7 @@ mod tests {
 
         // nothing else was created as a prerequisite: the events name every model and config
         let models = sm.list_models().send().await.unwrap();
-        let mut names: Vec<&str> = models
-            .models()
-            .iter()
-            .filter_map(|m| m.model_name())
-            .collect();
+        let mut names: Vec<&str> = models.models().iter().filter_map(|m| m.model_name()).collect();
         names.sort_unstable();
         assert_eq!(names, ["alice-quick-deploy", "fraud-scorer-v3"]);
     }
@@ -1278,30 +1021,14 @@ mod tests {
         create_all(&config, &events).await;
 
         let sm = sagemaker(&config, REGION);
-        let config_out = sm
-            .describe_endpoint_config()
-            .endpoint_config_name("fraud-scorer-config-v3")
-            .send()
-            .await;
+        let config_out = sm.describe_endpoint_config().endpoint_config_name("fraud-scorer-config-v3").send().await;
         let variants = config_out.unwrap();
-        let models: Vec<&str> = variants
-            .production_variants()
-            .iter()
-            .filter_map(|v| v.model_name())
-            .collect();
+        let models: Vec<&str> = variants.production_variants().iter().filter_map(|v| v.model_name()).collect();
         assert_eq!(models, ["fraud-scorer-v3"]); // the event's config replaced the stand-in
         let west = sagemaker(&config, "us-west-2");
-        let docs = west
-            .describe_endpoint()
-            .endpoint_name("ExampleEndpoint")
-            .send()
-            .await
-            .unwrap();
+        let docs = west.describe_endpoint().endpoint_name("ExampleEndpoint").send().await.unwrap();
         assert_eq!(docs.endpoint_config_name(), Some("ExampleEndpointConfig"));
-        let alice = sm
-            .describe_user_profile()
-            .domain_id(DOMAIN_ID)
-            .user_profile_name("alice");
+        let alice = sm.describe_user_profile().domain_id(DOMAIN_ID).user_profile_name("alice");
         assert!(alice.send().await.is_ok());
     }
 }

@@ -12,11 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tagwarden::{AutoTagger, Clients, Config, Outcome, Policy};
 
 #[derive(Parser)]
-#[command(
-    name = "tagwarden",
-    version,
-    about = "Cost-allocation tagging and budget guardrails for Amazon SageMaker"
-)]
+#[command(name = "tagwarden", version, about = "Cost-allocation tagging and budget guardrails for Amazon SageMaker")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,26 +58,17 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Replay {
-            function: Function::AutoTagger,
-            event,
-            policy,
-        } => {
-            let text = std::fs::read_to_string(&event)
-                .map_err(|e| format!("cannot read {}: {e}", event.display()))?;
-            let payload: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not JSON: {e}", event.display()))?;
+        Command::Replay { function: Function::AutoTagger, event, policy } => {
+            let text = std::fs::read_to_string(&event).map_err(|e| format!("cannot read {}: {e}", event.display()))?;
+            let payload: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", event.display()))?;
             // --policy wins over the environment, through the same loader the Lambda uses.
             let config = Config::from_lookup(|name| match (name, &policy) {
                 ("TAGWARDEN_POLICY_FILE", Some(path)) => Some(path.display().to_string()),
                 _ => std::env::var(name).ok(),
             })
             .map_err(|e| e.to_string())?;
-            let tagger = AutoTagger::new(
-                Clients::from_env().await,
-                Arc::new(config.policy),
-                &config.tagger,
-            );
+            let tagger = AutoTagger::new(Clients::from_env().await, Arc::new(config.policy), &config.tagger);
             let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;
             let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
             print_line(&json)?;
@@ -96,11 +83,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::CheckPolicy { policy } => {
             let policy = Policy::from_file(&policy).map_err(|e| e.to_string())?;
             let required: Vec<_> = policy.tags.required_keys().collect();
-            println!(
-                "policy ok: {} keys, required: {}",
-                policy.tags.keys.len(),
-                required.join(", ")
-            );
+            println!("policy ok: {} keys, required: {}", policy.tags.keys.len(), required.join(", "));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -110,9 +93,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
 fn print_line(text: &str) -> Result<(), String> {
     use std::io::Write;
     match writeln!(std::io::stdout().lock(), "{text}") {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write to stdout: {e}"))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write to stdout: {e}")),
         _ => Ok(()),
     }
 }

@@ -25,11 +25,7 @@ fn tagwarden(emulator: &Emulator, args: &[&str]) -> (i32, Value, String) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        output.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    (output.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[tokio::test]
@@ -47,39 +43,20 @@ async fn replay_prints_the_handlers_outcome_and_exits_zero() {
     assert_eq!(outcome["creator"]["name"], "alice");
     assert_eq!(outcome["added"]["cost-center"], "CC-2100");
 
-    let (code, outcome, _) = tagwarden(
-        &emulator,
-        &[
-            "replay",
-            "auto-tagger",
-            "--event",
-            file,
-            "--policy",
-            "policy/tagwarden.yaml",
-        ],
-    );
+    let (code, outcome, _) =
+        tagwarden(&emulator, &["replay", "auto-tagger", "--event", file, "--policy", "policy/tagwarden.yaml"]);
     assert_eq!((code, outcome["outcome"].as_str()), (0, Some("unchanged")));
 }
 
 #[tokio::test]
 async fn replay_exits_zero_on_skips_and_non_zero_with_a_reason_on_bad_input() {
     let emulator = Emulator::start().unwrap();
-    let (code, outcome, _) = tagwarden(
-        &emulator,
-        &[
-            "replay",
-            "auto-tagger",
-            "--event",
-            "events/auto-tagger/app-amplify.json",
-        ],
-    );
+    let (code, outcome, _) =
+        tagwarden(&emulator, &["replay", "auto-tagger", "--event", "events/auto-tagger/app-amplify.json"]);
     assert_eq!(code, 0);
     assert_eq!(outcome["outcome"], "skipped");
 
-    let (code, _, stderr) = tagwarden(
-        &emulator,
-        &["replay", "auto-tagger", "--event", "Cargo.toml"],
-    );
+    let (code, _, stderr) = tagwarden(&emulator, &["replay", "auto-tagger", "--event", "Cargo.toml"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("Cargo.toml is not JSON"), "{stderr}");
 
@@ -88,21 +65,9 @@ async fn replay_exits_zero_on_skips_and_non_zero_with_a_reason_on_bad_input() {
     let bad = dir.join("policy.yaml");
     std::fs::write(&bad, "tags:\n  keys:\n    team:\n      requried: true\n").unwrap();
     let file = "events/auto-tagger/app-amplify.json";
-    let (code, _, stderr) = tagwarden(
-        &emulator,
-        &[
-            "replay",
-            "auto-tagger",
-            "--event",
-            file,
-            "--policy",
-            bad.to_str().unwrap(),
-        ],
-    );
+    let (code, _, stderr) =
+        tagwarden(&emulator, &["replay", "auto-tagger", "--event", file, "--policy", bad.to_str().unwrap()]);
     assert_ne!(code, 0);
-    assert!(
-        stderr.contains("requried") && stderr.contains("line 4"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("requried") && stderr.contains("line 4"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one-line reason: {stderr}");
 }

@@ -17,6 +17,10 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// Resource Groups Tagging API (finding resources by tag).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// AWS Budgets (a budget's cost filters).
+    pub budgets: aws_sdk_budgets::Client,
+    /// STS (the account the functions act in).
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -27,6 +31,8 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            budgets: aws_sdk_budgets::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
         }
     }
 
@@ -108,19 +114,16 @@ impl AwsError {
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err.code().unwrap_or_default().to_owned();
-        let message = err.message().map(str::to_owned).unwrap_or_else(|| {
-            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
-        });
+        let message = err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string());
         match &err {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                 return Self::Unavailable { operation, message };
             }
             SdkError::ConstructionFailure(_) => {
-                return Self::Rejected {
-                    operation,
-                    code: "ConstructionFailure".into(),
-                    message,
-                };
+                return Self::Rejected { operation, code: "ConstructionFailure".into(), message };
             }
             _ => {}
         }
@@ -129,12 +132,7 @@ impl AwsError {
 }
 
 /// Classification by AWS error code, message and HTTP status.
-fn classify(
-    operation: &'static str,
-    status: Option<u16>,
-    code: String,
-    message: String,
-) -> AwsError {
+fn classify(operation: &'static str, status: Option<u16>, code: String, message: String) -> AwsError {
     const THROTTLING: &[&str] = &[
         "Throttling",
         "ThrottlingException",
@@ -146,13 +144,8 @@ fn classify(
         "SlowDown",
         "PriorRequestNotComplete",
     ];
-    const NOT_FOUND: &[&str] = &[
-        "ResourceNotFound",
-        "ResourceNotFoundException",
-        "NoSuchEntity",
-        "NotFound",
-        "NotFoundException",
-    ];
+    const NOT_FOUND: &[&str] =
+        &["ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"];
     const DENIED: &[&str] = &[
         "AccessDenied",
         "AccessDeniedException",
@@ -164,11 +157,7 @@ fn classify(
     ];
     let lower = message.to_ascii_lowercase();
     if THROTTLING.contains(&code.as_str()) || status == Some(429) {
-        AwsError::Throttled {
-            operation,
-            code,
-            message,
-        }
+        AwsError::Throttled { operation, code, message }
     } else if NOT_FOUND.contains(&code.as_str())
         // NOTE: SageMaker reports unknown ARNs in AddTags/ListTags as a ValidationException.
         || (code == "ValidationException"
@@ -177,22 +166,11 @@ fn classify(
         AwsError::NotFound { operation, message }
     } else if DENIED.contains(&code.as_str()) || status == Some(403) {
         AwsError::AccessDenied { operation, message }
-    } else if status.is_some_and(|s| s >= 500)
-        || code == "InternalFailure"
-        || code == "ServiceUnavailable"
-    {
+    } else if status.is_some_and(|s| s >= 500) || code == "InternalFailure" || code == "ServiceUnavailable" {
         AwsError::Unavailable { operation, message }
     } else {
-        let code = if code.is_empty() {
-            format!("HTTP {}", status.unwrap_or(0))
-        } else {
-            code
-        };
-        AwsError::Rejected {
-            operation,
-            code,
-            message,
-        }
+        let code = if code.is_empty() { format!("HTTP {}", status.unwrap_or(0)) } else { code };
+        AwsError::Rejected { operation, code, message }
     }
 }
 
@@ -217,21 +195,13 @@ mod tests {
 
     #[test]
     fn throttling_and_server_errors_are_retryable_the_rest_is_not() {
-        let c =
-            |status, code: &str, message: &str| classify("Op", status, code.into(), message.into());
+        let c = |status, code: &str, message: &str| classify("Op", status, code.into(), message.into());
         assert!(c(Some(400), "ThrottlingException", "Rate exceeded").is_retryable());
         assert!(c(Some(429), "", "").is_retryable());
         assert!(c(Some(500), "", "<html>").is_retryable());
         assert!(c(Some(503), "ServiceUnavailable", "").is_retryable());
         assert!(!c(Some(403), "AccessDeniedException", "no").is_retryable());
-        assert!(
-            c(
-                Some(400),
-                "ValidationException",
-                "Could not find model with name x"
-            )
-            .is_not_found()
-        );
+        assert!(c(Some(400), "ValidationException", "Could not find model with name x").is_not_found());
         assert!(c(Some(404), "NoSuchEntity", "").is_not_found());
         let rejected = c(Some(400), "ValidationException", "too many tags");
         assert!(!rejected.is_retryable() && !rejected.is_not_found());

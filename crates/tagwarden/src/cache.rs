@@ -15,11 +15,7 @@ pub struct TtlCache<V> {
 impl<V: Clone> TtlCache<V> {
     /// A cache holding at most `capacity` entries for `ttl` each; a zero TTL disables caching.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self {
-            ttl,
-            capacity: capacity.max(1),
-            entries: Mutex::new(HashMap::new()),
-        }
+        Self { ttl, capacity: capacity.max(1), entries: Mutex::new(HashMap::new()) }
     }
 
     /// The live value for `key`.
@@ -39,10 +35,7 @@ impl<V: Clone> TtlCache<V> {
             let ttl = self.ttl;
             entries.retain(|_, (stored, _)| stored.elapsed() < ttl);
             if entries.len() >= self.capacity
-                && let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, (t, _))| *t)
-                    .map(|(k, _)| k.clone())
+                && let Some(oldest) = entries.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| k.clone())
             {
                 entries.remove(&oldest);
             }

@@ -76,10 +76,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -93,38 +90,23 @@ mod tests {
     #[test]
     fn inline_policy_and_topic_override_are_honoured() {
         let config = config(&[
-            (
-                "TAGWARDEN_POLICY",
-                "tags:\n  keys:\n    owner: {required: true}\n",
-            ),
+            ("TAGWARDEN_POLICY", "tags:\n  keys:\n    owner: {required: true}\n"),
             ("TAGWARDEN_NOTIFY_TOPIC_ARN", "arn:aws:sns:eu-west-1:1:t"),
             ("TAGWARDEN_CACHE_TTL_SECONDS", "0"),
         ])
         .unwrap();
-        assert_eq!(
-            config.policy.tags.required_keys().collect::<Vec<_>>(),
-            ["owner"]
-        );
-        assert_eq!(
-            config.policy.tags.notify_topic_arn.as_deref(),
-            Some("arn:aws:sns:eu-west-1:1:t")
-        );
+        assert_eq!(config.policy.tags.required_keys().collect::<Vec<_>>(), ["owner"]);
+        assert_eq!(config.policy.tags.notify_topic_arn.as_deref(), Some("arn:aws:sns:eu-west-1:1:t"));
         assert_eq!(config.tagger.cache_ttl, Duration::ZERO);
     }
 
     #[test]
     fn bad_values_fail_with_the_variable_or_file_named() {
-        let err = config(&[("TAGWARDEN_CACHE_TTL_SECONDS", "soon")])
-            .unwrap_err()
-            .to_string();
+        let err = config(&[("TAGWARDEN_CACHE_TTL_SECONDS", "soon")]).unwrap_err().to_string();
         assert!(err.contains("TAGWARDEN_CACHE_TTL_SECONDS"), "{err}");
-        let err = config(&[("TAGWARDEN_POLICY_FILE", "/nonexistent/p.yaml")])
-            .unwrap_err()
-            .to_string();
+        let err = config(&[("TAGWARDEN_POLICY_FILE", "/nonexistent/p.yaml")]).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/p.yaml"), "{err}");
-        let err = config(&[("TAGWARDEN_POLICY", "tags: [")])
-            .unwrap_err()
-            .to_string();
+        let err = config(&[("TAGWARDEN_POLICY", "tags: [")]).unwrap_err().to_string();
         assert!(err.contains("TAGWARDEN_POLICY"), "{err}");
     }
 }

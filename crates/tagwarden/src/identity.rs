@@ -93,14 +93,7 @@ pub struct Creator {
 
 impl Creator {
     fn new(kind: CreatorKind, name: impl Into<String>, via: &'static str) -> Self {
-        Self {
-            kind,
-            name: name.into(),
-            principal: None,
-            session: None,
-            profile: None,
-            via,
-        }
+        Self { kind, name: name.into(), principal: None, session: None, profile: None, via }
     }
 
     /// Works out the creator from a CloudTrail `userIdentity` alone.
@@ -113,19 +106,10 @@ impl Creator {
                 let name = identity
                     .user_name
                     .clone()
-                    .or_else(|| {
-                        identity
-                            .arn
-                            .as_deref()
-                            .and_then(last_segment)
-                            .map(str::to_owned)
-                    })
+                    .or_else(|| identity.arn.as_deref().and_then(last_segment).map(str::to_owned))
                     .unwrap_or_else(|| "unknown-user".into());
                 let mut creator = Self::new(CreatorKind::IamUser, name.clone(), "iam-user");
-                creator.principal = identity
-                    .arn
-                    .clone()
-                    .map(|arn| Principal::User { name, arn });
+                creator.principal = identity.arn.clone().map(|arn| Principal::User { name, arn });
                 creator
             }
             Some("AssumedRole") => Self::from_assumed_role(identity),
@@ -135,18 +119,11 @@ impl Creator {
                 Self::new(CreatorKind::Service, service, "aws-service")
             }
             Some("IdentityCenterUser") => {
-                let name = identity
-                    .user_name
-                    .clone()
-                    .unwrap_or_else(|| "unknown".into());
+                let name = identity.user_name.clone().unwrap_or_else(|| "unknown".into());
                 Self::new(CreatorKind::IdentityCenter, name, "identity-center")
             }
             Some("FederatedUser") => {
-                let name = identity
-                    .arn
-                    .as_deref()
-                    .and_then(last_segment)
-                    .unwrap_or("federated-user");
+                let name = identity.arn.as_deref().and_then(last_segment).unwrap_or("federated-user");
                 Self::new(CreatorKind::AssumedRole, name, "federated-user")
             }
             _ => Self::new(CreatorKind::Unknown, "unknown", "unsupported-identity-type"),
@@ -171,25 +148,15 @@ impl Creator {
             let account = identity.account_id.as_deref()?;
             Some(format!("arn:aws:iam::{account}:role/{role_name}"))
         });
-        let source_identity = context
-            .and_then(|c| c.source_identity.clone())
-            .filter(|s| !s.is_empty());
+        let source_identity = context.and_then(|c| c.source_identity.clone()).filter(|s| !s.is_empty());
 
         let studio = session.as_deref() == Some(STUDIO_SESSION_NAME);
         let mut creator = if let Some(permission_set) = identity_center_permission_set(&role_name) {
             let name = session.clone().unwrap_or_else(|| permission_set.to_owned());
             Self::new(CreatorKind::IdentityCenter, name, "identity-center-session")
         } else if let (true, Some(profile)) = (studio, source_identity.as_ref()) {
-            let mut creator = Self::new(
-                CreatorKind::StudioUserProfile,
-                profile.clone(),
-                "source-identity",
-            );
-            creator.profile = Some(ProfileRef {
-                name: profile.clone(),
-                domain_id: None,
-                arn: None,
-            });
+            let mut creator = Self::new(CreatorKind::StudioUserProfile, profile.clone(), "source-identity");
+            creator.profile = Some(ProfileRef { name: profile.clone(), domain_id: None, arn: None });
             creator
         } else if let Some(person) = source_identity {
             Self::new(CreatorKind::AssumedRole, person, "source-identity")
@@ -199,10 +166,7 @@ impl Creator {
             Self::new(CreatorKind::AssumedRole, role_name.clone(), "role-name")
         };
         creator.session = session;
-        creator.principal = role_arn.map(|arn| Principal::Role {
-            name: role_name,
-            arn,
-        });
+        creator.principal = role_arn.map(|arn| Principal::Role { name: role_name, arn });
         creator
     }
 
@@ -223,11 +187,8 @@ impl Creator {
             .and_then(crate::resource::SageMakerArn::parse)
             .map(|d| d.path)
             .unwrap_or_else(|| domain_id.to_owned());
-        let profile = ProfileRef {
-            name: name.to_owned(),
-            domain_id: Some(domain_id),
-            arn: Some(profile_arn.to_owned()),
-        };
+        let profile =
+            ProfileRef { name: name.to_owned(), domain_id: Some(domain_id), arn: Some(profile_arn.to_owned()) };
         match self.kind {
             CreatorKind::StudioUserProfile if self.name == profile.name => {
                 self.profile = Some(profile);
@@ -280,15 +241,11 @@ pub fn is_meaningful_session(session: &str) -> bool {
 }
 
 fn is_instance_id(session: &str) -> bool {
-    session
-        .strip_prefix("i-")
-        .is_some_and(|hex| hex.len() >= 8 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    session.strip_prefix("i-").is_some_and(|hex| hex.len() >= 8 && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn last_segment(arn: &str) -> Option<&str> {
-    arn.rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty() && !s.contains(':'))
+    arn.rsplit('/').next().filter(|s| !s.is_empty() && !s.contains(':'))
 }
 
 #[cfg(test)]
@@ -299,16 +256,12 @@ mod tests {
     fn role(role: &str, session: &str, source_identity: Option<&str>) -> UserIdentity {
         UserIdentity {
             kind: Some("AssumedRole".into()),
-            arn: Some(format!(
-                "arn:aws:sts::123456789012:assumed-role/{role}/{session}"
-            )),
+            arn: Some(format!("arn:aws:sts::123456789012:assumed-role/{role}/{session}")),
             account_id: Some("123456789012".into()),
             session_context: Some(SessionContext {
                 session_issuer: Some(SessionIssuer {
                     kind: Some("Role".into()),
-                    arn: Some(format!(
-                        "arn:aws:iam::123456789012:role/service-role/{role}"
-                    )),
+                    arn: Some(format!("arn:aws:iam::123456789012:role/service-role/{role}")),
                     user_name: Some(role.into()),
                 }),
                 source_identity: source_identity.map(Into::into),
@@ -328,15 +281,12 @@ mod tests {
         let creator = Creator::from_identity(Some(&identity));
         assert_eq!(creator.kind, CreatorKind::IamUser);
         assert_eq!(creator.name, "intern");
-        assert!(
-            matches!(creator.principal, Some(Principal::User { ref name, .. }) if name == "intern")
-        );
+        assert!(matches!(creator.principal, Some(Principal::User { ref name, .. }) if name == "intern"));
     }
 
     #[test]
     fn meaningful_session_name_names_the_person_and_keeps_the_role_as_principal() {
-        let creator =
-            Creator::from_identity(Some(&role("ci-deployer", "github-actions-run-4711", None)));
+        let creator = Creator::from_identity(Some(&role("ci-deployer", "github-actions-run-4711", None)));
         assert_eq!(creator.kind, CreatorKind::AssumedRole);
         assert_eq!(creator.name, "github-actions-run-4711");
         assert_eq!(creator.via, "session-name");
@@ -351,12 +301,7 @@ mod tests {
 
     #[test]
     fn machine_session_names_fall_back_to_the_role_name() {
-        for session in [
-            "i-0abc1234def567890",
-            "awslambda_642_20261127090000123",
-            "SageMaker",
-            "1700000000",
-        ] {
+        for session in ["i-0abc1234def567890", "awslambda_642_20261127090000123", "SageMaker", "1700000000"] {
             let creator = Creator::from_identity(Some(&role("batch-runner", session, None)));
             assert_eq!(creator.name, "batch-runner", "session {session}");
             assert_eq!(creator.via, "role-name");
@@ -368,36 +313,23 @@ mod tests {
         let creator = Creator::from_identity(Some(&role("Exec", "SageMaker", Some("alice"))));
         assert_eq!(creator.kind, CreatorKind::StudioUserProfile);
         assert_eq!(creator.name, "alice");
-        assert_eq!(
-            creator.profile.as_ref().map(|p| p.name.as_str()),
-            Some("alice")
-        );
+        assert_eq!(creator.profile.as_ref().map(|p| p.name.as_str()), Some("alice"));
     }
 
     #[test]
     fn identity_center_role_is_named_by_its_session() {
-        let identity = role(
-            "AWSReservedSSO_DataScientist_0a1b2c3d4e5f6789",
-            "carol@example.com",
-            None,
-        );
+        let identity = role("AWSReservedSSO_DataScientist_0a1b2c3d4e5f6789", "carol@example.com", None);
         let creator = Creator::from_identity(Some(&identity));
         assert_eq!(creator.kind, CreatorKind::IdentityCenter);
         assert_eq!(creator.name, "carol@example.com");
-        assert_eq!(
-            identity_center_permission_set("AWSReservedSSO_DataScientist_0a1b"),
-            Some("DataScientist")
-        );
+        assert_eq!(identity_center_permission_set("AWSReservedSSO_DataScientist_0a1b"), Some("DataScientist"));
         assert_eq!(identity_center_permission_set("AWSReservedSSO_"), None);
     }
 
     #[test]
     fn studio_profile_tag_turns_an_execution_role_into_the_profile() {
         let creator = Creator::from_identity(Some(&role("Exec", "SageMaker", None)))
-            .from_studio_tags(
-                Some("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/alice"),
-                None,
-            );
+            .from_studio_tags(Some("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/alice"), None);
         assert_eq!(creator.kind, CreatorKind::StudioUserProfile);
         assert_eq!(creator.name, "alice");
         assert_eq!(creator.via, "studio-tag");
@@ -408,19 +340,13 @@ mod tests {
     #[test]
     fn studio_profile_tag_does_not_override_a_named_person() {
         let creator = Creator::from_identity(Some(&role("ci", "bob@example.com", None)))
-            .from_studio_tags(
-                Some("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/alice"),
-                None,
-            );
+            .from_studio_tags(Some("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/alice"), None);
         assert_eq!(creator.name, "bob@example.com");
     }
 
     #[test]
     fn root_service_and_missing_identities_are_classified() {
-        let root = UserIdentity {
-            kind: Some("Root".into()),
-            ..Default::default()
-        };
+        let root = UserIdentity { kind: Some("Root".into()), ..Default::default() };
         assert_eq!(Creator::from_identity(Some(&root)).kind, CreatorKind::Root);
         let service = UserIdentity {
             kind: Some("AWSService".into()),
@@ -428,10 +354,7 @@ mod tests {
             ..Default::default()
         };
         let creator = Creator::from_identity(Some(&service));
-        assert_eq!(
-            (creator.kind, creator.name.as_str()),
-            (CreatorKind::Service, "sagemaker.amazonaws.com")
-        );
+        assert_eq!((creator.kind, creator.name.as_str()), (CreatorKind::Service, "sagemaker.amazonaws.com"));
         assert_eq!(Creator::from_identity(None).kind, CreatorKind::Unknown);
     }
 }

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod cache;
 pub mod config;
+pub mod enforce;
 pub mod event;
 pub mod identity;
 pub mod policy;
@@ -16,5 +17,6 @@ pub mod telemetry;
 
 pub use aws::{AwsError, Clients};
 pub use config::{Config, ConfigError};
+pub use enforce::{BudgetEnforcer, EnforcementOutcome};
 pub use policy::{Policy, PolicyError};
 pub use tagging::{AutoTagger, Outcome};

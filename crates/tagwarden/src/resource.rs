@@ -32,124 +32,39 @@ const fn kind(
     arn_field: &'static str,
     name_field: &'static str,
 ) -> ResourceKind {
-    ResourceKind {
-        arn_type,
-        create_event,
-        arn_field,
-        name_field,
-    }
+    ResourceKind { arn_type, create_event, arn_field, name_field }
 }
 
 /// Every resource kind the auto-tagger handles, one row per create call.
 pub const KINDS: &[ResourceKind] = &[
-    kind(
-        "training-job",
-        "CreateTrainingJob",
-        "trainingJobArn",
-        "trainingJobName",
-    ),
-    kind(
-        "processing-job",
-        "CreateProcessingJob",
-        "processingJobArn",
-        "processingJobName",
-    ),
-    kind(
-        "transform-job",
-        "CreateTransformJob",
-        "transformJobArn",
-        "transformJobName",
-    ),
+    kind("training-job", "CreateTrainingJob", "trainingJobArn", "trainingJobName"),
+    kind("processing-job", "CreateProcessingJob", "processingJobArn", "processingJobName"),
+    kind("transform-job", "CreateTransformJob", "transformJobArn", "transformJobName"),
     kind(
         "hyper-parameter-tuning-job",
         "CreateHyperParameterTuningJob",
         "hyperParameterTuningJobArn",
         "hyperParameterTuningJobName",
     ),
-    kind(
-        "notebook-instance",
-        "CreateNotebookInstance",
-        "notebookInstanceArn",
-        "notebookInstanceName",
-    ),
+    kind("notebook-instance", "CreateNotebookInstance", "notebookInstanceArn", "notebookInstanceName"),
     kind("endpoint", "CreateEndpoint", "endpointArn", "endpointName"),
-    kind(
-        "endpoint-config",
-        "CreateEndpointConfig",
-        "endpointConfigArn",
-        "endpointConfigName",
-    ),
+    kind("endpoint-config", "CreateEndpointConfig", "endpointConfigArn", "endpointConfigName"),
     kind("model", "CreateModel", "modelArn", "modelName"),
     kind("pipeline", "CreatePipeline", "pipelineArn", "pipelineName"),
     kind("domain", "CreateDomain", "domainArn", "domainName"),
-    kind(
-        "user-profile",
-        "CreateUserProfile",
-        "userProfileArn",
-        "userProfileName",
-    ),
+    kind("user-profile", "CreateUserProfile", "userProfileArn", "userProfileName"),
     kind("space", "CreateSpace", "spaceArn", "spaceName"),
     kind("app", "CreateApp", "appArn", "appName"),
-    kind(
-        "labeling-job",
-        "CreateLabelingJob",
-        "labelingJobArn",
-        "labelingJobName",
-    ),
-    kind(
-        "compilation-job",
-        "CreateCompilationJob",
-        "compilationJobArn",
-        "compilationJobName",
-    ),
-    kind(
-        "automl-job",
-        "CreateAutoMLJob",
-        "autoMLJobArn",
-        "autoMLJobName",
-    ),
-    kind(
-        "automl-job",
-        "CreateAutoMLJobV2",
-        "autoMLJobArn",
-        "autoMLJobName",
-    ),
-    kind(
-        "model-package",
-        "CreateModelPackage",
-        "modelPackageArn",
-        "modelPackageName",
-    ),
-    kind(
-        "model-package-group",
-        "CreateModelPackageGroup",
-        "modelPackageGroupArn",
-        "modelPackageGroupName",
-    ),
-    kind(
-        "inference-component",
-        "CreateInferenceComponent",
-        "inferenceComponentArn",
-        "inferenceComponentName",
-    ),
-    kind(
-        "experiment",
-        "CreateExperiment",
-        "experimentArn",
-        "experimentName",
-    ),
-    kind(
-        "feature-group",
-        "CreateFeatureGroup",
-        "featureGroupArn",
-        "featureGroupName",
-    ),
-    kind(
-        "monitoring-schedule",
-        "CreateMonitoringSchedule",
-        "monitoringScheduleArn",
-        "monitoringScheduleName",
-    ),
+    kind("labeling-job", "CreateLabelingJob", "labelingJobArn", "labelingJobName"),
+    kind("compilation-job", "CreateCompilationJob", "compilationJobArn", "compilationJobName"),
+    kind("automl-job", "CreateAutoMLJob", "autoMLJobArn", "autoMLJobName"),
+    kind("automl-job", "CreateAutoMLJobV2", "autoMLJobArn", "autoMLJobName"),
+    kind("model-package", "CreateModelPackage", "modelPackageArn", "modelPackageName"),
+    kind("model-package-group", "CreateModelPackageGroup", "modelPackageGroupArn", "modelPackageGroupName"),
+    kind("inference-component", "CreateInferenceComponent", "inferenceComponentArn", "inferenceComponentName"),
+    kind("experiment", "CreateExperiment", "experimentArn", "experimentName"),
+    kind("feature-group", "CreateFeatureGroup", "featureGroupArn", "featureGroupName"),
+    kind("monitoring-schedule", "CreateMonitoringSchedule", "monitoringScheduleArn", "monitoringScheduleName"),
     kind("cluster", "CreateCluster", "clusterArn", "clusterName"),
 ];
 
@@ -210,10 +125,7 @@ impl SageMakerArn {
 
     /// Another resource of the same partition, region and account: `arn:…:<resource_type>/<path>`.
     pub fn sibling(&self, resource_type: &str, path: &str) -> String {
-        format!(
-            "arn:{}:sagemaker:{}:{}:{}/{}",
-            self.partition, self.region, self.account, resource_type, path
-        )
+        format!("arn:{}:sagemaker:{}:{}:{}/{}", self.partition, self.region, self.account, resource_type, path)
     }
 
     /// The last path segment: the resource's name for most kinds.
@@ -276,10 +188,7 @@ mod tests {
         assert_eq!(parsed.path, "d-x/alice/jupyterlab/default");
         assert_eq!(parsed.name(), "default");
         assert_eq!(parsed.to_string(), arn);
-        assert_eq!(
-            parsed.sibling("domain", "d-x"),
-            "arn:aws:sagemaker:us-east-1:123456789012:domain/d-x"
-        );
+        assert_eq!(parsed.sibling("domain", "d-x"), "arn:aws:sagemaker:us-east-1:123456789012:domain/d-x");
     }
 
     #[test]

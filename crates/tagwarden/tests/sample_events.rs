@@ -34,47 +34,23 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
         "training-job-studio-source-identity.json" => ("training-job", StudioUserProfile, "alice"),
         "notebook-instance-iam-user.json" => ("notebook-instance", IamUser, "intern"),
         "endpoint-assumed-role-ci.json" => ("endpoint", AssumedRole, "github-actions-run-4711"),
-        "endpoint-config-assumed-role-ci.json" => {
-            ("endpoint-config", AssumedRole, "github-actions-run-4711")
-        }
+        "endpoint-config-assumed-role-ci.json" => ("endpoint-config", AssumedRole, "github-actions-run-4711"),
         "model-assumed-role-ci.json" => ("model", AssumedRole, "github-actions-run-4711"),
-        "processing-job-identity-center.json" => {
-            ("processing-job", IdentityCenter, "carol@example.com")
-        }
+        "processing-job-identity-center.json" => ("processing-job", IdentityCenter, "carol@example.com"),
         "transform-job-ec2-instance-role.json" => ("transform-job", AssumedRole, "batch-runner"),
         "pipeline-lambda-role.json" => ("pipeline", AssumedRole, "nightly-retrain"),
-        "hyper-parameter-tuning-job-studio.json" => {
-            ("hyper-parameter-tuning-job", StudioUserProfile, "bob")
-        }
+        "hyper-parameter-tuning-job-studio.json" => ("hyper-parameter-tuning-job", StudioUserProfile, "bob"),
         "training-job-tuning-child.json" => ("training-job", Service, "sagemaker.amazonaws.com"),
         "processing-job-pipeline-step.json" => ("processing-job", AssumedRole, "nightly-retrain"),
         "user-profile-iam-user-admin.json" => ("user-profile", IamUser, "admin"),
         // Owners named in the request are resolved in apply; from the identity alone it is the role.
-        "space-studio-owner.json" => (
-            "space",
-            AssumedRole,
-            "AmazonSageMaker-ExecutionRole-ml-platform",
-        ),
-        "app-studio-user-profile.json" => (
-            "app",
-            AssumedRole,
-            "AmazonSageMaker-ExecutionRole-ml-platform",
-        ),
-        "model-studio-system-tags.json" => (
-            "model",
-            AssumedRole,
-            "AmazonSageMaker-ExecutionRole-ml-platform",
-        ),
+        "space-studio-owner.json" => ("space", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
+        "app-studio-user-profile.json" => ("app", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
+        "model-studio-system-tags.json" => ("model", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
         "domain-root.json" => ("domain", Root, "root"),
-        "model-package-group-assumed-role-ci.json" => (
-            "model-package-group",
-            AssumedRole,
-            "github-actions-run-4711",
-        ),
+        "model-package-group-assumed-role-ci.json" => ("model-package-group", AssumedRole, "github-actions-run-4711"),
         "endpoint-iam-user-aws-docs-sample.json" => ("endpoint", IamUser, "intern"),
-        "notebook-instance-assumed-role-console.json" => {
-            ("notebook-instance", AssumedRole, "bob@example.com")
-        }
+        "notebook-instance-assumed-role-console.json" => ("notebook-instance", AssumedRole, "bob@example.com"),
         "app-amplify.json" => return Err("not a SageMaker event"),
         "training-job-failed-call.json" => return Err("failed call: ResourceLimitExceeded"),
         "endpoint-delete-not-a-create.json" => return Err("unsupported operation: DeleteEndpoint"),
@@ -86,21 +62,13 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
 #[test]
 fn every_sample_event_is_classified_as_documented() {
     let samples = samples();
-    assert!(
-        samples.len() >= 15,
-        "at least 15 samples, found {}",
-        samples.len()
-    );
+    assert!(samples.len() >= 15, "at least 15 samples, found {}", samples.len());
     for (file, event) in samples {
         match (CreateCall::from_event(&event), expected(&file)) {
             (Ok(call), Ok((arn_type, kind, name))) => {
                 assert_eq!(call.kind.arn_type, arn_type, "{file}");
                 let creator = Creator::from_identity(call.call.user_identity.as_ref());
-                assert_eq!(
-                    (creator.kind, creator.name.as_str()),
-                    (kind, name),
-                    "{file}"
-                );
+                assert_eq!((creator.kind, creator.name.as_str()), (kind, name), "{file}");
                 let arn = call.call.response_str(call.kind.arn_field).unwrap();
                 assert_eq!(call.arn_string(), arn, "{file}: the ARN is taken verbatim");
             }
@@ -122,14 +90,7 @@ fn samples_cover_every_identity_kind_and_eight_resource_kinds() {
             types.insert(arn_type);
         }
     }
-    for kind in [
-        "IamUser",
-        "AssumedRole",
-        "IdentityCenter",
-        "StudioUserProfile",
-        "Service",
-        "Root",
-    ] {
+    for kind in ["IamUser", "AssumedRole", "IdentityCenter", "StudioUserProfile", "Service", "Root"] {
         assert!(kinds.contains(kind), "no sample for {kind}");
     }
     assert!(types.len() >= 8, "{types:?}");

@@ -72,33 +72,19 @@ async fn run() -> Result<(), String> {
         "Tagwarden demo: the auto-tagger against a local AWS (moto server + extension) at {}",
         emulator.endpoint()
     );
-    println!(
-        "Policy: policy/tagwarden.yaml (required: cost-center, team, environment; creator tag: created-by)\n"
-    );
+    println!("Policy: policy/tagwarden.yaml (required: cost-center, team, environment; creator tag: created-by)\n");
 
     seed_world(&config).await?;
     println!("Seeded the world the sample events come from:");
-    println!(
-        "  Studio domain ml-platform      cost-center=CC-1000 team=ml-platform environment=production"
-    );
+    println!("  Studio domain ml-platform      cost-center=CC-1000 team=ml-platform environment=production");
     println!("  user profile alice             cost-center=CC-2100 team=marketing-analytics");
-    println!(
-        "  user profile bob               cost-center=CC-3300 team=fraud-detection environment=Staging"
-    );
-    println!(
-        "  IAM roles ci-deployer (CC-4000), batch-runner (CC-5000), nightly-retrain (CC-6000);"
-    );
-    println!(
-        "  IAM user intern (team=growth); Identity Center user carol; SNS topic tagwarden-noncompliance\n"
-    );
+    println!("  user profile bob               cost-center=CC-3300 team=fraud-detection environment=Staging");
+    println!("  IAM roles ci-deployer (CC-4000), batch-runner (CC-5000), nightly-retrain (CC-6000);");
+    println!("  IAM user intern (team=growth); Identity Center user carol; SNS topic tagwarden-noncompliance\n");
 
     let clients = Clients::new(&config);
     let policy = Policy::example().map_err(|e| e.to_string())?;
-    let tagger = AutoTagger::new(
-        clients.clone(),
-        Arc::new(policy),
-        &TaggerSettings::default(),
-    );
+    let tagger = AutoTagger::new(clients.clone(), Arc::new(policy), &TaggerSettings::default());
     let mut summary = Vec::new();
 
     for (i, file) in STORY.iter().enumerate() {
@@ -112,50 +98,30 @@ async fn run() -> Result<(), String> {
         let outcome = tagger.handle(&event).await.map_err(|e| e.to_string())?;
         let calls = emulator.calls()?.total;
         let name = event["detail"]["eventName"].as_str().unwrap_or("?");
-        println!(
-            "[{:>2}/{}] {name}  (events/auto-tagger/{file})",
-            i + 1,
-            STORY.len()
-        );
+        println!("[{:>2}/{}] {name}  (events/auto-tagger/{file})", i + 1, STORY.len());
         match &outcome {
             Outcome::Tagged(report) | Outcome::Unchanged(report) => {
-                let after = list_tags(&clients, &report.resource_arn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let after = list_tags(&clients, &report.resource_arn).await.map_err(|e| e.to_string())?;
                 println!("        resource  {}", report.resource_arn);
                 println!(
                     "        creator   {} {:?} (via {}){}",
                     kebab(&report.creator.kind),
                     report.creator.name,
                     report.creator.via,
-                    report
-                        .parent_arn
-                        .as_ref()
-                        .map(|p| format!(", inherits from {p}"))
-                        .unwrap_or_default()
+                    report.parent_arn.as_ref().map(|p| format!(", inherits from {p}")).unwrap_or_default()
                 );
                 print_tags(&before, &after, &report.origins);
                 if !report.missing_required.is_empty() {
                     println!(
                         "        still missing: {}{}",
                         report.missing_required.join(", "),
-                        if report.notified {
-                            "  -> notified tagwarden-noncompliance"
-                        } else {
-                            ""
-                        }
+                        if report.notified { "  -> notified tagwarden-noncompliance" } else { "" }
                     );
                 }
                 for warning in &report.warnings {
                     println!("        warning: {warning}");
                 }
-                summary.push(row(
-                    file,
-                    outcome.label(),
-                    &report.creator.name,
-                    report.added.len(),
-                    calls,
-                ));
+                summary.push(row(file, outcome.label(), &report.creator.name, report.added.len(), calls));
             }
             Outcome::Skipped(skip) => {
                 println!("        skipped: {}", skip.reason);
@@ -166,10 +132,7 @@ async fn run() -> Result<(), String> {
                 summary.push(row(file, "failed", "-", 0, calls));
             }
         }
-        println!(
-            "        outcome {} with {calls} AWS call(s)\n",
-            outcome.label()
-        );
+        println!("        outcome {} with {calls} AWS call(s)\n", outcome.label());
     }
 
     print_summary(&summary);
@@ -177,10 +140,7 @@ async fn run() -> Result<(), String> {
         "\nDone in {:.1} s. Replay any event yourself: AWS_ENDPOINT_URL=<emulator> tagwarden replay auto-tagger --event events/auto-tagger/<file>",
         started.elapsed().as_secs_f64()
     );
-    println!(
-        "(samples live in {})",
-        repo_root().join("events/auto-tagger").display()
-    );
+    println!("(samples live in {})", repo_root().join("events/auto-tagger").display());
     Ok(())
 }
 
@@ -191,11 +151,7 @@ async fn serve(port: u16) -> Result<(), String> {
     seed_world(&config).await?;
     let mut created = 0;
     for file in STORY {
-        created += usize::from(
-            create_resource(&config, &sample_event("auto-tagger", file)?)
-                .await?
-                .is_some(),
-        );
+        created += usize::from(create_resource(&config, &sample_event("auto-tagger", file)?).await?.is_some());
     }
     let endpoint = emulator.endpoint();
     println!("Emulator on {endpoint} with the demo world and {created} untagged sample resources.");
@@ -212,24 +168,13 @@ async fn serve(port: u16) -> Result<(), String> {
 }
 
 fn kebab(kind: &tagwarden::identity::CreatorKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn print_tags(before: &Tags, after: &Tags, origins: &BTreeMap<String, String>) {
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let width = keys
-        .iter()
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(3)
-        .clamp(3, 34);
-    println!(
-        "        {:<width$}  {:<22}  {:<22}  from",
-        "tag", "before", "after"
-    );
+    let width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(3).clamp(3, 34);
+    println!("        {:<width$}  {:<22}  {:<22}  from", "tag", "before", "after");
     for key in keys {
         let old = before.get(key).map(String::as_str).unwrap_or("-");
         let new = after.get(key).map(String::as_str).unwrap_or("-");
@@ -262,21 +207,12 @@ struct Row {
 }
 
 fn row(file: &str, outcome: &'static str, creator: &str, added: usize, calls: u64) -> Row {
-    Row {
-        file: file.trim_end_matches(".json").to_owned(),
-        outcome,
-        creator: creator.to_owned(),
-        added,
-        calls,
-    }
+    Row { file: file.trim_end_matches(".json").to_owned(), outcome, creator: creator.to_owned(), added, calls }
 }
 
 fn print_summary(rows: &[Row]) {
     println!("Summary");
-    println!(
-        "  {:<44} {:<10} {:<26} {:>5} {:>9}",
-        "event", "outcome", "creator", "tags+", "AWS calls"
-    );
+    println!("  {:<44} {:<10} {:<26} {:>5} {:>9}", "event", "outcome", "creator", "tags+", "AWS calls");
     for r in rows {
         println!(
             "  {:<44} {:<10} {:<26} {:>5} {:>9}",

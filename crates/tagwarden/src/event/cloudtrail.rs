@@ -127,11 +127,7 @@ impl ApiCall {
 
     /// The caller's tags from `requestParameters.tags` (`[{"key", "value"}]`); malformed entries are ignored.
     pub fn request_tags(&self) -> BTreeMap<String, String> {
-        let entries = self
-            .request_parameters
-            .as_ref()
-            .and_then(|p| p.get("tags"))
-            .and_then(Value::as_array);
+        let entries = self.request_parameters.as_ref().and_then(|p| p.get("tags")).and_then(Value::as_array);
         entries
             .into_iter()
             .flatten()

@@ -3,8 +3,13 @@
 //! Real records lack almost any field, so every field is optional and a field of the wrong JSON type
 //! reads as absent instead of failing the whole event.
 
+pub mod budget;
 pub mod cloudtrail;
 
+pub use budget::{
+    AlertError, AlertType, BudgetAlert, BudgetEvent, BudgetPeriod, Threshold, ThresholdKind, parse_alert_message,
+    parse_budget_event,
+};
 pub use cloudtrail::{ApiCall, CloudTrailEvent, SessionContext, SessionIssuer, UserIdentity};
 
 use serde::{Deserialize, Deserializer};

@@ -16,8 +16,8 @@ use super::{CreateCall, Outcome, Report, RetryableError, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::identity::{
-    Creator, CreatorKind, PIPELINE_EXECUTION_TAG, Principal, ProfileRef, STUDIO_DOMAIN_TAG,
-    STUDIO_PROFILE_TAG, STUDIO_SPACE_TAG,
+    Creator, CreatorKind, PIPELINE_EXECUTION_TAG, Principal, ProfileRef, STUDIO_DOMAIN_TAG, STUDIO_PROFILE_TAG,
+    STUDIO_SPACE_TAG,
 };
 use crate::policy::{Policy, SourceKind};
 
@@ -61,10 +61,7 @@ impl AutoTagger {
                     warn!(resource_arn = %call.arn, error = %err, "retryable failure; the event will be retried");
                     return Err(err.into());
                 }
-                Err(err) => Outcome::Failed {
-                    reason: err.to_string(),
-                    resource_arn: call.arn_string(),
-                },
+                Err(err) => Outcome::Failed { reason: err.to_string(), resource_arn: call.arn_string() },
             },
         };
         log_outcome(&outcome);
@@ -78,10 +75,7 @@ impl AutoTagger {
             && region != call.arn.region
         {
             return Ok(Outcome::skipped(
-                format!(
-                    "resource is in {}, this function acts in {region}",
-                    call.arn.region
-                ),
+                format!("resource is in {}, this function acts in {region}", call.arn.region),
                 event_name,
                 Some(&arn),
             ));
@@ -89,11 +83,7 @@ impl AutoTagger {
         let existing = match list_tags(&self.clients, &arn).await {
             Ok(tags) => tags,
             Err(err) if err.is_not_found() => {
-                return Ok(Outcome::skipped(
-                    "resource no longer exists",
-                    event_name,
-                    Some(&arn),
-                ));
+                return Ok(Outcome::skipped("resource no longer exists", event_name, Some(&arn)));
             }
             Err(err) => return Err(err),
         };
@@ -103,27 +93,14 @@ impl AutoTagger {
         let parent = self.parent(call, &existing, &mut warnings).await?;
         if creator.kind == CreatorKind::Service && parent.is_none() {
             return Ok(Outcome::skipped(
-                format!(
-                    "started by {} and no parent resource was found to inherit tags from",
-                    creator.name
-                ),
+                format!("started by {} and no parent resource was found to inherit tags from", creator.name),
                 event_name,
                 Some(&arn),
             ));
         }
-        let sources = self
-            .sources(call, &existing, &creator, parent.as_ref(), &mut warnings)
-            .await?;
+        let sources = self.sources(call, &existing, &creator, parent.as_ref(), &mut warnings).await?;
         let plan = plan_tags(&existing, &sources, &self.policy.tags);
-        self.write(
-            call,
-            &arn,
-            creator,
-            parent.map(|p| p.origin),
-            plan,
-            warnings,
-        )
-        .await
+        self.write(call, &arn, creator, parent.map(|p| p.origin), plan, warnings).await
     }
 
     async fn write(
@@ -189,13 +166,7 @@ impl AutoTagger {
             return Ok(());
         };
         let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
-        let subject = truncate(
-            &format!(
-                "Tagwarden: {} {name} is missing required tags",
-                report.resource_type
-            ),
-            99,
-        );
+        let subject = truncate(&format!("Tagwarden: {} {name} is missing required tags", report.resource_type), 99);
         let message = json!({
             "tagwarden": "non-compliant",
             "resource_arn": report.resource_arn,
@@ -218,9 +189,7 @@ impl AutoTagger {
         match sent {
             Ok(_) => report.notified = true,
             Err(err) if err.is_retryable() => return Err(err),
-            Err(err) => report
-                .warnings
-                .push(format!("non-compliance notification not sent: {err}")),
+            Err(err) => report.warnings.push(format!("non-compliance notification not sent: {err}")),
         }
         Ok(())
     }
@@ -232,18 +201,14 @@ impl AutoTagger {
         existing: &Tags,
         warnings: &mut Vec<String>,
     ) -> Result<Creator, AwsError> {
-        let mut creator = Creator::from_identity(call.call.user_identity.as_ref())
-            .from_studio_tags(
-                existing.get(STUDIO_PROFILE_TAG).map(String::as_str),
-                existing.get(STUDIO_DOMAIN_TAG).map(String::as_str),
-            );
+        let mut creator = Creator::from_identity(call.call.user_identity.as_ref()).from_studio_tags(
+            existing.get(STUDIO_PROFILE_TAG).map(String::as_str),
+            existing.get(STUDIO_DOMAIN_TAG).map(String::as_str),
+        );
         let domain_id = self.domain_id(call, existing, &creator);
         // Apps and spaces name their owning profile in the request.
         let owner = match call.kind.arn_type {
-            "app" => call
-                .call
-                .request_str("userProfileName")
-                .map(|n| (n.to_owned(), "request-user-profile")),
+            "app" => call.call.request_str("userProfileName").map(|n| (n.to_owned(), "request-user-profile")),
             "space" => call
                 .call
                 .request_parameters
@@ -256,22 +221,12 @@ impl AutoTagger {
         let owner = match owner {
             Some(owner) => Some(owner),
             None => match self.space_arn(call, existing) {
-                Some(space_arn) => self
-                    .space_owner(&space_arn, warnings)
-                    .await?
-                    .map(|n| (n, "space-owner")),
+                Some(space_arn) => self.space_owner(&space_arn, warnings).await?.map(|n| (n, "space-owner")),
                 None => None,
             },
         };
         if let Some((name, via)) = owner {
-            creator = creator.with_owner_profile(
-                ProfileRef {
-                    name,
-                    domain_id: domain_id.clone(),
-                    arn: None,
-                },
-                via,
-            );
+            creator = creator.with_owner_profile(ProfileRef { name, domain_id: domain_id.clone(), arn: None }, via);
         }
         if let Some(profile) = creator.profile.as_mut()
             && profile.domain_id.is_none()
@@ -303,10 +258,7 @@ impl AutoTagger {
         if let Some(arn) = existing.get(STUDIO_SPACE_TAG) {
             return Some(arn.clone());
         }
-        let space = call
-            .call
-            .request_str("spaceName")
-            .filter(|_| call.kind.arn_type == "app")?;
+        let space = call.call.request_str("spaceName").filter(|_| call.kind.arn_type == "app")?;
         let domain = call.call.request_str("domainId")?;
         Some(call.arn.sibling("space", &format!("{domain}/{space}")))
     }
@@ -324,25 +276,20 @@ impl AutoTagger {
             .map(|(pipeline, _)| pipeline.to_owned());
         let parent_arn = match pipeline {
             Some(arn) => Some(arn),
-            None if call.kind.arn_type == "training-job" => {
-                match tuning_job_name(call.arn.name()) {
-                    Some(tuning) => self.tuning_job_arn(tuning, warnings).await?,
-                    None => None,
-                }
-            }
+            None if call.kind.arn_type == "training-job" => match tuning_job_name(call.arn.name()) {
+                Some(tuning) => self.tuning_job_arn(tuning, warnings).await?,
+                None => None,
+            },
             None => None,
         };
         let Some(parent_arn) = parent_arn else {
             return Ok(None);
         };
-        Ok(self
-            .tags_of(&parent_arn, warnings)
-            .await?
-            .map(|tags| SourceLayer {
-                kind: SourceKind::Parent,
-                origin: parent_arn,
-                tags,
-            }))
+        Ok(self.tags_of(&parent_arn, warnings).await?.map(|tags| SourceLayer {
+            kind: SourceKind::Parent,
+            origin: parent_arn,
+            tags,
+        }))
     }
 
     /// Reads the sources the policy names, in its order.
@@ -364,22 +311,14 @@ impl AutoTagger {
                 SourceKind::Defaults => continue,
                 SourceKind::UserProfile => self.profile_arn(creator, warnings).await?,
                 SourceKind::Space => self.space_arn(call, existing),
-                SourceKind::Domain => self
-                    .domain_id(call, existing, creator)
-                    .map(|id| call.arn.sibling("domain", &id)),
+                SourceKind::Domain => self.domain_id(call, existing, creator).map(|id| call.arn.sibling("domain", &id)),
                 SourceKind::Principal => match &creator.principal {
                     Some(principal) => {
                         if let Some(tags) = self.principal_tags(principal, warnings).await? {
                             let arn = match principal {
-                                Principal::Role { arn, .. } | Principal::User { arn, .. } => {
-                                    arn.clone()
-                                }
+                                Principal::Role { arn, .. } | Principal::User { arn, .. } => arn.clone(),
                             };
-                            layers.push(SourceLayer {
-                                kind: *kind,
-                                origin: arn,
-                                tags,
-                            });
+                            layers.push(SourceLayer { kind: *kind, origin: arn, tags });
                         }
                         continue;
                     }
@@ -390,25 +329,14 @@ impl AutoTagger {
             if let Some(origin) = origin.filter(|o| *o != call.arn_string())
                 && let Some(tags) = self.tags_of(&origin, warnings).await?
             {
-                layers.push(SourceLayer {
-                    kind: *kind,
-                    origin,
-                    tags,
-                });
+                layers.push(SourceLayer { kind: *kind, origin, tags });
             }
         }
-        Ok(TagSources {
-            layers,
-            creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown),
-        })
+        Ok(TagSources { layers, creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown) })
     }
 
     /// The creator's user profile ARN: from Studio's tag, or looked up by domain and name.
-    async fn profile_arn(
-        &self,
-        creator: &Creator,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<String>, AwsError> {
+    async fn profile_arn(&self, creator: &Creator, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
         let Some(profile) = &creator.profile else {
             return Ok(None);
         };
@@ -433,33 +361,20 @@ impl AutoTagger {
             .aws("DescribeUserProfile");
         let arn = match described {
             Ok(out) => out.user_profile_arn().map(str::to_owned),
-            Err(err) => soft(
-                err,
-                warnings,
-                &format!("user profile {domain}/{}", profile.name),
-            )?,
+            Err(err) => soft(err, warnings, &format!("user profile {domain}/{}", profile.name))?,
         };
         self.lookups.insert(key, arn.clone());
         Ok(arn)
     }
 
     /// The domain holding a profile of this name, when exactly one does.
-    async fn profile_domain(
-        &self,
-        name: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<String>, AwsError> {
+    async fn profile_domain(&self, name: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
         let key = format!("profile-domain:{name}");
         if let Some(hit) = self.lookups.get(&key) {
             return Ok(hit);
         }
-        let mut pages = self
-            .clients
-            .sagemaker
-            .list_user_profiles()
-            .user_profile_name_contains(name)
-            .into_paginator()
-            .send();
+        let mut pages =
+            self.clients.sagemaker.list_user_profiles().user_profile_name_contains(name).into_paginator().send();
         let mut domains = Vec::new();
         while let Some(page) = pages.next().await {
             let page = match page.aws("ListUserProfiles") {
@@ -482,9 +397,7 @@ impl AutoTagger {
                 None
             }
             n => {
-                warnings.push(format!(
-                    "user profile {name}: exists in {n} domains, not guessing which"
-                ));
+                warnings.push(format!("user profile {name}: exists in {n} domains, not guessing which"));
                 None
             }
         };
@@ -492,20 +405,14 @@ impl AutoTagger {
         Ok(found)
     }
 
-    async fn space_owner(
-        &self,
-        space_arn: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<String>, AwsError> {
+    async fn space_owner(&self, space_arn: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
         let key = format!("space-owner:{space_arn}");
         if let Some(hit) = self.lookups.get(&key) {
             return Ok(hit);
         }
-        let Some((domain, space)) = crate::resource::SageMakerArn::parse(space_arn).and_then(|a| {
-            a.path
-                .split_once('/')
-                .map(|(d, s)| (d.to_owned(), s.to_owned()))
-        }) else {
+        let Some((domain, space)) = crate::resource::SageMakerArn::parse(space_arn)
+            .and_then(|a| a.path.split_once('/').map(|(d, s)| (d.to_owned(), s.to_owned())))
+        else {
             return Ok(None);
         };
         let described = self
@@ -518,21 +425,14 @@ impl AutoTagger {
             .await
             .aws("DescribeSpace");
         let owner = match described {
-            Ok(out) => out
-                .ownership_settings()
-                .and_then(|o| o.owner_user_profile_name())
-                .map(str::to_owned),
+            Ok(out) => out.ownership_settings().and_then(|o| o.owner_user_profile_name()).map(str::to_owned),
             Err(err) => soft(err, warnings, &format!("space {domain}/{space}"))?,
         };
         self.lookups.insert(key, owner.clone());
         Ok(owner)
     }
 
-    async fn tuning_job_arn(
-        &self,
-        name: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<String>, AwsError> {
+    async fn tuning_job_arn(&self, name: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
         let key = format!("tuning-job:{name}");
         if let Some(hit) = self.lookups.get(&key) {
             return Ok(hit);
@@ -554,11 +454,7 @@ impl AutoTagger {
     }
 
     /// Tags of a source resource by ARN, cached; `None` if it cannot be read (with a warning).
-    async fn tags_of(
-        &self,
-        arn: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<Tags>, AwsError> {
+    async fn tags_of(&self, arn: &str, warnings: &mut Vec<String>) -> Result<Option<Tags>, AwsError> {
         if let Some(hit) = self.tags.get(arn) {
             return Ok(hit);
         }
@@ -623,10 +519,7 @@ fn log_outcome(outcome: &Outcome) {
             "handled"
         ),
         Outcome::Skipped(skip) => info!(outcome = "skipped", reason = %skip.reason, "handled"),
-        Outcome::Failed {
-            reason,
-            resource_arn,
-        } => {
+        Outcome::Failed { reason, resource_arn } => {
             warn!(outcome = "failed", resource_arn = %resource_arn, reason = %reason, "handled")
         }
     }
@@ -635,13 +528,7 @@ fn log_outcome(outcome: &Outcome) {
 /// Every tag of a SageMaker resource, following `NextToken`.
 pub async fn list_tags(clients: &Clients, arn: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
-    let mut pages = clients
-        .sagemaker
-        .list_tags()
-        .resource_arn(arn)
-        .max_results(100)
-        .into_paginator()
-        .send();
+    let mut pages = clients.sagemaker.list_tags().resource_arn(arn).max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
         for tag in page.aws("ListTags")?.tags() {
             if let Some(key) = tag.key() {
@@ -654,42 +541,19 @@ pub async fn list_tags(clients: &Clients, arn: &str) -> Result<Tags, AwsError> {
 
 /// Adds or overwrites tags on a SageMaker resource in one call.
 pub async fn add_tags(clients: &Clients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-    let tags = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    clients
-        .sagemaker
-        .add_tags()
-        .resource_arn(arn)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .aws("AddTags")?;
+    let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    clients.sagemaker.add_tags().resource_arn(arn).set_tags(Some(tags)).send().await.aws("AddTags")?;
     Ok(())
 }
 
-async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
+/// Every tag of an IAM role, following `Marker`.
+pub async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
     let mut marker = None;
     loop {
-        let page = clients
-            .iam
-            .list_role_tags()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .aws("ListRoleTags")?;
-        tags.extend(
-            page.tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned())),
-        );
-        marker = page
-            .marker()
-            .map(str::to_owned)
-            .filter(|_| page.is_truncated());
+        let page = clients.iam.list_role_tags().role_name(name).set_marker(marker).send().await.aws("ListRoleTags")?;
+        tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
+        marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
         if marker.is_none() {
             return Ok(tags);
         }
@@ -700,23 +564,9 @@ async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
     let mut marker = None;
     loop {
-        let page = clients
-            .iam
-            .list_user_tags()
-            .user_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .aws("ListUserTags")?;
-        tags.extend(
-            page.tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned())),
-        );
-        marker = page
-            .marker()
-            .map(str::to_owned)
-            .filter(|_| page.is_truncated());
+        let page = clients.iam.list_user_tags().user_name(name).set_marker(marker).send().await.aws("ListUserTags")?;
+        tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
+        marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
         if marker.is_none() {
             return Ok(tags);
         }
@@ -749,19 +599,12 @@ mod tests {
             c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
         };
         let clients = Clients {
-            sagemaker: mock_client!(
-                aws_sdk_sagemaker,
-                RuleMode::MatchAny,
-                sagemaker.iter().copied(),
-                no_retry
-            ),
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry),
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam.iter().copied()),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()),
-            tagging: mock_client!(
-                aws_sdk_resourcegroupstagging,
-                RuleMode::MatchAny,
-                std::iter::empty::<&Rule>()
-            ),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
         };
         let policy = Arc::new(Policy::example().unwrap());
         AutoTagger::new(clients, policy, &TaggerSettings::default())
@@ -783,13 +626,7 @@ mod tests {
 
     fn role_tags_rule() -> Rule {
         mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
-            let tag = |k: &str, v: &str| {
-                aws_sdk_iam::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .unwrap()
-            };
+            let tag = |k: &str, v: &str| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().unwrap();
             ListRoleTagsOutput::builder()
                 .tags(tag("cost-center", "CC-4000"))
                 .tags(tag("team", "platform"))
@@ -805,12 +642,8 @@ mod tests {
 
     #[tokio::test]
     async fn throttled_list_tags_is_a_retryable_error() {
-        let list = mock!(SageMaker::list_tags)
-            .then_http_response(|| aws_error(400, "ThrottlingException"));
-        let err = tagger(&[&list], &[], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap_err();
+        let list = mock!(SageMaker::list_tags).then_http_response(|| aws_error(400, "ThrottlingException"));
+        let err = tagger(&[&list], &[], &[]).handle(&notebook_event()).await.unwrap_err();
         assert!(matches!(err.0, AwsError::Throttled { .. }), "{err}");
         let diagnostic = lambda_runtime::Diagnostic::from(err);
         assert_eq!(diagnostic.error_type, "Tagwarden.Retryable.Throttled");
@@ -819,12 +652,8 @@ mod tests {
     #[tokio::test]
     async fn server_errors_on_add_tags_are_retryable() {
         let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
-        let add =
-            mock!(SageMaker::add_tags).then_http_response(|| aws_error(500, "InternalFailure"));
-        let err = tagger(&[&list, &add], &[&role_tags_rule()], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap_err();
+        let add = mock!(SageMaker::add_tags).then_http_response(|| aws_error(500, "InternalFailure"));
+        let err = tagger(&[&list, &add], &[&role_tags_rule()], &[]).handle(&notebook_event()).await.unwrap_err();
         assert!(err.0.is_retryable());
     }
 
@@ -847,34 +676,23 @@ mod tests {
                     .build()
             })
             .build();
-        let outcome = tagger(&[&list], &[&role_tags_rule()], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap();
+        let outcome = tagger(&[&list], &[&role_tags_rule()], &[]).handle(&notebook_event()).await.unwrap();
         assert_eq!(outcome.label(), "unchanged", "{outcome:?}");
         assert_eq!(list.num_calls(), 2);
     }
 
     #[tokio::test]
     async fn only_the_difference_is_written_in_one_add_tags_call() {
-        let list = mock!(SageMaker::list_tags).then_output(|| {
-            ListTagsOutput::builder()
-                .tags(sm_tag("team", "platform"))
-                .build()
-        });
+        let list = mock!(SageMaker::list_tags)
+            .then_output(|| ListTagsOutput::builder().tags(sm_tag("team", "platform")).build());
         let add = mock!(SageMaker::add_tags)
             .match_requests(|r| {
                 let keys: Vec<_> = r.tags().iter().filter_map(|t| t.key()).collect();
                 keys == ["cost-center", "created-by", "environment"]
             })
             .then_output(|| AddTagsOutput::builder().build());
-        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap();
-        let Outcome::Tagged(report) = outcome else {
-            panic!("expected tagged, got {outcome:?}")
-        };
+        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[]).handle(&notebook_event()).await.unwrap();
+        let Outcome::Tagged(report) = outcome else { panic!("expected tagged, got {outcome:?}") };
         assert_eq!(report.origins["cost-center"], "principal");
         assert_eq!(report.added["created-by"], "build-7");
         assert_eq!(add.num_calls(), 1);
@@ -882,30 +700,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_resource_deleted_before_tagging_is_skipped() {
-        let list =
-            mock!(SageMaker::list_tags).then_http_response(|| aws_error(400, "ResourceNotFound"));
-        let outcome = tagger(&[&list], &[], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap();
-        let Outcome::Skipped(skip) = outcome else {
-            panic!("expected skipped")
-        };
+        let list = mock!(SageMaker::list_tags).then_http_response(|| aws_error(400, "ResourceNotFound"));
+        let outcome = tagger(&[&list], &[], &[]).handle(&notebook_event()).await.unwrap();
+        let Outcome::Skipped(skip) = outcome else { panic!("expected skipped") };
         assert_eq!(skip.reason, "resource no longer exists");
     }
 
     #[tokio::test]
     async fn access_denied_on_add_tags_is_a_failure_not_a_retry() {
         let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
-        let add = mock!(SageMaker::add_tags)
-            .then_http_response(|| aws_error(400, "AccessDeniedException"));
-        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[])
-            .handle(&notebook_event())
-            .await
-            .unwrap();
-        let Outcome::Failed { reason, .. } = outcome else {
-            panic!("expected failed, got {outcome:?}")
-        };
+        let add = mock!(SageMaker::add_tags).then_http_response(|| aws_error(400, "AccessDeniedException"));
+        let outcome = tagger(&[&list, &add], &[&role_tags_rule()], &[]).handle(&notebook_event()).await.unwrap();
+        let Outcome::Failed { reason, .. } = outcome else { panic!("expected failed, got {outcome:?}") };
         assert!(reason.contains("AddTags: access denied"), "{reason}");
     }
 
@@ -913,24 +719,13 @@ mod tests {
     async fn an_unreadable_principal_is_a_warning_and_the_gap_is_notified() {
         let list = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
         let add = mock!(SageMaker::add_tags).then_output(|| AddTagsOutput::builder().build());
-        let denied = mock!(aws_sdk_iam::Client::list_role_tags)
-            .then_http_response(|| aws_error(403, "AccessDenied"));
+        let denied = mock!(aws_sdk_iam::Client::list_role_tags).then_http_response(|| aws_error(403, "AccessDenied"));
         let publish = mock!(aws_sdk_sns::Client::publish)
             .match_requests(|r| r.message().is_some_and(|m| m.contains("\"cost-center\"")))
             .then_output(|| PublishOutput::builder().message_id("m-1").build());
-        let outcome = tagger(&[&list, &add], &[&denied], &[&publish])
-            .handle(&notebook_event())
-            .await
-            .unwrap();
-        let Outcome::Tagged(report) = outcome else {
-            panic!("expected tagged, got {outcome:?}")
-        };
-        assert!(
-            report
-                .warnings
-                .iter()
-                .any(|w| w.contains("ci-deployer") && w.contains("access denied"))
-        );
+        let outcome = tagger(&[&list, &add], &[&denied], &[&publish]).handle(&notebook_event()).await.unwrap();
+        let Outcome::Tagged(report) = outcome else { panic!("expected tagged, got {outcome:?}") };
+        assert!(report.warnings.iter().any(|w| w.contains("ci-deployer") && w.contains("access denied")));
         assert_eq!(report.missing_required, ["cost-center", "team"]);
         assert!(report.notified);
         assert_eq!(publish.num_calls(), 1);
@@ -950,10 +745,7 @@ mod tests {
 
     #[test]
     fn tuning_job_children_are_recognised_by_their_name() {
-        assert_eq!(
-            tuning_job_name("fraud-hpo-1127-001-5e2a7c1b"),
-            Some("fraud-hpo-1127")
-        );
+        assert_eq!(tuning_job_name("fraud-hpo-1127-001-5e2a7c1b"), Some("fraud-hpo-1127"));
         assert_eq!(tuning_job_name("churn-xgb-2026-11-27"), None);
         assert_eq!(tuning_job_name("x-01-5e2a7c1b"), None);
         assert_eq!(tuning_job_name("-001-5e2a7c1b"), None);

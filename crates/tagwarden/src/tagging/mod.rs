@@ -55,11 +55,7 @@ pub struct Skip {
 
 impl Skip {
     /// A skip with a reason and what is known of the event.
-    pub fn new(
-        reason: impl Into<String>,
-        event_name: Option<&str>,
-        resource_arn: Option<&str>,
-    ) -> Self {
+    pub fn new(reason: impl Into<String>, event_name: Option<&str>, resource_arn: Option<&str>) -> Self {
         Self {
             reason: reason.into(),
             event_name: event_name.map(str::to_owned),
@@ -70,11 +66,7 @@ impl Skip {
 
 impl Outcome {
     /// A skip with a reason and what is known of the event.
-    pub fn skipped(
-        reason: impl Into<String>,
-        event_name: Option<&str>,
-        resource_arn: Option<&str>,
-    ) -> Self {
+    pub fn skipped(reason: impl Into<String>, event_name: Option<&str>, resource_arn: Option<&str>) -> Self {
         Self::Skipped(Skip::new(reason, event_name, resource_arn))
     }
 
@@ -130,10 +122,7 @@ impl From<RetryableError> for lambda_runtime::Diagnostic {
             AwsError::Throttled { .. } => "Tagwarden.Retryable.Throttled",
             _ => "Tagwarden.Retryable.Unavailable",
         };
-        Self {
-            error_type: kind.into(),
-            error_message: err.to_string(),
-        }
+        Self { error_type: kind.into(), error_message: err.to_string() }
     }
 }
 
@@ -154,13 +143,8 @@ impl CreateCall {
     /// Decides whether an event is a successful SageMaker create call Tagwarden handles; otherwise the
     /// reason to skip it.
     pub fn from_event(event: &Value) -> Result<Self, Skip> {
-        let parsed: CloudTrailEvent = serde_json::from_value(event.clone()).map_err(|_| {
-            Skip::new(
-                "not an EventBridge event: the payload is not a JSON object",
-                None,
-                None,
-            )
-        })?;
+        let parsed: CloudTrailEvent = serde_json::from_value(event.clone())
+            .map_err(|_| Skip::new("not an EventBridge event: the payload is not a JSON object", None, None))?;
         let Some(call) = parsed.detail else {
             return Err(Skip::new("not a CloudTrail event: no detail", None, None));
         };
@@ -169,14 +153,10 @@ impl CreateCall {
         if let Some(detail_type) = parsed.detail_type.as_deref()
             && detail_type != "AWS API Call via CloudTrail"
         {
-            return Err(skip(format!(
-                "not a CloudTrail API call: detail-type {detail_type:?}"
-            )));
+            return Err(skip(format!("not a CloudTrail API call: detail-type {detail_type:?}")));
         }
         let source = parsed.source.as_deref().or(call.event_source.as_deref());
-        if source != Some("aws.sagemaker")
-            || call.event_source.as_deref() != Some("sagemaker.amazonaws.com")
-        {
+        if source != Some("aws.sagemaker") || call.event_source.as_deref() != Some("sagemaker.amazonaws.com") {
             return Err(skip(format!(
                 "not a SageMaker event: source {}",
                 call.event_source.as_deref().or(source).unwrap_or("missing")
@@ -189,18 +169,13 @@ impl CreateCall {
             return Err(skip(format!("failed call: {code}")));
         }
         let Some(kind) = kind_for_event(event_name) else {
-            return Err(skip(format!(
-                "unsupported operation: {event_name} is not a create call Tagwarden handles"
-            )));
+            return Err(skip(format!("unsupported operation: {event_name} is not a create call Tagwarden handles")));
         };
         let Some(arn) = call.response_str(kind.arn_field) else {
             return Err(skip(format!("no {} in responseElements", kind.arn_field)));
         };
         let Some(parsed_arn) = SageMakerArn::parse(arn) else {
-            return Err(skip(format!(
-                "{} is not a SageMaker ARN: {arn:?}",
-                kind.arn_field
-            )));
+            return Err(skip(format!("{} is not a SageMaker ARN: {arn:?}", kind.arn_field)));
         };
         let versioned_package = kind.arn_type == "model-package" && parsed_arn.path.contains('/');
         if versioned_package {
@@ -210,12 +185,7 @@ impl CreateCall {
                 Some(arn),
             ));
         }
-        Ok(Self {
-            kind,
-            arn: parsed_arn,
-            event_id: parsed.id.or_else(|| call.event_id.clone()),
-            call,
-        })
+        Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
     }
 
     /// The full ARN string.
@@ -240,10 +210,7 @@ pub struct TaggerSettings {
 
 impl Default for TaggerSettings {
     fn default() -> Self {
-        Self {
-            cache_ttl: Duration::from_secs(300),
-            cache_capacity: 2048,
-        }
+        Self { cache_ttl: Duration::from_secs(300), cache_capacity: 2048 }
     }
 }
 
@@ -284,25 +251,17 @@ mod tests {
 
     #[test]
     fn failed_calls_unknown_operations_and_missing_arns_are_skipped_with_reasons() {
-        let failed = event(
-            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateTrainingJob",
-            "errorCode": "ResourceLimitExceeded", "responseElements": null}),
-        );
-        assert_eq!(
-            skipped_reason(&failed),
-            "failed call: ResourceLimitExceeded"
-        );
-        let delete =
-            event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "DeleteEndpoint"}));
+        let failed = event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateTrainingJob",
+            "errorCode": "ResourceLimitExceeded", "responseElements": null}));
+        assert_eq!(skipped_reason(&failed), "failed call: ResourceLimitExceeded");
+        let delete = event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "DeleteEndpoint"}));
         assert!(skipped_reason(&delete).contains("unsupported operation: DeleteEndpoint"));
         let no_arn = event(
             json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel", "responseElements": {}}),
         );
         assert_eq!(skipped_reason(&no_arn), "no modelArn in responseElements");
-        let bad_arn = event(
-            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel",
-            "responseElements": {"modelArn": 42}}),
-        );
+        let bad_arn = event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel",
+            "responseElements": {"modelArn": 42}}));
         assert_eq!(skipped_reason(&bad_arn), "no modelArn in responseElements");
     }
 
@@ -342,8 +301,7 @@ mod tests {
             ];
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                prop::collection::btree_map(keys, inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::btree_map(keys, inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -360,10 +318,8 @@ mod tests {
 
     #[test]
     fn versioned_model_packages_are_skipped() {
-        let value = event(
-            json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModelPackage",
-            "responseElements": {"modelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package/g/1"}}),
-        );
+        let value = event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModelPackage",
+            "responseElements": {"modelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package/g/1"}}));
         assert!(skipped_reason(&value).contains("model package group"));
     }
 }

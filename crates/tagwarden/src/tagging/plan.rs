@@ -75,9 +75,7 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
         for kind in &policy.sources {
             let value = match kind {
                 SourceKind::Defaults => rule.default.as_deref(),
-                _ => sources
-                    .layer(*kind)
-                    .and_then(|l| value_in(&l.tags, rule, policy)),
+                _ => sources.layer(*kind).and_then(|l| value_in(&l.tags, rule, policy)),
             };
             if let Some(value) = value {
                 candidates.push((kind.to_string(), value));
@@ -89,14 +87,7 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
         }
 
         let chosen = candidates.into_iter().find_map(|(origin, value)| {
-            accept(
-                rule,
-                policy.invalid_values,
-                &origin,
-                value,
-                &mut plan.warnings,
-            )
-            .map(|v| (origin, v))
+            accept(rule, policy.invalid_values, &origin, value, &mut plan.warnings).map(|v| (origin, v))
         });
         match chosen {
             Some((origin, value)) => {
@@ -118,9 +109,7 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
 
     if let (Some(tag), Some(creator)) = (&policy.creator_tag, &sources.creator) {
         // NOTE: work started by a parent is attributed to whoever created the parent.
-        let inherited = sources
-            .layer(SourceKind::Parent)
-            .and_then(|l| l.tags.get(tag));
+        let inherited = sources.layer(SourceKind::Parent).and_then(|l| l.tags.get(tag));
         let (origin, value) = match inherited {
             Some(value) => ("parent", sanitize_value(value)),
             None => ("creator", sanitize_value(creator)),
@@ -137,10 +126,7 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
 }
 
 /// The caller's value for each policy key, by canonical key: the exact key wins over a misspelling.
-fn caller_values<'a>(
-    existing: &'a Tags,
-    policy: &'a TagPolicy,
-) -> HashMap<&'a str, (&'a str, &'a str)> {
+fn caller_values<'a>(existing: &'a Tags, policy: &'a TagPolicy) -> HashMap<&'a str, (&'a str, &'a str)> {
     let mut found: HashMap<&str, (&str, &str)> = HashMap::new();
     for (key, value) in existing {
         if let Some(rule) = policy.rule_for(key) {
@@ -187,10 +173,7 @@ fn accept(
     match rule.accept(&value) {
         Ok(canonical) => Some(canonical),
         Err(why) => {
-            warnings.push(format!(
-                "{key}: value from {origin} rejected: {}",
-                truncate(&why, 120)
-            ));
+            warnings.push(format!("{key}: value from {origin} rejected: {}", truncate(&why, 120)));
             None
         }
     }
@@ -199,11 +182,7 @@ fn accept(
 /// Drops new keys that would take the resource past 50 tags: other keys first, then the creator tag,
 /// then required keys, each group in reverse policy order.
 fn enforce_tag_limit(existing: &Tags, policy: &TagPolicy, plan: &mut TagPlan) {
-    let new_keys = plan
-        .add
-        .keys()
-        .filter(|k| !existing.contains_key(*k))
-        .count();
+    let new_keys = plan.add.keys().filter(|k| !existing.contains_key(*k)).count();
     let mut excess = (existing.len() + new_keys).saturating_sub(MAX_TAGS);
     if excess == 0 {
         return;
@@ -215,12 +194,7 @@ fn enforce_tag_limit(existing: &Tags, policy: &TagPolicy, plan: &mut TagPlan) {
             None => (1, 0),
         }
     };
-    let mut droppable: Vec<String> = plan
-        .add
-        .keys()
-        .filter(|k| !existing.contains_key(*k))
-        .cloned()
-        .collect();
+    let mut droppable: Vec<String> = plan.add.keys().filter(|k| !existing.contains_key(*k)).cloned().collect();
     droppable.sort_by_key(|k| std::cmp::Reverse(rank(k)));
     for key in droppable {
         if excess == 0 {
@@ -231,9 +205,7 @@ fn enforce_tag_limit(existing: &Tags, policy: &TagPolicy, plan: &mut TagPlan) {
         if policy.rule(&key).is_some_and(|r| r.required) {
             plan.missing_required.push(key.clone());
         }
-        plan.warnings.push(format!(
-            "{key}: not written, the resource would exceed {MAX_TAGS} tags"
-        ));
+        plan.warnings.push(format!("{key}: not written, the resource would exceed {MAX_TAGS} tags"));
         excess -= 1;
     }
 }
@@ -252,51 +224,30 @@ mod tests {
     }
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn layer(kind: SourceKind, pairs: &[(&str, &str)]) -> SourceLayer {
-        SourceLayer {
-            kind,
-            origin: kind.to_string(),
-            tags: tags(pairs),
-        }
+        SourceLayer { kind, origin: kind.to_string(), tags: tags(pairs) }
     }
 
     fn sources(layers: Vec<SourceLayer>, creator: Option<&str>) -> TagSources {
-        TagSources {
-            layers,
-            creator: creator.map(Into::into),
-        }
+        TagSources { layers, creator: creator.map(Into::into) }
     }
 
     #[test]
     fn profile_tags_fill_missing_keys_and_the_creator_is_recorded() {
         let s = sources(
             vec![
-                layer(
-                    SourceKind::UserProfile,
-                    &[("cost-center", "CC-2100"), ("team", "marketing")],
-                ),
-                layer(
-                    SourceKind::Domain,
-                    &[("cost-center", "CC-1000"), ("team", "platform")],
-                ),
+                layer(SourceKind::UserProfile, &[("cost-center", "CC-2100"), ("team", "marketing")]),
+                layer(SourceKind::Domain, &[("cost-center", "CC-1000"), ("team", "platform")]),
             ],
             Some("alice"),
         );
         let plan = plan_tags(&tags(&[("project", "churn")]), &s, &example());
         assert_eq!(
             plan.add,
-            tags(&[
-                ("cost-center", "CC-2100"),
-                ("team", "marketing"),
-                ("environment", "dev"),
-                ("created-by", "alice")
-            ])
+            tags(&[("cost-center", "CC-2100"), ("team", "marketing"), ("environment", "dev"), ("created-by", "alice")])
         );
         assert_eq!(plan.origins["cost-center"], "user-profile");
         assert_eq!(plan.origins["environment"], "defaults");
@@ -305,64 +256,38 @@ mod tests {
 
     #[test]
     fn when_caller_sets_a_protected_key_the_source_value_wins() {
-        let s = sources(
-            vec![layer(SourceKind::Principal, &[("cost-center", "CC-4000")])],
-            None,
-        );
+        let s = sources(vec![layer(SourceKind::Principal, &[("cost-center", "CC-4000")])], None);
         let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &s, &example());
-        assert_eq!(
-            plan.add.get("cost-center").map(String::as_str),
-            Some("CC-4000")
-        );
+        assert_eq!(plan.add.get("cost-center").map(String::as_str), Some("CC-4000"));
         assert_eq!(plan.origins["cost-center"], "principal");
     }
 
     #[test]
     fn protected_key_keeps_the_callers_value_when_no_source_has_one() {
-        let plan = plan_tags(
-            &tags(&[("cost-center", "CC-9999")]),
-            &TagSources::default(),
-            &example(),
-        );
+        let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &TagSources::default(), &example());
         assert!(!plan.add.contains_key("cost-center"));
         assert!(!plan.missing_required.contains(&"cost-center".to_string()));
     }
 
     #[test]
     fn when_caller_sets_an_unprotected_key_the_callers_value_wins() {
-        let s = sources(
-            vec![layer(SourceKind::UserProfile, &[("team", "marketing")])],
-            None,
-        );
+        let s = sources(vec![layer(SourceKind::UserProfile, &[("team", "marketing")])], None);
         let plan = plan_tags(&tags(&[("team", "growth")]), &s, &example());
         assert!(!plan.add.contains_key("team"));
     }
 
     #[test]
     fn misspelt_key_and_wrong_case_value_are_fixed_under_the_canonical_key() {
-        let plan = plan_tags(
-            &tags(&[("Environment", "DEV")]),
-            &TagSources::default(),
-            &example(),
-        );
+        let plan = plan_tags(&tags(&[("Environment", "DEV")]), &TagSources::default(), &example());
         assert_eq!(plan.add.get("environment").map(String::as_str), Some("dev"));
         assert_eq!(plan.origins["environment"], "caller");
-        assert!(
-            plan.remove.is_empty(),
-            "drop_aliased_keys is off in the example"
-        );
+        assert!(plan.remove.is_empty(), "drop_aliased_keys is off in the example");
     }
 
     #[test]
     fn misspelt_key_is_removed_when_the_policy_drops_aliases() {
-        let p = policy(
-            "tags:\n  drop_aliased_keys: true\n  keys:\n    environment: {allowed: [dev]}\n",
-        );
-        let plan = plan_tags(
-            &tags(&[("ENV-IRONMENT", "Dev")]),
-            &TagSources::default(),
-            &p,
-        );
+        let p = policy("tags:\n  drop_aliased_keys: true\n  keys:\n    environment: {allowed: [dev]}\n");
+        let plan = plan_tags(&tags(&[("ENV-IRONMENT", "Dev")]), &TagSources::default(), &p);
         assert_eq!(plan.add, tags(&[("environment", "dev")]));
         assert_eq!(plan.remove, vec!["ENV-IRONMENT".to_string()]);
     }
@@ -377,26 +302,13 @@ mod tests {
             None,
         );
         let plan = plan_tags(&Tags::new(), &s, &example());
-        assert_eq!(
-            plan.add.get("environment").map(String::as_str),
-            Some("production")
-        );
-        assert!(
-            plan.warnings
-                .iter()
-                .any(|w| w.contains("environment") && w.contains("user-profile"))
-        );
+        assert_eq!(plan.add.get("environment").map(String::as_str), Some("production"));
+        assert!(plan.warnings.iter().any(|w| w.contains("environment") && w.contains("user-profile")));
     }
 
     #[test]
     fn value_not_matching_the_pattern_leaves_the_key_missing() {
-        let s = sources(
-            vec![layer(
-                SourceKind::Principal,
-                &[("cost-center", "marketing")],
-            )],
-            None,
-        );
+        let s = sources(vec![layer(SourceKind::Principal, &[("cost-center", "marketing")])], None);
         let plan = plan_tags(&Tags::new(), &s, &example());
         assert!(plan.missing_required.contains(&"cost-center".to_string()));
         assert!(plan.warnings.iter().any(|w| w.contains("does not match")));
@@ -404,10 +316,7 @@ mod tests {
 
     #[test]
     fn illegal_characters_are_sanitized_or_skipped_as_the_policy_says() {
-        let s = sources(
-            vec![layer(SourceKind::Principal, &[("team", "a,b")])],
-            Some("x;y"),
-        );
+        let s = sources(vec![layer(SourceKind::Principal, &[("team", "a,b")])], Some("x;y"));
         let plan = plan_tags(&Tags::new(), &s, &example());
         assert_eq!(plan.add.get("team").map(String::as_str), Some("a-b"));
         assert_eq!(plan.add.get("created-by").map(String::as_str), Some("x-y"));
@@ -418,19 +327,9 @@ mod tests {
 
     #[test]
     fn nothing_changes_when_the_resource_already_complies() {
-        let existing = tags(&[
-            ("cost-center", "CC-2100"),
-            ("team", "m"),
-            ("environment", "dev"),
-            ("created-by", "alice"),
-        ]);
-        let s = sources(
-            vec![layer(
-                SourceKind::UserProfile,
-                &[("cost-center", "CC-2100")],
-            )],
-            Some("alice"),
-        );
+        let existing =
+            tags(&[("cost-center", "CC-2100"), ("team", "m"), ("environment", "dev"), ("created-by", "alice")]);
+        let s = sources(vec![layer(SourceKind::UserProfile, &[("cost-center", "CC-2100")])], Some("alice"));
         let plan = plan_tags(&existing, &s, &example());
         assert!(plan.is_empty(), "{plan:?}");
     }
@@ -438,14 +337,7 @@ mod tests {
     #[test]
     fn parent_tags_and_parent_creator_are_inherited() {
         let s = sources(
-            vec![layer(
-                SourceKind::Parent,
-                &[
-                    ("cost-center", "CC-3300"),
-                    ("team", "fraud"),
-                    ("created-by", "bob"),
-                ],
-            )],
+            vec![layer(SourceKind::Parent, &[("cost-center", "CC-3300"), ("team", "fraud"), ("created-by", "bob")])],
             Some("sagemaker.amazonaws.com"),
         );
         let plan = plan_tags(&Tags::new(), &s, &example());
@@ -455,40 +347,23 @@ mod tests {
 
     #[test]
     fn system_keys_are_never_written_even_if_a_source_carries_them() {
-        let s = sources(
-            vec![layer(
-                SourceKind::Parent,
-                &[("sagemaker:domain-arn", "x"), ("aws:foo", "y")],
-            )],
-            None,
-        );
+        let s = sources(vec![layer(SourceKind::Parent, &[("sagemaker:domain-arn", "x"), ("aws:foo", "y")])], None);
         let plan = plan_tags(&Tags::new(), &s, &example());
         assert!(plan.add.keys().all(|k| !is_system_key(k)));
     }
 
     #[test]
     fn at_the_50_tag_limit_optional_keys_go_first_and_required_keys_last() {
-        let mut existing: Tags = (0..47)
-            .map(|i| (format!("k{i}"), "v".to_string()))
-            .collect();
+        let mut existing: Tags = (0..47).map(|i| (format!("k{i}"), "v".to_string())).collect();
         existing.insert("sagemaker:domain-arn".into(), "arn".into());
         let s = sources(
-            vec![layer(
-                SourceKind::UserProfile,
-                &[("cost-center", "CC-1000"), ("team", "t"), ("project", "p")],
-            )],
+            vec![layer(SourceKind::UserProfile, &[("cost-center", "CC-1000"), ("team", "t"), ("project", "p")])],
             Some("alice"),
         );
         let plan = plan_tags(&existing, &s, &example());
         // 48 existing + 2 new fit: cost-center and team (required, first in policy order).
         assert_eq!(plan.add.keys().collect::<Vec<_>>(), ["cost-center", "team"]);
         assert!(plan.missing_required.contains(&"environment".to_string()));
-        assert_eq!(
-            plan.warnings
-                .iter()
-                .filter(|w| w.contains("exceed 50"))
-                .count(),
-            3
-        );
+        assert_eq!(plan.warnings.iter().filter(|w| w.contains("exceed 50")).count(), 3);
     }
 }

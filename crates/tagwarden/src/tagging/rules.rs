@@ -27,19 +27,13 @@ pub fn is_system_key(key: &str) -> bool {
 pub fn key_problem(key: &str) -> Option<String> {
     let chars = key.chars().count();
     if chars == 0 || chars > MAX_KEY_CHARS {
-        return Some(format!(
-            "key must be 1 to {MAX_KEY_CHARS} characters, got {chars}"
-        ));
+        return Some(format!("key must be 1 to {MAX_KEY_CHARS} characters, got {chars}"));
     }
     if !ALLOWED.is_match(key) {
-        return Some(format!(
-            "key {key:?} has characters outside letters, digits, spaces and _.:/=+-@"
-        ));
+        return Some(format!("key {key:?} has characters outside letters, digits, spaces and _.:/=+-@"));
     }
     if is_system_key(key) {
-        return Some(format!(
-            "key {key:?} uses a reserved prefix (aws: or sagemaker:)"
-        ));
+        return Some(format!("key {key:?} uses a reserved prefix (aws: or sagemaker:)"));
     }
     None
 }
@@ -48,9 +42,7 @@ pub fn key_problem(key: &str) -> Option<String> {
 pub fn value_problem(value: &str) -> Option<String> {
     let chars = value.chars().count();
     if chars > MAX_VALUE_CHARS {
-        return Some(format!(
-            "value is {chars} characters, more than {MAX_VALUE_CHARS}"
-        ));
+        return Some(format!("value is {chars} characters, more than {MAX_VALUE_CHARS}"));
     }
     if !ALLOWED.is_match(value) {
         return Some(format!(
@@ -65,13 +57,7 @@ pub fn value_problem(value: &str) -> Option<String> {
 pub fn sanitize_value(value: &str) -> String {
     value
         .chars()
-        .map(|c| {
-            if ALLOWED.is_match(c.encode_utf8(&mut [0; 4])) {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if ALLOWED.is_match(c.encode_utf8(&mut [0; 4])) { c } else { '-' })
         .take(MAX_VALUE_CHARS)
         .collect()
 }

@@ -1,4 +1,4 @@
-//! The one configuration model: the tag policy, parsed and validated once.
+//! The one configuration model: the tag policy and the budget rules, parsed and validated once.
 //!
 //! In: a YAML document (see `policy/tagwarden.yaml` for a commented example). Out: a [`Policy`] whose
 //! every value has been checked, or a [`PolicyError`] naming the key path and line of the problem.
@@ -13,8 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::tagging::rules::{key_problem, value_problem};
 
+mod budgets;
+
+pub use budgets::{Action, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match};
+
 /// The example policy shipped with Tagwarden; used when no policy is configured.
-pub const EXAMPLE_POLICY: &str = include_str!("../../../policy/tagwarden.yaml");
+pub const EXAMPLE_POLICY: &str = include_str!("../../../../policy/tagwarden.yaml");
 
 /// What went wrong loading a policy.
 #[derive(Debug, thiserror::Error)]
@@ -42,24 +46,22 @@ pub enum PolicyError {
 pub struct Policy {
     /// The tag policy.
     pub tags: TagPolicy,
+    /// The budget rules (empty when the policy has no `budgets` section).
+    pub budgets: BudgetPolicy,
 }
 
 impl Policy {
     /// Parses and validates a policy from YAML text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, PolicyError> {
-        let file: PolicyFile = serde_norway::from_str(text).map_err(|e| PolicyError::Invalid {
-            origin: origin.to_owned(),
-            message: e.to_string(),
-        })?;
-        Ok(Self { tags: file.tags })
+        let file: PolicyFile = serde_norway::from_str(text)
+            .map_err(|e| PolicyError::Invalid { origin: origin.to_owned(), message: e.to_string() })?;
+        Ok(Self { tags: file.tags, budgets: file.budgets })
     }
 
     /// Reads, parses and validates a policy file.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
         Self::from_yaml(&text, &path.display().to_string())
     }
 
@@ -76,14 +78,14 @@ struct PolicyFile {
     #[serde(default, deserialize_with = "version_one")]
     version: u32,
     tags: TagPolicy,
+    #[serde(default, deserialize_with = "budgets::budgets")]
+    budgets: BudgetPolicy,
 }
 
 fn version_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     match u32::deserialize(d)? {
         1 => Ok(1),
-        other => Err(de::Error::custom(format!(
-            "unsupported policy version {other}; this Tagwarden reads version 1"
-        ))),
+        other => Err(de::Error::custom(format!("unsupported policy version {other}; this Tagwarden reads version 1"))),
     }
 }
 
@@ -173,17 +175,11 @@ impl KeyRule {
         let value = if self.allowed.is_empty() {
             value.to_owned()
         } else {
-            let found = self
-                .allowed
-                .iter()
-                .find(|a| a.to_lowercase() == value.to_lowercase());
+            let found = self.allowed.iter().find(|a| a.to_lowercase() == value.to_lowercase());
             match found {
                 Some(canonical) => canonical.clone(),
                 None => {
-                    return Err(format!(
-                        "{value:?} is not one of {}",
-                        self.allowed.join(", ")
-                    ));
+                    return Err(format!("{value:?} is not one of {}", self.allowed.join(", ")));
                 }
             }
         };
@@ -200,10 +196,7 @@ impl TagPolicy {
     /// The rule a tag key belongs to: the key itself, an alias, or the same words in another case or
     /// with other separators (`Cost_Center` for `cost-center`).
     pub fn rule_for(&self, key: &str) -> Option<&KeyRule> {
-        self.lookup
-            .get(key)
-            .or_else(|| self.lookup.get(&normalize_key(key)))
-            .map(|&i| &self.keys[i])
+        self.lookup.get(key).or_else(|| self.lookup.get(&normalize_key(key))).map(|&i| &self.keys[i])
     }
 
     /// The rule for an exact canonical key.
@@ -213,19 +206,13 @@ impl TagPolicy {
 
     /// The required keys, in policy order.
     pub fn required_keys(&self) -> impl Iterator<Item = &str> {
-        self.keys
-            .iter()
-            .filter(|r| r.required)
-            .map(|r| r.key.as_str())
+        self.keys.iter().filter(|r| r.required).map(|r| r.key.as_str())
     }
 }
 
 /// Lower case, separators (`-`, `_`, space, `.`) removed: `Cost_Center` and `cost-center` agree.
 fn normalize_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| !matches!(c, '-' | '_' | ' ' | '.'))
-        .flat_map(char::to_lowercase)
-        .collect()
+    key.chars().filter(|c| !matches!(c, '-' | '_' | ' ' | '.')).flat_map(char::to_lowercase).collect()
 }
 
 #[derive(Deserialize)]
@@ -255,14 +242,12 @@ fn distinct_sources<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SourceKind>, 
     Ok(sources)
 }
 
-fn topic_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn topic_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let arn = Option::<String>::deserialize(d)?;
     if let Some(arn) = &arn
         && !(arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns"))
     {
-        return Err(de::Error::custom(format!(
-            "{arn:?} is not an SNS topic ARN"
-        )));
+        return Err(de::Error::custom(format!("{arn:?} is not an SNS topic ARN")));
     }
     Ok(arn)
 }
@@ -357,10 +342,7 @@ fn key_rule(key: String, file: KeyRuleFile) -> Result<KeyRule, String> {
             if let Some(problem) = value_problem(&value) {
                 return Err(format!("{at}.default: {problem}"));
             }
-            Some(
-                rule.accept(&value)
-                    .map_err(|e| format!("{at}.default: {e}"))?,
-            )
+            Some(rule.accept(&value).map_err(|e| format!("{at}.default: {e}"))?)
         }
         None => None,
     };
@@ -429,9 +411,7 @@ mod tests {
 
     #[test]
     fn keys_keep_file_order_and_defaults_fill_in() {
-        let policy =
-            parse("tags:\n  keys:\n    team: {required: true}\n    cost-center:\n    env: {}\n")
-                .unwrap();
+        let policy = parse("tags:\n  keys:\n    team: {required: true}\n    cost-center:\n    env: {}\n").unwrap();
         let keys: Vec<_> = policy.tags.keys.iter().map(|k| k.key.as_str()).collect();
         assert_eq!(keys, ["team", "cost-center", "env"]);
         assert_eq!(policy.tags.creator_tag.as_deref(), Some("created-by"));
@@ -447,8 +427,7 @@ mod tests {
 
     #[test]
     fn default_outside_allowed_values_names_the_key_path() {
-        let yaml =
-            "tags:\n  keys:\n    environment:\n      allowed: [dev, prod]\n      default: qa\n";
+        let yaml = "tags:\n  keys:\n    environment:\n      allowed: [dev, prod]\n      default: qa\n";
         let err = parse(yaml).unwrap_err();
         assert!(err.contains("keys.environment.default"), "{err}");
         assert!(err.contains("line"), "{err}");
@@ -456,18 +435,9 @@ mod tests {
 
     #[test]
     fn reserved_keys_bad_patterns_and_colliding_aliases_are_refused() {
-        assert!(
-            parse("tags:\n  keys:\n    aws:team: {}\n")
-                .unwrap_err()
-                .contains("reserved prefix")
-        );
-        assert!(
-            parse("tags:\n  keys:\n    a: {pattern: '('}\n")
-                .unwrap_err()
-                .contains("keys.a.pattern")
-        );
-        let err =
-            parse("tags:\n  keys:\n    team: {aliases: [squad]}\n    squad: {}\n").unwrap_err();
+        assert!(parse("tags:\n  keys:\n    aws:team: {}\n").unwrap_err().contains("reserved prefix"));
+        assert!(parse("tags:\n  keys:\n    a: {pattern: '('}\n").unwrap_err().contains("keys.a.pattern"));
+        let err = parse("tags:\n  keys:\n    team: {aliases: [squad]}\n    squad: {}\n").unwrap_err();
         assert!(err.contains("also names key"), "{err}");
         let err = parse("tags:\n  keys:\n    cost-center: {}\n    CostCenter: {}\n").unwrap_err();
         assert!(err.contains("also names key"), "{err}");
@@ -479,25 +449,11 @@ mod tests {
 
     #[test]
     fn rule_lookup_accepts_aliases_case_and_separator_variants() {
-        let policy =
-            parse("tags:\n  keys:\n    cost-center: {aliases: [cc]}\n    environment: {}\n")
-                .unwrap();
-        for spelling in [
-            "cost-center",
-            "CostCenter",
-            "COST_CENTER",
-            "Cost Center",
-            "cc",
-        ] {
-            assert_eq!(
-                policy.tags.rule_for(spelling).map(|r| r.key.as_str()),
-                Some("cost-center")
-            );
+        let policy = parse("tags:\n  keys:\n    cost-center: {aliases: [cc]}\n    environment: {}\n").unwrap();
+        for spelling in ["cost-center", "CostCenter", "COST_CENTER", "Cost Center", "cc"] {
+            assert_eq!(policy.tags.rule_for(spelling).map(|r| r.key.as_str()), Some("cost-center"));
         }
-        assert_eq!(
-            policy.tags.rule_for("Environment").map(|r| r.key.as_str()),
-            Some("environment")
-        );
+        assert_eq!(policy.tags.rule_for("Environment").map(|r| r.key.as_str()), Some("environment"));
         assert!(policy.tags.rule_for("owner").is_none());
     }
 
@@ -512,9 +468,7 @@ mod tests {
 
     #[test]
     fn allowed_values_match_case_insensitively_to_the_canonical_spelling() {
-        let policy =
-            parse("tags:\n  keys:\n    environment: {allowed: [dev, staging, production]}\n")
-                .unwrap();
+        let policy = parse("tags:\n  keys:\n    environment: {allowed: [dev, staging, production]}\n").unwrap();
         let rule = policy.tags.rule("environment").unwrap();
         assert_eq!(rule.accept("DEV"), Ok("dev".into()));
         assert!(rule.accept("prod").is_err());

@@ -1,0 +1,135 @@
+//! The budget-enforcer: an AWS Budgets alert in, actions on the resources the budget pays for out.
+//!
+//! [`plan`] decides the rule, step and targets (pure); [`apply`] resolves the scope, finds the resources
+//! through the tagging API and list calls with status filters, and carries the actions out with bounded
+//! concurrency. [`BudgetEnforcer::handle`] is the Lambda handler's body; the CLI calls the same function.
+
+pub mod apply;
+pub mod plan;
+
+use serde::Serialize;
+
+pub use apply::BudgetEnforcer;
+pub use plan::{ActionResult, Candidate, EnforcementPlan, plan_enforcement, select};
+
+use crate::aws::AwsError;
+use crate::event::budget::{AlertError, BudgetAlert};
+use crate::policy::Action;
+
+/// Tag Tagwarden puts on a notebook it stopped: the budget's name.
+pub const STOPPED_BY_TAG: &str = "tagwarden:stopped-by";
+/// Tag Tagwarden puts on an endpoint it scaled down: the budget's name.
+pub const SCALED_BY_TAG: &str = "tagwarden:scaled-by";
+/// Tag holding an endpoint's instance counts before scaling: `variant=count variant=count`.
+pub const SCALED_FROM_TAG: &str = "tagwarden:scaled-from";
+/// Tag Tagwarden puts on a role it attached the deny policy to: the budget's name.
+pub const DENIED_BY_TAG: &str = "tagwarden:denied-by";
+
+/// The result of handling one budget-enforcer event; the JSON the Lambda returns and `replay` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum EnforcementOutcome {
+    /// Actions beyond `notify` were carried out.
+    Enforced(EnforcementReport),
+    /// Only a notification was sent.
+    Notified(EnforcementReport),
+    /// Dry run: what would have been done.
+    DryRun(EnforcementReport),
+    /// Nothing to do; the reason names the budget.
+    Skipped {
+        /// Why.
+        reason: String,
+        /// The parsed alert, when there was one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alert: Option<BudgetAlert>,
+    },
+    /// Reversible actions undone.
+    Restored(RestoreReport),
+    /// The input was not a budget alert or command (Lambda only: not retried).
+    Rejected {
+        /// What was wrong with it.
+        error: String,
+    },
+}
+
+impl EnforcementOutcome {
+    /// `enforced`, `notified`, `dry-run`, `skipped`, `restored` or `rejected`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Enforced(_) => "enforced",
+            Self::Notified(_) => "notified",
+            Self::DryRun(_) => "dry-run",
+            Self::Skipped { .. } => "skipped",
+            Self::Restored(_) => "restored",
+            Self::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+/// What the enforcer found and did for one alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnforcementReport {
+    /// The parsed alert.
+    pub alert: BudgetAlert,
+    /// The rule and step chosen.
+    pub plan: EnforcementPlan,
+    /// The scope acted on, for people (e.g. `cost-center=ML-Marketing (from the budget)`).
+    pub scope: String,
+    /// One entry per action and resource.
+    pub results: Vec<ActionResult>,
+    /// Whether the summary was published.
+    pub notified: bool,
+}
+
+/// What `restore` undid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreReport {
+    /// The budget restored, or every budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
+    /// Dry run: nothing was changed.
+    pub dry_run: bool,
+    /// One entry per action and resource.
+    pub results: Vec<ActionResult>,
+}
+
+/// Why the budget-enforcer could not handle an event.
+#[derive(Debug, thiserror::Error)]
+pub enum EnforceError {
+    /// Not a budget alert or command: retrying will not help.
+    #[error("bad input: {0}")]
+    BadInput(#[from] AlertError),
+    /// Throttling or an outage remained after the SDK's retries: retry the (idempotent) whole event.
+    #[error("retryable: {0}")]
+    Retryable(AwsError),
+}
+
+impl EnforceError {
+    /// Whether retrying the event may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Retryable(_))
+    }
+}
+
+impl From<EnforceError> for lambda_runtime::Diagnostic {
+    fn from(err: EnforceError) -> Self {
+        let error_type = match &err {
+            EnforceError::BadInput(_) => "Tagwarden.NonRetryable.BadInput",
+            EnforceError::Retryable(AwsError::Throttled { .. }) => "Tagwarden.Retryable.Throttled",
+            EnforceError::Retryable(_) => "Tagwarden.Retryable.Unavailable",
+        };
+        Self { error_type: error_type.into(), error_message: err.to_string() }
+    }
+}
+
+/// The per-resource action names used in results, by policy action.
+pub fn result_action(action: Action) -> &'static str {
+    match action {
+        Action::Notify => "notify",
+        Action::StopNotebooks => "stop-notebook",
+        Action::StopJobs => "stop-job",
+        Action::DeleteStudioApps => "delete-app",
+        Action::ScaleEndpoints => "scale-endpoint",
+        Action::DenyIam => "deny-role",
+    }
+}

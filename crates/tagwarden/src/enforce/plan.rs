@@ -1,0 +1,208 @@
+//! The pure enforcement decisions: which rule and step an alert reaches, and which of the resources found
+//! in scope an action touches. No I/O here.
+
+use serde::Serialize;
+
+use crate::event::budget::{AlertType, BudgetAlert};
+use crate::policy::{Action, BudgetPolicy, ForecastedMode};
+use crate::tagging::Tags;
+
+/// What an alert calls for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnforcementPlan {
+    /// The matching rule's `budget` pattern.
+    pub rule: String,
+    /// The step reached, in percent of the budgeted amount.
+    pub step: f64,
+    /// The actions to take, in order (cumulative over the ladder).
+    pub actions: Vec<Action>,
+    /// Decide and report only.
+    pub dry_run: bool,
+    /// Set when a FORECASTED alert was limited to `notify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited: Option<String>,
+}
+
+/// Decides the rule, step and actions for an alert; `Err` is the reason to do nothing.
+pub fn plan_enforcement(
+    alert: &BudgetAlert,
+    policy: &BudgetPolicy,
+    force_dry_run: bool,
+) -> Result<EnforcementPlan, String> {
+    let Some(rule) = policy.rule_for(&alert.budget_name) else {
+        return Err(format!("no budget rule matches budget {:?}", alert.budget_name));
+    };
+    let Some((step, mut actions)) = rule.step_for(alert.percent_of_budget) else {
+        let first = rule.steps.first().map(|s| s.at).unwrap_or_default();
+        return Err(format!(
+            "budget {:?} is at {}% of its budgeted amount, below the rule's first step ({first}%)",
+            alert.budget_name, alert.percent_of_budget
+        ));
+    };
+    let mut limited = None;
+    if alert.alert_type == AlertType::Forecasted && rule.forecasted == ForecastedMode::Notify {
+        if actions.iter().any(|a| *a != Action::Notify) {
+            limited = Some("FORECASTED alert: notify only (rule says forecasted: notify)".to_owned());
+        }
+        actions = vec![Action::Notify];
+    }
+    Ok(EnforcementPlan {
+        rule: rule.budget.clone(),
+        step,
+        actions,
+        dry_run: force_dry_run || rule.dry_run.unwrap_or(policy.dry_run),
+        limited,
+    })
+}
+
+/// A resource found in scope, with what an action needs to decide about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The resource's ARN.
+    pub arn: String,
+    /// Its tags (for the exemption check).
+    pub tags: Tags,
+    /// Whether it is in the state the action changes (InService, InProgress, …).
+    pub active: bool,
+}
+
+/// The outcome for one resource of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionResult {
+    /// e.g. `stop-notebook`, `delete-app`, `deny-role`.
+    pub action: String,
+    /// The resource (or role) acted on.
+    pub resource_arn: String,
+    /// `done`, `already-stopped`, `exempt`, `capped`, `dry-run`, or `failed: …`.
+    pub result: String,
+}
+
+impl ActionResult {
+    /// A result line.
+    pub fn new(action: &str, resource_arn: &str, result: impl Into<String>) -> Self {
+        Self { action: action.to_owned(), resource_arn: resource_arn.to_owned(), result: result.into() }
+    }
+}
+
+/// Which candidates to act on, and the results already known for the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Act on these, in ARN order.
+    pub targets: Vec<Candidate>,
+    /// Exempt, already in the target state, or over the safety cap.
+    pub settled: Vec<ActionResult>,
+}
+
+/// Splits candidates into targets and settled results: exempt first, then inactive (`inactive_result`,
+/// e.g. `already-stopped`), then the safety cap over what is left.
+pub fn select(
+    action: &str,
+    mut candidates: Vec<Candidate>,
+    exempt: &(String, String),
+    inactive_result: &str,
+    cap: usize,
+) -> Selection {
+    candidates.sort_by(|a, b| a.arn.cmp(&b.arn));
+    candidates.dedup_by(|a, b| a.arn == b.arn);
+    let mut selection = Selection::default();
+    for candidate in candidates {
+        let is_exempt = candidate.tags.get(&exempt.0).is_some_and(|v| v.eq_ignore_ascii_case(&exempt.1));
+        if is_exempt {
+            selection.settled.push(ActionResult::new(action, &candidate.arn, "exempt"));
+        } else if !candidate.active {
+            selection.settled.push(ActionResult::new(action, &candidate.arn, inactive_result));
+        } else if selection.targets.len() >= cap {
+            let result = format!("capped: safety cap of {cap} per action reached");
+            selection.settled.push(ActionResult::new(action, &candidate.arn, result));
+        } else {
+            selection.targets.push(candidate);
+        }
+    }
+    selection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::budget::{BudgetPeriod, Threshold, ThresholdKind};
+    use crate::policy::Policy;
+
+    fn alert(percent: f64, alert_type: AlertType) -> BudgetAlert {
+        BudgetAlert {
+            budget_name: "ml-marketing".into(),
+            budget_type: "Cost".into(),
+            account_id: Some("123456789012".into()),
+            alert_type,
+            budgeted_amount: 1000.0,
+            threshold: Some(Threshold { value: 100.0, kind: ThresholdKind::Percentage }),
+            amount: percent * 10.0,
+            unit: "USD".into(),
+            period: BudgetPeriod::Monthly,
+            percent_of_budget: percent,
+            topic_arn: None,
+        }
+    }
+
+    fn policy() -> BudgetPolicy {
+        Policy::example().unwrap().budgets
+    }
+
+    #[test]
+    fn an_actual_alert_over_100_percent_stops_things_and_notifies() {
+        let plan = plan_enforcement(&alert(105.0, AlertType::Actual), &policy(), false).unwrap();
+        assert_eq!(plan.rule, "ml-*");
+        assert_eq!(plan.step, 100.0);
+        assert!(plan.actions.contains(&Action::StopNotebooks));
+        assert!(!plan.actions.contains(&Action::DenyIam));
+        assert!(!plan.dry_run);
+    }
+
+    #[test]
+    fn a_forecasted_alert_only_notifies_by_default() {
+        let plan = plan_enforcement(&alert(130.0, AlertType::Forecasted), &policy(), false).unwrap();
+        assert_eq!(plan.actions, [Action::Notify]);
+        assert!(plan.limited.is_some());
+    }
+
+    #[test]
+    fn below_the_first_step_or_without_a_rule_nothing_is_done_and_the_reason_names_the_budget() {
+        let low = plan_enforcement(&alert(50.0, AlertType::Actual), &policy(), false).unwrap_err();
+        assert!(low.contains("ml-marketing") && low.contains("80"), "{low}");
+        let mut other = alert(150.0, AlertType::Actual);
+        other.budget_name = "finance".into();
+        let none = plan_enforcement(&other, &policy(), false).unwrap_err();
+        assert!(none.contains("\"finance\""), "{none}");
+    }
+
+    #[test]
+    fn dry_run_can_be_forced() {
+        assert!(plan_enforcement(&alert(125.0, AlertType::Actual), &policy(), true).unwrap().dry_run);
+    }
+
+    fn candidate(arn: &str, active: bool, exempt: bool) -> Candidate {
+        let mut tags = Tags::new();
+        if exempt {
+            tags.insert("tagwarden:exempt".into(), "TRUE".into());
+        }
+        Candidate { arn: arn.into(), tags, active }
+    }
+
+    #[test]
+    fn selection_spares_exempt_and_inactive_resources_and_obeys_the_cap() {
+        let exempt = ("tagwarden:exempt".to_string(), "true".to_string());
+        let candidates = vec![
+            candidate("arn:d", true, false),
+            candidate("arn:a", true, true),
+            candidate("arn:b", false, false),
+            candidate("arn:c", true, false),
+            candidate("arn:e", true, false),
+            candidate("arn:c", true, false),
+        ];
+        let selection = select("stop-notebook", candidates, &exempt, "already-stopped", 2);
+        let targets: Vec<_> = selection.targets.iter().map(|c| c.arn.as_str()).collect();
+        assert_eq!(targets, ["arn:c", "arn:d"]);
+        let settled: Vec<_> =
+            selection.settled.iter().map(|r| (r.resource_arn.as_str(), r.result.split(':').next().unwrap())).collect();
+        assert_eq!(settled, [("arn:a", "exempt"), ("arn:b", "already-stopped"), ("arn:e", "capped")]);
+    }
+}

@@ -1,0 +1,476 @@
+//! The `budgets` section of the policy: which budget alerts lead to which actions, on which resources.
+//!
+//! ```yaml
+//! budgets:
+//!   notify_topic_arn: arn:aws:sns:us-east-1:123456789012:tagwarden-enforcement
+//!   exempt_tag: tagwarden:exempt=true
+//!   deny_policy_arn: arn:aws:iam::123456789012:policy/tagwarden-deny-sagemaker
+//!   rules:
+//!     - budget: ml-*                 # exact name or glob
+//!       scope: from-budget           # or `account`, or {tags: {cost-center: [CC-2100]}}
+//!       steps:
+//!         - {at: 80, actions: [notify]}
+//!         - {at: 100, actions: [stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}
+//!         - {at: 120, actions: [deny-iam]}
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use super::topic_arn;
+use crate::tagging::rules::{key_problem, value_problem};
+
+/// The budget rules and the settings every rule shares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetPolicy {
+    /// Rules, first match wins.
+    #[serde(default)]
+    pub rules: Vec<BudgetRule>,
+    /// SNS topic for enforcement summaries (the `notify` action).
+    #[serde(default, deserialize_with = "topic_arn")]
+    pub notify_topic_arn: Option<String>,
+    /// Resources (and roles) carrying this tag are never touched, as `key=value`.
+    #[serde(default = "default_exempt_tag", deserialize_with = "exempt_tag")]
+    pub exempt_tag: (String, String),
+    /// The deny managed policy `deny-iam` attaches to execution roles.
+    #[serde(default, deserialize_with = "policy_arn")]
+    pub deny_policy_arn: Option<String>,
+    /// IAM path prefix of the roles `deny-iam` considers.
+    #[serde(default = "default_role_path")]
+    pub role_path_prefix: String,
+    /// How many AWS calls an action makes at once.
+    #[serde(default = "default_concurrency", deserialize_with = "concurrency")]
+    pub concurrency: usize,
+    /// Most resources one action may touch per alert; the rest are reported as capped.
+    #[serde(default = "default_cap", deserialize_with = "cap")]
+    pub max_resources_per_action: usize,
+    /// Decide and report, but change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl Default for BudgetPolicy {
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            notify_topic_arn: None,
+            exempt_tag: default_exempt_tag(),
+            deny_policy_arn: None,
+            role_path_prefix: default_role_path(),
+            concurrency: default_concurrency(),
+            max_resources_per_action: default_cap(),
+            dry_run: false,
+        }
+    }
+}
+
+impl BudgetPolicy {
+    /// The first rule whose `budget` pattern matches the budget's name.
+    pub fn rule_for(&self, budget_name: &str) -> Option<&BudgetRule> {
+        self.rules.iter().find(|r| glob_match(&r.budget, budget_name))
+    }
+
+    /// Checks what only the whole section can tell (e.g. `deny-iam` needs `deny_policy_arn`).
+    fn check(self) -> Result<Self, String> {
+        let denies = self.rules.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&Action::DenyIam)));
+        if denies && self.deny_policy_arn.is_none() {
+            return Err("rules use deny-iam but deny_policy_arn is not set".into());
+        }
+        Ok(self)
+    }
+}
+
+/// One budget rule: which budgets, which resources, which actions at which percentage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RuleFile")]
+pub struct BudgetRule {
+    /// Budget name, exact or a glob with `*` and `?`.
+    pub budget: String,
+    /// The resources the budget pays for.
+    pub scope: Scope,
+    /// What FORECASTED alerts may do.
+    pub forecasted: ForecastedMode,
+    /// The ladder, by percent of the budgeted amount, ascending.
+    pub steps: Vec<Step>,
+    /// What `scale-endpoints` does.
+    pub endpoints: EndpointAction,
+    /// Restart the notebooks Tagwarden stopped when restoring (off: restarting costs money).
+    pub restart_notebooks_on_restore: bool,
+    /// Overrides the section's `dry_run`.
+    pub dry_run: Option<bool>,
+}
+
+impl BudgetRule {
+    /// The highest step the percentage reached, with the actions of every step up to it (the ladder is
+    /// cumulative: at 120 % what the 100 % step does is done too).
+    pub fn step_for(&self, percent: f64) -> Option<(f64, Vec<Action>)> {
+        let reached: Vec<&Step> = self.steps.iter().filter(|s| percent >= s.at).collect();
+        let top = reached.last()?.at;
+        let mut actions: Vec<Action> = Vec::new();
+        for action in reached.iter().flat_map(|s| &s.actions) {
+            if !actions.contains(action) {
+                actions.push(*action);
+            }
+        }
+        Some((top, actions))
+    }
+}
+
+/// Which resources a budget pays for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Read the budget's own `CostFilters` (`TagKeyValue`), so the scope is defined once, in the budget.
+    FromBudget,
+    /// Every resource in the account; must be said explicitly.
+    Account,
+    /// Resources carrying all these keys, each with one of the values.
+    Tags(BTreeMap<String, Vec<String>>),
+}
+
+/// What FORECASTED alerts may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForecastedMode {
+    /// Only notify (a forecast is not spend yet).
+    #[default]
+    Notify,
+    /// Act as on ACTUAL alerts.
+    Enforce,
+}
+
+/// A rung of the ladder.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Percent of the budgeted amount at which the step starts.
+    pub at: f64,
+    /// What to do.
+    pub actions: Vec<Action>,
+}
+
+/// What `scale-endpoints` does to an in-scope endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointAction {
+    /// Scale every variant down to this many instances (reversible).
+    ScaleTo(i32),
+    /// Delete the endpoint (not reversible; only when the rule says so).
+    Delete,
+}
+
+/// An enforcement action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// One summary to the notification topic.
+    Notify,
+    /// Stop InService notebook instances.
+    StopNotebooks,
+    /// Stop InProgress training, processing, transform and tuning jobs.
+    StopJobs,
+    /// Delete running Studio apps of in-scope user profiles and spaces.
+    DeleteStudioApps,
+    /// Scale endpoints down (or delete them, if the rule says so).
+    ScaleEndpoints,
+    /// Attach the deny policy to in-scope execution roles.
+    DenyIam,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        f.write_str(&name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    budget: String,
+    #[serde(default)]
+    scope: Option<ScopeFile>,
+    #[serde(default)]
+    forecasted: ForecastedMode,
+    steps: Vec<Step>,
+    #[serde(default)]
+    endpoints: EndpointsFile,
+    #[serde(default)]
+    restart_notebooks_on_restore: bool,
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeFile {
+    Word(String),
+    Tags { tags: BTreeMap<String, OneOrMany> },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointsFile {
+    #[serde(default = "one")]
+    min_instances: i32,
+    #[serde(default)]
+    delete: bool,
+}
+
+impl Default for EndpointsFile {
+    fn default() -> Self {
+        Self { min_instances: 1, delete: false }
+    }
+}
+
+fn one() -> i32 {
+    1
+}
+
+impl TryFrom<RuleFile> for BudgetRule {
+    type Error = String;
+
+    fn try_from(file: RuleFile) -> Result<Self, String> {
+        let at = format!("budget rule {:?}", file.budget);
+        if file.budget.trim().is_empty() {
+            return Err("budget rule: `budget` must name a budget or a glob".into());
+        }
+        let scope = match file.scope {
+            None => {
+                return Err(format!("{at}: `scope` is required (from-budget, account, or tags)"));
+            }
+            Some(ScopeFile::Word(word)) => match word.as_str() {
+                "from-budget" => Scope::FromBudget,
+                "account" => Scope::Account,
+                other => {
+                    return Err(format!("{at}: scope {other:?} is not from-budget, account or {{tags: …}}"));
+                }
+            },
+            Some(ScopeFile::Tags { tags }) => {
+                if tags.is_empty() {
+                    return Err(format!("{at}: scope.tags is empty; say `scope: account` to mean everything"));
+                }
+                let mut scope = BTreeMap::new();
+                for (key, values) in tags {
+                    if let Some(problem) = key_problem(&key) {
+                        return Err(format!("{at}: scope.tags: {problem}"));
+                    }
+                    let values = match values {
+                        OneOrMany::One(v) => vec![v],
+                        OneOrMany::Many(vs) => vs,
+                    };
+                    if let Some(problem) = values.iter().find_map(|v| value_problem(v)) {
+                        return Err(format!("{at}: scope.tags.{key}: {problem}"));
+                    }
+                    if values.is_empty() {
+                        return Err(format!("{at}: scope.tags.{key} has no values"));
+                    }
+                    scope.insert(key, values);
+                }
+                Scope::Tags(scope)
+            }
+        };
+        if file.steps.is_empty() {
+            return Err(format!("{at}: at least one step is needed"));
+        }
+        for pair in file.steps.windows(2) {
+            if pair[1].at <= pair[0].at {
+                return Err(format!(
+                    "{at}: steps must be in ascending order of `at` ({} then {})",
+                    pair[0].at, pair[1].at
+                ));
+            }
+        }
+        for step in &file.steps {
+            if !(step.at.is_finite() && step.at > 0.0 && step.at <= 10_000.0) {
+                return Err(format!("{at}: step at {} is not a percentage between 0 and 10000", step.at));
+            }
+            if step.actions.is_empty() {
+                return Err(format!("{at}: step at {} has no actions", step.at));
+            }
+        }
+        let endpoints = match file.endpoints {
+            EndpointsFile { delete: true, .. } => EndpointAction::Delete,
+            EndpointsFile { min_instances, .. } if min_instances >= 0 => EndpointAction::ScaleTo(min_instances),
+            EndpointsFile { min_instances, .. } => {
+                return Err(format!("{at}: endpoints.min_instances must be 0 or more, got {min_instances}"));
+            }
+        };
+        Ok(Self {
+            budget: file.budget,
+            scope,
+            forecasted: file.forecasted,
+            steps: file.steps,
+            endpoints,
+            restart_notebooks_on_restore: file.restart_notebooks_on_restore,
+            dry_run: file.dry_run,
+        })
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` any one character.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut resume) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            resume = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            resume += 1;
+            ni = resume;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn default_exempt_tag() -> (String, String) {
+    ("tagwarden:exempt".into(), "true".into())
+}
+
+fn default_role_path() -> String {
+    "/".into()
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+fn default_cap() -> usize {
+    1000
+}
+
+fn exempt_tag<'de, D: Deserializer<'de>>(d: D) -> Result<(String, String), D::Error> {
+    let text = String::deserialize(d)?;
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(de::Error::custom(format!("{text:?} is not key=value")));
+    };
+    if let Some(problem) = key_problem(key).or_else(|| value_problem(value)) {
+        return Err(de::Error::custom(problem));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+fn policy_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let arn = Option::<String>::deserialize(d)?;
+    if let Some(arn) = &arn
+        && !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":policy/"))
+    {
+        return Err(de::Error::custom(format!("{arn:?} is not an IAM policy ARN")));
+    }
+    Ok(arn)
+}
+
+fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    match usize::deserialize(d)? {
+        n @ 1..=64 => Ok(n),
+        n => Err(de::Error::custom(format!("concurrency must be 1 to 64, got {n}"))),
+    }
+}
+
+fn cap<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    match usize::deserialize(d)? {
+        0 => Err(de::Error::custom("max_resources_per_action must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// Deserializes and checks the whole section.
+pub(super) fn budgets<'de, D: Deserializer<'de>>(d: D) -> Result<BudgetPolicy, D::Error> {
+    BudgetPolicy::deserialize(d)?.check().map_err(de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    fn parse(budgets: &str) -> Result<BudgetPolicy, String> {
+        let yaml = format!("tags:\n  keys:\n    team: {{}}\nbudgets:\n{budgets}");
+        Policy::from_yaml(&yaml, "test").map(|p| p.budgets).map_err(|e| e.to_string())
+    }
+
+    const LADDER: &str = "  deny_policy_arn: arn:aws:iam::123456789012:policy/deny\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      steps:\n        - {at: 80, actions: [notify]}\n        - {at: 100, actions: [stop-notebooks, stop-jobs]}\n        - {at: 120, actions: [deny-iam]}\n";
+
+    #[test]
+    fn the_ladder_is_cumulative_and_picks_the_highest_step_reached() {
+        let policy = parse(LADDER).unwrap();
+        let rule = policy.rule_for("ml-marketing").unwrap();
+        assert_eq!(rule.step_for(79.9), None);
+        assert_eq!(rule.step_for(80.0), Some((80.0, vec![Action::Notify])));
+        let (at, actions) = rule.step_for(125.0).unwrap();
+        assert_eq!(at, 120.0);
+        assert_eq!(actions, [Action::Notify, Action::StopNotebooks, Action::StopJobs, Action::DenyIam]);
+        assert!(policy.rule_for("finance").is_none());
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let policy = parse(LADDER).unwrap();
+        let rule = &policy.rules[0];
+        assert_eq!(rule.forecasted, ForecastedMode::Notify);
+        assert_eq!(rule.endpoints, EndpointAction::ScaleTo(1));
+        assert_eq!(policy.exempt_tag, ("tagwarden:exempt".to_string(), "true".to_string()));
+        assert_eq!((policy.concurrency, policy.max_resources_per_action), (8, 1000));
+        assert!(!policy.dry_run);
+    }
+
+    #[test]
+    fn explicit_tag_scopes_take_one_value_or_a_list() {
+        let policy = parse(
+            "  rules:\n    - budget: b\n      scope: {tags: {cost-center: CC-1, team: [a, b]}}\n      steps: [{at: 100, actions: [notify]}]\n",
+        )
+        .unwrap();
+        let Scope::Tags(tags) = &policy.rules[0].scope else { panic!("tags scope") };
+        assert_eq!(tags["cost-center"], ["CC-1"]);
+        assert_eq!(tags["team"], ["a", "b"]);
+    }
+
+    #[test]
+    fn a_rule_without_scope_or_with_deny_iam_and_no_policy_arn_is_refused() {
+        let no_scope = parse("  rules:\n    - budget: b\n      steps: [{at: 100, actions: [notify]}]\n");
+        assert!(no_scope.unwrap_err().contains("`scope` is required"));
+        let no_arn =
+            parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [deny-iam]}]\n");
+        assert!(no_arn.unwrap_err().contains("deny_policy_arn is not set"));
+        let unordered = parse(
+            "  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [notify]}, {at: 80, actions: [notify]}]\n",
+        );
+        assert!(unordered.unwrap_err().contains("ascending"));
+        let bad_action =
+            parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [reboot]}]\n");
+        let err = bad_action.unwrap_err();
+        assert!(err.contains("reboot") && err.contains("line"), "{err}");
+        let bad_exempt = parse("  exempt_tag: exempt\n");
+        assert!(bad_exempt.unwrap_err().contains("key=value"));
+    }
+
+    #[test]
+    fn globs_match_like_shell_patterns() {
+        assert!(glob_match("ml-*", "ml-marketing"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("ML Research ?aily", "ML Research Daily"));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("ml-*", "finance-ml"));
+        assert!(!glob_match("exact", "exactly"));
+    }
+}

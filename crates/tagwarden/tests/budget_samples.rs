@@ -1,0 +1,93 @@
+//! Every file in `events/budget-enforcer/` parses as its README says, so the samples cannot rot.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tagwarden::event::budget::{AlertType, BudgetEvent, BudgetPeriod, parse_budget_event};
+
+fn samples() -> Vec<(String, Value)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/budget-enforcer");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, value)
+        })
+        .collect()
+}
+
+enum Expected {
+    /// budget, alert type, percent of budget, period
+    Alert(&'static str, AlertType, f64, BudgetPeriod),
+    Restore(Option<&'static str>),
+    /// a fragment of the error message
+    Error(&'static str),
+}
+
+fn expected(file: &str) -> Expected {
+    use AlertType::*;
+    use BudgetPeriod::*;
+    use Expected::*;
+    match file {
+        "actual-80-percent.json" => Alert("ml-marketing", Actual, 81.24, Monthly),
+        "actual-105-percent.json" => Alert("ml-marketing", Actual, 105.0, Monthly),
+        "actual-125-percent.json" => Alert("ml-marketing", Actual, 125.0, Monthly),
+        "forecasted-110-percent.json" => Alert("ml-marketing", Forecasted, 110.0, Monthly),
+        "daily-name-with-spaces.json" => Alert("ML Research Daily", Actual, 123.0, Daily),
+        "aws-sample-teste.json" => Alert("teste", Actual, 41.45, Monthly),
+        // NOTE: AWS's own sample says $1.03 in the prose but $0.5 on the line; the line wins.
+        "aws-sample-forecasted.json" => {
+            Alert("AwsCostNotificationStack-MonthlyCostBudget", Forecasted, 5000.0, Monthly)
+        }
+        "restore-command.json" => Restore(Some("ml-marketing")),
+        "not-a-budget-alert.json" => Error("not an AWS Budgets alert: the message is JSON"),
+        other => panic!("new sample {other}: add its expected parse here and to the README"),
+    }
+}
+
+#[test]
+fn every_budget_enforcer_sample_parses_as_documented() {
+    let samples = samples();
+    assert!(samples.len() >= 9, "samples went missing: {}", samples.len());
+    for (file, event) in samples {
+        let parsed = parse_budget_event(&event);
+        match (expected(&file), parsed) {
+            (Expected::Alert(budget, alert_type, percent, period), Ok(BudgetEvent::Alert(a))) => {
+                assert_eq!(a.budget_name, budget, "{file}");
+                assert_eq!(a.alert_type, alert_type, "{file}");
+                assert_eq!(a.percent_of_budget, percent, "{file}");
+                assert_eq!(a.period, period, "{file}");
+                assert_eq!(a.unit, "USD", "{file}");
+                assert!(a.account_id.is_some() && a.topic_arn.is_some(), "{file}");
+            }
+            (Expected::Restore(budget), Ok(BudgetEvent::Restore { budget: got })) => {
+                assert_eq!(got.as_deref(), budget, "{file}");
+            }
+            (Expected::Error(fragment), Err(e)) => {
+                assert!(e.to_string().contains(fragment), "{file}: {e}");
+            }
+            (_, got) => panic!("{file}: unexpected parse {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_aws_sample_takes_its_account_from_the_message_not_the_topic() {
+    let (_, event) = samples().into_iter().find(|(f, _)| f == "aws-sample-teste.json").unwrap();
+    let Ok(BudgetEvent::Alert(alert)) = parse_budget_event(&event) else {
+        panic!("expected an alert");
+    };
+    assert_eq!(alert.account_id.as_deref(), Some("058100963274"));
+    assert_eq!(alert.topic_arn.as_deref(), Some("arn:aws:sns:us-east-2:123456789012:budget-alerts"));
+    assert_eq!((alert.budgeted_amount, alert.amount), (100.0, 41.45));
+}
