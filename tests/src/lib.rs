@@ -2,6 +2,7 @@
 //! `tests/emulator/`) on a free loopback port, builds SDK configuration pointed at it, seeds the demo
 //! world, and reads the emulator's count of AWS calls.
 
+pub mod budget_world;
 pub mod world;
 
 use std::io::{Read, Write};

@@ -1,15 +1,17 @@
 //! `tagwarden`: run Tagwarden's functions from a laptop against AWS or the local emulator.
 //!
-//! `tagwarden replay auto-tagger --event FILE [--policy FILE]` runs exactly the Lambda handler code
-//! in-process and prints its JSON outcome. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
-//! profiles) decides where calls go.
+//! `tagwarden replay <function> --event FILE [--policy FILE]` runs exactly the Lambda handler code
+//! in-process and prints its JSON outcome; `tagwarden restore [--budget NAME]` undoes the budget-enforcer's
+//! reversible actions. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
+//! calls go.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tagwarden::{AutoTagger, Clients, Config, Outcome, Policy};
+use serde::Serialize;
+use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
 
 #[derive(Parser)]
 #[command(name = "tagwarden", version, about = "Cost-allocation tagging and budget guardrails for Amazon SageMaker")]
@@ -20,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a function's handler on a sample event and print its outcome as JSON.
+    /// Run a function's handler on an event file and print its outcome as JSON.
     Replay {
         /// Which function.
         function: Function,
@@ -30,8 +32,23 @@ enum Command {
         /// Policy file; default: TAGWARDEN_POLICY_FILE, TAGWARDEN_POLICY, or the built-in example.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// budget-enforcer only: decide and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
-    /// Check a policy file and print its required keys.
+    /// Undo the budget-enforcer's reversible actions (deny policies, endpoint scaling, stopped notebooks).
+    Restore {
+        /// Only what was done for this budget; default: every budget.
+        #[arg(long)]
+        budget: Option<String>,
+        /// Policy file (as for replay).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Report what would be undone, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check a policy file and print what it requires.
     CheckPolicy {
         /// The policy file.
         policy: PathBuf,
@@ -42,6 +59,8 @@ enum Command {
 enum Function {
     /// The auto-tagger Lambda.
     AutoTagger,
+    /// The budget-enforcer Lambda.
+    BudgetEnforcer,
 }
 
 #[tokio::main]
@@ -58,35 +77,79 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Replay { function: Function::AutoTagger, event, policy } => {
-            let text = std::fs::read_to_string(&event).map_err(|e| format!("cannot read {}: {e}", event.display()))?;
-            let payload: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", event.display()))?;
-            // --policy wins over the environment, through the same loader the Lambda uses.
-            let config = Config::from_lookup(|name| match (name, &policy) {
-                ("TAGWARDEN_POLICY_FILE", Some(path)) => Some(path.display().to_string()),
-                _ => std::env::var(name).ok(),
-            })
-            .map_err(|e| e.to_string())?;
-            let tagger = AutoTagger::new(Clients::from_env().await, Arc::new(config.policy), &config.tagger);
-            let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;
-            let json = serde_json::to_string_pretty(&outcome).map_err(|e| e.to_string())?;
-            print_line(&json)?;
-            Ok(match outcome {
-                Outcome::Failed { reason, .. } => {
-                    eprintln!("tagwarden: failed: {reason}");
-                    ExitCode::FAILURE
+        Command::Replay { function, event, policy, dry_run } => {
+            let payload = read_json(&event)?;
+            let config = load_config(policy.as_deref())?;
+            let policy = Arc::new(config.policy);
+            let clients = Clients::from_env().await;
+            match function {
+                Function::AutoTagger => {
+                    let tagger = AutoTagger::new(clients, policy, &config.tagger);
+                    let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;
+                    print_json(&outcome)?;
+                    if let Outcome::Failed { reason, .. } = &outcome {
+                        return Err(format!("failed: {reason}"));
+                    }
                 }
-                _ => ExitCode::SUCCESS,
-            })
+                Function::BudgetEnforcer => {
+                    let enforcer = BudgetEnforcer::new(clients, policy);
+                    let outcome = enforcer.handle(&payload, dry_run).await.map_err(|e| e.to_string())?;
+                    print_json(&outcome)?;
+                    report_failures(&outcome)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { budget, policy, dry_run } => {
+            let policy = Arc::new(load_config(policy.as_deref())?.policy);
+            let enforcer = BudgetEnforcer::new(Clients::from_env().await, policy);
+            let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
+            print_json(&outcome)?;
+            report_failures(&outcome)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::CheckPolicy { policy } => {
             let policy = Policy::from_file(&policy).map_err(|e| e.to_string())?;
             let required: Vec<_> = policy.tags.required_keys().collect();
-            println!("policy ok: {} keys, required: {}", policy.tags.keys.len(), required.join(", "));
+            let (keys, rules) = (policy.tags.keys.len(), policy.budgets.rules.len());
+            print_line(&format!(
+                "policy ok: {keys} tag keys (required: {}), {rules} budget rules",
+                required.join(", ")
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The configuration, with `--policy` winning over the environment, through the loader the Lambdas use.
+fn load_config(policy: Option<&Path>) -> Result<Config, String> {
+    Config::from_lookup(|name| match (name, policy) {
+        ("TAGWARDEN_POLICY_FILE", Some(path)) => Some(path.display().to_string()),
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+}
+
+/// A permanent failure of any action makes the command fail (after printing the whole outcome).
+fn report_failures(outcome: &EnforcementOutcome) -> Result<(), String> {
+    let results = match outcome {
+        EnforcementOutcome::Enforced(r) | EnforcementOutcome::Notified(r) | EnforcementOutcome::DryRun(r) => &r.results,
+        EnforcementOutcome::Restored(r) => &r.results,
+        _ => return Ok(()),
+    };
+    match results.iter().filter(|r| r.result.starts_with("failed")).count() {
+        0 => Ok(()),
+        n => Err(format!("{n} action(s) failed; see the outcome")),
+    }
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), String> {
+    print_line(&serde_json::to_string_pretty(value).map_err(|e| e.to_string())?)
 }
 
 /// Prints a line on stdout; a closed pipe (`tagwarden … | head`) is not an error.

@@ -213,7 +213,7 @@ impl BudgetEnforcer {
         for action in &plan.actions {
             match action {
                 Action::Notify => {}
-                Action::StopNotebooks => self.stop_notebooks(&scope, &alert, plan.dry_run, &mut ledger).await?,
+                Action::StopNotebooks => self.stop_notebooks(rule, &scope, &alert, plan.dry_run, &mut ledger).await?,
                 Action::StopJobs => {
                     for kind in JOB_KINDS {
                         self.stop_jobs(kind, &scope, plan.dry_run, &mut ledger).await?;
@@ -308,35 +308,31 @@ impl BudgetEnforcer {
         for group in groups {
             let filters: Vec<TagFilter> =
                 group.iter().map(|(k, vs)| TagFilter::builder().key(k).set_values(Some(vs.clone())).build()).collect();
-            self.get_resources(Some(filters), types, None, &mut found).await?;
+            self.get_resources(filters, types, &mut found).await?;
         }
         Ok(Some(found))
     }
 
     async fn get_resources(
         &self,
-        filters: Option<Vec<TagFilter>>,
+        filters: Vec<TagFilter>,
         types: &[&str],
-        arns: Option<Vec<String>>,
         found: &mut HashMap<String, (String, Tags)>,
     ) -> Result<(), AwsError> {
+        let types = types.iter().map(|t| (*t).to_owned()).collect();
         let mut pages = self
             .clients
             .tagging
             .get_resources()
-            .set_tag_filters(filters)
-            .set_resource_type_filters(
-                Some(types.iter().map(|t| (*t).to_owned()).collect()).filter(|t: &Vec<String>| !t.is_empty()),
-            )
-            .set_resource_arn_list(arns)
-            .set_resources_per_page(Some(100).filter(|_| true))
+            .set_tag_filters(Some(filters))
+            .set_resource_type_filters(Some(types))
+            .resources_per_page(100)
+            .tags_per_page(500)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             for mapping in page.aws("GetResources")?.resource_tag_mapping_list() {
-                let Some(arn) = mapping.resource_arn() else {
-                    continue;
-                };
+                let Some(arn) = mapping.resource_arn() else { continue };
                 let tags = mapping.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
                 found.insert(arn.to_ascii_lowercase(), (arn.to_owned(), tags));
             }
@@ -443,6 +439,7 @@ impl BudgetEnforcer {
 
     async fn stop_notebooks(
         &self,
+        rule: &BudgetRule,
         scope: &ResolvedScope,
         alert: &BudgetAlert,
         dry_run: bool,
@@ -467,11 +464,15 @@ impl BudgetEnforcer {
         let action = result_action(Action::StopNotebooks);
         let (candidates, names) = self.candidates(scope, "sagemaker:notebook-instance", &running).await?;
         let targets = self.select(action, candidates, "already-stopped", ledger);
-        let marker = sanitize_value(&alert.budget_name);
+        // NOTE: the marker costs one call per notebook, so it is written only when restore will use it.
+        let marker = rule.restart_notebooks_on_restore.then(|| sanitize_value(&alert.budget_name));
         self.execute(action, targets, dry_run, "already-stopped", ledger, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
             let marker = marker.clone();
             async move {
+                if let Some(marker) = marker {
+                    self.mark(&target.arn, &[(STOPPED_BY_TAG, marker)]).await?;
+                }
                 self.clients
                     .sagemaker
                     .stop_notebook_instance()
@@ -479,7 +480,6 @@ impl BudgetEnforcer {
                     .send()
                     .await
                     .aws("StopNotebookInstance")?;
-                self.mark(&target.arn, &[(STOPPED_BY_TAG, marker)]).await?;
                 Ok("done".to_owned())
             }
         })
@@ -960,7 +960,7 @@ impl BudgetEnforcer {
     ) -> Result<Vec<Candidate>, AwsError> {
         let filter = TagFilter::builder().key(key).set_values(marker.map(|m| vec![m.to_owned()])).build();
         let mut found = HashMap::new();
-        self.get_resources(Some(vec![filter]), &[tagging_type], None, &mut found).await?;
+        self.get_resources(vec![filter], &[tagging_type], &mut found).await?;
         let mut candidates: Vec<Candidate> =
             found.into_values().map(|(arn, tags)| Candidate { arn, tags, active: true }).collect();
         candidates.sort_by(|a, b| a.arn.cmp(&b.arn));
@@ -1236,5 +1236,150 @@ mod tests {
             r#"{"Service":"sagemaker.amazonaws.com"}"#
         );
         assert_eq!(percent_decode("100%"), "100%");
+    }
+}
+
+#[cfg(test)]
+mod mock_tests {
+    use super::*;
+    use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
+    use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag as RgtTag};
+    use aws_sdk_sagemaker::Client as SageMaker;
+    use aws_sdk_sagemaker::operation::list_notebook_instances::ListNotebookInstancesOutput;
+    use aws_sdk_sagemaker::operation::stop_notebook_instance::StopNotebookInstanceOutput;
+    use aws_sdk_sagemaker::types::NotebookInstanceSummary;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::json;
+
+    const POLICY: &str = "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  rules:\n    - budget: ml-marketing\n      scope: {tags: {cost-center: ML-Marketing}}\n      steps: [{at: 100, actions: [stop-notebooks]}]\n";
+
+    fn arn(i: usize) -> String {
+        format!("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-{i}")
+    }
+
+    fn alert() -> Value {
+        let message = "AWS Budget Notification\nAWS Account 123456789012\n\nBudget Name: ml-marketing\nBudget Type: Cost\nBudgeted Amount: $100.00\nAlert Type: ACTUAL\nAlert Threshold: > $100.00\nACTUAL Amount: $120.00\n";
+        json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Subject": "AWS Budgets: ml-marketing has exceeded your alert threshold", "Message": message}}]})
+    }
+
+    fn error(status: u16, code: &str) -> HttpResponse {
+        let body = json!({"__type": code, "message": "from the mock"}).to_string();
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+    }
+
+    fn in_scope(n: usize) -> Rule {
+        mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(move || {
+            let mappings = (0..n).map(|i| {
+                ResourceTagMapping::builder()
+                    .resource_arn(arn(i))
+                    .tags(RgtTag::builder().key("cost-center").value("ML-Marketing").build().unwrap())
+                    .build()
+            });
+            GetResourcesOutput::builder().set_resource_tag_mapping_list(Some(mappings.collect())).build()
+        })
+    }
+
+    fn summary(i: usize) -> NotebookInstanceSummary {
+        NotebookInstanceSummary::builder()
+            .notebook_instance_name(format!("nb-{i}"))
+            .notebook_instance_arn(arn(i))
+            .notebook_instance_status(NotebookInstanceStatus::InService)
+            .build()
+    }
+
+    fn enforcer(sagemaker: &[&Rule], tagging: &[&Rule]) -> BudgetEnforcer {
+        let empty = std::iter::empty::<&Rule>;
+        let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
+            c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+        };
+        let clients = Clients {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, empty()),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, tagging.iter().copied()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
+        };
+        BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
+    }
+
+    fn results(outcome: EnforcementOutcome) -> Vec<String> {
+        let EnforcementOutcome::Enforced(report) = outcome else { panic!("expected enforced, got {outcome:?}") };
+        report.results.into_iter().map(|r| r.result).collect()
+    }
+
+    #[tokio::test]
+    async fn notebooks_on_every_list_page_are_stopped() {
+        let list = mock!(SageMaker::list_notebook_instances)
+            .sequence()
+            .output(|| ListNotebookInstancesOutput::builder().notebook_instances(summary(0)).next_token("p2").build())
+            .output(|| ListNotebookInstancesOutput::builder().notebook_instances(summary(1)).build())
+            .build();
+        let stop =
+            mock!(SageMaker::stop_notebook_instance).then_output(|| StopNotebookInstanceOutput::builder().build());
+        let tagging = in_scope(2);
+        let outcome = enforcer(&[&list, &stop], &[&tagging]).handle(&alert(), false).await.unwrap();
+        assert_eq!(results(outcome), ["done", "done"]);
+        assert_eq!((list.num_calls(), stop.num_calls()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_notebook_gone_before_the_stop_counts_as_stopped_and_a_denied_stop_is_reported() {
+        let list = mock!(SageMaker::list_notebook_instances).then_output(|| {
+            ListNotebookInstancesOutput::builder().notebook_instances(summary(0)).notebook_instances(summary(1)).build()
+        });
+        let gone = mock!(SageMaker::stop_notebook_instance)
+            .match_requests(|r| r.notebook_instance_name() == Some("nb-0"))
+            .then_http_response(|| error(400, "ResourceNotFound"));
+        let denied = mock!(SageMaker::stop_notebook_instance)
+            .match_requests(|r| r.notebook_instance_name() == Some("nb-1"))
+            .then_http_response(|| error(400, "AccessDeniedException"));
+        let tagging = in_scope(2);
+        let outcome = enforcer(&[&list, &gone, &denied], &[&tagging]).handle(&alert(), false).await.unwrap();
+        let results = results(outcome);
+        assert_eq!(results[0], "already-stopped");
+        assert!(results[1].starts_with("failed: StopNotebookInstance: access denied"), "{}", results[1]);
+    }
+
+    #[tokio::test]
+    async fn throttling_that_outlasts_the_sdk_retries_makes_the_whole_alert_retryable() {
+        let list = mock!(SageMaker::list_notebook_instances).then_output(|| {
+            ListNotebookInstancesOutput::builder().notebook_instances(summary(0)).notebook_instances(summary(1)).build()
+        });
+        let ok = mock!(SageMaker::stop_notebook_instance)
+            .match_requests(|r| r.notebook_instance_name() == Some("nb-0"))
+            .then_output(|| StopNotebookInstanceOutput::builder().build());
+        let throttled = mock!(SageMaker::stop_notebook_instance)
+            .match_requests(|r| r.notebook_instance_name() == Some("nb-1"))
+            .then_http_response(|| error(400, "ThrottlingException"));
+        let tagging = in_scope(2);
+        let err = enforcer(&[&list, &ok, &throttled], &[&tagging]).handle(&alert(), false).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(ok.num_calls(), 1, "the other notebooks were still stopped before the retry");
+        let diagnostic = lambda_runtime::Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "Tagwarden.Retryable.Throttled");
+    }
+
+    #[tokio::test]
+    async fn the_safety_cap_limits_how_many_notebooks_one_alert_stops() {
+        let list = mock!(SageMaker::list_notebook_instances).then_output(|| {
+            let mut out = ListNotebookInstancesOutput::builder();
+            for i in 0..5 {
+                out = out.notebook_instances(summary(i));
+            }
+            out.build()
+        });
+        let stop =
+            mock!(SageMaker::stop_notebook_instance).then_output(|| StopNotebookInstanceOutput::builder().build());
+        let tagging = in_scope(5);
+        let mut enforcer = enforcer(&[&list, &stop], &[&tagging]);
+        Arc::make_mut(&mut enforcer.policy).budgets.max_resources_per_action = 3;
+        let results = results(enforcer.handle(&alert(), false).await.unwrap());
+        assert_eq!(results.iter().filter(|r| *r == "done").count(), 3);
+        assert_eq!(results.iter().filter(|r| r.starts_with("capped")).count(), 2);
+        assert_eq!(stop.num_calls(), 3);
     }
 }

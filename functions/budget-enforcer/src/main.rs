@@ -1,0 +1,21 @@
+//! budget-enforcer Lambda: AWS Budgets alerts (SNS) and restore commands in, actions on the SageMaker
+//! resources the budget pays for out. All logic lives in the `tagwarden` library.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use tagwarden::{BudgetEnforcer, Clients, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tagwarden::telemetry::init(true, "info");
+    // NOTE: an invalid policy stops the cold start here, before any alert is taken.
+    let config = Config::from_env()?;
+    let enforcer = BudgetEnforcer::new(Clients::from_env().await, Arc::new(config.policy));
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let enforcer = &enforcer;
+        async move { enforcer.handle_lambda(&event.payload).await }
+    }))
+    .await
+}
