@@ -8,7 +8,7 @@ TOOLS_VENV := .venv-tools
 .PHONY: help venv tools demo emulator test fmt lint unit e2e emulator-test lambda-build clean
 
 help:
-	@echo "make demo   - run the auto-tagger against the local emulator and show before/after tags"
+	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
 	@echo "make test   - fmt check, clippy -D warnings, unit + end-to-end tests, emulator self-test"
 	@echo "make venv   - create .venv with the emulator (moto server + Tagwarden's extension)"
 	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
@@ -51,7 +51,7 @@ emulator-test: venv
 
 # Build the Lambda bootstraps (needs `make tools`): target/lambda/<function>/bootstrap.
 lambda-build: tools
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" cargo lambda build --release --bin auto-tagger
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" cargo lambda build --release --bin auto-tagger --bin budget-enforcer
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV)

@@ -71,3 +71,35 @@ async fn replay_exits_zero_on_skips_and_non_zero_with_a_reason_on_bad_input() {
     assert!(stderr.contains("requried") && stderr.contains("line 4"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one-line reason: {stderr}");
 }
+
+#[tokio::test]
+async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_line() {
+    let emulator = Emulator::start().unwrap();
+    let config = emulator.sdk_config(REGION, 1).await;
+    tagwarden_e2e::budget_world::seed_budget_world(&emulator, &config, 2).await.unwrap();
+    let alert = "events/budget-enforcer/actual-125-percent.json";
+
+    let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outcome["outcome"], "dry-run");
+    assert_eq!(outcome["alert"]["percent_of_budget"], 125.0);
+
+    let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outcome["outcome"], "enforced");
+    let denied =
+        outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "deny-role" && r["result"] == "done");
+    assert_eq!(denied.count(), 2);
+
+    let (code, outcome, stderr) = tagwarden(&emulator, &["restore", "--budget", "ml-marketing"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outcome["outcome"], "restored");
+    let detached = outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "detach-deny");
+    assert_eq!(detached.count(), 2);
+
+    let junk = "events/budget-enforcer/not-a-budget-alert.json";
+    let (code, _, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", junk]);
+    assert_ne!(code, 0);
+    assert!(stderr.starts_with("tagwarden: bad input: not an AWS Budgets alert"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

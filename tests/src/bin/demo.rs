@@ -1,10 +1,11 @@
-//! `make demo`: the auto-tagger end to end on the local emulator.
+//! `make demo`: both functions end to end on the local emulator.
 //!
 //! Starts the emulator, seeds a Studio domain, user profiles, IAM roles and users with cost tags, creates
 //! the resources the sample events announce (as their creators would have, with only the caller's own
 //! tags), replays every event through the real handler, and prints each resource's tags before and after.
+//! Then a budget climbs through its alerts: the budget-enforcer acts on the budget's scope only, and restores.
 //!
-//! `demo --serve PORT` instead seeds the same world, creates every sample's resource untagged and keeps the
+//! `demo --serve PORT` instead seeds both worlds, creates every sample's resource untagged and keeps the
 //! emulator running, for replaying events by hand (`make emulator`).
 
 use std::collections::BTreeMap;
@@ -12,9 +13,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tagwarden::enforce::ActionResult;
 use tagwarden::tagging::apply::list_tags;
 use tagwarden::tagging::{TaggerSettings, Tags};
-use tagwarden::{AutoTagger, Clients, Outcome, Policy};
+use tagwarden::{AutoTagger, BudgetEnforcer, Clients, EnforcementOutcome, Outcome, Policy};
+use tagwarden_e2e::budget_world::seed_budget_world;
 use tagwarden_e2e::world::{create_resource, seed_world};
 use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
 
@@ -85,6 +88,7 @@ async fn run() -> Result<(), String> {
     let clients = Clients::new(&config);
     let policy = Policy::example().map_err(|e| e.to_string())?;
     let tagger = AutoTagger::new(clients.clone(), Arc::new(policy), &TaggerSettings::default());
+    println!("=== Part 1: auto-tagger ===\n");
     let mut summary = Vec::new();
 
     for (i, file) in STORY.iter().enumerate() {
@@ -136,12 +140,94 @@ async fn run() -> Result<(), String> {
     }
 
     print_summary(&summary);
+
+    budget_part(&emulator, &config, clients).await?;
     println!(
-        "\nDone in {:.1} s. Replay any event yourself: AWS_ENDPOINT_URL=<emulator> tagwarden replay auto-tagger --event events/auto-tagger/<file>",
+        "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>",
         started.elapsed().as_secs_f64()
     );
-    println!("(samples live in {})", repo_root().join("events/auto-tagger").display());
+    println!("(samples live in {})", repo_root().join("events").display());
     Ok(())
+}
+
+/// Part two: a budget climbs through its alerts; the enforcer acts on its scope only, then restores.
+async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, clients: Clients) -> Result<(), String> {
+    let world = seed_budget_world(emulator, config, 3).await?;
+    println!("\n=== Part 2: budget-enforcer ===\n");
+    println!(
+        "Budget ml-marketing: $1,000.00 a month, filtered on the cost-allocation tag user:cost-center$ML-Marketing."
+    );
+    println!("Seeded: Studio domain marketing-studio (profiles mia in scope, raj out of scope, ed exempt), and per");
+    println!("category (cost-center=ML-Marketing / ML-Research / ML-Marketing + tagwarden:exempt=true):");
+    println!("3 running notebooks, a training, processing, transform and tuning job in progress, an endpoint at");
+    println!("3 instances, Studio apps, an execution role; plus 3 stopped and 2 finished in-scope resources, a role");
+    println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
+
+    let policy = Policy::example().map_err(|e| e.to_string())?;
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy));
+    let alerts =
+        ["actual-80-percent.json", "forecasted-110-percent.json", "actual-105-percent.json", "actual-125-percent.json"];
+    for file in alerts {
+        let event = sample_event("budget-enforcer", file)?;
+        let outcome = enforcer.handle(&event, false).await.map_err(|e| e.to_string())?;
+        match &outcome {
+            EnforcementOutcome::Enforced(r) | EnforcementOutcome::Notified(r) | EnforcementOutcome::DryRun(r) => {
+                let a = &r.alert;
+                println!(
+                    "ALERT {:?} {} ${:.2} of ${:.2} = {:.0}% (events/budget-enforcer/{file})",
+                    a.alert_type, a.budget_name, a.amount, a.budgeted_amount, a.percent_of_budget
+                );
+                let actions: Vec<String> = r.plan.actions.iter().map(ToString::to_string).collect();
+                println!("  rule {} step {}%: {}", r.plan.rule, r.plan.step, actions.join(", "));
+                if let Some(limited) = &r.plan.limited {
+                    println!("  {limited}");
+                }
+                println!("  scope: {}", r.scope);
+                print_results(&r.results);
+                println!(
+                    "  outcome: {}{}\n",
+                    outcome.label(),
+                    if r.notified { ", summary sent to tagwarden-enforcement" } else { "" }
+                );
+            }
+            other => println!("ALERT {file}: {}\n", serde_json::to_string(other).unwrap_or_default()),
+        }
+    }
+    let untouched = world.out_of_scope.notebooks_running.len()
+        + world.out_of_scope.endpoints.len()
+        + world.out_of_scope.apps.len()
+        + world.out_of_scope.training_jobs.len()
+        + world.out_of_scope.roles.len();
+    println!("Out of scope (cost-center=ML-Research) and never touched: {untouched} resources and roles.\n");
+
+    let restore = sample_event("budget-enforcer", "restore-command.json")?;
+    let restored = enforcer.handle(&restore, false).await.map_err(|e| e.to_string())?;
+    if let EnforcementOutcome::Restored(r) = &restored {
+        println!("RESTORE ml-marketing (the start-of-period command: events/budget-enforcer/restore-command.json)");
+        print_results(&r.results);
+        println!("  the deny policy a person attached to {} stays attached.", world.preattached_role);
+    }
+    Ok(())
+}
+
+/// Results grouped by action and result, resources by short name.
+fn print_results(results: &[ActionResult]) {
+    let mut grouped: BTreeMap<(&str, String), Vec<String>> = BTreeMap::new();
+    for r in results {
+        let result = r.result.split(':').next().unwrap_or_default().to_owned();
+        // An app is named by owner/type/name; everything else by the last part of its ARN.
+        let parts = if r.action == "delete-app" { 3 } else { 1 };
+        let mut tail: Vec<&str> = r.resource_arn.rsplit('/').take(parts).collect();
+        tail.reverse();
+        let name = tail.join("/");
+        grouped.entry((r.action.as_str(), result)).or_default().push(name);
+    }
+    if grouped.is_empty() {
+        println!("  (no resource actions at this step)");
+    }
+    for ((action, result), names) in grouped {
+        println!("  {action:<20} {result:<16} {}", names.join(", "));
+    }
 }
 
 /// Seeds the world, creates every sample's resource and keeps the emulator up until Ctrl-C.
@@ -153,8 +239,11 @@ async fn serve(port: u16) -> Result<(), String> {
     for file in STORY {
         created += usize::from(create_resource(&config, &sample_event("auto-tagger", file)?).await?.is_some());
     }
+    seed_budget_world(&emulator, &config, 3).await?;
     let endpoint = emulator.endpoint();
-    println!("Emulator on {endpoint} with the demo world and {created} untagged sample resources.");
+    println!(
+        "Emulator on {endpoint} with the demo world, {created} untagged sample resources and the ml-marketing budget's world."
+    );
     println!("In another shell:\n");
     println!(
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
