@@ -53,6 +53,21 @@ enum Command {
         /// The policy file.
         policy: PathBuf,
     },
+    /// Write the IAM policy, SCP and tag policy that deny untagged SageMaker creation, and their README.
+    Guardrails {
+        /// Policy file; default: the built-in example (policy/tagwarden.yaml).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Directory to write to (created if missing).
+        #[arg(long, default_value = "infra/policies")]
+        out: PathBuf,
+        /// IAM ARN pattern of a principal the guardrails never apply to (repeatable).
+        #[arg(long = "exempt-principal", value_name = "ARN", default_value = tagwarden::guardrails::DEFAULT_EXEMPT_PRINCIPAL)]
+        exempt_principals: Vec<String>,
+        /// Also deny create requests carrying tag keys that are not in the policy.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,9 +94,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Replay { function, event, policy, dry_run } => {
             let payload = read_json(&event)?;
-            let config = load_config(policy.as_deref())?;
-            let policy = Arc::new(config.policy);
             let clients = Clients::from_env().await;
+            let config = load_config(&clients, policy.as_deref()).await?;
+            let policy = Arc::new(config.policy);
             match function {
                 Function::AutoTagger => {
                     let tagger = AutoTagger::new(clients, policy, &config.tagger);
@@ -101,8 +116,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { budget, policy, dry_run } => {
-            let policy = Arc::new(load_config(policy.as_deref())?.policy);
-            let enforcer = BudgetEnforcer::new(Clients::from_env().await, policy);
+            let clients = Clients::from_env().await;
+            let policy = Arc::new(load_config(&clients, policy.as_deref()).await?.policy);
+            let enforcer = BudgetEnforcer::new(clients, policy);
             let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
             print_json(&outcome)?;
             report_failures(&outcome)?;
@@ -118,16 +134,40 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Guardrails { policy, out, exempt_principals, strict } => {
+            let policy = match policy {
+                Some(path) => Policy::from_file(&path),
+                None => Policy::example(),
+            }
+            .map_err(|e| e.to_string())?;
+            let options = tagwarden::guardrails::GuardrailOptions { exempt_principals, strict };
+            let guardrails = tagwarden::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            for (name, text) in &guardrails.files {
+                let path = out.join(name);
+                std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                let size = tagwarden::guardrails::counted_size(name, text);
+                let size = match tagwarden::guardrails::size_limit(name) {
+                    Some(limit) => format!("{size} of {limit} characters"),
+                    None => format!("{size} characters"),
+                };
+                print_line(&format!("wrote {} ({size})", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-/// The configuration, with `--policy` winning over the environment, through the loader the Lambdas use.
-fn load_config(policy: Option<&Path>) -> Result<Config, String> {
-    Config::from_lookup(|name| match (name, policy) {
-        ("TAGWARDEN_POLICY_FILE", Some(path)) => Some(path.display().to_string()),
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| e.to_string())
+/// The configuration through the loader the Lambdas use; `--policy` wins over the environment.
+async fn load_config(clients: &Clients, policy: Option<&Path>) -> Result<Config, String> {
+    let config = match policy {
+        None => Config::load(clients).await,
+        Some(path) => Config::from_lookup(|name| match name {
+            "TAGWARDEN_POLICY_FILE" => Some(path.display().to_string()),
+            _ => std::env::var(name).ok(),
+        }),
+    };
+    config.map_err(|e| e.to_string())
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {

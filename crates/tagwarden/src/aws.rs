@@ -21,6 +21,8 @@ pub struct Clients {
     pub budgets: aws_sdk_budgets::Client,
     /// STS (the account the functions act in).
     pub sts: aws_sdk_sts::Client,
+    /// SSM Parameter Store (the policy, read once at cold start).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Clients {
@@ -33,6 +35,7 @@ impl Clients {
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             budgets: aws_sdk_budgets::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
         }
     }
 

@@ -1,13 +1,17 @@
 //! Configuration from the environment, read once at cold start: which policy, cache settings.
 //!
-//! - `TAGWARDEN_POLICY_FILE`: path of the policy YAML; else `TAGWARDEN_POLICY`: the YAML itself;
-//!   else the example policy built into the binary.
-//! - `TAGWARDEN_NOTIFY_TOPIC_ARN`: overrides the policy's `notify_topic_arn` (empty: no notifications).
+//! - `TAGWARDEN_POLICY_PARAMETER`: name of an SSM parameter holding the policy YAML (how the deployed
+//!   functions get it; read once at cold start); else `TAGWARDEN_POLICY_FILE`: path of the policy YAML;
+//!   else `TAGWARDEN_POLICY`: the YAML itself; else the example policy built into the binary.
+//! - `TAGWARDEN_NOTIFY_TOPIC_ARN`: overrides the policy's `tags.notify_topic_arn` (empty: no notifications).
+//! - `TAGWARDEN_ENFORCEMENT_TOPIC_ARN`, `TAGWARDEN_DENY_POLICY_ARN`: override `budgets.notify_topic_arn` and
+//!   `budgets.deny_policy_arn` (the deployment sets them to the resources it creates).
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 
 use std::path::Path;
 use std::time::Duration;
 
+use crate::aws::{AwsError, Clients, ResultExt};
 use crate::policy::{Policy, PolicyError};
 use crate::tagging::TaggerSettings;
 
@@ -17,6 +21,14 @@ pub enum ConfigError {
     /// The policy is unreadable or invalid.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The SSM parameter holding the policy cannot be read.
+    #[error("cannot read the policy from SSM parameter {name}: {source}")]
+    Parameter {
+        /// The parameter's name.
+        name: String,
+        /// Why.
+        source: AwsError,
+    },
     /// An environment variable has a value that cannot be used.
     #[error("environment variable {name}: {problem}")]
     Variable {
@@ -37,26 +49,50 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment (no AWS calls: `TAGWARDEN_POLICY_PARAMETER`
+    /// needs [`Config::load`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Reads the configuration from the environment, fetching the policy from SSM Parameter Store when
+    /// `TAGWARDEN_POLICY_PARAMETER` names a parameter. Called once at cold start.
+    pub async fn load(clients: &Clients) -> Result<Self, ConfigError> {
+        let Some(name) = std::env::var("TAGWARDEN_POLICY_PARAMETER").ok().filter(|n| !n.is_empty()) else {
+            return Self::from_env();
+        };
+        let fetched = clients.ssm.get_parameter().name(&name).send().await.aws("GetParameter");
+        let text = fetched
+            .map_err(|source| ConfigError::Parameter { name: name.clone(), source })?
+            .parameter()
+            .and_then(|p| p.value())
+            .unwrap_or_default()
+            .to_owned();
+        let origin = format!("SSM parameter {name}");
+        let policy = Policy::from_yaml(&text, &origin)?;
+        Self::with_policy(policy, |var| std::env::var(var).ok())
+    }
+
     /// Reads the configuration through `var` (the environment, or a map in tests).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut policy = match (var("TAGWARDEN_POLICY_FILE"), var("TAGWARDEN_POLICY")) {
+        let policy = match (var("TAGWARDEN_POLICY_FILE"), var("TAGWARDEN_POLICY")) {
             (Some(path), _) if !path.is_empty() => Policy::from_file(Path::new(&path))?,
             (_, Some(text)) if !text.is_empty() => Policy::from_yaml(&text, "TAGWARDEN_POLICY")?,
             _ => Policy::example()?,
         };
-        if let Some(topic) = var("TAGWARDEN_NOTIFY_TOPIC_ARN") {
-            if !topic.is_empty() && !topic.starts_with("arn:") {
-                return Err(ConfigError::Variable {
-                    name: "TAGWARDEN_NOTIFY_TOPIC_ARN",
-                    problem: format!("{topic:?} is not an ARN"),
-                });
-            }
-            policy.tags.notify_topic_arn = Some(topic).filter(|t| !t.is_empty());
+        Self::with_policy(policy, var)
+    }
+
+    /// Applies the environment's overrides and settings to a loaded policy.
+    fn with_policy(mut policy: Policy, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        if let Some(topic) = arn_override(&var, "TAGWARDEN_NOTIFY_TOPIC_ARN")? {
+            policy.tags.notify_topic_arn = topic;
+        }
+        if let Some(topic) = arn_override(&var, "TAGWARDEN_ENFORCEMENT_TOPIC_ARN")? {
+            policy.budgets.notify_topic_arn = topic;
+        }
+        if let Some(deny) = arn_override(&var, "TAGWARDEN_DENY_POLICY_ARN")? {
+            policy.budgets.deny_policy_arn = deny;
         }
         let mut tagger = TaggerSettings::default();
         if let Some(ttl) = var("TAGWARDEN_CACHE_TTL_SECONDS") {
@@ -68,6 +104,18 @@ impl Config {
         }
         Ok(Self { policy, tagger })
     }
+}
+
+/// An ARN from the environment: `None` when unset, `Some(None)` when set empty (switches the setting off).
+fn arn_override(
+    var: impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Option<String>>, ConfigError> {
+    let Some(value) = var(name) else { return Ok(None) };
+    if !value.is_empty() && !value.starts_with("arn:") {
+        return Err(ConfigError::Variable { name, problem: format!("{value:?} is not an ARN") });
+    }
+    Ok(Some(Some(value).filter(|v| !v.is_empty())))
 }
 
 #[cfg(test)]
@@ -92,11 +140,15 @@ mod tests {
         let config = config(&[
             ("TAGWARDEN_POLICY", "tags:\n  keys:\n    owner: {required: true}\n"),
             ("TAGWARDEN_NOTIFY_TOPIC_ARN", "arn:aws:sns:eu-west-1:1:t"),
+            ("TAGWARDEN_DENY_POLICY_ARN", "arn:aws:iam::1:policy/deny"),
+            ("TAGWARDEN_ENFORCEMENT_TOPIC_ARN", ""),
             ("TAGWARDEN_CACHE_TTL_SECONDS", "0"),
         ])
         .unwrap();
         assert_eq!(config.policy.tags.required_keys().collect::<Vec<_>>(), ["owner"]);
         assert_eq!(config.policy.tags.notify_topic_arn.as_deref(), Some("arn:aws:sns:eu-west-1:1:t"));
+        assert_eq!(config.policy.budgets.deny_policy_arn.as_deref(), Some("arn:aws:iam::1:policy/deny"));
+        assert_eq!(config.policy.budgets.notify_topic_arn, None, "set empty: switched off");
         assert_eq!(config.tagger.cache_ttl, Duration::ZERO);
     }
 

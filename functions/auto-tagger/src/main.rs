@@ -11,8 +11,9 @@ use tagwarden::{AutoTagger, Clients, Config};
 async fn main() -> Result<(), Error> {
     tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy stops the cold start here, before any event is taken.
-    let config = Config::from_env()?;
-    let tagger = AutoTagger::new(Clients::from_env().await, Arc::new(config.policy), &config.tagger);
+    let clients = Clients::from_env().await;
+    let config = Config::load(&clients).await?;
+    let tagger = AutoTagger::new(clients, Arc::new(config.policy), &config.tagger);
     run(service_fn(|event: LambdaEvent<Value>| {
         let tagger = &tagger;
         async move { tagger.handle(&event.payload).await }

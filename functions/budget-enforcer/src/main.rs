@@ -11,8 +11,9 @@ use tagwarden::{BudgetEnforcer, Clients, Config};
 async fn main() -> Result<(), Error> {
     tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy stops the cold start here, before any alert is taken.
-    let config = Config::from_env()?;
-    let enforcer = BudgetEnforcer::new(Clients::from_env().await, Arc::new(config.policy));
+    let clients = Clients::from_env().await;
+    let config = Config::load(&clients).await?;
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(config.policy));
     run(service_fn(|event: LambdaEvent<Value>| {
         let enforcer = &enforcer;
         async move { enforcer.handle_lambda(&event.payload).await }

@@ -1302,6 +1302,7 @@ mod mock_tests {
             tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, tagging.iter().copied()),
             budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
     }

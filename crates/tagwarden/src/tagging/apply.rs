@@ -605,6 +605,7 @@ mod tests {
             tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
             budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
         };
         let policy = Arc::new(Policy::example().unwrap());
         AutoTagger::new(clients, policy, &TaggerSettings::default())

@@ -1,0 +1,159 @@
+//! The IAM permissions each function needs, declared next to the code that makes the calls.
+//!
+//! The deployment's least-privilege policies are written from these sets, and a test compares the SAM
+//! template with them: a new AWS call without a declared permission (or a template statement the code does
+//! not need) fails the build.
+
+use std::collections::BTreeSet;
+
+use crate::policy::Action;
+
+/// What an IAM action may be granted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Actions that support no resource-level permissions (`List*`, `tag:GetResources`): `*`.
+    Any,
+    /// SageMaker resources of this account and region.
+    SageMaker,
+    /// IAM roles of this account.
+    IamRoles,
+    /// IAM users of this account.
+    IamUsers,
+    /// Attaching or detaching only the deny policy (`iam:PolicyARN` condition).
+    DenyPolicyAttachment,
+    /// The notification topic.
+    NotifyTopic,
+    /// This account's budgets.
+    Budgets,
+    /// The policy's SSM parameter.
+    PolicyParameter,
+}
+
+/// One permission: an IAM action on a scope.
+pub type Permission = (&'static str, Scope);
+
+/// What every function needs: its policy from SSM.
+const COMMON: &[Permission] = &[("ssm:GetParameter", Scope::PolicyParameter)];
+
+/// The auto-tagger: read and write tags of the created resource, read its sources, notify.
+pub const AUTO_TAGGER: &[Permission] = &[
+    ("sagemaker:ListTags", Scope::SageMaker),
+    ("sagemaker:AddTags", Scope::SageMaker),
+    // drop_aliased_keys
+    ("sagemaker:DeleteTags", Scope::SageMaker),
+    ("sagemaker:DescribeUserProfile", Scope::SageMaker),
+    ("sagemaker:DescribeSpace", Scope::SageMaker),
+    ("sagemaker:DescribeHyperParameterTuningJob", Scope::SageMaker),
+    ("sagemaker:ListUserProfiles", Scope::Any),
+    ("iam:ListRoleTags", Scope::IamRoles),
+    ("iam:ListUserTags", Scope::IamUsers),
+    ("sns:Publish", Scope::NotifyTopic),
+];
+
+/// What the budget-enforcer needs whatever the actions: the budget's filters and the tagging API.
+const ENFORCER_BASE: &[Permission] = &[("budgets:ViewBudget", Scope::Budgets), ("tag:GetResources", Scope::Any)];
+
+/// The permissions one enforcement action (and its restore) needs.
+pub fn for_action(action: Action) -> &'static [Permission] {
+    match action {
+        Action::Notify => &[("sns:Publish", Scope::NotifyTopic)],
+        Action::StopNotebooks => &[
+            ("sagemaker:ListNotebookInstances", Scope::Any),
+            ("sagemaker:StopNotebookInstance", Scope::SageMaker),
+            // restore, and the `tagwarden:stopped-by` marker
+            ("sagemaker:StartNotebookInstance", Scope::SageMaker),
+            ("sagemaker:AddTags", Scope::SageMaker),
+            ("sagemaker:DeleteTags", Scope::SageMaker),
+        ],
+        Action::StopJobs => &[
+            ("sagemaker:ListTrainingJobs", Scope::Any),
+            ("sagemaker:StopTrainingJob", Scope::SageMaker),
+            ("sagemaker:ListProcessingJobs", Scope::Any),
+            ("sagemaker:StopProcessingJob", Scope::SageMaker),
+            ("sagemaker:ListTransformJobs", Scope::Any),
+            ("sagemaker:StopTransformJob", Scope::SageMaker),
+            ("sagemaker:ListHyperParameterTuningJobs", Scope::Any),
+            ("sagemaker:StopHyperParameterTuningJob", Scope::SageMaker),
+        ],
+        Action::DeleteStudioApps => &[("sagemaker:ListApps", Scope::Any), ("sagemaker:DeleteApp", Scope::SageMaker)],
+        Action::ScaleEndpoints => &[
+            ("sagemaker:ListEndpoints", Scope::Any),
+            ("sagemaker:DescribeEndpoint", Scope::SageMaker),
+            ("sagemaker:UpdateEndpointWeightsAndCapacities", Scope::SageMaker),
+            ("sagemaker:DeleteEndpoint", Scope::SageMaker),
+            // the `tagwarden:scaled-*` markers
+            ("sagemaker:AddTags", Scope::SageMaker),
+            ("sagemaker:DeleteTags", Scope::SageMaker),
+        ],
+        Action::DenyIam => &[
+            ("iam:ListRoles", Scope::Any),
+            ("iam:ListRoleTags", Scope::IamRoles),
+            ("iam:ListAttachedRolePolicies", Scope::IamRoles),
+            ("iam:TagRole", Scope::IamRoles),
+            ("iam:UntagRole", Scope::IamRoles),
+            ("iam:AttachRolePolicy", Scope::DenyPolicyAttachment),
+            ("iam:DetachRolePolicy", Scope::DenyPolicyAttachment),
+            ("sagemaker:DescribeUserProfile", Scope::SageMaker),
+            ("sagemaker:DescribeDomain", Scope::SageMaker),
+        ],
+    }
+}
+
+/// Every enforcement action, for the deployment (which cannot know which ones a policy will use).
+pub const ALL_ACTIONS: &[Action] = &[
+    Action::Notify,
+    Action::StopNotebooks,
+    Action::StopJobs,
+    Action::DeleteStudioApps,
+    Action::ScaleEndpoints,
+    Action::DenyIam,
+];
+
+/// The auto-tagger's permissions, deduplicated and sorted.
+pub fn auto_tagger() -> BTreeSet<Permission> {
+    COMMON.iter().chain(AUTO_TAGGER).copied().collect()
+}
+
+/// The budget-enforcer's permissions for every action, deduplicated and sorted.
+pub fn budget_enforcer() -> BTreeSet<Permission> {
+    let actions = ALL_ACTIONS.iter().flat_map(|a| for_action(*a).iter());
+    COMMON.iter().chain(ENFORCER_BASE).chain(actions).copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_permission_is_a_wildcard_action() {
+        for (action, _) in auto_tagger().into_iter().chain(budget_enforcer()) {
+            assert!(!action.contains('*'), "{action}");
+            assert_eq!(action.split(':').count(), 2, "{action}");
+        }
+    }
+
+    #[test]
+    fn every_stop_the_enforcer_can_make_is_declared() {
+        let granted: BTreeSet<&str> = budget_enforcer().into_iter().map(|(a, _)| a).collect();
+        for op in [
+            "StopNotebookInstance",
+            "StopTrainingJob",
+            "StopProcessingJob",
+            "StopTransformJob",
+            "StopHyperParameterTuningJob",
+            "DeleteApp",
+            "UpdateEndpointWeightsAndCapacities",
+        ] {
+            assert!(granted.contains(format!("sagemaker:{op}").as_str()), "{op}");
+        }
+    }
+
+    #[test]
+    fn list_calls_are_the_only_sagemaker_grants_on_every_resource() {
+        for (action, scope) in auto_tagger().into_iter().chain(budget_enforcer()) {
+            if action.starts_with("sagemaker:") && scope == Scope::Any {
+                assert!(action.starts_with("sagemaker:List"), "{action} should be scoped to SageMaker ARNs");
+            }
+        }
+    }
+}

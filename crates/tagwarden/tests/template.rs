@@ -1,0 +1,103 @@
+//! The SAM template agrees with the library: the EventBridge rule lists exactly the create calls of the
+//! resource table, and each function's role grants exactly the permissions the library declares.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_norway::Value;
+use tagwarden::permissions::{self, Permission, Scope};
+use tagwarden::resource::create_event_names;
+
+fn template() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn function(template: &Value, logical_id: &str) -> Value {
+    template["Resources"][logical_id]["Properties"].clone()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => vec![],
+    }
+}
+
+/// The (action, scope) pairs a function's inline policy grants, the scope read from each statement's Sid.
+fn granted(properties: &Value) -> BTreeSet<Permission> {
+    let mut granted = BTreeSet::new();
+    for policy in properties["Policies"].as_sequence().unwrap() {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let sid = statement["Sid"].as_str().unwrap();
+            let scope = match sid {
+                "SageMakerResources" => Scope::SageMaker,
+                "ListCalls" => Scope::Any,
+                "IamRoles" => Scope::IamRoles,
+                "IamUsers" => Scope::IamUsers,
+                "DenyPolicyAttachment" => Scope::DenyPolicyAttachment,
+                "NotifyTopic" => Scope::NotifyTopic,
+                "Budgets" => Scope::Budgets,
+                "PolicyParameter" => Scope::PolicyParameter,
+                other => panic!("statement {other} has no scope in permissions.rs"),
+            };
+            if scope != Scope::Any {
+                assert_ne!(statement["Resource"].as_str(), Some("*"), "{sid} must be scoped");
+            }
+            for action in strings(&statement["Action"]) {
+                assert!(!action.contains('*'), "{sid}: wildcard action {action}");
+                let declared = permissions::auto_tagger()
+                    .into_iter()
+                    .chain(permissions::budget_enforcer())
+                    .find(|(a, _)| *a == action)
+                    .unwrap_or_else(|| panic!("{action} is not declared in permissions.rs"));
+                granted.insert((declared.0, scope));
+            }
+        }
+    }
+    granted
+}
+
+#[test]
+fn the_event_rule_lists_exactly_the_create_calls_of_the_resource_table() {
+    let template = template();
+    let pattern = &function(&template, "AutoTaggerFunction")["Events"]["SageMakerCreateCalls"]["Properties"]["Pattern"];
+    let listed = strings(&pattern["detail"]["eventName"]);
+    let table: Vec<String> = create_event_names().into_iter().map(str::to_owned).collect();
+    assert_eq!(listed, table, "update infra/template.yaml from crates/tagwarden/src/resource.rs");
+    assert_eq!(strings(&pattern["source"]), ["aws.sagemaker"]);
+}
+
+#[test]
+fn each_function_role_grants_exactly_the_declared_permissions() {
+    let template = template();
+    assert_eq!(granted(&function(&template, "AutoTaggerFunction")), permissions::auto_tagger());
+    assert_eq!(granted(&function(&template, "BudgetEnforcerFunction")), permissions::budget_enforcer());
+}
+
+#[test]
+fn attaching_policies_is_limited_to_the_deny_policy() {
+    let template = template();
+    let properties = function(&template, "BudgetEnforcerFunction");
+    let statements = properties["Policies"][0]["Statement"].as_sequence().unwrap();
+    let attach = statements.iter().find(|s| s["Sid"].as_str() == Some("DenyPolicyAttachment")).unwrap();
+    let condition = &attach["Condition"]["ArnEquals"]["iam:PolicyARN"];
+    assert!(format!("{condition:?}").contains("DenyPolicy"), "{condition:?}");
+}
+
+#[test]
+fn both_functions_are_built_by_cargo_lambda_under_their_own_name() {
+    let template = template();
+    for (logical_id, binary) in [("AutoTaggerFunction", "auto-tagger"), ("BudgetEnforcerFunction", "budget-enforcer")] {
+        let metadata = &template["Resources"][logical_id]["Metadata"];
+        assert_eq!(metadata["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        assert_eq!(metadata["BuildProperties"]["Binary"].as_str(), Some(binary));
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../functions").join(binary);
+        assert!(dir.join("Cargo.toml").exists(), "functions/{binary} exists");
+        assert!(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events").join(binary).is_dir());
+    }
+}
