@@ -48,6 +48,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the deployment manifest (event names, permissions by scope) that SAM and CDK are checked against.
+    Manifest,
     /// Check a policy file and print what it requires.
     CheckPolicy {
         /// The policy file.
@@ -122,6 +124,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
             print_json(&outcome)?;
             report_failures(&outcome)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Manifest => {
+            print_json(&tagwarden::permissions::manifest())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckPolicy { policy } => {

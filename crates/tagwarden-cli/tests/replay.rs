@@ -10,6 +10,10 @@ use tagwarden_e2e::world::{create_resource, seed_world};
 use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
 
 fn tagwarden(emulator: &Emulator, args: &[&str]) -> (i32, Value, String) {
+    tagwarden_with(emulator, args, &[])
+}
+
+fn tagwarden_with(emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
         .args(args)
         .current_dir(repo_root())
@@ -21,6 +25,8 @@ fn tagwarden(emulator: &Emulator, args: &[&str]) -> (i32, Value, String) {
         .env_remove("AWS_PROFILE")
         .env_remove("TAGWARDEN_POLICY_FILE")
         .env_remove("TAGWARDEN_POLICY")
+        .env_remove("TAGWARDEN_POLICY_PARAMETER")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -102,4 +108,34 @@ async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_lin
     assert_ne!(code, 0);
     assert!(stderr.starts_with("tagwarden: bad input: not an AWS Budgets alert"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn the_policy_is_read_from_the_ssm_parameter_the_deployment_names() {
+    let emulator = Emulator::start().unwrap();
+    let config = emulator.sdk_config(REGION, 1).await;
+    seed_world(&config).await.unwrap();
+    let event = sample_event("auto-tagger", "model-assumed-role-ci.json").unwrap();
+    create_resource(&config, &event).await.unwrap();
+    let policy = "tags:\n  keys:\n    owner-team: {required: true}\n  creator_tag: launched-by\n";
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    ssm.put_parameter()
+        .name("/tagwarden/policy")
+        .value(policy)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
+    let env = [("TAGWARDEN_POLICY_PARAMETER", "/tagwarden/policy")];
+    let file = "events/auto-tagger/model-assumed-role-ci.json";
+    let (code, outcome, stderr) = tagwarden_with(&emulator, &["replay", "auto-tagger", "--event", file], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(outcome["added"]["launched-by"], "github-actions-run-4711");
+    assert_eq!(outcome["missing_required"], serde_json::json!(["owner-team"]));
+
+    let env = [("TAGWARDEN_POLICY_PARAMETER", "/tagwarden/missing")];
+    let (code, _, stderr) = tagwarden_with(&emulator, &["replay", "auto-tagger", "--event", file], &env);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("cannot read the policy from SSM parameter /tagwarden/missing"), "{stderr}");
 }

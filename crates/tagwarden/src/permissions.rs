@@ -120,6 +120,43 @@ pub fn budget_enforcer() -> BTreeSet<Permission> {
     COMMON.iter().chain(ENFORCER_BASE).chain(actions).copied().collect()
 }
 
+impl Scope {
+    /// The scope's name in the deployment manifest and the template's statement `Sid`.
+    pub fn sid(self) -> &'static str {
+        match self {
+            Self::Any => "ListCalls",
+            Self::SageMaker => "SageMakerResources",
+            Self::IamRoles => "IamRoles",
+            Self::IamUsers => "IamUsers",
+            Self::DenyPolicyAttachment => "DenyPolicyAttachment",
+            Self::NotifyTopic => "NotifyTopic",
+            Self::Budgets => "Budgets",
+            Self::PolicyParameter => "PolicyParameter",
+        }
+    }
+}
+
+/// What a deployment (SAM, CDK) must know from the library: the auto-tagger's event names and each
+/// function's permissions grouped by scope. Checked in as `infra/generated/manifest.json`.
+pub fn manifest() -> serde_json::Value {
+    fn grouped(permissions: BTreeSet<Permission>) -> serde_json::Value {
+        let mut by_scope: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+        for (action, scope) in permissions {
+            by_scope.entry(scope.sid()).or_default().push(action);
+        }
+        serde_json::json!(by_scope)
+    }
+    serde_json::json!({
+        "auto-tagger": {
+            "event_names": crate::resource::create_event_names(),
+            "permissions": grouped(auto_tagger()),
+        },
+        "budget-enforcer": {
+            "permissions": grouped(budget_enforcer()),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,17 @@ use serde_norway::Value;
 use tagwarden::permissions::{self, Permission, Scope};
 use tagwarden::resource::create_event_names;
 
+const SCOPES: &[Scope] = &[
+    Scope::Any,
+    Scope::SageMaker,
+    Scope::IamRoles,
+    Scope::IamUsers,
+    Scope::DenyPolicyAttachment,
+    Scope::NotifyTopic,
+    Scope::Budgets,
+    Scope::PolicyParameter,
+];
+
 fn template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -34,17 +45,11 @@ fn granted(properties: &Value) -> BTreeSet<Permission> {
         for statement in policy["Statement"].as_sequence().unwrap() {
             assert_eq!(statement["Effect"].as_str(), Some("Allow"));
             let sid = statement["Sid"].as_str().unwrap();
-            let scope = match sid {
-                "SageMakerResources" => Scope::SageMaker,
-                "ListCalls" => Scope::Any,
-                "IamRoles" => Scope::IamRoles,
-                "IamUsers" => Scope::IamUsers,
-                "DenyPolicyAttachment" => Scope::DenyPolicyAttachment,
-                "NotifyTopic" => Scope::NotifyTopic,
-                "Budgets" => Scope::Budgets,
-                "PolicyParameter" => Scope::PolicyParameter,
-                other => panic!("statement {other} has no scope in permissions.rs"),
-            };
+            let scope = SCOPES
+                .iter()
+                .copied()
+                .find(|s| s.sid() == sid)
+                .unwrap_or_else(|| panic!("statement {sid} has no scope in permissions.rs"));
             if scope != Scope::Any {
                 assert_ne!(statement["Resource"].as_str(), Some("*"), "{sid} must be scoped");
             }
@@ -100,4 +105,15 @@ fn both_functions_are_built_by_cargo_lambda_under_their_own_name() {
         assert!(dir.join("Cargo.toml").exists(), "functions/{binary} exists");
         assert!(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events").join(binary).is_dir());
     }
+}
+
+#[test]
+fn the_checked_in_deployment_manifest_matches_the_library() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/generated/manifest.json");
+    let expected = serde_json::to_string_pretty(&permissions::manifest()).unwrap() + "\n";
+    let found = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        found == expected,
+        "infra/generated/manifest.json is stale: run `cargo run -p tagwarden-cli -- manifest > infra/generated/manifest.json`"
+    );
 }
