@@ -230,15 +230,21 @@ async fn warm_path_costs_two_calls_whatever_the_number_of_resources() {
 }
 
 #[tokio::test]
-async fn replaying_a_handled_event_changes_nothing_and_costs_one_call() {
+async fn ten_deliveries_of_one_event_write_once_and_each_replay_costs_one_call() {
     let w = world().await;
     let event = sample_event("auto-tagger", "endpoint-assumed-role-ci.json").unwrap();
     let (first, _) = w.replay_event(&event).await;
     assert_eq!(first.label(), "tagged");
+    let after_first = w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await;
     w.emulator.reset_calls().unwrap();
-    let again = w.tagger.handle(&event).await.unwrap();
-    assert_eq!(again.label(), "unchanged");
-    assert_eq!(w.emulator.calls().unwrap().total, 1, "only ListTags");
+    for _ in 0..9 {
+        let again = w.tagger.handle(&event).await.unwrap();
+        assert_eq!(again.label(), "unchanged");
+    }
+    let calls = w.emulator.calls().unwrap();
+    assert_eq!(calls.by_action.get("sagemaker.ListTags"), Some(&9));
+    assert_eq!(calls.total, 9, "no write after the first delivery: {calls:?}");
+    assert_eq!(w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await, after_first);
 }
 
 #[tokio::test]

@@ -125,6 +125,22 @@ pub fn scope_from_expression(expression: &aws_sdk_budgets::types::Expression) ->
     (!groups.is_empty()).then_some(ResolvedScope::Tags(groups))
 }
 
+/// Every (ARN, name) a paginated SageMaker list call returns: `running!(request, "Op", items, arn, name)`.
+macro_rules! running {
+    ($request:expr, $operation:literal, $items:ident, $arn:ident, $name:ident) => {{
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut pages = $request.max_results(100).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for item in page.aws($operation)?.$items() {
+                if let (Some(arn), Some(name)) = (item.$arn(), item.$name()) {
+                    found.push((arn.to_owned(), name.to_owned()));
+                }
+            }
+        }
+        found
+    }};
+}
+
 /// The budget-enforcer: policy and clients, built once per process.
 #[derive(Debug)]
 pub struct BudgetEnforcer {
@@ -445,22 +461,14 @@ impl BudgetEnforcer {
         dry_run: bool,
         ledger: &mut Ledger,
     ) -> Result<(), AwsError> {
-        let mut running = Vec::new();
-        let mut pages = self
-            .clients
-            .sagemaker
-            .list_notebook_instances()
-            .status_equals(NotebookInstanceStatus::InService)
-            .max_results(100)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for nb in page.aws("ListNotebookInstances")?.notebook_instances() {
-                if let (Some(arn), Some(name)) = (nb.notebook_instance_arn(), nb.notebook_instance_name()) {
-                    running.push((arn.to_owned(), name.to_owned()));
-                }
-            }
-        }
+        let request = self.clients.sagemaker.list_notebook_instances().status_equals(NotebookInstanceStatus::InService);
+        let running = running!(
+            request,
+            "ListNotebookInstances",
+            notebook_instances,
+            notebook_instance_arn,
+            notebook_instance_name
+        );
         let action = result_action(Action::StopNotebooks);
         let (candidates, names) = self.candidates(scope, "sagemaker:notebook-instance", &running).await?;
         let targets = self.select(action, candidates, "already-stopped", ledger);
@@ -510,67 +518,37 @@ impl BudgetEnforcer {
 
     async fn running_jobs(&self, kind: &JobKind) -> Result<Vec<(String, String)>, AwsError> {
         let sm = &self.clients.sagemaker;
-        let mut running = Vec::new();
-        let mut push = |arn: Option<&str>, name: Option<&str>| {
-            if let (Some(arn), Some(name)) = (arn, name) {
-                running.push((arn.to_owned(), name.to_owned()));
-            }
-        };
-        match kind.tagging_type {
+        Ok(match kind.tagging_type {
             "sagemaker:training-job" => {
-                let mut pages = sm
-                    .list_training_jobs()
-                    .status_equals(TrainingJobStatus::InProgress)
-                    .max_results(100)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    for j in page.aws("ListTrainingJobs")?.training_job_summaries() {
-                        push(j.training_job_arn(), j.training_job_name());
-                    }
-                }
+                let request = sm.list_training_jobs().status_equals(TrainingJobStatus::InProgress);
+                running!(request, "ListTrainingJobs", training_job_summaries, training_job_arn, training_job_name)
             }
             "sagemaker:processing-job" => {
-                let mut pages = sm
-                    .list_processing_jobs()
-                    .status_equals(ProcessingJobStatus::InProgress)
-                    .max_results(100)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    for j in page.aws("ListProcessingJobs")?.processing_job_summaries() {
-                        push(j.processing_job_arn(), j.processing_job_name());
-                    }
-                }
+                let request = sm.list_processing_jobs().status_equals(ProcessingJobStatus::InProgress);
+                running!(
+                    request,
+                    "ListProcessingJobs",
+                    processing_job_summaries,
+                    processing_job_arn,
+                    processing_job_name
+                )
             }
             "sagemaker:transform-job" => {
-                let mut pages = sm
-                    .list_transform_jobs()
-                    .status_equals(TransformJobStatus::InProgress)
-                    .max_results(100)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    for j in page.aws("ListTransformJobs")?.transform_job_summaries() {
-                        push(j.transform_job_arn(), j.transform_job_name());
-                    }
-                }
+                let request = sm.list_transform_jobs().status_equals(TransformJobStatus::InProgress);
+                running!(request, "ListTransformJobs", transform_job_summaries, transform_job_arn, transform_job_name)
             }
             _ => {
-                let mut pages = sm
-                    .list_hyper_parameter_tuning_jobs()
-                    .status_equals(HyperParameterTuningJobStatus::InProgress)
-                    .max_results(100)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    for j in page.aws("ListHyperParameterTuningJobs")?.hyper_parameter_tuning_job_summaries() {
-                        push(j.hyper_parameter_tuning_job_arn(), j.hyper_parameter_tuning_job_name());
-                    }
-                }
+                let request =
+                    sm.list_hyper_parameter_tuning_jobs().status_equals(HyperParameterTuningJobStatus::InProgress);
+                running!(
+                    request,
+                    "ListHyperParameterTuningJobs",
+                    hyper_parameter_tuning_job_summaries,
+                    hyper_parameter_tuning_job_arn,
+                    hyper_parameter_tuning_job_name
+                )
             }
-        }
-        Ok(running)
+        })
     }
 
     async fn stop_job(&self, kind: &JobKind, name: &str) -> Result<(), AwsError> {
@@ -670,22 +648,8 @@ impl BudgetEnforcer {
         dry_run: bool,
         ledger: &mut Ledger,
     ) -> Result<(), AwsError> {
-        let mut running = Vec::new();
-        let mut pages = self
-            .clients
-            .sagemaker
-            .list_endpoints()
-            .status_equals(EndpointStatus::InService)
-            .max_results(100)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for ep in page.aws("ListEndpoints")?.endpoints() {
-                if let (Some(arn), Some(name)) = (ep.endpoint_arn(), ep.endpoint_name()) {
-                    running.push((arn.to_owned(), name.to_owned()));
-                }
-            }
-        }
+        let request = self.clients.sagemaker.list_endpoints().status_equals(EndpointStatus::InService);
+        let running = running!(request, "ListEndpoints", endpoints, endpoint_arn, endpoint_name);
         let (action, inactive) = match rule.endpoints {
             EndpointAction::Delete => ("delete-endpoint", "already-deleted"),
             EndpointAction::ScaleTo(_) => (result_action(Action::ScaleEndpoints), "not-in-service"),

@@ -546,31 +546,30 @@ pub async fn add_tags(clients: &Clients, arn: &str, tags: &Tags) -> Result<(), A
     Ok(())
 }
 
-/// Every tag of an IAM role, following `Marker`.
-pub async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut marker = None;
-    loop {
-        let page = clients.iam.list_role_tags().role_name(name).set_marker(marker).send().await.aws("ListRoleTags")?;
-        tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
-        marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
-        if marker.is_none() {
-            return Ok(tags);
+/// Every tag of an IAM principal, following `Marker`: `iam_tags!(request, "Operation")`.
+macro_rules! iam_tags {
+    ($request:expr, $operation:literal) => {{
+        let mut tags = Tags::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = $request.set_marker(marker).send().await.aws($operation)?;
+            tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
+            marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
+            if marker.is_none() {
+                break Ok(tags);
+            }
         }
-    }
+    }};
 }
 
+/// Every tag of an IAM role, following `Marker`.
+pub async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
+    iam_tags!(clients.iam.list_role_tags().role_name(name), "ListRoleTags")
+}
+
+/// Every tag of an IAM user, following `Marker`.
 async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut marker = None;
-    loop {
-        let page = clients.iam.list_user_tags().user_name(name).set_marker(marker).send().await.aws("ListUserTags")?;
-        tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
-        marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
-        if marker.is_none() {
-            return Ok(tags);
-        }
-    }
+    iam_tags!(clients.iam.list_user_tags().user_name(name), "ListUserTags")
 }
 
 #[cfg(test)]

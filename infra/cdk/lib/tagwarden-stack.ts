@@ -1,0 +1,399 @@
+// The Tagwarden stack: the same resources as the SAM template infra/template.yaml, with the same logical ids
+// as SAM's expansion of it, and both functions built by cargo-lambda through `RustFunction`.
+import { join } from 'node:path';
+import {
+  Aws,
+  CfnCondition,
+  CfnElement,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+} from 'aws-cdk-lib';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct, IConstruct } from 'constructs';
+import { Manifest, PermissionsBySid } from './manifest';
+
+/** The Cargo workspace whose `functions/<name>` binaries are deployed. */
+export const WORKSPACE_MANIFEST = join(__dirname, '..', '..', '..', 'Cargo.toml');
+
+export interface TagwardenStackProps extends StackProps {
+  /** Event names and IAM actions, from infra/generated/manifest.json. */
+  readonly manifest: Manifest;
+  /**
+   * CPU architecture of both functions. Unlike SAM's `Architecture` parameter this is fixed at synth time:
+   * cargo-lambda compiles the binary for it while synthesizing.
+   */
+  readonly architecture: lambda.Architecture;
+}
+
+/** The ids SAM gives the resources it expands, kept so the two templates can be compared resource by resource. */
+function logicalId(construct: IConstruct, id: string): void {
+  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) {
+    throw new Error(`${construct.node.path} has no CloudFormation resource to name ${id}`);
+  }
+  resource.overrideLogicalId(id);
+}
+
+export class TagwardenStack extends Stack {
+  constructor(scope: Construct, id: string, props: TagwardenStackProps) {
+    super(scope, id, props);
+    const { manifest, architecture } = props;
+
+    // ------------------------------------------------------------ parameters (as in the SAM template)
+    const policyParameterName = new CfnParameter(this, 'PolicyParameterName', {
+      type: 'String',
+      default: '/tagwarden/policy',
+      allowedPattern: '^/[a-zA-Z0-9_./-]+$',
+      description:
+        'SSM parameter holding the policy YAML (create it first: aws ssm put-parameter --name /tagwarden/policy ' +
+        '--type String --value file://policy/tagwarden.yaml).',
+    });
+    const logRetentionDays = new CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: ['1', '3', '5', '7', '14', '30', '60', '90', '180', '365'],
+    });
+    const createExampleBudget = new CfnParameter(this, 'CreateExampleBudget', {
+      type: 'String',
+      default: 'true',
+      allowedValues: ['true', 'false'],
+      description: 'Create an example monthly cost budget filtered by a cost-allocation tag.',
+    });
+    const budgetName = new CfnParameter(this, 'BudgetName', { type: 'String', default: 'ml-marketing' });
+    const budgetAmount = new CfnParameter(this, 'BudgetAmount', {
+      type: 'Number',
+      default: 1000,
+      minValue: 1,
+      description: 'Monthly budgeted amount in USD.',
+    });
+    const costAllocationTagKey = new CfnParameter(this, 'CostAllocationTagKey', {
+      type: 'String',
+      default: 'cost-center',
+      description: 'The activated cost-allocation tag the example budget filters on.',
+    });
+    const costCenterTagValue = new CfnParameter(this, 'CostCenterTagValue', {
+      type: 'String',
+      default: 'ML-Marketing',
+      description: 'The tag value whose spend the example budget tracks (and whose resources it enforces on).',
+    });
+    const exampleBudget = new CfnCondition(this, 'ExampleBudget', {
+      expression: Fn.conditionEquals(createExampleBudget.valueAsString, 'true'),
+    });
+
+    // ------------------------------------------------------------ notifications
+    const notificationTopic = new sns.Topic(this, 'NotificationTopic', {
+      displayName: 'Tagwarden non-compliance and enforcement summaries',
+    });
+    logicalId(notificationTopic, 'NotificationTopic');
+
+    const budgetAlertsTopic = new sns.Topic(this, 'BudgetAlertsTopic', {
+      displayName: 'AWS Budgets alerts for the Tagwarden budget-enforcer',
+    });
+    logicalId(budgetAlertsTopic, 'BudgetAlertsTopic');
+
+    const budgetAlertsTopicPolicy = new sns.TopicPolicy(this, 'BudgetAlertsTopicPolicy', {
+      topics: [budgetAlertsTopic],
+      policyDocument: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'AwsBudgetsPublish',
+            principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [budgetAlertsTopic.topicArn],
+            conditions: {
+              StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+              ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
+            },
+          }),
+        ],
+      }),
+    });
+    logicalId(budgetAlertsTopicPolicy, 'BudgetAlertsTopicPolicy');
+
+    // ------------------------------------------------------------ the deny policy of `deny-iam`
+    const denyPolicy = new iam.ManagedPolicy(this, 'DenyPolicy', {
+      managedPolicyName: `tagwarden-deny-sagemaker-${Aws.REGION}`,
+      description: 'Attached by the Tagwarden budget-enforcer to execution roles of a budget over its limit.',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'NoNewSageMakerSpend',
+          effect: iam.Effect.DENY,
+          actions: [
+            'sagemaker:Create*',
+            'sagemaker:Start*',
+            'sagemaker:UpdateEndpoint',
+            'sagemaker:UpdateEndpointWeightsAndCapacities',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    logicalId(denyPolicy, 'DenyPolicy');
+
+    // One statement per Sid of the manifest, scoped as in the SAM template. A Sid this app does not know
+    // (a new scope in the library) fails the synth rather than being granted on "*".
+    const account = Aws.ACCOUNT_ID;
+    const partition = Aws.PARTITION;
+    const region = Aws.REGION;
+    const iamRoles = `arn:${partition}:iam::${account}:role/*`;
+    const statementsFor = (permissions: PermissionsBySid): iam.PolicyStatement[] =>
+      Object.entries(permissions).map(([sid, actions]) => {
+        const statement = (resources: string[], conditions?: Record<string, unknown>) =>
+          new iam.PolicyStatement({ sid, actions, resources, conditions });
+        switch (sid) {
+          case 'SageMakerResources':
+            return statement([`arn:${partition}:sagemaker:${region}:${account}:*`]);
+          case 'ListCalls':
+            return statement(['*']);
+          case 'IamRoles':
+            return statement([iamRoles]);
+          case 'IamUsers':
+            return statement([`arn:${partition}:iam::${account}:user/*`]);
+          case 'DenyPolicyAttachment':
+            return statement([iamRoles], { ArnEquals: { 'iam:PolicyARN': denyPolicy.managedPolicyArn } });
+          case 'NotifyTopic':
+            return statement([notificationTopic.topicArn]);
+          case 'Budgets':
+            return statement([`arn:${partition}:budgets::${account}:budget/*`]);
+          case 'PolicyParameter':
+            return statement([
+              `arn:${partition}:ssm:${region}:${account}:parameter${policyParameterName.valueAsString}`,
+            ]);
+          default:
+            throw new Error(`infra/generated/manifest.json: no resource scope known for Sid ${sid}`);
+        }
+      });
+
+    /** A dead-letter queue as in SAM: SQS-managed encryption, 14 days. */
+    const deadLetterQueue = (name: string) => {
+      const queue = new sqs.Queue(this, `${name}DeadLetterQueue`, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        retentionPeriod: Duration.days(14),
+      });
+      logicalId(queue, `${name}DeadLetterQueue`);
+      return queue;
+    };
+
+    /**
+     * The execution role: the basic execution role (logs), the manifest's statements and the on-failure
+     * destination, nothing else. It is handed to the function without policy updates, so that no grant
+     * (the SQS destination's, a future `grant*`) can widen it behind the manifest's back.
+     */
+    const executionRole = (name: string, permissions: PermissionsBySid, onFailure: sqs.IQueue) => {
+      const role = new iam.Role(this, `${name}FunctionRole`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+        inlinePolicies: {
+          [`${name}FunctionEventInvokeConfigOnFailureSQSPolicy`]: new iam.PolicyDocument({
+            statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [onFailure.queueArn] })],
+          }),
+          [`${name}FunctionRolePolicy0`]: new iam.PolicyDocument({ statements: statementsFor(permissions) }),
+        },
+      });
+      logicalId(role, `${name}FunctionRole`);
+      return role;
+    };
+
+    const logGroup = (name: string, functionName: string) => {
+      const group = new logs.LogGroup(this, `${name}LogGroup`, {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: logRetentionDays.valueAsNumber as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      logicalId(group, `${name}LogGroup`);
+      return group;
+    };
+
+    const environment = { RUST_LOG: 'info', TAGWARDEN_POLICY_PARAMETER: policyParameterName.valueAsString };
+
+    /** The function, its event invoke config and its ids as SAM names them. */
+    const rustFunction = (
+      name: string,
+      binaryName: string,
+      role: iam.IRole,
+      options: Omit<lambda.FunctionOptions, 'role' | 'architecture' | 'loggingFormat'>,
+    ) => {
+      const fn = new RustFunction(this, `${name}Function`, {
+        manifestPath: WORKSPACE_MANIFEST,
+        binaryName,
+        runtime: 'provided.al2023',
+        architecture,
+        role: (role as iam.Role).withoutPolicyUpdates(),
+        loggingFormat: lambda.LoggingFormat.JSON,
+        ...options,
+      });
+      logicalId(fn, `${name}Function`);
+      const invokeConfig = fn.node.tryFindChild('EventInvokeConfig');
+      if (invokeConfig) logicalId(invokeConfig, `${name}FunctionEventInvokeConfig`);
+      return fn;
+    };
+
+    // ------------------------------------------------------------ auto-tagger
+    const autoTaggerName = `${Aws.STACK_NAME}-auto-tagger`;
+    const autoTaggerDlq = deadLetterQueue('AutoTagger');
+    // The EventBridge rule's dead letters (SAM's explicit queue policy: any rule of this account and region).
+    autoTaggerDlq.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgeDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [autoTaggerDlq.queueArn],
+        conditions: { ArnLike: { 'aws:SourceArn': `arn:${partition}:events:${region}:${account}:rule/*` } },
+      }),
+    );
+    logicalId(autoTaggerDlq.node.findChild('Policy'), 'AutoTaggerDeadLetterQueuePolicy');
+
+    const autoTagger = rustFunction(
+      'AutoTagger',
+      'auto-tagger',
+      executionRole('AutoTagger', manifest.autoTagger.permissions, autoTaggerDlq),
+      {
+        functionName: autoTaggerName,
+        description: "Tags new SageMaker resources from their creator's profile, space, domain and IAM tags.",
+        // Measured: ~20 MB RSS, a few ms of CPU per event; the cold path makes at most ~8 AWS calls.
+        memorySize: 128,
+        timeout: Duration.seconds(30),
+        logGroup: logGroup('AutoTagger', autoTaggerName),
+        environment: { ...environment, TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn },
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        onFailure: new SqsDestination(autoTaggerDlq),
+      },
+    );
+
+    // NOTE: a plain CfnRule, as SAM expands it: the L2 Lambda target would add a second, rule-specific
+    // statement to the dead-letter queue's policy.
+    const createCalls = new events.CfnRule(this, 'AutoTaggerFunctionSageMakerCreateCalls', {
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['sagemaker.amazonaws.com'],
+          eventName: manifest.autoTagger.eventNames,
+        },
+      },
+      targets: [
+        {
+          id: 'AutoTaggerFunctionSageMakerCreateCallsLambdaTarget',
+          arn: autoTagger.functionArn,
+          retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: autoTaggerDlq.queueArn },
+        },
+      ],
+    });
+    new lambda.CfnPermission(this, 'AutoTaggerFunctionSageMakerCreateCallsPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: autoTagger.functionName,
+      principal: 'events.amazonaws.com',
+      sourceArn: createCalls.attrArn,
+    });
+
+    // ------------------------------------------------------------ budget-enforcer
+    const budgetEnforcerName = `${Aws.STACK_NAME}-budget-enforcer`;
+    const budgetEnforcerDlq = deadLetterQueue('BudgetEnforcer');
+    const budgetEnforcer = rustFunction(
+      'BudgetEnforcer',
+      'budget-enforcer',
+      executionRole('BudgetEnforcer', manifest.budgetEnforcer.permissions, budgetEnforcerDlq),
+      {
+        functionName: budgetEnforcerName,
+        description: "Turns AWS Budgets alerts into actions on the SageMaker resources in the budget's scope.",
+        // Measured: 1,000 notebooks stopped in ~10 s against the emulator with 8 calls in flight; 256 MB gives
+        // the CPU for TLS at that concurrency, 300 s leaves room for 5,000 resources and the SDK's retries.
+        memorySize: 256,
+        timeout: Duration.seconds(300),
+        // One enforcement at a time: two alerts for one budget must not race.
+        reservedConcurrentExecutions: 1,
+        logGroup: logGroup('BudgetEnforcer', budgetEnforcerName),
+        environment: {
+          ...environment,
+          TAGWARDEN_ENFORCEMENT_TOPIC_ARN: notificationTopic.topicArn,
+          TAGWARDEN_DENY_POLICY_ARN: denyPolicy.managedPolicyArn,
+        },
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+        onFailure: new SqsDestination(budgetEnforcerDlq),
+      },
+    );
+
+    const budgetAlerts = new sns.Subscription(this, 'BudgetEnforcerFunctionBudgetAlerts', {
+      topic: budgetAlertsTopic,
+      protocol: sns.SubscriptionProtocol.LAMBDA,
+      endpoint: budgetEnforcer.functionArn,
+    });
+    logicalId(budgetAlerts, 'BudgetEnforcerFunctionBudgetAlerts');
+    new lambda.CfnPermission(this, 'BudgetEnforcerFunctionBudgetAlertsPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: budgetEnforcer.functionName,
+      principal: 'sns.amazonaws.com',
+      sourceArn: budgetAlertsTopic.topicArn,
+    });
+
+    const periodReset = new events.Rule(this, 'BudgetEnforcerFunctionPeriodReset', {
+      description: 'Undo reversible enforcement at the start of each monthly budget period.',
+      schedule: events.Schedule.expression('cron(5 0 1 * ? *)'),
+      targets: [
+        new targets.LambdaFunction(budgetEnforcer, {
+          event: events.RuleTargetInput.fromObject({ tagwarden: 'restore' }),
+        }),
+      ],
+    });
+    logicalId(periodReset, 'BudgetEnforcerFunctionPeriodReset');
+    // The L2 target's invoke permission lives under the rule; give it SAM's id.
+    periodReset.node.children
+      .filter((c) => c instanceof lambda.CfnPermission)
+      .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionPeriodResetPermission'));
+
+    // ------------------------------------------------------------ an example budget
+    const thresholds: Array<['ACTUAL' | 'FORECASTED', number]> = [
+      ['ACTUAL', 80],
+      ['ACTUAL', 100],
+      ['ACTUAL', 120],
+      ['FORECASTED', 100],
+    ];
+    const budget = new budgets.CfnBudget(this, 'ExampleCostBudget', {
+      budget: {
+        budgetName: budgetName.valueAsString,
+        budgetType: 'COST',
+        timeUnit: 'MONTHLY',
+        budgetLimit: { amount: budgetAmount.valueAsNumber, unit: 'USD' },
+        costFilters: {
+          TagKeyValue: [`user:${costAllocationTagKey.valueAsString}$${costCenterTagValue.valueAsString}`],
+        },
+      },
+      notificationsWithSubscribers: thresholds.map(([notificationType, threshold]) => ({
+        notification: { notificationType, comparisonOperator: 'GREATER_THAN', threshold, thresholdType: 'PERCENTAGE' },
+        subscribers: [{ subscriptionType: 'SNS', address: budgetAlertsTopic.topicArn }],
+      })),
+    });
+    budget.cfnOptions.condition = exampleBudget;
+
+    // ------------------------------------------------------------ outputs (as in the SAM template)
+    const output = (id: string, value: string, description?: string) => new CfnOutput(this, id, { value, description });
+    output('AutoTaggerFunctionArn', autoTagger.functionArn);
+    output('BudgetEnforcerFunctionArn', budgetEnforcer.functionArn);
+    output(
+      'NotificationTopicArn',
+      notificationTopic.topicArn,
+      'Subscribe people (e-mail, chat) to non-compliance notices and enforcement summaries.',
+    );
+    output('BudgetAlertsTopicArn', budgetAlertsTopic.topicArn, "Point your other AWS Budgets' notifications here.");
+    output('DenyPolicyArn', denyPolicy.managedPolicyArn);
+    output('AutoTaggerDeadLetterQueueUrl', autoTaggerDlq.queueUrl);
+    output('BudgetEnforcerDeadLetterQueueUrl', budgetEnforcerDlq.queueUrl);
+  }
+}
