@@ -5,14 +5,15 @@ CARGO ?= cargo
 VENV := .venv
 TOOLS_VENV := .venv-tools
 
-.PHONY: help venv tools demo emulator test fmt lint unit e2e emulator-test lambda-build clean
+.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package clean
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
 	@echo "make test   - fmt check, clippy -D warnings, unit + end-to-end tests, emulator self-test"
 	@echo "make venv   - create .venv with the emulator (moto server + Tagwarden's extension)"
 	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
-	@echo "make tools  - create .venv-tools with cargo-lambda (for cargo lambda watch/invoke/build)"
+	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
+	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/emulator/requirements.txt
@@ -34,7 +35,7 @@ EMULATOR_PORT ?= 5000
 emulator: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
-test: venv fmt lint unit emulator-test
+test: venv tools fmt lint unit emulator-test lint-infra cdk-check
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -49,9 +50,24 @@ unit:
 emulator-test: venv
 	$(VENV)/bin/python -m pytest -q tests/emulator
 
-# Build the Lambda bootstraps (needs `make tools`): target/lambda/<function>/bootstrap.
-lambda-build: tools
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" cargo lambda build --release --bin auto-tagger --bin budget-enforcer
+# The SAM template, checked offline by the real tools.
+lint-infra: tools
+	$(TOOLS_VENV)/bin/cfn-lint infra/template.yaml
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(TOOLS_VENV)/bin/sam validate --lint -t template.yaml --region us-east-1
+
+# The CDK app: npm ci, synthesize without building the functions, check the template, cfn-lint it.
+cdk-check: tools
+	cd infra/cdk && npm ci --no-audit --no-fund --loglevel=error && PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" npm run --silent synth:check
+
+# Release builds of both functions as Lambda zips: target/lambda/<function>/bootstrap.zip.
+# ARCH=arm64 needs `rustup target add aarch64-unknown-linux-gnu` (the template's default architecture).
+ARCH ?= x86_64
+package: tools
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,) \
+		--output-format zip --bin auto-tagger --bin budget-enforcer
+	@ls -l target/lambda/*/bootstrap.zip
+
+lambda-build: package
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV)
