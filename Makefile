@@ -5,7 +5,7 @@ CARGO ?= cargo
 VENV := .venv
 TOOLS_VENV := .venv-tools
 
-.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package clean
+.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke clean
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
@@ -14,6 +14,7 @@ help:
 	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
+	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/emulator/requirements.txt
@@ -35,7 +36,7 @@ EMULATOR_PORT ?= 5000
 emulator: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
-test: venv tools fmt lint unit emulator-test lint-infra cdk-check
+test: venv tools fmt lint unit emulator-test lint-infra cdk-check bench-smoke
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -69,6 +70,14 @@ package: tools
 
 lambda-build: package
 
+# Tagwarden against Cloud Custodian (bench/README.md): ~11 min on 2 cores, writes bench/RESULTS.md.
+bench: venv
+	$(VENV)/bin/python bench/run.py
+
+# The same harness with tiny N and a debug build (~2.5 min, plus ~1 min the first time to install c7n).
+bench-smoke: venv
+	$(VENV)/bin/python bench/run.py --smoke
+
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV)
+	rm -rf $(VENV) $(TOOLS_VENV) bench/.venv-c7n bench/work
 	$(CARGO) clean

@@ -60,8 +60,9 @@ def package(policy_path, out_dir):
 
 def enter(lambda_dir):
     """As the Lambda runtime does: the unpacked archive is the working directory and first on sys.path."""
+    lambda_dir = os.path.abspath(lambda_dir)
     os.chdir(lambda_dir)
-    sys.path.insert(0, os.path.abspath(lambda_dir))
+    sys.path.insert(0, lambda_dir)
 
 
 def cold(lambda_dir, event_path):

@@ -6,7 +6,7 @@
 //! - `start-notebooks PREFIX COUNT`: starts them again (after a budget run stopped them).
 //! - `setup-tagging`: the IAM user `intern` (creator of the sample event) with its `cost-center` and `team` tags.
 //! - `setup-budget`: the budget `ml-marketing` (scoped by `cost-center=ML-Marketing`) and the summary topic.
-//! - `floor ARN N`: N bare `AddTags` calls on one resource; the time of each.
+//! - `floor ARN N`: N bare `AddTags` calls on one resource (each followed by a bare `ListTags`); their times.
 //! - `warm POLICY EVENTS.jsonl [--count-calls]`: one `AutoTagger`, every event in a row; the time (and, with
 //!   `--count-calls`, the emulator-counted AWS calls) of each.
 //! - `enforce POLICY EVENT`: one budget alert through `BudgetEnforcer`, through a counting TCP proxy that
@@ -165,7 +165,7 @@ async fn floor(args: &[String]) -> Result<Value> {
     let arn = arg(args, 0, "ARN")?;
     let n = number(args, 1, "N")?;
     let sm = aws_sdk_sagemaker::Client::new(&env_config().await);
-    let mut ms = Vec::with_capacity(n);
+    let (mut ms, mut list_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         let tag = Tag::builder().key("bench-floor").value(i.to_string()).build();
         let started = Instant::now();
@@ -176,8 +176,17 @@ async fn floor(args: &[String]) -> Result<Value> {
             .await
             .map_err(|e| format!("AddTags: {}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
         ms.push(millis(started.elapsed()));
+        // NOTE: a bare ListTags too, apart, to show what the warm path (ListTags + AddTags) is made of.
+        let started = Instant::now();
+        sm.list_tags()
+            .resource_arn(arn)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(|e| format!("ListTags: {}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
+        list_ms.push(millis(started.elapsed()));
     }
-    Ok(json!({"ms": ms}))
+    Ok(json!({"ms": ms, "list_tags_ms": list_ms}))
 }
 
 /// The warm loop: one tagger (clients and caches built once, as in a warm Lambda), every event in a row.
