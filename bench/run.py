@@ -56,9 +56,12 @@ def target_dir() -> Path:
 def build(release: bool) -> tuple[Path, Path]:
     """Builds the `tagwarden` CLI and the bench driver; returns their paths."""
     profile = "release" if release else "debug"
-    cmd = ["cargo", "build", "--quiet", "-p", "tagwarden-cli", "-p", "tagwarden-bench"]
     if release:
-        cmd.append("--release")
+        cmd = ["cargo", "build", "--quiet", "--release", "-p", "tagwarden-cli", "-p", "tagwarden-bench"]
+    else:
+        # NOTE: the smoke run follows `cargo test --workspace` in `make test`; building every target resolves
+        # the SDK crates' features as the tests did, so nothing is compiled again (`-p` would rebuild them).
+        cmd = ["cargo", "build", "--quiet", "--workspace", "--all-targets"]
     log(f"cargo build ({profile}) of tagwarden-cli and tagwarden-bench into {target_dir()}")
     subprocess.run(cmd, cwd=REPO, check=True)
     out = target_dir() / profile
