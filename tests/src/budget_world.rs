@@ -17,11 +17,12 @@ use aws_sdk_sagemaker::types::{
     HyperParameterTuningJobStrategyType, InstanceType, OutputDataConfig, OwnershipSettings, ProcessingClusterConfig,
     ProcessingInstanceType, ProcessingResources, ProcessingStoppingCondition, ProductionVariant,
     ProductionVariantInstanceType, ResourceConfig, ResourceLimits, S3DataType, SharingType, SpaceSettings,
-    SpaceSharingSettings, StoppingCondition, Tag, TrainingInputMode, TrainingInstanceType, TransformDataSource,
+    SpaceSharingSettings, StoppingCondition, TrainingInputMode, TrainingInstanceType, TransformDataSource,
     TransformInput, TransformInstanceType, TransformOutput, TransformResources, TransformS3DataSource, UserSettings,
 };
 use tokio::task::JoinSet;
 
+use crate::world::{iam_tags, sm_tags};
 use crate::{ACCOUNT, Emulator};
 
 /// The budget whose alert the enforcer acts on.
@@ -176,19 +177,6 @@ fn sdk_error<E: std::error::Error + ProvideErrorMetadata>(what: String) -> impl 
 
 fn arn_of(arn: Option<&str>, what: &str) -> Result<String, String> {
     arn.map(str::to_owned).ok_or_else(|| format!("{what}: the response has no ARN"))
-}
-
-fn sm_tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
-    pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
-}
-
-fn iam_tags(pairs: &[(&str, &str)]) -> Result<Vec<aws_sdk_iam::types::Tag>, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build().map_err(|e| format!("IAM tag {k}: {e}"))
-        })
-        .collect()
 }
 
 fn trust_policy(service: &str) -> String {

@@ -119,11 +119,13 @@ fn refuses_instance_type<E: ProvideErrorMetadata>(e: &E) -> bool {
         && e.message().is_some_and(|m| m.contains("at 'instanceType' failed to satisfy"))
 }
 
-fn sm_tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
+/// SageMaker tags from key/value pairs (also used by the budget world).
+pub(crate) fn sm_tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
     pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
 }
 
-fn iam_tags(pairs: &[(&str, &str)]) -> Result<Vec<aws_sdk_iam::types::Tag>, String> {
+/// IAM tags from key/value pairs (also used by the budget world).
+pub(crate) fn iam_tags(pairs: &[(&str, &str)]) -> Result<Vec<aws_sdk_iam::types::Tag>, String> {
     pairs
         .iter()
         .map(|(k, v)| {
