@@ -7,6 +7,8 @@
 //! - `TAGWARDEN_ENFORCEMENT_TOPIC_ARN`, `TAGWARDEN_DENY_POLICY_ARN`: override `budgets.notify_topic_arn` and
 //!   `budgets.deny_policy_arn` (the deployment sets them to the resources it creates).
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
+//! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
+//!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
 
 use std::path::Path;
 use std::time::Duration;
@@ -102,6 +104,17 @@ impl Config {
             })?;
             tagger.cache_ttl = Duration::from_secs(seconds);
         }
+        if let Some(list) = var("TAGWARDEN_TRUSTED_PRINCIPALS") {
+            for arn in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                if crate::tagging::tamper::principal_key(arn).is_none() {
+                    return Err(ConfigError::Variable {
+                        name: "TAGWARDEN_TRUSTED_PRINCIPALS",
+                        problem: format!("{arn:?} is not an IAM role, IAM user or STS session ARN"),
+                    });
+                }
+                tagger.trusted_principals.push(arn.to_owned());
+            }
+        }
         Ok(Self { policy, tagger })
     }
 }
@@ -160,5 +173,14 @@ mod tests {
         assert!(err.contains("/nonexistent/p.yaml"), "{err}");
         let err = config(&[("TAGWARDEN_POLICY", "tags: [")]).unwrap_err().to_string();
         assert!(err.contains("TAGWARDEN_POLICY"), "{err}");
+    }
+
+    #[test]
+    fn trusted_principals_are_read_as_a_list_and_bad_arns_are_refused() {
+        let roles = "arn:aws:iam::1:role/tagwarden-BudgetEnforcerRole, arn:aws:iam::1:user/ops-sweeper,";
+        let trusted = config(&[("TAGWARDEN_TRUSTED_PRINCIPALS", roles)]).unwrap().tagger.trusted_principals;
+        assert_eq!(trusted, ["arn:aws:iam::1:role/tagwarden-BudgetEnforcerRole", "arn:aws:iam::1:user/ops-sweeper"]);
+        let err = config(&[("TAGWARDEN_TRUSTED_PRINCIPALS", "tagwarden-role")]).unwrap_err().to_string();
+        assert!(err.contains("TAGWARDEN_TRUSTED_PRINCIPALS") && err.contains("tagwarden-role"), "{err}");
     }
 }

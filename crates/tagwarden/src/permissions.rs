@@ -136,6 +136,15 @@ impl Scope {
     }
 }
 
+/// The auto-tagger rule's `eventName` list, sorted: every create call of the resource table, and the
+/// `AddTags`/`DeleteTags` calls that tamper protection watches.
+pub fn auto_tagger_event_names() -> Vec<&'static str> {
+    let mut names = crate::resource::create_event_names();
+    names.extend(crate::tagging::tamper::TAG_CHANGE_EVENTS);
+    names.sort_unstable();
+    names
+}
+
 /// What a deployment (SAM, CDK) must know from the library: the auto-tagger's event names and each
 /// function's permissions grouped by scope. Checked in as `infra/generated/manifest.json`.
 pub fn manifest() -> serde_json::Value {
@@ -148,7 +157,7 @@ pub fn manifest() -> serde_json::Value {
     }
     serde_json::json!({
         "auto-tagger": {
-            "event_names": crate::resource::create_event_names(),
+            "event_names": auto_tagger_event_names(),
             "permissions": grouped(auto_tagger()),
         },
         "budget-enforcer": {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use tagwarden::identity::{Creator, CreatorKind};
 use tagwarden::tagging::CreateCall;
+use tagwarden::tagging::tamper::{ChangeKind, TagChange};
 
 fn samples() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-tagger");
@@ -64,6 +65,10 @@ fn every_sample_event_is_classified_as_documented() {
     let samples = samples();
     assert!(samples.len() >= 15, "at least 15 samples, found {}", samples.len());
     for (file, event) in samples {
+        if file.starts_with("tamper-") {
+            assert!(TagChange::is_tag_change(&event), "{file}");
+            continue;
+        }
         match (CreateCall::from_event(&event), expected(&file)) {
             (Ok(call), Ok((arn_type, kind, name))) => {
                 assert_eq!(call.kind.arn_type, arn_type, "{file}");
@@ -84,7 +89,7 @@ fn every_sample_event_is_classified_as_documented() {
 fn samples_cover_every_identity_kind_and_eight_resource_kinds() {
     let mut kinds = std::collections::BTreeSet::new();
     let mut types = std::collections::BTreeSet::new();
-    for (file, _) in samples() {
+    for (file, _) in samples().into_iter().filter(|(file, _)| !file.starts_with("tamper-")) {
         if let Ok((arn_type, kind, _)) = expected(&file) {
             kinds.insert(format!("{kind:?}"));
             types.insert(arn_type);
@@ -94,4 +99,25 @@ fn samples_cover_every_identity_kind_and_eight_resource_kinds() {
         assert!(kinds.contains(kind), "no sample for {kind}");
     }
     assert!(types.len() >= 8, "{types:?}");
+}
+
+#[test]
+fn tag_change_samples_name_the_model_and_the_keys_they_touch() {
+    let policy = tagwarden::Policy::example().unwrap();
+    let changes: Vec<_> = samples().into_iter().filter(|(file, _)| file.starts_with("tamper-")).collect();
+    assert_eq!(changes.len(), 4);
+    for (file, event) in changes {
+        let change = TagChange::from_event(&event).unwrap_or_else(|skip| panic!("{file}: {}", skip.reason));
+        assert_eq!(change.arn.to_string(), "arn:aws:sagemaker:us-east-1:123456789012:model/alice-quick-deploy");
+        let protected: Vec<String> = change.protected_keys(&policy.tags).into_iter().collect();
+        let (kind, touched): (ChangeKind, &[&str]) = match file.as_str() {
+            "tamper-delete-cost-center.json" => (ChangeKind::Deleted, &["cost-center"]),
+            "tamper-overwrite-cost-center.json" => (ChangeKind::Overwritten, &["cost-center"]),
+            "tamper-unprotected-key.json" => (ChangeKind::Deleted, &[]),
+            "tamper-by-tagwarden.json" => (ChangeKind::Overwritten, &["cost-center"]),
+            other => panic!("{other}: add the new sample to this test"),
+        };
+        assert_eq!(change.change, kind, "{file}");
+        assert_eq!(protected, touched, "{file}");
+    }
 }

@@ -277,7 +277,7 @@ export class TagwardenStack extends Stack {
 
     // NOTE: a plain CfnRule, as SAM expands it: the L2 Lambda target would add a second, rule-specific
     // statement to the dead-letter queue's policy.
-    const createCalls = new events.CfnRule(this, 'AutoTaggerFunctionSageMakerCreateCalls', {
+    const createCalls = new events.CfnRule(this, 'AutoTaggerFunctionSageMakerCalls', {
       eventPattern: {
         source: ['aws.sagemaker'],
         'detail-type': ['AWS API Call via CloudTrail'],
@@ -288,14 +288,14 @@ export class TagwardenStack extends Stack {
       },
       targets: [
         {
-          id: 'AutoTaggerFunctionSageMakerCreateCallsLambdaTarget',
+          id: 'AutoTaggerFunctionSageMakerCallsLambdaTarget',
           arn: autoTagger.functionArn,
           retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 },
           deadLetterConfig: { arn: autoTaggerDlq.queueArn },
         },
       ],
     });
-    new lambda.CfnPermission(this, 'AutoTaggerFunctionSageMakerCreateCallsPermission', {
+    new lambda.CfnPermission(this, 'AutoTaggerFunctionSageMakerCallsPermission', {
       action: 'lambda:InvokeFunction',
       functionName: autoTagger.functionName,
       principal: 'events.amazonaws.com',
@@ -329,6 +329,9 @@ export class TagwardenStack extends Stack {
         onFailure: new SqsDestination(budgetEnforcerDlq),
       },
     );
+
+    // Tag writes by the budget-enforcer are Tagwarden's own: tamper protection leaves them alone.
+    autoTagger.addEnvironment('TAGWARDEN_TRUSTED_PRINCIPALS', budgetEnforcer.role!.roleArn);
 
     const budgetAlerts = new sns.Subscription(this, 'BudgetEnforcerFunctionBudgetAlerts', {
       topic: budgetAlertsTopic,

@@ -76,6 +76,7 @@ test('environment variables are exactly those of the SAM template', () => {
   assert.deepEqual(resources.AutoTaggerFunction.Properties.Environment.Variables, {
     ...common,
     TAGWARDEN_NOTIFY_TOPIC_ARN: { Ref: 'NotificationTopic' },
+    TAGWARDEN_TRUSTED_PRINCIPALS: { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
   });
   assert.deepEqual(resources.BudgetEnforcerFunction.Properties.Environment.Variables, {
     ...common,
@@ -85,7 +86,7 @@ test('environment variables are exactly those of the SAM template', () => {
 });
 
 test("the rule's event names are the manifest's", () => {
-  const rule = resources.AutoTaggerFunctionSageMakerCreateCalls.Properties;
+  const rule = resources.AutoTaggerFunctionSageMakerCalls.Properties;
   assert.deepEqual(rule.EventPattern.source, ['aws.sagemaker']);
   assert.deepEqual(rule.EventPattern['detail-type'], ['AWS API Call via CloudTrail']);
   assert.deepEqual(rule.EventPattern.detail.eventSource, ['sagemaker.amazonaws.com']);
@@ -151,8 +152,8 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   // SAM's expansion of infra/template.yaml, by logical id; the CDK app keeps the ids.
   const sam = [
     'AutoTaggerDeadLetterQueue', 'AutoTaggerDeadLetterQueuePolicy', 'AutoTaggerFunction',
-    'AutoTaggerFunctionEventInvokeConfig', 'AutoTaggerFunctionRole', 'AutoTaggerFunctionSageMakerCreateCalls',
-    'AutoTaggerFunctionSageMakerCreateCallsPermission', 'AutoTaggerLogGroup', 'BudgetAlertsTopic',
+    'AutoTaggerFunctionEventInvokeConfig', 'AutoTaggerFunctionRole', 'AutoTaggerFunctionSageMakerCalls',
+    'AutoTaggerFunctionSageMakerCallsPermission', 'AutoTaggerLogGroup', 'BudgetAlertsTopic',
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionPeriodReset',

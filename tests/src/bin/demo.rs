@@ -104,7 +104,7 @@ async fn run() -> Result<(), String> {
         let name = event["detail"]["eventName"].as_str().unwrap_or("?");
         println!("[{:>2}/{}] {name}  (events/auto-tagger/{file})", i + 1, STORY.len());
         match &outcome {
-            Outcome::Tagged(report) | Outcome::Unchanged(report) => {
+            Outcome::Tagged(report) | Outcome::Restored(report) | Outcome::Unchanged(report) => {
                 let after = list_tags(&clients, &report.resource_arn).await.map_err(|e| e.to_string())?;
                 println!("        resource  {}", report.resource_arn);
                 println!(

@@ -4,6 +4,7 @@
 //! (profiles, spaces, domains, roles, users, parents) are read by ARN or name, never by listing a whole
 //! resource type, and cached across warm invocations.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_sagemaker::types::Tag;
@@ -12,6 +13,7 @@ use tracing::{info, warn};
 
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::rules::truncate;
+use super::tamper::{TagChange, principal_key};
 use super::{CreateCall, Outcome, Report, RetryableError, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
@@ -30,6 +32,10 @@ pub struct AutoTagger {
     tags: TtlCache<Option<Tags>>,
     /// Name lookups: a profile's domain, a profile's ARN, a space's owner, a tuning job's ARN.
     lookups: TtlCache<Option<String>>,
+    /// Principals whose tag changes are Tagwarden's own ([`principal_key`] form).
+    trusted: BTreeSet<String>,
+    /// The principal these clients act as, asked of STS at the first tag change.
+    own_principal: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl AutoTagger {
@@ -40,6 +46,8 @@ impl AutoTagger {
             policy,
             tags: TtlCache::new(settings.cache_ttl, settings.cache_capacity),
             lookups: TtlCache::new(settings.cache_ttl, settings.cache_capacity),
+            trusted: settings.trusted_principals.iter().filter_map(|arn| principal_key(arn)).collect(),
+            own_principal: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -50,25 +58,94 @@ impl AutoTagger {
 
     /// Handles one EventBridge event: the Lambda handler's whole body.
     ///
-    /// `Ok` for everything that retrying will not change (tagged, unchanged, skipped, failed);
-    /// `Err` only for throttling and outages, so that Lambda retries the event.
+    /// A create call is tagged; an `AddTags`/`DeleteTags` call that changed a protected key is undone
+    /// ([`super::tamper`]). `Ok` for everything that retrying will not change (tagged, restored, unchanged,
+    /// skipped, failed); `Err` only for throttling and outages, so that Lambda retries the event.
     pub async fn handle(&self, event: &Value) -> Result<Outcome, RetryableError> {
-        let outcome = match CreateCall::from_event(event) {
-            Err(skip) => Outcome::Skipped(skip),
-            Ok(call) => match self.tag(&call).await {
-                Ok(outcome) => outcome,
-                Err(err) if err.is_retryable() => {
-                    warn!(resource_arn = %call.arn, error = %err, "retryable failure; the event will be retried");
-                    return Err(err.into());
-                }
-                Err(err) => Outcome::Failed { reason: err.to_string(), resource_arn: call.arn_string() },
-            },
+        let (result, arn) = if TagChange::is_tag_change(event) {
+            match TagChange::from_event(event) {
+                Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
+                Ok(change) => (self.guard(&change).await, change.arn.to_string()),
+            }
+        } else {
+            match CreateCall::from_event(event) {
+                Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
+                Ok(call) => (self.tag(&call, None).await, call.arn_string()),
+            }
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(err) if err.is_retryable() => {
+                warn!(resource_arn = %arn, error = %err, "retryable failure; the event will be retried");
+                return Err(err.into());
+            }
+            Err(err) => Outcome::Failed { reason: err.to_string(), resource_arn: arn },
         };
         log_outcome(&outcome);
         Ok(outcome)
     }
 
-    async fn tag(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
+    /// Undoes a tag change that touched protected keys: re-plans the resource as if those keys were
+    /// absent and writes back only them. Changes made by Tagwarden's own principals are left alone.
+    async fn guard(&self, change: &TagChange) -> Result<Outcome, AwsError> {
+        let arn = change.arn.to_string();
+        let skip = |reason: String| Outcome::skipped(reason, Some(change.event_name()), Some(&arn));
+        let keys = change.protected_keys(&self.policy.tags);
+        if keys.is_empty() {
+            return Ok(skip("no protected key changed".into()));
+        }
+        if let Some(actor) = change.actor_key()
+            && self.is_self(&actor).await?
+        {
+            return Ok(skip(format!("changed by Tagwarden itself ({actor})")));
+        }
+        let call = CreateCall::for_resource(change.kind, change.arn.clone(), change.event_id.clone());
+        let outcome = self.tag(&call, Some(&keys)).await?;
+        let changed_by = change.actor_arn().unwrap_or("an unknown principal").to_owned();
+        Ok(match outcome {
+            Outcome::Tagged(mut report) => {
+                report.event_name = change.event_name().to_owned();
+                report.changed_by = Some(changed_by);
+                self.notify_restore(&mut report, change.event_id.as_deref()).await?;
+                Outcome::Restored(report)
+            }
+            Outcome::Unchanged(mut report) => {
+                report.event_name = change.event_name().to_owned();
+                for key in keys.iter().filter(|k| report.missing_required.contains(k)) {
+                    report.warnings.push(format!("{key}: no source has a value, so the change by {changed_by} stays"));
+                }
+                report.changed_by = Some(changed_by);
+                Outcome::Unchanged(report)
+            }
+            other => other,
+        })
+    }
+
+    /// Whether `actor` (a [`principal_key`]) is Tagwarden: a configured trusted principal, or the
+    /// principal these clients act as (asked of STS once per process).
+    async fn is_self(&self, actor: &str) -> Result<bool, AwsError> {
+        if self.trusted.contains(actor) {
+            return Ok(true);
+        }
+        let own = self
+            .own_principal
+            .get_or_try_init(|| async {
+                match self.clients.sts.get_caller_identity().send().await.aws("GetCallerIdentity") {
+                    Ok(out) => Ok(out.arn().and_then(principal_key)),
+                    Err(err) if err.is_retryable() => Err(err),
+                    Err(err) => {
+                        warn!(error = %err, "cannot tell which principal this function acts as");
+                        Ok(None)
+                    }
+                }
+            })
+            .await?;
+        Ok(own.as_deref() == Some(actor))
+    }
+
+    /// Plans and writes the tags of `call`'s resource; with `only`, re-plans just those keys as if the
+    /// resource lacked them (what a restore needs) and writes nothing else.
+    async fn tag(&self, call: &CreateCall, only: Option<&BTreeSet<String>>) -> Result<Outcome, AwsError> {
         let arn = call.arn_string();
         let event_name = Some(call.event_name());
         if let Some(region) = self.clients.region()
@@ -99,7 +176,14 @@ impl AutoTagger {
             ));
         }
         let sources = self.sources(call, &existing, &creator, parent.as_ref(), &mut warnings).await?;
-        let plan = plan_tags(&existing, &sources, &self.policy.tags);
+        let plan = match only {
+            None => plan_tags(&existing, &sources, &self.policy.tags),
+            Some(keys) => {
+                let mut without = existing.clone();
+                without.retain(|key, _| !keys.contains(key));
+                plan_tags(&without, &sources, &self.policy.tags).restricted_to(keys, &existing)
+            }
+        };
         self.write(call, &arn, creator, parent.map(|p| p.origin), plan, warnings).await
     }
 
@@ -149,6 +233,7 @@ impl AutoTagger {
             missing_required: plan.missing_required,
             notified: false,
             warnings,
+            changed_by: None,
         };
         if !report.missing_required.is_empty() {
             self.notify(&mut report, call.event_id.as_deref()).await?;
@@ -162,11 +247,8 @@ impl AutoTagger {
 
     /// Publishes one non-compliance notification; a missing or refused topic is a warning, not a failure.
     async fn notify(&self, report: &mut Report, event_id: Option<&str>) -> Result<(), AwsError> {
-        let Some(topic) = self.policy.tags.notify_topic_arn.as_deref() else {
-            return Ok(());
-        };
         let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
-        let subject = truncate(&format!("Tagwarden: {} {name} is missing required tags", report.resource_type), 99);
+        let subject = format!("Tagwarden: {} {name} is missing required tags", report.resource_type);
         let message = json!({
             "tagwarden": "non-compliant",
             "resource_arn": report.resource_arn,
@@ -176,12 +258,36 @@ impl AutoTagger {
             "added": report.added,
             "event_id": event_id,
         });
+        self.publish(report, &subject, &message).await
+    }
+
+    /// Publishes one notice that protected tags were changed and put back.
+    async fn notify_restore(&self, report: &mut Report, event_id: Option<&str>) -> Result<(), AwsError> {
+        let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
+        let subject = format!("Tagwarden: protected tags of {} {name} restored", report.resource_type);
+        let message = json!({
+            "tagwarden": "restored",
+            "resource_arn": report.resource_arn,
+            "resource_type": report.resource_type,
+            "event_name": report.event_name,
+            "changed_by": report.changed_by,
+            "restored": report.added,
+            "event_id": event_id,
+        });
+        self.publish(report, &subject, &message).await
+    }
+
+    /// One SNS message to the policy's topic, if there is one; only a retryable failure is an error.
+    async fn publish(&self, report: &mut Report, subject: &str, message: &Value) -> Result<(), AwsError> {
+        let Some(topic) = self.policy.tags.notify_topic_arn.as_deref() else {
+            return Ok(());
+        };
         let sent = self
             .clients
             .sns
             .publish()
             .topic_arn(topic)
-            .subject(subject)
+            .subject(truncate(subject, 99))
             .message(message.to_string())
             .send()
             .await
@@ -189,7 +295,7 @@ impl AutoTagger {
         match sent {
             Ok(_) => report.notified = true,
             Err(err) if err.is_retryable() => return Err(err),
-            Err(err) => report.warnings.push(format!("non-compliance notification not sent: {err}")),
+            Err(err) => report.warnings.push(format!("notification not sent: {err}")),
         }
         Ok(())
     }
@@ -510,7 +616,7 @@ fn tuning_job_name(training_job: &str) -> Option<&str> {
 
 fn log_outcome(outcome: &Outcome) {
     match outcome {
-        Outcome::Tagged(r) | Outcome::Unchanged(r) => info!(
+        Outcome::Tagged(r) | Outcome::Restored(r) | Outcome::Unchanged(r) => info!(
             outcome = outcome.label(),
             resource_arn = %r.resource_arn,
             creator = %truncate(&r.creator.name, 64),

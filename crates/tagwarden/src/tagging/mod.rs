@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod plan;
 pub mod rules;
+pub mod tamper;
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ use crate::resource::{ResourceKind, SageMakerArn, kind_for_event};
 pub enum Outcome {
     /// Tags were written.
     Tagged(Report),
+    /// Someone changed or removed protected tags; their right values were written back.
+    Restored(Report),
     /// The resource already carried what the policy asks for; nothing was written.
     Unchanged(Report),
     /// The event is not for the auto-tagger, or the resource cannot be tagged.
@@ -70,10 +73,11 @@ impl Outcome {
         Self::Skipped(Skip::new(reason, event_name, resource_arn))
     }
 
-    /// `tagged`, `unchanged`, `skipped` or `failed`.
+    /// `tagged`, `restored`, `unchanged`, `skipped` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Tagged(_) => "tagged",
+            Self::Restored(_) => "restored",
             Self::Unchanged(_) => "unchanged",
             Self::Skipped(_) => "skipped",
             Self::Failed { .. } => "failed",
@@ -109,6 +113,9 @@ pub struct Report {
     /// Things a person should know (rejected values, unreadable sources, the 50-tag limit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For a restore: who changed the protected tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
 }
 
 /// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.
@@ -188,6 +195,18 @@ impl CreateCall {
         Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
     }
 
+    /// An existing resource with no create record: the creator is worked out from the resource's own
+    /// tags (Studio's system tags) and, for Studio kinds, the domain in its ARN.
+    pub fn for_resource(kind: &'static ResourceKind, arn: SageMakerArn, event_id: Option<String>) -> Self {
+        let studio = matches!(kind.arn_type, "user-profile" | "space" | "app");
+        let request = match arn.path.split_once('/') {
+            Some((domain, _)) if studio => Some(serde_json::json!({ "domainId": domain })),
+            _ => None,
+        };
+        let call = ApiCall { request_parameters: request, ..ApiCall::default() };
+        Self { kind, arn, call, event_id }
+    }
+
     /// The full ARN string.
     pub fn arn_string(&self) -> String {
         self.arn.to_string()
@@ -206,11 +225,14 @@ pub struct TaggerSettings {
     pub cache_ttl: Duration,
     /// How many cached entries at most.
     pub cache_capacity: usize,
+    /// IAM roles or users (ARNs) whose tag changes are Tagwarden's own, e.g. the budget-enforcer's role;
+    /// the function's own principal is recognised without being listed.
+    pub trusted_principals: Vec<String>,
 }
 
 impl Default for TaggerSettings {
     fn default() -> Self {
-        Self { cache_ttl: Duration::from_secs(300), cache_capacity: 2048 }
+        Self { cache_ttl: Duration::from_secs(300), cache_capacity: 2048, trusted_principals: Vec::new() }
     }
 }
 

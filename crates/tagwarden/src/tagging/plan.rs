@@ -59,6 +59,16 @@ impl TagPlan {
     pub fn is_empty(&self) -> bool {
         self.add.is_empty() && self.remove.is_empty()
     }
+
+    /// Only `keys`, and only where the resource (`existing`) does not already carry the planned value;
+    /// deletes nothing. A restore plans without the changed keys, then keeps this part.
+    pub fn restricted_to(mut self, keys: &std::collections::BTreeSet<String>, existing: &Tags) -> Self {
+        self.add.retain(|key, value| keys.contains(key) && existing.get(key) != Some(value));
+        self.origins.retain(|key, _| self.add.contains_key(key));
+        self.missing_required.retain(|key| keys.contains(key));
+        self.remove.clear();
+        self
+    }
 }
 
 /// Decides the tags a resource should carry. Pure and deterministic.
@@ -267,6 +277,21 @@ mod tests {
         let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &TagSources::default(), &example());
         assert!(!plan.add.contains_key("cost-center"));
         assert!(!plan.missing_required.contains(&"cost-center".to_string()));
+    }
+
+    #[test]
+    fn restricted_plan_keeps_only_the_named_keys_that_differ_and_deletes_nothing() {
+        let s = sources(vec![layer(SourceKind::Domain, &[("cost-center", "CC-1000"), ("team", "platform")])], None);
+        let existing = tags(&[("cost-center", "CC-6666"), ("Environment", "dev")]);
+        let mut without = existing.clone();
+        without.remove("cost-center");
+        let keys = std::collections::BTreeSet::from(["cost-center".to_owned()]);
+        let plan = plan_tags(&without, &s, &example()).restricted_to(&keys, &existing);
+        assert_eq!(plan.add, tags(&[("cost-center", "CC-1000")]), "team is missing too, but was not touched");
+        assert_eq!(plan.origins.keys().collect::<Vec<_>>(), ["cost-center"]);
+        assert!(plan.remove.is_empty());
+        let right = tags(&[("cost-center", "CC-1000")]);
+        assert!(plan_tags(&tags(&[]), &s, &example()).restricted_to(&keys, &right).add.is_empty());
     }
 
     #[test]
