@@ -196,7 +196,7 @@ impl BudgetEnforcer {
     pub async fn handle_lambda(&self, event: &Value) -> Result<EnforcementOutcome, EnforceError> {
         match self.handle(event, false).await {
             Err(EnforceError::BadInput(err)) => {
-                tracing::error!(error = %err, "not a budget alert; not retried");
+                tracing::error!(error = %crate::telemetry::clip(&err.to_string()), "not a budget alert; not retried");
                 Ok(EnforcementOutcome::Rejected { error: err.to_string() })
             }
             other => other,
@@ -241,7 +241,7 @@ impl BudgetEnforcer {
             }
         }
         if let Some(err) = ledger.retryable {
-            warn!(error = %err, "retryable failures remain; the alert will be retried");
+            warn!(error = %crate::telemetry::clip(&err.to_string()), "retryable failures remain; the alert will be retried");
             return Err(err);
         }
         let mut report = EnforcementReport { alert, plan, scope: scope_text, results: ledger.results, notified: false };
@@ -1026,7 +1026,7 @@ impl BudgetEnforcer {
             Ok(_) => Ok(true),
             Err(err) if err.is_retryable() => Err(err),
             Err(err) => {
-                warn!(error = %err, "enforcement summary not sent");
+                warn!(error = %crate::telemetry::clip(&err.to_string()), "enforcement summary not sent");
                 Ok(false)
             }
         }

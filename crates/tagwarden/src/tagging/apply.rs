@@ -22,6 +22,7 @@ use crate::identity::{
     STUDIO_SPACE_TAG,
 };
 use crate::policy::{Policy, SourceKind};
+use crate::telemetry::clip;
 
 /// The auto-tagger: policy, clients and caches, built once per process.
 #[derive(Debug)]
@@ -76,7 +77,7 @@ impl AutoTagger {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(err) if err.is_retryable() => {
-                warn!(resource_arn = %arn, error = %err, "retryable failure; the event will be retried");
+                warn!(resource_arn = %clip(&arn), error = %clip(&err.to_string()), "retryable failure; the event will be retried");
                 return Err(err.into());
             }
             Err(err) => Outcome::Failed { reason: err.to_string(), resource_arn: arn },
@@ -134,7 +135,7 @@ impl AutoTagger {
                     Ok(out) => Ok(out.arn().and_then(principal_key)),
                     Err(err) if err.is_retryable() => Err(err),
                     Err(err) => {
-                        warn!(error = %err, "cannot tell which principal this function acts as");
+                        warn!(error = %clip(&err.to_string()), "cannot tell which principal this function acts as");
                         Ok(None)
                     }
                 }
@@ -618,15 +619,15 @@ fn log_outcome(outcome: &Outcome) {
     match outcome {
         Outcome::Tagged(r) | Outcome::Restored(r) | Outcome::Unchanged(r) => info!(
             outcome = outcome.label(),
-            resource_arn = %r.resource_arn,
-            creator = %truncate(&r.creator.name, 64),
+            resource_arn = %clip(&r.resource_arn),
+            creator = %clip(&r.creator.name),
             added = r.added.len(),
             missing_required = ?r.missing_required,
             "handled"
         ),
-        Outcome::Skipped(skip) => info!(outcome = "skipped", reason = %skip.reason, "handled"),
+        Outcome::Skipped(skip) => info!(outcome = "skipped", reason = %clip(&skip.reason), "handled"),
         Outcome::Failed { reason, resource_arn } => {
-            warn!(outcome = "failed", resource_arn = %resource_arn, reason = %reason, "handled")
+            warn!(outcome = "failed", resource_arn = %clip(resource_arn), reason = %clip(reason), "handled")
         }
     }
 }
