@@ -19,6 +19,11 @@ pub enum Scope {
     IamRoles,
     /// IAM users of this account.
     IamUsers,
+    /// Writing only Tagwarden's own `tagwarden:*` marker tags on SageMaker resources (`aws:TagKeys`
+    /// condition): the budget-enforcer cannot change cost-allocation tags.
+    SageMakerMarkers,
+    /// Writing only `tagwarden:*` marker tags on IAM roles: role tags can drive access (ABAC).
+    IamRoleMarkers,
     /// Attaching or detaching only the deny policy (`iam:PolicyARN` condition).
     DenyPolicyAttachment,
     /// The notification topic.
@@ -28,6 +33,9 @@ pub enum Scope {
     /// The policy's SSM parameter.
     PolicyParameter,
 }
+
+/// The tag-key pattern the marker scopes allow (`aws:TagKeys`, `ForAllValues:StringLike`).
+pub const MARKER_TAG_KEYS: &str = "tagwarden:*";
 
 /// One permission: an IAM action on a scope.
 pub type Permission = (&'static str, Scope);
@@ -62,8 +70,8 @@ pub fn for_action(action: Action) -> &'static [Permission] {
             ("sagemaker:StopNotebookInstance", Scope::SageMaker),
             // restore, and the `tagwarden:stopped-by` marker
             ("sagemaker:StartNotebookInstance", Scope::SageMaker),
-            ("sagemaker:AddTags", Scope::SageMaker),
-            ("sagemaker:DeleteTags", Scope::SageMaker),
+            ("sagemaker:AddTags", Scope::SageMakerMarkers),
+            ("sagemaker:DeleteTags", Scope::SageMakerMarkers),
         ],
         Action::StopJobs => &[
             ("sagemaker:ListTrainingJobs", Scope::Any),
@@ -82,15 +90,15 @@ pub fn for_action(action: Action) -> &'static [Permission] {
             ("sagemaker:UpdateEndpointWeightsAndCapacities", Scope::SageMaker),
             ("sagemaker:DeleteEndpoint", Scope::SageMaker),
             // the `tagwarden:scaled-*` markers
-            ("sagemaker:AddTags", Scope::SageMaker),
-            ("sagemaker:DeleteTags", Scope::SageMaker),
+            ("sagemaker:AddTags", Scope::SageMakerMarkers),
+            ("sagemaker:DeleteTags", Scope::SageMakerMarkers),
         ],
         Action::DenyIam => &[
             ("iam:ListRoles", Scope::Any),
             ("iam:ListRoleTags", Scope::IamRoles),
             ("iam:ListAttachedRolePolicies", Scope::IamRoles),
-            ("iam:TagRole", Scope::IamRoles),
-            ("iam:UntagRole", Scope::IamRoles),
+            ("iam:TagRole", Scope::IamRoleMarkers),
+            ("iam:UntagRole", Scope::IamRoleMarkers),
             ("iam:AttachRolePolicy", Scope::DenyPolicyAttachment),
             ("iam:DetachRolePolicy", Scope::DenyPolicyAttachment),
             ("sagemaker:DescribeUserProfile", Scope::SageMaker),
@@ -128,6 +136,8 @@ impl Scope {
             Self::SageMaker => "SageMakerResources",
             Self::IamRoles => "IamRoles",
             Self::IamUsers => "IamUsers",
+            Self::SageMakerMarkers => "SageMakerMarkerTags",
+            Self::IamRoleMarkers => "IamRoleMarkerTags",
             Self::DenyPolicyAttachment => "DenyPolicyAttachment",
             Self::NotifyTopic => "NotifyTopic",
             Self::Budgets => "Budgets",

@@ -15,6 +15,8 @@ const SCOPES: &[Scope] = &[
     Scope::SageMaker,
     Scope::IamRoles,
     Scope::IamUsers,
+    Scope::SageMakerMarkers,
+    Scope::IamRoleMarkers,
     Scope::DenyPolicyAttachment,
     Scope::NotifyTopic,
     Scope::Budgets,
@@ -94,6 +96,37 @@ fn attaching_policies_is_limited_to_the_deny_policy() {
     let attach = statements.iter().find(|s| s["Sid"].as_str() == Some("DenyPolicyAttachment")).unwrap();
     let condition = &attach["Condition"]["ArnEquals"]["iam:PolicyARN"];
     assert!(format!("{condition:?}").contains("DenyPolicy"), "{condition:?}");
+}
+
+#[test]
+fn the_enforcer_writes_only_tagwarden_marker_tags() {
+    let template = template();
+    let statements = function(&template, "BudgetEnforcerFunction")["Policies"][0]["Statement"].clone();
+    let statements = statements.as_sequence().unwrap();
+    for sid in [Scope::SageMakerMarkers.sid(), Scope::IamRoleMarkers.sid()] {
+        let statement = statements.iter().find(|s| s["Sid"].as_str() == Some(sid)).unwrap();
+        let keys = &statement["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"];
+        assert_eq!(keys.as_str(), Some(permissions::MARKER_TAG_KEYS), "{sid}");
+    }
+    for statement in statements.iter().filter(|s| s["Condition"].is_null()) {
+        let actions = strings(&statement["Action"]);
+        assert!(
+            !actions
+                .iter()
+                .any(|a| ["sagemaker:AddTags", "sagemaker:DeleteTags", "iam:TagRole", "iam:UntagRole"]
+                    .contains(&a.as_str())),
+            "{:?} writes tags without the marker condition",
+            statement["Sid"]
+        );
+    }
+    let markers = [
+        tagwarden::enforce::STOPPED_BY_TAG,
+        tagwarden::enforce::SCALED_BY_TAG,
+        tagwarden::enforce::SCALED_FROM_TAG,
+        tagwarden::enforce::DENIED_BY_TAG,
+    ];
+    let prefix = permissions::MARKER_TAG_KEYS.trim_end_matches('*');
+    assert!(markers.iter().all(|m| m.starts_with(prefix)), "{markers:?}");
 }
 
 #[test]

@@ -150,6 +150,8 @@ export class TagwardenStack extends Stack {
     const partition = Aws.PARTITION;
     const region = Aws.REGION;
     const iamRoles = `arn:${partition}:iam::${account}:role/*`;
+    // The budget-enforcer writes only its own `tagwarden:*` markers (permissions.rs, MARKER_TAG_KEYS).
+    const markerTagsOnly = { 'ForAllValues:StringLike': { 'aws:TagKeys': 'tagwarden:*' } };
     const statementsFor = (permissions: PermissionsBySid): iam.PolicyStatement[] =>
       Object.entries(permissions).map(([sid, actions]) => {
         const statement = (resources: string[], conditions?: Record<string, unknown>) =>
@@ -161,6 +163,10 @@ export class TagwardenStack extends Stack {
             return statement(['*']);
           case 'IamRoles':
             return statement([iamRoles]);
+          case 'SageMakerMarkerTags':
+            return statement([`arn:${partition}:sagemaker:${region}:${account}:*`], markerTagsOnly);
+          case 'IamRoleMarkerTags':
+            return statement([iamRoles], markerTagsOnly);
           case 'IamUsers':
             return statement([`arn:${partition}:iam::${account}:user/*`]);
           case 'DenyPolicyAttachment':
