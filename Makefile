@@ -5,7 +5,7 @@ CARGO ?= cargo
 VENV := .venv
 TOOLS_VENV := .venv-tools
 
-.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke clean
+.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke soak clean
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
@@ -15,6 +15,7 @@ help:
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
 	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
+	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16 (~10 min)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/emulator/requirements.txt
@@ -69,6 +70,11 @@ package: tools
 	@ls -l target/lambda/*/bootstrap.zip
 
 lambda-build: package
+
+# The long versions of the reliability tests (README, "Guarantees"); make test runs the short ones.
+SOAK_EVENTS ?= 10000
+soak: venv
+	TAGWARDEN_LOAD_EVENTS=$(SOAK_EVENTS) $(CARGO) test -p tagwarden-e2e --test load -- --nocapture
 
 # Tagwarden against Cloud Custodian (bench/README.md): ~11 min on 2 cores, writes bench/RESULTS.md.
 bench: venv
