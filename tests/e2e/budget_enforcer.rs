@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_sagemaker::types::{AppStatus, NotebookInstanceStatus, Tag};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tagwarden::enforce::{ActionResult, EnforcementReport};
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::{BudgetWorld, seed_budget_world};
@@ -175,10 +175,41 @@ async fn the_same_alert_twice_changes_nothing_the_second_time() {
     let w = world(20).await;
     let first = report(w.alert("actual-105-percent.json").await);
     assert!(first.results.iter().any(|r| r.result == "done"));
-    let second = report(w.alert("actual-105-percent.json").await);
+    // A second notification of the same state (AWS Budgets re-sends, a new SNS message) finds it all done.
+    let mut again = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
+    again["Records"][0]["Sns"]["MessageId"] = json!("9a6d2f4e-81c3-5b0a-a7e2-0c5f3d1b8eff");
+    let second = report(w.enforcer.handle(&again, false).await.unwrap());
     let news: Vec<&ActionResult> = second.results.iter().filter(|r| r.result == "done").collect();
     assert!(news.is_empty(), "second run did something: {news:?}");
     assert!(second.results.iter().all(|r| !r.result.starts_with("failed")), "{:?}", second.results);
+}
+
+#[tokio::test]
+async fn ten_deliveries_of_one_alert_act_and_notify_once() {
+    let w = world(20).await;
+    let event = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
+    w.emulator.reset_calls().unwrap();
+    let first = report(w.enforcer.handle_lambda(&event).await.unwrap());
+    let done = first.results.iter().filter(|r| r.result == "done").count();
+    assert!(done > 0);
+    let after_first = w.emulator.calls().unwrap();
+    for delivery in 2..=10 {
+        let outcome = w.enforcer.handle_lambda(&event).await.unwrap();
+        let EnforcementOutcome::Skipped { reason, .. } = outcome else { panic!("delivery {delivery}: {outcome:?}") };
+        assert!(reason.contains("already handled"), "{reason}");
+    }
+    let after_ten = w.emulator.calls().unwrap();
+    assert_eq!(after_ten, after_first, "deliveries 2..10 made no AWS call");
+    let writes: u64 = after_first
+        .by_action
+        .iter()
+        .filter(|(action, _)| {
+            !["List", "Describe", "Get"].iter().any(|p| action.split('.').nth(1).unwrap_or("").starts_with(p))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    println!("first delivery: {done} actions done, {writes} writing calls; deliveries 2..10: none");
+    assert_eq!(after_first.by_action.get("sns.Publish"), Some(&1), "one summary");
 }
 
 #[tokio::test]

@@ -24,11 +24,13 @@ use super::{
     STOPPED_BY_TAG, result_action,
 };
 use crate::aws::{AwsError, Clients, ResultExt};
+use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEvent, parse_budget_event};
 use crate::policy::{Action, BudgetRule, EndpointAction, Policy, Scope};
 use crate::resource::SageMakerArn;
 use crate::tagging::Tags;
 use crate::tagging::rules::sanitize_value;
+use crate::telemetry::clip;
 
 /// Tag conditions that must all hold: each key must carry one of its values.
 pub type TagGroup = Vec<(String, Vec<String>)>;
@@ -148,7 +150,12 @@ pub struct BudgetEnforcer {
     policy: Arc<Policy>,
     /// `<region>:<account>`, read once with STS GetCallerIdentity.
     region_account: tokio::sync::OnceCell<String>,
+    /// SNS messages already handled by this process: a re-delivery is skipped, not enforced again.
+    handled: TtlCache<()>,
 }
+
+/// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
+const DEDUP_TTL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// Results collected while acting, and the first retryable failure if any.
 #[derive(Default)]
@@ -177,16 +184,31 @@ impl Ledger {
 impl BudgetEnforcer {
     /// An enforcer with these clients and policy.
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
-        Self { clients, policy, region_account: tokio::sync::OnceCell::new() }
+        Self { clients, policy, region_account: tokio::sync::OnceCell::new(), handled: TtlCache::new(DEDUP_TTL, 1024) }
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
+    ///
+    /// SNS delivers at least once: a message this process has already handled (same `MessageId`) is
+    /// skipped without any AWS call. A failed attempt is not remembered, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
-        let outcome = match parse_budget_event(event)? {
+        let parsed = parse_budget_event(event)?;
+        let message_id = event.pointer("/Records/0/Sns/MessageId").and_then(Value::as_str).filter(|_| !force_dry_run);
+        if let Some(id) = message_id
+            && self.handled.get(id).is_some()
+        {
+            let reason = format!("SNS message {} was already handled by this function", clip(id));
+            info!(outcome = "skipped", reason = %reason, "handled");
+            return Ok(EnforcementOutcome::Skipped { reason, alert: None });
+        }
+        let outcome = match parsed {
             BudgetEvent::Alert(alert) => self.enforce(alert, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
         };
         let outcome = outcome.map_err(EnforceError::Retryable)?;
+        if let Some(id) = message_id {
+            self.handled.insert(id.to_owned(), ());
+        }
         info!(outcome = outcome.label(), "handled");
         Ok(outcome)
     }
@@ -196,7 +218,7 @@ impl BudgetEnforcer {
     pub async fn handle_lambda(&self, event: &Value) -> Result<EnforcementOutcome, EnforceError> {
         match self.handle(event, false).await {
             Err(EnforceError::BadInput(err)) => {
-                tracing::error!(error = %crate::telemetry::clip(&err.to_string()), "not a budget alert; not retried");
+                tracing::error!(error = %clip(&err.to_string()), "not a budget alert; not retried");
                 Ok(EnforcementOutcome::Rejected { error: err.to_string() })
             }
             other => other,
@@ -241,7 +263,7 @@ impl BudgetEnforcer {
             }
         }
         if let Some(err) = ledger.retryable {
-            warn!(error = %crate::telemetry::clip(&err.to_string()), "retryable failures remain; the alert will be retried");
+            warn!(error = %clip(&err.to_string()), "retryable failures remain; the alert will be retried");
             return Err(err);
         }
         let mut report = EnforcementReport { alert, plan, scope: scope_text, results: ledger.results, notified: false };
@@ -1026,7 +1048,7 @@ impl BudgetEnforcer {
             Ok(_) => Ok(true),
             Err(err) if err.is_retryable() => Err(err),
             Err(err) => {
-                warn!(error = %crate::telemetry::clip(&err.to_string()), "enforcement summary not sent");
+                warn!(error = %clip(&err.to_string()), "enforcement summary not sent");
                 Ok(false)
             }
         }
