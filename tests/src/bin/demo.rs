@@ -87,7 +87,9 @@ async fn run() -> Result<(), String> {
 
     let clients = Clients::new(&config);
     let policy = Policy::example().map_err(|e| e.to_string())?;
-    let tagger = AutoTagger::new(clients.clone(), Arc::new(policy), &TaggerSettings::default());
+    // As the deployment does (TAGWARDEN_TRUSTED_PRINCIPALS): the budget-enforcer's tag writes are Tagwarden's.
+    let settings = TaggerSettings { trusted_principals: vec![ENFORCER_ROLE.into()], ..TaggerSettings::default() };
+    let tagger = AutoTagger::new(clients.clone(), Arc::new(policy), &settings);
     println!("=== Part 1: auto-tagger ===\n");
     let mut summary = Vec::new();
 
@@ -140,6 +142,7 @@ async fn run() -> Result<(), String> {
     }
 
     print_summary(&summary);
+    tamper_part(&emulator, &clients, &tagger).await?;
 
     budget_part(&emulator, &config, clients).await?;
     println!(
@@ -147,6 +150,52 @@ async fn run() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     println!("(samples live in {})", repo_root().join("events").display());
+    Ok(())
+}
+
+/// The budget-enforcer's role in `events/auto-tagger/tamper-by-tagwarden.json`.
+const ENFORCER_ROLE: &str = "arn:aws:iam::123456789012:role/tagwarden-BudgetEnforcerRole-1X2Y3Z";
+
+/// Tamper protection: someone removes and overwrites a protected tag; Tagwarden's own writes are left alone.
+async fn tamper_part(emulator: &Emulator, clients: &Clients, tagger: &AutoTagger) -> Result<(), String> {
+    const MODEL: &str = "arn:aws:sagemaker:us-east-1:123456789012:model/alice-quick-deploy";
+    println!("\nTamper protection on {MODEL} (cost-center is protected):");
+    let steps: [(&str, &str, Option<(&str, &str)>); 4] = [
+        ("intern deletes cost-center", "tamper-delete-cost-center.json", None),
+        ("ci-deployer sets cost-center=CC-0000", "tamper-overwrite-cost-center.json", Some(("cost-center", "CC-0000"))),
+        ("intern deletes project (not protected)", "tamper-unprotected-key.json", None),
+        ("the budget-enforcer writes its marker", "tamper-by-tagwarden.json", None),
+    ];
+    for (what, file, overwrite) in steps {
+        let event = sample_event("auto-tagger", file)?;
+        let sm = &clients.sagemaker;
+        match overwrite {
+            Some((key, value)) => {
+                let tags = Tags::from([(key.to_owned(), value.to_owned())]);
+                tagwarden::tagging::apply::add_tags(clients, MODEL, &tags).await.map_err(|e| e.to_string())?;
+            }
+            None if file != "tamper-by-tagwarden.json" => {
+                let keys = event["detail"]["requestParameters"]["tagKeys"].as_array().cloned().unwrap_or_default();
+                let keys = keys.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+                sm.delete_tags()
+                    .resource_arn(MODEL)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {}
+        }
+        emulator.reset_calls()?;
+        let outcome = tagger.handle(&event).await.map_err(|e| e.to_string())?;
+        let calls = emulator.calls()?.total;
+        let cost_center = list_tags(clients, MODEL).await.map_err(|e| e.to_string())?.get("cost-center").cloned();
+        let detail = match &outcome {
+            Outcome::Skipped(skip) => skip.reason.clone(),
+            _ => format!("cost-center is {}", cost_center.as_deref().unwrap_or("missing")),
+        };
+        println!("  {what:<40} -> {:<9} {detail} ({calls} AWS call(s))", outcome.label());
+    }
     Ok(())
 }
 
