@@ -160,7 +160,9 @@ const ENFORCER_ROLE: &str = "arn:aws:iam::123456789012:role/tagwarden-BudgetEnfo
 async fn tamper_part(emulator: &Emulator, clients: &Clients, tagger: &AutoTagger) -> Result<(), String> {
     const MODEL: &str = "arn:aws:sagemaker:us-east-1:123456789012:model/alice-quick-deploy";
     println!("\nTamper protection on {MODEL} (cost-center is protected):");
-    let steps: [(&str, &str, Option<(&str, &str)>); 4] = [
+    /// What happens, the sample event, the tag someone overwrites (else the event's keys are deleted).
+    type Step<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+    let steps: [Step; 4] = [
         ("intern deletes cost-center", "tamper-delete-cost-center.json", None),
         ("ci-deployer sets cost-center=CC-0000", "tamper-overwrite-cost-center.json", Some(("cost-center", "CC-0000"))),
         ("intern deletes project (not protected)", "tamper-unprotected-key.json", None),
