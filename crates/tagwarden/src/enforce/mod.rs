@@ -102,12 +102,71 @@ pub enum EnforceError {
     /// Throttling or an outage remained after the SDK's retries: retry the (idempotent) whole event.
     #[error("retryable: {0}")]
     Retryable(AwsError),
+    /// A retryable failure after some actions were carried out: what was done and what failed, so that a
+    /// partial enforcement is never reported as nothing (or as everything). Retrying finishes the rest.
+    #[error("retryable: {}", .0)]
+    Incomplete(Box<Incomplete>),
+}
+
+/// What one alert did before a retryable failure stopped it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incomplete {
+    /// The first retryable failure.
+    pub error: AwsError,
+    /// Every result recorded before the handler gave up (`done`, `already-stopped`, `failed: …`, …).
+    pub results: Vec<ActionResult>,
+}
+
+impl Incomplete {
+    /// Results that are `done`.
+    pub fn done(&self) -> impl Iterator<Item = &ActionResult> {
+        self.results.iter().filter(|r| r.result == "done")
+    }
+
+    /// Results that are `failed: …`.
+    pub fn failed(&self) -> impl Iterator<Item = &ActionResult> {
+        self.results.iter().filter(|r| r.result.starts_with("failed"))
+    }
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (done, failed) = (self.done().count(), self.failed().count());
+        let other = self.results.len() - done - failed;
+        write!(f, "{}; before it: {done} done, {failed} failed, {other} settled otherwise", self.error)?;
+        // NOTE: the names of the first failures only: the Lambda error message (and the DLQ attribute) is short.
+        for (i, r) in self.failed().take(10).enumerate() {
+            write!(f, "{} {} {}", if i == 0 { "; failed:" } else { "," }, r.action, r.resource_arn)?;
+        }
+        if failed > 10 {
+            write!(f, ", … {} more", failed - 10)?;
+        }
+        Ok(())
+    }
 }
 
 impl EnforceError {
     /// Whether retrying the event may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_))
+        self.aws_error().is_some_and(AwsError::is_retryable)
+    }
+
+    /// The AWS failure behind a retryable error.
+    pub fn aws_error(&self) -> Option<&AwsError> {
+        match self {
+            Self::Retryable(err) => Some(err),
+            Self::Incomplete(incomplete) => Some(&incomplete.error),
+            Self::BadInput(_) => None,
+        }
+    }
+
+    /// A retryable error carrying the results so far (plain [`EnforceError::Retryable`] when there are none).
+    pub fn retryable(error: AwsError, results: Vec<ActionResult>) -> Self {
+        if results.is_empty() {
+            Self::Retryable(error)
+        } else {
+            Self::Incomplete(Box::new(Incomplete { error, results }))
+        }
     }
 }
 
@@ -115,8 +174,12 @@ impl From<EnforceError> for lambda_runtime::Diagnostic {
     fn from(err: EnforceError) -> Self {
         let error_type = match &err {
             EnforceError::BadInput(_) => "Tagwarden.NonRetryable.BadInput",
-            EnforceError::Retryable(AwsError::Throttled { .. }) => "Tagwarden.Retryable.Throttled",
-            EnforceError::Retryable(_) => "Tagwarden.Retryable.Unavailable",
+            _ => match err.aws_error() {
+                Some(AwsError::Throttled { .. }) => "Tagwarden.Retryable.Throttled",
+                Some(AwsError::Unavailable { .. }) => "Tagwarden.Retryable.Unavailable",
+                // NOTE: e.g. a listing denied by IAM: Lambda still retries an error, but the type says why it fails.
+                _ => "Tagwarden.NonRetryable.Aws",
+            },
         };
         Self { error_type: error_type.into(), error_message: err.to_string() }
     }
