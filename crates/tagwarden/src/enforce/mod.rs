@@ -133,14 +133,15 @@ impl std::fmt::Display for Incomplete {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (done, failed) = (self.done().count(), self.failed().count());
         let other = self.results.len() - done - failed;
-        write!(f, "{}; before it: {done} done, {failed} failed, {other} settled otherwise", self.error)?;
-        // NOTE: the names of the first failures only: the Lambda error message (and the DLQ attribute) is short.
+        // NOTE: counts and the first failures before the SDK's (long) error: consumers truncate messages.
+        write!(f, "{done} done, {failed} failed, {other} settled otherwise")?;
         for (i, r) in self.failed().take(10).enumerate() {
             write!(f, "{} {} {}", if i == 0 { "; failed:" } else { "," }, r.action, r.resource_arn)?;
         }
         if failed > 10 {
             write!(f, ", … {} more", failed - 10)?;
         }
+        write!(f, "; first retryable failure: {}", self.error)?;
         Ok(())
     }
 }
@@ -194,5 +195,42 @@ pub fn result_action(action: Action) -> &'static str {
         Action::DeleteStudioApps => "delete-app",
         Action::ScaleEndpoints => "scale-endpoint",
         Action::DenyIam => "deny-role",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable() -> AwsError {
+        AwsError::Unavailable { operation: "StopNotebookInstance", message: "connection refused".into() }
+    }
+
+    #[test]
+    fn an_incomplete_enforcement_names_its_counts_and_failures_before_the_error() {
+        let results = vec![
+            ActionResult::new("stop-notebook", "arn:nb-1", "done"),
+            ActionResult::new("stop-notebook", "arn:nb-2", "failed: StopNotebookInstance: service unavailable"),
+            ActionResult::new("stop-notebook", "arn:nb-3", "exempt"),
+        ];
+        let err = EnforceError::retryable(unavailable(), results);
+        assert!(err.is_retryable());
+        let text = err.to_string();
+        assert!(text.starts_with("retryable: 1 done, 1 failed, 1 settled otherwise; failed: stop-notebook arn:nb-2"));
+        assert!(
+            text.ends_with("first retryable failure: StopNotebookInstance: service unavailable: connection refused")
+        );
+        assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Tagwarden.Retryable.Unavailable");
+    }
+
+    #[test]
+    fn a_failure_before_any_action_is_plainly_retryable_and_a_denied_one_is_not_labelled_retryable() {
+        assert!(matches!(EnforceError::retryable(unavailable(), vec![]), EnforceError::Retryable(_)));
+        let denied = EnforceError::Retryable(AwsError::AccessDenied {
+            operation: "ListNotebookInstances",
+            message: "no".into(),
+        });
+        assert!(!denied.is_retryable());
+        assert_eq!(lambda_runtime::Diagnostic::from(denied).error_type, "Tagwarden.NonRetryable.Aws");
     }
 }
