@@ -75,11 +75,15 @@ fn is_json(request: &HttpRequest) -> bool {
 }
 
 fn error_response(json: bool, status: u16, code: &str) -> HttpResponse {
+    error_with_message(json, status, code, "injected")
+}
+
+fn error_with_message(json: bool, status: u16, code: &str, message: &str) -> HttpResponse {
     let body = if json {
-        json!({"__type": code, "message": "injected"}).to_string()
+        json!({"__type": code, "message": message}).to_string()
     } else {
         format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
         )
     };
     HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
@@ -92,8 +96,10 @@ struct Injection {
     /// Only requests whose body contains this (e.g. one notebook's name).
     body_contains: Option<String>,
     fault: Fault,
-    /// Fail this many matching attempts, then answer `{}` with 200 (JSON operations only).
+    /// Fail this many matching attempts, then answer `{}` with 200 (JSON operations only)...
     fail_first: usize,
+    /// ... or this 400 error (code, message), as a service that did carry out the faulted attempt would.
+    then_error: Option<(&'static str, &'static str)>,
 }
 
 /// An HTTP client that injects a fault into one operation and hands every other request to the mocks.
@@ -133,6 +139,9 @@ impl HttpConnector for FaultConnector {
         }
         let n = self.client.matched.fetch_add(1, Ordering::SeqCst);
         if n >= injection.fail_first {
+            if let Some((code, message)) = injection.then_error {
+                return HttpConnectorFuture::ready(Ok(error_with_message(is_json(&request), 400, code, message)));
+            }
             return HttpConnectorFuture::ready(Ok(HttpResponse::new(StatusCode::try_from(200).unwrap(), "{}".into())));
         }
         let json = is_json(&request);
@@ -678,7 +687,7 @@ async fn run_enforcer(
 }
 
 fn injection(operation: &str, fault: Fault) -> Injection {
-    Injection { operation: operation.to_owned(), body_contains: None, fault, fail_first: usize::MAX }
+    Injection { operation: operation.to_owned(), body_contains: None, fault, fail_first: usize::MAX, then_error: None }
 }
 
 /// The operations a function's permissions allow, as SDK operation names.
@@ -920,4 +929,25 @@ async fn one_notebook_failing_after_retries_is_reported_with_the_others_done_and
     assert_eq!(by_result["done"], ["nb-3"]);
     assert_eq!(by_result["already-stopped"], ["nb-1", "nb-2", "nb-4", "nb-5"]);
     assert_eq!(fault.attempts.lock().unwrap()["StopNotebookInstance"], 1);
+}
+
+#[tokio::test]
+async fn a_stop_retried_after_a_timeout_that_sagemaker_carried_out_counts_as_stopped_not_failed() {
+    // The first attempt hangs (the service did stop the notebook); the SDK's retry is refused the way
+    // SageMaker refuses stopping a notebook that is stopping (aws/amazon-sagemaker-examples#1798).
+    let refused = "Status (Stopping) not in ([InService]). Unable to transition to (Stopping) for Notebook Instance (arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-1).";
+    let timed_out = Injection {
+        fail_first: 1,
+        then_error: Some(("ValidationException", refused)),
+        ..injection("StopNotebookInstance", Fault::Timeout)
+    };
+    let (_, alert, policy) = enforcer_scenarios().remove(0);
+    let (clients, fault) = clients(&enforcer_world(), Some(timed_out), &TEST_POLICY);
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy));
+    let EnforcementOutcome::Enforced(report) = enforcer.handle_lambda(&alert).await.unwrap() else {
+        panic!("expected enforced")
+    };
+    let stop = report.results.iter().find(|r| r.action == "stop-notebook").unwrap();
+    assert_eq!(stop.result, "already-stopped");
+    assert_eq!(fault.matched.load(Ordering::SeqCst), 2, "one timed-out attempt, one refused retry");
 }

@@ -506,14 +506,19 @@ impl BudgetEnforcer {
                 if let Some(marker) = marker {
                     self.mark(&target.arn, &[(STOPPED_BY_TAG, marker)]).await?;
                 }
-                self.clients
+                let stopped = self
+                    .clients
                     .sagemaker
                     .stop_notebook_instance()
                     .notebook_instance_name(&name)
                     .send()
                     .await
-                    .aws("StopNotebookInstance")?;
-                Ok("done".to_owned())
+                    .aws("StopNotebookInstance");
+                match stopped {
+                    Ok(_) => Ok("done".to_owned()),
+                    Err(err) if already_stopping(&err) => Ok("already-stopped".to_owned()),
+                    Err(err) => Err(err),
+                }
             }
         })
         .await;
@@ -1134,6 +1139,16 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
         body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
     }
     (crate::tagging::rules::truncate(&subject, 99), body)
+}
+
+/// SageMaker's answer to stopping a notebook that is already stopping or stopped:
+/// `ValidationException: Status (Stopping) not in ([InService]). Unable to transition to (Stopping) …`.
+// NOTE: this is what the SDK's retry meets when an attempt timed out after SageMaker had carried it out,
+// and what a stop by someone else between the list call and ours looks like: done, not failed.
+fn already_stopping(err: &AwsError) -> bool {
+    matches!(err, AwsError::Rejected { code, message, .. }
+        if code == "ValidationException"
+            && (message.contains("Status (Stopping)") || message.contains("Status (Stopped)")))
 }
 
 /// `variant=count variant=count` -> pairs; malformed parts are ignored.
