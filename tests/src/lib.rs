@@ -3,6 +3,7 @@
 //! world, and reads the emulator's count of AWS calls.
 
 pub mod budget_world;
+pub mod proxy;
 pub mod world;
 
 use std::io::{Read, Write};
@@ -63,6 +64,11 @@ impl Emulator {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The emulator process's id (to pause it with SIGSTOP in outage tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -1,6 +1,11 @@
-//! SDK clients built once from an `SdkConfig`, and [`AwsError`]: every SDK failure classified as
-//! retryable (throttling, 5xx, timeouts, broken connections) or not (not found, denied, rejected).
+//! SDK clients built once from an `SdkConfig` with Tagwarden's [`CallPolicy`] (retries and timeouts), and
+//! [`AwsError`]: every SDK failure classified as retryable (throttling, 5xx, timeouts, broken connections)
+//! or not (not found, denied, rejected).
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -39,14 +44,112 @@ impl Clients {
         }
     }
 
-    /// Loads the SDK's default configuration (environment, profile, IMDS; `AWS_ENDPOINT_URL` included).
+    /// Builds every client from `config` with `policy`'s retries and timeouts in place of its own.
+    pub fn with_policy(config: &SdkConfig, policy: &CallPolicy) -> Self {
+        Self::new(&policy.apply(config))
+    }
+
+    /// Loads the SDK's default configuration (environment, profile, IMDS; `AWS_ENDPOINT_URL` included)
+    /// with [`CallPolicy::from_env`]'s retries and timeouts.
     pub async fn from_env() -> Self {
-        Self::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        let policy = CallPolicy::from_env();
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(policy.retry_config())
+            .timeout_config(policy.timeout_config())
+            .load()
+            .await;
+        Self::new(&config)
     }
 
     /// The region the clients act in.
     pub fn region(&self) -> Option<&str> {
         self.sagemaker.config().region().map(|r| r.as_ref())
+    }
+}
+
+/// How every AWS call is retried and timed out; [`CallPolicy::DEFAULT`] holds the numbers.
+///
+/// Retries use the SDK's *standard* mode: after a retryable failure (throttling, 5xx, timeout, I/O error)
+/// attempt `i` (from 1) waits `rand[0,1) * min(initial_backoff * 2^(i-1), max_backoff)` (full jitter),
+/// or a server's `x-amz-retry-after` capped at `max_backoff`, and every retry takes tokens from a
+/// process-wide bucket per service (500 tokens, 5 per retry, 10 after a timeout), so a long outage stops
+/// retrying instead of multiplying the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallPolicy {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Upper bound of the first retry's backoff (doubled per retry, jittered).
+    pub initial_backoff: Duration,
+    /// Upper bound of any one backoff.
+    pub max_backoff: Duration,
+    /// TCP and TLS connection set-up.
+    pub connect_timeout: Duration,
+    /// One attempt: connect, send and read the whole response.
+    pub attempt_timeout: Duration,
+    /// The whole call: every attempt and backoff. The hard bound on one call.
+    pub operation_timeout: Duration,
+}
+
+impl CallPolicy {
+    /// The deployed numbers. One call takes at most [`CallPolicy::worst_case`] =
+    /// `min(operation_timeout, max_attempts * attempt_timeout + (max_attempts - 1) * max_backoff)`
+    /// = min(10 s, 3 * 5 s + 2 * 2 s) = 10 s: a third of the auto-tagger's 30 s Lambda timeout and a
+    /// thirtieth of the budget-enforcer's 300 s (checked against `infra/template.yaml` by a test), so a
+    /// function whose AWS calls fail still returns its retryable error before Lambda kills it. Fast
+    /// failures (throttling, 5xx, refused connections) get all 3 attempts within about 1.5 s of backoff;
+    /// hanging connections get 2 before the operation timeout.
+    pub const DEFAULT: Self = Self {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(500),
+        max_backoff: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        attempt_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(10),
+    };
+
+    /// [`CallPolicy::DEFAULT`], with `max_attempts` from `TAGWARDEN_MAX_ATTEMPTS` (1 to 10) when set.
+    /// The operation timeout still bounds every call.
+    pub fn from_env() -> Self {
+        let attempts = std::env::var("TAGWARDEN_MAX_ATTEMPTS").ok().and_then(|v| v.trim().parse::<u32>().ok());
+        match attempts {
+            Some(n) if (1..=10).contains(&n) => Self { max_attempts: n, ..Self::DEFAULT },
+            _ => Self::DEFAULT,
+        }
+    }
+
+    /// The longest one call can take, retries and backoffs included.
+    pub fn worst_case(&self) -> Duration {
+        let attempts = self.attempt_timeout * self.max_attempts;
+        let backoffs = self.max_backoff * self.max_attempts.saturating_sub(1);
+        self.operation_timeout.min(attempts + backoffs)
+    }
+
+    /// The SDK retry configuration: standard mode, these attempts and backoffs.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    /// The SDK timeout configuration: connect, per-attempt and whole-operation timeouts.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.operation_timeout)
+            .build()
+    }
+
+    /// `config` with this policy's retries and timeouts (endpoint, region and credentials kept).
+    pub fn apply(&self, config: &SdkConfig) -> SdkConfig {
+        config.to_builder().retry_config(self.retry_config()).timeout_config(self.timeout_config()).build()
+    }
+}
+
+impl Default for CallPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }
 
@@ -195,6 +298,52 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each function's `Timeout` (or the template's `Globals`), by logical id.
+    fn lambda_timeouts() -> Vec<(String, Duration)> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let template: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let global = template["Globals"]["Function"]["Timeout"].as_u64();
+        let mut timeouts = Vec::new();
+        for (id, resource) in template["Resources"].as_mapping().unwrap() {
+            if resource["Type"].as_str() == Some("AWS::Serverless::Function") {
+                let seconds = resource["Properties"]["Timeout"].as_u64().or(global).unwrap_or(3);
+                timeouts.push((id.as_str().unwrap().to_owned(), Duration::from_secs(seconds)));
+            }
+        }
+        timeouts
+    }
+
+    #[test]
+    fn one_call_with_every_retry_takes_at_most_a_third_of_each_lambda_timeout() {
+        let policy = CallPolicy::DEFAULT;
+        let retried = policy.attempt_timeout * policy.max_attempts + policy.max_backoff * (policy.max_attempts - 1);
+        assert_eq!(policy.worst_case(), policy.operation_timeout.min(retried));
+        assert!(policy.connect_timeout <= policy.attempt_timeout && policy.attempt_timeout <= policy.operation_timeout);
+        assert!(policy.initial_backoff <= policy.max_backoff && policy.max_attempts > 1);
+        let timeouts = lambda_timeouts();
+        assert_eq!(timeouts.len(), 2, "{timeouts:?}");
+        for (function, timeout) in timeouts {
+            println!("{function}: Lambda timeout {timeout:?}, worst case of one AWS call {:?}", policy.worst_case());
+            assert!(policy.worst_case() * 3 <= timeout, "{function}: {:?} x 3 > {timeout:?}", policy.worst_case());
+        }
+    }
+
+    #[test]
+    fn the_policy_reaches_the_sdk_configuration() {
+        let policy = CallPolicy::DEFAULT;
+        let config = policy.apply(&SdkConfig::builder().build());
+        let retry = config.retry_config().unwrap();
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(
+            (retry.max_attempts(), retry.initial_backoff(), retry.max_backoff()),
+            (3, policy.initial_backoff, policy.max_backoff)
+        );
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(policy.connect_timeout));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(policy.attempt_timeout));
+        assert_eq!(timeouts.operation_timeout(), Some(policy.operation_timeout));
+    }
 
     #[test]
     fn throttling_and_server_errors_are_retryable_the_rest_is_not() {

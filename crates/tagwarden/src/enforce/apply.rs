@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::plan::{ActionResult, Candidate, plan_enforcement, select};
+use super::plan::{ActionResult, Candidate, EnforcementPlan, plan_enforcement, select};
 use super::{
     DENIED_BY_TAG, EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport, SCALED_BY_TAG, SCALED_FROM_TAG,
     STOPPED_BY_TAG, result_action,
@@ -143,6 +143,17 @@ macro_rules! running {
     }};
 }
 
+/// A retryable failure with the results recorded before it, logged with the failures' resources.
+fn incomplete(err: AwsError, results: Vec<ActionResult>) -> EnforceError {
+    let failed: Vec<&str> =
+        results.iter().filter(|r| r.result.starts_with("failed")).map(|r| r.resource_arn.as_str()).collect();
+    let done = results.iter().filter(|r| r.result == "done").count();
+    // NOTE: the log names the first few failures; the error (and Lambda's failure record) lists them all.
+    let first: Vec<String> = failed.iter().take(10).map(|arn| clip(arn)).collect();
+    warn!(error = %clip(&err.to_string()), done, failed = failed.len(), first_failed = ?first, "retryable failures remain; the alert will be retried");
+    EnforceError::retryable(err, results)
+}
+
 /// The budget-enforcer: policy and clients, built once per process.
 #[derive(Debug)]
 pub struct BudgetEnforcer {
@@ -205,7 +216,7 @@ impl BudgetEnforcer {
             BudgetEvent::Alert(alert) => self.enforce(alert, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
         };
-        let outcome = outcome.map_err(EnforceError::Retryable)?;
+        let outcome = outcome?;
         if let Some(id) = message_id {
             self.handled.insert(id.to_owned(), ());
         }
@@ -225,8 +236,9 @@ impl BudgetEnforcer {
         }
     }
 
-    /// Acts on one alert as the policy says.
-    pub async fn enforce(&self, alert: BudgetAlert, force_dry_run: bool) -> Result<EnforcementOutcome, AwsError> {
+    /// Acts on one alert as the policy says. A retryable failure after some actions were taken is an
+    /// [`EnforceError::Incomplete`] listing them.
+    pub async fn enforce(&self, alert: BudgetAlert, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let budgets = &self.policy.budgets;
         let plan = match plan_enforcement(&alert, budgets, force_dry_run) {
             Ok(plan) => plan,
@@ -240,7 +252,7 @@ impl BudgetEnforcer {
                 alert: Some(alert),
             });
         };
-        let scope = match self.resolve_scope(rule, &alert).await? {
+        let scope = match self.resolve_scope(rule, &alert).await.map_err(EnforceError::Retryable)? {
             Ok(scope) => scope,
             Err(reason) => {
                 return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) });
@@ -248,27 +260,16 @@ impl BudgetEnforcer {
         };
         let scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut ledger = Ledger::default();
-        for action in &plan.actions {
-            match action {
-                Action::Notify => {}
-                Action::StopNotebooks => self.stop_notebooks(rule, &scope, &alert, plan.dry_run, &mut ledger).await?,
-                Action::StopJobs => {
-                    for kind in JOB_KINDS {
-                        self.stop_jobs(kind, &scope, plan.dry_run, &mut ledger).await?;
-                    }
-                }
-                Action::DeleteStudioApps => self.delete_apps(&scope, plan.dry_run, &mut ledger).await?,
-                Action::ScaleEndpoints => self.scale_endpoints(rule, &scope, &alert, plan.dry_run, &mut ledger).await?,
-                Action::DenyIam => self.deny_roles(&scope, &alert, plan.dry_run, &mut ledger).await?,
-            }
+        if let Err(err) = self.act(rule, &scope, &alert, &plan, &mut ledger).await {
+            // NOTE: a listing that failed after earlier actions were carried out: report those too.
+            return Err(incomplete(err, ledger.results));
         }
         if let Some(err) = ledger.retryable {
-            warn!(error = %clip(&err.to_string()), "retryable failures remain; the alert will be retried");
-            return Err(err);
+            return Err(incomplete(err, ledger.results));
         }
         let mut report = EnforcementReport { alert, plan, scope: scope_text, results: ledger.results, notified: false };
         if report.plan.actions.contains(&Action::Notify) && !report.plan.dry_run {
-            report.notified = self.notify(&report).await?;
+            report.notified = self.notify(&report).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
         Ok(if report.plan.dry_run {
             EnforcementOutcome::DryRun(report)
@@ -277,6 +278,32 @@ impl BudgetEnforcer {
         } else {
             EnforcementOutcome::Enforced(report)
         })
+    }
+
+    /// Carries out the plan's actions, recording each resource's result in `ledger`.
+    async fn act(
+        &self,
+        rule: &BudgetRule,
+        scope: &ResolvedScope,
+        alert: &BudgetAlert,
+        plan: &EnforcementPlan,
+        ledger: &mut Ledger,
+    ) -> Result<(), AwsError> {
+        for action in &plan.actions {
+            match action {
+                Action::Notify => {}
+                Action::StopNotebooks => self.stop_notebooks(rule, scope, alert, plan.dry_run, ledger).await?,
+                Action::StopJobs => {
+                    for kind in JOB_KINDS {
+                        self.stop_jobs(kind, scope, plan.dry_run, ledger).await?;
+                    }
+                }
+                Action::DeleteStudioApps => self.delete_apps(scope, plan.dry_run, ledger).await?,
+                Action::ScaleEndpoints => self.scale_endpoints(rule, scope, alert, plan.dry_run, ledger).await?,
+                Action::DenyIam => self.deny_roles(scope, alert, plan.dry_run, ledger).await?,
+            }
+        }
+        Ok(())
     }
 
     /// The rule's scope; `Err` is the reason to refuse acting (no resolvable scope).
@@ -503,14 +530,19 @@ impl BudgetEnforcer {
                 if let Some(marker) = marker {
                     self.mark(&target.arn, &[(STOPPED_BY_TAG, marker)]).await?;
                 }
-                self.clients
+                let stopped = self
+                    .clients
                     .sagemaker
                     .stop_notebook_instance()
                     .notebook_instance_name(&name)
                     .send()
                     .await
-                    .aws("StopNotebookInstance")?;
-                Ok("done".to_owned())
+                    .aws("StopNotebookInstance");
+                match stopped {
+                    Ok(_) => Ok("done".to_owned()),
+                    Err(err) if already_stopping(&err) => Ok("already-stopped".to_owned()),
+                    Err(err) => Err(err),
+                }
             }
         })
         .await;
@@ -881,14 +913,21 @@ impl BudgetEnforcer {
 
     /// Undoes the reversible actions of one budget (or all): detaches Tagwarden's deny policy, scales
     /// endpoints back, and restarts stopped notebooks where the rule asks for it.
-    pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, AwsError> {
+    /// A retryable failure after some resources were restored is an [`EnforceError::Incomplete`].
+    pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let marker = budget.map(sanitize_value);
         let mut ledger = Ledger::default();
-        self.restore_roles(marker.as_deref(), dry_run, &mut ledger).await?;
-        self.restore_endpoints(marker.as_deref(), dry_run, &mut ledger).await?;
-        self.restore_notebooks(marker.as_deref(), dry_run, &mut ledger).await?;
+        let restored = async {
+            self.restore_roles(marker.as_deref(), dry_run, &mut ledger).await?;
+            self.restore_endpoints(marker.as_deref(), dry_run, &mut ledger).await?;
+            self.restore_notebooks(marker.as_deref(), dry_run, &mut ledger).await
+        }
+        .await;
+        if let Err(err) = restored {
+            return Err(incomplete(err, ledger.results));
+        }
         if let Some(err) = ledger.retryable {
-            return Err(err);
+            return Err(incomplete(err, ledger.results));
         }
         Ok(EnforcementOutcome::Restored(RestoreReport {
             budget: budget.map(str::to_owned),
@@ -1124,6 +1163,16 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
         body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
     }
     (crate::tagging::rules::truncate(&subject, 99), body)
+}
+
+/// SageMaker's answer to stopping a notebook that is already stopping or stopped:
+/// `ValidationException: Status (Stopping) not in ([InService]). Unable to transition to (Stopping) …`.
+// NOTE: this is what the SDK's retry meets when an attempt timed out after SageMaker had carried it out,
+// and what a stop by someone else between the list call and ours looks like: done, not failed.
+fn already_stopping(err: &AwsError) -> bool {
+    matches!(err, AwsError::Rejected { code, message, .. }
+        if code == "ValidationException"
+            && (message.contains("Status (Stopping)") || message.contains("Status (Stopped)")))
 }
 
 /// `variant=count variant=count` -> pairs; malformed parts are ignored.

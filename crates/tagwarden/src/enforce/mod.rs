@@ -102,12 +102,72 @@ pub enum EnforceError {
     /// Throttling or an outage remained after the SDK's retries: retry the (idempotent) whole event.
     #[error("retryable: {0}")]
     Retryable(AwsError),
+    /// A retryable failure after some actions were carried out: what was done and what failed, so that a
+    /// partial enforcement is never reported as nothing (or as everything). Retrying finishes the rest.
+    #[error("retryable: {}", .0)]
+    Incomplete(Box<Incomplete>),
+}
+
+/// What one alert did before a retryable failure stopped it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incomplete {
+    /// The first retryable failure.
+    pub error: AwsError,
+    /// Every result recorded before the handler gave up (`done`, `already-stopped`, `failed: …`, …).
+    pub results: Vec<ActionResult>,
+}
+
+impl Incomplete {
+    /// Results that are `done`.
+    pub fn done(&self) -> impl Iterator<Item = &ActionResult> {
+        self.results.iter().filter(|r| r.result == "done")
+    }
+
+    /// Results that are `failed: …`.
+    pub fn failed(&self) -> impl Iterator<Item = &ActionResult> {
+        self.results.iter().filter(|r| r.result.starts_with("failed"))
+    }
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (done, failed) = (self.done().count(), self.failed().count());
+        let other = self.results.len() - done - failed;
+        // NOTE: counts and the first failures before the SDK's (long) error: consumers truncate messages.
+        write!(f, "{done} done, {failed} failed, {other} settled otherwise")?;
+        for (i, r) in self.failed().take(10).enumerate() {
+            write!(f, "{} {} {}", if i == 0 { "; failed:" } else { "," }, r.action, r.resource_arn)?;
+        }
+        if failed > 10 {
+            write!(f, ", … {} more", failed - 10)?;
+        }
+        write!(f, "; first retryable failure: {}", self.error)?;
+        Ok(())
+    }
 }
 
 impl EnforceError {
     /// Whether retrying the event may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_))
+        self.aws_error().is_some_and(AwsError::is_retryable)
+    }
+
+    /// The AWS failure behind a retryable error.
+    pub fn aws_error(&self) -> Option<&AwsError> {
+        match self {
+            Self::Retryable(err) => Some(err),
+            Self::Incomplete(incomplete) => Some(&incomplete.error),
+            Self::BadInput(_) => None,
+        }
+    }
+
+    /// A retryable error carrying the results so far (plain [`EnforceError::Retryable`] when there are none).
+    pub fn retryable(error: AwsError, results: Vec<ActionResult>) -> Self {
+        if results.is_empty() {
+            Self::Retryable(error)
+        } else {
+            Self::Incomplete(Box::new(Incomplete { error, results }))
+        }
     }
 }
 
@@ -115,8 +175,12 @@ impl From<EnforceError> for lambda_runtime::Diagnostic {
     fn from(err: EnforceError) -> Self {
         let error_type = match &err {
             EnforceError::BadInput(_) => "Tagwarden.NonRetryable.BadInput",
-            EnforceError::Retryable(AwsError::Throttled { .. }) => "Tagwarden.Retryable.Throttled",
-            EnforceError::Retryable(_) => "Tagwarden.Retryable.Unavailable",
+            _ => match err.aws_error() {
+                Some(AwsError::Throttled { .. }) => "Tagwarden.Retryable.Throttled",
+                Some(AwsError::Unavailable { .. }) => "Tagwarden.Retryable.Unavailable",
+                // NOTE: e.g. a listing denied by IAM: Lambda still retries an error, but the type says why it fails.
+                _ => "Tagwarden.NonRetryable.Aws",
+            },
         };
         Self { error_type: error_type.into(), error_message: err.to_string() }
     }
@@ -131,5 +195,42 @@ pub fn result_action(action: Action) -> &'static str {
         Action::DeleteStudioApps => "delete-app",
         Action::ScaleEndpoints => "scale-endpoint",
         Action::DenyIam => "deny-role",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable() -> AwsError {
+        AwsError::Unavailable { operation: "StopNotebookInstance", message: "connection refused".into() }
+    }
+
+    #[test]
+    fn an_incomplete_enforcement_names_its_counts_and_failures_before_the_error() {
+        let results = vec![
+            ActionResult::new("stop-notebook", "arn:nb-1", "done"),
+            ActionResult::new("stop-notebook", "arn:nb-2", "failed: StopNotebookInstance: service unavailable"),
+            ActionResult::new("stop-notebook", "arn:nb-3", "exempt"),
+        ];
+        let err = EnforceError::retryable(unavailable(), results);
+        assert!(err.is_retryable());
+        let text = err.to_string();
+        assert!(text.starts_with("retryable: 1 done, 1 failed, 1 settled otherwise; failed: stop-notebook arn:nb-2"));
+        assert!(
+            text.ends_with("first retryable failure: StopNotebookInstance: service unavailable: connection refused")
+        );
+        assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Tagwarden.Retryable.Unavailable");
+    }
+
+    #[test]
+    fn a_failure_before_any_action_is_plainly_retryable_and_a_denied_one_is_not_labelled_retryable() {
+        assert!(matches!(EnforceError::retryable(unavailable(), vec![]), EnforceError::Retryable(_)));
+        let denied = EnforceError::Retryable(AwsError::AccessDenied {
+            operation: "ListNotebookInstances",
+            message: "no".into(),
+        });
+        assert!(!denied.is_retryable());
+        assert_eq!(lambda_runtime::Diagnostic::from(denied).error_type, "Tagwarden.NonRetryable.Aws");
     }
 }

@@ -1,0 +1,953 @@
+//! Fault injection for both handlers: every AWS operation each function makes, under throttling, 500, 503,
+//! a hanging connection (attempt timeout), a reset connection and a refused connection. Mock rules
+//! (aws-smithy-mocks) answer every call of a permissive world; a fault-injecting HTTP client takes over
+//! the one operation under test. Each (operation x fault) pair must end in a retryable Lambda error after
+//! exactly the policy's attempts, and partial enforcement must be reported, not hidden.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sagemaker::config::retry::RetryPartition;
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::{Value, json};
+use tagwarden::aws::CallPolicy;
+use tagwarden::enforce::EnforceError;
+use tagwarden::tagging::TaggerSettings;
+use tagwarden::{AutoTagger, BudgetEnforcer, Clients, EnforcementOutcome, Policy, permissions};
+
+/// Short backoffs and timeouts so that a hundred cases run in seconds; same shape as the deployed policy.
+const TEST_POLICY: CallPolicy = CallPolicy {
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(1),
+    max_backoff: Duration::from_millis(5),
+    connect_timeout: Duration::from_millis(50),
+    attempt_timeout: Duration::from_millis(100),
+    operation_timeout: Duration::from_secs(2),
+};
+
+const ACCOUNT: &str = "123456789012";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Throttling,
+    Internal500,
+    Unavailable503,
+    Timeout,
+    ConnectionReset,
+    ConnectionRefused,
+}
+
+const FAULTS: &[Fault] = &[
+    Fault::Throttling,
+    Fault::Internal500,
+    Fault::Unavailable503,
+    Fault::Timeout,
+    Fault::ConnectionReset,
+    Fault::ConnectionRefused,
+];
+
+/// The operation an HTTP request is for: `X-Amz-Target` (JSON protocols), the path (CBOR) or `Action=`.
+fn operation_of(request: &HttpRequest) -> String {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        return target.rsplit('.').next().unwrap_or_default().to_owned();
+    }
+    if let Some((_, op)) = request.uri().rsplit_once("/operation/") {
+        return op.to_owned();
+    }
+    let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or_default().to_owned()
+}
+
+fn is_json(request: &HttpRequest) -> bool {
+    request.headers().get("x-amz-target").is_some()
+}
+
+fn error_response(json: bool, status: u16, code: &str) -> HttpResponse {
+    error_with_message(json, status, code, "injected")
+}
+
+fn error_with_message(json: bool, status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = if json {
+        json!({"__type": code, "message": message}).to_string()
+    } else {
+        format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        )
+    };
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+/// Which requests fail, how, and how many times.
+#[derive(Debug, Clone)]
+struct Injection {
+    operation: String,
+    /// Only requests whose body contains this (e.g. one notebook's name).
+    body_contains: Option<String>,
+    fault: Fault,
+    /// Fail this many matching attempts, then answer `{}` with 200 (JSON operations only)...
+    fail_first: usize,
+    /// ... or this 400 error (code, message), as a service that did carry out the faulted attempt would.
+    then_error: Option<(&'static str, &'static str)>,
+}
+
+/// An HTTP client that injects a fault into one operation and hands every other request to the mocks.
+#[derive(Debug, Clone)]
+struct FaultClient {
+    inner: SharedHttpClient,
+    injection: Option<Injection>,
+    /// Every attempt, by operation.
+    attempts: Arc<Mutex<BTreeMap<String, usize>>>,
+    /// Attempts of the injected operation that matched, faulted or not.
+    matched: Arc<AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct FaultConnector {
+    client: FaultClient,
+    inner: SharedHttpConnector,
+}
+
+impl HttpClient for FaultClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        let inner = self.inner.http_connector(settings, components);
+        SharedHttpConnector::new(FaultConnector { client: self.clone(), inner })
+    }
+}
+
+impl HttpConnector for FaultConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let operation = operation_of(&request);
+        *self.client.attempts.lock().unwrap().entry(operation.clone()).or_default() += 1;
+        let Some(injection) = self.client.injection.as_ref().filter(|i| i.operation == operation) else {
+            return self.inner.call(request);
+        };
+        let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        if injection.body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
+            return HttpConnectorFuture::ready(Ok(HttpResponse::new(StatusCode::try_from(200).unwrap(), "{}".into())));
+        }
+        let n = self.client.matched.fetch_add(1, Ordering::SeqCst);
+        if n >= injection.fail_first {
+            if let Some((code, message)) = injection.then_error {
+                return HttpConnectorFuture::ready(Ok(error_with_message(is_json(&request), 400, code, message)));
+            }
+            return HttpConnectorFuture::ready(Ok(HttpResponse::new(StatusCode::try_from(200).unwrap(), "{}".into())));
+        }
+        let json = is_json(&request);
+        let io = |kind: std::io::ErrorKind| Err(ConnectorError::io(Box::new(std::io::Error::from(kind))));
+        match injection.fault {
+            Fault::Throttling => {
+                let code = if json { "ThrottlingException" } else { "Throttling" };
+                HttpConnectorFuture::ready(Ok(error_response(json, 400, code)))
+            }
+            Fault::Internal500 => HttpConnectorFuture::ready(Ok(error_response(json, 500, "InternalFailure"))),
+            Fault::Unavailable503 => HttpConnectorFuture::ready(Ok(error_response(json, 503, "ServiceUnavailable"))),
+            Fault::Timeout => HttpConnectorFuture::new(std::future::pending()),
+            Fault::ConnectionReset => HttpConnectorFuture::ready(io(std::io::ErrorKind::ConnectionReset)),
+            Fault::ConnectionRefused => HttpConnectorFuture::ready(io(std::io::ErrorKind::ConnectionRefused)),
+        }
+    }
+}
+
+/// Mock rules by operation name, so that the operation under test can be left to the fault client.
+type World = Vec<(&'static str, Rule)>;
+
+static PARTITION: AtomicUsize = AtomicUsize::new(0);
+
+macro_rules! client {
+    ($krate:ident, $rules:expr, $http:expr, $policy:expr) => {{
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).allow_passthrough();
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        // NOTE: the SDK's retry token bucket is process-wide per partition: one per client keeps cases apart.
+        let partition = RetryPartition::new(format!("faults-{}", PARTITION.fetch_add(1, Ordering::SeqCst)));
+        $krate::Client::from_conf(
+            $krate::Config::builder()
+                .with_test_defaults_v2()
+                .http_client($http.clone())
+                .interceptor(interceptor)
+                .retry_config($policy.retry_config())
+                .timeout_config($policy.timeout_config())
+                .retry_partition(partition)
+                .build(),
+        )
+    }};
+}
+
+/// Clients answering from `world`, except the injected operation.
+fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> (Clients, FaultClient) {
+    let fault = FaultClient {
+        inner: create_mock_http_client(),
+        injection: injection.clone(),
+        attempts: Arc::default(),
+        matched: Arc::default(),
+    };
+    let http = SharedHttpClient::new(fault.clone());
+    let excluded = injection.map(|i| i.operation);
+    let rules: Vec<&Rule> =
+        world.iter().filter(|(op, _)| excluded.as_deref() != Some(*op)).map(|(_, rule)| rule).collect();
+    let clients = Clients {
+        sagemaker: client!(aws_sdk_sagemaker, rules.iter().copied(), http, policy),
+        iam: client!(aws_sdk_iam, rules.iter().copied(), http, policy),
+        sns: client!(aws_sdk_sns, rules.iter().copied(), http, policy),
+        tagging: client!(aws_sdk_resourcegroupstagging, rules.iter().copied(), http, policy),
+        budgets: client!(aws_sdk_budgets, rules.iter().copied(), http, policy),
+        sts: client!(aws_sdk_sts, rules.iter().copied(), http, policy),
+        ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
+    };
+    (clients, fault)
+}
+
+fn sm(path: &str) -> String {
+    format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:{path}")
+}
+
+fn sm_tag(k: &str, v: &str) -> aws_sdk_sagemaker::types::Tag {
+    aws_sdk_sagemaker::types::Tag::builder().key(k).value(v).build()
+}
+
+fn iam_tag(k: &str, v: &str) -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder().key(k).value(v).build().unwrap()
+}
+
+/// The auto-tagger's world: every resource carries a misspelt `env` key (so `DeleteTags` runs) and a
+/// Studio space tag (so the space's owner is looked up), sources
+/// carry a cost center but no team (so the gap is published), Studio lookups answer.
+fn tagger_world() -> World {
+    use aws_sdk_sagemaker::Client as Sm;
+    use aws_sdk_sagemaker::operation::{
+        add_tags::AddTagsOutput, delete_tags::DeleteTagsOutput,
+        describe_hyper_parameter_tuning_job::DescribeHyperParameterTuningJobOutput,
+        describe_space::DescribeSpaceOutput, describe_user_profile::DescribeUserProfileOutput,
+        list_tags::ListTagsOutput, list_user_profiles::ListUserProfilesOutput,
+    };
+    use aws_sdk_sagemaker::types::{OwnershipSettings, UserProfileDetails};
+    vec![
+        (
+            "ListTags",
+            mock!(Sm::list_tags).then_output(|| {
+                ListTagsOutput::builder()
+                    .tags(sm_tag("env", "prod"))
+                    .tags(sm_tag("cost-center", "CC-1234"))
+                    .tags(sm_tag("sagemaker:space-arn", &sm("space/d-1/shared")))
+                    .build()
+            }),
+        ),
+        ("AddTags", mock!(Sm::add_tags).then_output(|| AddTagsOutput::builder().build())),
+        ("DeleteTags", mock!(Sm::delete_tags).then_output(|| DeleteTagsOutput::builder().build())),
+        (
+            "DescribeUserProfile",
+            mock!(Sm::describe_user_profile).then_output(|| {
+                DescribeUserProfileOutput::builder()
+                    .user_profile_arn(sm("user-profile/d-1/alice"))
+                    .domain_id("d-1")
+                    .user_profile_name("alice")
+                    .build()
+            }),
+        ),
+        (
+            "ListUserProfiles",
+            mock!(Sm::list_user_profiles).then_compute_output(|input| {
+                let name = input.user_profile_name_contains().unwrap_or("alice").to_owned();
+                ListUserProfilesOutput::builder()
+                    .user_profiles(UserProfileDetails::builder().domain_id("d-1").user_profile_name(name).build())
+                    .build()
+            }),
+        ),
+        (
+            "DescribeSpace",
+            mock!(Sm::describe_space).then_output(|| {
+                DescribeSpaceOutput::builder()
+                    .ownership_settings(OwnershipSettings::builder().owner_user_profile_name("alice").build())
+                    .build()
+            }),
+        ),
+        (
+            "DescribeHyperParameterTuningJob",
+            mock!(Sm::describe_hyper_parameter_tuning_job).then_compute_output(|input| {
+                let name = input.hyper_parameter_tuning_job_name().unwrap_or_default();
+                DescribeHyperParameterTuningJobOutput::builder()
+                    .hyper_parameter_tuning_job_arn(sm(&format!("hyper-parameter-tuning-job/{name}")))
+                    .build()
+            }),
+        ),
+        (
+            "ListRoleTags",
+            mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+                aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput::builder()
+                    .tags(iam_tag("cost-center", "CC-1234"))
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            }),
+        ),
+        (
+            "ListUserTags",
+            mock!(aws_sdk_iam::Client::list_user_tags).then_output(|| {
+                aws_sdk_iam::operation::list_user_tags::ListUserTagsOutput::builder()
+                    .tags(iam_tag("cost-center", "CC-1234"))
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            }),
+        ),
+        (
+            "Publish",
+            mock!(aws_sdk_sns::Client::publish)
+                .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m").build()),
+        ),
+    ]
+}
+
+/// The budget-enforcer's world: one running resource of each kind in scope (`cost-center=CC-1` from the
+/// budget's cost filters), one SageMaker execution role, two user profiles (one with its own role, one
+/// using the domain's), markers in place for `restore`.
+fn enforcer_world() -> World {
+    use aws_sdk_sagemaker::Client as Sm;
+    use aws_sdk_sagemaker::operation as op;
+    use aws_sdk_sagemaker::types as t;
+    let epoch = aws_smithy_types::DateTime::from_secs(1_700_000_000);
+    vec![
+        (
+            "DescribeBudget",
+            mock!(aws_sdk_budgets::Client::describe_budget).then_output(|| {
+                use aws_sdk_budgets::types::{Budget, BudgetType, TimeUnit};
+                #[allow(deprecated)]
+                let budget = Budget::builder()
+                    .budget_name("ml-marketing")
+                    .budget_type(BudgetType::Cost)
+                    .time_unit(TimeUnit::Monthly)
+                    .cost_filters("TagKeyValue", vec!["user:cost-center$CC-1".to_owned()])
+                    .build()
+                    .unwrap();
+                aws_sdk_budgets::operation::describe_budget::DescribeBudgetOutput::builder().budget(budget).build()
+            }),
+        ),
+        (
+            "GetCallerIdentity",
+            mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+                aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder().account(ACCOUNT).build()
+            }),
+        ),
+        (
+            "GetResources",
+            mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_compute_output(|input| {
+                use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
+                let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+                let mut out = aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput::builder();
+                for kind in input.resource_type_filters() {
+                    let paths: &[&str] = match kind.as_str() {
+                        "sagemaker:notebook-instance" => &["notebook-instance/nb-1"],
+                        "sagemaker:training-job" => &["training-job/train-1"],
+                        "sagemaker:processing-job" => &["processing-job/proc-1"],
+                        "sagemaker:transform-job" => &["transform-job/xform-1"],
+                        "sagemaker:hyper-parameter-tuning-job" => &["hyper-parameter-tuning-job/hpo-1"],
+                        "sagemaker:endpoint" => &["endpoint/ep-1"],
+                        "sagemaker:user-profile" => &["user-profile/d-1/alice", "user-profile/d-1/bob"],
+                        _ => &[],
+                    };
+                    for path in paths {
+                        let mapping = ResourceTagMapping::builder()
+                            .resource_arn(sm(path))
+                            .tags(tag("cost-center", "CC-1"))
+                            .tags(tag("tagwarden:stopped-by", "ml-marketing"))
+                            .tags(tag("tagwarden:scaled-by", "ml-marketing"))
+                            .tags(tag("tagwarden:scaled-from", "AllTraffic=2"))
+                            .build();
+                        out = out.resource_tag_mapping_list(mapping);
+                    }
+                }
+                out.build()
+            }),
+        ),
+        (
+            "ListNotebookInstances",
+            mock!(Sm::list_notebook_instances).then_output(|| {
+                let nb = t::NotebookInstanceSummary::builder()
+                    .notebook_instance_name("nb-1")
+                    .notebook_instance_arn(sm("notebook-instance/nb-1"))
+                    .notebook_instance_status(t::NotebookInstanceStatus::InService)
+                    .build();
+                op::list_notebook_instances::ListNotebookInstancesOutput::builder().notebook_instances(nb).build()
+            }),
+        ),
+        (
+            "ListTrainingJobs",
+            mock!(Sm::list_training_jobs).then_output(move || {
+                let job = t::TrainingJobSummary::builder()
+                    .training_job_name("train-1")
+                    .training_job_arn(sm("training-job/train-1"))
+                    .creation_time(epoch)
+                    .training_job_status(t::TrainingJobStatus::InProgress)
+                    .build();
+                op::list_training_jobs::ListTrainingJobsOutput::builder().training_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListProcessingJobs",
+            mock!(Sm::list_processing_jobs).then_output(move || {
+                let job = t::ProcessingJobSummary::builder()
+                    .processing_job_name("proc-1")
+                    .processing_job_arn(sm("processing-job/proc-1"))
+                    .creation_time(epoch)
+                    .processing_job_status(t::ProcessingJobStatus::InProgress)
+                    .build();
+                op::list_processing_jobs::ListProcessingJobsOutput::builder().processing_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListTransformJobs",
+            mock!(Sm::list_transform_jobs).then_output(move || {
+                let job = t::TransformJobSummary::builder()
+                    .transform_job_name("xform-1")
+                    .transform_job_arn(sm("transform-job/xform-1"))
+                    .creation_time(epoch)
+                    .transform_job_status(t::TransformJobStatus::InProgress)
+                    .build();
+                op::list_transform_jobs::ListTransformJobsOutput::builder().transform_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListHyperParameterTuningJobs",
+            mock!(Sm::list_hyper_parameter_tuning_jobs).then_output(move || {
+                let job = t::HyperParameterTuningJobSummary::builder()
+                    .hyper_parameter_tuning_job_name("hpo-1")
+                    .hyper_parameter_tuning_job_arn(sm("hyper-parameter-tuning-job/hpo-1"))
+                    .creation_time(epoch)
+                    .hyper_parameter_tuning_job_status(t::HyperParameterTuningJobStatus::InProgress)
+                    .build();
+                op::list_hyper_parameter_tuning_jobs::ListHyperParameterTuningJobsOutput::builder()
+                    .hyper_parameter_tuning_job_summaries(job)
+                    .build()
+            }),
+        ),
+        (
+            "ListApps",
+            mock!(Sm::list_apps).then_output(|| {
+                let app = t::AppDetails::builder()
+                    .domain_id("d-1")
+                    .user_profile_name("alice")
+                    .app_type(t::AppType::JupyterLab)
+                    .app_name("default")
+                    .status(t::AppStatus::InService)
+                    .build();
+                op::list_apps::ListAppsOutput::builder().apps(app).build()
+            }),
+        ),
+        (
+            "ListEndpoints",
+            mock!(Sm::list_endpoints).then_output(move || {
+                let ep = t::EndpointSummary::builder()
+                    .endpoint_name("ep-1")
+                    .endpoint_arn(sm("endpoint/ep-1"))
+                    .creation_time(epoch)
+                    .last_modified_time(epoch)
+                    .endpoint_status(t::EndpointStatus::InService)
+                    .build();
+                op::list_endpoints::ListEndpointsOutput::builder().endpoints(ep).build()
+            }),
+        ),
+        (
+            "DescribeEndpoint",
+            mock!(Sm::describe_endpoint).then_output(|| {
+                let variant =
+                    t::ProductionVariantSummary::builder().variant_name("AllTraffic").current_instance_count(2).build();
+                op::describe_endpoint::DescribeEndpointOutput::builder().production_variants(variant).build()
+            }),
+        ),
+        (
+            "DescribeUserProfile",
+            mock!(Sm::describe_user_profile).then_compute_output(|input| {
+                let mut out = op::describe_user_profile::DescribeUserProfileOutput::builder();
+                if input.user_profile_name() == Some("alice") {
+                    let role = format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec");
+                    out = out.user_settings(t::UserSettings::builder().execution_role(role).build());
+                }
+                out.build()
+            }),
+        ),
+        (
+            "DescribeDomain",
+            mock!(Sm::describe_domain).then_output(|| {
+                let role = format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec");
+                op::describe_domain::DescribeDomainOutput::builder()
+                    .default_user_settings(t::UserSettings::builder().execution_role(role).build())
+                    .build()
+            }),
+        ),
+        (
+            "StopNotebookInstance",
+            mock!(Sm::stop_notebook_instance)
+                .then_output(|| op::stop_notebook_instance::StopNotebookInstanceOutput::builder().build()),
+        ),
+        (
+            "StartNotebookInstance",
+            mock!(Sm::start_notebook_instance)
+                .then_output(|| op::start_notebook_instance::StartNotebookInstanceOutput::builder().build()),
+        ),
+        (
+            "StopTrainingJob",
+            mock!(Sm::stop_training_job)
+                .then_output(|| op::stop_training_job::StopTrainingJobOutput::builder().build()),
+        ),
+        (
+            "StopProcessingJob",
+            mock!(Sm::stop_processing_job)
+                .then_output(|| op::stop_processing_job::StopProcessingJobOutput::builder().build()),
+        ),
+        (
+            "StopTransformJob",
+            mock!(Sm::stop_transform_job)
+                .then_output(|| op::stop_transform_job::StopTransformJobOutput::builder().build()),
+        ),
+        (
+            "StopHyperParameterTuningJob",
+            mock!(Sm::stop_hyper_parameter_tuning_job).then_output(|| {
+                op::stop_hyper_parameter_tuning_job::StopHyperParameterTuningJobOutput::builder().build()
+            }),
+        ),
+        ("DeleteApp", mock!(Sm::delete_app).then_output(|| op::delete_app::DeleteAppOutput::builder().build())),
+        (
+            "DeleteEndpoint",
+            mock!(Sm::delete_endpoint).then_output(|| op::delete_endpoint::DeleteEndpointOutput::builder().build()),
+        ),
+        (
+            "UpdateEndpointWeightsAndCapacities",
+            mock!(Sm::update_endpoint_weights_and_capacities).then_output(|| {
+                op::update_endpoint_weights_and_capacities::UpdateEndpointWeightsAndCapacitiesOutput::builder()
+                    .endpoint_arn(sm("endpoint/ep-1"))
+                    .build()
+            }),
+        ),
+        ("AddTags", mock!(Sm::add_tags).then_output(|| op::add_tags::AddTagsOutput::builder().build())),
+        ("DeleteTags", mock!(Sm::delete_tags).then_output(|| op::delete_tags::DeleteTagsOutput::builder().build())),
+        (
+            "ListRoles",
+            mock!(aws_sdk_iam::Client::list_roles).then_output(move || {
+                let role = aws_sdk_iam::types::Role::builder()
+                    .path("/service-role/")
+                    .role_name("sm-exec")
+                    .role_id("AROA1")
+                    .arn(format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec"))
+                    .create_date(epoch)
+                    .assume_role_policy_document(
+                        "%7B%22Principal%22%3A%7B%22Service%22%3A%22sagemaker.amazonaws.com%22%7D%7D",
+                    )
+                    .build()
+                    .unwrap();
+                aws_sdk_iam::operation::list_roles::ListRolesOutput::builder()
+                    .roles(role)
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            }),
+        ),
+        (
+            "ListRoleTags",
+            mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+                aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput::builder()
+                    .tags(iam_tag("cost-center", "CC-1"))
+                    .tags(iam_tag("tagwarden:denied-by", "ml-marketing"))
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            }),
+        ),
+        (
+            "ListAttachedRolePolicies",
+            mock!(aws_sdk_iam::Client::list_attached_role_policies).then_output(|| {
+                aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput::builder().build()
+            }),
+        ),
+        (
+            "TagRole",
+            mock!(aws_sdk_iam::Client::tag_role)
+                .then_output(|| aws_sdk_iam::operation::tag_role::TagRoleOutput::builder().build()),
+        ),
+        (
+            "UntagRole",
+            mock!(aws_sdk_iam::Client::untag_role)
+                .then_output(|| aws_sdk_iam::operation::untag_role::UntagRoleOutput::builder().build()),
+        ),
+        (
+            "AttachRolePolicy",
+            mock!(aws_sdk_iam::Client::attach_role_policy)
+                .then_output(|| aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build()),
+        ),
+        (
+            "DetachRolePolicy",
+            mock!(aws_sdk_iam::Client::detach_role_policy)
+                .then_output(|| aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build()),
+        ),
+        (
+            "Publish",
+            mock!(aws_sdk_sns::Client::publish)
+                .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().message_id("m").build()),
+        ),
+    ]
+}
+
+fn enforcer_policy(endpoints: &str) -> Policy {
+    let yaml = format!(
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, deny-iam]}}]\n"
+    );
+    Policy::from_yaml(&yaml, "faults").unwrap()
+}
+
+fn sample(function: &str, file: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(function).join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// An enforcer scenario: a name, the event, the policy.
+fn enforcer_scenarios() -> Vec<(&'static str, Value, Policy)> {
+    let alert = sample("budget-enforcer", "actual-125-percent.json");
+    vec![
+        ("alert, scale endpoints", alert.clone(), enforcer_policy("{min_instances: 0}")),
+        ("alert, delete endpoints", alert, enforcer_policy("{delete: true}")),
+        ("restore", sample("budget-enforcer", "restore-command.json"), enforcer_policy("{min_instances: 0}")),
+    ]
+}
+
+fn tagger_scenarios() -> Vec<(String, Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-tagger");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    files.sort();
+    files.into_iter().map(|f| (f.clone(), sample("auto-tagger", &f))).collect()
+}
+
+/// What one handler run produced, reduced to what the table checks.
+#[derive(Debug)]
+enum Run {
+    Ok(String),
+    Retryable {
+        error_type: String,
+        message: String,
+        done: usize,
+        failed: usize,
+    },
+    /// A non-retryable error (its message).
+    Other(#[allow(dead_code)] String),
+}
+
+async fn run_tagger(event: &Value, injection: Option<Injection>, policy: &CallPolicy) -> (Run, FaultClient) {
+    let (clients, fault) = clients(&tagger_world(), injection, policy);
+    let mut tag_policy = Policy::example().unwrap();
+    tag_policy.tags.drop_aliased_keys = true;
+    let tagger = AutoTagger::new(clients, Arc::new(tag_policy), &TaggerSettings::default());
+    let run = match tagger.handle(event).await {
+        Ok(outcome) => Run::Ok(outcome.label().to_owned()),
+        Err(err) => {
+            let message = err.to_string();
+            let diagnostic = lambda_runtime::Diagnostic::from(err);
+            Run::Retryable { error_type: diagnostic.error_type, message, done: 0, failed: 0 }
+        }
+    };
+    (run, fault)
+}
+
+async fn run_enforcer(
+    event: &Value,
+    policy: &Policy,
+    injection: Option<Injection>,
+    call_policy: &CallPolicy,
+) -> (Run, FaultClient) {
+    let (clients, fault) = clients(&enforcer_world(), injection, call_policy);
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy.clone()));
+    let run = match enforcer.handle_lambda(event).await {
+        Ok(outcome) => Run::Ok(outcome.label().to_owned()),
+        Err(err) if err.is_retryable() => {
+            let (done, failed) = match &err {
+                EnforceError::Incomplete(i) => (i.done().count(), i.failed().count()),
+                _ => (0, 0),
+            };
+            let message = err.to_string();
+            let diagnostic = lambda_runtime::Diagnostic::from(err);
+            Run::Retryable { error_type: diagnostic.error_type, message, done, failed }
+        }
+        Err(err) => Run::Other(err.to_string()),
+    };
+    (run, fault)
+}
+
+fn injection(operation: &str, fault: Fault) -> Injection {
+    Injection { operation: operation.to_owned(), body_contains: None, fault, fail_first: usize::MAX, then_error: None }
+}
+
+/// The operations a function's permissions allow, as SDK operation names.
+fn operations(permissions: impl IntoIterator<Item = permissions::Permission>) -> BTreeSet<String> {
+    permissions
+        .into_iter()
+        .map(|(action, _)| action.split_once(':').unwrap().1.to_owned())
+        .filter(|op| op != "GetParameter") // read once at cold start by Config::load, not by the handler
+        .map(|op| if op == "ViewBudget" { "DescribeBudget".to_owned() } else { op })
+        .collect()
+}
+
+/// One table case's verdict: the handler's error is retryable and the operation saw all its attempts.
+fn check(case: &str, run: &Run, fault: &FaultClient, operation: &str) -> Result<usize, String> {
+    let attempts = fault.attempts.lock().unwrap().get(operation).copied().unwrap_or(0);
+    let Run::Retryable { error_type, message, .. } = run else {
+        return Err(format!("{case}: expected a retryable error, got {run:?}"));
+    };
+    if !error_type.starts_with("Tagwarden.Retryable.") {
+        return Err(format!("{case}: error type {error_type}"));
+    }
+    if !message.contains(operation) {
+        return Err(format!("{case}: the error does not name {operation}: {message}"));
+    }
+    let max = TEST_POLICY.max_attempts as usize;
+    if attempts < max || attempts % max != 0 {
+        return Err(format!("{case}: {attempts} attempts of {operation}, expected a multiple of {max}"));
+    }
+    Ok(attempts)
+}
+
+#[tokio::test]
+async fn every_auto_tagger_call_under_every_fault_ends_in_a_retryable_error_after_all_attempts() {
+    // Which sample event reaches which operation (no fault), so each case runs the first event that does.
+    let mut reaching: BTreeMap<String, (String, Value)> = BTreeMap::new();
+    for (name, event) in tagger_scenarios() {
+        let (run, fault) = run_tagger(&event, None, &TEST_POLICY).await;
+        assert!(matches!(run, Run::Ok(_)), "{name} without faults: {run:?}");
+        for op in fault.attempts.lock().unwrap().keys() {
+            reaching.entry(op.clone()).or_insert_with(|| (name.clone(), event.clone()));
+        }
+    }
+    let expected = operations(permissions::auto_tagger());
+    let reached: BTreeSet<String> = reaching.keys().cloned().collect();
+    assert_eq!(reached, expected, "the world reaches exactly the declared operations");
+    let (mut cases, mut failures) = (0, Vec::new());
+    let started = Instant::now();
+    for (op, (name, event)) in &reaching {
+        for fault in FAULTS {
+            let case = format!("auto-tagger {op} x {fault:?} ({name})");
+            let (run, client) = run_tagger(event, Some(injection(op, *fault)), &TEST_POLICY).await;
+            cases += 1;
+            if let Err(e) = check(&case, &run, &client, op) {
+                failures.push(e);
+            }
+        }
+    }
+    println!(
+        "auto-tagger: {cases} cases ({} operations x {} faults), {} failed, {:.1} s",
+        reaching.len(),
+        FAULTS.len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Operations that change something: a fault in one must show up as a `failed` result of an incomplete
+/// enforcement, next to what was done.
+const WRITES: &[&str] = &[
+    "StopNotebookInstance",
+    "StartNotebookInstance",
+    "StopTrainingJob",
+    "StopProcessingJob",
+    "StopTransformJob",
+    "StopHyperParameterTuningJob",
+    "DeleteApp",
+    "DeleteEndpoint",
+    "UpdateEndpointWeightsAndCapacities",
+    "AddTags",
+    "DeleteTags",
+    "TagRole",
+    "UntagRole",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+];
+
+#[tokio::test]
+async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_that_reports_partial_work() {
+    let mut reaching: BTreeMap<String, (&str, Value, Policy)> = BTreeMap::new();
+    for (name, event, policy) in enforcer_scenarios() {
+        let (run, fault) = run_enforcer(&event, &policy, None, &TEST_POLICY).await;
+        assert!(matches!(run, Run::Ok(ref label) if label == "enforced" || label == "restored"), "{name}: {run:?}");
+        for op in fault.attempts.lock().unwrap().keys() {
+            reaching.entry(op.clone()).or_insert_with(|| (name, event.clone(), policy.clone()));
+        }
+    }
+    let mut expected = operations(permissions::budget_enforcer());
+    expected.insert("GetCallerIdentity".to_owned()); // needs no permission
+    let reached: BTreeSet<String> = reaching.keys().cloned().collect();
+    assert_eq!(reached, expected, "the world reaches exactly the declared operations");
+    let (mut cases, mut failures, mut partial) = (0, Vec::new(), 0);
+    let started = Instant::now();
+    for (op, (name, event, policy)) in &reaching {
+        for fault in FAULTS {
+            let case = format!("budget-enforcer {op} x {fault:?} ({name})");
+            let (run, client) = run_enforcer(event, policy, Some(injection(op, *fault)), &TEST_POLICY).await;
+            cases += 1;
+            if let Err(e) = check(&case, &run, &client, op) {
+                failures.push(e);
+                continue;
+            }
+            if let Run::Retryable { failed, done, message, .. } = &run {
+                if WRITES.contains(&op.as_str()) && *failed == 0 {
+                    failures.push(format!("{case}: a failed write is not reported as failed: {message}"));
+                }
+                if *done > 0 || *failed > 0 {
+                    partial += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "budget-enforcer: {cases} cases ({} operations x {} faults), {partial} reported partial work, {} failed, {:.1} s",
+        reaching.len(),
+        FAULTS.len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test]
+async fn throttling_twice_then_success_is_absorbed_by_the_sdk_in_three_attempts() {
+    // auto-tagger: its one write, AddTags (answered `{}` like the real service).
+    let event = sample("auto-tagger", "notebook-instance-assumed-role-console.json");
+    let throttled = Injection { fail_first: 2, ..injection("AddTags", Fault::Throttling) };
+    let (run, fault) = run_tagger(&event, Some(throttled), &TEST_POLICY).await;
+    assert!(matches!(run, Run::Ok(ref label) if label == "tagged"), "{run:?}");
+    assert_eq!(fault.attempts.lock().unwrap()["AddTags"], 3, "2 throttled + 1 answered");
+    // budget-enforcer: a stop.
+    let (_, alert, policy) = enforcer_scenarios().remove(0);
+    for fault_kind in [Fault::Throttling, Fault::Unavailable503, Fault::ConnectionReset] {
+        let flaky = Injection { fail_first: 2, ..injection("StopNotebookInstance", fault_kind) };
+        let (run, fault) = run_enforcer(&alert, &policy, Some(flaky), &TEST_POLICY).await;
+        assert!(matches!(run, Run::Ok(ref label) if label == "enforced"), "{fault_kind:?}: {run:?}");
+        assert_eq!(fault.attempts.lock().unwrap()["StopNotebookInstance"], 3, "{fault_kind:?}");
+        assert_eq!(fault.matched.load(Ordering::SeqCst), 3);
+    }
+}
+
+#[tokio::test]
+async fn one_notebook_failing_after_retries_is_reported_with_the_others_done_and_a_second_run_finishes_it() {
+    use aws_sdk_sagemaker::operation::list_notebook_instances::ListNotebookInstancesOutput;
+    use aws_sdk_sagemaker::types::{NotebookInstanceStatus, NotebookInstanceSummary};
+    // Five notebooks in scope; the world lists as running those not stopped yet.
+    let stopped: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let world_for = |stopped: Arc<Mutex<BTreeSet<String>>>| {
+        let mut world: World = enforcer_world().into_iter().filter(|(op, _)| *op != "ListNotebookInstances").collect();
+        world.push((
+            "ListNotebookInstances",
+            mock!(aws_sdk_sagemaker::Client::list_notebook_instances).then_output(move || {
+                let mut out = ListNotebookInstancesOutput::builder();
+                for i in 1..=5 {
+                    let name = format!("nb-{i}");
+                    if !stopped.lock().unwrap().contains(&name) {
+                        out = out.notebook_instances(
+                            NotebookInstanceSummary::builder()
+                                .notebook_instance_arn(sm(&format!("notebook-instance/{name}")))
+                                .notebook_instance_name(name)
+                                .notebook_instance_status(NotebookInstanceStatus::InService)
+                                .build(),
+                        );
+                    }
+                }
+                out.build()
+            }),
+        ));
+        world
+    };
+    let policy = Policy::from_yaml(
+        "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  rules:\n    - budget: ml-*\n      scope: {tags: {cost-center: CC-1}}\n      steps: [{at: 100, actions: [stop-notebooks]}]\n",
+        "faults",
+    )
+    .unwrap();
+    // In scope: nb-1..nb-5 (the tagging API answers them all).
+    let tagging = mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(|| {
+        use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
+        let mut out = aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput::builder();
+        for i in 1..=5 {
+            out = out.resource_tag_mapping_list(
+                ResourceTagMapping::builder()
+                    .resource_arn(sm(&format!("notebook-instance/nb-{i}")))
+                    .tags(Tag::builder().key("cost-center").value("CC-1").build().unwrap())
+                    .build(),
+            );
+        }
+        out.build()
+    });
+    let run = |injection: Option<Injection>| {
+        let mut world = world_for(stopped.clone());
+        world.retain(|(op, _)| *op != "GetResources");
+        world.push(("GetResources", tagging.clone()));
+        let (clients, fault) = clients(&world, injection, &TEST_POLICY);
+        (BudgetEnforcer::new(clients, Arc::new(policy.clone())), fault)
+    };
+    let alert = sample("budget-enforcer", "actual-125-percent.json");
+
+    // First run: nb-3 answers 503 on every attempt; the others are stopped.
+    let nb3 = Injection {
+        body_contains: Some("\"nb-3\"".into()),
+        ..injection("StopNotebookInstance", Fault::Unavailable503)
+    };
+    let (enforcer, fault) = run(Some(nb3));
+    let err = enforcer.handle_lambda(&alert).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let EnforceError::Incomplete(incomplete) = &err else { panic!("expected an incomplete enforcement, got {err}") };
+    let done: Vec<&str> = incomplete.done().map(|r| r.resource_arn.rsplit('/').next().unwrap()).collect();
+    let failed: Vec<&str> = incomplete.failed().map(|r| r.resource_arn.rsplit('/').next().unwrap()).collect();
+    assert_eq!(done, ["nb-1", "nb-2", "nb-4", "nb-5"]);
+    assert_eq!(failed, ["nb-3"]);
+    assert!(
+        err.to_string().contains("4 done, 1 failed") && err.to_string().contains("notebook-instance/nb-3"),
+        "{err}"
+    );
+    assert_eq!(fault.matched.load(Ordering::SeqCst), 3, "nb-3 was tried with every attempt");
+    println!("first run: {err}");
+    stopped.lock().unwrap().extend(done.iter().map(|n| (*n).to_owned()));
+
+    // Second run (Lambda's retry of the same alert): only nb-3 is stopped, the others are not touched again.
+    let (enforcer, fault) = run(None);
+    let EnforcementOutcome::Enforced(report) = enforcer.handle_lambda(&alert).await.unwrap() else {
+        panic!("expected enforced")
+    };
+    let by_result: BTreeMap<String, Vec<&str>> = report.results.iter().fold(BTreeMap::new(), |mut m, r| {
+        m.entry(r.result.clone()).or_default().push(r.resource_arn.rsplit('/').next().unwrap());
+        m
+    });
+    assert_eq!(by_result["done"], ["nb-3"]);
+    assert_eq!(by_result["already-stopped"], ["nb-1", "nb-2", "nb-4", "nb-5"]);
+    assert_eq!(fault.attempts.lock().unwrap()["StopNotebookInstance"], 1);
+}
+
+#[tokio::test]
+async fn a_stop_retried_after_a_timeout_that_sagemaker_carried_out_counts_as_stopped_not_failed() {
+    // The first attempt hangs (the service did stop the notebook); the SDK's retry is refused the way
+    // SageMaker refuses stopping a notebook that is stopping (aws/amazon-sagemaker-examples#1798).
+    let refused = "Status (Stopping) not in ([InService]). Unable to transition to (Stopping) for Notebook Instance (arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-1).";
+    let timed_out = Injection {
+        fail_first: 1,
+        then_error: Some(("ValidationException", refused)),
+        ..injection("StopNotebookInstance", Fault::Timeout)
+    };
+    let (_, alert, policy) = enforcer_scenarios().remove(0);
+    let (clients, fault) = clients(&enforcer_world(), Some(timed_out), &TEST_POLICY);
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy));
+    let EnforcementOutcome::Enforced(report) = enforcer.handle_lambda(&alert).await.unwrap() else {
+        panic!("expected enforced")
+    };
+    let stop = report.results.iter().find(|r| r.action == "stop-notebook").unwrap();
+    assert_eq!(stop.result, "already-stopped");
+    assert_eq!(fault.matched.load(Ordering::SeqCst), 2, "one timed-out attempt, one refused retry");
+}
