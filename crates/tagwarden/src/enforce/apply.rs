@@ -224,13 +224,18 @@ impl BudgetEnforcer {
         Ok(outcome)
     }
 
-    /// The Lambda entry: bad input becomes a `rejected` outcome (logged as an error) instead of an error,
-    /// because an `Err` makes Lambda retry and retrying cannot fix it.
+    /// The Lambda entry: bad input becomes a `rejected` outcome and a refused AWS call (e.g. access denied)
+    /// a `failed` one, both logged as errors, instead of an `Err`: an `Err` makes Lambda retry, and
+    /// retrying cannot fix them.
     pub async fn handle_lambda(&self, event: &Value) -> Result<EnforcementOutcome, EnforceError> {
         match self.handle(event, false).await {
             Err(EnforceError::BadInput(err)) => {
                 tracing::error!(error = %clip(&err.to_string()), "not a budget alert; not retried");
                 Ok(EnforcementOutcome::Rejected { error: err.to_string() })
+            }
+            Err(err) if !err.is_retryable() => {
+                tracing::error!(error = %clip(&err.to_string()), "failed; retrying will not help, not retried");
+                Ok(EnforcementOutcome::Failed { error: err.to_string() })
             }
             other => other,
         }
@@ -1397,6 +1402,19 @@ mod mock_tests {
         assert_eq!(ok.num_calls(), 1, "the other notebooks were still stopped before the retry");
         let diagnostic = lambda_runtime::Diagnostic::from(err);
         assert_eq!(diagnostic.error_type, "Tagwarden.Retryable.Throttled");
+    }
+
+    #[tokio::test]
+    async fn a_refused_listing_is_a_failed_outcome_for_lambda_not_a_retry() {
+        let denied =
+            mock!(SageMaker::list_notebook_instances).then_http_response(|| error(400, "AccessDeniedException"));
+        let tagging = in_scope(2);
+        let enforcer = enforcer(&[&denied], &[&tagging]);
+        let err = enforcer.handle(&alert(), false).await.unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        let outcome = enforcer.handle_lambda(&alert()).await.unwrap();
+        let EnforcementOutcome::Failed { error } = outcome else { panic!("expected failed, got {outcome:?}") };
+        assert!(error.contains("ListNotebookInstances: access denied"), "{error}");
     }
 
     #[tokio::test]

@@ -50,10 +50,16 @@ pub enum EnforcementOutcome {
         /// What was wrong with it.
         error: String,
     },
+    /// An AWS failure that retrying will not fix, e.g. a call the role may not make (Lambda only: not
+    /// retried; logged as an error). Names what was done before it, if anything.
+    Failed {
+        /// What failed.
+        error: String,
+    },
 }
 
 impl EnforcementOutcome {
-    /// `enforced`, `notified`, `dry-run`, `skipped`, `restored` or `rejected`.
+    /// `enforced`, `notified`, `dry-run`, `skipped`, `restored`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
@@ -62,6 +68,7 @@ impl EnforcementOutcome {
             Self::Skipped { .. } => "skipped",
             Self::Restored(_) => "restored",
             Self::Rejected { .. } => "rejected",
+            Self::Failed { .. } => "failed",
         }
     }
 }
