@@ -17,9 +17,9 @@ help:
 	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: tests/emulator/requirements.txt
+$(VENV)/.installed: tests/emulator/requirements.txt tests/cur/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt -r tests/cur/requirements.txt
 	touch $@
 
 tools: $(TOOLS_VENV)/.installed
