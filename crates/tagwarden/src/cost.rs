@@ -112,6 +112,10 @@ impl CostError {
             {
                 Self::NotPayerAccount(message.clone())
             }
+            // NOTE: Cost Explorer's throttling error is `LimitExceededException` ("too many calls").
+            AwsError::Rejected { operation, code, message } if code == "LimitExceededException" => {
+                Self::Aws(AwsError::Throttled { operation, code: code.clone(), message: message.clone() })
+            }
             _ => Self::Aws(err),
         }
     }
@@ -593,5 +597,138 @@ mod tests {
         assert_eq!(report.by_tag[1][UNTAGGED].cost.to_decimal_string(), "2.50");
         assert_eq!(report.untagged.cost.to_decimal_string(), "2.75");
         assert_eq!(report.untagged.line_items, 2);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn money_parse_never_panics_on_any_text(text in ".{0,40}") {
+            let _ = Money::parse(&text);
+        }
+
+        #[test]
+        fn money_reads_back_what_it_writes(units in any::<i64>()) {
+            let money = Money(i128::from(units));
+            prop_assert_eq!(Money::parse(&money.to_decimal_string()), Some(money));
+        }
+
+        #[test]
+        fn cur_columns_are_lower_snake_case_and_stable(header in "[ -~]{0,40}") {
+            let column = cur_column(&header);
+            prop_assert!(column.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+            prop_assert!(!column.starts_with('_') && !column.ends_with('_') && !column.contains("__"));
+            prop_assert_eq!(cur_column(&column), column.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::Policy;
+    use aws_sdk_costexplorer::operation::list_cost_allocation_tags::ListCostAllocationTagsOutput;
+    use aws_sdk_costexplorer::operation::update_cost_allocation_tags_status::UpdateCostAllocationTagsStatusOutput;
+    use aws_sdk_costexplorer::types::{CostAllocationTag, CostAllocationTagType, UpdateCostAllocationTagsStatusError};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    type Ce = aws_sdk_costexplorer::Client;
+
+    fn tag(key: &str, status: CostAllocationTagStatus) -> CostAllocationTag {
+        CostAllocationTag::builder()
+            .tag_key(key)
+            .r#type(CostAllocationTagType::UserDefined)
+            .status(status)
+            .build()
+            .unwrap()
+    }
+
+    fn client(rules: &[&Rule]) -> Ce {
+        let no_retry = |c: aws_sdk_costexplorer::config::Builder| {
+            c.retry_config(aws_sdk_costexplorer::config::retry::RetryConfig::disabled())
+        };
+        mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, rules.iter().copied(), no_retry)
+    }
+
+    fn example() -> TagPolicy {
+        Policy::example().unwrap().tags
+    }
+
+    #[tokio::test]
+    async fn every_page_of_billings_list_is_read() {
+        let list = mock!(Ce::list_cost_allocation_tags)
+            .sequence()
+            .output(|| {
+                ListCostAllocationTagsOutput::builder()
+                    .cost_allocation_tags(tag("cost-center", CostAllocationTagStatus::Active))
+                    .next_token("page-2")
+                    .build()
+            })
+            .output(|| {
+                ListCostAllocationTagsOutput::builder()
+                    .cost_allocation_tags(tag("team", CostAllocationTagStatus::Active))
+                    .cost_allocation_tags(tag("environment", CostAllocationTagStatus::Active))
+                    .build()
+            })
+            .build();
+        let outcome = activate_tags(&client(&[&list]), &example(), false).await.unwrap();
+        assert_eq!(outcome.already_active, ["cost-center", "team", "environment"]);
+        assert!(outcome.activated.is_empty() && outcome.pending.is_empty());
+        assert_eq!(list.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn per_key_errors_of_the_update_become_pending_or_failed() {
+        let list = mock!(Ce::list_cost_allocation_tags).then_output(|| {
+            ListCostAllocationTagsOutput::builder()
+                .cost_allocation_tags(tag("cost-center", CostAllocationTagStatus::Inactive))
+                .cost_allocation_tags(tag("team", CostAllocationTagStatus::Inactive))
+                .cost_allocation_tags(tag("environment", CostAllocationTagStatus::Inactive))
+                .build()
+        });
+        let error = |key: &str, code: &str| {
+            UpdateCostAllocationTagsStatusError::builder().tag_key(key).code(code).message("from the mock").build()
+        };
+        let update = mock!(Ce::update_cost_allocation_tags_status)
+            .match_requests(|r| r.cost_allocation_tags_status().len() == 3)
+            .then_output(move || {
+                UpdateCostAllocationTagsStatusOutput::builder()
+                    .errors(error("team", "TagKeysNotFoundException"))
+                    .errors(error("environment", "SomethingElse"))
+                    .build()
+            });
+        let outcome = activate_tags(&client(&[&list, &update]), &example(), false).await.unwrap();
+        assert_eq!(outcome.activated, ["cost-center"]);
+        assert_eq!(outcome.pending, ["team"]);
+        assert_eq!(outcome.failed.len(), 1);
+        assert_eq!((outcome.failed[0].key.as_str(), outcome.failed[0].code.as_str()), ("environment", "SomethingElse"));
+    }
+
+    #[tokio::test]
+    async fn a_linked_account_is_told_to_use_the_payer_account_and_throttling_stays_retryable() {
+        let denied = mock!(Ce::list_cost_allocation_tags).then_http_response(|| {
+            let body = r#"{"__type":"AccessDeniedException","Message":"Failed to update Cost Allocation Tag: Linked account doesn't have access to cost allocation tags."}"#;
+            HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+        });
+        let err = activate_tags(&client(&[&denied]), &example(), false).await.unwrap_err();
+        assert!(matches!(err, CostError::NotPayerAccount(_)), "{err:?}");
+
+        let throttled = mock!(Ce::list_cost_allocation_tags).then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(r#"{"__type":"LimitExceededException"}"#),
+            )
+        });
+        let err = activate_tags(&client(&[&throttled]), &example(), false).await.unwrap_err();
+        assert!(matches!(&err, CostError::Aws(e) if e.is_retryable()), "{err:?}");
     }
 }
