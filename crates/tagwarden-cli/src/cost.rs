@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -175,11 +175,23 @@ impl Columns {
                 .copied()
                 .ok_or_else(|| format!("the CUR file has no {name} column (nor its legacy form)"))
         };
-        Ok(Self {
-            product: need("line_item_product_code")?,
-            cost: need("line_item_unblended_cost")?,
-            tags: keys.iter().map(|k| normalised.get(&cost::tag_column(k)).copied()).collect(),
-        })
+        let tags: Vec<Option<usize>> = keys.iter().map(|k| normalised.get(&cost::tag_column(k)).copied()).collect();
+        // NOTE: a CUR 2.0 Data Export keeps tags in one `resource_tags` map: reading it as "no tag columns"
+        // would report every item as untagged, so refuse instead.
+        if !keys.is_empty() && tags.iter().all(Option::is_none) && normalised.contains_key("resource_tags") {
+            return Err("this CUR keeps tags in a `resource_tags` map column (CUR 2.0 Data Export), which is not \
+                        supported yet: export with flattened tag columns (resource_tags_user_<key>)"
+                .into());
+        }
+        for (key, column) in keys.iter().zip(&tags) {
+            if column.is_none() {
+                eprintln!(
+                    "tagwarden: note: no {} column: every line item counts as untagged for {key}",
+                    cost::tag_column(key)
+                );
+            }
+        }
+        Ok(Self { product: need("line_item_product_code")?, cost: need("line_item_unblended_cost")?, tags })
     }
 
     fn line_item(&self, field: impl Fn(usize) -> Option<String>, row: u64) -> Result<LineItem, String> {
@@ -198,10 +210,11 @@ impl Columns {
 /// gzip by `.gz` or its magic number, CSV otherwise.
 pub fn read_cur(path: &Path, keys: Vec<String>) -> Result<CostReport, String> {
     let mut report = CostReport::new(keys);
-    let mut file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut file = File::open(path).map_err(cannot)?;
     let mut magic = [0u8; 4];
-    let n = file.read(&mut magic).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let n = file.read(&mut magic).map_err(cannot)?;
+    file.rewind().map_err(cannot)?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     if &magic[..n] == b"PAR1" || name.ends_with(".parquet") {
         read_parquet(file, &mut report).map_err(|e| format!("{}: {e}", path.display()))?;
