@@ -18,9 +18,9 @@ help:
 	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16 (~10 min)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: tests/emulator/requirements.txt
+$(VENV)/.installed: tests/emulator/requirements.txt tests/cur/requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt -r tests/cur/requirements.txt
 	touch $@
 
 tools: $(TOOLS_VENV)/.installed

@@ -58,6 +58,7 @@ from moto.sagemaker.exceptions import (
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
+from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
 
 B = SageMakerModelBackend
 R = SageMakerResponse
@@ -656,6 +657,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    install_cost_explorer()
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,
         "delete_user_profile": delete_user_profile, "tw_get_user_profile": _get_user_profile,

@@ -5,6 +5,8 @@
 //! reversible actions. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
 //! calls go.
 
+mod cost;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -69,6 +71,46 @@ enum Command {
         /// Also deny create requests carrying tag keys that are not in the policy.
         #[arg(long)]
         strict: bool,
+    },
+    /// Activate the policy's required keys as cost-allocation tags. Run it in the PAYER (management)
+    /// account: Cost Explorer refuses member accounts. Keys billing has not seen yet are reported as pending.
+    ActivateTags {
+        /// Policy file; default: TAGWARDEN_POLICY_FILE, TAGWARDEN_POLICY, or the built-in example.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Report what would be activated, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the Athena named queries over the CUR (SageMaker cost by each required tag, untagged items).
+    AthenaQueries {
+        /// Policy file; default: the built-in example (policy/tagwarden.yaml).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The Athena database of the CUR table.
+        #[arg(long, default_value = tagwarden::cost::DEFAULT_DATABASE)]
+        database: String,
+        /// The CUR table.
+        #[arg(long, default_value = tagwarden::cost::DEFAULT_TABLE)]
+        table: String,
+        /// Directory to write the .sql files to (created if missing).
+        #[arg(long, default_value = cost::DEFAULT_ATHENA_DIR)]
+        out: PathBuf,
+    },
+    /// SageMaker cost by tag value and untagged SageMaker cost from a CUR export (CSV, .csv.gz, Parquet).
+    Report {
+        /// The CUR file.
+        #[arg(long)]
+        cur: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: cost::ReportFormat,
+        /// Tag key to report on (repeatable); default: the policy's required keys.
+        #[arg(long = "tag", value_name = "KEY")]
+        tags: Vec<String>,
+        /// Policy file for the default keys; default: the built-in example.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
 }
 
@@ -161,6 +203,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::ActivateTags { policy, dry_run } => cost::activate_tags(policy.as_deref(), dry_run).await,
+        Command::AthenaQueries { policy, database, table, out } => {
+            cost::athena_queries(policy.as_deref(), &database, &table, &out)
+        }
+        Command::Report { cur, format, tags, policy } => cost::report(&cur, format, tags, policy.as_deref()),
     }
 }
 

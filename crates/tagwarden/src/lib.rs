@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod cache;
 pub mod config;
+pub mod cost;
 pub mod enforce;
 pub mod event;
 pub mod guardrails;
