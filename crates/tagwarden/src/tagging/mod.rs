@@ -197,6 +197,67 @@ impl CreateCall {
     pub fn event_name(&self) -> &str {
         self.kind.create_event
     }
+
+    /// The resource and what the event tells of its origin: the creator from `userIdentity`, the domain,
+    /// the owning profile of an app or space, and an app's space, from `requestParameters`.
+    pub fn subject(&self) -> Subject {
+        let owner = match self.kind.arn_type {
+            "app" => self.call.request_str("userProfileName").map(|n| (n.to_owned(), "request-user-profile")),
+            "space" => self
+                .call
+                .request_parameters
+                .as_ref()
+                .and_then(|p| p.pointer("/ownershipSettings/ownerUserProfileName"))
+                .and_then(Value::as_str)
+                .map(|n| (n.to_owned(), "space-owner")),
+            _ => None,
+        };
+        Subject {
+            kind: self.kind,
+            arn: self.arn.clone(),
+            creator: Creator::from_identity(self.call.user_identity.as_ref()),
+            domain_id: self.call.request_str("domainId").map(str::to_owned),
+            owner_profile: owner,
+            space_name: self.call.request_str("spaceName").map(str::to_owned),
+            event_id: self.event_id.clone(),
+        }
+    }
+}
+
+/// A resource to tag and what is known of its origin before its tags are read: built from a CloudTrail
+/// event ([`CreateCall::subject`]) or by the sweep from a listing (creator unknown, execution role known).
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The kind of resource.
+    pub kind: &'static ResourceKind,
+    /// The resource's ARN.
+    pub arn: SageMakerArn,
+    /// Who created it as far as known; refined from Studio's tags on the resource once they are read.
+    pub creator: Creator,
+    /// The Studio domain id, when the request or the listing names it.
+    pub domain_id: Option<String>,
+    /// The owning user profile of an app or space, and how it was found (e.g. `space-owner`).
+    pub owner_profile: Option<(String, &'static str)>,
+    /// An app's space name, when the app lives in a space.
+    pub space_name: Option<String>,
+    /// The EventBridge event id, for notifications.
+    pub event_id: Option<String>,
+}
+
+/// How [`AutoTagger::tag_resource`] carries out its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagOptions {
+    /// Plan and report, write nothing (no AddTags, DeleteTags or notification).
+    pub dry_run: bool,
+    /// Publish a non-compliance notification when required keys stay missing.
+    pub notify: bool,
+}
+
+impl Default for TagOptions {
+    /// What the event path does: write, and notify.
+    fn default() -> Self {
+        Self { dry_run: false, notify: true }
+    }
 }
 
 /// Runtime settings of the auto-tagger besides the policy.
