@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod sweep;
 use serde::Serialize;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
 
@@ -70,6 +72,10 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Tag every existing SageMaker resource by the policy (resumable with --state); JSON lines when piped.
+    Sweep(sweep::SweepArgs),
+    /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
+    Audit(sweep::AuditArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -161,6 +167,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sweep(args) => sweep::run_sweep(args).await,
+        Command::Audit(args) => sweep::run_audit(args).await,
     }
 }
 
