@@ -269,7 +269,7 @@ pub async fn sweep(
     let started = Instant::now();
     let gauge = Gauge { now: AtomicUsize::new(0), max: AtomicUsize::new(0) };
     let concurrency = options.concurrency.max(1);
-    let tag_options = TagOptions { dry_run: options.dry_run, notify: false };
+    let tag_options = TagOptions { dry_run: options.dry_run, notify: false, keep_source_values: true };
     let reads_roles = tagger.policy().tags.sources.contains(&SourceKind::Principal);
     let mut summary = SweepSummary { dry_run: options.dry_run, not_swept: NOT_SWEPT.to_vec(), ..Default::default() };
 

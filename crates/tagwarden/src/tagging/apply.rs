@@ -107,7 +107,16 @@ impl AutoTagger {
             ));
         }
         let sources = self.sources(subject, &existing, &creator, parent.as_ref(), &mut warnings).await?;
-        let plan = plan_tags(&existing, &sources, &self.policy.tags);
+        let is_source = matches!(subject.kind.arn_type, "domain" | "user-profile" | "space");
+        let plan = if options.keep_source_values && is_source {
+            // NOTE: an existing profile's cost center is what its owner's resources are billed to; the
+            // domain's value must not overwrite it.
+            let mut policy = self.policy.tags.clone();
+            policy.keys.iter_mut().for_each(|rule| rule.protected = false);
+            plan_tags(&existing, &sources, &policy)
+        } else {
+            plan_tags(&existing, &sources, &self.policy.tags)
+        };
         self.write(subject, &arn, creator, parent.map(|p| p.origin), plan, warnings, options).await
     }
 

@@ -251,12 +251,15 @@ pub struct TagOptions {
     pub dry_run: bool,
     /// Publish a non-compliance notification when required keys stay missing.
     pub notify: bool,
+    /// On domains, user profiles and spaces, keep their own values of protected keys instead of putting
+    /// the domain's in: they are the sources of everything else (the sweep; new ones follow the policy).
+    pub keep_source_values: bool,
 }
 
 impl Default for TagOptions {
     /// What the event path does: write, and notify.
     fn default() -> Self {
-        Self { dry_run: false, notify: true }
+        Self { dry_run: false, notify: true, keep_source_values: false }
     }
 }
 
