@@ -175,3 +175,38 @@ async fn concurrency_is_bounded_by_the_option() {
     let (summary, _) = estate.sweep(&three, &mut SweepState::default()).await;
     assert_eq!(summary.max_in_flight, 3, "7 training jobs with 30 ms per call fill 3 slots");
 }
+
+#[tokio::test]
+async fn the_lambdas_schedule_event_sweeps_until_its_deadline_and_other_events_are_tagged_as_before() {
+    use std::time::{Duration, SystemTime};
+    let estate = estate().await;
+    let schedule = serde_json::json!({
+        "version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2026-11-27T06:00:00Z", "region": REGION,
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/tagwarden-AutoTaggerFunctionEstateSweep"],
+        "detail": {}
+    });
+
+    // Less time left than the margin: nothing is started, and the summary says so.
+    let soon = Some(SystemTime::now() + Duration::from_secs(5));
+    let out = sweep::handle_event(&estate.tagger, &estate.lister, &schedule, soon).await.unwrap();
+    assert_eq!(out["outcome"], "swept");
+    assert_eq!(out["summary"]["total"]["scanned"], 0);
+    assert!(out["summary"]["stopped_early"].is_string());
+
+    let later = Some(SystemTime::now() + Duration::from_secs(300));
+    let out = sweep::handle_event(&estate.tagger, &estate.lister, &schedule, later).await.unwrap();
+    assert_eq!(out["summary"]["complete"], true, "{out}");
+    assert_eq!(out["summary"]["total"]["tagged"], ESTATE.iter().filter(|e| sweep_writes(e)).count());
+    for entry in audited().filter(|e| e.kind == "notebook-instance") {
+        let tags = estate.tags(entry).await;
+        assert_eq!(
+            tags.get("cost-center").map(String::as_str),
+            entry.after.iter().find(|(k, _)| *k == "cost-center").map(|(_, v)| *v)
+        );
+    }
+
+    let amplify = tagwarden_e2e::sample_event("auto-tagger", "app-amplify.json").unwrap();
+    let out = sweep::handle_event(&estate.tagger, &estate.lister, &amplify, later).await.unwrap();
+    assert_eq!(out["outcome"], "skipped");
+}

@@ -77,7 +77,8 @@ pub async fn run_sweep(args: SweepArgs) -> Result<ExitCode, String> {
         Some(path) => read_state(path)?,
         None => SweepState::default(),
     };
-    let options = SweepOptions { kinds, dry_run: args.dry_run, concurrency: usize::from(args.concurrency), deadline: None };
+    let options =
+        SweepOptions { kinds, dry_run: args.dry_run, concurrency: usize::from(args.concurrency), deadline: None };
     let lines = !std::io::stdout().is_terminal();
     let progress = std::io::stderr().is_terminal();
     let started = Instant::now();
@@ -166,7 +167,7 @@ pub fn summary_table(summary: &SweepSummary) -> String {
     );
     let row = |name: &str, t: &sweep::TypeSummary| {
         let note = match (&t.error, t.resumed_complete) {
-            (Some(e), _) => format!("  error: {e}"),
+            (Some(e), _) => format!("  error: {}", tagwarden::tagging::rules::truncate(e, 160)),
             (None, true) => "  (complete in the state file)".to_owned(),
             _ => String::new(),
         };
@@ -221,7 +222,9 @@ pub async fn run_audit(args: AuditArgs) -> Result<ExitCode, String> {
 
 fn read_state(path: &Path) -> Result<SweepState, String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{} is not a sweep state file: {e}", path.display())),
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("{} is not a sweep state file: {e}", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SweepState::default()),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }

@@ -14,7 +14,7 @@ pub mod list;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -412,8 +412,8 @@ pub fn is_schedule(event: &Value) -> bool {
 /// Time kept free before the Lambda's deadline: in-flight resources finish and the summary is returned.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// The auto-tagger Lambda's handler: a schedule runs a sweep until `deadline` less [`DEADLINE_MARGIN`]
-/// and returns its summary; anything else is an event for [`AutoTagger::handle`].
+/// The auto-tagger Lambda's handler: a schedule runs a sweep until the invocation's `deadline` less
+/// [`DEADLINE_MARGIN`] and returns its summary; anything else is an event for [`AutoTagger::handle`].
 ///
 /// A scheduled run starts over each time (no checkpoint is kept between runs): resources that already
 /// comply cost one `ListTags` each. The summary's `stopped_early` says when the estate did not fit.
@@ -421,14 +421,17 @@ pub async fn handle_event(
     tagger: &AutoTagger,
     lister: &Lister,
     event: &Value,
-    deadline: Option<Instant>,
+    deadline: Option<SystemTime>,
 ) -> Result<Value, RetryableError> {
     if !is_schedule(event) {
         let outcome = tagger.handle(event).await?;
         return Ok(serde_json::to_value(outcome).unwrap_or(Value::Null));
     }
-    let options =
-        SweepOptions { deadline: deadline.map(|d| d.checked_sub(DEADLINE_MARGIN).unwrap_or(d)), ..Default::default() };
+    let deadline = deadline.map(|d| {
+        let remaining = d.duration_since(SystemTime::now()).unwrap_or_default();
+        Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
+    });
+    let options = SweepOptions { deadline, ..Default::default() };
     let mut state = SweepState::default();
     let summary = sweep(tagger, lister, &options, &mut state, &mut |_| {}).await;
     tracing::info!(
