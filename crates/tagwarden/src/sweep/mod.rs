@@ -537,4 +537,159 @@ mod tests {
         assert_eq!(line["resource_type"], "model");
         assert_eq!(line["dry_run"], true);
     }
+
+    mod with_mocks {
+        use std::sync::Arc;
+
+        use aws_sdk_sagemaker::Client as SageMaker;
+        use aws_sdk_sagemaker::operation::add_tags::AddTagsOutput;
+        use aws_sdk_sagemaker::operation::describe_model::DescribeModelOutput;
+        use aws_sdk_sagemaker::operation::list_models::ListModelsOutput;
+        use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+        use aws_sdk_sagemaker::types::ModelSummary;
+        use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+
+        use super::*;
+        use crate::Policy;
+        use crate::aws::Clients;
+        use crate::tagging::TaggerSettings;
+
+        const ROLE: &str = "arn:aws:iam::123456789012:role/batch-runner";
+
+        fn model_arn(name: &str) -> String {
+            format!("arn:aws:sagemaker:us-east-1:123456789012:model/{name}")
+        }
+
+        fn aws_error(status: u16, code: &str) -> HttpResponse {
+            let body = serde_json::json!({"__type": code, "message": "from the mock"}).to_string();
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+        }
+
+        /// `ListModels`: the page for `token` (None = first) holds `names` and points at `next`.
+        fn models_page(
+            token: Option<&'static str>,
+            names: &'static [&'static str],
+            next: Option<&'static str>,
+        ) -> Rule {
+            mock!(SageMaker::list_models).match_requests(move |r| r.next_token() == token).then_output(move || {
+                let summaries =
+                    names.iter().map(|n| ModelSummary::builder().model_name(*n).model_arn(model_arn(n)).build());
+                ListModelsOutput::builder()
+                    .set_models(Some(summaries.collect()))
+                    .set_next_token(next.map(str::to_owned))
+                    .build()
+            })
+        }
+
+        fn sweeper(sagemaker: &[&Rule]) -> (AutoTagger, Lister) {
+            let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
+                c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+            };
+            let role_tags = mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+                let tag = |k: &str, v: &str| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().unwrap();
+                aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput::builder()
+                    .tags(tag("cost-center", "CC-5000"))
+                    .tags(tag("team", "data-engineering"))
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            });
+            let describe = mock!(SageMaker::describe_model)
+                .then_output(|| DescribeModelOutput::builder().execution_role_arn(ROLE).build());
+            let list_tags = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
+            let rules = sagemaker.iter().copied().chain([&describe, &list_tags]);
+            let clients = Clients {
+                sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules, no_retry),
+                iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&role_tags]),
+                sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+                tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+                budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+                sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+                ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            };
+            let policy = Arc::new(Policy::example().unwrap());
+            (AutoTagger::new(clients.clone(), policy, &TaggerSettings::default()), Lister::new(clients))
+        }
+
+        fn add_tags() -> Rule {
+            mock!(SageMaker::add_tags).then_output(|| AddTagsOutput::builder().build())
+        }
+
+        async fn run(tagger: &AutoTagger, lister: &Lister, types: &[&str], state: &mut SweepState) -> SweepSummary {
+            let names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            let options = SweepOptions { kinds: kinds_named(&names).unwrap(), ..SweepOptions::default() };
+            sweep(tagger, lister, &options, state, &mut |_| {}).await
+        }
+
+        #[tokio::test]
+        async fn every_page_is_listed_and_each_resource_tagged_once_from_its_execution_role() {
+            let (first, second) =
+                (models_page(None, &["m1", "m2"], Some("p2")), models_page(Some("p2"), &["m3"], None));
+            let add = mock!(SageMaker::add_tags)
+                .match_requests(|r| {
+                    r.tags().iter().any(|t| t.key() == Some("cost-center") && t.value() == Some("CC-5000"))
+                })
+                .then_output(|| AddTagsOutput::builder().build());
+            let (tagger, lister) = sweeper(&[&first, &second, &add]);
+            let mut state = SweepState::default();
+            let summary = run(&tagger, &lister, &["model"], &mut state).await;
+            assert_eq!(summary.types["model"].tagged, 3, "{summary:?}");
+            assert_eq!((first.num_calls(), second.num_calls(), add.num_calls()), (1, 1, 3));
+            assert!(state.types["model"].complete && summary.complete);
+            assert!(summary.max_in_flight <= DEFAULT_CONCURRENCY);
+        }
+
+        #[tokio::test]
+        async fn a_throttled_listing_is_reported_for_its_type_and_the_sweep_goes_on() {
+            let throttled =
+                mock!(SageMaker::list_endpoints).then_http_response(|| aws_error(400, "ThrottlingException"));
+            let models = models_page(None, &["m1"], None);
+            let add = add_tags();
+            let (tagger, lister) = sweeper(&[&throttled, &models, &add]);
+            let mut state = SweepState::default();
+            let summary = run(&tagger, &lister, &["endpoint", "model"], &mut state).await;
+            assert!(summary.types["endpoint"].error.as_deref().unwrap().contains("throttled"));
+            assert_eq!(summary.types["model"].tagged, 1);
+            assert!(!summary.complete && !state.types["endpoint"].complete);
+        }
+
+        #[tokio::test]
+        async fn a_failed_resource_is_not_done_and_the_next_run_retries_only_it() {
+            let models = models_page(None, &["m1", "m2"], None);
+            let denied = mock!(SageMaker::add_tags)
+                .match_requests(|r| r.resource_arn().is_some_and(|a| a.ends_with("/m1")))
+                .then_http_response(|| aws_error(400, "AccessDeniedException"));
+            let add = add_tags();
+            let (tagger, lister) = sweeper(&[&models, &denied, &add]);
+            let mut state = SweepState::default();
+            let summary = run(&tagger, &lister, &["model"], &mut state).await;
+            assert_eq!((summary.total.failed, summary.total.tagged), (1, 1));
+            assert_eq!(state.types["model"].done, [model_arn("m2")].into());
+            assert!(!state.types["model"].complete);
+
+            let summary = run(&tagger, &lister, &["model"], &mut state).await;
+            assert_eq!((summary.total.scanned, summary.total.already_done), (1, 1));
+            assert_eq!(denied.num_calls(), 2);
+        }
+
+        #[tokio::test]
+        async fn an_expired_token_restarts_the_listing_and_skips_what_is_done() {
+            let stale = mock!(SageMaker::list_models)
+                .match_requests(|r| r.next_token() == Some("stale"))
+                .then_http_response(|| aws_error(400, "ValidationException"));
+            let fresh = models_page(None, &["m1", "m2"], None);
+            let add = add_tags();
+            let (tagger, lister) = sweeper(&[&stale, &fresh, &add]);
+            let mut state = SweepState::default();
+            let done = TypeState { next_token: Some("stale".into()), done: [model_arn("m1")].into(), complete: false };
+            state.types.insert("model".into(), done);
+            let summary = run(&tagger, &lister, &["model"], &mut state).await;
+            assert_eq!((summary.types["model"].already_done, summary.types["model"].tagged), (1, 1));
+            assert_eq!((stale.num_calls(), fresh.num_calls(), add.num_calls()), (1, 1, 1));
+            assert!(state.types["model"].complete);
+        }
+    }
 }
