@@ -106,6 +106,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let config = load_config(&clients, policy.as_deref()).await?;
             let policy = Arc::new(config.policy);
             match function {
+                // The auto-tagger's schedule runs a sweep, as in the Lambda (no deadline here).
+                Function::AutoTagger if tagwarden::sweep::is_schedule(&payload) => {
+                    let lister = tagwarden::sweep::Lister::new(clients.clone());
+                    let tagger = AutoTagger::new(clients, policy, &config.tagger);
+                    let outcome = tagwarden::sweep::handle_event(&tagger, &lister, &payload, None).await;
+                    print_json(&outcome.map_err(|e| e.to_string())?)?;
+                }
                 Function::AutoTagger => {
                     let tagger = AutoTagger::new(clients, policy, &config.tagger);
                     let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;

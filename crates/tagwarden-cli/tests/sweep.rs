@@ -96,3 +96,15 @@ async fn audit_writes_every_format_and_refuses_unknown_types() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown resource type \"trainingjob\""));
 }
+
+#[tokio::test]
+async fn replaying_the_schedule_sample_sweeps_every_type_as_the_lambda_does() {
+    let emulator = Emulator::start().unwrap();
+    seed_estate(&emulator.sdk_config(REGION, 1).await).await.unwrap();
+    let out = tagwarden(&emulator, &["replay", "auto-tagger", "--event", "events/auto-tagger/scheduled-sweep.json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["outcome"], "swept");
+    assert_eq!(value["summary"]["complete"], true);
+    assert_eq!(value["summary"]["total"]["tagged"], audited().filter(|e| sweep_writes(e)).count());
+}
