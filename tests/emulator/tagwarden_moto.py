@@ -24,6 +24,10 @@ Gaps filled (one section below per gap):
 6. Resource Groups Tagging API -- moto's SageMaker backend does not enumerate
    the new resource types; ``iter_tagged_resources`` is wrapped to add
    ``sagemaker:user-profile``, ``sagemaker:space`` and ``sagemaker:app``.
+8. Listings the sweep needs -- ListFeatureGroups (moto stores feature groups
+   but cannot list them), ListLabelingJobs, ListInferenceComponents and
+   ListMonitoringSchedules (moto has no such resources, so the truthful answer
+   of the emulator is an empty list); tagging feature groups by ARN.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -608,6 +612,9 @@ def _get_resource_from_arn(self: B, arn: str) -> Any:
     if m and m["type"] in _NEW_TYPES:
         store = _state(self, _NEW_TYPES[m["type"]])
         resource = store.get(m["path"]) or _casefold_lookup(store, m["path"])
+    elif m and m["type"] == "feature-group":  # moto keys feature groups by ARN (gap 8)
+        groups = {g.feature_group_name: g for g in self.feature_groups.values()}
+        resource = self.feature_groups.get(arn) or _casefold_lookup(groups, m["path"])
     elif m and "/" not in m["path"]:
         try:
             resource = _orig_get_resource_from_arn(self, arn)
@@ -646,6 +653,37 @@ def iter_tagged_resources(self: B) -> Iterable[Any]:
         for resource in _state(self, store).values():
             yield TaggedResource(arn=resource.arn, resource_type=resource_type,
                                  tags={t["Key"]: t.get("Value", "") for t in resource.tags})
+
+
+# --------------------------------------------------------------------------
+# Gap 8: listings the sweep needs
+# --------------------------------------------------------------------------
+# Same paging (MaxResults, opaque NextToken) and member names as the AWS model.
+
+def r_list_feature_groups(self: R) -> ActionResult:
+    groups = sorted(self.sagemaker_backend.feature_groups.values(), key=lambda g: g.creation_time)
+    contains = self._get_param("NameContains")
+    groups = [g for g in groups if not contains or contains in g.feature_group_name]
+    page, token = _page(groups, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({
+        "FeatureGroupSummaries": [
+            {"FeatureGroupName": g.feature_group_name, "FeatureGroupArn": g.arn,
+             "CreationTime": g.creation_time, "FeatureGroupStatus": "Created"} for g in page],
+        "NextToken": token,
+    }))
+
+
+def _empty_listing(member: str) -> Callable[[R], ActionResult]:
+    """A List* of a resource type moto cannot create: always an empty page."""
+    def handler(self: R) -> ActionResult:
+        _page([], self._get_param("MaxResults"), self._get_param("NextToken"))  # rejects a bad token
+        return ActionResult({member: []})
+    return handler
+
+
+r_list_labeling_jobs = _empty_listing("LabelingJobSummaryList")
+r_list_inference_components = _empty_listing("InferenceComponents")
+r_list_monitoring_schedules = _empty_listing("MonitoringScheduleSummaries")
 
 
 # --------------------------------------------------------------------------

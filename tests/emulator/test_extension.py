@@ -37,6 +37,7 @@ ADDED_OPS = {
     "CreateApp", "DescribeApp", "ListApps", "DeleteApp",
     "StopTrainingJob", "StopTransformJob", "StopHyperParameterTuningJob",
     "AddTags", "ListTags", "DeleteTags",
+    "ListFeatureGroups", "ListLabelingJobs", "ListInferenceComponents", "ListMonitoringSchedules",
 }
 SM_MODEL = botocore.session.get_session().get_service_model("sagemaker")
 
@@ -645,3 +646,30 @@ def test_call_counter_is_thread_safe(server, sm):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+# --------------------------------------------------------------------------
+# listings the sweep needs
+# --------------------------------------------------------------------------
+def test_listings_for_the_sweep(sm, raw_checked):
+    for i in range(3):
+        sm.create_feature_group(
+            FeatureGroupName=f"fg-{i}", RecordIdentifierFeatureName="id", EventTimeFeatureName="ts",
+            FeatureDefinitions=[{"FeatureName": "id", "FeatureType": "String"},
+                                {"FeatureName": "ts", "FeatureType": "String"}],
+            OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://bucket/fg"}}, RoleArn=ROLE)
+    first = sm.list_feature_groups(MaxResults=2)
+    rest = sm.list_feature_groups(MaxResults=2, NextToken=first["NextToken"])
+    names = [g["FeatureGroupName"] for g in first["FeatureGroupSummaries"] + rest["FeatureGroupSummaries"]]
+    assert names == ["fg-0", "fg-1", "fg-2"] and "NextToken" not in rest
+    group_arn = first["FeatureGroupSummaries"][0]["FeatureGroupArn"]
+    sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "team", "Value": "x"}])
+    assert sm.list_tags(ResourceArn=group_arn)["Tags"] == [{"Key": "team", "Value": "x"}]
+    assert sm.list_labeling_jobs()["LabelingJobSummaryList"] == []
+    assert sm.list_inference_components()["InferenceComponents"] == []
+    assert sm.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
+    with pytest.raises(ClientError) as e:
+        sm.list_labeling_jobs(NextToken="not-a-token")
+    assert err(e)[:2] == ("ValidationException", 400)
+    assert {"ListFeatureGroups", "ListLabelingJobs", "ListInferenceComponents",
+            "ListMonitoringSchedules"} <= set(raw_checked)

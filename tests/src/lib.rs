@@ -3,6 +3,7 @@
 //! world, and reads the emulator's count of AWS calls.
 
 pub mod budget_world;
+pub mod estate;
 pub mod proxy;
 pub mod world;
 
@@ -42,8 +43,21 @@ impl Emulator {
 
     /// Starts the emulator on `port` and waits until it answers (30 s at most).
     pub fn start_on(port: u16) -> Result<Self, String> {
+        Self::start_with(port, None)
+    }
+
+    /// Starts the emulator on a free port, answering every AWS call after `latency_ms` milliseconds.
+    pub fn start_with_latency(latency_ms: u64) -> Result<Self, String> {
+        Self::start_with(free_port()?, Some(latency_ms))
+    }
+
+    fn start_with(port: u16, latency_ms: Option<u64>) -> Result<Self, String> {
         let serve = repo_root().join("tests/emulator/serve");
-        let child = Command::new(&serve)
+        let mut command = Command::new(&serve);
+        if let Some(ms) = latency_ms {
+            command.env("TAGWARDEN_EMULATOR_LATENCY_MS", ms.to_string());
+        }
+        let child = command
             .arg(port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

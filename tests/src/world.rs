@@ -935,6 +935,7 @@ mod tests {
         "app-amplify.json",
         "endpoint-delete-not-a-create.json",
         "model-package-versioned.json",
+        "scheduled-sweep.json",
         "training-job-failed-call.json",
     ];
 

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod sweep;
 use serde::Serialize;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
 
@@ -112,6 +114,10 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// Tag every existing SageMaker resource by the policy (resumable with --state); JSON lines when piped.
+    Sweep(sweep::SweepArgs),
+    /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
+    Audit(sweep::AuditArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -142,6 +148,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let config = load_config(&clients, policy.as_deref()).await?;
             let policy = Arc::new(config.policy);
             match function {
+                // The auto-tagger's schedule runs a sweep, as in the Lambda (no deadline here).
+                Function::AutoTagger if tagwarden::sweep::is_schedule(&payload) => {
+                    let lister = tagwarden::sweep::Lister::new(clients.clone());
+                    let tagger = AutoTagger::new(clients, policy, &config.tagger);
+                    let outcome = tagwarden::sweep::handle_event(&tagger, &lister, &payload, None).await;
+                    print_json(&outcome.map_err(|e| e.to_string())?)?;
+                }
                 Function::AutoTagger => {
                     let tagger = AutoTagger::new(clients, policy, &config.tagger);
                     let outcome = tagger.handle(&payload).await.map_err(|e| e.to_string())?;
@@ -208,6 +221,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             cost::athena_queries(policy.as_deref(), &database, &table, &out)
         }
         Command::Report { cur, format, tags, policy } => cost::report(&cur, format, tags, policy.as_deref()),
+        Command::Sweep(args) => sweep::run_sweep(args).await,
+        Command::Audit(args) => sweep::run_audit(args).await,
     }
 }
 

@@ -96,6 +96,17 @@ impl Creator {
         Self { kind, name: name.into(), principal: None, session: None, profile: None, via }
     }
 
+    /// A creator nobody recorded (a resource found by the sweep), with the execution role the resource
+    /// runs as, if any: the role's tags are then the `principal` source, but its name is not the creator.
+    pub fn unknown(via: &'static str, execution_role_arn: Option<&str>) -> Self {
+        let mut creator = Self::new(CreatorKind::Unknown, "unknown", via);
+        creator.principal = execution_role_arn.and_then(|arn| {
+            let name = arn.split_once(":role/")?.1.rsplit('/').next()?;
+            Some(Principal::Role { name: name.to_owned(), arn: arn.to_owned() }).filter(|_| !name.is_empty())
+        });
+        creator
+    }
+
     /// Works out the creator from a CloudTrail `userIdentity` alone.
     pub fn from_identity(identity: Option<&UserIdentity>) -> Self {
         let Some(identity) = identity else {
@@ -208,7 +219,7 @@ impl Creator {
 
     /// Names a Studio user profile as the creator (the owner of an app or space named in the request).
     pub fn with_owner_profile(mut self, profile: ProfileRef, via: &'static str) -> Self {
-        if self.kind == CreatorKind::AssumedRole && self.via == "role-name" {
+        if (self.kind == CreatorKind::AssumedRole && self.via == "role-name") || self.kind == CreatorKind::Unknown {
             self.kind = CreatorKind::StudioUserProfile;
             self.name = profile.name.clone();
             self.via = via;

@@ -4,6 +4,7 @@
 //! only wire it up. Decisions are pure functions over plain data ([`tagging::plan_tags`]); the
 //! `apply` modules read inputs and carry plans out with the SDK [`aws::Clients`].
 
+pub mod audit;
 pub mod aws;
 pub mod cache;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod identity;
 pub mod permissions;
 pub mod policy;
 pub mod resource;
+pub mod sweep;
 pub mod tagging;
 pub mod telemetry;
 

@@ -58,6 +58,39 @@ pub const AUTO_TAGGER: &[Permission] = &[
     ("sns:Publish", Scope::NotifyTopic),
 ];
 
+/// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`): one `List*` per
+/// resource kind of `sweep::list`, and the `Describe*` calls that name an execution role.
+pub const SWEEP: &[Permission] = &[
+    ("sagemaker:ListTrainingJobs", Scope::Any),
+    ("sagemaker:ListProcessingJobs", Scope::Any),
+    ("sagemaker:ListTransformJobs", Scope::Any),
+    ("sagemaker:ListHyperParameterTuningJobs", Scope::Any),
+    ("sagemaker:ListNotebookInstances", Scope::Any),
+    ("sagemaker:ListEndpoints", Scope::Any),
+    ("sagemaker:ListEndpointConfigs", Scope::Any),
+    ("sagemaker:ListModels", Scope::Any),
+    ("sagemaker:ListPipelines", Scope::Any),
+    ("sagemaker:ListDomains", Scope::Any),
+    ("sagemaker:ListUserProfiles", Scope::Any),
+    ("sagemaker:ListSpaces", Scope::Any),
+    ("sagemaker:ListApps", Scope::Any),
+    ("sagemaker:ListLabelingJobs", Scope::Any),
+    ("sagemaker:ListCompilationJobs", Scope::Any),
+    ("sagemaker:ListAutoMLJobs", Scope::Any),
+    ("sagemaker:ListModelPackages", Scope::Any),
+    ("sagemaker:ListModelPackageGroups", Scope::Any),
+    ("sagemaker:ListInferenceComponents", Scope::Any),
+    ("sagemaker:ListExperiments", Scope::Any),
+    ("sagemaker:ListFeatureGroups", Scope::Any),
+    ("sagemaker:ListMonitoringSchedules", Scope::Any),
+    ("sagemaker:ListClusters", Scope::Any),
+    ("sagemaker:DescribeNotebookInstance", Scope::SageMaker),
+    ("sagemaker:DescribeTrainingJob", Scope::SageMaker),
+    ("sagemaker:DescribeProcessingJob", Scope::SageMaker),
+    ("sagemaker:DescribeModel", Scope::SageMaker),
+    ("sagemaker:DescribeHyperParameterTuningJob", Scope::SageMaker),
+];
+
 /// What the budget-enforcer needs whatever the actions: the budget's filters and the tagging API.
 const ENFORCER_BASE: &[Permission] = &[("budgets:ViewBudget", Scope::Budgets), ("tag:GetResources", Scope::Any)];
 
@@ -117,9 +150,9 @@ pub const ALL_ACTIONS: &[Action] = &[
     Action::DenyIam,
 ];
 
-/// The auto-tagger's permissions, deduplicated and sorted.
+/// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
-    COMMON.iter().chain(AUTO_TAGGER).copied().collect()
+    COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).copied().collect()
 }
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
@@ -202,6 +235,26 @@ mod tests {
         ] {
             assert!(granted.contains(format!("sagemaker:{op}").as_str()), "{op}");
         }
+    }
+
+    #[test]
+    fn every_kind_the_sweep_lists_has_its_list_permission() {
+        let granted: BTreeSet<&str> = auto_tagger().into_iter().map(|(a, _)| a).collect();
+        for op in [
+            "ListTrainingJobs",
+            "ListNotebookInstances",
+            "ListApps",
+            "ListSpaces",
+            "ListDomains",
+            "DescribeNotebookInstance",
+            "DescribeModel",
+        ] {
+            assert!(granted.contains(format!("sagemaker:{op}").as_str()), "{op}");
+        }
+        assert_eq!(
+            SWEEP.iter().filter(|(a, _)| a.starts_with("sagemaker:List")).count(),
+            crate::sweep::sweep_kinds().len()
+        );
     }
 
     #[test]

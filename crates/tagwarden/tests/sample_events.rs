@@ -56,6 +56,8 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
         "training-job-failed-call.json" => return Err("failed call: ResourceLimitExceeded"),
         "endpoint-delete-not-a-create.json" => return Err("unsupported operation: DeleteEndpoint"),
         "model-package-versioned.json" => return Err("versioned model packages cannot be tagged"),
+        // Not a create call: the schedule that makes the auto-tagger sweep (tagwarden::sweep::handle_event).
+        "scheduled-sweep.json" => return Err("not a CloudTrail API call"),
         other => panic!("{other}: add the new sample to this test"),
     })
 }

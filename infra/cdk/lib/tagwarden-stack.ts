@@ -90,6 +90,22 @@ export class TagwardenStack extends Stack {
       default: 'ML-Marketing',
       description: 'The tag value whose spend the example budget tracks (and whose resources it enforces on).',
     });
+    const sweepSchedule = new CfnParameter(this, 'SweepSchedule', {
+      type: 'String',
+      default: 'rate(1 day)',
+      description:
+        'How often the auto-tagger sweeps the existing estate (EventBridge schedule expression); each run ' +
+        'starts over and stops cleanly before the function\'s timeout (see README, "Tagging the existing estate").',
+    });
+    const enableSweep = new CfnParameter(this, 'EnableSweep', {
+      type: 'String',
+      default: 'true',
+      allowedValues: ['true', 'false'],
+      description: 'Run the scheduled sweep (false keeps the schedule, disabled).',
+    });
+    const sweepEnabled = new CfnCondition(this, 'SweepEnabled', {
+      expression: Fn.conditionEquals(enableSweep.valueAsString, 'true'),
+    });
     const exampleBudget = new CfnCondition(this, 'ExampleBudget', {
       expression: Fn.conditionEquals(createExampleBudget.valueAsString, 'true'),
     });
@@ -272,7 +288,8 @@ export class TagwardenStack extends Stack {
         description: "Tags new SageMaker resources from their creator's profile, space, domain and IAM tags.",
         // Measured: 16 MB peak RSS (release build, one event); the cold path makes at most 7 AWS calls.
         memorySize: 128,
-        timeout: Duration.seconds(30),
+        // An event takes well under a second; the scheduled sweep uses the rest and stops 10 s before it.
+        timeout: Duration.seconds(300),
         logGroup: logGroup('AutoTagger', autoTaggerName),
         environment: { ...environment, TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn },
         retryAttempts: 2,
@@ -306,6 +323,26 @@ export class TagwardenStack extends Stack {
       functionName: autoTagger.functionName,
       principal: 'events.amazonaws.com',
       sourceArn: createCalls.attrArn,
+    });
+
+    // The scheduled sweep of the existing estate, a plain CfnRule as SAM expands a Schedule event.
+    const estateSweep = new events.CfnRule(this, 'AutoTaggerFunctionEstateSweep', {
+      description: 'Tagwarden sweeps existing SageMaker resources (tags and repairs them by the policy).',
+      scheduleExpression: sweepSchedule.valueAsString,
+      state: Fn.conditionIf(sweepEnabled.logicalId, 'ENABLED', 'DISABLED').toString(),
+      targets: [
+        {
+          id: 'AutoTaggerFunctionEstateSweepLambdaTarget',
+          arn: autoTagger.functionArn,
+          retryPolicy: { maximumRetryAttempts: 0 },
+        },
+      ],
+    });
+    new lambda.CfnPermission(this, 'AutoTaggerFunctionEstateSweepPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: autoTagger.functionName,
+      principal: 'events.amazonaws.com',
+      sourceArn: estateSweep.attrArn,
     });
 
     // ------------------------------------------------------------ budget-enforcer

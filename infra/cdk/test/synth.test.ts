@@ -54,7 +54,7 @@ function assertPermissions(roleId: string, expected: PermissionsBySid) {
 
 test('both functions run on provided.al2023 with the chosen architecture, JSON logs to their own log group', () => {
   for (const [id, memory, timeout] of [
-    ['AutoTaggerFunction', 128, 30],
+    ['AutoTaggerFunction', 128, 300],
     ['BudgetEnforcerFunction', 256, 300],
   ] as const) {
     const fn = resources[id].Properties;
@@ -138,6 +138,14 @@ test('budget alerts reach the budget-enforcer, and the period reset runs monthly
   assert.deepEqual(JSON.parse(reset.Targets[0].Input), { tagwarden: 'restore' });
 });
 
+test('the estate sweep runs on the SweepSchedule parameter, disabled by EnableSweep=false', () => {
+  const rule = resources.AutoTaggerFunctionEstateSweep.Properties;
+  assert.deepEqual(rule.ScheduleExpression, { Ref: 'SweepSchedule' });
+  assert.deepEqual(rule.State, { 'Fn::If': ['SweepEnabled', 'ENABLED', 'DISABLED'] });
+  assert.deepEqual(rule.Targets[0].Arn, { 'Fn::GetAtt': ['AutoTaggerFunction', 'Arn'] });
+  assert.deepEqual(template.Conditions.SweepEnabled, { 'Fn::Equals': [{ Ref: 'EnableSweep' }, 'true'] });
+});
+
 test('the example budget is conditional and alerts at 80/100/120 % actual and 100 % forecast', () => {
   const budget = resources.ExampleCostBudget;
   assert.equal(budget.Condition, 'ExampleBudget');
@@ -152,6 +160,7 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   // SAM's expansion of infra/template.yaml, by logical id; the CDK app keeps the ids.
   const sam = [
     'AutoTaggerDeadLetterQueue', 'AutoTaggerDeadLetterQueuePolicy', 'AutoTaggerFunction',
+    'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionEstateSweepPermission',
     'AutoTaggerFunctionEventInvokeConfig', 'AutoTaggerFunctionRole', 'AutoTaggerFunctionSageMakerCalls',
     'AutoTaggerFunctionSageMakerCallsPermission', 'AutoTaggerLogGroup', 'BudgetAlertsTopic',
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
@@ -164,7 +173,7 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
     'BootstrapVersion', 'BudgetAmount', 'BudgetName', 'CostAllocationTagKey', 'CostCenterTagValue',
-    'CreateExampleBudget', 'LogRetentionDays', 'PolicyParameterName',
+    'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'PolicyParameterName', 'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',

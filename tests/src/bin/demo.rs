@@ -4,6 +4,7 @@
 //! the resources the sample events announce (as their creators would have, with only the caller's own
 //! tags), replays every event through the real handler, and prints each resource's tags before and after.
 //! Then a budget climbs through its alerts: the budget-enforcer acts on the budget's scope only, and restores.
+//! Last, an untidy estate of existing resources is audited, swept and audited again (coverage before -> after).
 //!
 //! `demo --serve PORT` instead seeds both worlds, creates every sample's resource untagged and keeps the
 //! emulator running, for replaying events by hand (`make emulator`).
@@ -69,6 +70,8 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let started = Instant::now();
+    // Part 3's emulator starts while parts 1 and 2 run.
+    let estate_emulator = std::thread::spawn(Emulator::start);
     let emulator = Emulator::start()?;
     let config = emulator.sdk_config(REGION, 3).await;
     println!(
@@ -145,6 +148,8 @@ async fn run() -> Result<(), String> {
     tamper_part(&emulator, &clients, &tagger).await?;
 
     budget_part(&emulator, &config, clients).await?;
+    let estate_emulator = estate_emulator.join().map_err(|_| "the estate emulator thread panicked".to_owned())??;
+    estate_part(&estate_emulator).await?;
     println!(
         "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>",
         started.elapsed().as_secs_f64()
@@ -259,6 +264,95 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
         println!("  the deny policy a person attached to {} stays attached.", world.preattached_role);
     }
     Ok(())
+}
+
+/// Part three: the resources that existed before Tagwarden: audit, sweep, audit again.
+async fn estate_part(emulator: &Emulator) -> Result<(), String> {
+    use tagwarden::audit::{self, Format};
+    use tagwarden::sweep::{self, Lister, Progress, SweepOptions, SweepState};
+    use tagwarden_e2e::estate::{ESTATE, ESTATE_TYPES, seed_estate};
+
+    let started = Instant::now();
+    let config = emulator.sdk_config(REGION, 3).await;
+    seed_estate(&config).await?;
+    println!("\n=== Part 3: the existing estate (tagwarden audit, tagwarden sweep) ===\n");
+    println!(
+        "Seeded on a fresh emulator: the demo world plus {} resources made before Tagwarden was deployed: untagged",
+        ESTATE.iter().filter(|e| !e.existing).count()
+    );
+    println!("jobs and models whose execution roles carry cost tags, misspelt keys (Environment, env, costcentre),");
+    println!("values not allowed (qa) or in the wrong case (PRODUCTION), resources Studio made for alice and bob,");
+    println!("a notebook whose protected cost-center someone overwrote, a space, apps (one deleted).\n");
+
+    let clients = Clients::new(&config);
+    let policy = Arc::new(Policy::example().map_err(|e| e.to_string())?);
+    let lister = Lister::new(clients.clone());
+    let kinds = sweep::kinds_named(&ESTATE_TYPES.iter().map(|t| t.to_string()).collect::<Vec<_>>())?;
+    let coverage = |report: &audit::AuditReport| {
+        let table = audit::render(report, Format::Table);
+        table.split("\nnon-compliant").next().unwrap_or_default().to_owned()
+    };
+
+    let (resources, _) = audit::collect(&lister, &kinds, 8).await;
+    let before = audit::audit(&resources, &policy.tags);
+    println!("tagwarden audit (before):\n{}", indent(&coverage(&before)));
+    for r in before.non_compliant.iter().take(4) {
+        let problems: Vec<String> = r.findings.iter().map(|f| f.problem.describe(&f.key)).collect();
+        println!("    {}: {}", shorten(r.resource_arn.rsplit(':').next().unwrap_or_default(), 40), problems.join("; "));
+    }
+    println!("    … {} non-compliant in all\n", before.non_compliant.len());
+
+    let tagger = AutoTagger::new(clients, policy.clone(), &TaggerSettings::default());
+    emulator.reset_calls()?;
+    let options = SweepOptions { kinds: kinds.clone(), ..SweepOptions::default() };
+    let mut drift = Vec::new();
+    let summary = sweep::sweep(&tagger, &lister, &options, &mut SweepState::default(), &mut |p| {
+        if let Progress::Resource { outcome: Outcome::Tagged(r), .. } = p
+            && r.origins.get("cost-center").is_some_and(|o| o != "caller")
+            && r.added.contains_key("cost-center")
+        {
+            drift.push(format!(
+                "{} -> cost-center={}",
+                r.resource_arn.rsplit('/').next().unwrap_or_default(),
+                r.added["cost-center"]
+            ));
+        }
+    })
+    .await;
+    let calls = emulator.calls()?.total;
+    let t = &summary.total;
+    println!(
+        "tagwarden sweep: {} resources, {} tagged, {} unchanged, {} skipped, {} failed; {calls} AWS calls ({:.1} per resource), {:.2} s",
+        t.scanned,
+        t.tagged,
+        t.unchanged,
+        t.skipped,
+        t.failed,
+        calls as f64 / t.scanned.max(1) as f64,
+        summary.elapsed_ms as f64 / 1000.0
+    );
+    println!("  cost centers set or put back from profiles and execution roles: {}", drift.len());
+    if let Some(line) = drift.iter().find(|l| l.starts_with("estate-nb-drift")) {
+        println!("  e.g. the hand-edited notebook: {line}");
+    }
+
+    let (resources, _) = audit::collect(&lister, &kinds, 8).await;
+    let after = audit::audit(&resources, &policy.tags);
+    println!("\ntagwarden audit (after):\n{}", indent(&coverage(&after)));
+    for r in &after.non_compliant {
+        let problems: Vec<String> = r.findings.iter().map(|f| f.problem.describe(&f.key)).collect();
+        println!("    {}: {}", shorten(r.resource_arn.rsplit(':').next().unwrap_or_default(), 40), problems.join("; "));
+    }
+    println!(
+        "\nCoverage: {} of {} resources compliant before, {} after (the rest have no source for a cost center or team).",
+        before.total.compliant, before.total.resources, after.total.compliant
+    );
+    println!("(part 3, seeding included: {:.1} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Results grouped by action and result, resources by short name.

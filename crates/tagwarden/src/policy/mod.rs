@@ -172,6 +172,11 @@ pub struct KeyRule {
 impl KeyRule {
     /// The canonical form of `value` under this rule, or why it is not acceptable.
     pub fn accept(&self, value: &str) -> Result<String, String> {
+        self.check(value).map_err(|why| why.to_string())
+    }
+
+    /// The canonical form of `value` under this rule, or which check it fails (for the audit).
+    pub fn check(&self, value: &str) -> Result<String, Rejection> {
         let value = if self.allowed.is_empty() {
             value.to_owned()
         } else {
@@ -179,17 +184,38 @@ impl KeyRule {
             match found {
                 Some(canonical) => canonical.clone(),
                 None => {
-                    return Err(format!("{value:?} is not one of {}", self.allowed.join(", ")));
+                    return Err(Rejection::NotAllowed { value: value.to_owned(), allowed: self.allowed.clone() });
                 }
             }
         };
         if let Some(pattern) = &self.pattern
             && !pattern.is_match(&value)
         {
-            return Err(format!("{value:?} does not match {}", pattern.as_str()));
+            return Err(Rejection::NoPatternMatch { value, pattern: pattern.as_str().to_owned() });
         }
         Ok(value)
     }
+}
+
+/// Why a value is refused by a key's rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Not one of the allowed values (in any case).
+    #[error("{value:?} is not one of {}", allowed.join(", "))]
+    NotAllowed {
+        /// The value.
+        value: String,
+        /// The allowed values.
+        allowed: Vec<String>,
+    },
+    /// Does not match the key's pattern.
+    #[error("{value:?} does not match {pattern}")]
+    NoPatternMatch {
+        /// The value.
+        value: String,
+        /// The pattern.
+        pattern: String,
+    },
 }
 
 impl TagPolicy {

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::rules::truncate;
 use super::tamper::{TagChange, principal_key};
-use super::{CreateCall, Outcome, Report, RetryableError, TaggerSettings};
+use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::identity::{
@@ -71,7 +71,7 @@ impl AutoTagger {
         } else {
             match CreateCall::from_event(event) {
                 Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
-                Ok(call) => (self.tag(&call, None).await, call.arn_string()),
+                Ok(call) => (self.tag_event(&call.subject()).await, call.arn_string()),
             }
         };
         let outcome = match result {
@@ -100,8 +100,11 @@ impl AutoTagger {
         {
             return Ok(skip(format!("changed by Tagwarden itself ({actor})")));
         }
-        let call = CreateCall::for_resource(change.kind, change.arn.clone(), change.event_id.clone());
-        let outcome = self.tag(&call, Some(&keys)).await?;
+        let subject = Subject::for_resource(change.kind, change.arn.clone(), change.event_id.clone());
+        if let Some(skip) = self.other_region(&subject) {
+            return Ok(skip);
+        }
+        let outcome = self.tag_keys(&subject, TagOptions::default(), Some(&keys)).await?;
         let changed_by = change.actor_arn().unwrap_or("an unknown principal").to_owned();
         Ok(match outcome {
             Outcome::Tagged(mut report) => {
@@ -144,20 +147,44 @@ impl AutoTagger {
         Ok(own.as_deref() == Some(actor))
     }
 
-    /// Plans and writes the tags of `call`'s resource; with `only`, re-plans just those keys as if the
-    /// resource lacked them (what a restore needs) and writes nothing else.
-    async fn tag(&self, call: &CreateCall, only: Option<&BTreeSet<String>>) -> Result<Outcome, AwsError> {
-        let arn = call.arn_string();
-        let event_name = Some(call.event_name());
-        if let Some(region) = self.clients.region()
-            && region != call.arn.region
-        {
-            return Ok(Outcome::skipped(
-                format!("resource is in {}, this function acts in {region}", call.arn.region),
-                event_name,
-                Some(&arn),
-            ));
+    /// A resource in another region than the clients': that region's deployment handles it.
+    fn other_region(&self, subject: &Subject) -> Option<Outcome> {
+        let region = self.clients.region()?;
+        (region != subject.arn.region).then(|| {
+            Outcome::skipped(
+                format!("resource is in {}, this function acts in {region}", subject.arn.region),
+                Some(subject.kind.create_event),
+                Some(&subject.arn.to_string()),
+            )
+        })
+    }
+
+    /// The event path: a resource in this function's region is tagged by the policy.
+    async fn tag_event(&self, subject: &Subject) -> Result<Outcome, AwsError> {
+        match self.other_region(subject) {
+            Some(skip) => Ok(skip),
+            None => self.tag_resource(subject, TagOptions::default()).await,
         }
+    }
+
+    /// Tags one resource by the policy: reads its tags and its sources, plans, and writes the difference.
+    ///
+    /// The single entry point of the event path ([`Self::handle`]) and of the sweep. `Err` only for
+    /// AWS failures; a resource that vanished is a skip.
+    pub async fn tag_resource(&self, subject: &Subject, options: TagOptions) -> Result<Outcome, AwsError> {
+        self.tag_keys(subject, options, None).await
+    }
+
+    /// [`Self::tag_resource`]; with `only`, re-plans just those keys as if the resource lacked them (what a
+    /// tamper restore needs) and writes nothing else.
+    async fn tag_keys(
+        &self,
+        subject: &Subject,
+        options: TagOptions,
+        only: Option<&BTreeSet<String>>,
+    ) -> Result<Outcome, AwsError> {
+        let arn = subject.arn.to_string();
+        let event_name = Some(subject.kind.create_event);
         let existing = match list_tags(&self.clients, &arn).await {
             Ok(tags) => tags,
             Err(err) if err.is_not_found() => {
@@ -167,8 +194,8 @@ impl AutoTagger {
         };
 
         let mut warnings = Vec::new();
-        let creator = self.creator(call, &existing, &mut warnings).await?;
-        let parent = self.parent(call, &existing, &mut warnings).await?;
+        let creator = self.creator(subject, &existing, &mut warnings).await?;
+        let parent = self.parent(subject, &existing, &mut warnings).await?;
         if creator.kind == CreatorKind::Service && parent.is_none() {
             return Ok(Outcome::skipped(
                 format!("started by {} and no parent resource was found to inherit tags from", creator.name),
@@ -176,41 +203,49 @@ impl AutoTagger {
                 Some(&arn),
             ));
         }
-        let sources = self.sources(call, &existing, &creator, parent.as_ref(), &mut warnings).await?;
-        let plan = match only {
-            None => plan_tags(&existing, &sources, &self.policy.tags),
-            Some(keys) => {
-                let mut without = existing.clone();
-                without.retain(|key, _| !keys.contains(key));
-                plan_tags(&without, &sources, &self.policy.tags).restricted_to(keys, &existing)
-            }
+        let sources = self.sources(subject, &existing, &creator, parent.as_ref(), &mut warnings).await?;
+        let is_source = matches!(subject.kind.arn_type, "domain" | "user-profile" | "space");
+        let plan = if let Some(keys) = only {
+            let mut without = existing.clone();
+            without.retain(|key, _| !keys.contains(key));
+            plan_tags(&without, &sources, &self.policy.tags).restricted_to(keys, &existing)
+        } else if options.keep_source_values && is_source {
+            // NOTE: an existing profile's cost center is what its owner's resources are billed to; the
+            // domain's value must not overwrite it.
+            let mut policy = self.policy.tags.clone();
+            policy.keys.iter_mut().for_each(|rule| rule.protected = false);
+            plan_tags(&existing, &sources, &policy)
+        } else {
+            plan_tags(&existing, &sources, &self.policy.tags)
         };
-        self.write(call, &arn, creator, parent.map(|p| p.origin), plan, warnings).await
+        self.write(subject, &arn, creator, parent.map(|p| p.origin), plan, warnings, options).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn write(
         &self,
-        call: &CreateCall,
+        subject: &Subject,
         arn: &str,
         creator: Creator,
         parent_arn: Option<String>,
         plan: TagPlan,
         mut warnings: Vec<String>,
+        options: TagOptions,
     ) -> Result<Outcome, AwsError> {
-        if !plan.add.is_empty() {
+        if !plan.add.is_empty() && !options.dry_run {
             match add_tags(&self.clients, arn, &plan.add).await {
                 Ok(()) => {}
                 Err(err) if err.is_not_found() => {
                     return Ok(Outcome::skipped(
                         "resource deleted before it could be tagged",
-                        Some(call.event_name()),
+                        Some(subject.kind.create_event),
                         Some(arn),
                     ));
                 }
                 Err(err) => return Err(err),
             }
         }
-        if !plan.remove.is_empty() {
+        if !plan.remove.is_empty() && !options.dry_run {
             // NOTE: after AddTags, so a failure here never leaves the resource without the canonical key.
             self.clients
                 .sagemaker
@@ -224,8 +259,8 @@ impl AutoTagger {
         warnings.extend(plan.warnings);
         let mut report = Report {
             resource_arn: arn.to_owned(),
-            resource_type: call.kind.arn_type,
-            event_name: call.event_name().to_owned(),
+            resource_type: subject.kind.arn_type,
+            event_name: subject.kind.create_event.to_owned(),
             creator,
             parent_arn,
             added: plan.add,
@@ -236,8 +271,8 @@ impl AutoTagger {
             warnings,
             changed_by: None,
         };
-        if !report.missing_required.is_empty() {
-            self.notify(&mut report, call.event_id.as_deref()).await?;
+        if !report.missing_required.is_empty() && options.notify && !options.dry_run {
+            self.notify(&mut report, subject.event_id.as_deref()).await?;
         }
         Ok(if report.added.is_empty() && report.removed.is_empty() {
             Outcome::Unchanged(report)
@@ -304,30 +339,19 @@ impl AutoTagger {
     /// The creator from the event, refined by Studio's own tags and the request's owner fields.
     async fn creator(
         &self,
-        call: &CreateCall,
+        subject: &Subject,
         existing: &Tags,
         warnings: &mut Vec<String>,
     ) -> Result<Creator, AwsError> {
-        let mut creator = Creator::from_identity(call.call.user_identity.as_ref()).from_studio_tags(
+        let mut creator = subject.creator.clone().from_studio_tags(
             existing.get(STUDIO_PROFILE_TAG).map(String::as_str),
             existing.get(STUDIO_DOMAIN_TAG).map(String::as_str),
         );
-        let domain_id = self.domain_id(call, existing, &creator);
-        // Apps and spaces name their owning profile in the request.
-        let owner = match call.kind.arn_type {
-            "app" => call.call.request_str("userProfileName").map(|n| (n.to_owned(), "request-user-profile")),
-            "space" => call
-                .call
-                .request_parameters
-                .as_ref()
-                .and_then(|p| p.pointer("/ownershipSettings/ownerUserProfileName"))
-                .and_then(Value::as_str)
-                .map(|n| (n.to_owned(), "space-owner")),
-            _ => None,
-        };
-        let owner = match owner {
+        let domain_id = self.domain_id(subject, existing, &creator);
+        // Apps and spaces name their owning profile (in the request, or in the listing for the sweep).
+        let owner = match subject.owner_profile.clone() {
             Some(owner) => Some(owner),
-            None => match self.space_arn(call, existing) {
+            None => match self.space_arn(subject, existing) {
                 Some(space_arn) => self.space_owner(&space_arn, warnings).await?.map(|n| (n, "space-owner")),
                 None => None,
             },
@@ -347,13 +371,13 @@ impl AutoTagger {
     }
 
     /// The domain id from the request, Studio's domain tag or the creator's profile.
-    fn domain_id(&self, call: &CreateCall, existing: &Tags, creator: &Creator) -> Option<String> {
-        if call.kind.arn_type == "domain" {
+    fn domain_id(&self, subject: &Subject, existing: &Tags, creator: &Creator) -> Option<String> {
+        if subject.kind.arn_type == "domain" {
             return None;
         }
-        call.call
-            .request_str("domainId")
-            .map(str::to_owned)
+        subject
+            .domain_id
+            .clone()
             .or_else(|| {
                 let arn = existing.get(STUDIO_DOMAIN_TAG)?;
                 crate::resource::SageMakerArn::parse(arn).map(|a| a.path)
@@ -361,19 +385,19 @@ impl AutoTagger {
             .or_else(|| creator.profile.as_ref()?.domain_id.clone())
     }
 
-    fn space_arn(&self, call: &CreateCall, existing: &Tags) -> Option<String> {
+    fn space_arn(&self, subject: &Subject, existing: &Tags) -> Option<String> {
         if let Some(arn) = existing.get(STUDIO_SPACE_TAG) {
             return Some(arn.clone());
         }
-        let space = call.call.request_str("spaceName").filter(|_| call.kind.arn_type == "app")?;
-        let domain = call.call.request_str("domainId")?;
-        Some(call.arn.sibling("space", &format!("{domain}/{space}")))
+        let space = subject.space_name.as_deref().filter(|_| subject.kind.arn_type == "app")?;
+        let domain = subject.domain_id.as_deref()?;
+        Some(subject.arn.sibling("space", &format!("{domain}/{space}")))
     }
 
     /// Work started by SageMaker itself: the pipeline of a step job, the tuning job of a training job.
     async fn parent(
         &self,
-        call: &CreateCall,
+        subject: &Subject,
         existing: &Tags,
         warnings: &mut Vec<String>,
     ) -> Result<Option<SourceLayer>, AwsError> {
@@ -383,7 +407,7 @@ impl AutoTagger {
             .map(|(pipeline, _)| pipeline.to_owned());
         let parent_arn = match pipeline {
             Some(arn) => Some(arn),
-            None if call.kind.arn_type == "training-job" => match tuning_job_name(call.arn.name()) {
+            None if subject.kind.arn_type == "training-job" => match tuning_job_name(subject.arn.name()) {
                 Some(tuning) => self.tuning_job_arn(tuning, warnings).await?,
                 None => None,
             },
@@ -402,7 +426,7 @@ impl AutoTagger {
     /// Reads the sources the policy names, in its order.
     async fn sources(
         &self,
-        call: &CreateCall,
+        subject: &Subject,
         existing: &Tags,
         creator: &Creator,
         parent: Option<&SourceLayer>,
@@ -417,8 +441,10 @@ impl AutoTagger {
                 }
                 SourceKind::Defaults => continue,
                 SourceKind::UserProfile => self.profile_arn(creator, warnings).await?,
-                SourceKind::Space => self.space_arn(call, existing),
-                SourceKind::Domain => self.domain_id(call, existing, creator).map(|id| call.arn.sibling("domain", &id)),
+                SourceKind::Space => self.space_arn(subject, existing),
+                SourceKind::Domain => {
+                    self.domain_id(subject, existing, creator).map(|id| subject.arn.sibling("domain", &id))
+                }
                 SourceKind::Principal => match &creator.principal {
                     Some(principal) => {
                         if let Some(tags) = self.principal_tags(principal, warnings).await? {
@@ -433,7 +459,7 @@ impl AutoTagger {
                 },
             };
             // A resource is not its own source (e.g. the profile a CreateUserProfile event made).
-            if let Some(origin) = origin.filter(|o| *o != call.arn_string())
+            if let Some(origin) = origin.filter(|o| *o != subject.arn.to_string())
                 && let Some(tags) = self.tags_of(&origin, warnings).await?
             {
                 layers.push(SourceLayer { kind: *kind, origin, tags });

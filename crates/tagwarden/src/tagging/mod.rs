@@ -195,18 +195,6 @@ impl CreateCall {
         Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
     }
 
-    /// An existing resource with no create record: the creator is worked out from the resource's own
-    /// tags (Studio's system tags) and, for Studio kinds, the domain in its ARN.
-    pub fn for_resource(kind: &'static ResourceKind, arn: SageMakerArn, event_id: Option<String>) -> Self {
-        let studio = matches!(kind.arn_type, "user-profile" | "space" | "app");
-        let request = match arn.path.split_once('/') {
-            Some((domain, _)) if studio => Some(serde_json::json!({ "domainId": domain })),
-            _ => None,
-        };
-        let call = ApiCall { request_parameters: request, ..ApiCall::default() };
-        Self { kind, arn, call, event_id }
-    }
-
     /// The full ARN string.
     pub fn arn_string(&self) -> String {
         self.arn.to_string()
@@ -215,6 +203,88 @@ impl CreateCall {
     /// The CloudTrail event name.
     pub fn event_name(&self) -> &str {
         self.kind.create_event
+    }
+
+    /// The resource and what the event tells of its origin: the creator from `userIdentity`, the domain,
+    /// the owning profile of an app or space, and an app's space, from `requestParameters`.
+    pub fn subject(&self) -> Subject {
+        let owner = match self.kind.arn_type {
+            "app" => self.call.request_str("userProfileName").map(|n| (n.to_owned(), "request-user-profile")),
+            "space" => self
+                .call
+                .request_parameters
+                .as_ref()
+                .and_then(|p| p.pointer("/ownershipSettings/ownerUserProfileName"))
+                .and_then(Value::as_str)
+                .map(|n| (n.to_owned(), "space-owner")),
+            _ => None,
+        };
+        Subject {
+            kind: self.kind,
+            arn: self.arn.clone(),
+            creator: Creator::from_identity(self.call.user_identity.as_ref()),
+            domain_id: self.call.request_str("domainId").map(str::to_owned),
+            owner_profile: owner,
+            space_name: self.call.request_str("spaceName").map(str::to_owned),
+            event_id: self.event_id.clone(),
+        }
+    }
+}
+
+/// A resource to tag and what is known of its origin before its tags are read: built from a CloudTrail
+/// event ([`CreateCall::subject`]) or by the sweep from a listing (creator unknown, execution role known).
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The kind of resource.
+    pub kind: &'static ResourceKind,
+    /// The resource's ARN.
+    pub arn: SageMakerArn,
+    /// Who created it as far as known; refined from Studio's tags on the resource once they are read.
+    pub creator: Creator,
+    /// The Studio domain id, when the request or the listing names it.
+    pub domain_id: Option<String>,
+    /// The owning user profile of an app or space, and how it was found (e.g. `space-owner`).
+    pub owner_profile: Option<(String, &'static str)>,
+    /// An app's space name, when the app lives in a space.
+    pub space_name: Option<String>,
+    /// The EventBridge event id, for notifications.
+    pub event_id: Option<String>,
+}
+
+impl Subject {
+    /// An existing resource with no create record (a tamper restore): the creator is worked out from the
+    /// resource's own tags (Studio's system tags) and, for Studio kinds, the domain in its ARN.
+    pub fn for_resource(kind: &'static ResourceKind, arn: SageMakerArn, event_id: Option<String>) -> Self {
+        let studio = matches!(kind.arn_type, "user-profile" | "space" | "app");
+        let domain_id = arn.path.split_once('/').filter(|_| studio).map(|(domain, _)| domain.to_owned());
+        Self {
+            kind,
+            arn,
+            creator: Creator::from_identity(None),
+            domain_id,
+            owner_profile: None,
+            space_name: None,
+            event_id,
+        }
+    }
+}
+
+/// How [`AutoTagger::tag_resource`] carries out its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagOptions {
+    /// Plan and report, write nothing (no AddTags, DeleteTags or notification).
+    pub dry_run: bool,
+    /// Publish a non-compliance notification when required keys stay missing.
+    pub notify: bool,
+    /// On domains, user profiles and spaces, keep their own values of protected keys instead of putting
+    /// the domain's in: they are the sources of everything else (the sweep; new ones follow the policy).
+    pub keep_source_values: bool,
+}
+
+impl Default for TagOptions {
+    /// What the event path does: write, and notify.
+    fn default() -> Self {
+        Self { dry_run: false, notify: true, keep_source_values: false }
     }
 }
 
