@@ -247,7 +247,7 @@ pub(crate) fn topic_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
     if let Some(arn) = &arn
         && !(arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns"))
     {
-        return Err(de::Error::custom(format!("{arn:?} is not an SNS topic ARN")));
+        return Err(de::Error::custom(format!("notify_topic_arn: {arn:?} is not an SNS topic ARN")));
     }
     Ok(arn)
 }
@@ -445,6 +445,12 @@ mod tests {
         assert!(err.contains("listed twice"), "{err}");
         let err = parse("version: 2\ntags:\n  keys:\n    a: {}\n").unwrap_err();
         assert!(err.contains("unsupported policy version 2"), "{err}");
+    }
+
+    #[test]
+    fn a_topic_that_is_not_sns_is_refused_naming_notify_topic_arn() {
+        let err = parse("tags:\n  notify_topic_arn: arn:aws:sqs:us-east-1:1:q\n  keys:\n    a: {}\n").unwrap_err();
+        assert!(err.contains("notify_topic_arn: \"arn:aws:sqs:us-east-1:1:q\" is not an SNS topic ARN"), "{err}");
     }
 
     #[test]
