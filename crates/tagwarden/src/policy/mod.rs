@@ -325,7 +325,9 @@ fn key_rule(key: String, file: KeyRuleFile) -> Result<KeyRule, String> {
         }
     }
     let pattern = match &file.pattern {
-        Some(p) => Some(Regex::new(p).map_err(|e| format!("{at}.pattern: {e}"))?),
+        Some(p) => {
+            Some(Regex::new(p).map_err(|e| format!("{at}.pattern: invalid regex {p:?}: {}", regex_problem(&e)))?)
+        }
         None => None,
     };
     let rule = KeyRule {
@@ -347,6 +349,13 @@ fn key_rule(key: String, file: KeyRuleFile) -> Result<KeyRule, String> {
         None => None,
     };
     Ok(KeyRule { default, ..rule })
+}
+
+/// The regex crate's reason on one line (its syntax errors draw a caret under the pattern over several lines).
+fn regex_problem(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+    last.trim_start_matches("error: ").to_owned()
 }
 
 /// Deserializes the `keys` mapping in file order, validating each rule where it stands (so errors carry
@@ -436,7 +445,9 @@ mod tests {
     #[test]
     fn reserved_keys_bad_patterns_and_colliding_aliases_are_refused() {
         assert!(parse("tags:\n  keys:\n    aws:team: {}\n").unwrap_err().contains("reserved prefix"));
-        assert!(parse("tags:\n  keys:\n    a: {pattern: '('}\n").unwrap_err().contains("keys.a.pattern"));
+        let err = parse("tags:\n  keys:\n    a: {pattern: '('}\n").unwrap_err();
+        assert!(err.contains("keys.a.pattern: invalid regex \"(\": unclosed group"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
         let err = parse("tags:\n  keys:\n    team: {aliases: [squad]}\n    squad: {}\n").unwrap_err();
         assert!(err.contains("also names key"), "{err}");
         let err = parse("tags:\n  keys:\n    cost-center: {}\n    CostCenter: {}\n").unwrap_err();
