@@ -6,6 +6,7 @@ VENV := .venv
 TOOLS_VENV := .venv-tools
 
 .PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke clean
+.PHONY: corpus corpus-check fuzz-tools fuzz-smoke fuzz
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
@@ -15,6 +16,8 @@ help:
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
 	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
+	@echo "make fuzz-smoke - each fuzz target for $(FUZZ_SMOKE_SECONDS) s (nightly + cargo-fuzz; cold build is slow, see README)"
+	@echo "make fuzz   - each fuzz target for $(FUZZ_SECONDS) s"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/emulator/requirements.txt
@@ -36,7 +39,7 @@ EMULATOR_PORT ?= 5000
 emulator: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
-test: venv tools fmt lint unit emulator-test lint-infra cdk-check bench-smoke
+test: venv tools fmt lint corpus-check unit emulator-test lint-infra cdk-check bench-smoke
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -78,6 +81,37 @@ bench: venv
 bench-smoke: venv
 	$(VENV)/bin/python bench/run.py --smoke
 
+# The bad-input corpus (tests/corpus/, run by tests/e2e/corpus.rs) must be exactly what generate.py writes.
+corpus:
+	$(PYTHON) tests/corpus/generate.py
+corpus-check:
+	$(PYTHON) tests/corpus/generate.py --check
+
+# Fuzzing (README, "Bad input and fuzzing"): fuzz/ is its own workspace, built by cargo-fuzz with the nightly
+# toolchain and AddressSanitizer. Seeds: the bad-input corpus and the events/ samples; findings land in
+# fuzz/artifacts/<target>/. NOTE: not part of `make test`: the first build compiles the AWS SDK once more with
+# fuzzing instrumentation (measured in the README).
+FUZZ_TARGETS := cloudtrail budget_alert policy
+FUZZ_SMOKE_SECONDS ?= 25
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+fuzz_seeds_cloudtrail := tests/corpus/auto-tagger events/auto-tagger
+fuzz_seeds_budget_alert := tests/corpus/budget-enforcer events/budget-enforcer
+fuzz_seeds_policy := tests/corpus/policy policy
+
+fuzz-tools:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+fuzz-smoke: FUZZ_SECONDS = $(FUZZ_SMOKE_SECONDS)
+fuzz-smoke: fuzz
+
+fuzz: fuzz-tools
+	$(CARGO) +nightly fuzz build --fuzz-dir fuzz
+	$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) && $(CARGO) +nightly fuzz run --fuzz-dir fuzz $(t) \
+		fuzz/corpus/$(t) $(fuzz_seeds_$(t)) -- $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) && ) true
+
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) bench/.venv-c7n bench/work
 	$(CARGO) clean
+	rm -rf fuzz/target fuzz/corpus fuzz/artifacts
