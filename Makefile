@@ -92,7 +92,7 @@ corpus-check:
 # fuzz-smoke (in make test): stable toolchain; fuzz/rustc-sancov.sh instruments only Tagwarden and the targets,
 #   so the dependencies (the AWS SDK) are reused from the workspace build: ~1.5 min build, 25 s per target.
 # fuzz: cargo-fuzz on nightly with AddressSanitizer, every crate instrumented, 10 min per target. Its first
-#   build compiles the whole SDK again (over an hour on the shared 2-core machine).
+#   build compiles the whole SDK again (not finished after 70 min on the shared 2-core machine).
 FUZZ_TARGETS := cloudtrail budget_alert policy
 FUZZ_SMOKE_SECONDS ?= 25
 FUZZ_SECONDS ?= 600
