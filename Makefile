@@ -6,6 +6,7 @@ VENV := .venv
 TOOLS_VENV := .venv-tools
 
 .PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke soak clean
+.PHONY: corpus corpus-check fuzz-tools fuzz-smoke fuzz
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
@@ -15,7 +16,9 @@ help:
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
 	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
-	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16 (~10 min)"
+	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16, then each fuzz target for 10 min"
+	@echo "make fuzz-smoke - each fuzz target for $(FUZZ_SMOKE_SECONDS) s (stable; reuses the workspace build; in make test)"
+	@echo "make fuzz   - each fuzz target for $(FUZZ_SECONDS) s under cargo-fuzz + AddressSanitizer (nightly; slow first build)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/emulator/requirements.txt tests/cur/requirements.txt
@@ -37,7 +40,7 @@ EMULATOR_PORT ?= 5000
 emulator: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
-test: venv tools fmt lint unit emulator-test lint-infra cdk-check bench-smoke
+test: venv tools fmt lint corpus-check unit emulator-test lint-infra cdk-check bench-smoke fuzz-smoke
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -72,9 +75,12 @@ package: tools
 lambda-build: package
 
 # The long versions of the reliability tests (README, "Guarantees"); make test runs the short ones.
+# (make fuzz is the deeper, slower fuzz run: cargo-fuzz with AddressSanitizer on nightly.)
 SOAK_EVENTS ?= 10000
+SOAK_FUZZ_SECONDS ?= 600
 soak: venv
 	TAGWARDEN_LOAD_EVENTS=$(SOAK_EVENTS) $(CARGO) test -p tagwarden-e2e --test load -- --nocapture
+	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(SOAK_FUZZ_SECONDS)
 
 # Tagwarden against Cloud Custodian (bench/README.md): ~11 min on 2 cores, writes bench/RESULTS.md.
 bench: venv
@@ -84,6 +90,44 @@ bench: venv
 bench-smoke: venv
 	$(VENV)/bin/python bench/run.py --smoke
 
+# The bad-input corpus (tests/corpus/, run by tests/e2e/corpus.rs) must be exactly what generate.py writes.
+corpus:
+	$(PYTHON) tests/corpus/generate.py
+corpus-check:
+	$(PYTHON) tests/corpus/generate.py --check
+
+# Fuzzing (README, "Bad input and fuzzing"): libFuzzer targets in fuzz/ (its own workspace), seeded with the
+# bad-input corpus and the events/ samples; findings land in fuzz/artifacts/ or the current directory.
+# fuzz-smoke (in make test): stable toolchain; fuzz/rustc-sancov.sh instruments only Tagwarden and the targets,
+#   so the dependencies (the AWS SDK) are reused from the workspace build: ~1.5 min build, 25 s per target.
+# fuzz: cargo-fuzz on nightly with AddressSanitizer, every crate instrumented, 10 min per target. Its first
+#   build compiles the whole SDK again (not finished after 70 min on the shared 2-core machine).
+FUZZ_TARGETS := cloudtrail budget_alert policy
+FUZZ_SMOKE_SECONDS ?= 25
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+fuzz_seeds_cloudtrail := tests/corpus/auto-tagger events/auto-tagger
+fuzz_seeds_budget_alert := tests/corpus/budget-enforcer events/budget-enforcer
+fuzz_seeds_policy := tests/corpus/policy policy
+
+fuzz-smoke:
+	RUSTC_WRAPPER=$(CURDIR)/fuzz/rustc-sancov.sh $(CARGO) build --quiet --manifest-path fuzz/Cargo.toml \
+		--target-dir target --config 'profile.dev.debug="line-tables-only"' \
+		--config 'profile.dev.package."*".debug=false' --bins
+	mkdir -p fuzz/artifacts
+	$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) && target/debug/$(t) fuzz/corpus/$(t) $(fuzz_seeds_$(t)) \
+		$(FUZZ_FLAGS) -max_total_time=$(FUZZ_SMOKE_SECONDS) -artifact_prefix=fuzz/artifacts/ && ) true
+
+fuzz-tools:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+fuzz: fuzz-tools
+	$(CARGO) +nightly fuzz build --fuzz-dir fuzz
+	$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) && $(CARGO) +nightly fuzz run --fuzz-dir fuzz $(t) \
+		fuzz/corpus/$(t) $(fuzz_seeds_$(t)) -- $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) && ) true
+
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) bench/.venv-c7n bench/work
 	$(CARGO) clean
+	rm -rf fuzz/target fuzz/corpus fuzz/artifacts

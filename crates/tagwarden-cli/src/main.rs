@@ -239,8 +239,9 @@ async fn load_config(clients: &Clients, policy: Option<&Path>) -> Result<Config,
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+    // NOTE: bytes, as the Lambda runtime reads them: a file that is not UTF-8 is "not JSON", not unreadable.
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))
 }
 
 /// A permanent failure of any action makes the command fail (after printing the whole outcome).

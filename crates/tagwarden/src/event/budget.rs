@@ -283,6 +283,12 @@ pub fn parse_alert_message(subject: Option<&str>, message: &str) -> Result<Budge
     let budget_name = match lines.get(BUDGET_NAME) {
         None => return Err(not_an_alert(format!("no '{BUDGET_NAME}:' line"))),
         Some("") => return Err(AlertError::EmptyValue(BUDGET_NAME)),
+        Some(name) if name.chars().count() > MAX_BUDGET_NAME => {
+            let chars = name.chars().count();
+            return Err(not_an_alert(format!(
+                "'{BUDGET_NAME}:' is {chars} characters; AWS budget names have at most {MAX_BUDGET_NAME}"
+            )));
+        }
         Some(name) => name,
     };
     let budgeted_text = lines.require(BUDGETED_AMOUNT)?;
@@ -347,6 +353,8 @@ const KEYS: [&str; 8] = [
 ];
 /// Anything larger is a misread, not a bill.
 const MAX_AMOUNT: f64 = 1e12;
+/// The Budgets API's limit on `BudgetName`.
+const MAX_BUDGET_NAME: usize = 100;
 /// Below this, amount / budget stops being a meaningful (or finite) percentage.
 const MIN_BUDGET: f64 = 1e-4;
 
@@ -478,10 +486,15 @@ fn read_number(s: &str) -> Result<f64, NumberError> {
     s.replace(',', "").parse().map_err(|_| NumberError::Unreadable)
 }
 
-/// A usage unit (`GB`, `Hrs`, `GB-Mo`, `Requests`) or `%`.
+/// A usage unit (`GB`, `Hrs`, `GB-Mo`, `Requests`) or `%`; never an exponent (`8.1e2` is not 8.1 of unit `e2`).
 fn is_unit(s: &str) -> bool {
+    let exponent = s
+        .strip_prefix(['e', 'E'])
+        .map(|r| r.trim_start_matches(['+', '-']))
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()));
     s == "%"
-        || (s.len() <= 32
+        || (!exponent
+            && s.len() <= 32
             && s.starts_with(char::is_alphabetic)
             && s.chars().all(|c| c.is_alphanumeric() || " -/._".contains(c)))
 }
@@ -568,7 +581,7 @@ fn subject_note(subject: Option<&str>) -> String {
 }
 
 /// Keeps outside text in error messages to a readable length.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 80;
     match s.char_indices().nth(MAX) {
         Some((at, _)) => format!("{}…", &s[..at]),
@@ -825,6 +838,27 @@ mod tests {
             let key = line.split(':').next().unwrap();
             assert_eq!(error(&with((key, line))), expected, "{line}");
         }
+    }
+
+    #[test]
+    fn scientific_notation_is_refused_not_read_as_a_unit_named_e() {
+        let both =
+            monthly(&["Budget Name: ml-marketing", "Budgeted Amount: 1e3", "Alert Type: ACTUAL", "ACTUAL Amount: 2e3"]);
+        assert_eq!(error(&both), "Budgeted Amount: cannot read '1e3' as an amount");
+        assert!(error(&with(("ACTUAL Amount", "ACTUAL Amount: 8.124E-2"))).contains("cannot read '8.124E-2'"));
+        let usage = with(("Budgeted Amount", "Budgeted Amount: 720 Hrs"));
+        let usage = usage.replace("ACTUAL Amount: $812.40", "ACTUAL Amount: 800 Hrs");
+        assert_eq!(parse_alert_message(None, &usage).unwrap().unit, "Hrs");
+    }
+
+    #[test]
+    fn budget_names_longer_than_aws_allows_are_not_alerts() {
+        let name = format!("ml-{}", "x".repeat(98));
+        let err = error(&with(("Budget Name", &format!("Budget Name: {name}"))));
+        assert!(err.contains("101 characters; AWS budget names have at most 100"), "{err}");
+        let name = format!("ml-{}", "x".repeat(97));
+        let alert = parse_alert_message(None, &with(("Budget Name", &format!("Budget Name: {name}")))).unwrap();
+        assert_eq!(alert.budget_name.len(), 100);
     }
 
     #[test]

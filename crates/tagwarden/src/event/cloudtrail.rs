@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{lenient, lenient_string};
+use super::{error_code, lenient, lenient_string};
 
 /// An EventBridge event carrying a CloudTrail record; every field may be missing.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -49,8 +49,8 @@ pub struct ApiCall {
     /// Region the call was made in.
     #[serde(default, deserialize_with = "lenient_string")]
     pub aws_region: Option<String>,
-    /// Present when the call failed.
-    #[serde(default, deserialize_with = "lenient_string")]
+    /// Present when the call failed (a non-string code is kept as JSON text: it still means failure).
+    #[serde(default, deserialize_with = "error_code")]
     pub error_code: Option<String>,
     /// Who made the call.
     #[serde(default, deserialize_with = "lenient")]

@@ -23,11 +23,21 @@ pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
 }
 
 /// Reads a nested struct leniently: a value of the wrong shape becomes `None`.
+// NOTE: only an object is a struct here; serde would also read a JSON array positionally, field by field.
 pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
     let value = serde_json::Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
+    Ok(if value.is_object() { serde_json::from_value(value).ok() } else { None })
+}
+
+/// Reads `errorCode`: absent or `null` is a successful call; any other value, even a number, is a failure.
+pub(crate) fn error_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
 }

@@ -78,7 +78,7 @@ impl BudgetPolicy {
     fn check(self) -> Result<Self, String> {
         let denies = self.rules.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&Action::DenyIam)));
         if denies && self.deny_policy_arn.is_none() {
-            return Err("rules use deny-iam but deny_policy_arn is not set".into());
+            return Err("budgets: rules use deny-iam but deny_policy_arn is not set".into());
         }
         Ok(self)
     }
@@ -362,10 +362,10 @@ fn default_cap() -> usize {
 fn exempt_tag<'de, D: Deserializer<'de>>(d: D) -> Result<(String, String), D::Error> {
     let text = String::deserialize(d)?;
     let Some((key, value)) = text.split_once('=') else {
-        return Err(de::Error::custom(format!("{text:?} is not key=value")));
+        return Err(de::Error::custom(format!("exempt_tag: {text:?} is not key=value")));
     };
     if let Some(problem) = key_problem(key).or_else(|| value_problem(value)) {
-        return Err(de::Error::custom(problem));
+        return Err(de::Error::custom(format!("exempt_tag: {problem}")));
     }
     Ok((key.to_owned(), value.to_owned()))
 }
@@ -375,7 +375,7 @@ fn policy_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
     if let Some(arn) = &arn
         && !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":policy/"))
     {
-        return Err(de::Error::custom(format!("{arn:?} is not an IAM policy ARN")));
+        return Err(de::Error::custom(format!("deny_policy_arn: {arn:?} is not an IAM policy ARN")));
     }
     Ok(arn)
 }
@@ -462,6 +462,17 @@ mod tests {
         assert!(err.contains("reboot") && err.contains("line"), "{err}");
         let bad_exempt = parse("  exempt_tag: exempt\n");
         assert!(bad_exempt.unwrap_err().contains("key=value"));
+    }
+
+    #[test]
+    fn errors_of_checked_settings_name_their_key() {
+        let err = parse("  exempt_tag: exempt\n").unwrap_err();
+        assert!(err.contains("exempt_tag: \"exempt\" is not key=value"), "{err}");
+        let err = parse("  deny_policy_arn: arn:aws:s3:::bucket\n").unwrap_err();
+        assert!(err.contains("deny_policy_arn: \"arn:aws:s3:::bucket\" is not an IAM policy ARN"), "{err}");
+        let err =
+            parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [deny-iam]}]\n");
+        assert!(err.unwrap_err().contains("budgets: rules use deny-iam"));
     }
 
     #[test]

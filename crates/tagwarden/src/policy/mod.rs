@@ -273,7 +273,7 @@ pub(crate) fn topic_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
     if let Some(arn) = &arn
         && !(arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns"))
     {
-        return Err(de::Error::custom(format!("{arn:?} is not an SNS topic ARN")));
+        return Err(de::Error::custom(format!("notify_topic_arn: {arn:?} is not an SNS topic ARN")));
     }
     Ok(arn)
 }
@@ -351,7 +351,9 @@ fn key_rule(key: String, file: KeyRuleFile) -> Result<KeyRule, String> {
         }
     }
     let pattern = match &file.pattern {
-        Some(p) => Some(Regex::new(p).map_err(|e| format!("{at}.pattern: {e}"))?),
+        Some(p) => {
+            Some(Regex::new(p).map_err(|e| format!("{at}.pattern: invalid regex {p:?}: {}", regex_problem(&e)))?)
+        }
         None => None,
     };
     let rule = KeyRule {
@@ -373,6 +375,13 @@ fn key_rule(key: String, file: KeyRuleFile) -> Result<KeyRule, String> {
         None => None,
     };
     Ok(KeyRule { default, ..rule })
+}
+
+/// The regex crate's reason on one line (its syntax errors draw a caret under the pattern over several lines).
+fn regex_problem(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+    last.trim_start_matches("error: ").to_owned()
 }
 
 /// Deserializes the `keys` mapping in file order, validating each rule where it stands (so errors carry
@@ -462,7 +471,9 @@ mod tests {
     #[test]
     fn reserved_keys_bad_patterns_and_colliding_aliases_are_refused() {
         assert!(parse("tags:\n  keys:\n    aws:team: {}\n").unwrap_err().contains("reserved prefix"));
-        assert!(parse("tags:\n  keys:\n    a: {pattern: '('}\n").unwrap_err().contains("keys.a.pattern"));
+        let err = parse("tags:\n  keys:\n    a: {pattern: '('}\n").unwrap_err();
+        assert!(err.contains("keys.a.pattern: invalid regex \"(\": unclosed group"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
         let err = parse("tags:\n  keys:\n    team: {aliases: [squad]}\n    squad: {}\n").unwrap_err();
         assert!(err.contains("also names key"), "{err}");
         let err = parse("tags:\n  keys:\n    cost-center: {}\n    CostCenter: {}\n").unwrap_err();
@@ -471,6 +482,12 @@ mod tests {
         assert!(err.contains("listed twice"), "{err}");
         let err = parse("version: 2\ntags:\n  keys:\n    a: {}\n").unwrap_err();
         assert!(err.contains("unsupported policy version 2"), "{err}");
+    }
+
+    #[test]
+    fn a_topic_that_is_not_sns_is_refused_naming_notify_topic_arn() {
+        let err = parse("tags:\n  notify_topic_arn: arn:aws:sqs:us-east-1:1:q\n  keys:\n    a: {}\n").unwrap_err();
+        assert!(err.contains("notify_topic_arn: \"arn:aws:sqs:us-east-1:1:q\" is not an SNS topic ARN"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub use apply::AutoTagger;
 pub use plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 
 use crate::aws::AwsError;
+use crate::event::budget::clip;
 use crate::event::{ApiCall, CloudTrailEvent};
 use crate::identity::Creator;
 use crate::resource::{ResourceKind, SageMakerArn, kind_for_event};
@@ -150,8 +151,12 @@ impl CreateCall {
     /// Decides whether an event is a successful SageMaker create call Tagwarden handles; otherwise the
     /// reason to skip it.
     pub fn from_event(event: &Value) -> Result<Self, Skip> {
-        let parsed: CloudTrailEvent = serde_json::from_value(event.clone())
-            .map_err(|_| Skip::new("not an EventBridge event: the payload is not a JSON object", None, None))?;
+        let not_an_object = || Skip::new("not an EventBridge event: the payload is not a JSON object", None, None);
+        // NOTE: serde would also read a JSON array positionally as the envelope's fields.
+        if !event.is_object() {
+            return Err(not_an_object());
+        }
+        let parsed: CloudTrailEvent = serde_json::from_value(event.clone()).map_err(|_| not_an_object())?;
         let Some(call) = parsed.detail else {
             return Err(Skip::new("not a CloudTrail event: no detail", None, None));
         };
@@ -160,29 +165,30 @@ impl CreateCall {
         if let Some(detail_type) = parsed.detail_type.as_deref()
             && detail_type != "AWS API Call via CloudTrail"
         {
-            return Err(skip(format!("not a CloudTrail API call: detail-type {detail_type:?}")));
+            return Err(skip(format!("not a CloudTrail API call: detail-type {:?}", clip(detail_type))));
         }
         let source = parsed.source.as_deref().or(call.event_source.as_deref());
         if source != Some("aws.sagemaker") || call.event_source.as_deref() != Some("sagemaker.amazonaws.com") {
             return Err(skip(format!(
                 "not a SageMaker event: source {}",
-                call.event_source.as_deref().or(source).unwrap_or("missing")
+                clip(call.event_source.as_deref().or(source).unwrap_or("missing"))
             )));
         }
         let Some(event_name) = name else {
             return Err(skip("no eventName".into()));
         };
         if let Some(code) = &call.error_code {
-            return Err(skip(format!("failed call: {code}")));
+            return Err(skip(format!("failed call: {}", clip(code))));
         }
         let Some(kind) = kind_for_event(event_name) else {
+            let event_name = clip(event_name);
             return Err(skip(format!("unsupported operation: {event_name} is not a create call Tagwarden handles")));
         };
         let Some(arn) = call.response_str(kind.arn_field) else {
             return Err(skip(format!("no {} in responseElements", kind.arn_field)));
         };
         let Some(parsed_arn) = SageMakerArn::parse(arn) else {
-            return Err(skip(format!("{} is not a SageMaker ARN: {arn:?}", kind.arn_field)));
+            return Err(skip(format!("{} is not a SageMaker ARN: {:?}", kind.arn_field, clip(arn))));
         };
         let versioned_package = kind.arn_type == "model-package" && parsed_arn.path.contains('/');
         if versioned_package {
@@ -406,6 +412,37 @@ mod tests {
                 Err(skip) => prop_assert!(!skip.reason.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn json_arrays_are_not_read_positionally_as_an_event_or_its_detail() {
+        let detail = json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel",
+            "responseElements": {"modelArn": "arn:aws:sagemaker:us-east-1:1:model/m"}});
+        let envelope = json!(["id", "AWS API Call via CloudTrail", "aws.sagemaker", "1", "us-east-1", detail]);
+        assert!(skipped_reason(&envelope).contains("not a JSON object"));
+        let positional = json!(["sagemaker.amazonaws.com", "CreateModel", "AwsApiCall", "e", "us-east-1", null, {}, {},
+            {"modelArn": "arn:aws:sagemaker:us-east-1:1:model/m"}]);
+        let value =
+            json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker", "detail": positional});
+        assert!(skipped_reason(&value).contains("no detail"));
+    }
+
+    #[test]
+    fn an_error_code_of_any_type_but_null_means_the_call_failed() {
+        let with_code = |code: Value| {
+            event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateModel", "errorCode": code,
+                "responseElements": {"modelArn": "arn:aws:sagemaker:us-east-1:1:model/m"}}))
+        };
+        assert_eq!(skipped_reason(&with_code(json!(500))), "failed call: 500");
+        assert_eq!(skipped_reason(&with_code(json!({"code": "x"}))), r#"failed call: {"code":"x"}"#);
+        assert!(CreateCall::from_event(&with_code(Value::Null)).is_ok());
+    }
+
+    #[test]
+    fn reasons_quote_at_most_eighty_characters_of_outside_text() {
+        let name = format!("Create{}", "A".repeat(100_000));
+        let reason = skipped_reason(&event(json!({"eventSource": "sagemaker.amazonaws.com", "eventName": name})));
+        assert!(reason.starts_with("unsupported operation: CreateAAA") && reason.chars().count() < 200, "{reason}");
     }
 
     #[test]
