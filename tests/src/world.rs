@@ -936,6 +936,11 @@ mod tests {
         "endpoint-delete-not-a-create.json",
         "model-package-versioned.json",
         "scheduled-sweep.json",
+        // Tag changes on alice-quick-deploy (tamper protection): they create nothing.
+        "tamper-by-tagwarden.json",
+        "tamper-delete-cost-center.json",
+        "tamper-overwrite-cost-center.json",
+        "tamper-unprotected-key.json",
         "training-job-failed-call.json",
     ];
 
