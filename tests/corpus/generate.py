@@ -283,7 +283,28 @@ def auto_tagger(c):
           "an empty errorCode string", "failed call")
 
     # Operations that are not create calls Tagwarden handles.
-    for op in ["DeleteEndpoint", "StopTrainingJob", "UpdateEndpoint", "AddTags", "DeleteTags", "DescribeModel",
+    for op in ["AddTags", "DeleteTags"]:
+        # Tag changes are handled (tamper protection), but these name no resource.
+        c.add(f, f"tag-change-without-resource-{op.lower()}", ct(event_name=op), "skipped",
+              f"a {op} call whose requestParameters name no resource", "no resourceArn in requestParameters")
+    tag_changes = {
+        "tag-change-s3-arn": ("DeleteTags", {"resourceArn": "arn:aws:s3:::bucket", "tagKeys": ["cost-center"]},
+                              "a DeleteTags naming an S3 bucket", "not a SageMaker ARN"),
+        "tag-change-workteam": ("AddTags", {"resourceArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/w",
+                                            "tags": [{"key": "cost-center", "value": "CC-0000"}]},
+                                "an AddTags on a kind Tagwarden does not tag", "is not one Tagwarden tags"),
+        "tag-change-missing-model": ("DeleteTags", {"resourceArn": MISSING_MODEL, "tagKeys": ["cost-center"]},
+                                     "a protected key deleted from a model that does not exist",
+                                     "resource no longer exists"),
+        "tag-change-10000-unprotected-keys": ("DeleteTags", {"resourceArn": MISSING_MODEL,
+                                                             "tagKeys": [f"k{i}" for i in range(10_000)]},
+                                              "10,000 unprotected keys deleted", "no protected key changed"),
+        "tag-change-keys-not-strings": ("DeleteTags", {"resourceArn": MISSING_MODEL, "tagKeys": [1, None, {}]},
+                                        "tagKeys of the wrong types", "the call names no tag keys"),
+    }
+    for name, (op, request, description, reason) in tag_changes.items():
+        c.add(f, name, ct(event_name=op, request=request, responseElements=None), "skipped", description, reason)
+    for op in ["DeleteEndpoint", "StopTrainingJob", "UpdateEndpoint", "DescribeModel",
                "ListModels", "CreatePresignedDomainUrl", "CreateModel ", "createmodel", "CREATEMODEL",
                "Create\u039codel", "CreateModel\u0000", "CreateModel\u200b", "", "Create" + "Model" * 60]:
         slug = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in op)[:40].strip("-").lower() or "empty"
@@ -405,14 +426,18 @@ def message(lines=None, prose=None, drop=(), extra=()):
             + "\n".join(body) + "\n\n[1] https://console.aws.amazon.com/billing/home#/budgets\n")
 
 
+_MESSAGE_IDS = iter(range(3, 1_000_000))
+
+
 def sns(msg, subject=SUBJECT, topic=TOPIC, **record_overrides):
+    # Every SNS message has its own MessageId, as SNS gives it: the enforcer skips one it has already handled.
     record = {
         "EventSource": "aws:sns",
         "EventVersion": "1.0",
         "EventSubscriptionArn": f"{TOPIC}:00000000-0000-4000-8000-000000000002",
         "Sns": {
             "Type": "Notification",
-            "MessageId": "00000000-0000-4000-8000-000000000003",
+            "MessageId": f"00000000-0000-4000-8000-{next(_MESSAGE_IDS):012d}",
             "TopicArn": topic,
             "Subject": subject,
             "Message": msg,
