@@ -4,6 +4,7 @@
 
 pub mod budget_world;
 pub mod estate;
+pub mod org;
 pub mod proxy;
 pub mod world;
 
