@@ -208,3 +208,28 @@ async fn an_event_from_a_foreign_account_is_refused_with_one_notification() {
     assert_eq!(count(&calls, "organizations.DescribeAccount"), 1, "the refusal is remembered");
     assert!(count(&calls, "sagemaker.AddTags") == 0);
 }
+
+#[tokio::test]
+async fn a_member_whose_role_cannot_be_assumed_fails_with_one_notification_and_no_retry() {
+    let w = world(&[("research-a", "research"), ("production-a", "production")]).await;
+    let locked = w.org.account("production-a").unwrap().to_owned();
+    w.emulator.deny_assume_role(&format!("arn:aws:iam::{locked}:role/{MEMBER_ROLE}")).unwrap();
+    w.emulator.reset_calls().unwrap();
+    for name in ["m1", "m2", "m3"] {
+        let event = model_event(&locked, REGION, name);
+        let outcome = w.handle(&event).await;
+        let Outcome::Failed { reason, resource_arn } = &outcome else { panic!("{outcome:?}") };
+        assert!(reason.contains("AssumeRole") && reason.contains("access denied"), "{reason}");
+        assert!(reason.contains(&locked) && resource_arn.contains(&locked), "{reason}");
+    }
+    let calls = w.calls();
+    println!("3 events from an account whose role cannot be assumed: {:?}", calls.by_action);
+    assert_eq!(count(&calls, "sns.Publish"), 1, "one notification, not one per event");
+    assert_eq!(count(&calls, "sts.AssumeRole"), 1, "the refusal is remembered, not retried per event");
+
+    // The other member is not affected.
+    let open = w.org.account("research-a").unwrap().to_owned();
+    let event = model_event(&open, REGION, "m1");
+    w.create(&event).await;
+    assert_eq!(w.handle(&event).await.label(), "tagged");
+}

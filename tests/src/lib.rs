@@ -126,6 +126,12 @@ impl Emulator {
         self.request("POST", "/_tagwarden/status", &body).map(drop)
     }
 
+    /// Makes STS refuse `AssumeRole` of `role_arn` with AccessDenied (a member role that does not trust us).
+    pub fn deny_assume_role(&self, role_arn: &str) -> Result<(), String> {
+        let body = serde_json::json!({ "role_arn": role_arn }).to_string();
+        self.request("POST", "/_tagwarden/deny-assume-role", &body).map(drop)
+    }
+
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
