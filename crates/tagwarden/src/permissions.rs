@@ -32,6 +32,8 @@ pub enum Scope {
     Budgets,
     /// The policy's SSM parameter.
     PolicyParameter,
+    /// The member role in the organization's accounts (`arn:aws:iam::*:role/<TAGWARDEN_MEMBER_ROLE_NAME>`).
+    MemberRoles,
 }
 
 /// The tag-key pattern the marker scopes allow (`aws:TagKeys`, `ForAllValues:StringLike`).
@@ -155,6 +157,21 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
     COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).copied().collect()
 }
 
+/// What the central auto-tagger needs besides [`auto_tagger`] at organization scale ([`crate::org`]):
+/// assume the member role, and (with `TAGWARDEN_ORGANIZATION_ACCOUNTS=organizations`) read membership.
+/// Not in [`auto_tagger`]: a single-account deployment does not grant them.
+pub const ORGANIZATION: &[Permission] = &[
+    ("sts:AssumeRole", Scope::MemberRoles),
+    ("organizations:DescribeAccount", Scope::Any),
+    ("organizations:ListParents", Scope::Any),
+];
+
+/// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
+/// writes there (notifications and the policy stay with the central account).
+pub fn auto_tagger_member() -> BTreeSet<Permission> {
+    AUTO_TAGGER.iter().chain(SWEEP).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
+}
+
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     let actions = ALL_ACTIONS.iter().flat_map(|a| for_action(*a).iter());
@@ -175,6 +192,7 @@ impl Scope {
             Self::NotifyTopic => "NotifyTopic",
             Self::Budgets => "Budgets",
             Self::PolicyParameter => "PolicyParameter",
+            Self::MemberRoles => "MemberRoles",
         }
     }
 }
