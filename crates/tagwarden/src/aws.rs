@@ -224,6 +224,11 @@ impl AwsError {
             .message()
             .map(str::to_owned)
             .unwrap_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string());
+        if let SdkError::DispatchFailure(_) = &err
+            && let Some(assume) = assume_role_failure(&err)
+        {
+            return assume;
+        }
         match &err {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                 return Self::Unavailable { operation, message };
@@ -235,6 +240,35 @@ impl AwsError {
         }
         classify(operation, status, code, message)
     }
+}
+
+/// A call that failed before it was sent because its credentials could not be obtained from STS
+/// `AssumeRole` (a member role, see [`crate::org`]): classified by STS's answer, with operation
+/// `AssumeRole` (denied: not retryable; throttled or unreachable: retryable).
+fn assume_role_failure(err: &(dyn std::error::Error + 'static)) -> Option<AwsError> {
+    type AssumeRoleSdkError = aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>;
+    let mut cause = err.source();
+    while let Some(current) = cause {
+        if let Some(sts) = current.downcast_ref::<AssumeRoleSdkError>() {
+            let message = sts
+                .message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(sts).to_string());
+            return Some(match sts {
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+                    AwsError::Unavailable { operation: "AssumeRole", message }
+                }
+                _ => classify(
+                    "AssumeRole",
+                    sts.raw_response().map(|r| r.status().as_u16()),
+                    sts.code().unwrap_or_default().to_owned(),
+                    message,
+                ),
+            });
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// Classification by AWS error code, message and HTTP status.

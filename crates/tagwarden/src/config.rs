@@ -9,11 +9,14 @@
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 //! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
+//! - `TAGWARDEN_ORGANIZATION_ACCOUNTS`, `TAGWARDEN_MEMBER_ROLE_NAME`, `TAGWARDEN_MEMBER_EXTERNAL_ID`,
+//!   `TAGWARDEN_REGIONS`: organization scale, see [`crate::org`] (unset: a single-account deployment).
 
 use std::path::Path;
 use std::time::Duration;
 
 use crate::aws::{AwsError, Clients, ResultExt};
+use crate::org::Organization;
 use crate::policy::{Policy, PolicyError};
 use crate::tagging::TaggerSettings;
 
@@ -48,6 +51,8 @@ pub struct Config {
     pub policy: Policy,
     /// Auto-tagger cache settings.
     pub tagger: TaggerSettings,
+    /// The organization served from this (central) account; `None` for a single-account deployment.
+    pub organization: Option<Organization>,
 }
 
 impl Config {
@@ -115,7 +120,8 @@ impl Config {
                 tagger.trusted_principals.push(arn.to_owned());
             }
         }
-        Ok(Self { policy, tagger })
+        let organization = Organization::from_lookup(&var)?;
+        Ok(Self { policy, tagger, organization })
     }
 }
 

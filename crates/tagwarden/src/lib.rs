@@ -13,6 +13,7 @@ pub mod enforce;
 pub mod event;
 pub mod guardrails;
 pub mod identity;
+pub mod org;
 pub mod permissions;
 pub mod policy;
 pub mod resource;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::tagging::rules::{key_problem, value_problem};
 
 mod budgets;
+pub mod overrides;
 
 pub use budgets::{Action, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match};
 
@@ -48,6 +49,8 @@ pub struct Policy {
     pub tags: TagPolicy,
     /// The budget rules (empty when the policy has no `budgets` section).
     pub budgets: BudgetPolicy,
+    /// Per-account and per-OU changes to `tags` ([`overrides`]); empty in a single-account policy.
+    pub overrides: Vec<overrides::TagOverride>,
 }
 
 impl Policy {
@@ -55,7 +58,27 @@ impl Policy {
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, PolicyError> {
         let file: PolicyFile = serde_norway::from_str(text)
             .map_err(|e| PolicyError::Invalid { origin: origin.to_owned(), message: e.to_string() })?;
-        Ok(Self { tags: file.tags, budgets: file.budgets })
+        overrides::validate(&file.tags, &file.overrides).map_err(|problem| PolicyError::Invalid {
+            origin: origin.to_owned(),
+            message: format!("overrides: {problem}"),
+        })?;
+        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides })
+    }
+
+    /// The tag policy for `account`, whose organizational units (nearest first, ancestors included) are
+    /// `ous`: the base `tags` merged with every override that applies ([`overrides`]).
+    pub fn tags_for(&self, account: &str, ous: &[String]) -> std::borrow::Cow<'_, TagPolicy> {
+        let (tags, problem) = overrides::resolve(&self.tags, &self.overrides, account, ous);
+        if let Some(problem) = problem {
+            tracing::warn!(account, problem = %problem, "policy overrides conflict; the base tag policy applies");
+        }
+        tags
+    }
+
+    /// This policy with `tags` resolved for `account` (see [`Policy::tags_for`]); what a per-account
+    /// auto-tagger runs with.
+    pub fn for_account(&self, account: &str, ous: &[String]) -> Self {
+        Self { tags: self.tags_for(account, ous).into_owned(), budgets: self.budgets.clone(), overrides: Vec::new() }
     }
 
     /// Reads, parses and validates a policy file.
@@ -80,6 +103,8 @@ struct PolicyFile {
     tags: TagPolicy,
     #[serde(default, deserialize_with = "budgets::budgets")]
     budgets: BudgetPolicy,
+    #[serde(default, deserialize_with = "overrides::overrides")]
+    overrides: Vec<overrides::TagOverride>,
 }
 
 fn version_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
