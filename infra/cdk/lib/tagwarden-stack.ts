@@ -64,7 +64,7 @@ export class TagwardenStack extends Stack {
     });
     const memberRoleName = new CfnParameter(this, 'MemberRoleName', {
       type: 'String',
-      default: 'tagwarden-member',
+      default: 'TagwardenMember',
       allowedPattern: '^[\\w+=,.@-]{1,64}$',
       description: 'The role infra/member.yaml creates in every member account; both functions assume it there.',
     });
