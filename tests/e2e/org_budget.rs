@@ -33,12 +33,14 @@ struct World {
     enforcer: BudgetEnforcer,
 }
 
-async fn world() -> World {
+/// The seeded organization; the enforcer's membership lists the members `listed` picks.
+async fn world_listing(listed: impl Fn(usize) -> bool) -> World {
     let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
     let base = emulator.sdk_config(REGION, 1).await;
     let seeded = seed_org_budget_world(&emulator, &base).await.expect("seed");
+    let members = seeded.members.iter().enumerate().filter(|(i, _)| listed(*i)).map(|(_, a)| (a.clone(), vec![]));
     let organization = Organization {
-        membership: Membership::Listed(seeded.members.iter().map(|a| (a.clone(), vec![])).collect()),
+        membership: Membership::Listed(members.collect()),
         member_role_name: MEMBER_ROLE.to_owned(),
         external_id: None,
         regions: REGIONS.iter().map(|r| (*r).to_owned()).collect(),
@@ -47,6 +49,10 @@ async fn world() -> World {
     let policy = Arc::new(Policy::from_yaml(POLICY, "org-test").unwrap());
     let enforcer = BudgetEnforcer::for_organization(pool, None, policy);
     World { emulator, base, seeded, enforcer }
+}
+
+async fn world() -> World {
+    world_listing(|_| true).await
 }
 
 impl World {
@@ -157,4 +163,27 @@ async fn a_linked_account_budget_stops_exactly_its_accounts_tagged_notebooks_in_
         "org restore: {} notebooks restarted over 3 members x 2 regions; sts.AssumeRole calls: {restore_assumes}",
         restarted.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_tagwarden_may_not_act_in_is_one_failed_result_and_the_other_accounts_are_still_enforced() {
+    // The budget names members 0 and 1; the enforcer's organization does not list member 1.
+    let world = world_listing(|i| i != 1).await;
+    let refused = world.seeded.members[1].clone();
+    let enforced = report(world.enforcer.handle(&alert(), false).await.expect("enforced despite one account"));
+    let failed: Vec<_> = enforced.results.iter().filter(|r| r.result.starts_with("failed")).collect();
+    assert_eq!(failed.len(), 1, "{:#?}", enforced.results);
+    assert_eq!(failed[0].action, "assume-role");
+    assert!(failed[0].resource_arn.contains(&refused) && failed[0].result.contains("not a member"), "{failed:?}");
+    let mut stopped: Vec<String> =
+        enforced.results.iter().filter(|r| r.result == "done").map(|r| r.resource_arn.clone()).collect();
+    stopped.sort();
+    let mut expected: Vec<String> =
+        world.seeded.in_scope().filter(|n| n.account != refused).map(|n| n.arn.clone()).collect();
+    expected.sort();
+    assert_eq!(stopped, expected);
+    let after = world.statuses().await;
+    for notebook in world.seeded.notebooks.iter().filter(|n| n.account == refused) {
+        assert_eq!(after[&notebook.arn], NotebookInstanceStatus::InService, "{}", notebook.arn);
+    }
 }

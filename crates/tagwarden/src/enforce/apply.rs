@@ -1637,6 +1637,16 @@ mod tests {
     }
 
     #[test]
+    fn a_member_account_attaches_its_own_deny_policy_of_the_central_ones_name() {
+        let central = "arn:aws:iam::111111111111:policy/tagwarden-deny-sagemaker-us-east-1";
+        assert_eq!(
+            in_account(central, "222222222222"),
+            "arn:aws:iam::222222222222:policy/tagwarden-deny-sagemaker-us-east-1"
+        );
+        assert_eq!(in_account("not-an-arn", "222222222222"), "not-an-arn");
+    }
+
+    #[test]
     fn endpoint_counts_round_trip_through_the_marker_tag() {
         assert_eq!(parse_counts("AllTraffic=3 canary=1 junk"), [("AllTraffic".to_string(), 3), ("canary".into(), 1)]);
     }
