@@ -780,6 +780,8 @@ class TagwardenMiddleware:
         self.app, self.latency = app, latency_ms / 1000.0
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        # Role ARNs whose AssumeRole is refused (moto lets anyone assume any role).
+        self.denied_roles: set[str] = set()
 
     def classify(self, environ: dict[str, Any]) -> str:
         scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")
@@ -821,7 +823,28 @@ class TagwardenMiddleware:
                 self.counts[key] += 1
             if self.latency:
                 time.sleep(self.latency)
+            if key == "sts.AssumeRole" and self.denied_roles:
+                refusal = self.refuse_assume_role(environ, start_response)
+                if refusal is not None:
+                    return refusal
         return self.app(environ, start_response)
+
+    def refuse_assume_role(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """An STS AccessDenied for a denied role (as AWS answers when the trust policy or
+        external id does not let the caller in); None for other roles."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        role = (_qs_value(body.decode("utf-8", "replace"), "RoleArn")
+                or _qs_value(environ.get("QUERY_STRING", ""), "RoleArn"))
+        if role not in self.denied_roles:
+            return None
+        data = ("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
+                "<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to "
+                f"perform: sts:AssumeRole on resource: {role}</Message></Error>"
+                "<RequestId>tagwarden-denied</RequestId></ErrorResponse>").encode()
+        start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+        return [data]
 
     def admin(self, environ: dict[str, Any], start_response: Any) -> Any:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
@@ -834,6 +857,12 @@ class TagwardenMiddleware:
             with self.lock:
                 self.counts.clear()
             status, body = "200 OK", {"total": 0, "by_action": {}}
+        elif path == "/_tagwarden/deny-assume-role" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                self.denied_roles.add(str(req.get("role_arn", "")))
+            status, body = "200 OK", {"denied": sorted(self.denied_roles)}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

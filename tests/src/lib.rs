@@ -4,6 +4,7 @@
 
 pub mod budget_world;
 pub mod estate;
+pub mod org;
 pub mod org_budget;
 pub mod proxy;
 pub mod world;
@@ -124,6 +125,12 @@ impl Emulator {
     pub fn set_status(&self, arn: &str, status: &str) -> Result<(), String> {
         let body = serde_json::json!({"arn": arn, "status": status}).to_string();
         self.request("POST", "/_tagwarden/status", &body).map(drop)
+    }
+
+    /// Makes STS refuse `AssumeRole` of `role_arn` with AccessDenied (a member role that does not trust us).
+    pub fn deny_assume_role(&self, role_arn: &str) -> Result<(), String> {
+        let body = serde_json::json!({ "role_arn": role_arn }).to_string();
+        self.request("POST", "/_tagwarden/deny-assume-role", &body).map(drop)
     }
 
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.

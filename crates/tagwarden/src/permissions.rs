@@ -166,6 +166,12 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
     COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).chain(ORGANIZATION).copied().collect()
 }
 
+/// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
+/// writes there (notifications and the policy stay with the central account).
+pub fn auto_tagger_member() -> BTreeSet<Permission> {
+    AUTO_TAGGER.iter().chain(SWEEP).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
+}
+
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     let actions = ALL_ACTIONS.iter().flat_map(|a| for_action(*a).iter());

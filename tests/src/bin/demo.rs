@@ -4,7 +4,9 @@
 //! the resources the sample events announce (as their creators would have, with only the caller's own
 //! tags), replays every event through the real handler, and prints each resource's tags before and after.
 //! Then a budget climbs through its alerts: the budget-enforcer acts on the budget's scope only, and restores.
-//! Last, an untidy estate of existing resources is audited, swept and audited again (coverage before -> after).
+//! Then an untidy estate of existing resources is audited, swept and audited again (coverage before -> after).
+//! Last, organization scale: events forwarded from two member accounts are tagged in their own account and
+//! region with their OU's policy, and an event from a foreign account is refused.
 //!
 //! `demo --serve PORT` instead seeds both worlds, creates every sample's resource untagged and keeps the
 //! emulator running, for replaying events by hand (`make emulator`).
@@ -150,6 +152,7 @@ async fn run() -> Result<(), String> {
     budget_part(&emulator, &config, clients).await?;
     let estate_emulator = estate_emulator.join().map_err(|_| "the estate emulator thread panicked".to_owned())??;
     estate_part(&estate_emulator).await?;
+    org_part(&emulator, &config).await?;
     println!(
         "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>",
         started.elapsed().as_secs_f64()
@@ -463,4 +466,79 @@ fn print_summary(rows: &[Row]) {
     }
     let line: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     println!("  {}", line.join(", "));
+}
+
+/// Part four: one Tagwarden for an organization: member accounts' events tagged where they happened.
+async fn org_part(emulator: &Emulator, central: &aws_config::SdkConfig) -> Result<(), String> {
+    use tagwarden::aws::CallPolicy;
+    use tagwarden::org::{ClientPool, Membership, Organization};
+    use tagwarden::tagging::org::OrgTagger;
+    use tagwarden_e2e::org::{MEMBER_ROLE, config_as, event_from, seed_organization};
+
+    let started = Instant::now();
+    println!("\n=== Part 4: organization scale (member accounts forward their events to this account) ===\n");
+    let org =
+        seed_organization(central, &["research", "production"], &[("lab", "research"), ("shop", "production")]).await?;
+    let ou = |name: &str| org.ou(name).unwrap_or_default().to_owned();
+    let overrides = format!(
+        "\noverrides:\n  - {{name: research, ous: [{}], tags: {{keys: {{data-class: {{default: research-data}}}}}}}}\n  - {{name: production, ous: [{}], tags: {{keys: {{data-class: {{default: restricted}}}}}}}}\n",
+        ou("research"),
+        ou("production")
+    );
+    let policy = Policy::from_yaml(&format!("{}{overrides}", tagwarden::policy::EXAMPLE_POLICY), "demo org policy")
+        .map_err(|e| e.to_string())?;
+    println!("Policy overrides: research OU -> data-class=research-data, production OU -> data-class=restricted");
+    let organization = Organization {
+        membership: Membership::Organizations,
+        member_role_name: MEMBER_ROLE.into(),
+        external_id: None,
+        regions: vec![REGION.into(), "eu-west-1".into()],
+    };
+    let pool = ClientPool::new(central, &CallPolicy::DEFAULT, tagwarden_e2e::ACCOUNT, organization, "auto-tagger");
+    let tagger = OrgTagger::new(pool, Arc::new(policy), &TaggerSettings::default());
+    let sample = sample_event("auto-tagger", "model-assumed-role-ci.json")?;
+    let mut places: Vec<(String, String, String, &str)> = Vec::new();
+    for (name, account, ou_name) in &org.members {
+        for (region, model) in [(REGION, "fraud-scorer-v3"), ("eu-west-1", "fraud-scorer-v3"), (REGION, "churn-v1")] {
+            places.push((format!("{name} ({ou_name})"), account.clone(), region.to_owned(), model));
+        }
+    }
+    places.push(("outsider (not in the org)".into(), "999999999999".into(), REGION.to_owned(), "fraud-scorer-v3"));
+    let mut events = Vec::new();
+    for (label, account, region, model) in &places {
+        let renamed: serde_json::Value =
+            serde_json::from_str(&sample.to_string().replace("fraud-scorer-v3", model)).map_err(|e| e.to_string())?;
+        let event = event_from(&renamed, account, region);
+        if org.members.iter().any(|(_, a, _)| a == account) {
+            create_resource(&config_as(central, account).await, &event).await?;
+        }
+        events.push((label, account, region, model, event));
+    }
+    emulator.reset_calls()?;
+    println!("  {:<26} {:<13} {:<10} {:<15} {:<8} {:>5}", "account", "id", "region", "model", "outcome", "calls");
+    for (label, account, region, model, event) in &events {
+        let before = emulator.calls()?.total;
+        let outcome = tagger.handle(event).await.map_err(|e| e.to_string())?;
+        let calls = emulator.calls()?.total - before;
+        let detail = match &outcome {
+            Outcome::Tagged(r) => {
+                format!("data-class={}", r.added.get("data-class").map(String::as_str).unwrap_or("-"))
+            }
+            Outcome::Skipped(s) => s.reason.clone(),
+            Outcome::Failed { reason, .. } => reason.clone(),
+            _ => String::new(),
+        };
+        println!("  {label:<26} {account:<13} {region:<10} {model:<15} {:<8} {calls:>5}   {detail}", outcome.label());
+    }
+    let calls = emulator.calls()?;
+    let count = |k: &str| calls.by_action.get(k).copied().unwrap_or(0);
+    println!(
+        "sts.AssumeRole: {} for {} member accounts in 2 regions (credentials shared by an account's regions); \
+         sns.Publish for the outsider: {} ({:.1} s)",
+        count("sts.AssumeRole"),
+        org.members.len(),
+        count("sns.Publish"),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

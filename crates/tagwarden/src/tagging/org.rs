@@ -180,20 +180,40 @@ mod tests {
         assert!(resource_arn(&serde_json::json!({"detail": {}})).is_none());
     }
 
-    #[tokio::test]
-    async fn an_event_sent_by_another_account_than_the_resources_is_refused_without_aws_calls() {
+    /// A front over a static membership (only 111111111111), with no notification topic: no AWS call
+    /// can happen in these tests (the clients have no endpoint to reach).
+    fn tagger() -> OrgTagger {
         let base = aws_config::SdkConfig::builder()
             .region(aws_config::Region::new("us-east-1"))
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let org = crate::org::Organization {
-            membership: crate::org::Membership::Organizations,
+            membership: crate::org::Membership::Listed([("111111111111".to_owned(), Vec::new())].into()),
             member_role_name: "TagwardenMember".into(),
             external_id: None,
             regions: Vec::new(),
         };
         let pool = ClientPool::new(&base, &crate::aws::CallPolicy::DEFAULT, "999999999999", org, "auto-tagger");
-        let tagger = OrgTagger::new(pool, Arc::new(Policy::example().unwrap()), &TaggerSettings::default());
+        let mut policy = Policy::example().unwrap();
+        policy.tags.notify_topic_arn = None;
+        OrgTagger::new(pool, Arc::new(policy), &TaggerSettings::default())
+    }
+
+    #[tokio::test]
+    async fn an_account_outside_a_static_membership_is_skipped_and_reported_once() {
+        let tagger = tagger();
+        for _ in 0..2 {
+            let arn = "arn:aws:sagemaker:eu-west-1:222222222222:training-job/t1";
+            let outcome = tagger.handle(&create_event(arn, "222222222222")).await.unwrap();
+            let Outcome::Skipped(skip) = outcome else { panic!("{outcome:?}") };
+            assert!(skip.reason.contains("222222222222 is not a member"), "{}", skip.reason);
+        }
+        assert_eq!(lock(&tagger.notified).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_event_sent_by_another_account_than_the_resources_is_refused_without_aws_calls() {
+        let tagger = tagger();
         let arn = "arn:aws:sagemaker:eu-west-1:111111111111:training-job/t1";
         let outcome = tagger.handle(&create_event(arn, "222222222222")).await.unwrap();
         let Outcome::Skipped(skip) = outcome else { panic!("{outcome:?}") };
