@@ -57,7 +57,7 @@ emulator-test: venv
 
 # The SAM template, checked offline by the real tools.
 lint-infra: tools
-	$(TOOLS_VENV)/bin/cfn-lint infra/template.yaml
+	$(TOOLS_VENV)/bin/cfn-lint infra/template.yaml infra/member.yaml
 	cd infra && SAM_CLI_TELEMETRY=0 ../$(TOOLS_VENV)/bin/sam validate --lint -t template.yaml --region us-east-1
 
 # The CDK app: npm ci, synthesize without building the functions, check the template, cfn-lint it.

@@ -32,7 +32,7 @@ pub enum Scope {
     Budgets,
     /// The policy's SSM parameter.
     PolicyParameter,
-    /// The member role in the organization's accounts (`arn:aws:iam::*:role/<TAGWARDEN_MEMBER_ROLE_NAME>`).
+    /// The member role (`MemberRoleName`) in every account of the organization: `sts:AssumeRole`.
     MemberRoles,
 }
 
@@ -91,6 +91,15 @@ pub const SWEEP: &[Permission] = &[
     ("sagemaker:DescribeProcessingJob", Scope::SageMaker),
     ("sagemaker:DescribeModel", Scope::SageMaker),
     ("sagemaker:DescribeHyperParameterTuningJob", Scope::SageMaker),
+];
+
+/// Organization scale (both functions, central account): assume the member role in each member account and
+/// read the organization's accounts and OUs (`ListAccounts` supports no resource-level permissions).
+pub const ORGANIZATION: &[Permission] = &[
+    ("sts:AssumeRole", Scope::MemberRoles),
+    ("organizations:ListAccounts", Scope::Any),
+    ("organizations:DescribeAccount", Scope::Any),
+    ("organizations:ListParents", Scope::Any),
 ];
 
 /// What the budget-enforcer needs whatever the actions: the budget's filters and the tagging API.
@@ -154,17 +163,8 @@ pub const ALL_ACTIONS: &[Action] = &[
 
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
-    COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).copied().collect()
+    COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).chain(ORGANIZATION).copied().collect()
 }
-
-/// What the central auto-tagger needs besides [`auto_tagger`] at organization scale ([`crate::org`]):
-/// assume the member role, and (with `TAGWARDEN_ORGANIZATION_ACCOUNTS=organizations`) read membership.
-/// Not in [`auto_tagger`]: a single-account deployment does not grant them.
-pub const ORGANIZATION: &[Permission] = &[
-    ("sts:AssumeRole", Scope::MemberRoles),
-    ("organizations:DescribeAccount", Scope::Any),
-    ("organizations:ListParents", Scope::Any),
-];
 
 /// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
 /// writes there (notifications and the policy stay with the central account).
@@ -175,7 +175,21 @@ pub fn auto_tagger_member() -> BTreeSet<Permission> {
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     let actions = ALL_ACTIONS.iter().flat_map(|a| for_action(*a).iter());
-    COMMON.iter().chain(ENFORCER_BASE).chain(actions).copied().collect()
+    COMMON.iter().chain(ENFORCER_BASE).chain(actions).chain(ORGANIZATION).copied().collect()
+}
+
+/// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets
+/// and the member roles themselves.
+pub const CENTRAL_ONLY: &[Scope] = &[Scope::PolicyParameter, Scope::NotifyTopic, Scope::Budgets, Scope::MemberRoles];
+
+/// The member role's permissions (`infra/member.yaml`): what both functions do inside a member account,
+/// i.e. [`auto_tagger`] and [`budget_enforcer`] without the [`CENTRAL_ONLY`] scopes and Organizations.
+pub fn member_role() -> BTreeSet<Permission> {
+    auto_tagger()
+        .into_iter()
+        .chain(budget_enforcer())
+        .filter(|(action, scope)| !CENTRAL_ONLY.contains(scope) && !action.starts_with("organizations:"))
+        .collect()
 }
 
 impl Scope {
@@ -223,6 +237,9 @@ pub fn manifest() -> serde_json::Value {
         },
         "budget-enforcer": {
             "permissions": grouped(budget_enforcer()),
+        },
+        "member-role": {
+            "permissions": grouped(member_role()),
         },
     })
 }
@@ -273,6 +290,19 @@ mod tests {
             SWEEP.iter().filter(|(a, _)| a.starts_with("sagemaker:List")).count(),
             crate::sweep::sweep_kinds().len()
         );
+    }
+
+    #[test]
+    fn the_member_role_acts_for_both_functions_but_reaches_no_central_resource() {
+        let member = member_role();
+        assert!(member.contains(&("sagemaker:StopNotebookInstance", Scope::SageMaker)));
+        assert!(member.contains(&("sagemaker:ListTags", Scope::SageMaker)));
+        assert!(member.contains(&("sagemaker:AddTags", Scope::SageMakerMarkers)));
+        assert!(member.iter().all(|(action, scope)| !CENTRAL_ONLY.contains(scope)
+            && !action.starts_with("organizations:")
+            && !action.starts_with("sts:")
+            && *action != "budgets:ViewBudget"));
+        assert!(budget_enforcer().contains(&("sts:AssumeRole", Scope::MemberRoles)));
     }
 
     #[test]

@@ -21,6 +21,7 @@ const SCOPES: &[Scope] = &[
     Scope::NotifyTopic,
     Scope::Budgets,
     Scope::PolicyParameter,
+    Scope::MemberRoles,
 ];
 
 fn template() -> Value {
@@ -79,6 +80,22 @@ fn the_event_rule_lists_exactly_the_create_calls_of_the_resource_table_and_the_t
     assert!(table.iter().any(|t| t == "DeleteTags"), "tamper protection needs the tag changes");
     assert_eq!(listed, table, "update infra/template.yaml from crates/tagwarden/src/resource.rs");
     assert_eq!(strings(&pattern["source"]), ["aws.sagemaker"]);
+}
+
+#[test]
+fn the_organization_bus_admits_only_the_organization_and_its_rule_matches_the_default_one() {
+    let template = template();
+    let resources = &template["Resources"];
+    let policy = &resources["OrganizationBusPolicy"]["Properties"]["Statement"];
+    assert_eq!(policy["Action"].as_str(), Some("events:PutEvents"));
+    assert_eq!(policy["Principal"].as_str(), Some("*"));
+    assert!(format!("{:?}", policy["Condition"]["StringEquals"]["aws:PrincipalOrgID"]).contains("OrganizationId"));
+    let org = &resources["OrganizationSageMakerCalls"]["Properties"]["EventPattern"];
+    let default = &function(&template, "AutoTaggerFunction")["Events"]["SageMakerCalls"]["Properties"]["Pattern"];
+    assert_eq!(org, default, "the organization bus's rule must match what the default bus's rule matches");
+    for id in ["OrganizationBus", "OrganizationBusPolicy", "OrganizationSageMakerCalls"] {
+        assert_eq!(resources[id]["Condition"].as_str(), Some("OrganizationEnabled"), "{id}");
+    }
 }
 
 #[test]

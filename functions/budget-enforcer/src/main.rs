@@ -1,19 +1,16 @@
 //! budget-enforcer Lambda: AWS Budgets alerts (SNS) and restore commands in, actions on the SageMaker
 //! resources the budget pays for out. All logic lives in the `tagwarden` library.
 
-use std::sync::Arc;
-
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use tagwarden::{BudgetEnforcer, Clients, Config};
+use tagwarden::BudgetEnforcer;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy stops the cold start here, before any alert is taken.
-    let clients = Clients::from_env().await;
-    let config = Config::load(&clients).await?;
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(config.policy));
+    // NOTE: with TAGWARDEN_ORGANIZATION_ACCOUNTS set, member accounts are reached through the member role.
+    let enforcer = BudgetEnforcer::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let enforcer = &enforcer;
         async move { enforcer.handle_lambda(&event.payload).await }

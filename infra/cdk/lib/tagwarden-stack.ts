@@ -62,6 +62,12 @@ export class TagwardenStack extends Stack {
         'SSM parameter holding the policy YAML (create it first: aws ssm put-parameter --name /tagwarden/policy ' +
         '--type String --value file://policy/tagwarden.yaml).',
     });
+    const memberRoleName = new CfnParameter(this, 'MemberRoleName', {
+      type: 'String',
+      default: 'TagwardenMember',
+      allowedPattern: '^[\\w+=,.@-]{1,64}$',
+      description: 'The role infra/member.yaml creates in every member account; both functions assume it there.',
+    });
     const logRetentionDays = new CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
       default: '30',
@@ -195,6 +201,8 @@ export class TagwardenStack extends Stack {
             return statement([
               `arn:${partition}:ssm:${region}:${account}:parameter${policyParameterName.valueAsString}`,
             ]);
+          case 'MemberRoles':
+            return statement([`arn:${partition}:iam::*:role/${memberRoleName.valueAsString}`]);
           default:
             throw new Error(`infra/generated/manifest.json: no resource scope known for Sid ${sid}`);
         }

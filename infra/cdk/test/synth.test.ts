@@ -173,7 +173,8 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
     'BootstrapVersion', 'BudgetAmount', 'BudgetName', 'CostAllocationTagKey', 'CostCenterTagValue',
-    'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'PolicyParameterName', 'SweepSchedule',
+    'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName', 'PolicyParameterName',
+    'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',

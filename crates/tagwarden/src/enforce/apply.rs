@@ -5,7 +5,7 @@
 //! instance counts, a user profile's execution role). Every action checks state first, treats
 //! ResourceNotFound as done and runs with bounded concurrency.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::plan::{ActionResult, Candidate, EnforcementPlan, plan_enforcement, select};
+use super::plan::{ActionResult, Candidate, EnforcementPlan, plan_enforcement, select_within};
 use super::{
     DENIED_BY_TAG, EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport, SCALED_BY_TAG, SCALED_FROM_TAG,
     STOPPED_BY_TAG, result_action,
@@ -26,6 +26,7 @@ use super::{
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEvent, parse_budget_event};
+use crate::org::{AccessError, ClientPool, Membership, Organization};
 use crate::policy::{Action, BudgetRule, EndpointAction, Policy, Scope};
 use crate::resource::SageMakerArn;
 use crate::tagging::Tags;
@@ -127,6 +128,67 @@ pub fn scope_from_expression(expression: &aws_sdk_budgets::types::Expression) ->
     (!groups.is_empty()).then_some(ResolvedScope::Tags(groups))
 }
 
+/// The member accounts a budget's `CostFilters` name (`LinkedAccount`), sorted and deduplicated; empty when
+/// the budget filters by no account (then only the central account is acted in).
+pub fn accounts_from_cost_filters(filters: &HashMap<String, Vec<String>>) -> Vec<String> {
+    let accounts: BTreeSet<String> = filters
+        .get("LinkedAccount")
+        .into_iter()
+        .flatten()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| crate::org::is_account_id(a))
+        .collect();
+    accounts.into_iter().collect()
+}
+
+/// The member accounts a budget's `FilterExpression` restricts its spend to: `LINKED_ACCOUNT` dimensions,
+/// intersected through `And` and united through `Or` (an `Or` with a branch that names no account is not
+/// restricted). `Ok(empty)` when no account is named; `Err` (refuse to act) when a `Not` covers accounts:
+/// "every account but these" cannot be enumerated from the budget.
+pub fn accounts_from_expression(expression: &aws_sdk_budgets::types::Expression) -> Result<Vec<String>, String> {
+    use aws_sdk_budgets::types::{Dimension, Expression};
+    /// `None`: not restricted to accounts.
+    fn accounts(e: &Expression) -> Result<Option<BTreeSet<String>>, String> {
+        if let Some(inner) = e.not() {
+            return match accounts(inner)? {
+                Some(_) => Err("its filter excludes linked accounts (Not LINKED_ACCOUNT)".to_owned()),
+                None => Ok(None),
+            };
+        }
+        if let Some(dimension) = e.dimensions() {
+            return Ok((*dimension.key() == Dimension::LinkedAccount).then(|| {
+                dimension
+                    .values()
+                    .iter()
+                    .map(|a| a.trim().to_owned())
+                    .filter(|a| crate::org::is_account_id(a))
+                    .collect()
+            }));
+        }
+        if !e.or().is_empty() {
+            let mut union = BTreeSet::new();
+            for child in e.or() {
+                match accounts(child)? {
+                    Some(found) => union.extend(found),
+                    None => return Ok(None),
+                }
+            }
+            return Ok(Some(union));
+        }
+        let mut intersection: Option<BTreeSet<String>> = None;
+        for child in e.and() {
+            if let Some(found) = accounts(child)? {
+                intersection = Some(match intersection {
+                    Some(so_far) => so_far.intersection(&found).cloned().collect(),
+                    None => found,
+                });
+            }
+        }
+        Ok(intersection)
+    }
+    Ok(accounts(expression)?.map(|a| a.into_iter().collect()).unwrap_or_default())
+}
+
 /// Every (ARN, name) a paginated SageMaker list call returns: `running!(request, "Op", items, arn, name)`.
 macro_rules! running {
     ($request:expr, $operation:literal, $items:ident, $arn:ident, $name:ident) => {{
@@ -163,6 +225,10 @@ pub struct BudgetEnforcer {
     region_account: tokio::sync::OnceCell<String>,
     /// SNS messages already handled by this process: a re-delivery is skipped, not enforced again.
     handled: TtlCache<()>,
+    /// Organization scale: clients for member accounts and regions (`None`: the central account only).
+    pool: Option<ClientPool>,
+    /// Lists the organization's accounts for restore (membership from AWS Organizations).
+    organizations: Option<aws_sdk_organizations::Client>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -173,6 +239,8 @@ const DEDUP_TTL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 struct Ledger {
     results: Vec<ActionResult>,
     retryable: Option<AwsError>,
+    /// Targets selected so far per action, over every account and region: the safety cap counts them all.
+    selected: HashMap<String, usize>,
 }
 
 impl Ledger {
@@ -195,7 +263,51 @@ impl Ledger {
 impl BudgetEnforcer {
     /// An enforcer with these clients and policy.
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
-        Self { clients, policy, region_account: tokio::sync::OnceCell::new(), handled: TtlCache::new(DEDUP_TTL, 1024) }
+        let region_account = tokio::sync::OnceCell::new();
+        Self {
+            clients,
+            policy,
+            region_account,
+            handled: TtlCache::new(DEDUP_TTL, 1024),
+            pool: None,
+            organizations: None,
+        }
+    }
+
+    /// An enforcer for an organization: the central account's clients are the pool's own; a budget that
+    /// filters by linked accounts is enforced in each of them (and in each of the organization's regions)
+    /// with the member role.
+    /// `organizations` lists the member accounts restore visits when membership comes from AWS Organizations.
+    pub fn for_organization(
+        pool: ClientPool,
+        organizations: Option<aws_sdk_organizations::Client>,
+        policy: Arc<Policy>,
+    ) -> Self {
+        let home = format!("{}:{}", pool.home_region(), pool.home_account());
+        let region_account = tokio::sync::OnceCell::new_with(Some(home));
+        let clients = pool.home().clone();
+        let handled = TtlCache::new(DEDUP_TTL, 1024);
+        Self { clients, policy, region_account, handled, pool: Some(pool), organizations }
+    }
+
+    /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
+    /// else for the central account alone; the policy is read with the central account's clients.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let Some(organization) = Organization::from_env()? else {
+            let clients = Clients::from_env().await;
+            let config = crate::Config::load(&clients).await?;
+            return Ok(Self::new(clients, Arc::new(config.policy)));
+        };
+        let from_organizations = organization.membership == Membership::Organizations;
+        let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
+        let config = crate::Config::load(pool.home()).await?;
+        let organizations = if from_organizations {
+            let base = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+            Some(aws_sdk_organizations::Client::new(&crate::aws::CallPolicy::from_env().apply(&base)))
+        } else {
+            None
+        };
+        Ok(Self::for_organization(pool, organizations, Arc::new(config.policy)))
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
@@ -257,17 +369,43 @@ impl BudgetEnforcer {
                 alert: Some(alert),
             });
         };
-        let scope = match self.resolve_scope(rule, &alert).await.map_err(EnforceError::Retryable)? {
-            Ok(scope) => scope,
+        let (scope, accounts) = match self.resolve_scope(rule, &alert).await.map_err(EnforceError::Retryable)? {
+            Ok(resolved) => resolved,
             Err(reason) => {
                 return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) });
             }
         };
-        let scope_text = scope.describe(rule.scope == Scope::FromBudget);
+        let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut ledger = Ledger::default();
-        if let Err(err) = self.act(rule, &scope, &alert, &plan, &mut ledger).await {
-            // NOTE: a listing that failed after earlier actions were carried out: report those too.
-            return Err(incomplete(err, ledger.results));
+        let places = match (&self.pool, accounts.is_empty()) {
+            (None, true) => vec![],
+            _ => self.places(&accounts).await.map_err(EnforceError::Retryable)?,
+        };
+        if !accounts.is_empty() {
+            let regions: BTreeSet<&str> = places.iter().flat_map(|(_, r)| r.iter().map(String::as_str)).collect();
+            let regions: Vec<&str> = regions.into_iter().collect();
+            scope_text = format!("{scope_text} in accounts {} (regions {})", accounts.join(", "), regions.join(", "));
+        }
+        if self.pool.is_none() && accounts.is_empty() {
+            // The single-account deployment: the central clients, as before organizations.
+            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, &mut ledger).await {
+                // NOTE: a listing that failed after earlier actions were carried out: report those too.
+                return Err(incomplete(err, ledger.results));
+            }
+        }
+        for (account, regions) in self.reachable(places, &mut ledger).await {
+            for region in regions {
+                let actor = self.actor(&account, &region);
+                if let Err(err) = actor.act(rule, &scope, &alert, &plan, &mut ledger).await {
+                    if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
+                        // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
+                        ledger.record("act", &format!("account {account} region {region}"), Err(err), "done");
+                        continue;
+                    }
+                    // NOTE: a listing that failed after earlier actions were carried out: report those too.
+                    return Err(incomplete(err, ledger.results));
+                }
+            }
         }
         if let Some(err) = ledger.retryable {
             return Err(incomplete(err, ledger.results));
@@ -285,6 +423,294 @@ impl BudgetEnforcer {
         })
     }
 
+    /// The rule's scope; `Err` is the reason to refuse acting (no resolvable scope).
+    async fn resolve_scope(
+        &self,
+        rule: &BudgetRule,
+        alert: &BudgetAlert,
+    ) -> Result<Result<(ResolvedScope, Vec<String>), String>, AwsError> {
+        Ok(match &rule.scope {
+            Scope::Account => Ok((ResolvedScope::Account, vec![])),
+            Scope::Tags(tags) => {
+                Ok((ResolvedScope::Tags(vec![tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()]), vec![]))
+            }
+            Scope::FromBudget => {
+                let Some(account) = alert.account_id.as_deref() else {
+                    return Ok(Err(format!(
+                        "budget {:?}: the alert names no account, so its cost filters cannot be read; refusing to act on the whole account",
+                        alert.budget_name
+                    )));
+                };
+                let described = self
+                    .clients
+                    .budgets
+                    .describe_budget()
+                    .account_id(account)
+                    .budget_name(&alert.budget_name)
+                    .send()
+                    .await
+                    .aws("DescribeBudget");
+                let (scope, accounts) = match described {
+                    Ok(out) => match out.budget() {
+                        None => (None, vec![]),
+                        Some(budget) => {
+                            // NOTE: older budgets filter with CostFilters, newer ones with a FilterExpression.
+                            #[allow(deprecated)]
+                            let filters = budget.cost_filters().cloned().unwrap_or_default();
+                            let scope = scope_from_cost_filters(&filters)
+                                .or_else(|| budget.filter_expression().and_then(scope_from_expression));
+                            let mut accounts = accounts_from_cost_filters(&filters);
+                            if let (true, Some(expression)) = (accounts.is_empty(), budget.filter_expression()) {
+                                match accounts_from_expression(expression) {
+                                    Ok(found) => accounts = found,
+                                    Err(why) => {
+                                        return Ok(Err(format!(
+                                            "budget {:?}: {why}; refusing to act",
+                                            alert.budget_name
+                                        )));
+                                    }
+                                }
+                            }
+                            (scope, accounts)
+                        }
+                    },
+                    Err(err) if err.is_retryable() => return Err(err),
+                    Err(err) => {
+                        return Ok(Err(format!(
+                            "budget {:?}: cannot read its cost filters ({err}); refusing to act on the whole account",
+                            alert.budget_name
+                        )));
+                    }
+                };
+                match scope {
+                    Some(scope) => Ok((scope, accounts)),
+                    // NOTE: a budget that names linked accounts and no tag pays for everything in those accounts.
+                    None if !accounts.is_empty() => Ok((ResolvedScope::Account, accounts)),
+                    None => Err(format!(
+                        "budget {:?} filters by no cost-allocation tag; refusing to act on the whole account (say `scope: account` to mean it)",
+                        alert.budget_name
+                    )),
+                }
+            }
+        })
+    }
+
+    /// Undoes the reversible actions of one budget (or all): detaches Tagwarden's deny policy, scales
+    /// endpoints back, and restarts stopped notebooks where the rule asks for it.
+    /// A retryable failure after some resources were restored is an [`EnforceError::Incomplete`].
+    pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
+        let marker = budget.map(sanitize_value);
+        let mut ledger = Ledger::default();
+        let places = match &self.pool {
+            None => {
+                let actor = self.central_actor();
+                let restored = async {
+                    actor.restore_roles(marker.as_deref(), dry_run, &mut ledger).await?;
+                    actor.restore_endpoints(marker.as_deref(), dry_run, &mut ledger).await?;
+                    actor.restore_notebooks(marker.as_deref(), dry_run, &mut ledger).await
+                }
+                .await;
+                if let Err(err) = restored {
+                    return Err(incomplete(err, ledger.results));
+                }
+                vec![]
+            }
+            Some(_) => {
+                let accounts = self.known_accounts().await.map_err(EnforceError::Retryable)?;
+                self.places(&accounts).await.map_err(EnforceError::Retryable)?
+            }
+        };
+        let home = self.pool.as_ref().map(|pool| pool.home_account().to_owned()).unwrap_or_default();
+        for (account, regions) in self.reachable(places, &mut ledger).await {
+            for region in regions {
+                let actor = self.actor(&account, &region);
+                let restored = async {
+                    actor.restore_roles(marker.as_deref(), dry_run, &mut ledger).await?;
+                    actor.restore_endpoints(marker.as_deref(), dry_run, &mut ledger).await?;
+                    actor.restore_notebooks(marker.as_deref(), dry_run, &mut ledger).await
+                }
+                .await;
+                match restored {
+                    Ok(()) => {}
+                    Err(err) if account != home => {
+                        ledger.record("restore", &format!("account {account} region {region}"), Err(err), "done");
+                    }
+                    Err(err) => return Err(incomplete(err, ledger.results)),
+                }
+            }
+        }
+        if let Some(err) = ledger.retryable {
+            return Err(incomplete(err, ledger.results));
+        }
+        Ok(EnforcementOutcome::Restored(RestoreReport {
+            budget: budget.map(str::to_owned),
+            dry_run,
+            results: ledger.results,
+        }))
+    }
+
+    /// Publishes the summary; a missing topic is not an error (returns false).
+    async fn notify(&self, report: &EnforcementReport) -> Result<bool, AwsError> {
+        let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
+            return Ok(false);
+        };
+        let (subject, message) = summary(report);
+        let sent =
+            self.clients.sns.publish().topic_arn(topic).subject(subject).message(message).send().await.aws("Publish");
+        match sent {
+            Ok(_) => Ok(true),
+            Err(err) if err.is_retryable() => Err(err),
+            Err(err) => {
+                warn!(error = %clip(&err.to_string()), "enforcement summary not sent");
+                Ok(false)
+            }
+        }
+    }
+
+    /// `<region>:<account>` the clients act in (one STS call per process).
+    async fn region_account(&self) -> Result<&str, AwsError> {
+        let value = self
+            .region_account
+            .get_or_try_init(|| async {
+                let identity = self.clients.sts.get_caller_identity().send().await.aws("GetCallerIdentity")?;
+                let account = identity.account().unwrap_or_default();
+                Ok::<_, AwsError>(format!("{}:{account}", self.clients.region().unwrap_or_default()))
+            })
+            .await?;
+        Ok(value.as_str())
+    }
+
+    async fn home_account(&self) -> Result<String, AwsError> {
+        Ok(self.region_account().await?.split(':').nth(1).unwrap_or_default().to_owned())
+    }
+
+    /// Every account restore visits: the central one and, for an organization, every member account.
+    async fn known_accounts(&self) -> Result<Vec<String>, AwsError> {
+        let mut accounts = BTreeSet::from([self.home_account().await?]);
+        let Some(pool) = &self.pool else {
+            return Ok(accounts.into_iter().collect());
+        };
+        match (&pool.organization().membership, &self.organizations) {
+            (Membership::Listed(listed), _) => accounts.extend(listed.keys().cloned()),
+            (Membership::Organizations, Some(organizations)) => {
+                let mut pages = organizations.list_accounts().into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    accounts
+                        .extend(page.aws("ListAccounts")?.accounts().iter().filter_map(|a| a.id()).map(str::to_owned));
+                }
+            }
+            (Membership::Organizations, None) => {
+                warn!("no Organizations client: restore visits only the central account");
+            }
+        }
+        Ok(accounts.into_iter().collect())
+    }
+
+    /// The (account, regions) to act in: `accounts` (none: the central account), each in the organization's
+    /// regions (none configured, or no organization: the central region).
+    async fn places(&self, accounts: &[String]) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+        let home_region_account = self.region_account().await?.to_owned();
+        let (home_region, home_account) = home_region_account.split_once(':').unwrap_or_default();
+        let regions = match &self.pool {
+            Some(pool) if !pool.organization().regions.is_empty() => pool.organization().regions.clone(),
+            _ => vec![home_region.to_owned()],
+        };
+        let accounts = if accounts.is_empty() { vec![home_account.to_owned()] } else { accounts.to_vec() };
+        Ok(accounts.into_iter().map(|account| (account, regions.clone())).collect())
+    }
+
+    /// The places whose account Tagwarden may act in; the others become one failed result each (the
+    /// member role cannot be assumed, the account is foreign, no organization is configured).
+    async fn reachable(&self, places: Vec<(String, Vec<String>)>, ledger: &mut Ledger) -> Vec<(String, Vec<String>)> {
+        if places.is_empty() {
+            return places;
+        }
+        let home = self.home_account().await.unwrap_or_default();
+        let mut reachable = Vec::new();
+        for (account, regions) in places {
+            if account == home {
+                reachable.push((account, regions));
+                continue;
+            }
+            let Some(pool) = &self.pool else {
+                let why = "failed: no organization configured (TAGWARDEN_ORGANIZATION_ACCOUNTS), cannot act in another account";
+                ledger.results.push(ActionResult::new("assume-role", &format!("account {account}"), why));
+                continue;
+            };
+            match pool.verify(&account).await {
+                Ok(_) => reachable.push((account, regions)),
+                Err(AccessError::Retryable(err)) => {
+                    ledger.record("assume-role", &pool.role_arn(&account), Err(err), "done")
+                }
+                Err(refused) => {
+                    warn!(account = %account, error = %clip(&refused.to_string()), "cannot act in this account");
+                    ledger.results.push(ActionResult::new(
+                        "assume-role",
+                        &pool.role_arn(&account),
+                        format!("failed: {refused}"),
+                    ));
+                }
+            }
+        }
+        reachable
+    }
+
+    /// The actor of the single-account deployment: the central clients; its account and region are read
+    /// with STS only when an action needs them (app and role ARNs).
+    fn central_actor(&self) -> Actor<'_> {
+        Actor {
+            clients: self.clients.clone(),
+            policy: &self.policy,
+            account: String::new(),
+            region: String::new(),
+            deny_policy_arn: self.policy.budgets.deny_policy_arn.clone(),
+            central: Some(self),
+        }
+    }
+
+    /// The actor for one (account, region): the central clients at home, the pool's member clients elsewhere.
+    fn actor(&self, account: &str, region: &str) -> Actor<'_> {
+        let home = self.region_account.get().map(String::as_str).unwrap_or_default();
+        let clients = match &self.pool {
+            Some(pool) if home != format!("{region}:{account}") => pool.clients(account, region),
+            _ => self.clients.clone(),
+        };
+        let deny_policy_arn = self.policy.budgets.deny_policy_arn.as_deref().map(|arn| in_account(arn, account));
+        Actor {
+            clients,
+            policy: &self.policy,
+            account: account.to_owned(),
+            region: region.to_owned(),
+            deny_policy_arn,
+            central: None,
+        }
+    }
+}
+
+/// An IAM ARN moved to another account (`arn:aws:iam::111:policy/x` -> `arn:aws:iam::222:policy/x`): the
+/// member accounts' deny policy carries the central one's name (infra/member.yaml, `DenyPolicyName`).
+fn in_account(arn: &str, account: &str) -> String {
+    let mut fields: Vec<&str> = arn.splitn(6, ':').collect();
+    if fields.len() == 6 {
+        fields[4] = account;
+    }
+    fields.join(":")
+}
+
+/// The enforcer acting in one (account, region): that place's clients (the member role's, through the
+/// organization's [`ClientPool`], or the central account's own) and what the actions need there.
+struct Actor<'a> {
+    clients: Clients,
+    policy: &'a Policy,
+    account: String,
+    region: String,
+    /// The deny policy of this account (the configured ARN with the account swapped in).
+    deny_policy_arn: Option<String>,
+    /// The single-account enforcer, whose account and region are read lazily (`account`/`region` unset).
+    central: Option<&'a BudgetEnforcer>,
+}
+
+impl Actor<'_> {
     /// Carries out the plan's actions, recording each resource's result in `ledger`.
     async fn act(
         &self,
@@ -309,59 +735,6 @@ impl BudgetEnforcer {
             }
         }
         Ok(())
-    }
-
-    /// The rule's scope; `Err` is the reason to refuse acting (no resolvable scope).
-    async fn resolve_scope(
-        &self,
-        rule: &BudgetRule,
-        alert: &BudgetAlert,
-    ) -> Result<Result<ResolvedScope, String>, AwsError> {
-        Ok(match &rule.scope {
-            Scope::Account => Ok(ResolvedScope::Account),
-            Scope::Tags(tags) => {
-                Ok(ResolvedScope::Tags(vec![tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()]))
-            }
-            Scope::FromBudget => {
-                let Some(account) = alert.account_id.as_deref() else {
-                    return Ok(Err(format!(
-                        "budget {:?}: the alert names no account, so its cost filters cannot be read; refusing to act on the whole account",
-                        alert.budget_name
-                    )));
-                };
-                let described = self
-                    .clients
-                    .budgets
-                    .describe_budget()
-                    .account_id(account)
-                    .budget_name(&alert.budget_name)
-                    .send()
-                    .await
-                    .aws("DescribeBudget");
-                let scope = match described {
-                    Ok(out) => out.budget().and_then(|budget| {
-                        // NOTE: older budgets filter with CostFilters, newer ones with a FilterExpression.
-                        #[allow(deprecated)]
-                        let filters = budget.cost_filters().cloned().unwrap_or_default();
-                        scope_from_cost_filters(&filters)
-                            .or_else(|| budget.filter_expression().and_then(scope_from_expression))
-                    }),
-                    Err(err) if err.is_retryable() => return Err(err),
-                    Err(err) => {
-                        return Ok(Err(format!(
-                            "budget {:?}: cannot read its cost filters ({err}); refusing to act on the whole account",
-                            alert.budget_name
-                        )));
-                    }
-                };
-                scope.ok_or_else(|| {
-                    format!(
-                        "budget {:?} filters by no cost-allocation tag; refusing to act on the whole account (say `scope: account` to mean it)",
-                        alert.budget_name
-                    )
-                })
-            }
-        })
     }
 
     /// In-scope resources of these tagging types, by lower-cased ARN; every resource for account scope
@@ -502,7 +875,10 @@ impl BudgetEnforcer {
 
     fn select(&self, action: &str, candidates: Vec<Candidate>, inactive: &str, ledger: &mut Ledger) -> Vec<Candidate> {
         let budgets = &self.policy.budgets;
-        let selection = select(action, candidates, &budgets.exempt_tag, inactive, budgets.max_resources_per_action);
+        let used = ledger.selected.get(action).copied().unwrap_or_default();
+        let cap = budgets.max_resources_per_action;
+        let selection = select_within(action, candidates, &budgets.exempt_tag, inactive, cap, used);
+        *ledger.selected.entry(action.to_owned()).or_default() += selection.targets.len();
         ledger.results.extend(selection.settled);
         selection.targets
     }
@@ -789,7 +1165,7 @@ impl BudgetEnforcer {
         dry_run: bool,
         ledger: &mut Ledger,
     ) -> Result<(), AwsError> {
-        let Some(deny_arn) = self.policy.budgets.deny_policy_arn.clone() else {
+        let Some(deny_arn) = self.deny_policy_arn.clone() else {
             return Ok(());
         };
         let roles = self.sagemaker_roles().await?;
@@ -916,37 +1292,12 @@ impl BudgetEnforcer {
         Ok(role.and_then(|arn| arn.rsplit('/').next().map(str::to_owned)))
     }
 
-    /// Undoes the reversible actions of one budget (or all): detaches Tagwarden's deny policy, scales
-    /// endpoints back, and restarts stopped notebooks where the rule asks for it.
-    /// A retryable failure after some resources were restored is an [`EnforceError::Incomplete`].
-    pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
-        let marker = budget.map(sanitize_value);
-        let mut ledger = Ledger::default();
-        let restored = async {
-            self.restore_roles(marker.as_deref(), dry_run, &mut ledger).await?;
-            self.restore_endpoints(marker.as_deref(), dry_run, &mut ledger).await?;
-            self.restore_notebooks(marker.as_deref(), dry_run, &mut ledger).await
-        }
-        .await;
-        if let Err(err) = restored {
-            return Err(incomplete(err, ledger.results));
-        }
-        if let Some(err) = ledger.retryable {
-            return Err(incomplete(err, ledger.results));
-        }
-        Ok(EnforcementOutcome::Restored(RestoreReport {
-            budget: budget.map(str::to_owned),
-            dry_run,
-            results: ledger.results,
-        }))
-    }
-
     fn marked(&self, marker: Option<&str>, key: &str, tags: &Tags) -> bool {
         tags.get(key).is_some_and(|v| marker.is_none_or(|m| m == v))
     }
 
     async fn restore_roles(&self, marker: Option<&str>, dry_run: bool, ledger: &mut Ledger) -> Result<(), AwsError> {
-        let Some(deny_arn) = self.policy.budgets.deny_policy_arn.clone() else {
+        let Some(deny_arn) = self.deny_policy_arn.clone() else {
             return Ok(());
         };
         let account = self.account().await?;
@@ -1080,39 +1431,19 @@ impl BudgetEnforcer {
         Ok(())
     }
 
-    /// Publishes the summary; a missing topic is not an error (returns false).
-    async fn notify(&self, report: &EnforcementReport) -> Result<bool, AwsError> {
-        let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
-            return Ok(false);
-        };
-        let (subject, message) = summary(report);
-        let sent =
-            self.clients.sns.publish().topic_arn(topic).subject(subject).message(message).send().await.aws("Publish");
-        match sent {
-            Ok(_) => Ok(true),
-            Err(err) if err.is_retryable() => Err(err),
-            Err(err) => {
-                warn!(error = %clip(&err.to_string()), "enforcement summary not sent");
-                Ok(false)
-            }
+    /// `<region>:<account>` this actor acts in.
+    async fn region_account(&self) -> Result<String, AwsError> {
+        match self.central {
+            Some(enforcer) => enforcer.region_account().await.map(str::to_owned),
+            None => Ok(format!("{}:{}", self.region, self.account)),
         }
     }
 
-    /// `<region>:<account>` the clients act in (one STS call per process).
-    async fn region_account(&self) -> Result<&str, AwsError> {
-        let value = self
-            .region_account
-            .get_or_try_init(|| async {
-                let identity = self.clients.sts.get_caller_identity().send().await.aws("GetCallerIdentity")?;
-                let account = identity.account().unwrap_or_default();
-                Ok::<_, AwsError>(format!("{}:{account}", self.clients.region().unwrap_or_default()))
-            })
-            .await?;
-        Ok(value.as_str())
-    }
-
     async fn account(&self) -> Result<String, AwsError> {
-        Ok(self.region_account().await?.split(':').nth(1).unwrap_or_default().to_owned())
+        match self.central {
+            Some(enforcer) => enforcer.home_account().await,
+            None => Ok(self.account.clone()),
+        }
     }
 }
 
@@ -1262,6 +1593,57 @@ mod tests {
         assert_eq!(scope_from_cost_filters(&filters), None);
         let empty = HashMap::from([("TagKeyValue".to_string(), vec!["user:cost-center$".to_string()])]);
         assert_eq!(scope_from_cost_filters(&empty), None);
+    }
+
+    #[test]
+    fn linked_account_cost_filters_name_the_accounts_to_act_in() {
+        let filters = HashMap::from([
+            ("LinkedAccount".to_string(), vec!["222222222222".to_string(), "111111111111".into(), "junk".into()]),
+            ("TagKeyValue".to_string(), vec!["user:cost-center$ML-Marketing".to_string()]),
+        ]);
+        assert_eq!(accounts_from_cost_filters(&filters), ["111111111111", "222222222222"]);
+        assert!(scope_from_cost_filters(&filters).is_some(), "the tag filter still scopes resources");
+        assert!(accounts_from_cost_filters(&HashMap::new()).is_empty());
+    }
+
+    #[test]
+    fn linked_account_dimensions_intersect_through_and_and_unite_through_or() {
+        use aws_sdk_budgets::types::{Dimension, Expression, ExpressionDimensionValues, TagValues};
+        let accounts = |ids: &[&str]| {
+            let values = ExpressionDimensionValues::builder()
+                .key(Dimension::LinkedAccount)
+                .set_values(Some(ids.iter().map(|a| a.to_string()).collect()))
+                .build()
+                .unwrap();
+            Expression::builder().dimensions(values).build()
+        };
+        let tag = Expression::builder().tags(TagValues::builder().key("user:team").values("a").build()).build();
+        let and = Expression::builder()
+            .and(accounts(&["111111111111", "222222222222"]))
+            .and(accounts(&["222222222222", "333333333333"]))
+            .and(tag.clone())
+            .build();
+        assert_eq!(accounts_from_expression(&and).unwrap(), ["222222222222"]);
+        let or = Expression::builder().or(accounts(&["111111111111"])).or(accounts(&["333333333333"])).build();
+        assert_eq!(accounts_from_expression(&or).unwrap(), ["111111111111", "333333333333"]);
+        let open = Expression::builder().or(accounts(&["111111111111"])).or(tag.clone()).build();
+        assert!(accounts_from_expression(&open).unwrap().is_empty(), "one branch spans every account");
+        let not = Expression::builder().not(accounts(&["111111111111"])).build();
+        assert!(accounts_from_expression(&not).unwrap_err().contains("Not LINKED_ACCOUNT"));
+        let service =
+            ExpressionDimensionValues::builder().key(Dimension::Service).values("Amazon SageMaker").build().unwrap();
+        let not_service = Expression::builder().not(Expression::builder().dimensions(service).build()).build();
+        assert!(accounts_from_expression(&not_service).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_member_account_attaches_its_own_deny_policy_of_the_central_ones_name() {
+        let central = "arn:aws:iam::111111111111:policy/tagwarden-deny-sagemaker-us-east-1";
+        assert_eq!(
+            in_account(central, "222222222222"),
+            "arn:aws:iam::222222222222:policy/tagwarden-deny-sagemaker-us-east-1"
+        );
+        assert_eq!(in_account("not-an-arn", "222222222222"), "not-an-arn");
     }
 
     #[test]

@@ -97,10 +97,23 @@ pub struct Selection {
 /// e.g. `already-stopped`), then the safety cap over what is left.
 pub fn select(
     action: &str,
+    candidates: Vec<Candidate>,
+    exempt: &(String, String),
+    inactive_result: &str,
+    cap: usize,
+) -> Selection {
+    select_within(action, candidates, exempt, inactive_result, cap, 0)
+}
+
+/// [`select`] when `used` targets of this action were already selected elsewhere (other accounts and
+/// regions of one alert): the cap counts them too, so it bounds one alert's action across the organization.
+pub fn select_within(
+    action: &str,
     mut candidates: Vec<Candidate>,
     exempt: &(String, String),
     inactive_result: &str,
     cap: usize,
+    used: usize,
 ) -> Selection {
     candidates.sort_by(|a, b| a.arn.cmp(&b.arn));
     candidates.dedup_by(|a, b| a.arn == b.arn);
@@ -111,7 +124,7 @@ pub fn select(
             selection.settled.push(ActionResult::new(action, &candidate.arn, "exempt"));
         } else if !candidate.active {
             selection.settled.push(ActionResult::new(action, &candidate.arn, inactive_result));
-        } else if selection.targets.len() >= cap {
+        } else if used + selection.targets.len() >= cap {
             let result = format!("capped: safety cap of {cap} per action reached");
             selection.settled.push(ActionResult::new(action, &candidate.arn, result));
         } else {
@@ -204,5 +217,14 @@ mod tests {
         let settled: Vec<_> =
             selection.settled.iter().map(|r| (r.resource_arn.as_str(), r.result.split(':').next().unwrap())).collect();
         assert_eq!(settled, [("arn:a", "exempt"), ("arn:b", "already-stopped"), ("arn:e", "capped")]);
+    }
+
+    #[test]
+    fn the_cap_counts_targets_already_selected_in_other_accounts() {
+        let exempt = ("tagwarden:exempt".to_string(), "true".to_string());
+        let candidates = vec![candidate("arn:a", true, false), candidate("arn:b", true, false)];
+        let selection = select_within("stop-notebook", candidates, &exempt, "already-stopped", 3, 2);
+        assert_eq!(selection.targets.len(), 1);
+        assert!(selection.settled[0].result.starts_with("capped: safety cap of 3"));
     }
 }
