@@ -1,0 +1,60 @@
+//! The auto-tagger Lambda's handler, built once at cold start: one account ([`AutoTagger`]) or a whole
+//! organization ([`OrgTagger`]), and the scheduled sweep of the estate.
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use super::org::OrgTagger;
+use super::{AutoTagger, RetryableError};
+use crate::org::{ClientPool, Organization};
+use crate::sweep::{self, Lister};
+use crate::{Clients, Config};
+
+/// Everything the auto-tagger function keeps between invocations.
+#[derive(Debug)]
+pub struct AutoTaggerFunction {
+    tagger: Tagger,
+    /// Lists the central account's estate for the scheduled sweep.
+    lister: Lister,
+}
+
+/// Where events are tagged: this account, or the account each event came from.
+#[derive(Debug)]
+enum Tagger {
+    Account(AutoTagger),
+    Organization(OrgTagger),
+}
+
+impl AutoTaggerFunction {
+    /// Reads the configuration and builds the clients; with `TAGWARDEN_ORGANIZATION_ACCOUNTS` set, member
+    /// accounts are reached through the member role. An invalid policy or setting fails here, at cold start.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let Some(organization) = Organization::from_env()? else {
+            let clients = Clients::from_env().await;
+            let config = Config::load(&clients).await?;
+            let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &config.tagger);
+            return Ok(Self { tagger: Tagger::Account(tagger), lister: Lister::new(clients) });
+        };
+        let pool = ClientPool::from_env(organization, "auto-tagger").await?;
+        let config = Config::load(pool.home()).await?;
+        let lister = Lister::new(pool.home().clone());
+        let tagger = OrgTagger::new(pool, config.policy.into(), &config.tagger);
+        Ok(Self { tagger: Tagger::Organization(tagger), lister })
+    }
+
+    /// One invocation: a schedule sweeps the central account's estate until `deadline`; anything else is an
+    /// event, handled in the account and region it came from. `Err` only for retryable failures.
+    pub async fn handle(&self, event: &Value, deadline: Option<SystemTime>) -> Result<Value, RetryableError> {
+        match &self.tagger {
+            Tagger::Account(tagger) => sweep::handle_event(tagger, &self.lister, event, deadline).await,
+            Tagger::Organization(org) if sweep::is_schedule(event) => {
+                sweep::handle_event(org.home(), &self.lister, event, deadline).await
+            }
+            Tagger::Organization(org) => {
+                let outcome = org.handle(event).await?;
+                Ok(serde_json::to_value(outcome).unwrap_or(Value::Null))
+            }
+        }
+    }
+}
