@@ -173,6 +173,25 @@ fn free_port() -> Result<u16, String> {
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
+/// `binary` (the `tagwarden` CLI) as a person runs it against `emulator`: the SDK's environment variables
+/// point it there with static test credentials and no retries, and no policy comes from the caller's
+/// environment. Later `.env` calls override these.
+pub fn cli(binary: &str, emulator: &Emulator) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(repo_root())
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("TAGWARDEN_POLICY_FILE")
+        .env_remove("TAGWARDEN_POLICY")
+        .env_remove("TAGWARDEN_POLICY_PARAMETER");
+    command
+}
+
 /// Reads a sample event from `events/<function>/<file>`.
 pub fn sample_event(function: &str, file: &str) -> Result<Value, String> {
     let path = repo_root().join("events").join(function).join(file);

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
 use serde_json::json;
 use tagwarden_e2e::world::{create_resource, seed_world};
-use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
+use tagwarden_e2e::{Emulator, REGION, cli, sample_event};
 
 const ACCESS_KEY: &str = "AKIAZZLOGLEAKCHECK01";
 const SECRET: &str = "zZsecret-log-leak-check-wJalrXUtnFEMI/K7MDENG";
@@ -26,20 +24,12 @@ async fn trace_logs_hold_no_credentials_bodies_or_whole_tag_values() {
     let file = std::env::temp_dir().join(format!("tagwarden-logs-{}.json", std::process::id()));
     std::fs::write(&file, event.to_string()).unwrap();
 
-    let output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
+    let output = cli(env!("CARGO_BIN_EXE_tagwarden"), &emulator)
         .args(["replay", "auto-tagger", "--event", file.to_str().unwrap()])
-        .current_dir(repo_root())
         .env("RUST_LOG", "trace")
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_REGION", REGION)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("TAGWARDEN_POLICY_FILE")
-        .env_remove("TAGWARDEN_POLICY")
-        .env_remove("TAGWARDEN_POLICY_PARAMETER")
         .output()
         .unwrap();
     std::fs::remove_file(&file).ok();

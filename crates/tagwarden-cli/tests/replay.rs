@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
-
 use serde_json::Value;
 use tagwarden_e2e::world::{create_resource, seed_world};
-use tagwarden_e2e::{Emulator, REGION, repo_root, sample_event};
+use tagwarden_e2e::{Emulator, REGION, cli, sample_event};
 
 fn tagwarden(emulator: &Emulator, args: &[&str]) -> (i32, Value, String) {
     tagwarden_with(emulator, args, &[])
 }
 
 fn tagwarden_with(emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("TAGWARDEN_POLICY_FILE")
-        .env_remove("TAGWARDEN_POLICY")
-        .env_remove("TAGWARDEN_POLICY_PARAMETER")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
+    let output = cli(env!("CARGO_BIN_EXE_tagwarden"), emulator).args(args).envs(env.iter().copied()).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
     (output.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&output.stderr).into_owned())

@@ -3,27 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use tagwarden_e2e::estate::{ESTATE_TYPES, audited, seed_estate, sweep_writes};
-use tagwarden_e2e::{Emulator, REGION, repo_root};
+use tagwarden_e2e::{Emulator, REGION, cli};
 
 fn tagwarden(emulator: &Emulator, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tagwarden"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("TAGWARDEN_POLICY_FILE")
-        .env_remove("TAGWARDEN_POLICY")
-        .env_remove("TAGWARDEN_POLICY_PARAMETER")
-        .output()
-        .unwrap()
+    cli(env!("CARGO_BIN_EXE_tagwarden"), emulator).args(args).output().unwrap()
 }
 
 fn lines(output: &Output) -> Vec<Value> {
