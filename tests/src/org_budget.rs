@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::types::{InstanceType, Tag};
-use aws_sdk_sts::config::Credentials;
 
 use crate::budget_world::{OTHER_VALUE, SCOPE_KEY, SCOPE_VALUE};
 use crate::{ACCOUNT, Emulator};
@@ -55,29 +54,11 @@ impl OrgWorld {
     }
 }
 
-/// The configuration of `account` in `region`: credentials of the member role assumed from `base`.
+/// The configuration of `account` in `region`: the organization's admin role assumed from `base`
+/// ([`crate::org::config_as`]), moved to `region`.
 pub async fn member_config(base: &SdkConfig, account: &str, region: &str) -> Result<SdkConfig, String> {
-    let sts = aws_sdk_sts::Client::new(base);
-    let out = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}"))
-        .role_session_name("tagwarden-e2e-seed")
-        .send()
-        .await
-        .map_err(|e| format!("AssumeRole {account}: {e:?}"))?;
-    let creds = out.credentials().ok_or("AssumeRole returned no credentials")?;
-    let credentials = Credentials::new(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-        Some(creds.session_token().to_owned()),
-        None,
-        "tagwarden-e2e-member",
-    );
-    Ok(base
-        .to_builder()
-        .region(aws_config::Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(credentials))
-        .build())
+    let config = crate::org::config_as(base, account).await;
+    Ok(config.to_builder().region(aws_config::Region::new(region.to_owned())).build())
 }
 
 /// Seeds the organization world through `base` (the emulator's default account, region us-east-1).
