@@ -47,7 +47,7 @@ async fn world_listing(listed: impl Fn(usize) -> bool) -> World {
     };
     let pool = ClientPool::new(&base, &CallPolicy::default(), ACCOUNT, organization, "budget-enforcer");
     let policy = Arc::new(Policy::from_yaml(POLICY, "org-test").unwrap());
-    let enforcer = BudgetEnforcer::for_organization(pool, None, policy);
+    let enforcer = BudgetEnforcer::for_organization(pool, policy);
     World { emulator, base, seeded, enforcer }
 }
 

@@ -241,6 +241,11 @@ impl ClientPool {
         Ok(Self::new(&base, &policy, &account, organization, function))
     }
 
+    /// AWS Organizations, asked as the central account (membership, OUs, the account list for restore).
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        &self.inner.organizations
+    }
+
     /// The central account (where Tagwarden runs).
     pub fn home_account(&self) -> &str {
         &self.inner.home_account

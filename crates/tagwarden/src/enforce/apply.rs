@@ -227,8 +227,6 @@ pub struct BudgetEnforcer {
     handled: TtlCache<()>,
     /// Organization scale: clients for member accounts and regions (`None`: the central account only).
     pool: Option<ClientPool>,
-    /// Lists the organization's accounts for restore (membership from AWS Organizations).
-    organizations: Option<aws_sdk_organizations::Client>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -264,30 +262,19 @@ impl BudgetEnforcer {
     /// An enforcer with these clients and policy.
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
         let region_account = tokio::sync::OnceCell::new();
-        Self {
-            clients,
-            policy,
-            region_account,
-            handled: TtlCache::new(DEDUP_TTL, 1024),
-            pool: None,
-            organizations: None,
-        }
+        Self { clients, policy, region_account, handled: TtlCache::new(DEDUP_TTL, 1024), pool: None }
     }
 
     /// An enforcer for an organization: the central account's clients are the pool's own; a budget that
     /// filters by linked accounts is enforced in each of them (and in each of the organization's regions)
     /// with the member role.
-    /// `organizations` lists the member accounts restore visits when membership comes from AWS Organizations.
-    pub fn for_organization(
-        pool: ClientPool,
-        organizations: Option<aws_sdk_organizations::Client>,
-        policy: Arc<Policy>,
-    ) -> Self {
+    /// When membership comes from AWS Organizations, restore visits the accounts the pool's client lists.
+    pub fn for_organization(pool: ClientPool, policy: Arc<Policy>) -> Self {
         let home = format!("{}:{}", pool.home_region(), pool.home_account());
         let region_account = tokio::sync::OnceCell::new_with(Some(home));
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
-        Self { clients, policy, region_account, handled, pool: Some(pool), organizations }
+        Self { clients, policy, region_account, handled, pool: Some(pool) }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
@@ -298,16 +285,9 @@ impl BudgetEnforcer {
             let config = crate::Config::load(&clients).await?;
             return Ok(Self::new(clients, Arc::new(config.policy)));
         };
-        let from_organizations = organization.membership == Membership::Organizations;
         let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
         let config = crate::Config::load(pool.home()).await?;
-        let organizations = if from_organizations {
-            let base = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-            Some(aws_sdk_organizations::Client::new(&crate::aws::CallPolicy::from_env().apply(&base)))
-        } else {
-            None
-        };
-        Ok(Self::for_organization(pool, organizations, Arc::new(config.policy)))
+        Ok(Self::for_organization(pool, Arc::new(config.policy)))
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
@@ -590,17 +570,14 @@ impl BudgetEnforcer {
         let Some(pool) = &self.pool else {
             return Ok(accounts.into_iter().collect());
         };
-        match (&pool.organization().membership, &self.organizations) {
-            (Membership::Listed(listed), _) => accounts.extend(listed.keys().cloned()),
-            (Membership::Organizations, Some(organizations)) => {
-                let mut pages = organizations.list_accounts().into_paginator().send();
+        match &pool.organization().membership {
+            Membership::Listed(listed) => accounts.extend(listed.keys().cloned()),
+            Membership::Organizations => {
+                let mut pages = pool.organizations().list_accounts().into_paginator().send();
                 while let Some(page) = pages.next().await {
                     accounts
                         .extend(page.aws("ListAccounts")?.accounts().iter().filter_map(|a| a.id()).map(str::to_owned));
                 }
-            }
-            (Membership::Organizations, None) => {
-                warn!("no Organizations client: restore visits only the central account");
             }
         }
         Ok(accounts.into_iter().collect())
