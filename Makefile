@@ -5,19 +5,20 @@ CARGO ?= cargo
 VENV := .venv
 TOOLS_VENV := .venv-tools
 
-.PHONY: help venv tools demo emulator test fmt lint unit emulator-test lint-infra cdk-check lambda-build package bench bench-smoke soak clean
-.PHONY: corpus corpus-check fuzz-tools fuzz-smoke fuzz
+.PHONY: help venv tools bench-venv demo emulator test fmt lint build unit emulator-test lint-infra cdk-check lambda-build package
+.PHONY: bench bench-smoke soak clean corpus corpus-check fuzz-lock fuzz-tools fuzz-smoke fuzz
 
 help:
 	@echo "make demo   - both functions against the local emulator: tags before/after, then a budget enforced and restored"
-	@echo "make test   - fmt check, clippy -D warnings, unit + end-to-end tests, emulator self-test"
+	@echo "make test   - fmt, clippy -D warnings, unit + end-to-end tests, emulator self-test, templates linted,"
+	@echo "              bench smoke; prints each stage's time at the end (docs/local-workflow.md)"
 	@echo "make venv   - create .venv with the emulator (moto server + Tagwarden's extension)"
 	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
 	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
 	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16, then each fuzz target for 10 min"
-	@echo "make fuzz-smoke - each fuzz target for $(FUZZ_SMOKE_SECONDS) s (stable; reuses the workspace build; in make test)"
+	@echo "make fuzz-smoke - each fuzz target for $(FUZZ_SMOKE_SECONDS) s (stable; in make soak)"
 	@echo "make fuzz   - each fuzz target for $(FUZZ_SECONDS) s under cargo-fuzz + AddressSanitizer (nightly; slow first build)"
 
 venv: $(VENV)/.installed
@@ -40,17 +41,33 @@ EMULATOR_PORT ?= 5000
 emulator: venv
 	$(CARGO) run --quiet -p tagwarden-e2e --bin demo -- --serve $(EMULATOR_PORT)
 
-test: venv tools fmt lint corpus-check unit emulator-test lint-infra cdk-check bench-smoke fuzz-smoke
+# make test runs these stages through tools/stages, which prints each one's time at the end. Targets joined
+# by '+' run at the same time (the installs and the CDK check wait on the network while cargo compiles);
+# targets joined by ',' run one after the other within that branch.
+TEST_STAGES := fmt,corpus-check,fuzz-lock build+venv,tools,bench-venv,emulator-test,lint-infra,cdk-check unit bench-smoke
+# NOTE: `build` compiles every target once with clippy-driver as the workspace's rustc wrapper (what
+# `cargo clippy` does, but a full build instead of a check), so the lints and the test binaries come out of
+# one compilation; `unit` and `bench-smoke` then build nothing. CLIPPY_ARGS is how cargo-clippy hands
+# `-D warnings` to clippy-driver ('__CLIPPY_HACKERY__' separates the arguments).
+LINTED_BUILD := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+test:
+	@$(LINTED_BUILD) tools/stages $(TEST_STAGES)
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
+# clippy on its own (make test gets the same lints from `build`).
 lint:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-# Unit tests and the end-to-end tests (each e2e test starts its own emulator on a free port).
-unit:
-	$(CARGO) test --workspace
+# Every target of the workspace, for the tests (with make test's environment: linted by clippy as it builds).
+build:
+	$(CARGO) build --locked --workspace --all-targets
+
+# Unit tests and the end-to-end tests under cargo-nextest (.config/nextest.toml): every test in its own
+# process, four at a time, each end-to-end test with its own emulator on a free port.
+unit: venv
+	$(CARGO) nextest run --locked --workspace --no-fail-fast
 
 emulator-test: venv
 	$(VENV)/bin/python -m pytest -q tests/emulator
@@ -79,7 +96,7 @@ lambda-build: package
 SOAK_EVENTS ?= 10000
 SOAK_FUZZ_SECONDS ?= 600
 soak: venv
-	TAGWARDEN_LOAD_EVENTS=$(SOAK_EVENTS) $(CARGO) test -p tagwarden-e2e --test load -- --nocapture
+	TAGWARDEN_LOAD_EVENTS=$(SOAK_EVENTS) $(CARGO) test -p tagwarden-e2e --test e2e -- load:: --nocapture
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(SOAK_FUZZ_SECONDS)
 
 # Tagwarden against Cloud Custodian (bench/README.md): ~11 min on 2 cores, writes bench/RESULTS.md.
@@ -87,8 +104,16 @@ bench: venv
 	$(VENV)/bin/python bench/run.py
 
 # The same harness with tiny N and a debug build (~2.5 min, plus ~1 min the first time to install c7n).
-bench-smoke: venv
+bench-smoke: venv bench-venv
 	$(VENV)/bin/python bench/run.py --smoke
+
+# Cloud Custodian's own venv for the bench (bench/run.py installs it too when it is missing).
+C7N_VENV := bench/.venv-c7n
+bench-venv: $(C7N_VENV)/.installed
+$(C7N_VENV)/.installed: bench/requirements-c7n.txt
+	test -x $(C7N_VENV)/bin/python || $(PYTHON) -m venv $(C7N_VENV)
+	$(C7N_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-c7n.txt
+	touch $@
 
 # The bad-input corpus (tests/corpus/, run by tests/e2e/corpus.rs) must be exactly what generate.py writes.
 corpus:
@@ -98,8 +123,10 @@ corpus-check:
 
 # Fuzzing (README, "Bad input and fuzzing"): libFuzzer targets in fuzz/ (its own workspace), seeded with the
 # bad-input corpus and the events/ samples; findings land in fuzz/artifacts/ or the current directory.
-# fuzz-smoke (in make test): stable toolchain; fuzz/rustc-sancov.sh instruments only Tagwarden and the targets,
-#   so the dependencies (the AWS SDK) are reused from the workspace build: ~1.5 min build, 25 s per target.
+# fuzz-smoke (in make soak): stable toolchain; fuzz/rustc-sancov.sh instruments only Tagwarden and the targets.
+#   Its build compiles the AWS SDK again (the fuzz workspace enables fewer SDK features than the tests' build),
+#   about 10 min on a loaded 2-core machine: that is why make test leaves it to make soak, and keeps the
+#   bad-input corpus and the property tests over the same three parsers.
 # fuzz: cargo-fuzz on nightly with AddressSanitizer, every crate instrumented, 10 min per target. Its first
 #   build compiles the whole SDK again (not finished after 70 min on the shared 2-core machine).
 FUZZ_TARGETS := cloudtrail budget_alert policy
@@ -110,8 +137,13 @@ fuzz_seeds_cloudtrail := tests/corpus/auto-tagger events/auto-tagger
 fuzz_seeds_budget_alert := tests/corpus/budget-enforcer events/budget-enforcer
 fuzz_seeds_policy := tests/corpus/policy policy
 
+# fuzz/ is its own workspace with its own lock file: make test checks that the lock is current (a stale one
+# fails here instead of being rewritten), and every fuzz build uses it as it is.
+fuzz-lock:
+	$(CARGO) metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+
 fuzz-smoke:
-	RUSTC_WRAPPER=$(CURDIR)/fuzz/rustc-sancov.sh $(CARGO) build --quiet --manifest-path fuzz/Cargo.toml \
+	RUSTC_WRAPPER=$(CURDIR)/fuzz/rustc-sancov.sh $(CARGO) build --locked --quiet --manifest-path fuzz/Cargo.toml \
 		--target-dir target --config 'profile.dev.debug="line-tables-only"' \
 		--config 'profile.dev.package."*".debug=false' --bins
 	mkdir -p fuzz/artifacts

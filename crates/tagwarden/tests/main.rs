@@ -1,0 +1,12 @@
+//! The library's integration tests: fault injection, properties, sample events and the templates.
+//!
+//! One test binary for the directory (see `autotests = false` in Cargo.toml), so the SDK is linked once.
+
+mod athena;
+mod budget_samples;
+mod faults;
+mod guardrails;
+mod member_template;
+mod properties;
+mod sample_events;
+mod template;

@@ -1,0 +1,16 @@
+//! The end-to-end tests: the real handler code against the local emulator, one module per area.
+//!
+//! One test binary for the directory, so the AWS SDK is linked once; `cargo nextest` (what `make test`
+//! runs) still gives every test its own process and emulator.
+
+mod audit;
+mod auto_tagger;
+mod budget_enforcer;
+mod corpus;
+mod cost;
+mod load;
+mod org;
+mod org_budget;
+mod outage;
+mod sweep;
+mod tamper;
