@@ -9,11 +9,12 @@
 //! object at all?) such an envelope is read field by field instead, with the same meaning, so that the skip
 //! reason still names what is wrong. A test holds the two readings equal wherever both succeed.
 //!
-//! NOTE: the record is Tagwarden's own [`ApiCall`], not the crate's `cloudwatch_events::cloudtrail::AWSAPICall`:
-//! that type has no `errorCode` (a failed call must be skipped, not tagged), and it requires `eventVersion`,
-//! `userIdentity`, `eventTime`, `sourceIPAddress`, `userAgent`, `requestID`, `eventID` and `eventType`,
-//! which minimal real records (service events, records forwarded from member accounts) lack: one missing
-//! field would fail the event instead of skipping it with a reason.
+//! NOTE: the record is Tagwarden's own [`ApiCall`], not the crate's `cloudwatch_events::cloudtrail::AWSAPICall`
+//! (whose feature is not enabled): that type has no `errorCode` field (a failed call must be skipped, not
+//! tagged), requires `eventVersion`, `userIdentity`, `eventTime`, `sourceIPAddress`, `userAgent`,
+//! `requestID`, `eventID` and `eventType` (and `attributes.creationDate` in a `sessionContext`), and reads
+//! every string strictly. A record lacking one of them — service events and hand-forwarded records may, the
+//! bad-input corpus does on purpose — would fail the whole event instead of being skipped with a reason.
 
 use std::collections::BTreeMap;
 
