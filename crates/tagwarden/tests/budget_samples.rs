@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use tagwarden::event::budget::{AlertType, BudgetEvent, BudgetPeriod, parse_budget_event};
+use tagwarden::event::budget::{AlertType, BudgetEvent, BudgetPeriod, parse_budget_envelope, parse_budget_event};
 
 fn samples() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/budget-enforcer");
@@ -90,4 +90,24 @@ fn the_aws_sample_takes_its_account_from_the_message_not_the_topic() {
     assert_eq!(alert.account_id.as_deref(), Some("058100963274"));
     assert_eq!(alert.topic_arn.as_deref(), Some("arn:aws:sns:us-east-2:123456789012:budget-alerts"));
     assert_eq!((alert.budgeted_amount, alert.amount), (100.0, 41.45));
+}
+
+#[test]
+fn every_sns_sample_is_a_complete_delivery_read_through_the_sns_event_type() {
+    for (file, event) in samples() {
+        let envelope = match parse_budget_envelope(&event) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                assert_eq!(file, "not-a-budget-alert.json", "{file}: {e}");
+                continue;
+            }
+        };
+        let Some(sns) = envelope.sns else {
+            assert_eq!(file, "restore-command.json", "{file}: no SNS delivery");
+            continue;
+        };
+        assert!(sns.complete, "{file}: lacks a field SNS delivers");
+        assert_eq!(sns.message_id.as_deref(), event.pointer("/Records/0/Sns/MessageId").and_then(Value::as_str));
+        assert_eq!(sns.topic_arn.as_deref(), event.pointer("/Records/0/Sns/TopicArn").and_then(Value::as_str));
+    }
 }

@@ -1,14 +1,18 @@
-//! Tolerant serde types for what arrives: CloudTrail API-call events as EventBridge delivers them.
+//! What arrives at the two functions: CloudTrail API calls as EventBridge delivers them (auto-tagger) and
+//! AWS Budgets alerts as SNS delivers them, or a `restore` command (budget-enforcer).
 //!
-//! Real records lack almost any field, so every field is optional and a field of the wrong JSON type
-//! reads as absent instead of failing the whole event.
+//! The envelopes are read through `aws_lambda_events` (`EventBridgeEvent`, `SnsEvent`) after a lenient first
+//! look, so that bad input is skipped or rejected with a reason, never a Lambda error. The records inside are
+//! Tagwarden's own tolerant types: real records lack almost any field, so every field is optional and a field
+//! of the wrong JSON type reads as absent instead of failing the whole event (see each module for why the
+//! crate's own record types do not fit).
 
 pub mod budget;
 pub mod cloudtrail;
 
 pub use budget::{
-    AlertError, AlertType, BudgetAlert, BudgetEvent, BudgetPeriod, Threshold, ThresholdKind, parse_alert_message,
-    parse_budget_event,
+    AlertError, AlertType, BudgetAlert, BudgetEnvelope, BudgetEvent, BudgetPeriod, SnsDelivery, Threshold,
+    ThresholdKind, parse_alert_message, parse_budget_envelope, parse_budget_event,
 };
 pub use cloudtrail::{ApiCall, CloudTrailEvent, SessionContext, SessionIssuer, UserIdentity};
 
@@ -40,4 +44,13 @@ pub(crate) fn error_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
         serde_json::Value::String(s) => Some(s),
         other => Some(other.to_string()),
     })
+}
+
+/// Keeps outside text in error messages and skip reasons to a readable length.
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }

@@ -1,5 +1,10 @@
 //! The auto-tagger Lambda's handler, built once at cold start: one account ([`AutoTagger`]) or a whole
 //! organization ([`OrgTagger`]), and the scheduled sweep of the estate.
+//!
+//! NOTE: the event arrives as JSON (`Value`), not as `LambdaEvent<EventBridgeEvent<_>>`: a typed payload would
+//! make the runtime refuse a malformed event before the handler, as a Lambda error that is retried and ends in
+//! the dead-letter queue. The envelope is read through `aws_lambda_events`' `EventBridgeEvent` in
+//! [`crate::event::cloudtrail`], after a lenient first look, so bad input becomes a skip with a reason.
 
 use std::time::SystemTime;
 

@@ -1,0 +1,100 @@
+//! What the budget-enforcer receives: an AWS Budgets alert delivered by SNS, or a `restore` command.
+//!
+//! In: the SNS Lambda event (`{"Records":[{"EventSource":"aws:sns","Sns":{"Subject","Message","TopicArn"}}]}`)
+//! whose `Message` is plain text — a prose paragraph, then `Key: Value` lines — or the JSON command
+//! `{"tagwarden": "restore", "budget": "ml-marketing"}` (no `budget` = all budgets).
+//! Out: a [`BudgetEvent`] (with its [`SnsDelivery`], through [`parse_budget_envelope`]), or an [`AlertError`]
+//! saying exactly what was wrong. Pure, no I/O.
+//!
+//! One module per layer: `sns` (the envelope, through `aws_lambda_events`), `message` (the alert's text),
+//! `amount` (amounts and thresholds, read strictly: `1.234,56` is refused rather than guessed), `command`
+//! (`restore`), `alert` (what comes out), `error` (why not).
+
+mod alert;
+mod amount;
+mod command;
+mod error;
+#[cfg(test)]
+mod fixtures;
+mod message;
+mod sns;
+
+use serde_json::{Map, Value};
+
+pub use alert::{AlertType, BudgetAlert, BudgetPeriod, Threshold, ThresholdKind};
+pub use error::AlertError;
+pub use message::parse_alert_message;
+pub use sns::SnsDelivery;
+
+pub(crate) use super::clip;
+
+/// What the budget-enforcer was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BudgetEvent {
+    /// A budget crossed a threshold.
+    Alert(BudgetAlert),
+    /// Undo the guardrails of one budget, or of all budgets when `budget` is `None`.
+    Restore {
+        /// The budget name.
+        budget: Option<String>,
+    },
+}
+
+/// A parsed event and the SNS delivery it came in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetEnvelope {
+    /// The alert or command.
+    pub event: BudgetEvent,
+    /// The SNS record's facts (message id, topic); `None` for a command sent directly.
+    pub sns: Option<SnsDelivery>,
+}
+
+/// Parses a Lambda event: SNS budget alert or a `{"tagwarden": "restore"}` command.
+pub fn parse_budget_event(event: &Value) -> Result<BudgetEvent, AlertError> {
+    parse_budget_envelope(event).map(|envelope| envelope.event)
+}
+
+/// Parses a Lambda event like [`parse_budget_event`], keeping what the SNS envelope says about the delivery.
+pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError> {
+    let Some(object) = event.as_object() else {
+        return Err(AlertError::NotSns(format!("expected a JSON object, got {}", json_kind(event))));
+    };
+    if let Some(command) = object.get("tagwarden") {
+        let event = command::parse_command(command, object.get("budget"))?;
+        return Ok(BudgetEnvelope { event, sns: None });
+    }
+    let record = sns::read_record(event, object)?;
+    let delivery = record.delivery;
+    let mut alert = parse_alert_message(delivery.subject.as_deref(), &record.message)?;
+    if alert.account_id.is_none() {
+        alert.account_id = delivery.topic_arn.as_deref().and_then(arn_account).map(String::from);
+    }
+    alert.topic_arn = delivery.topic_arn.clone();
+    Ok(BudgetEnvelope { event: BudgetEvent::Alert(alert), sns: Some(delivery) })
+}
+
+/// The account field of an ARN (`arn:aws:sns:us-east-1:123456789012:topic`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|id| message::is_account_id(id))
+}
+
+/// `a string`, `an object`, … for error messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `keys: Records, detail-type` (at most six, clipped) for error messages.
+fn keys_note(object: &Map<String, Value>) -> String {
+    let mut keys: Vec<String> = object.keys().take(6).map(|k| clip(k)).collect();
+    if object.len() > keys.len() {
+        keys.push("…".into());
+    }
+    if keys.is_empty() { "no keys".into() } else { format!("keys: {}", keys.join(", ")) }
+}
