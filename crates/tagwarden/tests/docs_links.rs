@@ -203,7 +203,7 @@ fn every_relative_link_in_the_markdown_points_at_a_file_and_heading_that_exist()
     let mut files = Vec::new();
     markdown_files(&root, &mut files);
     let rel = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
-    let names: BTreeSet<String> = files.iter().map(|f| rel(f)).collect();
+    let names: BTreeSet<String> = files.iter().map(|f| rel(f.as_path())).collect();
     for expected in ["README.md", "docs/contributing.md", "docs/local-workflow.md", "bench/README.md"] {
         assert!(names.contains(expected), "{expected} not found among {names:?}");
     }
