@@ -375,7 +375,7 @@ def enforcement(sides: Sides, latencies: tuple, sizes: tuple) -> dict:
             have, seeded = 0, []
             for size in sizes:
                 prefix = f"mkt{size}"
-                seed(sides, emu, prefix, size - have, "cost-center=ML-Marketing")
+                seed(sides, emu, prefix, size - have, "cost-center=CC-4100")
                 seeded.append((prefix, size - have))
                 have = size
                 for i, conc in enumerate((8, 1) if (size // 1000 + latency) % 2 == 0 else (1, 8)):

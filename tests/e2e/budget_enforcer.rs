@@ -96,7 +96,7 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
     let w = world(100).await;
     let report = report(w.alert("actual-105-percent.json").await);
     assert_eq!(report.plan.step, 100.0);
-    assert!(report.scope.contains("cost-center=ML-Marketing"), "{}", report.scope);
+    assert!(report.scope.contains("cost-center=CC-4100"), "{}", report.scope);
     assert!(report.notified);
 
     let stops = results(&report, "stop-notebook");
@@ -315,7 +315,7 @@ async fn a_thousand_in_scope_notebooks_are_all_stopped_with_one_call_each_plus_p
                 .notebook_instance_name(format!("bulk-{i:04}"))
                 .instance_type(aws_sdk_sagemaker::types::InstanceType::MlT3Medium)
                 .role_arn("arn:aws:iam::123456789012:role/mia-exec")
-                .tags(Tag::builder().key("cost-center").value("ML-Marketing").build())
+                .tags(Tag::builder().key("cost-center").value("CC-4100").build())
                 .send()
                 .await
                 .map(drop)

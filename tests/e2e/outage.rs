@@ -48,19 +48,19 @@ async fn seed(clients: &Clients, in_scope: usize) -> Notebooks {
     let mut notebooks = Notebooks { in_scope: vec![], out_of_scope: vec![], exempt: vec![] };
     let mut specs = Vec::new();
     for i in 0..in_scope {
-        specs.push((format!("mkt-{i:04}"), "ML-Marketing", false));
+        specs.push((format!("mkt-{i:04}"), "CC-4100", false));
     }
     for i in 0..40 {
         specs.push((format!("fin-{i:04}"), "ML-Finance", false));
     }
     for i in 0..20 {
-        specs.push((format!("mkt-exempt-{i:04}"), "ML-Marketing", true));
+        specs.push((format!("mkt-exempt-{i:04}"), "CC-4100", true));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (name, cost_center, exempt) in specs {
         match (cost_center, exempt) {
             (_, true) => notebooks.exempt.push(name.clone()),
-            ("ML-Marketing", false) => notebooks.in_scope.push(name.clone()),
+            ("CC-4100", false) => notebooks.in_scope.push(name.clone()),
             _ => notebooks.out_of_scope.push(name.clone()),
         }
         let sm = clients.sagemaker.clone();

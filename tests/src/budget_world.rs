@@ -1,8 +1,8 @@
 //! The budget world: what exists when a budget alert for `ml-marketing` reaches the budget enforcer.
 //!
 //! [`seed_budget_world`] creates, in one fresh emulator, resources in three categories that differ only
-//! in their tags: **in scope** (`cost-center=ML-Marketing`, the budget's cost filter), **out of scope**
-//! (`cost-center=ML-Research`) and **exempt** (`cost-center=ML-Marketing` plus `tagwarden:exempt=true`).
+//! in their tags: **in scope** (`cost-center=CC-4100`, the budget's cost filter), **out of scope**
+//! (`cost-center=CC-4200`) and **exempt** (`cost-center=CC-4100` plus `tagwarden:exempt=true`).
 //! Each category gets running notebook instances, one InProgress job of every kind, an endpoint, Studio
 //! apps, a user profile and IAM execution roles; the in-scope category also gets stopped notebooks,
 //! completed training jobs, an execution role that is only in scope through its user profile and a role
@@ -32,9 +32,9 @@ pub const UNSCOPED_BUDGET: &str = "ml-unscoped";
 /// The cost-allocation tag key the budget filters on.
 pub const SCOPE_KEY: &str = "cost-center";
 /// The tag value that puts a resource in the budget's scope.
-pub const SCOPE_VALUE: &str = "ML-Marketing";
+pub const SCOPE_VALUE: &str = "CC-4100";
 /// The tag value of out-of-scope resources.
-pub const OTHER_VALUE: &str = "ML-Research";
+pub const OTHER_VALUE: &str = "CC-4200";
 /// The tag key that exempts a resource from enforcement.
 pub const EXEMPT_KEY: &str = "tagwarden:exempt";
 /// The exempt tag's value.
@@ -97,11 +97,11 @@ pub struct Inventory {
 /// What `seed_budget_world` created.
 #[derive(Debug, Clone)]
 pub struct BudgetWorld {
-    /// Tagged `cost-center=ML-Marketing` (or in scope through a user profile).
+    /// Tagged `cost-center=CC-4100` (or in scope through a user profile).
     pub in_scope: Inventory,
-    /// Tagged `cost-center=ML-Research`.
+    /// Tagged `cost-center=CC-4200`.
     pub out_of_scope: Inventory,
-    /// Tagged `cost-center=ML-Marketing` and `tagwarden:exempt=true`.
+    /// Tagged `cost-center=CC-4100` and `tagwarden:exempt=true`.
     pub exempt: Inventory,
     /// In-scope training jobs left Completed.
     pub completed_jobs: Vec<String>,
@@ -256,7 +256,7 @@ impl BudgetWorld {
 }
 
 /// Creates only the budgets: [`BUDGET`] (COST, MONTHLY, 1000 USD, `CostFilters`
-/// `{"TagKeyValue": ["user:cost-center$ML-Marketing"]}`) and [`UNSCOPED_BUDGET`] (no cost filters).
+/// `{"TagKeyValue": ["user:cost-center$CC-4100"]}`) and [`UNSCOPED_BUDGET`] (no cost filters).
 /// [`seed_budget_world`] calls it; call it alone for a world of your own.
 // `CostFilters` is deprecated in favour of `FilterExpression`, but it is what the enforcer reads first.
 #[allow(deprecated)]
@@ -647,6 +647,26 @@ mod tests {
     use crate::REGION;
     use aws_sdk_sagemaker::types::{AppStatus, NotebookInstanceStatus, TrainingJobStatus};
 
+    #[test]
+    fn every_tag_value_the_budget_world_seeds_is_accepted_by_the_example_policy() {
+        // NOTE: the demo's worlds follow the example policy, so `tagwarden audit` against `make emulator`
+        // does not report the enforcer's whole scope as non-compliant.
+        let policy = tagwarden::Policy::example().unwrap();
+        let mut checked = 0;
+        for category in Category::ALL {
+            for &(key, value) in category.tags() {
+                let Some(rule) = policy.tags.rule(key) else {
+                    assert!(key.starts_with("tagwarden:"), "{key} is neither a policy key nor a Tagwarden marker");
+                    continue;
+                };
+                assert_eq!(rule.check(value), Ok(value.to_owned()), "{category:?}: {key}={value}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, Category::ALL.len(), "every category carries a cost center");
+        assert!(policy.budgets.rule_for(BUDGET).is_some(), "the example policy has a rule for {BUDGET}");
+    }
+
     /// `GetResources` through the Resource Groups Tagging API's JSON protocol (this package has no
     /// tagging SDK): every ARN matching the tag filter and resource types, all pages.
     fn get_resources(emulator: &Emulator, key: &str, value: &str, types: &[&str]) -> Vec<String> {
@@ -702,7 +722,7 @@ mod tests {
         let out = budgets.describe_budget().account_id(ACCOUNT).budget_name(BUDGET).send().await.unwrap();
         let budget = out.budget().unwrap();
         let filters = budget.cost_filters().unwrap();
-        assert_eq!(filters.get("TagKeyValue").unwrap(), &vec!["user:cost-center$ML-Marketing".to_owned()]);
+        assert_eq!(filters.get("TagKeyValue").unwrap(), &vec!["user:cost-center$CC-4100".to_owned()]);
         assert_eq!(budget.budget_limit().map(|l| (l.amount(), l.unit())), Some(("1000", "USD")));
         let out = budgets.describe_budget().account_id(ACCOUNT).budget_name(UNSCOPED_BUDGET).send().await.unwrap();
         assert!(out.budget().unwrap().cost_filters().is_none_or(|f| f.is_empty()));

@@ -5,7 +5,7 @@
 //! - `seed-notebooks PREFIX COUNT [KEY=VALUE...]`: creates notebook instances `PREFIX-00001`… (32 at a time).
 //! - `start-notebooks PREFIX COUNT`: starts them again (after a budget run stopped them).
 //! - `setup-tagging`: the IAM user `intern` (creator of the sample event) with its `cost-center` and `team` tags.
-//! - `setup-budget`: the budget `ml-marketing` (scoped by `cost-center=ML-Marketing`) and the summary topic.
+//! - `setup-budget`: the budget `ml-marketing` (scoped by `cost-center=CC-4100`) and the summary topic.
 //! - `floor ARN N`: N bare `AddTags` calls on one resource (each followed by a bare `ListTags`); their times.
 //! - `warm POLICY EVENTS.jsonl [--count-calls]`: one `AutoTagger`, every event in a row; the time (and, with
 //!   `--count-calls`, the emulator-counted AWS calls) of each.

@@ -93,7 +93,7 @@ export class TagwardenStack extends Stack {
     });
     const costCenterTagValue = new CfnParameter(this, 'CostCenterTagValue', {
       type: 'String',
-      default: 'ML-Marketing',
+      default: 'CC-4100',
       description: 'The tag value whose spend the example budget tracks (and whose resources it enforces on).',
     });
     const sweepSchedule = new CfnParameter(this, 'SweepSchedule', {

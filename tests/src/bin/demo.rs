@@ -213,11 +213,9 @@ async fn tamper_part(emulator: &Emulator, clients: &Clients, tagger: &AutoTagger
 async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, clients: Clients) -> Result<(), String> {
     let world = seed_budget_world(emulator, config, 3).await?;
     println!("\n=== Part 2: budget-enforcer ===\n");
-    println!(
-        "Budget ml-marketing: $1,000.00 a month, filtered on the cost-allocation tag user:cost-center$ML-Marketing."
-    );
+    println!("Budget ml-marketing: $1,000.00 a month, filtered on the cost-allocation tag user:cost-center$CC-4100.");
     println!("Seeded: Studio domain marketing-studio (profiles mia in scope, raj out of scope, ed exempt), and per");
-    println!("category (cost-center=ML-Marketing / ML-Research / ML-Marketing + tagwarden:exempt=true):");
+    println!("category (cost-center=CC-4100 / CC-4200 / CC-4100 + tagwarden:exempt=true):");
     println!("3 running notebooks, a training, processing, transform and tuning job in progress, an endpoint at");
     println!("3 instances, Studio apps, an execution role; plus 3 stopped and 2 finished in-scope resources, a role");
     println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
@@ -257,7 +255,7 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
         + world.out_of_scope.apps.len()
         + world.out_of_scope.training_jobs.len()
         + world.out_of_scope.roles.len();
-    println!("Out of scope (cost-center=ML-Research) and never touched: {untouched} resources and roles.\n");
+    println!("Out of scope (cost-center=CC-4200) and never touched: {untouched} resources and roles.\n");
 
     let restore = sample_event("budget-enforcer", "restore-command.json")?;
     let restored = enforcer.handle(&restore, false).await.map_err(|e| e.to_string())?;

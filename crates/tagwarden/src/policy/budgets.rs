@@ -319,28 +319,10 @@ impl TryFrom<RuleFile> for BudgetRule {
     }
 }
 
-/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` any one character.
+/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` any one character; every
+/// other character (`[`, `{`, `\`, `/`) is literal and the match is case-sensitive, as budget names are.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    let (mut star, mut resume) = (None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            resume = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            resume += 1;
-            ni = resume;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    wildmatch::WildMatch::new(pattern).matches(name)
 }
 
 fn default_exempt_tag() -> (String, String) {
@@ -483,5 +465,45 @@ mod tests {
         assert!(glob_match("a*b*c", "a-x-b-y-c"));
         assert!(!glob_match("ml-*", "finance-ml"));
         assert!(!glob_match("exact", "exactly"));
+    }
+
+    #[test]
+    fn globs_are_case_sensitive_like_budget_names() {
+        assert!(glob_match("ML Research Daily", "ML Research Daily"));
+        assert!(!glob_match("ml-*", "ML-marketing"));
+        assert!(!glob_match("ML Research Daily", "ml research daily"));
+    }
+
+    #[test]
+    fn a_question_mark_is_exactly_one_character() {
+        assert!(glob_match("ml-?", "ml-a"));
+        assert!(!glob_match("ml-?", "ml-"));
+        assert!(!glob_match("ml-?", "ml-ab"));
+        assert!(glob_match("ml-?", "ml-é"), "one character, not one byte");
+        assert!(glob_match("??*", "ab"));
+        assert!(!glob_match("??*", "a"));
+    }
+
+    #[test]
+    fn a_star_matches_any_run_including_none_and_slashes() {
+        assert!(glob_match("ml-*", "ml-"));
+        assert!(glob_match("*-daily", "team/ml-daily"));
+        assert!(glob_match("ml**", "ml"));
+        assert!(glob_match("*a*a*", "banana"));
+        assert!(!glob_match("*a*a*a*a", "banana"));
+        assert!(glob_match("", ""));
+        assert!(!glob_match("", "ml"));
+    }
+
+    #[test]
+    fn every_other_character_is_literal() {
+        assert!(glob_match("ml-[dev]", "ml-[dev]"));
+        assert!(!glob_match("ml-[dev]", "ml-d"));
+        assert!(glob_match("ml-{a,b}", "ml-{a,b}"));
+        assert!(!glob_match("ml-{a,b}", "ml-a"));
+        assert!(glob_match(r"ml\*", r"ml\anything"));
+        assert!(!glob_match(r"ml\*", "ml*"));
+        assert!(glob_match("cost (Q1) $ ^.+", "cost (Q1) $ ^.+"));
+        assert!(!glob_match("ml.marketing", "ml-marketing"));
     }
 }
