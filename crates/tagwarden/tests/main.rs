@@ -4,6 +4,7 @@
 
 mod athena;
 mod budget_samples;
+mod docs_links;
 mod faults;
 mod guardrails;
 mod member_template;
