@@ -91,7 +91,7 @@ package: tools
 
 lambda-build: package
 
-# The long versions of the reliability tests (README, "Guarantees"); make test runs the short ones.
+# The long versions of the reliability tests (docs/guarantees.md); make test runs the short ones.
 # (make fuzz is the deeper, slower fuzz run: cargo-fuzz with AddressSanitizer on nightly.)
 SOAK_EVENTS ?= 10000
 SOAK_FUZZ_SECONDS ?= 600
@@ -121,7 +121,7 @@ corpus:
 corpus-check:
 	$(PYTHON) tests/corpus/generate.py --check
 
-# Fuzzing (README, "Bad input and fuzzing"): libFuzzer targets in fuzz/ (its own workspace), seeded with the
+# Fuzzing (docs/guarantees.md, "Bad input and fuzzing"): libFuzzer targets in fuzz/ (its own workspace), seeded with the
 # bad-input corpus and the events/ samples; findings land in fuzz/artifacts/ or the current directory.
 # fuzz-smoke (in make soak): stable toolchain; fuzz/rustc-sancov.sh instruments only Tagwarden and the targets.
 #   Its build compiles the AWS SDK again (the fuzz workspace enables fewer SDK features than the tests' build),

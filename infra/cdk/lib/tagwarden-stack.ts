@@ -101,7 +101,7 @@ export class TagwardenStack extends Stack {
       default: 'rate(1 day)',
       description:
         'How often the auto-tagger sweeps the existing estate (EventBridge schedule expression); each run ' +
-        'starts over and stops cleanly before the function\'s timeout (see README, "Tagging the existing estate").',
+        'starts over and stops cleanly before the function\'s timeout (see docs/sweep-and-audit.md).',
     });
     const enableSweep = new CfnParameter(this, 'EnableSweep', {
       type: 'String',
