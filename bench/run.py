@@ -385,7 +385,7 @@ def enforcement(sides: Sides, latencies: tuple, sizes: tuple) -> dict:
                     emu.reset_calls()
                     out = sides.drive(emu, "enforce", str(policies[conc]), str(BUDGET_ALERT))
                     calls = emu.calls()
-                    done = out["results"].get("stop-notebook done", 0)
+                    done = out["results"].get("stop-notebooks done", 0)
                     if done != size:
                         raise SystemExit(f"enforcement stopped {done} of {size}: {out['results']}")
                     result[(latency, size, conc)] = {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use aws_sdk_sagemaker::types::{AppStatus, NotebookInstanceStatus, Tag};
 use serde_json::{Value, json};
-use tagwarden::enforce::{ActionResult, EnforcementReport};
+use tagwarden::enforce::{ActionResult, EnforcementReport, ResultKind};
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::{BudgetWorld, seed_budget_world};
 use tagwarden_e2e::{Emulator, REGION, sample_event};
@@ -79,15 +79,20 @@ fn report(outcome: EnforcementOutcome) -> EnforcementReport {
 
 /// resource ARN (or role ARN) -> result, for one action.
 fn results(report: &EnforcementReport, action: &str) -> BTreeMap<String, String> {
-    report.results.iter().filter(|r| r.action == action).map(|r| (r.resource_arn.clone(), r.result.clone())).collect()
+    report
+        .results
+        .iter()
+        .filter(|r| r.action == action)
+        .map(|r| (r.resource_arn.clone(), r.result.to_string()))
+        .collect()
 }
 
 fn role_results(report: &EnforcementReport) -> BTreeMap<String, String> {
     report
         .results
         .iter()
-        .filter(|r| r.action == "deny-role")
-        .map(|r| (r.resource_arn.rsplit('/').next().unwrap().to_owned(), r.result.clone()))
+        .filter(|r| r.action == "deny-iam")
+        .map(|r| (r.resource_arn.rsplit('/').next().unwrap().to_owned(), r.result.to_string()))
         .collect()
 }
 
@@ -99,7 +104,7 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
     assert!(report.scope.contains("cost-center=CC-4100"), "{}", report.scope);
     assert!(report.notified);
 
-    let stops = results(&report, "stop-notebook");
+    let stops = results(&report, "stop-notebooks");
     for arn in &w.seeded.in_scope.notebooks_running {
         assert_eq!(stops.get(arn).map(String::as_str), Some("done"), "{arn}");
         assert_eq!(w.notebook_status(arn).await, NotebookInstanceStatus::Stopped, "{arn}");
@@ -117,10 +122,10 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
     }
 
     let in_scope_jobs = [
-        (&w.seeded.in_scope.training_jobs, "stop-training-job"),
-        (&w.seeded.in_scope.processing_jobs, "stop-processing-job"),
-        (&w.seeded.in_scope.transform_jobs, "stop-transform-job"),
-        (&w.seeded.in_scope.tuning_jobs, "stop-tuning-job"),
+        (&w.seeded.in_scope.training_jobs, "stop-jobs"),
+        (&w.seeded.in_scope.processing_jobs, "stop-jobs"),
+        (&w.seeded.in_scope.transform_jobs, "stop-jobs"),
+        (&w.seeded.in_scope.tuning_jobs, "stop-jobs"),
     ];
     for (arns, action) in in_scope_jobs {
         let done = results(&report, action);
@@ -131,7 +136,7 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
     let touched: Vec<&ActionResult> = report
         .results
         .iter()
-        .filter(|r| r.result == "done")
+        .filter(|r| r.result == ResultKind::Done)
         .filter(|r| {
             let out = &w.seeded.out_of_scope;
             let exempt = &w.seeded.exempt;
@@ -147,10 +152,10 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
         .collect();
     assert!(touched.is_empty(), "out-of-scope or exempt resources changed: {touched:?}");
     for arn in &w.seeded.completed_jobs {
-        assert_eq!(results(&report, "stop-training-job").get(arn).map(String::as_str), Some("already-stopped"));
+        assert_eq!(results(&report, "stop-jobs").get(arn).map(String::as_str), Some("already-stopped"));
     }
 
-    let apps = results(&report, "delete-app");
+    let apps = results(&report, "delete-studio-apps");
     for arn in &w.seeded.in_scope.apps {
         assert_eq!(apps.get(arn).map(String::as_str), Some("done"), "{arn}");
         assert_eq!(w.app_status(arn).await, AppStatus::Deleted, "{arn}");
@@ -159,7 +164,7 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
         assert_eq!(w.app_status(arn).await, AppStatus::InService, "{arn}");
     }
 
-    let endpoints = results(&report, "scale-endpoint");
+    let endpoints = results(&report, "scale-endpoints");
     for arn in &w.seeded.in_scope.endpoints {
         assert_eq!(endpoints.get(arn).map(String::as_str), Some("done"), "{arn}");
         assert_eq!(w.endpoint_instances(arn).await, Some(1));
@@ -174,14 +179,14 @@ async fn over_100_percent_stops_exactly_the_in_scope_resources_and_spares_the_re
 async fn the_same_alert_twice_changes_nothing_the_second_time() {
     let w = world(20).await;
     let first = report(w.alert("actual-105-percent.json").await);
-    assert!(first.results.iter().any(|r| r.result == "done"));
+    assert!(first.results.iter().any(|r| r.result == ResultKind::Done));
     // A second notification of the same state (AWS Budgets re-sends, a new SNS message) finds it all done.
     let mut again = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
     again["Records"][0]["Sns"]["MessageId"] = json!("9a6d2f4e-81c3-5b0a-a7e2-0c5f3d1b8eff");
     let second = report(w.enforcer.handle(&again, false).await.unwrap());
-    let news: Vec<&ActionResult> = second.results.iter().filter(|r| r.result == "done").collect();
+    let news: Vec<&ActionResult> = second.results.iter().filter(|r| r.result == ResultKind::Done).collect();
     assert!(news.is_empty(), "second run did something: {news:?}");
-    assert!(second.results.iter().all(|r| !r.result.starts_with("failed")), "{:?}", second.results);
+    assert!(second.results.iter().all(|r| !r.result.is_failed()), "{:?}", second.results);
 }
 
 #[tokio::test]
@@ -190,7 +195,7 @@ async fn ten_deliveries_of_one_alert_act_and_notify_once() {
     let event = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
     w.emulator.reset_calls().unwrap();
     let first = report(w.enforcer.handle_lambda(&event).await.unwrap());
-    let done = first.results.iter().filter(|r| r.result == "done").count();
+    let done = first.results.iter().filter(|r| r.result == ResultKind::Done).count();
     assert!(done > 0);
     let after_first = w.emulator.calls().unwrap();
     for delivery in 2..=10 {
@@ -235,7 +240,7 @@ async fn at_125_percent_execution_roles_are_denied_and_restore_detaches_only_wha
     let detached: Vec<&str> = restored
         .results
         .iter()
-        .filter(|r| r.action == "detach-deny" && r.result == "done")
+        .filter(|r| r.action == "detach-deny" && r.result == ResultKind::Done)
         .map(|r| r.resource_arn.rsplit('/').next().unwrap())
         .collect();
     assert_eq!(detached, ["mia-exec", "ml-marketing-exec"]);
@@ -264,7 +269,7 @@ async fn forecasts_notify_only_and_dry_runs_write_nothing() {
     let dry = w.enforcer.handle(&event, true).await.unwrap();
     assert_eq!(dry.label(), "dry-run");
     let dry = report(dry);
-    assert!(dry.results.iter().any(|r| r.result == "dry-run"));
+    assert!(dry.results.iter().any(|r| r.result == ResultKind::DryRun));
     let writes: Vec<String> = w
         .emulator
         .calls()
@@ -336,7 +341,7 @@ async fn a_thousand_in_scope_notebooks_are_all_stopped_with_one_call_each_plus_p
         enforcer.handle(&sample_event("budget-enforcer", "actual-105-percent.json").unwrap(), false).await.unwrap(),
     );
     let elapsed = started.elapsed();
-    let done = report.results.iter().filter(|r| r.action == "stop-notebook" && r.result == "done").count();
+    let done = report.results.iter().filter(|r| r.action == "stop-notebooks" && r.result == ResultKind::Done).count();
     assert_eq!(done, count);
     let calls = emulator.calls().unwrap();
     let pages = count.div_ceil(100) as u64;

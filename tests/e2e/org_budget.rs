@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use serde_json::{Value, json};
 use tagwarden::aws::CallPolicy;
-use tagwarden::enforce::EnforcementReport;
+use tagwarden::enforce::{EnforcementReport, ResultKind};
 use tagwarden::org::{ClientPool, Membership, Organization};
 use tagwarden::{BudgetEnforcer, EnforcementOutcome, Policy};
 use tagwarden_e2e::org_budget::{MEMBER_ROLE, ORG_BUDGET, OrgWorld, REGIONS, member_config, seed_org_budget_world};
@@ -100,7 +100,7 @@ async fn a_linked_account_budget_stops_exactly_its_accounts_tagged_notebooks_in_
     let first_assumes = world.calls("sts.AssumeRole");
     assert_eq!(first_assumes, 2, "the member role is assumed once per budget account (not per region or call)");
     let mut would: Vec<String> =
-        dry.results.iter().filter(|r| r.result == "dry-run").map(|r| r.resource_arn.clone()).collect();
+        dry.results.iter().filter(|r| r.result == ResultKind::DryRun).map(|r| r.resource_arn.clone()).collect();
     would.sort();
     let mut sorted = expected.clone();
     sorted.sort();
@@ -116,7 +116,7 @@ async fn a_linked_account_budget_stops_exactly_its_accounts_tagged_notebooks_in_
     let elapsed = started.elapsed();
     let assumed = world.calls("sts.AssumeRole");
     let mut stopped: Vec<String> =
-        enforced.results.iter().filter(|r| r.result == "done").map(|r| r.resource_arn.clone()).collect();
+        enforced.results.iter().filter(|r| r.result == ResultKind::Done).map(|r| r.resource_arn.clone()).collect();
     stopped.sort();
     assert_eq!(stopped, sorted, "{:#?}", enforced.results);
     let after = world.statuses().await;
@@ -137,7 +137,7 @@ async fn a_linked_account_budget_stops_exactly_its_accounts_tagged_notebooks_in_
 
     // Enforcing again finds nothing left to stop (idempotent).
     let again = report(world.enforcer.handle(&alert(), false).await.expect("again"));
-    assert!(again.results.iter().all(|r| r.result != "done"), "{:#?}", again.results);
+    assert!(again.results.iter().all(|r| r.result != ResultKind::Done), "{:#?}", again.results);
 
     // Restore: the same accounts and regions, the notebooks restart.
     world.emulator.reset_calls().unwrap();
@@ -149,12 +149,12 @@ async fn a_linked_account_budget_stops_exactly_its_accounts_tagged_notebooks_in_
     let mut restarted: Vec<String> = restored
         .results
         .iter()
-        .filter(|r| r.action == "restart-notebook" && r.result == "done")
+        .filter(|r| r.action == "restart-notebook" && r.result == ResultKind::Done)
         .map(|r| r.resource_arn.clone())
         .collect();
     restarted.sort();
     assert_eq!(restarted, sorted, "{:#?}", restored.results);
-    assert!(restored.results.iter().all(|r| !r.result.starts_with("failed")), "{:#?}", restored.results);
+    assert!(restored.results.iter().all(|r| !r.result.is_failed()), "{:#?}", restored.results);
     let final_statuses = world.statuses().await;
     for arn in &expected {
         assert_eq!(final_statuses[arn], NotebookInstanceStatus::InService, "{arn} restarted");
@@ -171,12 +171,15 @@ async fn an_account_tagwarden_may_not_act_in_is_one_failed_result_and_the_other_
     let world = world_listing(|i| i != 1).await;
     let refused = world.seeded.members[1].clone();
     let enforced = report(world.enforcer.handle(&alert(), false).await.expect("enforced despite one account"));
-    let failed: Vec<_> = enforced.results.iter().filter(|r| r.result.starts_with("failed")).collect();
+    let failed: Vec<_> = enforced.results.iter().filter(|r| r.result.is_failed()).collect();
     assert_eq!(failed.len(), 1, "{:#?}", enforced.results);
     assert_eq!(failed[0].action, "assume-role");
-    assert!(failed[0].resource_arn.contains(&refused) && failed[0].result.contains("not a member"), "{failed:?}");
+    assert!(
+        failed[0].resource_arn.contains(&refused) && failed[0].result.to_string().contains("not a member"),
+        "{failed:?}"
+    );
     let mut stopped: Vec<String> =
-        enforced.results.iter().filter(|r| r.result == "done").map(|r| r.resource_arn.clone()).collect();
+        enforced.results.iter().filter(|r| r.result == ResultKind::Done).map(|r| r.resource_arn.clone()).collect();
     stopped.sort();
     let mut expected: Vec<String> =
         world.seeded.in_scope().filter(|n| n.account != refused).map(|n| n.arn.clone()).collect();

@@ -159,7 +159,7 @@ async fn retry_finishes(w: &World, stopped_before: usize, label: &str) {
     let EnforcementOutcome::Enforced(report) = outcome else { panic!("expected enforced, got {outcome:?}") };
     let mut by_result: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &report.results {
-        *by_result.entry(r.result.as_str()).or_default() += 1;
+        *by_result.entry(r.result.label()).or_default() += 1;
     }
     let after = statuses(&w.direct).await;
     let n = &w.notebooks;

@@ -251,7 +251,7 @@ fn report_failures(outcome: &EnforcementOutcome) -> Result<(), String> {
         EnforcementOutcome::Restored(r) => &r.results,
         _ => return Ok(()),
     };
-    match results.iter().filter(|r| r.result.starts_with("failed")).count() {
+    match results.iter().filter(|r| r.result.is_failed()).count() {
         0 => Ok(()),
         n => Err(format!("{n} action(s) failed; see the outcome")),
     }

@@ -78,7 +78,7 @@ async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_lin
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome["outcome"], "enforced");
     let denied =
-        outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "deny-role" && r["result"] == "done");
+        outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "deny-iam" && r["result"] == "done");
     assert_eq!(denied.count(), 2);
 
     let (code, outcome, stderr) = tagwarden(&emulator, &["restore", "--budget", "ml-marketing"]);

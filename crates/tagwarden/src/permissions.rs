@@ -103,63 +103,13 @@ pub const ORGANIZATION: &[Permission] = &[
 ];
 
 /// What the budget-enforcer needs whatever the actions: the budget's filters and the tagging API.
-const ENFORCER_BASE: &[Permission] = &[("budgets:ViewBudget", Scope::Budgets), ("tag:GetResources", Scope::Any)];
+pub const ENFORCER_BASE: &[Permission] = &[("budgets:ViewBudget", Scope::Budgets), ("tag:GetResources", Scope::Any)];
 
-/// The permissions one enforcement action (and its restore) needs.
+/// The permissions one enforcement action (and its restore) needs: what its row in the enforcer's action
+/// table declares (`enforce/<family>.rs`).
 pub fn for_action(action: Action) -> &'static [Permission] {
-    match action {
-        Action::Notify => &[("sns:Publish", Scope::NotifyTopic)],
-        Action::StopNotebooks => &[
-            ("sagemaker:ListNotebookInstances", Scope::Any),
-            ("sagemaker:StopNotebookInstance", Scope::SageMaker),
-            // restore, and the `tagwarden:stopped-by` marker
-            ("sagemaker:StartNotebookInstance", Scope::SageMaker),
-            ("sagemaker:AddTags", Scope::SageMakerMarkers),
-            ("sagemaker:DeleteTags", Scope::SageMakerMarkers),
-        ],
-        Action::StopJobs => &[
-            ("sagemaker:ListTrainingJobs", Scope::Any),
-            ("sagemaker:StopTrainingJob", Scope::SageMaker),
-            ("sagemaker:ListProcessingJobs", Scope::Any),
-            ("sagemaker:StopProcessingJob", Scope::SageMaker),
-            ("sagemaker:ListTransformJobs", Scope::Any),
-            ("sagemaker:StopTransformJob", Scope::SageMaker),
-            ("sagemaker:ListHyperParameterTuningJobs", Scope::Any),
-            ("sagemaker:StopHyperParameterTuningJob", Scope::SageMaker),
-        ],
-        Action::DeleteStudioApps => &[("sagemaker:ListApps", Scope::Any), ("sagemaker:DeleteApp", Scope::SageMaker)],
-        Action::ScaleEndpoints => &[
-            ("sagemaker:ListEndpoints", Scope::Any),
-            ("sagemaker:DescribeEndpoint", Scope::SageMaker),
-            ("sagemaker:UpdateEndpointWeightsAndCapacities", Scope::SageMaker),
-            ("sagemaker:DeleteEndpoint", Scope::SageMaker),
-            // the `tagwarden:scaled-*` markers
-            ("sagemaker:AddTags", Scope::SageMakerMarkers),
-            ("sagemaker:DeleteTags", Scope::SageMakerMarkers),
-        ],
-        Action::DenyIam => &[
-            ("iam:ListRoles", Scope::Any),
-            ("iam:ListRoleTags", Scope::IamRoles),
-            ("iam:ListAttachedRolePolicies", Scope::IamRoles),
-            ("iam:TagRole", Scope::IamRoleMarkers),
-            ("iam:UntagRole", Scope::IamRoleMarkers),
-            ("iam:AttachRolePolicy", Scope::DenyPolicyAttachment),
-            ("iam:DetachRolePolicy", Scope::DenyPolicyAttachment),
-            ("sagemaker:DescribeUserProfile", Scope::SageMaker),
-            ("sagemaker:DescribeDomain", Scope::SageMaker),
-        ],
-    }
+    crate::enforce::permissions_of(action)
 }
-
-/// Every enforcement action, for the deployment (which cannot know which ones a policy will use).
-pub const ALL_ACTIONS: &[Action] = &[
-    Action::Notify,
-    Action::StopNotebooks,
-    Action::StopJobs,
-    Action::DeleteStudioApps,
-    Action::ScaleEndpoints,
-    Action::DenyIam,
-];
 
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
@@ -174,7 +124,8 @@ pub fn auto_tagger_member() -> BTreeSet<Permission> {
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
-    let actions = ALL_ACTIONS.iter().flat_map(|a| for_action(*a).iter());
+    // NOTE: every action, for the deployment (which cannot know which ones a policy will use).
+    let actions = crate::enforce::actions().flat_map(|a| for_action(a).iter());
     COMMON.iter().chain(ENFORCER_BASE).chain(actions).chain(ORGANIZATION).copied().collect()
 }
 

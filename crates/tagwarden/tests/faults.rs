@@ -826,6 +826,55 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// A policy whose one step takes only `action`.
+fn single_action_policy(action: &str, endpoints: &str) -> Policy {
+    let yaml = format!(
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [{action}]}}]\n"
+    );
+    Policy::from_yaml(&yaml, "faults").unwrap()
+}
+
+#[tokio::test]
+async fn every_action_calls_only_what_its_row_declares() {
+    let alert = sample("budget-enforcer", "actual-125-percent.json");
+    let base = operations(permissions::ENFORCER_BASE.iter().copied());
+    let mut actions = 0;
+    for action in tagwarden::enforce::actions() {
+        let declared = operations(permissions::for_action(action).iter().copied());
+        assert!(!declared.is_empty(), "{action} declares no permission");
+        let mut allowed: BTreeSet<String> = declared.union(&base).cloned().collect();
+        allowed.insert("GetCallerIdentity".to_owned()); // needs no permission
+        for endpoints in ["{min_instances: 0}", "{delete: true}"] {
+            let policy = single_action_policy(&action.to_string(), endpoints);
+            let (run, fault) = run_enforcer(&alert, &policy, None, &TEST_POLICY).await;
+            assert!(matches!(run, Run::Ok(_)), "{action} ({endpoints}): {run:?}");
+            let reached: BTreeSet<String> = fault.attempts.lock().unwrap().keys().cloned().collect();
+            let undeclared: Vec<&String> = reached.difference(&allowed).collect();
+            assert!(
+                undeclared.is_empty(),
+                "{action} ({endpoints}) calls what its row does not declare: {undeclared:?}"
+            );
+            assert!(
+                reached.intersection(&declared).next().is_some(),
+                "{action} ({endpoints}) reached none of its calls"
+            );
+        }
+        actions += 1;
+    }
+    assert!(actions > 1, "the action table is empty");
+    // Restore undoes every reversible action at once: its calls are declared by the actions' rows.
+    let restore = sample("budget-enforcer", "restore-command.json");
+    let (run, fault) = run_enforcer(&restore, &enforcer_policy("{min_instances: 0}"), None, &TEST_POLICY).await;
+    assert!(matches!(run, Run::Ok(ref label) if label == "restored"), "{run:?}");
+    let mut allowed =
+        operations(tagwarden::enforce::actions().flat_map(|a| permissions::for_action(a).iter().copied()));
+    allowed.extend(base);
+    allowed.insert("GetCallerIdentity".to_owned());
+    let reached: BTreeSet<String> = fault.attempts.lock().unwrap().keys().cloned().collect();
+    let undeclared: Vec<&String> = reached.difference(&allowed).collect();
+    assert!(undeclared.is_empty(), "restore calls what no row declares: {undeclared:?}");
+}
+
 #[tokio::test]
 async fn throttling_twice_then_success_is_absorbed_by_the_sdk_in_three_attempts() {
     // auto-tagger: its one write, AddTags (answered `{}` like the real service).
@@ -929,7 +978,7 @@ async fn one_notebook_failing_after_retries_is_reported_with_the_others_done_and
         panic!("expected enforced")
     };
     let by_result: BTreeMap<String, Vec<&str>> = report.results.iter().fold(BTreeMap::new(), |mut m, r| {
-        m.entry(r.result.clone()).or_default().push(r.resource_arn.rsplit('/').next().unwrap());
+        m.entry(r.result.to_string()).or_default().push(r.resource_arn.rsplit('/').next().unwrap());
         m
     });
     assert_eq!(by_result["done"], ["nb-3"]);
@@ -953,7 +1002,7 @@ async fn a_stop_retried_after_a_timeout_that_sagemaker_carried_out_counts_as_sto
     let EnforcementOutcome::Enforced(report) = enforcer.handle_lambda(&alert).await.unwrap() else {
         panic!("expected enforced")
     };
-    let stop = report.results.iter().find(|r| r.action == "stop-notebook").unwrap();
-    assert_eq!(stop.result, "already-stopped");
+    let stop = report.results.iter().find(|r| r.action == "stop-notebooks").unwrap();
+    assert_eq!(stop.result.to_string(), "already-stopped");
     assert_eq!(fault.matched.load(Ordering::SeqCst), 2, "one timed-out attempt, one refused retry");
 }

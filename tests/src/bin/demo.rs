@@ -360,9 +360,9 @@ fn indent(text: &str) -> String {
 fn print_results(results: &[ActionResult]) {
     let mut grouped: BTreeMap<(&str, String), Vec<String>> = BTreeMap::new();
     for r in results {
-        let result = r.result.split(':').next().unwrap_or_default().to_owned();
+        let result = r.result.label().to_owned();
         // An app is named by owner/type/name; everything else by the last part of its ARN.
-        let parts = if r.action == "delete-app" { 3 } else { 1 };
+        let parts = if r.action == "delete-studio-apps" { 3 } else { 1 };
         let mut tail: Vec<&str> = r.resource_arn.rsplit('/').take(parts).collect();
         tail.reverse();
         let name = tail.join("/");

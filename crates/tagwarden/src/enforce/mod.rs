@@ -1,20 +1,87 @@
 //! The budget-enforcer: an AWS Budgets alert in, actions on the resources the budget pays for out.
 //!
-//! [`plan`] decides the rule, step and targets (pure); [`apply`] resolves the scope, finds the resources
-//! through the tagging API and list calls with status filters, and carries the actions out with bounded
-//! concurrency. [`BudgetEnforcer::handle`] is the Lambda handler's body; the CLI calls the same function.
+//! [`plan`] decides the rule, step and targets (pure); [`scope`] resolves which resources and accounts the
+//! budget pays for (pure); [`apply`] is the handler ([`BudgetEnforcer::handle`], which the CLI calls too);
+//! `fanout` picks the (account, region) places of an organization and their clients; `actor` holds what
+//! every action shares (finding in-scope resources, selection, bounded concurrency, marker tags);
+//! [`report`] holds the per-resource [`ActionResult`]s and the summary text.
+//!
+//! # Actions are rows in a table
+//!
+//! Each action family is one module implementing [`EnforcementAction`] once: its name in the policy
+//! ([`Action`]), the resource types it finds candidates among, the IAM actions it needs (the permissions
+//! manifest and the templates' grants are derived from them through [`crate::permissions::for_action`]), how it
+//! finds candidates and acts (`act`), how `restore` undoes it, and what a dry run says it would do. The
+//! handler only walks [`ACTIONS`]: `act` in the plan's order, `restore` in reverse table order.
+//!
+//! | module          | policy name          | restore                          |
+//! |-----------------|----------------------|----------------------------------|
+//! | `notify`        | `notify`             | —                                |
+//! | `notebooks`     | `stop-notebooks`     | `restart-notebook` (if the rule says so) |
+//! | `jobs`          | `stop-jobs`          | — (a stopped job cannot resume)  |
+//! | `studio_apps`   | `delete-studio-apps` | — (user files stay on EFS)       |
+//! | `endpoints`     | `scale-endpoints`    | `restore-endpoint`               |
+//! | `iam`           | `deny-iam`           | `detach-deny`                    |
+//!
+//! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
+//!
+//! ## Adding an action: one new file and one line in the table
+//!
+//! The smallest action, `notify`, is the whole of `notify.rs`:
+//!
+//! ```rust,ignore
+//! pub(crate) struct Notify;
+//!
+//! impl EnforcementAction for Notify {
+//!     fn action(&self) -> Action { Action::Notify }
+//!     fn resource_types(&self) -> &'static [&'static str] { &[] }
+//!     fn permissions(&self) -> &'static [Permission] { &[("sns:Publish", Grant::NotifyTopic)] }
+//!     fn describe(&self, _rule: &BudgetRule) -> String { "publish one summary to the notification topic".into() }
+//!     fn act<'a>(&'a self, _: &'a Actor<'a>, _: &'a Context<'a>, _: &'a mut Ledger)
+//!         -> BoxFuture<'a, Result<(), AwsError>> {
+//!         Box::pin(async { Ok(()) }) // the handler publishes the summary once, after every place
+//!     }
+//!     // `restore` has a default that does nothing: notify is not undone.
+//! }
+//! ```
+//!
+//! and the line `&notify::Notify,` in [`ACTIONS`]. An action that touches resources writes its `act` as
+//! find → select → execute with the [`Actor`](actor::Actor)'s helpers (see `notebooks.rs`):
+//! `actor.candidates(scope, type, &running)` (in-scope resources, active or not), `actor.select(…)`
+//! (exemption, state, safety cap: the settled ones are recorded) and `actor.execute(…, |target| async { … })`
+//! (bounded concurrency, `dry-run` under a dry run, not-found as the given [`ResultKind`]). Its policy name is
+//! a variant of [`Action`] (`policy/budgets.rs`, kebab-case). Tests that then cover it without more work:
+//! `permissions` (manifest, wildcards), `tests/template.rs` (the SAM template grants exactly the manifest:
+//! regenerate with `make manifest`), and `tests/faults.rs` (every operation under every fault, and each
+//! action's calls within its declared permissions).
 
+mod actor;
 pub mod apply;
+mod endpoints;
+mod fanout;
+mod iam;
+mod jobs;
+mod notebooks;
+mod notify;
 pub mod plan;
+pub mod report;
+pub mod scope;
+mod studio_apps;
 
+use futures::future::BoxFuture;
 use serde::Serialize;
 
 pub use apply::BudgetEnforcer;
-pub use plan::{ActionResult, Candidate, EnforcementPlan, plan_enforcement, select};
+pub use plan::{Candidate, EnforcementPlan, plan_enforcement, select};
+pub use report::{ActionResult, ResultKind, summary};
+pub use scope::ResolvedScope;
+
+use self::actor::{Actor, Ledger};
 
 use crate::aws::AwsError;
 use crate::event::budget::{AlertError, BudgetAlert};
-use crate::policy::Action;
+use crate::permissions::Permission;
+use crate::policy::{Action, BudgetRule};
 
 /// Tag Tagwarden puts on a notebook it stopped: the budget's name.
 pub const STOPPED_BY_TAG: &str = "tagwarden:stopped-by";
@@ -24,6 +91,72 @@ pub const SCALED_BY_TAG: &str = "tagwarden:scaled-by";
 pub const SCALED_FROM_TAG: &str = "tagwarden:scaled-from";
 /// Tag Tagwarden puts on a role it attached the deny policy to: the budget's name.
 pub const DENIED_BY_TAG: &str = "tagwarden:denied-by";
+
+/// Every enforcement action, one row per action family; the policy names each by its [`Action`].
+pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
+    &notify::Notify,
+    &notebooks::StopNotebooks,
+    &jobs::StopJobs,
+    &studio_apps::DeleteStudioApps,
+    &endpoints::ScaleEndpoints,
+    &iam::DenyIam,
+];
+
+/// The policy actions the table implements, in table order.
+pub fn actions() -> impl Iterator<Item = Action> {
+    ACTIONS.iter().map(|row| row.action())
+}
+
+/// What an action needs to act in one place: the rule, the resolved scope, the alert, dry run or not.
+pub(crate) struct Context<'a> {
+    /// The matching rule (endpoint mode, restart on restore).
+    pub(crate) rule: &'a BudgetRule,
+    /// The resources in scope.
+    pub(crate) scope: &'a ResolvedScope,
+    /// The alert (its budget names the markers).
+    pub(crate) alert: &'a BudgetAlert,
+    /// Decide and record `dry-run` only.
+    pub(crate) dry_run: bool,
+}
+
+/// One action family: the shape every row of [`ACTIONS`] has.
+pub(crate) trait EnforcementAction: Sync {
+    /// Its name in the policy, and in every result it records.
+    fn action(&self) -> Action;
+
+    /// The tagging API's resource types it finds candidates among (`sagemaker:notebook-instance`, …).
+    fn resource_types(&self) -> &'static [&'static str];
+
+    /// The IAM actions it and its restore call; [`crate::permissions::for_action`] reads them.
+    fn permissions(&self) -> &'static [Permission];
+
+    /// What it would do under `rule`, for people (logged on a dry run).
+    fn describe(&self, rule: &BudgetRule) -> String;
+
+    /// Finds its candidates in scope and acts on them, recording one result per resource.
+    fn act<'a>(
+        &'a self,
+        actor: &'a Actor<'a>,
+        cx: &'a Context<'a>,
+        ledger: &'a mut Ledger,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+
+    /// Undoes what `act` did for the budget `marker` (every budget when `None`); nothing when not reversible.
+    fn restore<'a>(
+        &'a self,
+        _actor: &'a Actor<'a>,
+        _marker: Option<&'a str>,
+        _dry_run: bool,
+        _ledger: &'a mut Ledger,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The permissions one action (and its restore) declares in its row; empty for an action without a row.
+pub(crate) fn permissions_of(action: Action) -> &'static [Permission] {
+    ACTIONS.iter().find(|row| row.action() == action).map(|row| row.permissions()).unwrap_or(&[])
+}
 
 /// The result of handling one budget-enforcer event; the JSON the Lambda returns and `replay` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,7 +213,7 @@ pub struct EnforcementReport {
     pub alert: BudgetAlert,
     /// The rule and step chosen.
     pub plan: EnforcementPlan,
-    /// The scope acted on, for people (e.g. `cost-center=ML-Marketing (from the budget)`).
+    /// The scope acted on, for people (e.g. `cost-center=CC-4100 (from the budget)`).
     pub scope: String,
     /// One entry per action and resource.
     pub results: Vec<ActionResult>,
@@ -127,12 +260,12 @@ pub struct Incomplete {
 impl Incomplete {
     /// Results that are `done`.
     pub fn done(&self) -> impl Iterator<Item = &ActionResult> {
-        self.results.iter().filter(|r| r.result == "done")
+        self.results.iter().filter(|r| r.result.is_done())
     }
 
     /// Results that are `failed: …`.
     pub fn failed(&self) -> impl Iterator<Item = &ActionResult> {
-        self.results.iter().filter(|r| r.result.starts_with("failed"))
+        self.results.iter().filter(|r| r.result.is_failed())
     }
 }
 
@@ -193,18 +326,6 @@ impl From<EnforceError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The per-resource action names used in results, by policy action.
-pub fn result_action(action: Action) -> &'static str {
-    match action {
-        Action::Notify => "notify",
-        Action::StopNotebooks => "stop-notebook",
-        Action::StopJobs => "stop-job",
-        Action::DeleteStudioApps => "delete-app",
-        Action::ScaleEndpoints => "scale-endpoint",
-        Action::DenyIam => "deny-role",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,18 +337,53 @@ mod tests {
     #[test]
     fn an_incomplete_enforcement_names_its_counts_and_failures_before_the_error() {
         let results = vec![
-            ActionResult::new("stop-notebook", "arn:nb-1", "done"),
-            ActionResult::new("stop-notebook", "arn:nb-2", "failed: StopNotebookInstance: service unavailable"),
-            ActionResult::new("stop-notebook", "arn:nb-3", "exempt"),
+            ActionResult::new("stop-notebooks", "arn:nb-1", ResultKind::Done),
+            ActionResult::new(
+                "stop-notebooks",
+                "arn:nb-2",
+                ResultKind::failed("StopNotebookInstance: service unavailable"),
+            ),
+            ActionResult::new("stop-notebooks", "arn:nb-3", ResultKind::Exempt),
         ];
         let err = EnforceError::retryable(unavailable(), results);
         assert!(err.is_retryable());
         let text = err.to_string();
-        assert!(text.starts_with("retryable: 1 done, 1 failed, 1 settled otherwise; failed: stop-notebook arn:nb-2"));
+        assert!(text.starts_with("retryable: 1 done, 1 failed, 1 settled otherwise; failed: stop-notebooks arn:nb-2"));
         assert!(
             text.ends_with("first retryable failure: StopNotebookInstance: service unavailable: connection refused")
         );
         assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Tagwarden.Retryable.Unavailable");
+    }
+
+    #[test]
+    fn every_policy_action_has_exactly_one_row_and_declares_its_permissions() {
+        // NOTE: the match fails to compile when a policy action is added without being listed here.
+        let every = [
+            Action::Notify,
+            Action::StopNotebooks,
+            Action::StopJobs,
+            Action::DeleteStudioApps,
+            Action::ScaleEndpoints,
+            Action::DenyIam,
+        ];
+        for action in every {
+            match action {
+                Action::Notify
+                | Action::StopNotebooks
+                | Action::StopJobs
+                | Action::DeleteStudioApps
+                | Action::ScaleEndpoints
+                | Action::DenyIam => {}
+            }
+            let rows = ACTIONS.iter().filter(|row| row.action() == action).count();
+            assert_eq!(rows, 1, "{action}");
+            assert!(!permissions_of(action).is_empty(), "{action}");
+        }
+        assert_eq!(ACTIONS.len(), every.len());
+        for row in ACTIONS {
+            assert!(!row.describe(&crate::Policy::example().unwrap().budgets.rules[0]).is_empty());
+            assert!(row.resource_types().iter().all(|t| t.starts_with("sagemaker:")), "{}", row.action());
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::report::{ActionResult, ResultKind};
 use crate::event::budget::{AlertType, BudgetAlert};
 use crate::policy::{Action, BudgetPolicy, ForecastedMode};
 use crate::tagging::Tags;
@@ -66,24 +67,6 @@ pub struct Candidate {
     pub active: bool,
 }
 
-/// The outcome for one resource of one action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ActionResult {
-    /// e.g. `stop-notebook`, `delete-app`, `deny-role`.
-    pub action: String,
-    /// The resource (or role) acted on.
-    pub resource_arn: String,
-    /// `done`, `already-stopped`, `exempt`, `capped`, `dry-run`, or `failed: …`.
-    pub result: String,
-}
-
-impl ActionResult {
-    /// A result line.
-    pub fn new(action: &str, resource_arn: &str, result: impl Into<String>) -> Self {
-        Self { action: action.to_owned(), resource_arn: resource_arn.to_owned(), result: result.into() }
-    }
-}
-
 /// Which candidates to act on, and the results already known for the others.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
@@ -94,12 +77,12 @@ pub struct Selection {
 }
 
 /// Splits candidates into targets and settled results: exempt first, then inactive (`inactive_result`,
-/// e.g. `already-stopped`), then the safety cap over what is left.
+/// e.g. [`ResultKind::AlreadyStopped`]), then the safety cap over what is left.
 pub fn select(
     action: &str,
     candidates: Vec<Candidate>,
     exempt: &(String, String),
-    inactive_result: &str,
+    inactive_result: ResultKind,
     cap: usize,
 ) -> Selection {
     select_within(action, candidates, exempt, inactive_result, cap, 0)
@@ -111,7 +94,7 @@ pub fn select_within(
     action: &str,
     mut candidates: Vec<Candidate>,
     exempt: &(String, String),
-    inactive_result: &str,
+    inactive_result: ResultKind,
     cap: usize,
     used: usize,
 ) -> Selection {
@@ -121,12 +104,11 @@ pub fn select_within(
     for candidate in candidates {
         let is_exempt = candidate.tags.get(&exempt.0).is_some_and(|v| v.eq_ignore_ascii_case(&exempt.1));
         if is_exempt {
-            selection.settled.push(ActionResult::new(action, &candidate.arn, "exempt"));
+            selection.settled.push(ActionResult::new(action, &candidate.arn, ResultKind::Exempt));
         } else if !candidate.active {
-            selection.settled.push(ActionResult::new(action, &candidate.arn, inactive_result));
+            selection.settled.push(ActionResult::new(action, &candidate.arn, inactive_result.clone()));
         } else if used + selection.targets.len() >= cap {
-            let result = format!("capped: safety cap of {cap} per action reached");
-            selection.settled.push(ActionResult::new(action, &candidate.arn, result));
+            selection.settled.push(ActionResult::new(action, &candidate.arn, ResultKind::Capped { cap }));
         } else {
             selection.targets.push(candidate);
         }
@@ -211,11 +193,10 @@ mod tests {
             candidate("arn:e", true, false),
             candidate("arn:c", true, false),
         ];
-        let selection = select("stop-notebook", candidates, &exempt, "already-stopped", 2);
+        let selection = select("stop-notebooks", candidates, &exempt, ResultKind::AlreadyStopped, 2);
         let targets: Vec<_> = selection.targets.iter().map(|c| c.arn.as_str()).collect();
         assert_eq!(targets, ["arn:c", "arn:d"]);
-        let settled: Vec<_> =
-            selection.settled.iter().map(|r| (r.resource_arn.as_str(), r.result.split(':').next().unwrap())).collect();
+        let settled: Vec<_> = selection.settled.iter().map(|r| (r.resource_arn.as_str(), r.result.label())).collect();
         assert_eq!(settled, [("arn:a", "exempt"), ("arn:b", "already-stopped"), ("arn:e", "capped")]);
     }
 
@@ -223,8 +204,8 @@ mod tests {
     fn the_cap_counts_targets_already_selected_in_other_accounts() {
         let exempt = ("tagwarden:exempt".to_string(), "true".to_string());
         let candidates = vec![candidate("arn:a", true, false), candidate("arn:b", true, false)];
-        let selection = select_within("stop-notebook", candidates, &exempt, "already-stopped", 3, 2);
+        let selection = select_within("stop-notebooks", candidates, &exempt, ResultKind::AlreadyStopped, 3, 2);
         assert_eq!(selection.targets.len(), 1);
-        assert!(selection.settled[0].result.starts_with("capped: safety cap of 3"));
+        assert!(selection.settled[0].result.to_string().starts_with("capped: safety cap of 3"));
     }
 }

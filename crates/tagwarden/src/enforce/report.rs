@@ -1,0 +1,178 @@
+//! What the enforcer tells: one [`ActionResult`] per action and resource, its [`ResultKind`], and the
+//! summary published to the notification topic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::EnforcementReport;
+
+/// How one action ended for one resource; serialised as the kebab-case word, with its detail after `: `
+/// (`done`, `capped: safety cap of 3 per action reached`, `failed: StopNotebookInstance: …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultKind {
+    /// Carried out.
+    Done,
+    /// Dry run: it would have been carried out.
+    DryRun,
+    /// Spared: carries the exemption tag.
+    Exempt,
+    /// Spared: the safety cap per action was reached.
+    Capped {
+        /// The cap.
+        cap: usize,
+    },
+    /// Nothing to do: the notebook or job is stopped (or stopping, or gone).
+    AlreadyStopped,
+    /// Nothing to do: the app or endpoint is deleted (or gone).
+    AlreadyDeleted,
+    /// Nothing to do: no production variant is above the minimum.
+    AlreadyScaled,
+    /// Nothing to do: the deny policy is already attached.
+    AlreadyDenied,
+    /// Nothing to do: the endpoint is not InService.
+    NotInService,
+    /// Restore: the role is gone.
+    RoleGone,
+    /// Restore: the endpoint is gone.
+    EndpointGone,
+    /// Restore: the notebook is gone.
+    NotebookGone,
+    /// Restore: the notebook stays stopped because its rule does not restart notebooks.
+    LeftStopped,
+    /// The call failed; the reason names the operation.
+    Failed {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl ResultKind {
+    /// The kebab-case word, without detail: what the summary counts.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::DryRun => "dry-run",
+            Self::Exempt => "exempt",
+            Self::Capped { .. } => "capped",
+            Self::AlreadyStopped => "already-stopped",
+            Self::AlreadyDeleted => "already-deleted",
+            Self::AlreadyScaled => "already-scaled",
+            Self::AlreadyDenied => "already-denied",
+            Self::NotInService => "not-in-service",
+            Self::RoleGone => "role-gone",
+            Self::EndpointGone => "endpoint-gone",
+            Self::NotebookGone => "notebook-gone",
+            Self::LeftStopped => "left-stopped",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// A failure with this reason.
+    pub fn failed(reason: impl fmt::Display) -> Self {
+        Self::Failed { reason: reason.to_string() }
+    }
+
+    /// Whether the action was carried out.
+    pub fn is_done(&self) -> bool {
+        *self == Self::Done
+    }
+
+    /// Whether the call failed.
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Self::Failed { .. })
+    }
+}
+
+impl fmt::Display for ResultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())?;
+        match self {
+            Self::Capped { cap } => write!(f, ": safety cap of {cap} per action reached"),
+            Self::Failed { reason } => write!(f, ": {reason}"),
+            Self::LeftStopped => f.write_str(" (restart_notebooks_on_restore is off)"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Serialize for ResultKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The outcome for one resource of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionResult {
+    /// The action's name in the policy (`stop-notebooks`, `deny-iam`, …), its restore's (`restart-notebook`,
+    /// `restore-endpoint`, `detach-deny`), or the organization fan-out's (`assume-role`, `act`, `restore`).
+    pub action: String,
+    /// The resource (or role) acted on.
+    pub resource_arn: String,
+    /// How it ended.
+    pub result: ResultKind,
+}
+
+impl ActionResult {
+    /// A result line.
+    pub fn new(action: &str, resource_arn: &str, result: ResultKind) -> Self {
+        Self { action: action.to_owned(), resource_arn: resource_arn.to_owned(), result }
+    }
+}
+
+/// Subject and body of the enforcement summary.
+pub fn summary(report: &EnforcementReport) -> (String, String) {
+    let alert = &report.alert;
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in &report.results {
+        *counts.entry((r.action.as_str(), r.result.label())).or_default() += 1;
+    }
+    let done = report.results.iter().filter(|r| r.result.is_done()).count();
+    let subject =
+        format!("Tagwarden: budget {} at {:.0}% - {done} action(s) taken", alert.budget_name, alert.percent_of_budget);
+    let mut body = format!(
+        "Budget {:?}: {:?} {} {:.2} of {:.2} ({:.2}%). Rule {:?}, step {}%: {}.\nScope: {}.\n",
+        alert.budget_name,
+        alert.alert_type,
+        alert.unit,
+        alert.amount,
+        alert.budgeted_amount,
+        alert.percent_of_budget,
+        report.plan.rule,
+        report.plan.step,
+        report.plan.actions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        report.scope
+    );
+    if let Some(limited) = &report.plan.limited {
+        body.push_str(&format!("{limited}.\n"));
+    }
+    for ((action, result), n) in &counts {
+        body.push_str(&format!("  {action}: {n} {result}\n"));
+    }
+    let failures: Vec<&ActionResult> = report.results.iter().filter(|r| r.result.is_failed()).collect();
+    for f in failures.iter().take(50) {
+        body.push_str(&format!("  FAILED {} {}: {}\n", f.action, f.resource_arn, f.result));
+    }
+    if failures.len() > 50 {
+        body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
+    }
+    (crate::tagging::rules::truncate(&subject, 99), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_serialise_as_the_kebab_case_word_and_their_detail() {
+        let text = |kind: ResultKind| serde_json::to_value(ActionResult::new("stop-notebooks", "arn:x", kind)).unwrap();
+        assert_eq!(text(ResultKind::Done)["result"], "done");
+        assert_eq!(text(ResultKind::AlreadyStopped)["result"], "already-stopped");
+        assert_eq!(text(ResultKind::Capped { cap: 3 })["result"], "capped: safety cap of 3 per action reached");
+        assert_eq!(text(ResultKind::failed("DeleteApp: denied"))["result"], "failed: DeleteApp: denied");
+        assert_eq!(text(ResultKind::LeftStopped)["result"], "left-stopped (restart_notebooks_on_restore is off)");
+        assert_eq!(ResultKind::failed("x").label(), "failed");
+    }
+}
