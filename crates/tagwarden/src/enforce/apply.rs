@@ -20,7 +20,7 @@ use super::scope::{ResolvedScope, scope_of_budget};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
-use crate::event::budget::{BudgetAlert, BudgetEvent, parse_budget_event};
+use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, parse_budget_envelope};
 use crate::org::{ClientPool, Organization};
 use crate::policy::{Action, BudgetRule, Policy, Scope};
 use crate::tagging::rules::sanitize_value;
@@ -91,8 +91,8 @@ impl BudgetEnforcer {
     /// SNS delivers at least once: a message this process has already handled (same `MessageId`) is
     /// skipped without any AWS call. A failed attempt is not remembered, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
-        let parsed = parse_budget_event(event)?;
-        let message_id = event.pointer("/Records/0/Sns/MessageId").and_then(Value::as_str).filter(|_| !force_dry_run);
+        let BudgetEnvelope { event: parsed, sns } = parse_budget_envelope(event)?;
+        let message_id = sns.as_ref().and_then(|s| s.message_id.as_deref()).filter(|_| !force_dry_run);
         if let Some(id) = message_id
             && self.handled.get(id).is_some()
         {
