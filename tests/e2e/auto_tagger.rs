@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use tagwarden::identity::CreatorKind;
+use tagwarden::identity::{CreatorKind, Via};
 use tagwarden::tagging::apply::list_tags;
 use tagwarden::tagging::{Report, TaggerSettings, Tags};
 use tagwarden::{AutoTagger, Clients, Outcome, Policy};
@@ -175,7 +175,7 @@ async fn studio_apps_spaces_and_tagged_models_belong_to_their_user_profile() {
     assert_eq!(tag(&w.tags(&space.resource_arn).await, "team"), Some("fraud-detection"));
 
     let model = tagged(w.replay("model-studio-system-tags.json").await.0);
-    assert_eq!((model.creator.name.as_str(), model.creator.via), ("alice", "studio-tag"));
+    assert_eq!((model.creator.name.as_str(), model.creator.via), ("alice", Via::StudioTag));
     assert_eq!(tag(&w.tags(&model.resource_arn).await, "cost-center"), Some("CC-2100"));
 
     let profile = tagged(w.replay("user-profile-iam-user-admin.json").await.0);

@@ -38,6 +38,74 @@ pub enum CreatorKind {
     Unknown,
 }
 
+/// How a creator was worked out: serialised as `via` (`source-identity`, `studio-tag`, `session-name`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The event has no `userIdentity`.
+    NoUserIdentity,
+    /// An IAM user's name.
+    IamUser,
+    /// The root user.
+    Root,
+    /// An AWS service acting on its own.
+    AwsService,
+    /// An Identity Center user.
+    IdentityCenter,
+    /// The session of an Identity Center permission-set role.
+    IdentityCenterSession,
+    /// A federated user's name.
+    FederatedUser,
+    /// A `userIdentity.type` Tagwarden does not know.
+    UnsupportedIdentityType,
+    /// The session's `sourceIdentity` (set by Studio, or by whoever assumed the role).
+    SourceIdentity,
+    /// A role session name that names a person.
+    SessionName,
+    /// The role's own name, when nothing names a person.
+    RoleName,
+    /// Studio's `sagemaker:user-profile-arn` tag on the resource.
+    StudioTag,
+    /// Found by the sweep: nobody recorded the creator.
+    Sweep,
+    /// An app's user profile, from the listing.
+    AppOwner,
+    /// A space's owner (`ownershipSettings.ownerUserProfileName`).
+    SpaceOwner,
+    /// An app's `userProfileName` in the create request.
+    RequestUserProfile,
+}
+
+impl Via {
+    /// The kebab-case name the JSON carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoUserIdentity => "no-user-identity",
+            Self::IamUser => "iam-user",
+            Self::Root => "root",
+            Self::AwsService => "aws-service",
+            Self::IdentityCenter => "identity-center",
+            Self::IdentityCenterSession => "identity-center-session",
+            Self::FederatedUser => "federated-user",
+            Self::UnsupportedIdentityType => "unsupported-identity-type",
+            Self::SourceIdentity => "source-identity",
+            Self::SessionName => "session-name",
+            Self::RoleName => "role-name",
+            Self::StudioTag => "studio-tag",
+            Self::Sweep => "sweep",
+            Self::AppOwner => "app-owner",
+            Self::SpaceOwner => "space-owner",
+            Self::RequestUserProfile => "request-user-profile",
+        }
+    }
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The IAM principal whose own tags are a tag source (this is how CI roles carry a cost center).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -88,17 +156,17 @@ pub struct Creator {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileRef>,
     /// How the creator was worked out, e.g. `source-identity`, `studio-tag`, `session-name`.
-    pub via: &'static str,
+    pub via: Via,
 }
 
 impl Creator {
-    fn new(kind: CreatorKind, name: impl Into<String>, via: &'static str) -> Self {
+    fn new(kind: CreatorKind, name: impl Into<String>, via: Via) -> Self {
         Self { kind, name: name.into(), principal: None, session: None, profile: None, via }
     }
 
     /// A creator nobody recorded (a resource found by the sweep), with the execution role the resource
     /// runs as, if any: the role's tags are then the `principal` source, but its name is not the creator.
-    pub fn unknown(via: &'static str, execution_role_arn: Option<&str>) -> Self {
+    pub fn unknown(via: Via, execution_role_arn: Option<&str>) -> Self {
         let mut creator = Self::new(CreatorKind::Unknown, "unknown", via);
         creator.principal = execution_role_arn.and_then(|arn| {
             let name = arn.split_once(":role/")?.1.rsplit('/').next()?;
@@ -110,7 +178,7 @@ impl Creator {
     /// Works out the creator from a CloudTrail `userIdentity` alone.
     pub fn from_identity(identity: Option<&UserIdentity>) -> Self {
         let Some(identity) = identity else {
-            return Self::new(CreatorKind::Unknown, "unknown", "no-user-identity");
+            return Self::new(CreatorKind::Unknown, "unknown", Via::NoUserIdentity);
         };
         match identity.kind.as_deref() {
             Some("IAMUser") => {
@@ -119,25 +187,25 @@ impl Creator {
                     .clone()
                     .or_else(|| identity.arn.as_deref().and_then(last_segment).map(str::to_owned))
                     .unwrap_or_else(|| "unknown-user".into());
-                let mut creator = Self::new(CreatorKind::IamUser, name.clone(), "iam-user");
+                let mut creator = Self::new(CreatorKind::IamUser, name.clone(), Via::IamUser);
                 creator.principal = identity.arn.clone().map(|arn| Principal::User { name, arn });
                 creator
             }
             Some("AssumedRole") => Self::from_assumed_role(identity),
-            Some("Root") => Self::new(CreatorKind::Root, "root", "root"),
+            Some("Root") => Self::new(CreatorKind::Root, "root", Via::Root),
             Some("AWSService") => {
                 let service = identity.invoked_by.as_deref().unwrap_or("aws-service");
-                Self::new(CreatorKind::Service, service, "aws-service")
+                Self::new(CreatorKind::Service, service, Via::AwsService)
             }
             Some("IdentityCenterUser") => {
                 let name = identity.user_name.clone().unwrap_or_else(|| "unknown".into());
-                Self::new(CreatorKind::IdentityCenter, name, "identity-center")
+                Self::new(CreatorKind::IdentityCenter, name, Via::IdentityCenter)
             }
             Some("FederatedUser") => {
                 let name = identity.arn.as_deref().and_then(last_segment).unwrap_or("federated-user");
-                Self::new(CreatorKind::AssumedRole, name, "federated-user")
+                Self::new(CreatorKind::AssumedRole, name, Via::FederatedUser)
             }
-            _ => Self::new(CreatorKind::Unknown, "unknown", "unsupported-identity-type"),
+            _ => Self::new(CreatorKind::Unknown, "unknown", Via::UnsupportedIdentityType),
         }
     }
 
@@ -164,17 +232,17 @@ impl Creator {
         let studio = session.as_deref() == Some(STUDIO_SESSION_NAME);
         let mut creator = if let Some(permission_set) = identity_center_permission_set(&role_name) {
             let name = session.clone().unwrap_or_else(|| permission_set.to_owned());
-            Self::new(CreatorKind::IdentityCenter, name, "identity-center-session")
+            Self::new(CreatorKind::IdentityCenter, name, Via::IdentityCenterSession)
         } else if let (true, Some(profile)) = (studio, source_identity.as_ref()) {
-            let mut creator = Self::new(CreatorKind::StudioUserProfile, profile.clone(), "source-identity");
+            let mut creator = Self::new(CreatorKind::StudioUserProfile, profile.clone(), Via::SourceIdentity);
             creator.profile = Some(ProfileRef { name: profile.clone(), domain_id: None, arn: None });
             creator
         } else if let Some(person) = source_identity {
-            Self::new(CreatorKind::AssumedRole, person, "source-identity")
+            Self::new(CreatorKind::AssumedRole, person, Via::SourceIdentity)
         } else if let Some(person) = session.as_deref().filter(|s| is_meaningful_session(s)) {
-            Self::new(CreatorKind::AssumedRole, person, "session-name")
+            Self::new(CreatorKind::AssumedRole, person, Via::SessionName)
         } else {
-            Self::new(CreatorKind::AssumedRole, role_name.clone(), "role-name")
+            Self::new(CreatorKind::AssumedRole, role_name.clone(), Via::RoleName)
         };
         creator.session = session;
         creator.principal = role_arn.map(|arn| Principal::Role { name: role_name, arn });
@@ -205,12 +273,12 @@ impl Creator {
                 self.profile = Some(profile);
             }
             CreatorKind::AssumedRole | CreatorKind::Unknown | CreatorKind::Service
-                if self.via != "source-identity" && self.via != "session-name" =>
+                if self.via != Via::SourceIdentity && self.via != Via::SessionName =>
             {
                 self.kind = CreatorKind::StudioUserProfile;
                 self.name = profile.name.clone();
                 self.profile = Some(profile);
-                self.via = "studio-tag";
+                self.via = Via::StudioTag;
             }
             _ => {}
         }
@@ -218,8 +286,8 @@ impl Creator {
     }
 
     /// Names a Studio user profile as the creator (the owner of an app or space named in the request).
-    pub fn with_owner_profile(mut self, profile: ProfileRef, via: &'static str) -> Self {
-        if (self.kind == CreatorKind::AssumedRole && self.via == "role-name") || self.kind == CreatorKind::Unknown {
+    pub fn with_owner_profile(mut self, profile: ProfileRef, via: Via) -> Self {
+        if (self.kind == CreatorKind::AssumedRole && self.via == Via::RoleName) || self.kind == CreatorKind::Unknown {
             self.kind = CreatorKind::StudioUserProfile;
             self.name = profile.name.clone();
             self.via = via;
@@ -300,7 +368,7 @@ mod tests {
         let creator = Creator::from_identity(Some(&role("ci-deployer", "github-actions-run-4711", None)));
         assert_eq!(creator.kind, CreatorKind::AssumedRole);
         assert_eq!(creator.name, "github-actions-run-4711");
-        assert_eq!(creator.via, "session-name");
+        assert_eq!(creator.via, Via::SessionName);
         assert_eq!(
             creator.principal,
             Some(Principal::Role {
@@ -315,7 +383,7 @@ mod tests {
         for session in ["i-0abc1234def567890", "awslambda_642_20261127090000123", "SageMaker", "1700000000"] {
             let creator = Creator::from_identity(Some(&role("batch-runner", session, None)));
             assert_eq!(creator.name, "batch-runner", "session {session}");
-            assert_eq!(creator.via, "role-name");
+            assert_eq!(creator.via, Via::RoleName);
         }
     }
 
@@ -343,7 +411,7 @@ mod tests {
             .from_studio_tags(Some("arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml/alice"), None);
         assert_eq!(creator.kind, CreatorKind::StudioUserProfile);
         assert_eq!(creator.name, "alice");
-        assert_eq!(creator.via, "studio-tag");
+        assert_eq!(creator.via, Via::StudioTag);
         let profile = creator.profile.unwrap();
         assert_eq!(profile.domain_id.as_deref(), Some("d-ml"));
     }
@@ -367,5 +435,33 @@ mod tests {
         let creator = Creator::from_identity(Some(&service));
         assert_eq!((creator.kind, creator.name.as_str()), (CreatorKind::Service, "sagemaker.amazonaws.com"));
         assert_eq!(Creator::from_identity(None).kind, CreatorKind::Unknown);
+    }
+
+    #[test]
+    fn via_serialises_as_the_kebab_case_names_the_json_always_carried() {
+        let all = [
+            Via::NoUserIdentity,
+            Via::IamUser,
+            Via::Root,
+            Via::AwsService,
+            Via::IdentityCenter,
+            Via::IdentityCenterSession,
+            Via::FederatedUser,
+            Via::UnsupportedIdentityType,
+            Via::SourceIdentity,
+            Via::SessionName,
+            Via::RoleName,
+            Via::StudioTag,
+            Via::Sweep,
+            Via::AppOwner,
+            Via::SpaceOwner,
+            Via::RequestUserProfile,
+        ];
+        for via in all {
+            assert_eq!(serde_json::to_value(via).unwrap(), via.as_str(), "{via:?}");
+            assert_eq!(via.to_string(), via.as_str());
+        }
+        let creator = Creator::from_identity(Some(&role("Exec", "SageMaker", Some("alice"))));
+        assert_eq!(serde_json::to_value(&creator).unwrap()["via"], "source-identity");
     }
 }

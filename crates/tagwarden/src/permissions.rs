@@ -5,8 +5,10 @@
 //! not need) fails the build.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use crate::policy::Action;
+use crate::resource::{KINDS, Listing};
 
 /// What an IAM action may be granted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,53 +47,46 @@ pub type Permission = (&'static str, Scope);
 /// What every function needs: its policy from SSM.
 const COMMON: &[Permission] = &[("ssm:GetParameter", Scope::PolicyParameter)];
 
-/// The auto-tagger: read and write tags of the created resource, read its sources, notify.
-pub const AUTO_TAGGER: &[Permission] = &[
+/// The auto-tagger's own calls, whatever the kind: read and write tags of the created resource, read its
+/// sources (profiles, spaces, principals), notify.
+const TAGGER_CALLS: &[Permission] = &[
     ("sagemaker:ListTags", Scope::SageMaker),
     ("sagemaker:AddTags", Scope::SageMaker),
     // drop_aliased_keys
     ("sagemaker:DeleteTags", Scope::SageMaker),
     ("sagemaker:DescribeUserProfile", Scope::SageMaker),
     ("sagemaker:DescribeSpace", Scope::SageMaker),
-    ("sagemaker:DescribeHyperParameterTuningJob", Scope::SageMaker),
     ("sagemaker:ListUserProfiles", Scope::Any),
     ("iam:ListRoleTags", Scope::IamRoles),
     ("iam:ListUserTags", Scope::IamUsers),
     ("sns:Publish", Scope::NotifyTopic),
 ];
 
-/// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`): one `List*` per
-/// resource kind of `sweep::list`, and the `Describe*` calls that name an execution role.
-pub const SWEEP: &[Permission] = &[
-    ("sagemaker:ListTrainingJobs", Scope::Any),
-    ("sagemaker:ListProcessingJobs", Scope::Any),
-    ("sagemaker:ListTransformJobs", Scope::Any),
-    ("sagemaker:ListHyperParameterTuningJobs", Scope::Any),
-    ("sagemaker:ListNotebookInstances", Scope::Any),
-    ("sagemaker:ListEndpoints", Scope::Any),
-    ("sagemaker:ListEndpointConfigs", Scope::Any),
-    ("sagemaker:ListModels", Scope::Any),
-    ("sagemaker:ListPipelines", Scope::Any),
-    ("sagemaker:ListDomains", Scope::Any),
-    ("sagemaker:ListUserProfiles", Scope::Any),
-    ("sagemaker:ListSpaces", Scope::Any),
-    ("sagemaker:ListApps", Scope::Any),
-    ("sagemaker:ListLabelingJobs", Scope::Any),
-    ("sagemaker:ListCompilationJobs", Scope::Any),
-    ("sagemaker:ListAutoMLJobs", Scope::Any),
-    ("sagemaker:ListModelPackages", Scope::Any),
-    ("sagemaker:ListModelPackageGroups", Scope::Any),
-    ("sagemaker:ListInferenceComponents", Scope::Any),
-    ("sagemaker:ListExperiments", Scope::Any),
-    ("sagemaker:ListFeatureGroups", Scope::Any),
-    ("sagemaker:ListMonitoringSchedules", Scope::Any),
-    ("sagemaker:ListClusters", Scope::Any),
-    ("sagemaker:DescribeNotebookInstance", Scope::SageMaker),
-    ("sagemaker:DescribeTrainingJob", Scope::SageMaker),
-    ("sagemaker:DescribeProcessingJob", Scope::SageMaker),
-    ("sagemaker:DescribeModel", Scope::SageMaker),
-    ("sagemaker:DescribeHyperParameterTuningJob", Scope::SageMaker),
-];
+/// The auto-tagger's event path: [`TAGGER_CALLS`] and each kind's parent lookup from the registry
+/// ([`crate::resource::KINDS`]).
+pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
+    let parents = KINDS.iter().filter_map(|k| k.parent).map(|p| (p.iam_action(), Scope::SageMaker));
+    unique(TAGGER_CALLS.iter().copied().chain(parents))
+});
+
+/// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`), from the
+/// registry: each kind's `List*` call (no resource-level permissions), and the `Describe*` calls that
+/// name an execution role.
+pub static SWEEP: LazyLock<Vec<Permission>> = LazyLock::new(|| {
+    let kinds = crate::resource::distinct_kinds();
+    let listings = kinds.iter().flat_map(|k| {
+        let domains = k.listing.needs_domain_arns().then_some(Listing::Domains);
+        let lists = [Some(k.listing), domains].into_iter().flatten().map(|l| (l.iam_action(), Scope::Any));
+        lists.chain(k.role.map(|r| (r.iam_action(), Scope::SageMaker)))
+    });
+    unique(listings)
+});
+
+/// Permissions in first-seen order, without repeats.
+fn unique(permissions: impl Iterator<Item = Permission>) -> Vec<Permission> {
+    let mut seen = BTreeSet::new();
+    permissions.filter(|p| seen.insert(*p)).collect()
+}
 
 /// Organization scale (both functions, central account): assume the member role in each member account and
 /// read the organization's accounts and OUs (`ListAccounts` supports no resource-level permissions).
@@ -113,13 +108,13 @@ pub fn for_action(action: Action) -> &'static [Permission] {
 
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
-    COMMON.iter().chain(AUTO_TAGGER).chain(SWEEP).chain(ORGANIZATION).copied().collect()
+    COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION).copied().collect()
 }
 
 /// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
 /// writes there (notifications and the policy stay with the central account).
 pub fn auto_tagger_member() -> BTreeSet<Permission> {
-    AUTO_TAGGER.iter().chain(SWEEP).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
+    AUTO_TAGGER.iter().chain(SWEEP.iter()).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
 }
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted.
@@ -241,6 +236,33 @@ mod tests {
             SWEEP.iter().filter(|(a, _)| a.starts_with("sagemaker:List")).count(),
             crate::sweep::sweep_kinds().len()
         );
+    }
+
+    #[test]
+    fn every_call_of_every_kind_in_the_registry_is_declared() {
+        let tagger = auto_tagger();
+        let enforcer = budget_enforcer();
+        let granted = |set: &BTreeSet<Permission>, action: &str| set.iter().any(|(a, _)| *a == action);
+        for kind in KINDS {
+            let name = kind.arn_type;
+            assert!(granted(&tagger, kind.listing.iam_action()), "{name}: {:?} not declared", kind.listing);
+            assert!(tagger.contains(&(kind.listing.iam_action(), Scope::Any)), "{name}: List* is granted on *");
+            for action in kind.sweep_iam_actions() {
+                assert!(SWEEP.iter().any(|(a, _)| *a == action), "{name}: {action} missing from SWEEP");
+            }
+            if let Some(role) = kind.role {
+                assert!(tagger.contains(&(role.iam_action(), Scope::SageMaker)), "{name}: {role:?}");
+            }
+            if let Some(parent) = kind.parent {
+                assert!(AUTO_TAGGER.contains(&(parent.iam_action(), Scope::SageMaker)), "{name}: {parent:?}");
+            }
+            if let Some(stop) = kind.stop {
+                assert!(granted(&enforcer, stop.iam_action()), "{name}: {} not declared", stop.iam_action());
+                if let Some(undo) = stop.undo_iam_action() {
+                    assert!(granted(&enforcer, undo), "{name}: {undo} not declared");
+                }
+            }
+        }
     }
 
     #[test]

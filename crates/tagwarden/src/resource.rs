@@ -1,15 +1,217 @@
-//! The table of SageMaker resource kinds Tagwarden knows, and SageMaker ARNs.
+//! The registry of SageMaker resource kinds, and SageMaker ARNs.
 //!
-//! In: a CloudTrail `eventName` or an ARN. Out: the [`ResourceKind`] that says where the ARN is in the
-//! event, what the ARN's resource type is and how the tagging API names it. Every other module asks this
-//! table; the deployment's EventBridge rule is generated from it.
+//! In: a CloudTrail `eventName` or an ARN. Out: the [`ResourceKind`] row that says everything Tagwarden
+//! does with that kind, as data (Cloud Custodian's `TypeInfo`): where the ARN is in the create event, how
+//! the kind is listed ([`Listing`]), how its execution role is found ([`RoleLookup`]), who owns it
+//! ([`Owner`]), where it sits in Studio ([`Studio`]), whether its tags are the sources of others', what
+//! cannot be tagged, and how the enforcer stops it ([`Stop`]). Each call names its IAM action, so the
+//! permissions manifest (`permissions.rs`) is written from this table, as the EventBridge pattern is.
+//! No other module matches on ARN type strings: they ask the row.
+//!
+//! Adding a kind: one row in [`KINDS`]; if it is listed by a new `List*` call, one [`Listing`] variant,
+//! whose arm `sweep::list` then must have (the match is exhaustive, so the build fails until it does).
+//! The registry tests (here and in `permissions.rs`) fail when a row's calls are not declared.
+//!
+//! ARNs are built here only ([`ArnScope`]), in the partition of their region.
 
 use std::fmt;
 
-/// One kind of SageMaker resource that can be created and tagged.
+/// Declares an enum of SageMaker API calls: each variant's operation name and IAM action
+/// (`sagemaker:<operation>`) come from one literal.
+macro_rules! sagemaker_calls {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $op:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every call of this enum, in declaration order.
+            pub const ALL: &[$name] = &[$($name::$variant,)+];
+
+            /// The SDK operation's name, e.g. `ListTrainingJobs` (also the name errors carry).
+            pub const fn operation(self) -> &'static str {
+                match self {
+                    $($name::$variant => $op,)+
+                }
+            }
+
+            /// The IAM action the call needs, e.g. `sagemaker:ListTrainingJobs`.
+            pub const fn iam_action(self) -> &'static str {
+                match self {
+                    $($name::$variant => concat!("sagemaker:", $op),)+
+                }
+            }
+        }
+    };
+}
+
+sagemaker_calls! {
+    /// The paginated `List*` call that walks every resource of a kind (`NextToken`, [`Listing::PAGE_SIZE`]
+    /// per page). `sweep::list::Lister::page` dispatches on it with one exhaustive match.
+    Listing {
+        /// `ListTrainingJobs`.
+        TrainingJobs => "ListTrainingJobs",
+        /// `ListProcessingJobs`.
+        ProcessingJobs => "ListProcessingJobs",
+        /// `ListTransformJobs`.
+        TransformJobs => "ListTransformJobs",
+        /// `ListHyperParameterTuningJobs`.
+        HyperParameterTuningJobs => "ListHyperParameterTuningJobs",
+        /// `ListNotebookInstances`.
+        NotebookInstances => "ListNotebookInstances",
+        /// `ListEndpoints`.
+        Endpoints => "ListEndpoints",
+        /// `ListEndpointConfigs`.
+        EndpointConfigs => "ListEndpointConfigs",
+        /// `ListModels`.
+        Models => "ListModels",
+        /// `ListPipelines`: the summaries name each pipeline's role.
+        Pipelines => "ListPipelines",
+        /// `ListDomains`.
+        Domains => "ListDomains",
+        /// `ListUserProfiles`: no ARNs; built from the domain's ([`Listing::needs_domain_arns`]).
+        UserProfiles => "ListUserProfiles",
+        /// `ListSpaces`: no ARNs; built from the domain's.
+        Spaces => "ListSpaces",
+        /// `ListApps`: no ARNs; built from the domain's.
+        Apps => "ListApps",
+        /// `ListLabelingJobs`.
+        LabelingJobs => "ListLabelingJobs",
+        /// `ListCompilationJobs`.
+        CompilationJobs => "ListCompilationJobs",
+        /// `ListAutoMLJobs`.
+        AutoMlJobs => "ListAutoMLJobs",
+        /// `ListModelPackages`, unversioned packages only (the versioned ones cannot be tagged).
+        ModelPackages => "ListModelPackages",
+        /// `ListModelPackageGroups`.
+        ModelPackageGroups => "ListModelPackageGroups",
+        /// `ListInferenceComponents`.
+        InferenceComponents => "ListInferenceComponents",
+        /// `ListExperiments`.
+        Experiments => "ListExperiments",
+        /// `ListFeatureGroups`.
+        FeatureGroups => "ListFeatureGroups",
+        /// `ListMonitoringSchedules`.
+        MonitoringSchedules => "ListMonitoringSchedules",
+        /// `ListClusters`.
+        Clusters => "ListClusters",
+    }
+}
+
+impl Listing {
+    /// Page size of every `List*` call (the largest SageMaker accepts).
+    pub const PAGE_SIZE: i32 = 100;
+
+    /// Whether the summaries lack ARNs, which are then built from their domain's ARN (read with
+    /// [`Listing::Domains`] once per lister).
+    pub const fn needs_domain_arns(self) -> bool {
+        matches!(self, Self::UserProfiles | Self::Spaces | Self::Apps)
+    }
+}
+
+sagemaker_calls! {
+    /// The `Describe*` call that names a resource's execution role (the sweep's `principal` source).
+    RoleLookup {
+        /// `DescribeNotebookInstance` -> `RoleArn`.
+        NotebookInstance => "DescribeNotebookInstance",
+        /// `DescribeTrainingJob` -> `RoleArn`.
+        TrainingJob => "DescribeTrainingJob",
+        /// `DescribeProcessingJob` -> `RoleArn`.
+        ProcessingJob => "DescribeProcessingJob",
+        /// `DescribeModel` -> `ExecutionRoleArn`.
+        Model => "DescribeModel",
+        /// `DescribeHyperParameterTuningJob` -> `TrainingJobDefinition.RoleArn`.
+        HyperParameterTuningJob => "DescribeHyperParameterTuningJob",
+    }
+}
+
+sagemaker_calls! {
+    /// How the budget-enforcer stops, deletes or scales down a resource of a kind; the call's IAM action
+    /// is what the action needs granted.
+    Stop {
+        /// `StopNotebookInstance` (undone by `StartNotebookInstance`).
+        NotebookInstance => "StopNotebookInstance",
+        /// `StopTrainingJob`.
+        TrainingJob => "StopTrainingJob",
+        /// `StopProcessingJob`.
+        ProcessingJob => "StopProcessingJob",
+        /// `StopTransformJob`.
+        TransformJob => "StopTransformJob",
+        /// `StopHyperParameterTuningJob` (its training jobs stop with it).
+        HyperParameterTuningJob => "StopHyperParameterTuningJob",
+        /// `DeleteApp`: a Studio app cannot be stopped, only deleted.
+        App => "DeleteApp",
+        /// `UpdateEndpointWeightsAndCapacities` to the lowest instance count (undone by the same call).
+        EndpointCapacity => "UpdateEndpointWeightsAndCapacities",
+    }
+}
+
+impl Stop {
+    /// The IAM action that undoes the stop on `restore`, when it is another call.
+    pub const fn undo_iam_action(self) -> Option<&'static str> {
+        match self {
+            Self::NotebookInstance => Some("sagemaker:StartNotebookInstance"),
+            Self::EndpointCapacity => Some(Self::EndpointCapacity.iam_action()),
+            Self::TrainingJob
+            | Self::ProcessingJob
+            | Self::TransformJob
+            | Self::HyperParameterTuningJob
+            | Self::App => None,
+        }
+    }
+
+    /// Whether this is one of the jobs `stop-jobs` stops (tuning jobs first, so their children end with them).
+    pub const fn is_job(self) -> bool {
+        matches!(self, Self::TrainingJob | Self::ProcessingJob | Self::TransformJob | Self::HyperParameterTuningJob)
+    }
+}
+
+/// Who owns a resource of this kind besides its creator, and where that is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// No owner besides the creator.
+    None,
+    /// A Studio app: the user profile of the create request (`userProfileName`) or of the listing, else
+    /// its space's owner.
+    App,
+    /// A Studio space: its `ownershipSettings.ownerUserProfileName`.
+    Space,
+}
+
+/// Where a kind sits in SageMaker Studio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Studio {
+    /// Not a Studio resource.
+    No,
+    /// The Studio domain itself.
+    Domain,
+    /// Lives in a domain whose id is the first segment of its ARN path (profiles, spaces, apps).
+    InDomain,
+}
+
+/// The work that started a resource of this kind, besides a pipeline (which every job's tag names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentLookup {
+    /// A training job named `<tuning-job>-NNN-<8 hex>` was launched by that tuning job
+    /// (`DescribeHyperParameterTuningJob` finds its ARN).
+    TuningJob,
+}
+
+impl ParentLookup {
+    /// The IAM action the lookup needs.
+    pub const fn iam_action(self) -> &'static str {
+        match self {
+            Self::TuningJob => "sagemaker:DescribeHyperParameterTuningJob",
+        }
+    }
+}
+
+/// One kind of SageMaker resource that can be created and tagged: a row of the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceKind {
-    /// The ARN's resource type, e.g. `training-job` (also Tagwarden's name for the kind).
+    /// The ARN's resource type, e.g. `training-job` (also Tagwarden's name for the kind, `resource_type`).
     pub arn_type: &'static str,
     /// The CloudTrail `eventName` of the call that creates it.
     pub create_event: &'static str,
@@ -17,55 +219,252 @@ pub struct ResourceKind {
     pub arn_field: &'static str,
     /// The field of `requestParameters` that holds the resource's name.
     pub name_field: &'static str,
+    /// The `List*` call the sweep and the audit walk it with.
+    pub listing: Listing,
+    /// The `Describe*` call that names its execution role, if it has one the listing does not name.
+    pub role: Option<RoleLookup>,
+    /// Who owns it besides its creator.
+    pub owner: Owner,
+    /// Where it sits in Studio.
+    pub studio: Studio,
+    /// Its tags are the sources of other resources' tags (domains, user profiles, spaces).
+    pub tag_source: bool,
+    /// Versions (`<group>/<n>` ARNs) cannot be tagged; their group is (model packages).
+    pub versioned: bool,
+    /// The work that started it, found by a lookup.
+    pub parent: Option<ParentLookup>,
+    /// How the budget-enforcer stops it, where it can.
+    pub stop: Option<Stop>,
 }
 
 impl ResourceKind {
+    /// A row with no role lookup, owner, Studio place, flags, parent or stop.
+    const fn new(
+        arn_type: &'static str,
+        create_event: &'static str,
+        arn_field: &'static str,
+        name_field: &'static str,
+        listing: Listing,
+    ) -> Self {
+        Self {
+            arn_type,
+            create_event,
+            arn_field,
+            name_field,
+            listing,
+            role: None,
+            owner: Owner::None,
+            studio: Studio::No,
+            tag_source: false,
+            versioned: false,
+            parent: None,
+            stop: None,
+        }
+    }
+
+    const fn role(mut self, role: RoleLookup) -> Self {
+        self.role = Some(role);
+        self
+    }
+
+    const fn stop(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    const fn studio(mut self, studio: Studio, owner: Owner, tag_source: bool) -> Self {
+        self.studio = studio;
+        self.owner = owner;
+        self.tag_source = tag_source;
+        self
+    }
+
     /// The Resource Groups Tagging API's type filter for this kind, e.g. `sagemaker:training-job`.
     pub fn tagging_type(&self) -> String {
         format!("sagemaker:{}", self.arn_type)
     }
+
+    /// Why a resource of this kind cannot be tagged at all, if it cannot (a versioned model package).
+    pub fn refusal(&self, arn: &SageMakerArn) -> Option<Refusal> {
+        (self.versioned && arn.path.contains('/')).then_some(Refusal::VersionedPackage)
+    }
+
+    /// Every IAM action the sweep needs for this kind: its listing, the domains' listing when ARNs are
+    /// built from them, and its role lookup.
+    pub fn sweep_iam_actions(&self) -> impl Iterator<Item = &'static str> {
+        let domains = self.listing.needs_domain_arns().then_some(Listing::Domains.iam_action());
+        [Some(self.listing.iam_action()), domains, self.role.map(RoleLookup::iam_action)].into_iter().flatten()
+    }
 }
 
-const fn kind(
-    arn_type: &'static str,
-    create_event: &'static str,
-    arn_field: &'static str,
-    name_field: &'static str,
-) -> ResourceKind {
-    ResourceKind { arn_type, create_event, arn_field, name_field }
+/// Why a resource is refused: a closed set, each with the reason people read in outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A versioned model package.
+    #[error("versioned model packages cannot be tagged; tag the model package group instead")]
+    VersionedPackage,
+    /// The listing reports the resource as going or gone.
+    #[error("{arn_type} is {status}")]
+    Ending {
+        /// The kind's ARN type.
+        arn_type: &'static str,
+        /// What the listing says.
+        status: EndingStatus,
+    },
+    /// The listing's ARN is not a SageMaker ARN.
+    #[error("not a SageMaker ARN: {0:?}")]
+    NotSageMakerArn(String),
 }
 
-/// Every resource kind the auto-tagger handles, one row per create call.
+/// Statuses of a listed resource that leave nothing to tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndingStatus {
+    /// `Deleted`.
+    Deleted,
+    /// `Deleting`.
+    Deleting,
+    /// `Failed`.
+    Failed,
+}
+
+impl EndingStatus {
+    /// The ending status a listing reports, if the status is one.
+    pub fn parse(status: &str) -> Option<Self> {
+        match status {
+            "Deleted" => Some(Self::Deleted),
+            "Deleting" => Some(Self::Deleting),
+            "Failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EndingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Deleted => "Deleted",
+            Self::Deleting => "Deleting",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
+use Listing as L;
+
+/// The Studio domain.
+pub const DOMAIN: ResourceKind = ResourceKind::new("domain", "CreateDomain", "domainArn", "domainName", L::Domains)
+    .studio(Studio::Domain, Owner::None, true);
+/// A Studio user profile.
+pub const USER_PROFILE: ResourceKind =
+    ResourceKind::new("user-profile", "CreateUserProfile", "userProfileArn", "userProfileName", L::UserProfiles)
+        .studio(Studio::InDomain, Owner::None, true);
+/// A Studio space.
+pub const SPACE: ResourceKind = ResourceKind::new("space", "CreateSpace", "spaceArn", "spaceName", L::Spaces).studio(
+    Studio::InDomain,
+    Owner::Space,
+    true,
+);
+/// A Studio app, of a user profile or of a space.
+pub const APP: ResourceKind = ResourceKind::new("app", "CreateApp", "appArn", "appName", L::Apps)
+    .studio(Studio::InDomain, Owner::App, false)
+    .stop(Stop::App);
+
+/// Every resource kind the auto-tagger handles, one row per create call (two for AutoML's V1 and V2).
 pub const KINDS: &[ResourceKind] = &[
-    kind("training-job", "CreateTrainingJob", "trainingJobArn", "trainingJobName"),
-    kind("processing-job", "CreateProcessingJob", "processingJobArn", "processingJobName"),
-    kind("transform-job", "CreateTransformJob", "transformJobArn", "transformJobName"),
-    kind(
+    ResourceKind {
+        parent: Some(ParentLookup::TuningJob),
+        ..ResourceKind::new("training-job", "CreateTrainingJob", "trainingJobArn", "trainingJobName", L::TrainingJobs)
+            .role(RoleLookup::TrainingJob)
+            .stop(Stop::TrainingJob)
+    },
+    ResourceKind::new(
+        "processing-job",
+        "CreateProcessingJob",
+        "processingJobArn",
+        "processingJobName",
+        L::ProcessingJobs,
+    )
+    .role(RoleLookup::ProcessingJob)
+    .stop(Stop::ProcessingJob),
+    ResourceKind::new("transform-job", "CreateTransformJob", "transformJobArn", "transformJobName", L::TransformJobs)
+        .stop(Stop::TransformJob),
+    ResourceKind::new(
         "hyper-parameter-tuning-job",
         "CreateHyperParameterTuningJob",
         "hyperParameterTuningJobArn",
         "hyperParameterTuningJobName",
+        L::HyperParameterTuningJobs,
+    )
+    .role(RoleLookup::HyperParameterTuningJob)
+    .stop(Stop::HyperParameterTuningJob),
+    ResourceKind::new(
+        "notebook-instance",
+        "CreateNotebookInstance",
+        "notebookInstanceArn",
+        "notebookInstanceName",
+        L::NotebookInstances,
+    )
+    .role(RoleLookup::NotebookInstance)
+    .stop(Stop::NotebookInstance),
+    ResourceKind::new("endpoint", "CreateEndpoint", "endpointArn", "endpointName", L::Endpoints)
+        .stop(Stop::EndpointCapacity),
+    ResourceKind::new(
+        "endpoint-config",
+        "CreateEndpointConfig",
+        "endpointConfigArn",
+        "endpointConfigName",
+        L::EndpointConfigs,
     ),
-    kind("notebook-instance", "CreateNotebookInstance", "notebookInstanceArn", "notebookInstanceName"),
-    kind("endpoint", "CreateEndpoint", "endpointArn", "endpointName"),
-    kind("endpoint-config", "CreateEndpointConfig", "endpointConfigArn", "endpointConfigName"),
-    kind("model", "CreateModel", "modelArn", "modelName"),
-    kind("pipeline", "CreatePipeline", "pipelineArn", "pipelineName"),
-    kind("domain", "CreateDomain", "domainArn", "domainName"),
-    kind("user-profile", "CreateUserProfile", "userProfileArn", "userProfileName"),
-    kind("space", "CreateSpace", "spaceArn", "spaceName"),
-    kind("app", "CreateApp", "appArn", "appName"),
-    kind("labeling-job", "CreateLabelingJob", "labelingJobArn", "labelingJobName"),
-    kind("compilation-job", "CreateCompilationJob", "compilationJobArn", "compilationJobName"),
-    kind("automl-job", "CreateAutoMLJob", "autoMLJobArn", "autoMLJobName"),
-    kind("automl-job", "CreateAutoMLJobV2", "autoMLJobArn", "autoMLJobName"),
-    kind("model-package", "CreateModelPackage", "modelPackageArn", "modelPackageName"),
-    kind("model-package-group", "CreateModelPackageGroup", "modelPackageGroupArn", "modelPackageGroupName"),
-    kind("inference-component", "CreateInferenceComponent", "inferenceComponentArn", "inferenceComponentName"),
-    kind("experiment", "CreateExperiment", "experimentArn", "experimentName"),
-    kind("feature-group", "CreateFeatureGroup", "featureGroupArn", "featureGroupName"),
-    kind("monitoring-schedule", "CreateMonitoringSchedule", "monitoringScheduleArn", "monitoringScheduleName"),
-    kind("cluster", "CreateCluster", "clusterArn", "clusterName"),
+    ResourceKind::new("model", "CreateModel", "modelArn", "modelName", L::Models).role(RoleLookup::Model),
+    ResourceKind::new("pipeline", "CreatePipeline", "pipelineArn", "pipelineName", L::Pipelines),
+    DOMAIN,
+    USER_PROFILE,
+    SPACE,
+    APP,
+    ResourceKind::new("labeling-job", "CreateLabelingJob", "labelingJobArn", "labelingJobName", L::LabelingJobs),
+    ResourceKind::new(
+        "compilation-job",
+        "CreateCompilationJob",
+        "compilationJobArn",
+        "compilationJobName",
+        L::CompilationJobs,
+    ),
+    ResourceKind::new("automl-job", "CreateAutoMLJob", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs),
+    ResourceKind::new("automl-job", "CreateAutoMLJobV2", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs),
+    ResourceKind {
+        versioned: true,
+        ..ResourceKind::new(
+            "model-package",
+            "CreateModelPackage",
+            "modelPackageArn",
+            "modelPackageName",
+            L::ModelPackages,
+        )
+    },
+    ResourceKind::new(
+        "model-package-group",
+        "CreateModelPackageGroup",
+        "modelPackageGroupArn",
+        "modelPackageGroupName",
+        L::ModelPackageGroups,
+    ),
+    ResourceKind::new(
+        "inference-component",
+        "CreateInferenceComponent",
+        "inferenceComponentArn",
+        "inferenceComponentName",
+        L::InferenceComponents,
+    ),
+    ResourceKind::new("experiment", "CreateExperiment", "experimentArn", "experimentName", L::Experiments),
+    ResourceKind::new("feature-group", "CreateFeatureGroup", "featureGroupArn", "featureGroupName", L::FeatureGroups),
+    ResourceKind::new(
+        "monitoring-schedule",
+        "CreateMonitoringSchedule",
+        "monitoringScheduleArn",
+        "monitoringScheduleName",
+        L::MonitoringSchedules,
+    ),
+    ResourceKind::new("cluster", "CreateCluster", "clusterArn", "clusterName", L::Clusters),
 ];
 
 /// The kind created by a CloudTrail `eventName`, if Tagwarden handles it.
@@ -78,12 +477,142 @@ pub fn kind_for_arn_type(arn_type: &str) -> Option<&'static ResourceKind> {
     KINDS.iter().find(|k| k.arn_type == arn_type)
 }
 
+/// Every resource type of the table once, in table order (the first row of each).
+pub fn distinct_kinds() -> Vec<&'static ResourceKind> {
+    let mut kinds: Vec<&'static ResourceKind> = Vec::new();
+    for kind in KINDS {
+        if !kinds.iter().any(|k| k.arn_type == kind.arn_type) {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
+
+/// The kinds the enforcer stops with `stop`, in table order.
+pub fn stopped_by(stop: Stop) -> impl Iterator<Item = &'static ResourceKind> {
+    distinct_kinds().into_iter().filter(move |k| k.stop == Some(stop))
+}
+
 /// The create-call event names, sorted and without duplicates: the EventBridge rule's `eventName` list.
 pub fn create_event_names() -> Vec<&'static str> {
     let mut names: Vec<_> = KINDS.iter().map(|k| k.create_event).collect();
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// The AWS partition a region belongs to: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, the ISO
+/// partitions for theirs, `aws` otherwise.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else {
+        "aws"
+    }
+}
+
+/// Where SageMaker ARNs point: partition, region and account. The one place ARNs are built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnScope {
+    /// `aws`, `aws-cn`, `aws-us-gov`…
+    pub partition: String,
+    /// The region.
+    pub region: String,
+    /// The account id.
+    pub account: String,
+}
+
+/// The owner an app's ARN names: its user profile, or its space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppOwner<'a> {
+    /// An app of a user profile (`CreateApp` with `UserProfileName`).
+    UserProfile(&'a str),
+    /// An app of a space (`CreateApp` with `SpaceName`).
+    Space(&'a str),
+}
+
+impl<'a> AppOwner<'a> {
+    /// The owner of an app as `ListApps` or `DescribeApp` report it: the space when there is one.
+    ///
+    /// NOTE: AWS's app ARN is `app/<domain>/<owner>/<type>/<name>`; the service authorization reference
+    /// calls the segment `${UserProfileName}`, and an app created in a space (where the profile is not
+    /// part of the request) carries the space name there. A summary naming both is a space's app.
+    pub fn of(user_profile: Option<&'a str>, space: Option<&'a str>) -> Option<Self> {
+        match (user_profile, space) {
+            (_, Some(space)) => Some(Self::Space(space)),
+            (Some(profile), None) => Some(Self::UserProfile(profile)),
+            (None, None) => None,
+        }
+    }
+
+    /// The owner's name, the app ARN's second segment.
+    pub fn name(self) -> &'a str {
+        match self {
+            Self::UserProfile(name) | Self::Space(name) => name,
+        }
+    }
+
+    /// The owner's kind: a user profile or a space.
+    pub fn kind(self) -> &'static ResourceKind {
+        match self {
+            Self::UserProfile(_) => &USER_PROFILE,
+            Self::Space(_) => &SPACE,
+        }
+    }
+}
+
+impl ArnScope {
+    /// A scope in `region` of `account`, in the region's partition.
+    pub fn new(region: &str, account: &str) -> Self {
+        Self { partition: partition_of(region).to_owned(), region: region.to_owned(), account: account.to_owned() }
+    }
+
+    /// `arn:<partition>:sagemaker:<region>:<account>:<arn_type>/<path>`.
+    pub fn arn(&self, kind: &ResourceKind, path: &str) -> SageMakerArn {
+        SageMakerArn {
+            partition: self.partition.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            resource_type: kind.arn_type.to_owned(),
+            path: path.to_owned(),
+        }
+    }
+
+    /// A Studio domain: `domain/<id>`.
+    pub fn domain(&self, domain_id: &str) -> SageMakerArn {
+        self.arn(&DOMAIN, domain_id)
+    }
+
+    /// A user profile: `user-profile/<domain>/<name>`.
+    pub fn user_profile(&self, domain_id: &str, name: &str) -> SageMakerArn {
+        self.arn(&USER_PROFILE, &format!("{domain_id}/{name}"))
+    }
+
+    /// A space: `space/<domain>/<name>`.
+    pub fn space(&self, domain_id: &str, name: &str) -> SageMakerArn {
+        self.arn(&SPACE, &format!("{domain_id}/{name}"))
+    }
+
+    /// The user profile or space that owns an app.
+    pub fn app_owner(&self, domain_id: &str, owner: AppOwner<'_>) -> SageMakerArn {
+        self.arn(owner.kind(), &format!("{domain_id}/{}", owner.name()))
+    }
+
+    /// An app: `app/<domain>/<owner>/<app type, lower case>/<name>`.
+    pub fn app(&self, domain_id: &str, owner: AppOwner<'_>, app_type: &str, name: &str) -> SageMakerArn {
+        let path = format!("{domain_id}/{}/{}/{name}", owner.name(), app_type.to_ascii_lowercase());
+        self.arn(&APP, &path)
+    }
 }
 
 /// A parsed SageMaker ARN: `arn:<partition>:sagemaker:<region>:<account>:<type>/<path>`.
@@ -123,9 +652,15 @@ impl SageMakerArn {
         })
     }
 
-    /// Another resource of the same partition, region and account: `arn:…:<resource_type>/<path>`.
-    pub fn sibling(&self, resource_type: &str, path: &str) -> String {
-        format!("arn:{}:sagemaker:{}:{}:{}/{}", self.partition, self.region, self.account, resource_type, path)
+    /// Its partition, region and account, to build other ARNs there.
+    pub fn scope(&self) -> ArnScope {
+        ArnScope { partition: self.partition.clone(), region: self.region.clone(), account: self.account.clone() }
+    }
+
+    /// The Studio domain id, for kinds that live in a domain (the ARN path's first segment).
+    pub fn domain_id(&self, kind: &ResourceKind) -> Option<&str> {
+        let (domain, _) = self.path.split_once('/')?;
+        (kind.studio == Studio::InDomain).then_some(domain)
     }
 
     /// The last path segment: the resource's name for most kinds.
@@ -136,39 +671,25 @@ impl SageMakerArn {
 
 impl fmt::Display for SageMakerArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.sibling(&self.resource_type, &self.path))
+        let Self { partition, region, account, resource_type, path } = self;
+        write!(f, "arn:{partition}:sagemaker:{region}:{account}:{resource_type}/{path}")
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
     fn every_facts_table_event_name_has_a_kind() {
-        for name in [
-            "CreateTrainingJob",
-            "CreateProcessingJob",
-            "CreateTransformJob",
-            "CreateHyperParameterTuningJob",
-            "CreateNotebookInstance",
-            "CreateEndpoint",
-            "CreateEndpointConfig",
-            "CreateModel",
-            "CreatePipeline",
-            "CreateDomain",
-            "CreateUserProfile",
-            "CreateSpace",
-            "CreateApp",
-            "CreateLabelingJob",
-            "CreateCompilationJob",
-            "CreateAutoMLJob",
-            "CreateAutoMLJobV2",
-            "CreateModelPackage",
-            "CreateModelPackageGroup",
-            "CreateInferenceComponent",
-            "CreateExperiment",
-        ] {
+        let names = "CreateTrainingJob CreateProcessingJob CreateTransformJob CreateHyperParameterTuningJob \
+            CreateNotebookInstance CreateEndpoint CreateEndpointConfig CreateModel CreatePipeline CreateDomain \
+            CreateUserProfile CreateSpace CreateApp CreateLabelingJob CreateCompilationJob CreateAutoMLJob \
+            CreateAutoMLJobV2 CreateModelPackage CreateModelPackageGroup CreateInferenceComponent CreateExperiment";
+        assert_eq!(names.split_whitespace().count(), 21);
+        for name in names.split_whitespace() {
             assert!(kind_for_event(name).is_some(), "{name} missing from KINDS");
         }
     }
@@ -181,14 +702,80 @@ mod tests {
     }
 
     #[test]
+    fn every_listing_walks_exactly_one_kind_and_rows_of_one_kind_agree_on_all_but_the_event() {
+        let kinds = distinct_kinds();
+        let listings: BTreeSet<Listing> = kinds.iter().map(|k| k.listing).collect();
+        assert_eq!(listings.len(), kinds.len(), "two kinds share a listing");
+        assert_eq!(listings, Listing::ALL.iter().copied().collect(), "a listing no kind uses");
+        for row in KINDS {
+            let first = kind_for_arn_type(row.arn_type).unwrap();
+            assert_eq!(ResourceKind { create_event: first.create_event, ..*row }, *first, "{}", row.arn_type);
+        }
+    }
+
+    #[test]
+    fn every_role_lookup_and_stop_belongs_to_a_kind() {
+        let roles: BTreeSet<RoleLookup> = KINDS.iter().filter_map(|k| k.role).collect();
+        assert_eq!(roles, RoleLookup::ALL.iter().copied().collect());
+        let stops: BTreeSet<Stop> = KINDS.iter().filter_map(|k| k.stop).collect();
+        assert_eq!(stops, Stop::ALL.iter().copied().collect());
+        let jobs: Vec<_> = Stop::ALL.iter().filter(|s| s.is_job()).flat_map(|s| stopped_by(*s)).collect();
+        assert_eq!(jobs.len(), 4);
+    }
+
+    #[test]
+    fn iam_actions_name_the_operation_they_grant() {
+        for listing in Listing::ALL {
+            assert_eq!(listing.iam_action(), format!("sagemaker:{}", listing.operation()));
+            assert!(listing.operation().starts_with("List"));
+        }
+        assert_eq!(RoleLookup::Model.iam_action(), "sagemaker:DescribeModel");
+        assert_eq!(Stop::EndpointCapacity.undo_iam_action(), Some("sagemaker:UpdateEndpointWeightsAndCapacities"));
+        let app: Vec<_> = APP.sweep_iam_actions().collect();
+        assert_eq!(app, ["sagemaker:ListApps", "sagemaker:ListDomains"]);
+    }
+
+    #[test]
+    fn only_versioned_model_packages_are_refused() {
+        let package = kind_for_arn_type("model-package").unwrap();
+        let versioned = SageMakerArn::parse("arn:aws:sagemaker:r:1:model-package/group/3").unwrap();
+        let unversioned = SageMakerArn::parse("arn:aws:sagemaker:r:1:model-package/pkg").unwrap();
+        assert_eq!(package.refusal(&versioned), Some(Refusal::VersionedPackage));
+        assert_eq!(package.refusal(&unversioned), None);
+        assert_eq!(APP.refusal(&versioned), None);
+        let ending = Refusal::Ending { arn_type: "app", status: EndingStatus::parse("Deleted").unwrap() };
+        assert_eq!(ending.to_string(), "app is Deleted");
+    }
+
+    #[test]
     fn parses_multi_segment_arns_and_rebuilds_them() {
         let arn = "arn:aws:sagemaker:us-east-1:123456789012:app/d-x/alice/jupyterlab/default";
         let parsed = SageMakerArn::parse(arn).unwrap();
         assert_eq!(parsed.resource_type, "app");
         assert_eq!(parsed.path, "d-x/alice/jupyterlab/default");
         assert_eq!(parsed.name(), "default");
+        assert_eq!(parsed.domain_id(&APP), Some("d-x"));
         assert_eq!(parsed.to_string(), arn);
-        assert_eq!(parsed.sibling("domain", "d-x"), "arn:aws:sagemaker:us-east-1:123456789012:domain/d-x");
+        assert_eq!(parsed.scope().domain("d-x").to_string(), "arn:aws:sagemaker:us-east-1:123456789012:domain/d-x");
+    }
+
+    #[test]
+    fn app_arns_name_the_space_when_there_is_one_and_keep_the_partition() {
+        let scope = ArnScope::new("cn-north-1", "123456789012");
+        let owner = AppOwner::of(Some("alice"), Some("team-space")).unwrap();
+        assert_eq!(
+            scope.app("d-x", owner, "JupyterLab", "default").to_string(),
+            "arn:aws-cn:sagemaker:cn-north-1:123456789012:app/d-x/team-space/jupyterlab/default"
+        );
+        assert_eq!(
+            scope.app_owner("d-x", owner).to_string(),
+            "arn:aws-cn:sagemaker:cn-north-1:123456789012:space/d-x/team-space"
+        );
+        let profile = AppOwner::of(Some("alice"), None).unwrap();
+        assert_eq!(scope.app_owner("d-x", profile).resource_type, "user-profile");
+        assert_eq!(AppOwner::of(None, None), None);
+        assert_eq!(ArnScope::new("us-gov-west-1", "1").partition, "aws-us-gov");
+        assert_eq!(ArnScope::new("eu-west-1", "1").partition, "aws");
     }
 
     #[test]

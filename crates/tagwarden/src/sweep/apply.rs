@@ -177,7 +177,7 @@ async fn tag_listed(
         _ => None,
     };
     match subject_for(kind, listed, role.as_deref()) {
-        Err(reason) => Outcome::skipped(reason, Some(kind.create_event), Some(&listed.arn)),
+        Err(refusal) => Outcome::skipped(refusal.to_string(), Some(kind.create_event), Some(&listed.arn)),
         Ok(subject) => match tagger.tag_resource(&subject, options).await {
             Ok(outcome) => outcome,
             Err(err) => failed(err.to_string()),

@@ -1,5 +1,6 @@
 //! Listing the estate: one paginated `List*` call per resource kind, and the `Describe*` that names a
-//! resource's execution role. Shared by the sweep and the audit.
+//! resource's execution role, as the registry ([`crate::resource`]) declares them. Shared by the sweep
+//! and the audit.
 //!
 //! In: a [`ResourceKind`] and a `NextToken`. Out: a [`Page`] of [`Listed`] resources (ARN plus what the
 //! listing says of their origin: domain, owning profile, space, role).
@@ -10,10 +11,10 @@ use aws_sdk_sagemaker::types::ModelPackageType;
 use tokio::sync::Mutex;
 
 use crate::aws::{AwsError, Clients, ResultExt};
-use crate::resource::{ResourceKind, SageMakerArn};
+use crate::resource::{AppOwner, ArnScope, Listing, ResourceKind, RoleLookup, SageMakerArn};
 
 /// Page size of every `List*` call (the largest SageMaker accepts).
-pub const PAGE_SIZE: i32 = 100;
+pub const PAGE_SIZE: i32 = Listing::PAGE_SIZE;
 
 /// One resource as a `List*` call reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,9 +50,10 @@ pub struct Lister {
     domains: Mutex<Option<HashMap<String, SageMakerArn>>>,
 }
 
+/// One page of a listing whose summaries carry ARNs: `arn_page!(request, token, operation, items, arn, status)`.
 macro_rules! arn_page {
-    ($request:expr, $op:literal, $items:ident, $arn:ident, $status:expr) => {{
-        let out = $request.max_results(PAGE_SIZE).send().await.aws($op)?;
+    ($request:expr, $token:expr, $op:expr, $items:ident, $arn:ident, $status:expr) => {{
+        let out = $request.set_next_token($token).max_results(PAGE_SIZE).send().await.aws($op)?;
         #[allow(clippy::redundant_closure_call)]
         let items = out
             .$items()
@@ -84,61 +86,36 @@ impl Lister {
     /// One page of resources of `kind`, starting at `token` (`None`: the first page).
     pub async fn page(&self, kind: &ResourceKind, token: Option<String>) -> Result<Page, AwsError> {
         let sm = &self.clients.sagemaker;
-        match kind.arn_type {
-            "training-job" => arn_page!(
-                sm.list_training_jobs().set_next_token(token),
-                "ListTrainingJobs",
-                training_job_summaries,
-                training_job_arn,
-                none
-            ),
-            "processing-job" => arn_page!(
-                sm.list_processing_jobs().set_next_token(token),
-                "ListProcessingJobs",
-                processing_job_summaries,
-                processing_job_arn,
-                none
-            ),
-            "transform-job" => arn_page!(
-                sm.list_transform_jobs().set_next_token(token),
-                "ListTransformJobs",
-                transform_job_summaries,
-                transform_job_arn,
-                none
-            ),
-            "hyper-parameter-tuning-job" => arn_page!(
-                sm.list_hyper_parameter_tuning_jobs().set_next_token(token),
-                "ListHyperParameterTuningJobs",
+        let op = kind.listing.operation();
+        // NOTE: one arm per `Listing`; a new listing in the registry does not compile until it has its arm.
+        match kind.listing {
+            Listing::TrainingJobs => {
+                arn_page!(sm.list_training_jobs(), token, op, training_job_summaries, training_job_arn, none)
+            }
+            Listing::ProcessingJobs => {
+                arn_page!(sm.list_processing_jobs(), token, op, processing_job_summaries, processing_job_arn, none)
+            }
+            Listing::TransformJobs => {
+                arn_page!(sm.list_transform_jobs(), token, op, transform_job_summaries, transform_job_arn, none)
+            }
+            Listing::HyperParameterTuningJobs => arn_page!(
+                sm.list_hyper_parameter_tuning_jobs(),
+                token,
+                op,
                 hyper_parameter_tuning_job_summaries,
                 hyper_parameter_tuning_job_arn,
                 none
             ),
-            "notebook-instance" => arn_page!(
-                sm.list_notebook_instances().set_next_token(token),
-                "ListNotebookInstances",
-                notebook_instances,
-                notebook_instance_arn,
-                none
-            ),
-            "endpoint" => {
-                arn_page!(sm.list_endpoints().set_next_token(token), "ListEndpoints", endpoints, endpoint_arn, none)
+            Listing::NotebookInstances => {
+                arn_page!(sm.list_notebook_instances(), token, op, notebook_instances, notebook_instance_arn, none)
             }
-            "endpoint-config" => arn_page!(
-                sm.list_endpoint_configs().set_next_token(token),
-                "ListEndpointConfigs",
-                endpoint_configs,
-                endpoint_config_arn,
-                none
-            ),
-            "model" => arn_page!(sm.list_models().set_next_token(token), "ListModels", models, model_arn, none),
-            "pipeline" => {
-                let out = sm
-                    .list_pipelines()
-                    .set_next_token(token)
-                    .max_results(PAGE_SIZE)
-                    .send()
-                    .await
-                    .aws("ListPipelines")?;
+            Listing::Endpoints => arn_page!(sm.list_endpoints(), token, op, endpoints, endpoint_arn, none),
+            Listing::EndpointConfigs => {
+                arn_page!(sm.list_endpoint_configs(), token, op, endpoint_configs, endpoint_config_arn, none)
+            }
+            Listing::Models => arn_page!(sm.list_models(), token, op, models, model_arn, none),
+            Listing::Pipelines => {
+                let out = sm.list_pipelines().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
                 let items = out
                     .pipeline_summaries()
                     .iter()
@@ -152,27 +129,22 @@ impl Lister {
                     .collect();
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            "domain" => arn_page!(
-                sm.list_domains().set_next_token(token),
-                "ListDomains",
+            Listing::Domains => arn_page!(
+                sm.list_domains(),
+                token,
+                op,
                 domains,
                 domain_arn,
                 |s: &aws_sdk_sagemaker::types::DomainDetails| s.status().map(|s| s.as_str().to_owned())
             ),
-            "user-profile" => {
-                let out = sm
-                    .list_user_profiles()
-                    .set_next_token(token)
-                    .max_results(PAGE_SIZE)
-                    .send()
-                    .await
-                    .aws("ListUserProfiles")?;
+            Listing::UserProfiles => {
+                let out = sm.list_user_profiles().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for p in out.user_profiles() {
                     let (Some(domain), Some(name)) = (p.domain_id(), p.user_profile_name()) else { continue };
-                    if let Some(arn) = self.studio_arn(domain, "user-profile", &format!("{domain}/{name}")).await? {
+                    if let Some(scope) = self.domain_scope(domain).await? {
                         items.push(Listed {
-                            arn,
+                            arn: scope.user_profile(domain, name).to_string(),
                             domain_id: Some(domain.to_owned()),
                             owner_profile: Some(name.to_owned()),
                             status: p.status().map(|s| s.as_str().to_owned()),
@@ -182,15 +154,14 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            "space" => {
-                let out =
-                    sm.list_spaces().set_next_token(token).max_results(PAGE_SIZE).send().await.aws("ListSpaces")?;
+            Listing::Spaces => {
+                let out = sm.list_spaces().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for s in out.spaces() {
                     let (Some(domain), Some(name)) = (s.domain_id(), s.space_name()) else { continue };
-                    if let Some(arn) = self.studio_arn(domain, "space", &format!("{domain}/{name}")).await? {
+                    if let Some(scope) = self.domain_scope(domain).await? {
                         items.push(Listed {
-                            arn,
+                            arn: scope.space(domain, name).to_string(),
                             domain_id: Some(domain.to_owned()),
                             owner_profile: s
                                 .ownership_settings_summary()
@@ -203,18 +174,17 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            "app" => {
-                let out = sm.list_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws("ListApps")?;
+            Listing::Apps => {
+                let out = sm.list_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for a in out.apps() {
                     let (Some(domain), Some(app_type), Some(name)) = (a.domain_id(), a.app_type(), a.app_name()) else {
                         continue;
                     };
-                    let Some(owner) = a.user_profile_name().or(a.space_name()) else { continue };
-                    let path = format!("{domain}/{owner}/{}/{name}", app_type.as_str().to_ascii_lowercase());
-                    if let Some(arn) = self.studio_arn(domain, "app", &path).await? {
+                    let Some(owner) = AppOwner::of(a.user_profile_name(), a.space_name()) else { continue };
+                    if let Some(scope) = self.domain_scope(domain).await? {
                         items.push(Listed {
-                            arn,
+                            arn: scope.app(domain, owner, app_type.as_str(), name).to_string(),
                             domain_id: Some(domain.to_owned()),
                             owner_profile: a.user_profile_name().map(str::to_owned),
                             space_name: a.space_name().map(str::to_owned),
@@ -225,93 +195,67 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            "labeling-job" => arn_page!(
-                sm.list_labeling_jobs().set_next_token(token),
-                "ListLabelingJobs",
-                labeling_job_summary_list,
-                labeling_job_arn,
-                none
-            ),
-            "compilation-job" => arn_page!(
-                sm.list_compilation_jobs().set_next_token(token),
-                "ListCompilationJobs",
-                compilation_job_summaries,
-                compilation_job_arn,
-                none
-            ),
-            "automl-job" => arn_page!(
-                sm.list_auto_ml_jobs().set_next_token(token),
-                "ListAutoMLJobs",
-                auto_ml_job_summaries,
-                auto_ml_job_arn,
-                none
-            ),
+            Listing::LabelingJobs => {
+                arn_page!(sm.list_labeling_jobs(), token, op, labeling_job_summary_list, labeling_job_arn, none)
+            }
+            Listing::CompilationJobs => {
+                arn_page!(sm.list_compilation_jobs(), token, op, compilation_job_summaries, compilation_job_arn, none)
+            }
+            Listing::AutoMlJobs => {
+                arn_page!(sm.list_auto_ml_jobs(), token, op, auto_ml_job_summaries, auto_ml_job_arn, none)
+            }
             // NOTE: only unversioned packages can be tagged; versioned ones are tagged through their group.
-            "model-package" => arn_page!(
-                sm.list_model_packages().model_package_type(ModelPackageType::Unversioned).set_next_token(token),
-                "ListModelPackages",
+            Listing::ModelPackages => arn_page!(
+                sm.list_model_packages().model_package_type(ModelPackageType::Unversioned),
+                token,
+                op,
                 model_package_summary_list,
                 model_package_arn,
                 none
             ),
-            "model-package-group" => arn_page!(
-                sm.list_model_package_groups().set_next_token(token),
-                "ListModelPackageGroups",
+            Listing::ModelPackageGroups => arn_page!(
+                sm.list_model_package_groups(),
+                token,
+                op,
                 model_package_group_summary_list,
                 model_package_group_arn,
                 none
             ),
-            "inference-component" => arn_page!(
-                sm.list_inference_components().set_next_token(token),
-                "ListInferenceComponents",
+            Listing::InferenceComponents => arn_page!(
+                sm.list_inference_components(),
+                token,
+                op,
                 inference_components,
                 inference_component_arn,
                 none
             ),
-            "experiment" => arn_page!(
-                sm.list_experiments().set_next_token(token),
-                "ListExperiments",
-                experiment_summaries,
-                experiment_arn,
-                none
-            ),
-            "feature-group" => arn_page!(
-                sm.list_feature_groups().set_next_token(token),
-                "ListFeatureGroups",
-                feature_group_summaries,
-                feature_group_arn,
-                none
-            ),
-            "monitoring-schedule" => arn_page!(
-                sm.list_monitoring_schedules().set_next_token(token),
-                "ListMonitoringSchedules",
+            Listing::Experiments => {
+                arn_page!(sm.list_experiments(), token, op, experiment_summaries, experiment_arn, none)
+            }
+            Listing::FeatureGroups => {
+                arn_page!(sm.list_feature_groups(), token, op, feature_group_summaries, feature_group_arn, none)
+            }
+            Listing::MonitoringSchedules => arn_page!(
+                sm.list_monitoring_schedules(),
+                token,
+                op,
                 monitoring_schedule_summaries,
                 monitoring_schedule_arn,
                 none
             ),
-            "cluster" => arn_page!(
-                sm.list_clusters().set_next_token(token),
-                "ListClusters",
-                cluster_summaries,
-                cluster_arn,
-                none
-            ),
-            other => Err(AwsError::Rejected {
-                operation: "List",
-                code: "Unsupported".into(),
-                message: format!("no listing for {other}"),
-            }),
+            Listing::Clusters => arn_page!(sm.list_clusters(), token, op, cluster_summaries, cluster_arn, none),
         }
     }
 
-    /// The ARN of a Studio resource of `domain`: its domain's ARN with another type and path.
-    async fn studio_arn(&self, domain: &str, arn_type: &str, path: &str) -> Result<Option<String>, AwsError> {
+    /// The partition, region and account of a Studio domain, from its ARN (read once with `ListDomains`):
+    /// where its profiles, spaces and apps are.
+    async fn domain_scope(&self, domain: &str) -> Result<Option<ArnScope>, AwsError> {
         let mut cached = self.domains.lock().await;
         if cached.is_none() {
             let mut found = HashMap::new();
             let mut pages = self.clients.sagemaker.list_domains().max_results(PAGE_SIZE).into_paginator().send();
             while let Some(page) = pages.next().await {
-                for domain in page.aws("ListDomains")?.domains() {
+                for domain in page.aws(Listing::Domains.operation())?.domains() {
                     if let Some(arn) = domain.domain_arn().and_then(SageMakerArn::parse) {
                         found.insert(arn.path.clone(), arn);
                     }
@@ -319,7 +263,7 @@ impl Lister {
             }
             *cached = Some(found);
         }
-        Ok(cached.as_ref().and_then(|d| d.get(domain)).map(|d| d.sibling(arn_type, path)))
+        Ok(cached.as_ref().and_then(|d| d.get(domain)).map(SageMakerArn::scope))
     }
 
     /// The execution role a resource runs as, read with its `Describe*` call, for the kinds that have one.
@@ -328,43 +272,47 @@ impl Lister {
     pub async fn execution_role(&self, kind: &ResourceKind, arn: &SageMakerArn) -> Result<Option<String>, AwsError> {
         let sm = &self.clients.sagemaker;
         let name = arn.name();
-        let role = match kind.arn_type {
-            "notebook-instance" => sm
+        let Some(lookup) = kind.role else {
+            return Ok(None);
+        };
+        let op = lookup.operation();
+        // NOTE: one arm per `RoleLookup`, exhaustive: a new lookup in the registry needs its call here.
+        let role = match lookup {
+            RoleLookup::NotebookInstance => sm
                 .describe_notebook_instance()
                 .notebook_instance_name(name)
                 .send()
                 .await
-                .aws("DescribeNotebookInstance")
+                .aws(op)
                 .map(|o| o.role_arn().map(str::to_owned)),
-            "training-job" => sm
+            RoleLookup::TrainingJob => sm
                 .describe_training_job()
                 .training_job_name(name)
                 .send()
                 .await
-                .aws("DescribeTrainingJob")
+                .aws(op)
                 .map(|o| o.role_arn().map(str::to_owned)),
-            "processing-job" => sm
+            RoleLookup::ProcessingJob => sm
                 .describe_processing_job()
                 .processing_job_name(name)
                 .send()
                 .await
-                .aws("DescribeProcessingJob")
+                .aws(op)
                 .map(|o| o.role_arn().map(str::to_owned)),
-            "model" => sm
+            RoleLookup::Model => sm
                 .describe_model()
                 .model_name(name)
                 .send()
                 .await
-                .aws("DescribeModel")
+                .aws(op)
                 .map(|o| o.execution_role_arn().map(str::to_owned)),
-            "hyper-parameter-tuning-job" => sm
+            RoleLookup::HyperParameterTuningJob => sm
                 .describe_hyper_parameter_tuning_job()
                 .hyper_parameter_tuning_job_name(name)
                 .send()
                 .await
-                .aws("DescribeHyperParameterTuningJob")
+                .aws(op)
                 .map(|o| o.training_job_definition().and_then(|d| d.role_arn()).map(str::to_owned)),
-            _ => return Ok(None),
         };
         match role {
             Ok(role) => Ok(role),
@@ -376,8 +324,5 @@ impl Lister {
 
 /// Whether the sweep reads the execution role of this kind with a `Describe*` call.
 pub fn has_role_lookup(kind: &ResourceKind) -> bool {
-    matches!(
-        kind.arn_type,
-        "notebook-instance" | "training-job" | "processing-job" | "model" | "hyper-parameter-tuning-job"
-    )
+    kind.role.is_some()
 }

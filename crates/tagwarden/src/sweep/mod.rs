@@ -23,8 +23,8 @@ use serde_json::Value;
 pub use apply::{DEADLINE_MARGIN, handle_event, sweep};
 pub use list::{Listed, Lister, Page, has_role_lookup};
 
-use crate::identity::Creator;
-use crate::resource::{KINDS, ResourceKind, SageMakerArn, kind_for_arn_type};
+use crate::identity::{Creator, Via};
+use crate::resource::{EndingStatus, Owner, Refusal, ResourceKind, SageMakerArn, distinct_kinds, kind_for_arn_type};
 use crate::tagging::{Outcome, Subject};
 
 /// Default number of resources tagged at once.
@@ -38,13 +38,7 @@ pub const NOT_SWEPT: &[&str] = &[
 
 /// The kinds the sweep walks: every resource type of the table once, in table order.
 pub fn sweep_kinds() -> Vec<&'static ResourceKind> {
-    let mut kinds: Vec<&'static ResourceKind> = Vec::new();
-    for kind in KINDS {
-        if !kinds.iter().any(|k| k.arn_type == kind.arn_type) {
-            kinds.push(kind);
-        }
-    }
-    kinds
+    distinct_kinds()
 }
 
 /// The kinds named by `--types` (ARN resource types, e.g. `training-job`); every kind when empty.
@@ -65,29 +59,29 @@ pub fn kinds_named(names: &[String]) -> Result<Vec<&'static ResourceKind>, Strin
     Ok(kinds)
 }
 
-/// What to do with one listed resource: the [`Subject`] to tag, or why it is skipped. Pure.
+/// What to do with one listed resource: the [`Subject`] to tag, or why it is refused. Pure.
 ///
 /// The creator is unknown (nobody recorded it); the execution role, when known, is the `principal`
 /// source; an app's or space's owning profile is the creator.
-pub fn subject_for(kind: &'static ResourceKind, listed: &Listed, role_arn: Option<&str>) -> Result<Subject, String> {
-    let arn = SageMakerArn::parse(&listed.arn).ok_or_else(|| format!("not a SageMaker ARN: {:?}", listed.arn))?;
-    if kind.arn_type == "model-package" && arn.path.contains('/') {
-        return Err("versioned model packages cannot be tagged; tag the model package group instead".into());
+pub fn subject_for(kind: &'static ResourceKind, listed: &Listed, role_arn: Option<&str>) -> Result<Subject, Refusal> {
+    let arn = SageMakerArn::parse(&listed.arn).ok_or_else(|| Refusal::NotSageMakerArn(listed.arn.clone()))?;
+    if let Some(refusal) = kind.refusal(&arn) {
+        return Err(refusal);
     }
-    if let Some(status) = listed.status.as_deref().filter(|s| matches!(*s, "Deleted" | "Deleting" | "Failed")) {
-        return Err(format!("{} is {status}", kind.arn_type));
+    if let Some(status) = listed.status.as_deref().and_then(EndingStatus::parse) {
+        return Err(Refusal::Ending { arn_type: kind.arn_type, status });
     }
-    let owner = match kind.arn_type {
-        "app" => listed.owner_profile.clone().map(|n| (n, "app-owner")),
-        "space" => listed.owner_profile.clone().map(|n| (n, "space-owner")),
-        _ => None,
+    let via = match kind.owner {
+        Owner::App => Some(Via::AppOwner),
+        Owner::Space => Some(Via::SpaceOwner),
+        Owner::None => None,
     };
     Ok(Subject {
         kind,
         arn,
-        creator: Creator::unknown("sweep", role_arn.or(listed.role_arn.as_deref())),
+        creator: Creator::unknown(Via::Sweep, role_arn.or(listed.role_arn.as_deref())),
         domain_id: listed.domain_id.clone(),
-        owner_profile: owner,
+        owner_profile: via.and_then(|via| Some((listed.owner_profile.clone()?, via))),
         space_name: listed.space_name.clone(),
         event_id: None,
     })
@@ -258,7 +252,7 @@ mod tests {
         let kinds = sweep_kinds();
         let names: BTreeSet<_> = kinds.iter().map(|k| k.arn_type).collect();
         assert_eq!(names.len(), kinds.len());
-        assert_eq!(names, KINDS.iter().map(|k| k.arn_type).collect());
+        assert_eq!(names, crate::resource::KINDS.iter().map(|k| k.arn_type).collect());
     }
 
     #[test]
@@ -287,17 +281,19 @@ mod tests {
             ..Listed::default()
         };
         let subject = subject_for(kind("app"), &app, None).unwrap();
-        assert_eq!(subject.owner_profile, Some(("alice".to_string(), "app-owner")));
+        assert_eq!(subject.owner_profile, Some(("alice".to_string(), Via::AppOwner)));
         assert_eq!(subject.domain_id.as_deref(), Some("d-x"));
     }
 
     #[test]
     fn deleted_apps_versioned_packages_and_bad_arns_are_skipped_with_reasons() {
         let deleted = Listed { status: Some("Deleted".into()), ..listed("arn:aws:sagemaker:r:1:app/d/u/jupyterlab/a") };
-        assert_eq!(subject_for(kind("app"), &deleted, None).unwrap_err(), "app is Deleted");
+        assert_eq!(subject_for(kind("app"), &deleted, None).unwrap_err().to_string(), "app is Deleted");
         let versioned = listed("arn:aws:sagemaker:r:1:model-package/group/3");
-        assert!(subject_for(kind("model-package"), &versioned, None).unwrap_err().contains("model package group"));
-        assert!(subject_for(kind("model"), &listed("nope"), None).unwrap_err().contains("not a SageMaker ARN"));
+        let refusal = subject_for(kind("model-package"), &versioned, None).unwrap_err();
+        assert!(refusal.to_string().contains("model package group"));
+        let refusal = subject_for(kind("model"), &listed("nope"), None).unwrap_err();
+        assert!(refusal.to_string().contains("not a SageMaker ARN"));
     }
 
     #[test]

@@ -13,26 +13,28 @@ use tracing::{info, warn};
 
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::rules::truncate;
+use super::sources::tuning_job_name;
 use super::tamper::{TagChange, principal_key};
 use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::identity::{
     Creator, CreatorKind, PIPELINE_EXECUTION_TAG, Principal, ProfileRef, STUDIO_DOMAIN_TAG, STUDIO_PROFILE_TAG,
-    STUDIO_SPACE_TAG,
+    STUDIO_SPACE_TAG, Via,
 };
 use crate::policy::{Policy, SourceKind};
+use crate::resource::{Owner, ParentLookup, Studio};
 use crate::telemetry::clip;
 
 /// The auto-tagger: policy, clients and caches, built once per process.
 #[derive(Debug)]
 pub struct AutoTagger {
-    clients: Clients,
+    pub(super) clients: Clients,
     policy: Arc<Policy>,
     /// Tags of source resources and principals, by ARN.
-    tags: TtlCache<Option<Tags>>,
+    pub(super) tags: TtlCache<Option<Tags>>,
     /// Name lookups: a profile's domain, a profile's ARN, a space's owner, a tuning job's ARN.
-    lookups: TtlCache<Option<String>>,
+    pub(super) lookups: TtlCache<Option<String>>,
     /// Principals whose tag changes are Tagwarden's own ([`principal_key`] form).
     trusted: BTreeSet<String>,
     /// The principal these clients act as, asked of STS at the first tag change.
@@ -204,7 +206,7 @@ impl AutoTagger {
             ));
         }
         let sources = self.sources(subject, &existing, &creator, parent.as_ref(), &mut warnings).await?;
-        let is_source = matches!(subject.kind.arn_type, "domain" | "user-profile" | "space");
+        let is_source = subject.kind.tag_source;
         let plan = if let Some(keys) = only {
             let mut without = existing.clone();
             without.retain(|key, _| !keys.contains(key));
@@ -352,7 +354,7 @@ impl AutoTagger {
         let owner = match subject.owner_profile.clone() {
             Some(owner) => Some(owner),
             None => match self.space_arn(subject, existing) {
-                Some(space_arn) => self.space_owner(&space_arn, warnings).await?.map(|n| (n, "space-owner")),
+                Some(space_arn) => self.space_owner(&space_arn, warnings).await?.map(|n| (n, Via::SpaceOwner)),
                 None => None,
             },
         };
@@ -372,7 +374,7 @@ impl AutoTagger {
 
     /// The domain id from the request, Studio's domain tag or the creator's profile.
     fn domain_id(&self, subject: &Subject, existing: &Tags, creator: &Creator) -> Option<String> {
-        if subject.kind.arn_type == "domain" {
+        if subject.kind.studio == Studio::Domain {
             return None;
         }
         subject
@@ -389,9 +391,9 @@ impl AutoTagger {
         if let Some(arn) = existing.get(STUDIO_SPACE_TAG) {
             return Some(arn.clone());
         }
-        let space = subject.space_name.as_deref().filter(|_| subject.kind.arn_type == "app")?;
+        let space = subject.space_name.as_deref().filter(|_| subject.kind.owner == Owner::App)?;
         let domain = subject.domain_id.as_deref()?;
-        Some(subject.arn.sibling("space", &format!("{domain}/{space}")))
+        Some(subject.arn.scope().space(domain, space).to_string())
     }
 
     /// Work started by SageMaker itself: the pipeline of a step job, the tuning job of a training job.
@@ -407,11 +409,10 @@ impl AutoTagger {
             .map(|(pipeline, _)| pipeline.to_owned());
         let parent_arn = match pipeline {
             Some(arn) => Some(arn),
-            None if subject.kind.arn_type == "training-job" => match tuning_job_name(subject.arn.name()) {
-                Some(tuning) => self.tuning_job_arn(tuning, warnings).await?,
-                None => None,
+            None => match (subject.kind.parent, tuning_job_name(subject.arn.name())) {
+                (Some(ParentLookup::TuningJob), Some(tuning)) => self.tuning_job_arn(tuning, warnings).await?,
+                _ => None,
             },
-            None => None,
         };
         let Some(parent_arn) = parent_arn else {
             return Ok(None);
@@ -443,7 +444,7 @@ impl AutoTagger {
                 SourceKind::UserProfile => self.profile_arn(creator, warnings).await?,
                 SourceKind::Space => self.space_arn(subject, existing),
                 SourceKind::Domain => {
-                    self.domain_id(subject, existing, creator).map(|id| subject.arn.sibling("domain", &id))
+                    self.domain_id(subject, existing, creator).map(|id| subject.arn.scope().domain(&id).to_string())
                 }
                 SourceKind::Principal => match &creator.principal {
                     Some(principal) => {
@@ -467,178 +468,6 @@ impl AutoTagger {
         }
         Ok(TagSources { layers, creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown) })
     }
-
-    /// The creator's user profile ARN: from Studio's tag, or looked up by domain and name.
-    async fn profile_arn(&self, creator: &Creator, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
-        let Some(profile) = &creator.profile else {
-            return Ok(None);
-        };
-        if let Some(arn) = &profile.arn {
-            return Ok(Some(arn.clone()));
-        }
-        let Some(domain) = &profile.domain_id else {
-            return Ok(None);
-        };
-        let key = format!("profile-arn:{domain}/{}", profile.name);
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
-        }
-        let described = self
-            .clients
-            .sagemaker
-            .describe_user_profile()
-            .domain_id(domain)
-            .user_profile_name(&profile.name)
-            .send()
-            .await
-            .aws("DescribeUserProfile");
-        let arn = match described {
-            Ok(out) => out.user_profile_arn().map(str::to_owned),
-            Err(err) => soft(err, warnings, &format!("user profile {domain}/{}", profile.name))?,
-        };
-        self.lookups.insert(key, arn.clone());
-        Ok(arn)
-    }
-
-    /// The domain holding a profile of this name, when exactly one does.
-    async fn profile_domain(&self, name: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
-        let key = format!("profile-domain:{name}");
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
-        }
-        let mut pages =
-            self.clients.sagemaker.list_user_profiles().user_profile_name_contains(name).into_paginator().send();
-        let mut domains = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = match page.aws("ListUserProfiles") {
-                Ok(page) => page,
-                Err(err) => return soft(err, warnings, &format!("user profile {name}")),
-            };
-            domains.extend(
-                page.user_profiles()
-                    .iter()
-                    .filter(|p| p.user_profile_name() == Some(name))
-                    .filter_map(|p| p.domain_id().map(str::to_owned)),
-            );
-        }
-        domains.sort();
-        domains.dedup();
-        let found = match domains.len() {
-            1 => domains.pop(),
-            0 => {
-                warnings.push(format!("user profile {name}: not found in any domain"));
-                None
-            }
-            n => {
-                warnings.push(format!("user profile {name}: exists in {n} domains, not guessing which"));
-                None
-            }
-        };
-        self.lookups.insert(key, found.clone());
-        Ok(found)
-    }
-
-    async fn space_owner(&self, space_arn: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
-        let key = format!("space-owner:{space_arn}");
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
-        }
-        let Some((domain, space)) = crate::resource::SageMakerArn::parse(space_arn)
-            .and_then(|a| a.path.split_once('/').map(|(d, s)| (d.to_owned(), s.to_owned())))
-        else {
-            return Ok(None);
-        };
-        let described = self
-            .clients
-            .sagemaker
-            .describe_space()
-            .domain_id(&domain)
-            .space_name(&space)
-            .send()
-            .await
-            .aws("DescribeSpace");
-        let owner = match described {
-            Ok(out) => out.ownership_settings().and_then(|o| o.owner_user_profile_name()).map(str::to_owned),
-            Err(err) => soft(err, warnings, &format!("space {domain}/{space}"))?,
-        };
-        self.lookups.insert(key, owner.clone());
-        Ok(owner)
-    }
-
-    async fn tuning_job_arn(&self, name: &str, warnings: &mut Vec<String>) -> Result<Option<String>, AwsError> {
-        let key = format!("tuning-job:{name}");
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
-        }
-        let described = self
-            .clients
-            .sagemaker
-            .describe_hyper_parameter_tuning_job()
-            .hyper_parameter_tuning_job_name(name)
-            .send()
-            .await
-            .aws("DescribeHyperParameterTuningJob");
-        let arn = match described {
-            Ok(out) => out.hyper_parameter_tuning_job_arn().map(str::to_owned),
-            Err(err) => soft(err, warnings, &format!("tuning job {name}"))?,
-        };
-        self.lookups.insert(key, arn.clone());
-        Ok(arn)
-    }
-
-    /// Tags of a source resource by ARN, cached; `None` if it cannot be read (with a warning).
-    async fn tags_of(&self, arn: &str, warnings: &mut Vec<String>) -> Result<Option<Tags>, AwsError> {
-        if let Some(hit) = self.tags.get(arn) {
-            return Ok(hit);
-        }
-        let tags = match list_tags(&self.clients, arn).await {
-            Ok(tags) => Some(tags),
-            Err(err) => soft(err, warnings, arn)?,
-        };
-        self.tags.insert(arn.to_owned(), tags.clone());
-        Ok(tags)
-    }
-
-    async fn principal_tags(
-        &self,
-        principal: &Principal,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<Tags>, AwsError> {
-        let (key, arn) = match principal {
-            Principal::Role { arn, .. } | Principal::User { arn, .. } => (arn.clone(), arn),
-        };
-        if let Some(hit) = self.tags.get(&key) {
-            return Ok(hit);
-        }
-        let read = match principal {
-            Principal::Role { name, .. } => role_tags(&self.clients, name).await,
-            Principal::User { name, .. } => user_tags(&self.clients, name).await,
-        };
-        let tags = match read {
-            Ok(tags) => Some(tags),
-            Err(err) => soft(err, warnings, arn)?,
-        };
-        self.tags.insert(key, tags.clone());
-        Ok(tags)
-    }
-}
-
-/// A source that cannot be read is a warning, unless retrying may help.
-fn soft<T>(err: AwsError, warnings: &mut Vec<String>, what: &str) -> Result<Option<T>, AwsError> {
-    if err.is_retryable() {
-        return Err(err);
-    }
-    warnings.push(format!("{what}: not read ({err})"));
-    Ok(None)
-}
-
-/// The tuning job that launched a training job named `<tuning-job>-<NNN>-<8 hex>`.
-fn tuning_job_name(training_job: &str) -> Option<&str> {
-    let (rest, suffix) = training_job.rsplit_once('-')?;
-    let (parent, index) = rest.rsplit_once('-')?;
-    let hex = suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit());
-    let number = index.len() == 3 && index.chars().all(|c| c.is_ascii_digit());
-    (hex && number && !parent.is_empty()).then_some(parent)
 }
 
 fn log_outcome(outcome: &Outcome) {
@@ -701,7 +530,7 @@ pub async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> 
 }
 
 /// Every tag of an IAM user, following `Marker`.
-async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
+pub(super) async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
     iam_tags!(clients.iam.list_user_tags().user_name(name), "ListUserTags")
 }
 
@@ -874,13 +703,5 @@ mod tests {
         tagger.handle(&notebook_event()).await.unwrap();
         assert_eq!(roles.num_calls(), 1);
         assert_eq!(list.num_calls(), 2);
-    }
-
-    #[test]
-    fn tuning_job_children_are_recognised_by_their_name() {
-        assert_eq!(tuning_job_name("fraud-hpo-1127-001-5e2a7c1b"), Some("fraud-hpo-1127"));
-        assert_eq!(tuning_job_name("churn-xgb-2026-11-27"), None);
-        assert_eq!(tuning_job_name("x-01-5e2a7c1b"), None);
-        assert_eq!(tuning_job_name("-001-5e2a7c1b"), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod lambda;
 pub mod org;
 pub mod plan;
 pub mod rules;
+mod sources;
 pub mod tamper;
 
 use std::time::Duration;
@@ -22,8 +23,8 @@ pub use plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use crate::aws::AwsError;
 use crate::event::budget::clip;
 use crate::event::{ApiCall, CloudTrailEvent};
-use crate::identity::Creator;
-use crate::resource::{ResourceKind, SageMakerArn, kind_for_event};
+use crate::identity::{Creator, Via};
+use crate::resource::{Owner, ResourceKind, SageMakerArn, kind_for_event};
 
 /// The result of handling one event; serialises to the JSON the Lambda returns and `replay` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,13 +193,8 @@ impl CreateCall {
         let Some(parsed_arn) = SageMakerArn::parse(arn) else {
             return Err(skip(format!("{} is not a SageMaker ARN: {:?}", kind.arn_field, clip(arn))));
         };
-        let versioned_package = kind.arn_type == "model-package" && parsed_arn.path.contains('/');
-        if versioned_package {
-            return Err(Skip::new(
-                "versioned model packages cannot be tagged; tag the model package group instead",
-                name,
-                Some(arn),
-            ));
+        if let Some(refusal) = kind.refusal(&parsed_arn) {
+            return Err(Skip::new(refusal.to_string(), name, Some(arn)));
         }
         Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
     }
@@ -216,16 +212,16 @@ impl CreateCall {
     /// The resource and what the event tells of its origin: the creator from `userIdentity`, the domain,
     /// the owning profile of an app or space, and an app's space, from `requestParameters`.
     pub fn subject(&self) -> Subject {
-        let owner = match self.kind.arn_type {
-            "app" => self.call.request_str("userProfileName").map(|n| (n.to_owned(), "request-user-profile")),
-            "space" => self
+        let owner = match self.kind.owner {
+            Owner::App => self.call.request_str("userProfileName").map(|n| (n.to_owned(), Via::RequestUserProfile)),
+            Owner::Space => self
                 .call
                 .request_parameters
                 .as_ref()
                 .and_then(|p| p.pointer("/ownershipSettings/ownerUserProfileName"))
                 .and_then(Value::as_str)
-                .map(|n| (n.to_owned(), "space-owner")),
-            _ => None,
+                .map(|n| (n.to_owned(), Via::SpaceOwner)),
+            Owner::None => None,
         };
         Subject {
             kind: self.kind,
@@ -251,8 +247,8 @@ pub struct Subject {
     pub creator: Creator,
     /// The Studio domain id, when the request or the listing names it.
     pub domain_id: Option<String>,
-    /// The owning user profile of an app or space, and how it was found (e.g. `space-owner`).
-    pub owner_profile: Option<(String, &'static str)>,
+    /// The owning user profile of an app or space, and how it was found (e.g. [`Via::SpaceOwner`]).
+    pub owner_profile: Option<(String, Via)>,
     /// An app's space name, when the app lives in a space.
     pub space_name: Option<String>,
     /// The EventBridge event id, for notifications.
@@ -263,8 +259,7 @@ impl Subject {
     /// An existing resource with no create record (a tamper restore): the creator is worked out from the
     /// resource's own tags (Studio's system tags) and, for Studio kinds, the domain in its ARN.
     pub fn for_resource(kind: &'static ResourceKind, arn: SageMakerArn, event_id: Option<String>) -> Self {
-        let studio = matches!(kind.arn_type, "user-profile" | "space" | "app");
-        let domain_id = arn.path.split_once('/').filter(|_| studio).map(|(domain, _)| domain.to_owned());
+        let domain_id = arn.domain_id(kind).map(str::to_owned);
         Self {
             kind,
             arn,
