@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 
-use super::actor::{Actor, Ledger, partition};
+use super::actor::{Actor, Ledger};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::{Context, DENIED_BY_TAG, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::permissions::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
-use crate::resource::SageMakerArn;
+use crate::resource::{SageMakerArn, partition_of};
 use crate::tagging::Tags;
 use crate::tagging::rules::sanitize_value;
 
@@ -75,7 +75,7 @@ impl EnforcementAction for DenyIam {
 async fn role_arn(actor: &Actor<'_>, name: &str) -> Result<String, AwsError> {
     let region_account = actor.region_account().await?;
     let (region, account) = region_account.split_once(':').unwrap_or_default();
-    Ok(format!("arn:{}:iam::{account}:role/{name}", partition(region)))
+    Ok(format!("arn:{}:iam::{account}:role/{name}", partition_of(region)))
 }
 
 async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {

@@ -1,9 +1,11 @@
 //! `stop-jobs`: stop InProgress training, processing, transform and tuning jobs in scope. Not reversible
 //! (a stopped job cannot be resumed), so `restore` does nothing.
 //!
-//! The job kinds are data ([`JOB_KINDS`]): the tagging type, the listing and stop permissions (whose
-//! names are the SDK operations), and a typed [`JobType`] that picks the SDK calls: an unknown kind cannot
-//! be written down.
+//! The job kinds come from the resource registry ([`crate::resource`]): each job kind's row names its
+//! listing call and its [`Stop`] call, so a job kind the registry does not know cannot be stopped, and a
+//! stop call that is not a job's is refused here by an exhaustive match, not guessed.
+
+use std::sync::LazyLock;
 
 use aws_sdk_sagemaker::types::{
     HyperParameterTuningJobStatus, ProcessingJobStatus, TrainingJobStatus, TransformJobStatus,
@@ -16,77 +18,48 @@ use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::permissions::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
+use crate::resource::{self, ResourceKind, Stop};
 
-/// The SageMaker job types `stop-jobs` stops: each has its own list and stop call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum JobType {
-    /// Hyperparameter tuning jobs (first: stopping one stops its training jobs).
-    Tuning,
-    /// Training jobs.
-    Training,
-    /// Processing jobs.
-    Processing,
-    /// Batch transform jobs.
-    Transform,
-}
+/// The stop calls of the jobs `stop-jobs` stops, in order: tuning jobs first (stopping one stops its
+/// training jobs).
+const ORDER: [Stop; 4] = [Stop::HyperParameterTuningJob, Stop::TrainingJob, Stop::ProcessingJob, Stop::TransformJob];
 
-/// One job kind as data.
-#[derive(Debug, Clone, Copy)]
+/// One job kind: its stop call, its registry row and the tagging API's name for its type.
+#[derive(Debug)]
 pub(crate) struct JobKind {
-    /// Which SDK calls list and stop it.
-    pub(crate) job: JobType,
+    /// The call that stops it.
+    pub(crate) stop: Stop,
+    /// Its row of the resource registry (the listing call, the ARN type).
+    pub(crate) kind: &'static ResourceKind,
     /// The tagging API's resource type (`sagemaker:<arn type>`).
-    pub(crate) arn_type: &'static str,
-    /// The listing call (with `StatusEquals=InProgress`).
-    pub(crate) list: Permission,
-    /// The stop call.
-    pub(crate) stop: Permission,
+    pub(crate) tagging_type: &'static str,
 }
 
-impl JobKind {
-    /// The SDK operation of a permission (`sagemaker:StopTrainingJob` -> `StopTrainingJob`).
-    fn operation(permission: Permission) -> &'static str {
-        permission.0.strip_prefix("sagemaker:").unwrap_or(permission.0)
-    }
+/// Every job kind `stop-jobs` handles, in the order they are stopped, read from the registry.
+pub(crate) static JOB_KINDS: LazyLock<Vec<JobKind>> = LazyLock::new(|| {
+    ORDER
+        .iter()
+        .flat_map(|&stop| resource::stopped_by(stop).map(move |kind| (stop, kind)))
+        .map(|(stop, kind)| JobKind { stop, kind, tagging_type: tagging_type(kind) })
+        .collect()
+});
+
+/// `sagemaker:<arn type>`, kept for the life of the process (one small string per job kind).
+fn tagging_type(kind: &'static ResourceKind) -> &'static str {
+    Box::leak(kind.tagging_type().into_boxed_str())
 }
 
-/// Every job kind `stop-jobs` handles, in the order they are stopped.
-pub(crate) const JOB_KINDS: [JobKind; 4] = [
-    JobKind {
-        job: JobType::Tuning,
-        arn_type: "sagemaker:hyper-parameter-tuning-job",
-        list: ("sagemaker:ListHyperParameterTuningJobs", Grant::Any),
-        stop: ("sagemaker:StopHyperParameterTuningJob", Grant::SageMaker),
-    },
-    JobKind {
-        job: JobType::Training,
-        arn_type: "sagemaker:training-job",
-        list: ("sagemaker:ListTrainingJobs", Grant::Any),
-        stop: ("sagemaker:StopTrainingJob", Grant::SageMaker),
-    },
-    JobKind {
-        job: JobType::Processing,
-        arn_type: "sagemaker:processing-job",
-        list: ("sagemaker:ListProcessingJobs", Grant::Any),
-        stop: ("sagemaker:StopProcessingJob", Grant::SageMaker),
-    },
-    JobKind {
-        job: JobType::Transform,
-        arn_type: "sagemaker:transform-job",
-        list: ("sagemaker:ListTransformJobs", Grant::Any),
-        stop: ("sagemaker:StopTransformJob", Grant::SageMaker),
-    },
-];
+/// The listing and stop permission of every kind.
+static PERMISSIONS: LazyLock<Vec<Permission>> = LazyLock::new(|| {
+    JOB_KINDS
+        .iter()
+        .flat_map(|k| [(k.kind.listing.iam_action(), Grant::Any), (k.stop.iam_action(), Grant::SageMaker)])
+        .collect()
+});
 
-/// The listing and stop permission of every kind, read from [`JOB_KINDS`].
-const PERMISSIONS: [Permission; 8] = {
-    let k = &JOB_KINDS;
-    [k[0].list, k[0].stop, k[1].list, k[1].stop, k[2].list, k[2].stop, k[3].list, k[3].stop]
-};
-
-/// The resource types, read from [`JOB_KINDS`].
-const RESOURCE_TYPES: [&str; 4] =
-    [JOB_KINDS[0].arn_type, JOB_KINDS[1].arn_type, JOB_KINDS[2].arn_type, JOB_KINDS[3].arn_type];
+/// The tagging API's resource types of every kind.
+static RESOURCE_TYPES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| JOB_KINDS.iter().map(|k| k.tagging_type).collect());
 
 /// The `stop-jobs` row.
 pub(crate) struct StopJobs;
@@ -97,11 +70,11 @@ impl EnforcementAction for StopJobs {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &RESOURCE_TYPES
+        RESOURCE_TYPES.as_slice()
     }
 
     fn permissions(&self) -> &'static [Permission] {
-        &PERMISSIONS
+        PERMISSIONS.as_slice()
     }
 
     fn describe(&self, _rule: &BudgetRule) -> String {
@@ -115,7 +88,7 @@ impl EnforcementAction for StopJobs {
         ledger: &'a mut Ledger,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
-            for kind in &JOB_KINDS {
+            for kind in JOB_KINDS.iter() {
                 stop_kind(actor, kind, cx, ledger).await?;
             }
             Ok(())
@@ -126,9 +99,9 @@ impl EnforcementAction for StopJobs {
 async fn stop_kind(actor: &Actor<'_>, kind: &JobKind, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
     let running = running_jobs(actor, kind).await?;
     let action = Action::StopJobs.to_string();
-    let (candidates, names) = actor.candidates(cx.scope, kind.arn_type, &running).await?;
+    let (candidates, names) = actor.candidates(cx.scope, kind.tagging_type, &running).await?;
     // NOTE: the safety cap counts each job kind on its own, as before the kinds shared one action name.
-    let targets = actor.select_capped(&action, kind.arn_type, candidates, ResultKind::AlreadyStopped, ledger);
+    let targets = actor.select_capped(&action, kind.tagging_type, candidates, ResultKind::AlreadyStopped, ledger);
     actor
         .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, ledger, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
@@ -143,20 +116,20 @@ async fn stop_kind(actor: &Actor<'_>, kind: &JobKind, cx: &Context<'_>, ledger: 
 
 async fn running_jobs(actor: &Actor<'_>, kind: &JobKind) -> Result<Vec<(String, String)>, AwsError> {
     let sm = &actor.clients.sagemaker;
-    Ok(match kind.job {
-        JobType::Training => {
+    Ok(match kind.stop {
+        Stop::TrainingJob => {
             let request = sm.list_training_jobs().status_equals(TrainingJobStatus::InProgress);
             running!(request, "ListTrainingJobs", training_job_summaries, training_job_arn, training_job_name)
         }
-        JobType::Processing => {
+        Stop::ProcessingJob => {
             let request = sm.list_processing_jobs().status_equals(ProcessingJobStatus::InProgress);
             running!(request, "ListProcessingJobs", processing_job_summaries, processing_job_arn, processing_job_name)
         }
-        JobType::Transform => {
+        Stop::TransformJob => {
             let request = sm.list_transform_jobs().status_equals(TransformJobStatus::InProgress);
             running!(request, "ListTransformJobs", transform_job_summaries, transform_job_arn, transform_job_name)
         }
-        JobType::Tuning => {
+        Stop::HyperParameterTuningJob => {
             let request =
                 sm.list_hyper_parameter_tuning_jobs().status_equals(HyperParameterTuningJobStatus::InProgress);
             running!(
@@ -167,23 +140,31 @@ async fn running_jobs(actor: &Actor<'_>, kind: &JobKind) -> Result<Vec<(String, 
                 hyper_parameter_tuning_job_name
             )
         }
+        Stop::NotebookInstance | Stop::App | Stop::EndpointCapacity => return Err(not_a_job(kind.stop)),
     })
+}
+
+/// A stop call in the job table that is not a job's: a registry mistake, reported instead of guessed.
+fn not_a_job(stop: Stop) -> AwsError {
+    let message = "stop-jobs stops jobs only; the resource registry pairs this call with a job kind".into();
+    AwsError::Rejected { operation: stop.operation(), code: "NotAJob".into(), message }
 }
 
 async fn stop_job(actor: &Actor<'_>, kind: &JobKind, name: &str) -> Result<(), AwsError> {
     let sm = &actor.clients.sagemaker;
-    let operation = JobKind::operation(kind.stop);
-    match kind.job {
-        JobType::Training => sm.stop_training_job().training_job_name(name).send().await.aws(operation).map(drop),
-        JobType::Processing => sm.stop_processing_job().processing_job_name(name).send().await.aws(operation).map(drop),
-        JobType::Transform => sm.stop_transform_job().transform_job_name(name).send().await.aws(operation).map(drop),
-        JobType::Tuning => sm
+    let operation = kind.stop.operation();
+    match kind.stop {
+        Stop::TrainingJob => sm.stop_training_job().training_job_name(name).send().await.aws(operation).map(drop),
+        Stop::ProcessingJob => sm.stop_processing_job().processing_job_name(name).send().await.aws(operation).map(drop),
+        Stop::TransformJob => sm.stop_transform_job().transform_job_name(name).send().await.aws(operation).map(drop),
+        Stop::HyperParameterTuningJob => sm
             .stop_hyper_parameter_tuning_job()
             .hyper_parameter_tuning_job_name(name)
             .send()
             .await
             .aws(operation)
             .map(drop),
+        Stop::NotebookInstance | Stop::App | Stop::EndpointCapacity => Err(not_a_job(kind.stop)),
     }
 }
 
@@ -192,14 +173,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_job_kind_declares_its_list_and_stop_calls_and_its_type_once() {
-        let types: std::collections::BTreeSet<JobType> = JOB_KINDS.iter().map(|k| k.job).collect();
-        assert_eq!(types.len(), JOB_KINDS.len());
-        for kind in &JOB_KINDS {
-            assert!(JobKind::operation(kind.list).starts_with("List"), "{kind:?}");
-            assert!(JobKind::operation(kind.stop).starts_with("Stop"), "{kind:?}");
-            assert!(PERMISSIONS.contains(&kind.list) && PERMISSIONS.contains(&kind.stop), "{kind:?}");
-            assert!(RESOURCE_TYPES.contains(&kind.arn_type));
+    fn every_job_kind_comes_from_the_registry_once_with_tuning_jobs_first() {
+        let stops: Vec<Stop> = JOB_KINDS.iter().map(|k| k.stop).collect();
+        assert_eq!(stops, ORDER, "one registry row per job stop call, in the stop order");
+        assert!(JOB_KINDS.iter().all(|k| k.stop.is_job() && k.kind.stop == Some(k.stop)));
+        let registry_jobs = Stop::ALL.iter().filter(|s| s.is_job()).count();
+        assert_eq!(JOB_KINDS.len(), registry_jobs, "every job the registry can stop is in stop-jobs");
+        for kind in JOB_KINDS.iter() {
+            assert!(kind.kind.listing.operation().starts_with("List"), "{kind:?}");
+            assert!(kind.stop.operation().starts_with("Stop"), "{kind:?}");
+            assert!(PERMISSIONS.contains(&(kind.stop.iam_action(), Grant::SageMaker)), "{kind:?}");
+            assert!(RESOURCE_TYPES.contains(&kind.tagging_type));
+            assert_eq!(kind.tagging_type, format!("sagemaker:{}", kind.kind.arn_type));
         }
     }
 }

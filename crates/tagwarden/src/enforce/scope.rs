@@ -202,11 +202,7 @@ mod tests {
     fn cost_filters_become_one_alternative_per_tag_key() {
         let filters = HashMap::from([(
             "TagKeyValue".to_string(),
-            vec![
-                "user:cost-center$CC-4100".to_string(),
-                "user:cost-center$ML-Ads".into(),
-                "user:team$growth".into(),
-            ],
+            vec!["user:cost-center$CC-4100".to_string(), "user:cost-center$ML-Ads".into(), "user:team$growth".into()],
         )]);
         let scope = scope_from_cost_filters(&filters).unwrap();
         let ResolvedScope::Tags(groups) = &scope else { panic!("tags") };

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use aws_sdk_sagemaker::types::AppStatus;
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger, partition};
+use super::actor::{Actor, Ledger};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::permissions::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
+use crate::resource::{AppOwner, ArnScope};
 use crate::tagging::Tags;
 
 /// The `delete-studio-apps` row.
@@ -45,37 +46,6 @@ impl EnforcementAction for DeleteStudioApps {
     }
 }
 
-/// Which kind of owner a Studio app has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AppOwner {
-    /// A user profile's private app.
-    UserProfile,
-    /// A shared space's app.
-    Space,
-}
-
-/// The ARNs of a Studio app and of its owner, as the tagging API reports them:
-/// `arn:<partition>:sagemaker:<region>:<account>:app/<domain>/<owner>/<type>/<name>` and
-/// `…:<user-profile|space>/<domain>/<owner>`.
-// NOTE: the one place the enforcer builds a SageMaker ARN; the resource registry's builder replaces it.
-pub(crate) fn studio_app_arns(
-    region: &str,
-    account: &str,
-    domain: &str,
-    owner_kind: AppOwner,
-    owner: &str,
-    app_type: &str,
-    name: &str,
-) -> (String, String) {
-    let prefix = format!("arn:{}:sagemaker:{region}:{account}", partition(region));
-    let owner_type = match owner_kind {
-        AppOwner::UserProfile => "user-profile",
-        AppOwner::Space => "space",
-    };
-    let app = format!("{prefix}:app/{domain}/{owner}/{}/{name}", app_type.to_ascii_lowercase());
-    (app, format!("{prefix}:{owner_type}/{domain}/{owner}"))
-}
-
 async fn delete_apps(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
     let owners = actor.in_scope(cx.scope, DeleteStudioApps.resource_types()).await?;
     let mut apps = Vec::new();
@@ -87,17 +57,17 @@ async fn delete_apps(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -
     let mut details = HashMap::new();
     let region_account = actor.region_account().await?;
     let (region, account) = region_account.split_once(':').unwrap_or_default();
+    let place = ArnScope::new(region, account);
     for app in apps {
         let running = matches!(app.status(), Some(AppStatus::InService | AppStatus::Pending));
         let (Some(domain), Some(app_type), Some(name)) = (app.domain_id(), app.app_type(), app.app_name()) else {
             continue;
         };
-        let (owner_kind, owner) = match (app.user_profile_name(), app.space_name()) {
-            (_, Some(space)) => (AppOwner::Space, space),
-            (Some(profile), None) => (AppOwner::UserProfile, profile),
-            (None, None) => continue,
+        let Some(owner) = AppOwner::of(app.user_profile_name(), app.space_name()) else {
+            continue;
         };
-        let (arn, owner_arn) = studio_app_arns(region, account, domain, owner_kind, owner, app_type.as_str(), name);
+        let arn = place.app(domain, owner, app_type.as_str(), name).to_string();
+        let owner_arn = place.app_owner(domain, owner).to_string();
         let tags = match &owners {
             None => Some(Tags::new()),
             Some(found) => {
@@ -149,13 +119,22 @@ mod tests {
 
     #[test]
     fn app_arns_name_the_owner_in_the_app_path_and_follow_the_partition() {
-        let (app, owner) =
-            studio_app_arns("us-east-1", "111111111111", "d-1", AppOwner::Space, "team", "JupyterLab", "default");
-        assert_eq!(app, "arn:aws:sagemaker:us-east-1:111111111111:app/d-1/team/jupyterlab/default");
-        assert_eq!(owner, "arn:aws:sagemaker:us-east-1:111111111111:space/d-1/team");
-        let (app, owner) =
-            studio_app_arns("cn-north-1", "111111111111", "d-1", AppOwner::UserProfile, "alice", "KernelGateway", "k");
-        assert_eq!(app, "arn:aws-cn:sagemaker:cn-north-1:111111111111:app/d-1/alice/kernelgateway/k");
-        assert_eq!(owner, "arn:aws-cn:sagemaker:cn-north-1:111111111111:user-profile/d-1/alice");
+        let place = ArnScope::new("us-east-1", "111111111111");
+        let team = AppOwner::Space("team");
+        assert_eq!(
+            place.app("d-1", team, "JupyterLab", "default").to_string(),
+            "arn:aws:sagemaker:us-east-1:111111111111:app/d-1/team/jupyterlab/default"
+        );
+        assert_eq!(place.app_owner("d-1", team).to_string(), "arn:aws:sagemaker:us-east-1:111111111111:space/d-1/team");
+        let place = ArnScope::new("cn-north-1", "111111111111");
+        let alice = AppOwner::UserProfile("alice");
+        assert_eq!(
+            place.app("d-1", alice, "KernelGateway", "k").to_string(),
+            "arn:aws-cn:sagemaker:cn-north-1:111111111111:app/d-1/alice/kernelgateway/k"
+        );
+        assert_eq!(
+            place.app_owner("d-1", alice).to_string(),
+            "arn:aws-cn:sagemaker:cn-north-1:111111111111:user-profile/d-1/alice"
+        );
     }
 }
