@@ -154,7 +154,7 @@ fn progress_message(summary: &SweepSummary, elapsed: Duration) -> String {
         t.skipped,
         t.failed,
         t.scanned as f64 / elapsed.as_secs_f64().max(0.001)
-    );
+    )
 }
 
 /// The summary as a table: one row per type, then the totals and how far the sweep got.
