@@ -9,12 +9,12 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use tagwarden::audit::{self, AuditReport, Format};
 use tagwarden::sweep::{self, Lister, SweepOptions, SweepState};
 use tagwarden::tagging::TaggerSettings;
 use tagwarden::{AutoTagger, Clients, Policy};
 use tagwarden_e2e::estate::{ESTATE_TYPES, Entry, audited, seed_estate};
 use tagwarden_e2e::{Emulator, REGION};
+use tagwarden_ops::audit::{self, AuditReport, Format};
 
 const REQUIRED: &[&str] = &["cost-center", "team", "environment"];
 

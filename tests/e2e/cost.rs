@@ -8,8 +8,8 @@
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::types::{ContainerDefinition, Tag};
 use tagwarden::Policy;
-use tagwarden::cost::{CostError, activate_tags, cost_explorer_client, list_cost_allocation_tags};
 use tagwarden_e2e::{ACCOUNT, Emulator, REGION};
+use tagwarden_ops::cost::{CostError, activate_tags, cost_explorer_client, list_cost_allocation_tags};
 
 /// A SageMaker model carrying `keys` (billing "sees" a key once a resource carries it).
 async fn tagged_model(config: &SdkConfig, name: &str, keys: &[&str]) {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use tagwarden::Policy;
-use tagwarden::cost::{self, CostError, CostReport, LineItem, Money, UNTAGGED};
+use tagwarden_ops::cost::{self, CostError, CostReport, LineItem, Money, UNTAGGED};
 
 use crate::{print_json, print_line};
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod progress;
 mod sweep;
 use serde::Serialize;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
@@ -68,7 +69,7 @@ enum Command {
         #[arg(long, default_value = "infra/policies")]
         out: PathBuf,
         /// IAM ARN pattern of a principal the guardrails never apply to (repeatable).
-        #[arg(long = "exempt-principal", value_name = "ARN", default_value = tagwarden::guardrails::DEFAULT_EXEMPT_PRINCIPAL)]
+        #[arg(long = "exempt-principal", value_name = "ARN", default_value = tagwarden_ops::guardrails::DEFAULT_EXEMPT_PRINCIPAL)]
         exempt_principals: Vec<String>,
         /// Also deny create requests carrying tag keys that are not in the policy.
         #[arg(long)]
@@ -90,10 +91,10 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
         /// The Athena database of the CUR table.
-        #[arg(long, default_value = tagwarden::cost::DEFAULT_DATABASE)]
+        #[arg(long, default_value = tagwarden_ops::cost::DEFAULT_DATABASE)]
         database: String,
         /// The CUR table.
-        #[arg(long, default_value = tagwarden::cost::DEFAULT_TABLE)]
+        #[arg(long, default_value = tagwarden_ops::cost::DEFAULT_TABLE)]
         table: String,
         /// Directory to write the .sql files to (created if missing).
         #[arg(long, default_value = cost::DEFAULT_ATHENA_DIR)]
@@ -201,14 +202,14 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 None => Policy::example(),
             }
             .map_err(|e| e.to_string())?;
-            let options = tagwarden::guardrails::GuardrailOptions { exempt_principals, strict };
-            let guardrails = tagwarden::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
+            let options = tagwarden_ops::guardrails::GuardrailOptions { exempt_principals, strict };
+            let guardrails = tagwarden_ops::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             for (name, text) in &guardrails.files {
                 let path = out.join(name);
                 std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                let size = tagwarden::guardrails::counted_size(name, text);
-                let size = match tagwarden::guardrails::size_limit(name) {
+                let size = tagwarden_ops::guardrails::counted_size(name, text);
+                let size = match tagwarden_ops::guardrails::size_limit(name) {
                     Some(limit) => format!("{size} of {limit} characters"),
                     None => format!("{size} characters"),
                 };

@@ -1,5 +1,5 @@
 //! `tagwarden sweep` and `tagwarden audit`: the existing estate, tagged by the auto-tagger's plan and
-//! measured against the policy. All logic is in `tagwarden::sweep` and `tagwarden::audit`; this is glue:
+//! measured against the policy. All logic is in `tagwarden::sweep` and `tagwarden_ops::audit`; this is glue:
 //! arguments, the state file, progress on a terminal, JSON lines when piped, the summary.
 
 use std::io::{IsTerminal, Write};
@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use tagwarden::audit::{self, Format};
 use tagwarden::sweep::{self, Lister, Progress, SweepOptions, SweepState, SweepSummary};
 use tagwarden::{AutoTagger, Clients};
+use tagwarden_ops::audit::{self, CollectProgress, Format};
+
+use crate::progress;
 
 /// Arguments of `tagwarden sweep`.
 #[derive(Args)]
@@ -80,9 +82,8 @@ pub async fn run_sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let options =
         SweepOptions { kinds, dry_run: args.dry_run, concurrency: usize::from(args.concurrency), deadline: None };
     let lines = !std::io::stdout().is_terminal();
-    let progress = std::io::stderr().is_terminal();
+    let bar = progress::bar("sweep", progress::SWEEP_TEMPLATE);
     let started = Instant::now();
-    let mut last_progress = started - Duration::from_secs(1);
     let mut save_error: Option<String> = None;
     let mut write_error: Option<String> = None;
     let state_path = args.state.clone();
@@ -96,9 +97,8 @@ pub async fn run_sweep(args: SweepArgs) -> Result<ExitCode, String> {
                     write_error = Some(e);
                 }
             }
-            if progress && last_progress.elapsed() >= Duration::from_millis(100) {
-                last_progress = Instant::now();
-                progress_line(summary, started.elapsed());
+            if !bar.is_hidden() {
+                bar.set_message(progress_message(summary, started.elapsed()));
             }
         }
         Progress::Checkpoint(state) => {
@@ -110,9 +110,7 @@ pub async fn run_sweep(args: SweepArgs) -> Result<ExitCode, String> {
         }
     };
     let summary = sweep::sweep(&tagger, &lister, &options, &mut state, &mut observe).await;
-    if progress {
-        eprint!("\r\x1b[2K");
-    }
+    bar.finish_and_clear();
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -146,17 +144,17 @@ fn resource_type(outcome: &tagwarden::Outcome) -> String {
     arn.and_then(tagwarden::resource::SageMakerArn::parse).map(|a| a.resource_type).unwrap_or_default()
 }
 
-fn progress_line(summary: &SweepSummary, elapsed: Duration) {
+fn progress_message(summary: &SweepSummary, elapsed: Duration) -> String {
     let t = &summary.total;
-    eprint!(
-        "\r\x1b[2Ksweep: {} scanned, {} tagged, {} unchanged, {} skipped, {} failed ({:.0}/s)",
+    format!(
+        "{} scanned, {} tagged, {} unchanged, {} skipped, {} failed ({:.0}/s)",
         t.scanned,
         t.tagged,
         t.unchanged,
         t.skipped,
         t.failed,
         t.scanned as f64 / elapsed.as_secs_f64().max(0.001)
-    );
+    )
 }
 
 /// The summary as a table: one row per type, then the totals and how far the sweep got.
@@ -200,7 +198,17 @@ pub async fn run_audit(args: AuditArgs) -> Result<ExitCode, String> {
     let clients = Clients::from_env().await;
     let config = super::load_config(&clients, args.policy.as_deref()).await?;
     let lister = Lister::new(clients);
-    let (resources, errors) = audit::collect(&lister, &kinds, usize::from(args.concurrency)).await;
+    let bar = progress::bar("audit", progress::AUDIT_TEMPLATE);
+    let observe = |event: CollectProgress<'_>| match event {
+        CollectProgress::Listed { resource_type, count } => {
+            bar.inc_length(count as u64);
+            bar.set_message(resource_type.to_owned());
+        }
+        CollectProgress::Read { .. } => bar.inc(1),
+    };
+    let concurrency = usize::from(args.concurrency);
+    let (resources, errors) = audit::collect_with_progress(&lister, &kinds, concurrency, observe).await;
+    bar.finish_and_clear();
     let mut report = audit::audit(&resources, &config.policy.tags);
     report.errors = errors;
     let format = match args.format {

@@ -121,7 +121,7 @@ fn report_json_args(cur: &Path, extra: &[&str]) -> Value {
 
 /// Money strings compared exactly (`12.50` and `12.5000000000` are equal).
 fn money(text: &str) -> i128 {
-    tagwarden::cost::Money::parse(text).expect("a decimal").units()
+    tagwarden_ops::cost::Money::parse(text).expect("a decimal").units()
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn generated_athena_sql_run_by_duckdb_gives_the_same_answers_as_the_report() {
     let keys: Vec<&str> = report["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
     assert_eq!(keys, ["cost-center", "team", "environment"]);
     for (i, key) in keys.iter().enumerate() {
-        let rows = sql[tagwarden::cost::cost_by_tag_query_name(key)].as_array().expect("a query per key");
+        let rows = sql[tagwarden_ops::cost::cost_by_tag_query_name(key)].as_array().expect("a query per key");
         let by_tag = report["by_tag"][i].as_object().unwrap();
         assert_eq!(rows.len(), by_tag.len(), "{key}: one row per value");
         for row in rows {
@@ -155,7 +155,7 @@ fn generated_athena_sql_run_by_duckdb_gives_the_same_answers_as_the_report() {
             assert_eq!(row[2].as_str().unwrap(), total["line_items"].to_string(), "{key} {row}");
         }
     }
-    let missing = sql[tagwarden::cost::MISSING_TAGS_QUERY].as_array().unwrap();
+    let missing = sql[tagwarden_ops::cost::MISSING_TAGS_QUERY].as_array().unwrap();
     let cost: i128 = missing.iter().map(|r| money(r[2].as_str().unwrap())).sum();
     let items: u64 = missing.iter().map(|r| r[3].as_str().unwrap().parse::<u64>().unwrap()).sum();
     assert_eq!(cost, money(report["untagged"]["cost"].as_str().unwrap()));

@@ -44,11 +44,13 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// Number of entries held (live or expired).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Whether the cache holds nothing.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::aws::{AwsError, Clients, ResultExt};
-use crate::org::Organization;
+use crate::org::{Organization, OrganizationError};
 use crate::policy::{Policy, PolicyError};
 use crate::tagging::TaggerSettings;
 
@@ -34,6 +34,9 @@ pub enum ConfigError {
         /// Why.
         source: AwsError,
     },
+    /// An organization setting (`TAGWARDEN_ORGANIZATION_ACCOUNTS` & co.) cannot be used.
+    #[error(transparent)]
+    Organization(#[from] OrganizationError),
     /// An environment variable has a value that cannot be used.
     #[error("environment variable {name}: {problem}")]
     Variable {

@@ -29,7 +29,8 @@ use aws_sdk_sagemaker::config::SharedCredentialsProvider;
 use aws_sdk_sagemaker::config::SharedIdentityCache;
 
 use crate::aws::{AwsError, CallPolicy, Clients, ResultExt};
-use crate::config::ConfigError;
+// NOTE: re-exported so that callers of `org::is_account_id` & co. keep working; the checks live in the leaf.
+pub use crate::ids::{is_account_id, is_ou_id, partition_of};
 
 /// The member role's default name.
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "TagwardenMember";
@@ -40,6 +41,16 @@ pub const MAX_CLIENT_SETS: usize = 1024;
 /// How long a refused account (foreign, or its role cannot be assumed) stays refused before it is asked
 /// again (an account that just joined, a role just deployed).
 pub const REFUSAL_TTL: Duration = Duration::from_secs(300);
+
+/// An organization setting in the environment that cannot be used (raised at cold start).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct OrganizationError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
 
 /// Where the organization's membership comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +77,11 @@ pub struct Organization {
 impl Organization {
     /// The organization configured in the environment read through `var`; `None` for a single-account
     /// deployment (`TAGWARDEN_ORGANIZATION_ACCOUNTS` unset or empty).
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, OrganizationError> {
         let Some(accounts) = var("TAGWARDEN_ORGANIZATION_ACCOUNTS").filter(|v| !v.trim().is_empty()) else {
             return Ok(None);
         };
-        let bad = |name: &'static str, problem: String| ConfigError::Variable { name, problem };
+        let bad = |name: &'static str, problem: String| OrganizationError { name, problem };
         let membership = if accounts.trim() == "organizations" {
             Membership::Organizations
         } else {
@@ -110,7 +121,7 @@ impl Organization {
     }
 
     /// The organization configured in the process environment (see [`Organization::from_lookup`]).
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+    pub fn from_env() -> Result<Option<Self>, OrganizationError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -118,16 +129,6 @@ impl Organization {
     pub fn role_arn(&self, partition: &str, account: &str) -> String {
         format!("arn:{partition}:iam::{account}:role/{}", self.member_role_name)
     }
-}
-
-/// Whether `s` is a 12-digit AWS account id.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Whether `s` looks like an organizational unit id (`ou-xxxx-yyyyyyyy`).
-pub fn is_ou_id(s: &str) -> bool {
-    s.starts_with("ou-") && s.len() > 3 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// An account of the organization, as far as policy resolution needs it.
@@ -440,17 +441,6 @@ fn session_name(function: &str) -> String {
     format!("tagwarden-{cleaned}").chars().take(64).collect()
 }
 
-/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 /// A poisoned lock only means another thread panicked mid-insert: the maps stay usable.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -460,7 +450,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    fn org(vars: &[(&str, &str)]) -> Result<Option<Organization>, ConfigError> {
+    fn org(vars: &[(&str, &str)]) -> Result<Option<Organization>, OrganizationError> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Organization::from_lookup(|name| vars.get(name).cloned())
     }

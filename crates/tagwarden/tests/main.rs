@@ -2,11 +2,9 @@
 //!
 //! One test binary for the directory (see `autotests = false` in Cargo.toml), so the SDK is linked once.
 
-mod athena;
 mod budget_samples;
 mod docs_links;
 mod faults;
-mod guardrails;
 mod member_template;
 mod properties;
 mod sample_events;

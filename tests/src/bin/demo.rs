@@ -269,9 +269,9 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
 
 /// Part three: the resources that existed before Tagwarden: audit, sweep, audit again.
 async fn estate_part(emulator: &Emulator) -> Result<(), String> {
-    use tagwarden::audit::{self, Format};
     use tagwarden::sweep::{self, Lister, Progress, SweepOptions, SweepState};
     use tagwarden_e2e::estate::{ESTATE, ESTATE_TYPES, seed_estate};
+    use tagwarden_ops::audit::{self, Format};
 
     let started = Instant::now();
     let config = emulator.sdk_config(REGION, 3).await;

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
 use super::{KeyRule, PolicyKeys, TagPolicy, normalize_key, policy_keys, topic_arn};
-use crate::org::{is_account_id, is_ou_id};
+use crate::ids::{is_account_id, is_ou_id};
 
 /// A validated override: which accounts it applies to and what it changes.
 #[derive(Debug, Clone)]

@@ -38,8 +38,8 @@ use std::fmt::Write as _;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use crate::policy::{KeyRule, Policy};
-use crate::resource;
+use tagwarden::policy::{KeyRule, Policy};
+use tagwarden::resource;
 
 /// File name of the IAM identity policy.
 pub const IAM_POLICY_FILE: &str = "iam-deny-untagged-sagemaker.json";

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_costexplorer::types::{CostAllocationTagStatus, CostAllocationTagStatusEntry};
 use serde::Serialize;
 
-use crate::aws::{AwsError, ResultExt};
-use crate::policy::TagPolicy;
+use tagwarden::aws::{AwsError, ResultExt};
+use tagwarden::policy::TagPolicy;
 
 /// `line_item_product_code` of SageMaker line items.
 pub const SAGEMAKER_PRODUCT_CODE: &str = "AmazonSageMaker";
@@ -509,7 +509,7 @@ impl CostReport {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::Policy;
+    use tagwarden::Policy;
 
     fn known(key: &str, active: bool) -> KnownTag {
         KnownTag { key: key.into(), active }
@@ -632,7 +632,6 @@ mod property_tests {
 mod apply_tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::Policy;
     use aws_sdk_costexplorer::operation::list_cost_allocation_tags::ListCostAllocationTagsOutput;
     use aws_sdk_costexplorer::operation::update_cost_allocation_tags_status::UpdateCostAllocationTagsStatusOutput;
     use aws_sdk_costexplorer::types::{CostAllocationTag, CostAllocationTagType, UpdateCostAllocationTagsStatusError};
@@ -640,6 +639,7 @@ mod apply_tests {
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
+    use tagwarden::Policy;
 
     type Ce = aws_sdk_costexplorer::Client;
 

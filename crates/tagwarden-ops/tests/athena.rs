@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_norway::Value;
 use tagwarden::Policy;
-use tagwarden::cost::{DEFAULT_DATABASE, DEFAULT_TABLE, athena_queries};
+use tagwarden_ops::cost::{DEFAULT_DATABASE, DEFAULT_TABLE, athena_queries};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -11,13 +11,13 @@ use std::fmt::Write as _;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::aws::AwsError;
-use crate::identity::STUDIO_PROFILE_TAG;
-use crate::policy::{KeyRule, Rejection, TagPolicy};
-use crate::resource::{ResourceKind, SageMakerArn};
-use crate::sweep::{Listed, Lister};
-use crate::tagging::Tags;
-use crate::tagging::apply::list_tags;
+use tagwarden::aws::AwsError;
+use tagwarden::identity::STUDIO_PROFILE_TAG;
+use tagwarden::policy::{KeyRule, Rejection, TagPolicy};
+use tagwarden::resource::{ResourceKind, SageMakerArn};
+use tagwarden::sweep::{Listed, Lister};
+use tagwarden::tagging::Tags;
+use tagwarden::tagging::apply::list_tags;
 
 /// The colour of the compliant part of a coverage bar in the HTML report.
 pub const COMPLIANT_COLOUR: &str = "#2e7d32";
@@ -246,6 +246,33 @@ pub async fn collect(
     kinds: &[&'static ResourceKind],
     concurrency: usize,
 ) -> (Vec<AuditResource>, Vec<(String, String)>) {
+    collect_with_progress(lister, kinds, concurrency, |_| {}).await
+}
+
+/// How far [`collect_with_progress`] got (for a progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectProgress<'a> {
+    /// A type was listed: the tags of `count` of its resources will be read.
+    Listed {
+        /// The resource type (ARN type).
+        resource_type: &'a str,
+        /// How many resources of it will be read.
+        count: usize,
+    },
+    /// The tags of one resource were read (or could not be).
+    Read {
+        /// The resource type (ARN type).
+        resource_type: &'a str,
+    },
+}
+
+/// [`collect`], telling `observe` after each listing and each resource read.
+pub async fn collect_with_progress(
+    lister: &Lister,
+    kinds: &[&'static ResourceKind],
+    concurrency: usize,
+    mut observe: impl FnMut(CollectProgress<'_>),
+) -> (Vec<AuditResource>, Vec<(String, String)>) {
     let mut resources = Vec::new();
     let mut errors = Vec::new();
     for kind in kinds {
@@ -267,16 +294,16 @@ pub async fn collect(
             errors.push((kind.arn_type.to_owned(), err.to_string()));
             continue;
         }
-        listed.retain(|l| crate::sweep::subject_for(kind, l, None).is_ok());
-        let read = futures::stream::iter(listed)
+        listed.retain(|l| tagwarden::sweep::subject_for(kind, l, None).is_ok());
+        observe(CollectProgress::Listed { resource_type: kind.arn_type, count: listed.len() });
+        let mut read = futures::stream::iter(listed)
             .map(|l| async move {
                 let tags: Result<Tags, AwsError> = list_tags(lister.clients(), &l.arn).await;
                 (l, tags)
             })
-            .buffered(concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        for (l, tags) in read {
+            .buffered(concurrency.max(1));
+        while let Some((l, tags)) = read.next().await {
+            observe(CollectProgress::Read { resource_type: kind.arn_type });
             match tags {
                 Ok(tags) => resources.push(AuditResource {
                     resource_type: kind.arn_type.to_owned(),
@@ -507,7 +534,7 @@ code {{ font-size: 12px; }}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Policy;
+    use tagwarden::policy::Policy;
 
     fn policy() -> TagPolicy {
         Policy::example().unwrap().tags

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use tagwarden::Policy;
-use tagwarden::guardrails::{
+use tagwarden_ops::guardrails::{
     GuardrailOptions, IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, counted_size, generate, size_limit,
 };
 
@@ -15,7 +15,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn generated() -> tagwarden::guardrails::Guardrails {
+fn generated() -> tagwarden_ops::guardrails::Guardrails {
     let policy = Policy::from_file(&repo().join("policy/tagwarden.yaml")).unwrap();
     generate(&policy, &GuardrailOptions::checked_in()).unwrap()
 }

@@ -1,0 +1,15 @@
+//! Tagwarden's operator side: what the `tagwarden` CLI, the demo and the end-to-end tests run, and the two
+//! Lambda functions never do.
+//!
+//! - [`audit`]: how well the estate's tags comply with the policy (table, JSON, CSV, HTML).
+//! - [`cost`]: cost allocation: activating the policy's keys in Cost Explorer, Athena named queries over
+//!   the CUR, cost reports by tag value.
+//! - [`guardrails`]: IAM, SCP and Organizations tag policies generated from the tag policy.
+//!
+//! They live in their own crate so that neither Lambda compiles them or links `aws-sdk-costexplorer`:
+//! the functions depend on `tagwarden` only. Everything here builds on `tagwarden`'s public API
+//! (policy, resource table, sweep listing, tag reads); nothing in `tagwarden` depends on this crate.
+
+pub mod audit;
+pub mod cost;
+pub mod guardrails;
