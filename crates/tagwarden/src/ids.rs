@@ -12,12 +12,21 @@ pub fn is_ou_id(s: &str) -> bool {
     s.starts_with("ou-") && s.len() > 3 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+/// The AWS partition a region belongs to: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, the ISO
+/// partitions for theirs, `aws` otherwise.
 pub fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
         "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
     } else {
         "aws"
     }

@@ -9,24 +9,28 @@
 //! # Layering
 //!
 //! Modules only import from layers below them; no import circle. At the bottom are the leaves, which
-//! import nothing from the crate: [`ids`] (account, OU and partition checks), [`resource`] (the table of
-//! SageMaker kinds and ARNs), [`event`] (what arrives), [`aws`] (clients and the call policy), and the
-//! private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a resource, from
-//! `event` and `resource`), [`policy`] (the one configuration model; its overrides check ids through
-//! `ids`, its key and value rules come from the leaf `tagging::rules`) and [`org`] (organization scale:
-//! membership and per-account clients, from `aws` and `ids`; it has its own [`org::OrganizationError`]
-//! rather than importing `config`). Then the work: [`tagging`] (plan, apply, tamper repair), [`sweep`]
-//! (listing and back-fill), [`enforce`] (budget actions) and [`permissions`] (the IAM manifest derived
-//! from the tables). At the top, `config` assembles the policy, the tagger's settings and the
-//! organization from the environment ([`Config`]); only the Lambda wiring (`tagging::lambda`,
-//! the handlers) and the binaries sit above it. Checked by reading the `use` lines module by module
-//! (`cargo modules`, from crates.io, draws the same graph).
+//! import nothing from the crate but other leaves: [`ids`] (account, OU and partition checks), [`grant`]
+//! (what an IAM permission is), [`tag_rules`] (SageMaker's key and value rules), [`resource`] (the registry
+//! of SageMaker kinds, their calls and ARNs), [`event`] (what arrives), [`aws`] (clients and the call
+//! policy), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
+//! resource, from `event` and `resource`), [`policy`] (the one configuration model, from `ids` and
+//! `tag_rules`) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
+//! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
+//! assembles the policy, the tagger's settings and the organization from the environment ([`Config`]).
+//! Then the work: [`tagging`] (plan, apply, tamper repair), [`sweep`] (listing and back-fill, through
+//! `tagging`), [`enforce`] (budget actions, one module per action family) and [`permissions`] (the IAM
+//! manifest gathered from the registry and the action table). At the top, the Lambda wiring:
+//! [`auto_tagger`] (tagging and the scheduled sweep) and `enforce`'s handler, under the two binaries.
+//! Checked by reading the `use` lines module by module (`cargo modules`, from crates.io, draws the same
+//! graph).
 
+pub mod auto_tagger;
 pub mod aws;
 mod cache;
 mod config;
 pub mod enforce;
 pub mod event;
+pub mod grant;
 pub mod identity;
 pub mod ids;
 pub mod org;
@@ -34,6 +38,7 @@ pub mod permissions;
 pub mod policy;
 pub mod resource;
 pub mod sweep;
+pub mod tag_rules;
 pub mod tagging;
 pub mod telemetry;
 

@@ -501,25 +501,7 @@ pub fn create_event_names() -> Vec<&'static str> {
     names
 }
 
-/// The AWS partition a region belongs to: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, the ISO
-/// partitions for theirs, `aws` otherwise.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else {
-        "aws"
-    }
-}
+pub use crate::ids::partition_of;
 
 /// Where SageMaker ARNs point: partition, region and account. The one place ARNs are built.
 #[derive(Debug, Clone, PartialEq, Eq)]

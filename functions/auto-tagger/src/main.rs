@@ -5,7 +5,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use tagwarden::tagging::lambda::AutoTaggerFunction;
+use tagwarden::auto_tagger::AutoTaggerFunction;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -13,7 +13,7 @@ use tracing::info;
 
 use super::apply::BudgetEnforcer;
 use super::plan::{Candidate, EnforcementPlan, select_within};
-use super::report::{ActionResult, ResultKind};
+use super::report::{ActionResult, Ledger, ResultKind};
 use super::scope::ResolvedScope;
 use super::{ACTIONS, Context};
 use crate::aws::{AwsError, Clients, ResultExt};
@@ -37,35 +37,6 @@ macro_rules! running {
     }};
 }
 pub(crate) use running;
-
-/// Results collected while acting, and the first retryable failure if any.
-#[derive(Debug, Default)]
-pub(crate) struct Ledger {
-    /// Every result so far, in order.
-    pub(crate) results: Vec<ActionResult>,
-    /// The first retryable failure.
-    pub(crate) retryable: Option<AwsError>,
-    /// Targets selected so far per action, over every account and region: the safety cap counts them all.
-    selected: HashMap<String, usize>,
-}
-
-impl Ledger {
-    /// Records how a call ended: not-found is `gone`, a failure is `failed: …` (the first retryable one kept).
-    pub(crate) fn record(&mut self, action: &str, arn: &str, outcome: Result<ResultKind, AwsError>, gone: ResultKind) {
-        let result = match outcome {
-            Ok(result) => result,
-            Err(err) if err.is_not_found() => gone,
-            Err(err) => {
-                let failed = ResultKind::failed(&err);
-                if err.is_retryable() && self.retryable.is_none() {
-                    self.retryable = Some(err);
-                }
-                failed
-            }
-        };
-        self.results.push(ActionResult::new(action, arn, result));
-    }
-}
 
 /// The enforcer acting in one (account, region): that place's clients (the member role's, through the
 /// organization's [`ClientPool`](crate::org::ClientPool), or the central account's own) and what the

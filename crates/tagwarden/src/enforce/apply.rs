@@ -13,8 +13,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::actor::Ledger;
 use super::plan::plan_enforcement;
+use super::report::Ledger;
 use super::report::{ActionResult, ResultKind, summary};
 use super::scope::{ResolvedScope, scope_of_budget};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport};
@@ -23,7 +23,7 @@ use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, parse_budget_envelope};
 use crate::org::{ClientPool, Organization};
 use crate::policy::{Action, BudgetRule, Policy, Scope};
-use crate::tagging::rules::sanitize_value;
+use crate::tag_rules::sanitize_value;
 use crate::telemetry::clip;
 
 /// A retryable failure with the results recorded before it, logged with the failures' resources.

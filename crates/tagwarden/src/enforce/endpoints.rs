@@ -5,14 +5,15 @@
 use aws_sdk_sagemaker::types::{DesiredWeightAndCapacity, EndpointStatus};
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger, running};
+use super::actor::{Actor, running};
 use super::plan::Candidate;
+use super::report::Ledger;
 use super::report::ResultKind;
 use super::{Context, EnforcementAction, SCALED_BY_TAG, SCALED_FROM_TAG};
 use crate::aws::{AwsError, ResultExt};
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule, EndpointAction};
-use crate::tagging::rules::sanitize_value;
+use crate::tag_rules::sanitize_value;
 
 /// The `scale-endpoints` row.
 pub(crate) struct ScaleEndpoints;

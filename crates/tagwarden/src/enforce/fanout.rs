@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use tracing::warn;
 
-use super::actor::{Actor, Ledger};
+use super::actor::Actor;
 use super::apply::BudgetEnforcer;
+use super::report::Ledger;
 use super::report::{ActionResult, ResultKind};
 use crate::aws::{AwsError, ResultExt};
 use crate::org::{AccessError, Membership};

@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 
-use super::actor::{Actor, Ledger};
+use super::actor::Actor;
 use super::plan::Candidate;
+use super::report::Ledger;
 use super::report::ResultKind;
 use super::{Context, DENIED_BY_TAG, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
 use crate::resource::{SageMakerArn, partition_of};
+use crate::tag_rules::sanitize_value;
 use crate::tagging::Tags;
-use crate::tagging::rules::sanitize_value;
 
 /// The `deny-iam` row.
 pub(crate) struct DenyIam;

@@ -12,11 +12,12 @@ use aws_sdk_sagemaker::types::{
 };
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger, running};
+use super::actor::{Actor, running};
+use super::report::Ledger;
 use super::report::ResultKind;
 use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
 use crate::resource::{self, ResourceKind, Stop};
 

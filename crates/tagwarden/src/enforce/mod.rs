@@ -76,11 +76,12 @@ pub use plan::{Candidate, EnforcementPlan, plan_enforcement, select};
 pub use report::{ActionResult, ResultKind, summary};
 pub use scope::ResolvedScope;
 
-use self::actor::{Actor, Ledger};
+use self::actor::Actor;
+use self::report::Ledger;
 
 use crate::aws::AwsError;
 use crate::event::budget::{AlertError, BudgetAlert};
-use crate::permissions::Permission;
+use crate::grant::Permission;
 use crate::policy::{Action, BudgetRule};
 
 /// Tag Tagwarden puts on a notebook it stopped: the budget's name.

@@ -4,13 +4,14 @@
 use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger, running};
+use super::actor::{Actor, running};
+use super::report::Ledger;
 use super::report::ResultKind;
 use super::{Context, EnforcementAction, STOPPED_BY_TAG};
 use crate::aws::{AwsError, ResultExt};
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
-use crate::tagging::rules::sanitize_value;
+use crate::tag_rules::sanitize_value;
 
 /// The `stop-notebooks` row.
 pub(crate) struct StopNotebooks;

@@ -3,10 +3,11 @@
 
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger};
+use super::actor::Actor;
+use super::report::Ledger;
 use super::{Context, EnforcementAction};
 use crate::aws::AwsError;
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
 
 /// The `notify` row.

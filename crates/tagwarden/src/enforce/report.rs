@@ -1,12 +1,13 @@
 //! What the enforcer tells: one [`ActionResult`] per action and resource, its [`ResultKind`], and the
 //! summary published to the notification topic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
 use super::EnforcementReport;
+use crate::aws::AwsError;
 
 /// How one action ended for one resource; serialised as the kebab-case word, with its detail after `: `
 /// (`done`, `capped: safety cap of 3 per action reached`, `failed: StopNotebookInstance: …`).
@@ -158,7 +159,36 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
     if failures.len() > 50 {
         body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
     }
-    (crate::tagging::rules::truncate(&subject, 99), body)
+    (crate::tag_rules::truncate(&subject, 99), body)
+}
+
+/// Results collected while acting, and the first retryable failure if any.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// Every result so far, in order.
+    pub(crate) results: Vec<ActionResult>,
+    /// The first retryable failure.
+    pub(crate) retryable: Option<AwsError>,
+    /// Targets selected so far per action, over every account and region: the safety cap counts them all.
+    pub(super) selected: HashMap<String, usize>,
+}
+
+impl Ledger {
+    /// Records how a call ended: not-found is `gone`, a failure is `failed: …` (the first retryable one kept).
+    pub(crate) fn record(&mut self, action: &str, arn: &str, outcome: Result<ResultKind, AwsError>, gone: ResultKind) {
+        let result = match outcome {
+            Ok(result) => result,
+            Err(err) if err.is_not_found() => gone,
+            Err(err) => {
+                let failed = ResultKind::failed(&err);
+                if err.is_retryable() && self.retryable.is_none() {
+                    self.retryable = Some(err);
+                }
+                failed
+            }
+        };
+        self.results.push(ActionResult::new(action, arn, result));
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use aws_sdk_sagemaker::types::AppStatus;
 use futures::future::BoxFuture;
 
-use super::actor::{Actor, Ledger};
+use super::actor::Actor;
 use super::plan::Candidate;
+use super::report::Ledger;
 use super::report::ResultKind;
 use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
-use crate::permissions::{Permission, Scope as Grant};
+use crate::grant::{Permission, Scope as Grant};
 use crate::policy::{Action, BudgetRule};
 use crate::resource::{AppOwner, ArnScope};
 use crate::tagging::Tags;

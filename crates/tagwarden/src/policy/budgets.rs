@@ -21,7 +21,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use super::topic_arn;
-use crate::tagging::rules::{key_problem, value_problem};
+use crate::tag_rules::{key_problem, value_problem};
 
 /// The budget rules and the settings every rule shares.
 #[derive(Debug, Clone, Deserialize)]

@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::tagging::rules::{key_problem, value_problem};
+use crate::tag_rules::{key_problem, value_problem};
 
 mod budgets;
 pub mod overrides;

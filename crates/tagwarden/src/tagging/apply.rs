@@ -11,9 +11,9 @@ use aws_sdk_sagemaker::types::Tag;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::rules::truncate;
-use super::sources::tuning_job_name;
 use super::tamper::{TagChange, principal_key};
 use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};

@@ -5,10 +5,8 @@
 //! whole body; the CLI's `replay` calls the same function.
 
 pub mod apply;
-pub mod lambda;
 pub mod org;
 pub mod plan;
-pub mod rules;
 mod sources;
 pub mod tamper;
 
@@ -17,6 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::tag_rules as rules;
 pub use apply::AutoTagger;
 pub use plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 

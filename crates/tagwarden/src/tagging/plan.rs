@@ -220,9 +220,26 @@ fn enforce_tag_limit(existing: &Tags, policy: &TagPolicy, plan: &mut TagPlan) {
     }
 }
 
+/// The tuning job that launched a training job named `<tuning-job>-<NNN>-<8 hex>`.
+pub(crate) fn tuning_job_name(training_job: &str) -> Option<&str> {
+    let (rest, suffix) = training_job.rsplit_once('-')?;
+    let (parent, index) = rest.rsplit_once('-')?;
+    let hex = suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit());
+    let number = index.len() == 3 && index.chars().all(|c| c.is_ascii_digit());
+    (hex && number && !parent.is_empty()).then_some(parent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tuning_job_children_are_recognised_by_their_name() {
+        assert_eq!(tuning_job_name("fraud-hpo-1127-001-5e2a7c1b"), Some("fraud-hpo-1127"));
+        assert_eq!(tuning_job_name("churn-xgb-2026-11-27"), None);
+        assert_eq!(tuning_job_name("x-01-5e2a7c1b"), None);
+        assert_eq!(tuning_job_name("-001-5e2a7c1b"), None);
+    }
     use crate::policy::Policy;
 
     fn policy(yaml: &str) -> TagPolicy {

@@ -2,8 +2,10 @@
 //! `> 80%`. Read strictly: a number that another locale would read differently (`1.234,56`) is refused
 //! rather than guessed, and so is anything negative, not finite or over [`MAX_AMOUNT`].
 
-use super::message::ALERT_THRESHOLD;
 use super::{AlertError, Threshold, ThresholdKind, clip};
+
+/// The alert line holding the threshold (the parser of the whole message reads it too).
+pub(super) const ALERT_THRESHOLD: &str = "Alert Threshold";
 
 /// Anything larger is a misread, not a bill.
 pub(super) const MAX_AMOUNT: f64 = 1e12;

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::amount::{parse_amount, parse_threshold};
+use super::amount::{ALERT_THRESHOLD, parse_amount, parse_threshold};
 use super::{AlertError, AlertType, BudgetAlert, BudgetPeriod, clip, keys_note};
 
 /// Parses the text of one alert (Subject may be absent).
@@ -93,7 +93,6 @@ const BUDGET_NAME: &str = "Budget Name";
 const BUDGET_TYPE: &str = "Budget Type";
 pub(super) const BUDGETED_AMOUNT: &str = "Budgeted Amount";
 const ALERT_TYPE: &str = "Alert Type";
-pub(super) const ALERT_THRESHOLD: &str = "Alert Threshold";
 const ACTUAL_AMOUNT: &str = "ACTUAL Amount";
 const FORECASTED_AMOUNT: &str = "FORECASTED Amount";
 const AWS_ACCOUNT: &str = "AWS Account";

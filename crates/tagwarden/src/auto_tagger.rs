@@ -10,10 +10,10 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::org::OrgTagger;
-use super::{AutoTagger, RetryableError};
 use crate::org::{ClientPool, Organization};
 use crate::sweep::{self, Lister};
+use crate::tagging::org::OrgTagger;
+use crate::tagging::{AutoTagger, RetryableError};
 use crate::{Clients, Config};
 
 /// Everything the auto-tagger function keeps between invocations.

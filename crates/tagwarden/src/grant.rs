@@ -1,0 +1,37 @@
+//! What an IAM permission is: an IAM action on a scope. A leaf, so that the modules declaring the calls they
+//! make (the resource registry, the enforcer's actions) and the manifest that gathers them (`permissions`)
+//! can all use it without importing each other.
+
+/// What an IAM action may be granted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Actions that support no resource-level permissions (`List*`, `tag:GetResources`): `*`.
+    Any,
+    /// SageMaker resources of this account and region.
+    SageMaker,
+    /// IAM roles of this account.
+    IamRoles,
+    /// IAM users of this account.
+    IamUsers,
+    /// Writing only Tagwarden's own `tagwarden:*` marker tags on SageMaker resources (`aws:TagKeys`
+    /// condition): the budget-enforcer cannot change cost-allocation tags.
+    SageMakerMarkers,
+    /// Writing only `tagwarden:*` marker tags on IAM roles: role tags can drive access (ABAC).
+    IamRoleMarkers,
+    /// Attaching or detaching only the deny policy (`iam:PolicyARN` condition).
+    DenyPolicyAttachment,
+    /// The notification topic.
+    NotifyTopic,
+    /// This account's budgets.
+    Budgets,
+    /// The policy's SSM parameter.
+    PolicyParameter,
+    /// The member role (`MemberRoleName`) in every account of the organization: `sts:AssumeRole`.
+    MemberRoles,
+}
+
+/// The tag-key pattern the marker scopes allow (`aws:TagKeys`, `ForAllValues:StringLike`).
+pub const MARKER_TAG_KEYS: &str = "tagwarden:*";
+
+/// One permission: an IAM action on a scope.
+pub type Permission = (&'static str, Scope);
