@@ -1,0 +1,212 @@
+//! Tests of the generated guardrails: the policies, their conditions and their size limits.
+
+use serde_json::Value;
+
+use super::*;
+
+fn policy(yaml: &str) -> Policy {
+    Policy::from_yaml(yaml, "test").unwrap()
+}
+
+fn json(guardrails: &Guardrails, name: &str) -> Value {
+    serde_json::from_str(guardrails.file(name).unwrap()).unwrap()
+}
+
+fn statements(document: &Value) -> Vec<Value> {
+    document["Statement"].as_array().unwrap().clone()
+}
+
+fn example() -> Guardrails {
+    generate(&Policy::example().unwrap(), &GuardrailOptions::checked_in()).unwrap()
+}
+
+#[test]
+fn each_required_key_gets_its_own_null_statement() {
+    let iam = json(&example(), IAM_POLICY_FILE);
+    let nulls: Vec<(String, Value)> = statements(&iam)
+        .into_iter()
+        .filter_map(|s| {
+            let null = s["Condition"]["Null"].as_object()?.clone();
+            let (key, value) = null.into_iter().next()?;
+            (value == "true").then(|| (key, s["Action"].clone()))
+        })
+        .collect();
+    let keys: Vec<&str> = nulls.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["aws:RequestTag/cost-center", "aws:RequestTag/team", "aws:RequestTag/environment"]);
+    for (_, actions) in &nulls {
+        let actions = actions.as_array().unwrap();
+        assert_eq!(actions.len(), resource::create_event_names().len() - 1);
+        assert!(actions.contains(&Value::from("sagemaker:CreateTrainingJob")));
+        assert!(actions.contains(&Value::from("sagemaker:CreateAutoMLJobV2")));
+        assert!(actions.contains(&Value::from("sagemaker:CreateModelPackageGroup")));
+        assert!(!actions.contains(&Value::from("sagemaker:CreateModelPackage")), "versions cannot carry tags");
+    }
+}
+
+#[test]
+fn allowed_values_become_a_string_not_equals_condition() {
+    let iam = json(&example(), IAM_POLICY_FILE);
+    let statement = statements(&iam).into_iter().find(|s| s["Sid"] == "DenyCreateWithOtherEnvironment").unwrap();
+    let condition = &statement["Condition"];
+    assert_eq!(
+        condition["StringNotEquals"]["aws:RequestTag/environment"],
+        serde_json::json!(["dev", "staging", "production"])
+    );
+    assert_eq!(condition["Null"]["aws:RequestTag/environment"], "false", "an absent optional key is not denied");
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(statement["Resource"], "*");
+}
+
+#[test]
+fn deleting_required_or_protected_keys_is_denied_except_to_exempt_principals() {
+    let yaml = "tags:\n  keys:\n    owner: {protected: true}\n    team: {required: true}\n    note: {}\n";
+    let options = GuardrailOptions {
+        exempt_principals: vec!["arn:aws:iam::*:role/tagwarden-*".into(), "arn:aws:iam::*:role/admin".into()],
+        strict: false,
+    };
+    let iam = json(&generate(&policy(yaml), &options).unwrap(), IAM_POLICY_FILE);
+    let all = statements(&iam);
+    let delete = all.iter().find(|s| s["Action"] == serde_json::json!(["sagemaker:DeleteTags"])).unwrap();
+    assert_eq!(delete["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"], serde_json::json!(["owner", "team"]));
+    for statement in &all {
+        let exempt = &statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
+        assert_eq!(exempt, &serde_json::json!(["arn:aws:iam::*:role/tagwarden-*", "arn:aws:iam::*:role/admin"]));
+    }
+    assert!(!iam.to_string().contains("AddTags"), "tag-on-create is authorised as AddTags");
+}
+
+#[test]
+fn strict_mode_denies_keys_outside_the_policy_and_is_off_by_default() {
+    let sid = "DenyCreateWithTagKeysOutsidePolicy";
+    let iam = json(&example(), IAM_POLICY_FILE);
+    assert!(statements(&iam).iter().all(|s| s["Sid"] != sid));
+    let options = GuardrailOptions { strict: true, ..GuardrailOptions::checked_in() };
+    let iam = json(&generate(&Policy::example().unwrap(), &options).unwrap(), IAM_POLICY_FILE);
+    let strict = statements(&iam).into_iter().find(|s| s["Sid"] == sid).unwrap();
+    assert_eq!(
+        strict["Condition"]["ForAnyValue:StringNotLike"]["aws:TagKeys"],
+        serde_json::json!(["cost-center", "team", "environment", "project", "created-by", "sagemaker:*"])
+    );
+}
+
+#[test]
+fn the_scp_is_minified_and_within_5120_characters() {
+    let guardrails = example();
+    let scp = guardrails.file(SCP_FILE).unwrap();
+    assert!(scp.chars().count() <= SCP_LIMIT, "{}", scp.len());
+    assert_eq!(scp.trim_end().lines().count(), 1);
+    assert!(!scp.contains(": ") && !scp.contains(", "));
+    let parsed: Value = serde_json::from_str(scp).unwrap();
+    assert_eq!(parsed, json(&guardrails, IAM_POLICY_FILE), "the SCP says what the IAM policy says");
+    assert!(statements(&parsed).iter().all(|s| s["Resource"] == "*" && s.get("Principal").is_none()));
+}
+
+#[test]
+fn a_large_scp_merges_actions_into_exact_wildcards() {
+    let actions = guarded_actions();
+    let merged = merge_actions(&actions);
+    assert_eq!(merged.len(), actions.len() - 2);
+    assert!(merged.contains(&"sagemaker:CreateAutoMLJob*".to_owned()));
+    assert!(merged.contains(&"sagemaker:CreateEndpoint*".to_owned()));
+    assert!(!merged.contains(&"sagemaker:CreateEndpointConfig".to_owned()));
+
+    // Five required keys and a second exempt principal: the exact SCP is over 5,120 characters, the merged
+    // one is not.
+    let keys: String = (1..=5).map(|i| format!("    key-{i}: {{required: true}}\n")).collect();
+    let big = policy(&format!("tags:\n  keys:\n{keys}"));
+    let mut options = GuardrailOptions::checked_in();
+    options.exempt_principals.push("arn:aws:iam::123456789012:role/service-role/ml-platform-break-glass".into());
+    let exact = minified(SCP_FILE, &deny_policy(&big, &options, &actions)).unwrap();
+    assert!(exact.chars().count() > SCP_LIMIT, "{}", exact.len());
+    let guardrails = generate(&big, &options).unwrap();
+    let scp = guardrails.file(SCP_FILE).unwrap();
+    assert!(scp.contains("sagemaker:CreateEndpoint*"), "merged");
+    assert!(scp.chars().count() <= SCP_LIMIT, "{}", scp.len());
+    assert!(guardrails.file(README_FILE).unwrap().contains("actions merged into wildcards"));
+    let iam = guardrails.file(IAM_POLICY_FILE).unwrap();
+    assert!(iam.contains("\"sagemaker:CreateEndpointConfig\""), "the IAM policy keeps the exact actions");
+}
+
+#[test]
+fn an_oversized_policy_is_refused_with_its_size() {
+    let keys: String = (1..=12).map(|i| format!("    key-{i}: {{required: true}}\n")).collect();
+    let err = generate(&policy(&format!("tags:\n  keys:\n{keys}")), &GuardrailOptions::checked_in()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with(IAM_POLICY_FILE), "{message}");
+    assert!(message.contains("limit of 6144"), "{message}");
+    let GuardrailError::TooLarge { size, .. } = err else { panic!("{err}") };
+    assert!(size > IAM_POLICY_LIMIT);
+    assert!(message.contains(&size.to_string()), "{message}");
+}
+
+#[test]
+fn the_tag_policy_assigns_canonical_keys_values_and_enforcement() {
+    let tag = json(&example(), TAG_POLICY_FILE);
+    let tags = tag["tags"].as_object().unwrap();
+    assert_eq!(tags.len(), 4);
+    assert_eq!(tags["environment"]["tag_key"]["@@assign"], "environment");
+    assert_eq!(tags["environment"]["tag_value"]["@@assign"], serde_json::json!(["dev", "staging", "production"]));
+    assert_eq!(tags["team"]["enforced_for"]["@@assign"], serde_json::json!(["sagemaker:ALL_SUPPORTED"]));
+    assert!(tags["cost-center"].get("tag_value").is_none(), "a pattern is not a list of values");
+    assert!(tags["project"].get("enforced_for").is_none(), "optional free-form keys are report-only");
+
+    let camel = policy("tags:\n  keys:\n    CostCenter: {required: true}\n");
+    let tag = json(&generate(&camel, &GuardrailOptions::checked_in()).unwrap(), TAG_POLICY_FILE);
+    assert_eq!(tag["tags"]["costcenter"]["tag_key"]["@@assign"], "CostCenter");
+}
+
+#[test]
+fn documents_are_deterministic_and_end_with_a_newline() {
+    let (a, b) = (example(), example());
+    assert_eq!(a, b);
+    let names: Vec<&str> = a.files.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, [IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, README_FILE]);
+    for (name, text) in &a.files {
+        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{name}");
+    }
+    let iam = a.file(IAM_POLICY_FILE).unwrap();
+    assert!(iam.starts_with("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": ["), "{iam}");
+    assert!(iam.contains("\"Sid\": \"DenyCreateWithoutCostCenter\""));
+}
+
+#[test]
+fn the_iam_policy_is_counted_without_whitespace_between_tokens() {
+    let guardrails = example();
+    let iam = guardrails.file(IAM_POLICY_FILE).unwrap();
+    let document: Value = serde_json::from_str(iam).unwrap();
+    assert_eq!(counted_size(IAM_POLICY_FILE, iam), serde_json::to_string(&document).unwrap().chars().count());
+    assert_eq!(counted_size(IAM_POLICY_FILE, "{ \"a b\": \"c \\\" d\" }"), 16);
+    let scp = guardrails.file(SCP_FILE).unwrap();
+    assert_eq!(counted_size(SCP_FILE, scp), scp.chars().count());
+}
+
+#[test]
+fn the_readme_names_sizes_and_what_iam_cannot_express() {
+    let guardrails = example();
+    let readme = guardrails.file(README_FILE).unwrap();
+    let scp_size = thousands(guardrails.file(SCP_FILE).unwrap().chars().count());
+    assert!(readme.contains(&format!("{scp_size} characters")), "{readme}");
+    assert!(readme.contains("`cost-center` must match `^CC-[0-9]{4}$`"), "{readme}");
+    assert!(readme.contains("aws organizations create-policy --type SERVICE_CONTROL_POLICY"));
+    assert_eq!(thousands(6144), "6,144");
+    assert_eq!(thousands(512), "512");
+}
+
+#[test]
+fn policies_without_anything_to_deny_and_bad_exempt_principals_are_refused() {
+    let err = generate(&policy("tags:\n  keys:\n    project: {}\n"), &GuardrailOptions::checked_in());
+    assert!(matches!(err, Err(GuardrailError::NothingToGuard)));
+    let options = GuardrailOptions { exempt_principals: vec!["tagwarden-*".into()], strict: false };
+    let err = generate(&Policy::example().unwrap(), &options).unwrap_err();
+    assert!(err.to_string().contains("\"tagwarden-*\""), "{err}");
+}
+
+#[test]
+fn statement_ids_are_alphanumeric_and_unique() {
+    assert_eq!(pascal("cost-center"), "CostCenter");
+    assert_eq!(pascal("app:owner/name"), "AppOwnerName");
+    let yaml = "tags:\n  keys:\n    a:b: {required: true}\n    a=b: {required: true}\n";
+    let iam = json(&generate(&policy(yaml), &GuardrailOptions::checked_in()).unwrap(), IAM_POLICY_FILE);
+    let sids: Vec<String> = statements(&iam).iter().map(|s| s["Sid"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(sids, ["DenyCreateWithoutAB", "DenyCreateWithoutAB2", "DenyDeletingPolicyTags"]);
+}
