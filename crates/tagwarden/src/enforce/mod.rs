@@ -388,6 +388,16 @@ mod tests {
     }
 
     #[test]
+    fn every_resource_type_an_action_touches_is_a_kind_of_the_registry() {
+        for row in ACTIONS {
+            for tagging_type in row.resource_types() {
+                let kind = tagging_type.strip_prefix("sagemaker:").and_then(crate::resource::kind_for_arn_type);
+                assert!(kind.is_some(), "{}: {tagging_type} is not in the resource registry", row.action());
+            }
+        }
+    }
+
+    #[test]
     fn a_failure_before_any_action_is_plainly_retryable_and_a_denied_one_is_not_labelled_retryable() {
         assert!(matches!(EnforceError::retryable(unavailable(), vec![]), EnforceError::Retryable(_)));
         let denied = EnforceError::Retryable(AwsError::AccessDenied {
