@@ -29,8 +29,7 @@ use aws_sdk_sagemaker::config::SharedCredentialsProvider;
 use aws_sdk_sagemaker::config::SharedIdentityCache;
 
 use crate::aws::{AwsError, CallPolicy, Clients, ResultExt};
-// NOTE: re-exported so that callers of `org::is_account_id` & co. keep working; the checks live in the leaf.
-pub use crate::ids::{is_account_id, is_ou_id, partition_of};
+use crate::ids::{is_account_id, is_ou_id, partition_of};
 
 /// The member role's default name.
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "TagwardenMember";

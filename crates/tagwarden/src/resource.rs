@@ -501,7 +501,7 @@ pub fn create_event_names() -> Vec<&'static str> {
     names
 }
 
-pub use crate::ids::partition_of;
+use crate::ids::partition_of;
 
 /// Where SageMaker ARNs point: partition, region and account. The one place ARNs are built.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,9 @@ use super::report::ResultKind;
 use super::{Context, DENIED_BY_TAG, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
+use crate::ids::partition_of;
 use crate::policy::{Action, BudgetRule};
-use crate::resource::{SageMakerArn, partition_of};
+use crate::resource::SageMakerArn;
 use crate::tag_rules::sanitize_value;
 use crate::tagging::Tags;
 

@@ -112,7 +112,7 @@ pub fn accounts_from_cost_filters(filters: &HashMap<String, Vec<String>>) -> Vec
         .into_iter()
         .flatten()
         .map(|a| a.trim().to_owned())
-        .filter(|a| crate::org::is_account_id(a))
+        .filter(|a| crate::ids::is_account_id(a))
         .collect();
     accounts.into_iter().collect()
 }
@@ -137,7 +137,7 @@ pub fn accounts_from_expression(expression: &aws_sdk_budgets::types::Expression)
                     .values()
                     .iter()
                     .map(|a| a.trim().to_owned())
-                    .filter(|a| crate::org::is_account_id(a))
+                    .filter(|a| crate::ids::is_account_id(a))
                     .collect()
             }));
         }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::amount::{ALERT_THRESHOLD, parse_amount, parse_threshold};
 use super::{AlertError, AlertType, BudgetAlert, BudgetPeriod, clip, keys_note};
+use crate::ids::is_account_id;
 
 /// Parses the text of one alert (Subject may be absent).
 pub fn parse_alert_message(subject: Option<&str>, message: &str) -> Result<BudgetAlert, AlertError> {
@@ -152,11 +153,6 @@ fn header_account(line: &str) -> Option<&str> {
     let head = line.get(..11)?;
     let id = line.get(11..)?.trim();
     (head.eq_ignore_ascii_case("AWS Account") && is_account_id(id)).then_some(id)
-}
-
-/// Twelve digits.
-pub(super) fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The earliest period phrase in the prose; the budget name is blanked first so `Costs per day` cannot decide.

@@ -75,7 +75,7 @@ pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError
 
 /// The account field of an ARN (`arn:aws:sns:us-east-1:123456789012:topic`).
 fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|id| message::is_account_id(id))
+    arn.split(':').nth(4).filter(|id| crate::ids::is_account_id(id))
 }
 
 /// `a string`, `an object`, … for error messages.
