@@ -1,6 +1,6 @@
 //! The enforcer acting in one (account, region): the helpers every action family shares — find in-scope
 //! resources through the tagging API, select targets (exemption, state, safety cap), run the calls with
-//! bounded concurrency into the [`Ledger`], write and remove marker tags — and the dispatch of a plan's
+//! bounded concurrency into the [`Tally`], write and remove marker tags — and the dispatch of a plan's
 //! actions and of `restore` through the [`ACTIONS`](super::ACTIONS) table.
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use tracing::info;
 
 use super::apply::BudgetEnforcer;
 use super::plan::{Candidate, EnforcementPlan, select_within};
-use super::report::{ActionResult, Ledger, ResultKind};
+use super::report::{ActionResult, ResultKind, Tally};
 use super::scope::ResolvedScope;
 use super::{ACTIONS, Context};
 use crate::aws::{AwsError, Clients, ResultExt};
@@ -64,13 +64,13 @@ impl Actor<'_> {
         scope: &ResolvedScope,
         alert: &BudgetAlert,
         plan: &EnforcementPlan,
-        ledger: &mut Ledger,
+        tally: &mut Tally,
     ) -> Result<(), AwsError> {
         let cx = Context { rule, scope, alert, dry_run: plan.dry_run };
         for action in &plan.actions {
             let Some(row) = ACTIONS.iter().find(|row| row.action() == *action) else {
                 // NOTE: impossible while every policy action has a row (a test checks it); refuse, never guess.
-                ledger.results.push(ActionResult::new(
+                tally.results.push(ActionResult::new(
                     &action.to_string(),
                     "-",
                     ResultKind::failed("no enforcement is implemented for this action"),
@@ -80,20 +80,15 @@ impl Actor<'_> {
             if plan.dry_run {
                 info!(action = %action, would = %row.describe(rule), "dry run");
             }
-            row.act(self, &cx, ledger).await?;
+            row.act(self, &cx, tally).await?;
         }
         Ok(())
     }
 
     /// Undoes every reversible action of one budget (`marker`, sanitised) or of all, in table order.
-    pub(crate) async fn restore(
-        &self,
-        marker: Option<&str>,
-        dry_run: bool,
-        ledger: &mut Ledger,
-    ) -> Result<(), AwsError> {
+    pub(crate) async fn restore(&self, marker: Option<&str>, dry_run: bool, tally: &mut Tally) -> Result<(), AwsError> {
         for row in ACTIONS.iter().rev() {
-            row.restore(self, marker, dry_run, ledger).await?;
+            row.restore(self, marker, dry_run, tally).await?;
         }
         Ok(())
     }
@@ -206,9 +201,9 @@ impl Actor<'_> {
         action: &str,
         candidates: Vec<Candidate>,
         inactive: ResultKind,
-        ledger: &mut Ledger,
+        tally: &mut Tally,
     ) -> Vec<Candidate> {
-        self.select_capped(action, action, candidates, inactive, ledger)
+        self.select_capped(action, action, candidates, inactive, tally)
     }
 
     /// [`Actor::select`] with the safety cap counted under `cap_key` (e.g. one per job kind).
@@ -218,14 +213,14 @@ impl Actor<'_> {
         cap_key: &str,
         candidates: Vec<Candidate>,
         inactive: ResultKind,
-        ledger: &mut Ledger,
+        tally: &mut Tally,
     ) -> Vec<Candidate> {
         let budgets = &self.policy.budgets;
-        let used = ledger.selected.get(cap_key).copied().unwrap_or_default();
+        let used = tally.selected.get(cap_key).copied().unwrap_or_default();
         let cap = budgets.max_resources_per_action;
         let selection = select_within(action, candidates, &budgets.exempt_tag, inactive, cap, used);
-        *ledger.selected.entry(cap_key.to_owned()).or_default() += selection.targets.len();
-        ledger.results.extend(selection.settled);
+        *tally.selected.entry(cap_key.to_owned()).or_default() += selection.targets.len();
+        tally.results.extend(selection.settled);
         selection.targets
     }
 
@@ -236,7 +231,7 @@ impl Actor<'_> {
         targets: Vec<Candidate>,
         dry_run: bool,
         gone: ResultKind,
-        ledger: &mut Ledger,
+        tally: &mut Tally,
         op: F,
     ) where
         F: Fn(Candidate) -> Fut,
@@ -244,7 +239,7 @@ impl Actor<'_> {
     {
         if dry_run {
             for target in targets {
-                ledger.results.push(ActionResult::new(action, &target.arn, ResultKind::DryRun));
+                tally.results.push(ActionResult::new(action, &target.arn, ResultKind::DryRun));
             }
             return;
         }
@@ -259,7 +254,7 @@ impl Actor<'_> {
             .await;
         done.sort_by(|a, b| a.0.cmp(&b.0));
         for (arn, outcome) in done {
-            ledger.record(action, &arn, outcome, gone.clone());
+            tally.record(action, &arn, outcome, gone.clone());
         }
     }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use super::plan::plan_enforcement;
-use super::report::Ledger;
+use super::report::Tally;
 use super::report::{ActionResult, ResultKind, summary};
 use super::scope::{ResolvedScope, scope_of_budget};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport};
@@ -152,7 +152,7 @@ impl BudgetEnforcer {
             }
         };
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
-        let mut ledger = Ledger::default();
+        let mut tally = Tally::default();
         let places = match (&self.pool, accounts.is_empty()) {
             (None, true) => vec![],
             _ => self.places(&accounts).await.map_err(EnforceError::Retryable)?,
@@ -164,30 +164,30 @@ impl BudgetEnforcer {
         }
         if self.pool.is_none() && accounts.is_empty() {
             // The single-account deployment: the central clients, as before organizations.
-            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, &mut ledger).await {
+            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, &mut tally).await {
                 // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                return Err(incomplete(err, ledger.results));
+                return Err(incomplete(err, tally.results));
             }
         }
-        for (account, regions) in self.reachable(places, &mut ledger).await {
+        for (account, regions) in self.reachable(places, &mut tally).await {
             for region in regions {
                 let actor = self.actor(&account, &region);
-                if let Err(err) = actor.act(rule, &scope, &alert, &plan, &mut ledger).await {
+                if let Err(err) = actor.act(rule, &scope, &alert, &plan, &mut tally).await {
                     if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
                         // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
                         let place = format!("account {account} region {region}");
-                        ledger.record("act", &place, Err(err), ResultKind::Done);
+                        tally.record("act", &place, Err(err), ResultKind::Done);
                         continue;
                     }
                     // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                    return Err(incomplete(err, ledger.results));
+                    return Err(incomplete(err, tally.results));
                 }
             }
         }
-        if let Some(err) = ledger.retryable {
-            return Err(incomplete(err, ledger.results));
+        if let Some(err) = tally.retryable {
+            return Err(incomplete(err, tally.results));
         }
-        let mut report = EnforcementReport { alert, plan, scope: scope_text, results: ledger.results, notified: false };
+        let mut report = EnforcementReport { alert, plan, scope: scope_text, results: tally.results, notified: false };
         if report.plan.actions.contains(&Action::Notify) && !report.plan.dry_run {
             report.notified = self.notify(&report).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
@@ -244,11 +244,11 @@ impl BudgetEnforcer {
     /// A retryable failure after some resources were restored is an [`EnforceError::Incomplete`].
     pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let marker = budget.map(sanitize_value);
-        let mut ledger = Ledger::default();
+        let mut tally = Tally::default();
         let places = match &self.pool {
             None => {
-                if let Err(err) = self.central_actor().restore(marker.as_deref(), dry_run, &mut ledger).await {
-                    return Err(incomplete(err, ledger.results));
+                if let Err(err) = self.central_actor().restore(marker.as_deref(), dry_run, &mut tally).await {
+                    return Err(incomplete(err, tally.results));
                 }
                 vec![]
             }
@@ -258,25 +258,25 @@ impl BudgetEnforcer {
             }
         };
         let home = self.pool.as_ref().map(|pool| pool.home_account().to_owned()).unwrap_or_default();
-        for (account, regions) in self.reachable(places, &mut ledger).await {
+        for (account, regions) in self.reachable(places, &mut tally).await {
             for region in regions {
-                match self.actor(&account, &region).restore(marker.as_deref(), dry_run, &mut ledger).await {
+                match self.actor(&account, &region).restore(marker.as_deref(), dry_run, &mut tally).await {
                     Ok(()) => {}
                     Err(err) if account != home => {
                         let place = format!("account {account} region {region}");
-                        ledger.record("restore", &place, Err(err), ResultKind::Done);
+                        tally.record("restore", &place, Err(err), ResultKind::Done);
                     }
-                    Err(err) => return Err(incomplete(err, ledger.results)),
+                    Err(err) => return Err(incomplete(err, tally.results)),
                 }
             }
         }
-        if let Some(err) = ledger.retryable {
-            return Err(incomplete(err, ledger.results));
+        if let Some(err) = tally.retryable {
+            return Err(incomplete(err, tally.results));
         }
         Ok(EnforcementOutcome::Restored(RestoreReport {
             budget: budget.map(str::to_owned),
             dry_run,
-            results: ledger.results,
+            results: tally.results,
         }))
     }
 

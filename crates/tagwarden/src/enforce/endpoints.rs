@@ -7,8 +7,8 @@ use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
 use super::plan::Candidate;
-use super::report::Ledger;
 use super::report::ResultKind;
+use super::report::Tally;
 use super::{Context, EnforcementAction, SCALED_BY_TAG, SCALED_FROM_TAG};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -53,9 +53,9 @@ impl EnforcementAction for ScaleEndpoints {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(scale_endpoints(actor, cx, ledger))
+        Box::pin(scale_endpoints(actor, cx, tally))
     }
 
     fn restore<'a>(
@@ -63,13 +63,13 @@ impl EnforcementAction for ScaleEndpoints {
         actor: &'a Actor<'a>,
         marker: Option<&'a str>,
         dry_run: bool,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restore_endpoints(actor, marker, dry_run, ledger))
+        Box::pin(restore_endpoints(actor, marker, dry_run, tally))
     }
 }
 
-async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
     let request = actor.clients.sagemaker.list_endpoints().status_equals(EndpointStatus::InService);
     let running = running!(request, "ListEndpoints", endpoints, endpoint_arn, endpoint_name);
     let inactive = match cx.rule.endpoints {
@@ -78,10 +78,10 @@ async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledge
     };
     let action = Action::ScaleEndpoints.to_string();
     let (candidates, names) = actor.candidates(cx.scope, "sagemaker:endpoint", &running).await?;
-    let targets = actor.select(&action, candidates, inactive, ledger);
+    let targets = actor.select(&action, candidates, inactive, tally);
     let marker = sanitize_value(&cx.alert.budget_name);
     actor
-        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyDeleted, ledger, |target| {
+        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyDeleted, tally, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
             let marker = marker.clone();
             async move {
@@ -148,11 +148,11 @@ async fn restore_endpoints(
     actor: &Actor<'_>,
     marker: Option<&str>,
     dry_run: bool,
-    ledger: &mut Ledger,
+    tally: &mut Tally,
 ) -> Result<(), AwsError> {
     let targets = actor.marked_resources(marker, SCALED_BY_TAG, "sagemaker:endpoint").await?;
     actor
-        .execute(RESTORE, targets, dry_run, ResultKind::EndpointGone, ledger, |target| async move {
+        .execute(RESTORE, targets, dry_run, ResultKind::EndpointGone, tally, |target| async move {
             let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let counts = target.tags.get(SCALED_FROM_TAG).map(|s| parse_counts(s)).unwrap_or_default();
             let desired: Vec<_> = counts

@@ -7,7 +7,7 @@ use tracing::warn;
 
 use super::actor::Actor;
 use super::apply::BudgetEnforcer;
-use super::report::Ledger;
+use super::report::Tally;
 use super::report::{ActionResult, ResultKind};
 use crate::aws::{AwsError, ResultExt};
 use crate::org::{AccessError, Membership};
@@ -69,7 +69,7 @@ impl BudgetEnforcer {
     pub(super) async fn reachable(
         &self,
         places: Vec<(String, Vec<String>)>,
-        ledger: &mut Ledger,
+        tally: &mut Tally,
     ) -> Vec<(String, Vec<String>)> {
         if places.is_empty() {
             return places;
@@ -85,17 +85,17 @@ impl BudgetEnforcer {
                 let why = ResultKind::failed(
                     "no organization configured (TAGWARDEN_ORGANIZATION_ACCOUNTS), cannot act in another account",
                 );
-                ledger.results.push(ActionResult::new("assume-role", &format!("account {account}"), why));
+                tally.results.push(ActionResult::new("assume-role", &format!("account {account}"), why));
                 continue;
             };
             match pool.verify(&account).await {
                 Ok(_) => reachable.push((account, regions)),
                 Err(AccessError::Retryable(err)) => {
-                    ledger.record("assume-role", &pool.role_arn(&account), Err(err), ResultKind::Done)
+                    tally.record("assume-role", &pool.role_arn(&account), Err(err), ResultKind::Done)
                 }
                 Err(refused) => {
                     warn!(account = %account, error = %clip(&refused.to_string()), "cannot act in this account");
-                    ledger.results.push(ActionResult::new(
+                    tally.results.push(ActionResult::new(
                         "assume-role",
                         &pool.role_arn(&account),
                         ResultKind::failed(refused),

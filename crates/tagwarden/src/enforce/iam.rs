@@ -9,8 +9,8 @@ use futures::stream::{self, StreamExt};
 
 use super::actor::Actor;
 use super::plan::Candidate;
-use super::report::Ledger;
 use super::report::ResultKind;
+use super::report::Tally;
 use super::{Context, DENIED_BY_TAG, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -57,9 +57,9 @@ impl EnforcementAction for DenyIam {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(deny_roles(actor, cx, ledger))
+        Box::pin(deny_roles(actor, cx, tally))
     }
 
     fn restore<'a>(
@@ -67,9 +67,9 @@ impl EnforcementAction for DenyIam {
         actor: &'a Actor<'a>,
         marker: Option<&'a str>,
         dry_run: bool,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restore_roles(actor, marker, dry_run, ledger))
+        Box::pin(restore_roles(actor, marker, dry_run, tally))
     }
 }
 
@@ -80,7 +80,7 @@ async fn role_arn(actor: &Actor<'_>, name: &str) -> Result<String, AwsError> {
     Ok(format!("arn:{}:iam::{account}:role/{name}", partition_of(region)))
 }
 
-async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
     let Some(deny_arn) = actor.deny_policy_arn.clone() else {
         return Ok(());
     };
@@ -104,10 +104,10 @@ async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) ->
         candidates.push(Candidate { arn: role_arn(actor, &name).await?, tags, active: true });
     }
     let action = Action::DenyIam.to_string();
-    let targets = actor.select(&action, candidates, ResultKind::AlreadyDenied, ledger);
+    let targets = actor.select(&action, candidates, ResultKind::AlreadyDenied, tally);
     let marker = sanitize_value(&cx.alert.budget_name);
     actor
-        .execute(&action, targets, cx.dry_run, ResultKind::RoleGone, ledger, |target| {
+        .execute(&action, targets, cx.dry_run, ResultKind::RoleGone, tally, |target| {
             let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let (deny_arn, marker) = (deny_arn.clone(), marker.clone());
             async move { deny_role(actor, &name, &deny_arn, marker).await }
@@ -210,7 +210,7 @@ async fn restore_roles(
     actor: &Actor<'_>,
     marker: Option<&str>,
     dry_run: bool,
-    ledger: &mut Ledger,
+    tally: &mut Tally,
 ) -> Result<(), AwsError> {
     let Some(deny_arn) = actor.deny_policy_arn.clone() else {
         return Ok(());
@@ -222,7 +222,7 @@ async fn restore_roles(
         }
     }
     actor
-        .execute(DETACH, targets, dry_run, ResultKind::Done, ledger, |target| {
+        .execute(DETACH, targets, dry_run, ResultKind::Done, tally, |target| {
             let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let deny_arn = deny_arn.clone();
             async move {

@@ -13,8 +13,8 @@ use aws_sdk_sagemaker::types::{
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
-use super::report::Ledger;
 use super::report::ResultKind;
+use super::report::Tally;
 use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -86,25 +86,25 @@ impl EnforcementAction for StopJobs {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             for kind in JOB_KINDS.iter() {
-                stop_kind(actor, kind, cx, ledger).await?;
+                stop_kind(actor, kind, cx, tally).await?;
             }
             Ok(())
         })
     }
 }
 
-async fn stop_kind(actor: &Actor<'_>, kind: &JobKind, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn stop_kind(actor: &Actor<'_>, kind: &JobKind, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
     let running = running_jobs(actor, kind).await?;
     let action = Action::StopJobs.to_string();
     let (candidates, names) = actor.candidates(cx.scope, kind.tagging_type, &running).await?;
     // NOTE: the safety cap counts each job kind on its own, as before the kinds shared one action name.
-    let targets = actor.select_capped(&action, kind.tagging_type, candidates, ResultKind::AlreadyStopped, ledger);
+    let targets = actor.select_capped(&action, kind.tagging_type, candidates, ResultKind::AlreadyStopped, tally);
     actor
-        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, ledger, |target| {
+        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, tally, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
             async move {
                 stop_job(actor, kind, &name).await?;

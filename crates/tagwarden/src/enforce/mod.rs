@@ -37,7 +37,7 @@
 //!     fn resource_types(&self) -> &'static [&'static str] { &[] }
 //!     fn permissions(&self) -> &'static [Permission] { &[("sns:Publish", Grant::NotifyTopic)] }
 //!     fn describe(&self, _rule: &BudgetRule) -> String { "publish one summary to the notification topic".into() }
-//!     fn act<'a>(&'a self, _: &'a Actor<'a>, _: &'a Context<'a>, _: &'a mut Ledger)
+//!     fn act<'a>(&'a self, _: &'a Actor<'a>, _: &'a Context<'a>, _: &'a mut Tally)
 //!         -> BoxFuture<'a, Result<(), AwsError>> {
 //!         Box::pin(async { Ok(()) }) // the handler publishes the summary once, after every place
 //!     }
@@ -77,7 +77,7 @@ pub use report::{ActionResult, ResultKind, summary};
 pub use scope::ResolvedScope;
 
 use self::actor::Actor;
-use self::report::Ledger;
+use self::report::Tally;
 
 use crate::aws::AwsError;
 use crate::event::budget::{AlertError, BudgetAlert};
@@ -139,7 +139,7 @@ pub(crate) trait EnforcementAction: Sync {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 
     /// Undoes what `act` did for the budget `marker` (every budget when `None`); nothing when not reversible.
@@ -148,7 +148,7 @@ pub(crate) trait EnforcementAction: Sync {
         _actor: &'a Actor<'a>,
         _marker: Option<&'a str>,
         _dry_run: bool,
-        _ledger: &'a mut Ledger,
+        _ledger: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async { Ok(()) })
     }

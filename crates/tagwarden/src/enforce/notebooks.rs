@@ -5,8 +5,8 @@ use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
-use super::report::Ledger;
 use super::report::ResultKind;
+use super::report::Tally;
 use super::{Context, EnforcementAction, STOPPED_BY_TAG};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -48,9 +48,9 @@ impl EnforcementAction for StopNotebooks {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(stop(actor, cx, ledger))
+        Box::pin(stop(actor, cx, tally))
     }
 
     fn restore<'a>(
@@ -58,23 +58,23 @@ impl EnforcementAction for StopNotebooks {
         actor: &'a Actor<'a>,
         marker: Option<&'a str>,
         dry_run: bool,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restart(actor, marker, dry_run, ledger))
+        Box::pin(restart(actor, marker, dry_run, tally))
     }
 }
 
-async fn stop(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn stop(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
     let request = actor.clients.sagemaker.list_notebook_instances().status_equals(NotebookInstanceStatus::InService);
     let running =
         running!(request, "ListNotebookInstances", notebook_instances, notebook_instance_arn, notebook_instance_name);
     let action = Action::StopNotebooks.to_string();
     let (candidates, names) = actor.candidates(cx.scope, "sagemaker:notebook-instance", &running).await?;
-    let targets = actor.select(&action, candidates, ResultKind::AlreadyStopped, ledger);
+    let targets = actor.select(&action, candidates, ResultKind::AlreadyStopped, tally);
     // NOTE: the marker costs one call per notebook, so it is written only when restore will use it.
     let marker = cx.rule.restart_notebooks_on_restore.then(|| sanitize_value(&cx.alert.budget_name));
     actor
-        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, ledger, |target| {
+        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, tally, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
             let marker = marker.clone();
             async move {
@@ -100,11 +100,11 @@ async fn stop(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Resul
     Ok(())
 }
 
-async fn restart(actor: &Actor<'_>, marker: Option<&str>, dry_run: bool, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn restart(actor: &Actor<'_>, marker: Option<&str>, dry_run: bool, tally: &mut Tally) -> Result<(), AwsError> {
     let targets = actor.marked_resources(marker, STOPPED_BY_TAG, "sagemaker:notebook-instance").await?;
     let budgets = &actor.policy.budgets;
     actor
-        .execute(RESTART, targets, dry_run, ResultKind::NotebookGone, ledger, |target| async move {
+        .execute(RESTART, targets, dry_run, ResultKind::NotebookGone, tally, |target| async move {
             let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let budget = target.tags.get(STOPPED_BY_TAG).cloned().unwrap_or_default();
             let restart = budgets.rule_for(&budget).is_some_and(|r| r.restart_notebooks_on_restore);

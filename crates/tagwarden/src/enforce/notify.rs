@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::actor::Actor;
-use super::report::Ledger;
+use super::report::Tally;
 use super::{Context, EnforcementAction};
 use crate::aws::AwsError;
 use crate::grant::{Permission, Scope as Grant};
@@ -34,7 +34,7 @@ impl EnforcementAction for Notify {
         &'a self,
         _: &'a Actor<'a>,
         _: &'a Context<'a>,
-        _: &'a mut Ledger,
+        _: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async { Ok(()) })
     }

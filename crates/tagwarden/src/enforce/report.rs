@@ -164,7 +164,7 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
 
 /// Results collected while acting, and the first retryable failure if any.
 #[derive(Debug, Default)]
-pub(crate) struct Ledger {
+pub(crate) struct Tally {
     /// Every result so far, in order.
     pub(crate) results: Vec<ActionResult>,
     /// The first retryable failure.
@@ -173,7 +173,7 @@ pub(crate) struct Ledger {
     pub(super) selected: HashMap<String, usize>,
 }
 
-impl Ledger {
+impl Tally {
     /// Records how a call ended: not-found is `gone`, a failure is `failed: …` (the first retryable one kept).
     pub(crate) fn record(&mut self, action: &str, arn: &str, outcome: Result<ResultKind, AwsError>, gone: ResultKind) {
         let result = match outcome {

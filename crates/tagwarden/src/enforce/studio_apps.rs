@@ -8,8 +8,8 @@ use futures::future::BoxFuture;
 
 use super::actor::Actor;
 use super::plan::Candidate;
-use super::report::Ledger;
 use super::report::ResultKind;
+use super::report::Tally;
 use super::{Context, EnforcementAction};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -41,13 +41,13 @@ impl EnforcementAction for DeleteStudioApps {
         &'a self,
         actor: &'a Actor<'a>,
         cx: &'a Context<'a>,
-        ledger: &'a mut Ledger,
+        tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(delete_apps(actor, cx, ledger))
+        Box::pin(delete_apps(actor, cx, tally))
     }
 }
 
-async fn delete_apps(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -> Result<(), AwsError> {
+async fn delete_apps(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
     let owners = actor.in_scope(cx.scope, DeleteStudioApps.resource_types()).await?;
     let mut apps = Vec::new();
     let mut pages = actor.clients.sagemaker.list_apps().max_results(100).into_paginator().send();
@@ -87,9 +87,9 @@ async fn delete_apps(actor: &Actor<'_>, cx: &Context<'_>, ledger: &mut Ledger) -
         }
     }
     let action = Action::DeleteStudioApps.to_string();
-    let targets = actor.select(&action, candidates, ResultKind::AlreadyDeleted, ledger);
+    let targets = actor.select(&action, candidates, ResultKind::AlreadyDeleted, tally);
     actor
-        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyDeleted, ledger, |target| {
+        .execute(&action, targets, cx.dry_run, ResultKind::AlreadyDeleted, tally, |target| {
             let app = details.get(&target.arn).cloned();
             async move {
                 let Some(app) = app else {
