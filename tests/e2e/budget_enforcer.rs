@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tagwarden::enforce::{ActionResult, EnforcementReport, ResultKind};
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::{BudgetWorld, seed_budget_world};
+use tagwarden_e2e::ledger::create_ledger;
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 struct World {
@@ -26,7 +27,8 @@ async fn world(notebooks: usize) -> World {
     let config = emulator.sdk_config(REGION, 1).await;
     let seeded = seed_budget_world(&emulator, &config, notebooks).await.expect("seed");
     let clients = Clients::new(&config);
-    let enforcer = BudgetEnforcer::new(clients.clone(), Arc::new(Policy::example().unwrap()));
+    let ledger = create_ledger(&config).await.expect("ledger table");
+    let enforcer = BudgetEnforcer::new(clients.clone(), Arc::new(Policy::example().unwrap())).with_ledger(ledger);
     World { emulator, clients, enforcer, seeded }
 }
 

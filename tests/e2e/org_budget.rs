@@ -14,6 +14,7 @@ use tagwarden::aws::CallPolicy;
 use tagwarden::enforce::{EnforcementReport, ResultKind};
 use tagwarden::org::{ClientPool, Membership, Organization};
 use tagwarden::{BudgetEnforcer, EnforcementOutcome, Policy};
+use tagwarden_e2e::ledger::create_ledger;
 use tagwarden_e2e::org_budget::{MEMBER_ROLE, ORG_BUDGET, OrgWorld, REGIONS, member_config, seed_org_budget_world};
 use tagwarden_e2e::{ACCOUNT, Emulator, REGION};
 
@@ -47,7 +48,8 @@ async fn world_listing(listed: impl Fn(usize) -> bool) -> World {
     };
     let pool = ClientPool::new(&base, &CallPolicy::default(), ACCOUNT, organization, "budget-enforcer");
     let policy = Arc::new(Policy::from_yaml(POLICY, "org-test").unwrap());
-    let enforcer = BudgetEnforcer::for_organization(pool, policy);
+    let ledger = create_ledger(&base).await.expect("ledger table");
+    let enforcer = BudgetEnforcer::for_organization(pool, policy).with_ledger(ledger);
     World { emulator, base, seeded, enforcer }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod budget_world;
 pub mod estate;
+pub mod ledger;
 pub mod org;
 pub mod org_budget;
 pub mod proxy;

@@ -1,11 +1,12 @@
 //! `tagwarden`: run Tagwarden's functions from a laptop against AWS or the local emulator.
 //!
 //! `tagwarden replay <function> --event FILE [--policy FILE]` runs exactly the Lambda handler code
-//! in-process and prints its JSON outcome; `tagwarden restore [--budget NAME]` undoes the budget-enforcer's
-//! reversible actions. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
+//! in-process and prints its JSON outcome; `tagwarden restore [--budget NAME]` undoes what the enforcement
+//! ledger says the budget-enforcer did, and `tagwarden history` shows it. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
 //! calls go.
 
 mod cost;
+mod history;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod progress;
 mod sweep;
 use serde::Serialize;
+use tagwarden::enforce::ledger::LedgerTable;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
 
 #[derive(Parser)]
@@ -40,8 +42,12 @@ enum Command {
         /// budget-enforcer only: decide and report, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// budget-enforcer only: the enforcement ledger's DynamoDB table (dedup, what restore can undo).
+        #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
+        ledger_table: Option<String>,
     },
-    /// Undo the budget-enforcer's reversible actions (deny policies, endpoint scaling, stopped notebooks).
+    /// Undo what the enforcement ledger says the budget-enforcer did (deny policies, endpoint scaling,
+    /// stopped notebooks); tags on resources are not read.
     Restore {
         /// Only what was done for this budget; default: every budget.
         #[arg(long)]
@@ -52,6 +58,27 @@ enum Command {
         /// Report what would be undone, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The enforcement ledger's DynamoDB table.
+        #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
+        ledger_table: String,
+    },
+    /// What the budget-enforcer did to what, when, by which alert, and what restore undid (the ledger).
+    History {
+        /// Only this budget.
+        #[arg(long)]
+        budget: Option<String>,
+        /// Only this resource (ARN).
+        #[arg(long)]
+        resource: Option<String>,
+        /// From this date (2026-11-30) or RFC 3339 time on.
+        #[arg(long)]
+        since: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: history::HistoryFormat,
+        /// The enforcement ledger's DynamoDB table.
+        #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
+        ledger_table: String,
     },
     /// Print the deployment manifest (event names, permissions by scope) that SAM and CDK are checked against.
     Manifest,
@@ -143,7 +170,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Replay { function, event, policy, dry_run } => {
+        Command::Replay { function, event, policy, dry_run, ledger_table } => {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
             let config = load_config(&clients, policy.as_deref()).await?;
@@ -165,7 +192,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
                 Function::BudgetEnforcer => {
+                    let ledger = ledger_table.map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
                     let enforcer = BudgetEnforcer::new(clients, policy);
+                    let enforcer = match ledger {
+                        Some(ledger) => enforcer.with_ledger(ledger),
+                        None => enforcer,
+                    };
                     let outcome = enforcer.handle(&payload, dry_run).await.map_err(|e| e.to_string())?;
                     print_json(&outcome)?;
                     report_failures(&outcome)?;
@@ -173,13 +205,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Restore { budget, policy, dry_run } => {
+        Command::Restore { budget, policy, dry_run, ledger_table } => {
             let clients = Clients::from_env().await;
             let policy = Arc::new(load_config(&clients, policy.as_deref()).await?.policy);
-            let enforcer = BudgetEnforcer::new(clients, policy);
+            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let enforcer = BudgetEnforcer::new(clients, policy).with_ledger(ledger);
             let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
             print_json(&outcome)?;
             report_failures(&outcome)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { budget, resource, since, format, ledger_table } => {
+            let clients = Clients::from_env().await;
+            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let query =
+                history::Query { budget: budget.as_deref(), resource: resource.as_deref(), since: since.as_deref() };
+            let entries = history::read(&ledger, &query).await?;
+            match format {
+                history::HistoryFormat::Json => print_json(&entries)?,
+                history::HistoryFormat::Table => print!("{}", history::table(&entries)),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Manifest => {

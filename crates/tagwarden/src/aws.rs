@@ -28,6 +28,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// SSM Parameter Store (the policy, read once at cold start).
     pub ssm: aws_sdk_ssm::Client,
+    /// DynamoDB (the budget-enforcer's ledger).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -41,6 +43,7 @@ impl Clients {
             budgets: aws_sdk_budgets::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
         }
     }
 
@@ -283,6 +286,7 @@ fn classify(operation: &'static str, status: Option<u16>, code: String, message:
         "RequestThrottledException",
         "SlowDown",
         "PriorRequestNotComplete",
+        "ProvisionedThroughputExceededException",
     ];
     const NOT_FOUND: &[&str] =
         &["ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"];

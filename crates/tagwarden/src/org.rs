@@ -299,7 +299,12 @@ impl ClientPool {
         let provider = self.credentials(account);
         let config =
             in_region.to_builder().credentials_provider(provider).identity_cache(inner.identity_cache.clone()).build();
-        Clients { sns: inner.home.sns.clone(), ssm: inner.home.ssm.clone(), ..Clients::new(&config) }
+        Clients {
+            sns: inner.home.sns.clone(),
+            ssm: inner.home.ssm.clone(),
+            dynamodb: inner.home.dynamodb.clone(),
+            ..Clients::new(&config)
+        }
     }
 
     /// The account's one credentials provider (one cache partition shared by all its regions).

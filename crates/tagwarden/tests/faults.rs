@@ -206,6 +206,7 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         budgets: client!(aws_sdk_budgets, rules.iter().copied(), http, policy),
         sts: client!(aws_sdk_sts, rules.iter().copied(), http, policy),
         ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
+        dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy),
     };
     (clients, fault)
 }

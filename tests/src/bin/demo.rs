@@ -221,7 +221,8 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
 
     let policy = Policy::example().map_err(|e| e.to_string())?;
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy));
+    let ledger = tagwarden_e2e::ledger::create_ledger(config).await?;
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy)).with_ledger(ledger);
     let alerts =
         ["actual-80-percent.json", "forecasted-110-percent.json", "actual-105-percent.json", "actual-125-percent.json"];
     for file in alerts {

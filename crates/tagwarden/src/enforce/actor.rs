@@ -1,7 +1,7 @@
 //! The enforcer acting in one (account, region): the helpers every action family shares — find in-scope
 //! resources through the tagging API, select targets (exemption, state, safety cap), run the calls with
-//! bounded concurrency into the [`Tally`], write and remove marker tags — and the dispatch of a plan's
-//! actions and of `restore` through the [`ACTIONS`](super::ACTIONS) table.
+//! bounded concurrency into the [`Tally`], write and remove marker tags (hints for people) — and the dispatch
+//! of a plan's actions through the [`ACTIONS`](super::ACTIONS) table.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,6 +12,7 @@ use futures::stream::{self, StreamExt};
 use tracing::info;
 
 use super::apply::BudgetEnforcer;
+use super::ledger::Journal;
 use super::plan::{Candidate, EnforcementPlan, select_within};
 use super::report::{ActionResult, ResultKind, Tally};
 use super::scope::ResolvedScope;
@@ -64,9 +65,10 @@ impl Actor<'_> {
         scope: &ResolvedScope,
         alert: &BudgetAlert,
         plan: &EnforcementPlan,
+        journal: Option<&Journal<'_>>,
         tally: &mut Tally,
     ) -> Result<(), AwsError> {
-        let cx = Context { rule, scope, alert, dry_run: plan.dry_run };
+        let cx = Context { rule, scope, alert, dry_run: plan.dry_run, journal };
         for action in &plan.actions {
             let Some(row) = ACTIONS.iter().find(|row| row.action() == *action) else {
                 // NOTE: impossible while every policy action has a row (a test checks it); refuse, never guess.
@@ -81,14 +83,6 @@ impl Actor<'_> {
                 info!(action = %action, would = %row.describe(rule), "dry run");
             }
             row.act(self, &cx, tally).await?;
-        }
-        Ok(())
-    }
-
-    /// Undoes every reversible action of one budget (`marker`, sanitised) or of all, in table order.
-    pub(crate) async fn restore(&self, marker: Option<&str>, dry_run: bool, tally: &mut Tally) -> Result<(), AwsError> {
-        for row in ACTIONS.iter().rev() {
-            row.restore(self, marker, dry_run, tally).await?;
         }
         Ok(())
     }
@@ -256,27 +250,6 @@ impl Actor<'_> {
         for (arn, outcome) in done {
             tally.record(action, &arn, outcome, gone.clone());
         }
-    }
-
-    /// Whether `tags` carry the marker `key` (of `marker`'s budget, or of any budget).
-    pub(crate) fn marked(marker: Option<&str>, key: &str, tags: &Tags) -> bool {
-        tags.get(key).is_some_and(|v| marker.is_none_or(|m| m == v))
-    }
-
-    /// Resources of one tagging type carrying the marker `key` (of `marker`'s budget, or of any), by ARN.
-    pub(crate) async fn marked_resources(
-        &self,
-        marker: Option<&str>,
-        key: &str,
-        tagging_type: &str,
-    ) -> Result<Vec<Candidate>, AwsError> {
-        let filter = TagFilter::builder().key(key).set_values(marker.map(|m| vec![m.to_owned()])).build();
-        let mut found = HashMap::new();
-        self.get_resources(vec![filter], &[tagging_type], &mut found).await?;
-        let mut candidates: Vec<Candidate> =
-            found.into_values().map(|(arn, tags)| Candidate { arn, tags, active: true }).collect();
-        candidates.sort_by(|a, b| a.arn.cmp(&b.arn));
-        Ok(candidates)
     }
 
     /// Writes Tagwarden's marker tags on a SageMaker resource.

@@ -13,17 +13,17 @@ use std::sync::Arc;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use super::ledger::{self, Claim, Journal, LedgerError, LedgerTable, PeriodKey};
 use super::plan::plan_enforcement;
 use super::report::Tally;
 use super::report::{ActionResult, ResultKind, summary};
 use super::scope::{ResolvedScope, scope_of_budget};
-use super::{EnforceError, EnforcementOutcome, EnforcementReport, RestoreReport};
+use super::{EnforceError, EnforcementOutcome, EnforcementReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, parse_budget_envelope};
 use crate::org::{ClientPool, Organization};
 use crate::policy::{Action, BudgetRule, Policy, Scope};
-use crate::tag_rules::sanitize_value;
 use crate::telemetry::clip;
 
 /// A retryable failure with the results recorded before it, logged with the failures' resources.
@@ -34,6 +34,12 @@ fn incomplete(err: AwsError, results: Vec<ActionResult>) -> EnforceError {
     let first: Vec<String> = failed.iter().take(10).map(|arn| clip(arn)).collect();
     warn!(error = %clip(&err.to_string()), done, failed = failed.len(), first_failed = ?first, "retryable failures remain; the alert will be retried");
     EnforceError::retryable(err, results)
+}
+
+/// A ledger failure as the handler reports it: retryable when DynamoDB throttled or was unavailable, else
+/// a failure that says what is wrong (a missing table).
+pub(super) fn ledger_error(err: LedgerError) -> EnforceError {
+    EnforceError::Retryable(err.into_aws())
 }
 
 /// The budget-enforcer: policy and clients, built once per process.
@@ -49,6 +55,8 @@ pub struct BudgetEnforcer {
     handled: TtlCache<()>,
     /// Organization scale: clients for member accounts and regions (`None`: the central account only).
     pub(super) pool: Option<ClientPool>,
+    /// The enforcement ledger (`None`: nothing is recorded, so nothing can be restored; tests only).
+    pub(super) ledger: Option<LedgerTable>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -58,7 +66,24 @@ impl BudgetEnforcer {
     /// An enforcer with these clients and policy.
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
         let region_account = tokio::sync::OnceCell::new();
-        Self { clients, policy, region_account, handled: TtlCache::new(DEDUP_TTL, 1024), pool: None }
+        Self { clients, policy, region_account, handled: TtlCache::new(DEDUP_TTL, 1024), pool: None, ledger: None }
+    }
+
+    /// The same enforcer, recording in (and restoring from) this ledger.
+    pub fn with_ledger(mut self, ledger: LedgerTable) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// The ledger, or the error that says it is not configured (restore, approve).
+    pub(super) fn ledger(&self) -> Result<&LedgerTable, EnforceError> {
+        self.ledger.as_ref().ok_or_else(|| {
+            EnforceError::Retryable(AwsError::Rejected {
+                operation: "EnforcementLedger",
+                code: "NotConfigured".into(),
+                message: format!("no enforcement ledger is configured (set {})", ledger::TABLE_ENV),
+            })
+        })
     }
 
     /// An enforcer for an organization: the central account's clients are the pool's own; a budget that
@@ -70,20 +95,25 @@ impl BudgetEnforcer {
         let region_account = tokio::sync::OnceCell::new_with(Some(home));
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
-        Self { clients, policy, region_account, handled, pool: Some(pool) }
+        Self { clients, policy, region_account, handled, pool: Some(pool), ledger: None }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
     /// else for the central account alone; the policy is read with the central account's clients.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let table = std::env::var(ledger::TABLE_ENV).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+            format!("{} is not set: the budget-enforcer records what it does in that DynamoDB table", ledger::TABLE_ENV)
+        })?;
         let Some(organization) = Organization::from_env()? else {
             let clients = Clients::from_env().await;
             let config = crate::Config::load(&clients).await?;
-            return Ok(Self::new(clients, Arc::new(config.policy)));
+            let ledger = LedgerTable::new(clients.dynamodb.clone(), table);
+            return Ok(Self::new(clients, Arc::new(config.policy)).with_ledger(ledger));
         };
         let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
         let config = crate::Config::load(pool.home()).await?;
-        Ok(Self::for_organization(pool, Arc::new(config.policy)))
+        let ledger = LedgerTable::new(pool.home().dynamodb.clone(), table);
+        Ok(Self::for_organization(pool, Arc::new(config.policy)).with_ledger(ledger))
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
@@ -100,10 +130,44 @@ impl BudgetEnforcer {
             info!(outcome = "skipped", reason = %reason, "handled");
             return Ok(EnforcementOutcome::Skipped { reason, alert: None });
         }
-        let outcome = match parsed {
-            BudgetEvent::Alert(alert) => self.enforce(alert, force_dry_run).await,
-            BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
+        let claimed = match (&self.ledger, message_id, &parsed) {
+            (Some(ledger), Some(id), BudgetEvent::Alert(alert)) => {
+                match ledger.claim(id, &alert.budget_name, ledger::now()).await.map_err(ledger_error)? {
+                    Claim::Claimed => Some((ledger, id)),
+                    Claim::Done { at, outcome } => {
+                        let reason = format!("SNS message {} was already handled at {at} ({outcome})", clip(id));
+                        info!(outcome = "skipped", reason = %reason, "handled");
+                        return Ok(EnforcementOutcome::Skipped { reason, alert: None });
+                    }
+                    Claim::InProgress { at } => {
+                        let reason =
+                            format!("SNS message {} is being handled by another invocation (since {at})", clip(id));
+                        info!(outcome = "skipped", reason = %reason, "handled");
+                        return Ok(EnforcementOutcome::Skipped { reason, alert: None });
+                    }
+                }
+            }
+            _ => None,
         };
+        let outcome = match parsed {
+            BudgetEvent::Alert(alert) => self.enforce(alert, message_id, force_dry_run).await,
+            BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
+            BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
+            BudgetEvent::Approve { plan } => Err(EnforceError::BadInput(crate::event::budget::AlertError::BadCommand(
+                format!("no pending plan {plan:?}"),
+            ))),
+        };
+        if let Some((ledger, id)) = claimed {
+            // NOTE: a retryable failure gives the delivery back for Lambda's retry; anything else settles it.
+            let settled = match &outcome {
+                Ok(outcome) => ledger.settle(id, outcome.label()).await,
+                Err(err) if err.is_retryable() => ledger.release(id).await,
+                Err(_) => ledger.settle(id, "failed").await,
+            };
+            if let Err(err) = settled {
+                warn!(error = %clip(&err.to_string()), "the delivery's claim was not updated");
+            }
+        }
         let outcome = outcome?;
         if let Some(id) = message_id {
             self.handled.insert(id.to_owned(), ());
@@ -131,7 +195,13 @@ impl BudgetEnforcer {
 
     /// Acts on one alert as the policy says. A retryable failure after some actions were taken is an
     /// [`EnforceError::Incomplete`] listing them.
-    pub async fn enforce(&self, alert: BudgetAlert, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
+    /// `trigger` is the SNS `MessageId` the ledger records the alert's entries under (`replay` without one).
+    pub async fn enforce(
+        &self,
+        alert: BudgetAlert,
+        trigger: Option<&str>,
+        force_dry_run: bool,
+    ) -> Result<EnforcementOutcome, EnforceError> {
         let budgets = &self.policy.budgets;
         let plan = match plan_enforcement(&alert, budgets, force_dry_run) {
             Ok(plan) => plan,
@@ -153,6 +223,12 @@ impl BudgetEnforcer {
         };
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut tally = Tally::default();
+        let period = PeriodKey::month_of(ledger::now());
+        let journal = self
+            .ledger
+            .as_ref()
+            .map(|table| Journal::new(table, &alert.budget_name, period, trigger.unwrap_or("replay"), plan.step));
+        let journal = journal.as_ref();
         let places = match (&self.pool, accounts.is_empty()) {
             (None, true) => vec![],
             _ => self.places(&accounts).await.map_err(EnforceError::Retryable)?,
@@ -164,15 +240,15 @@ impl BudgetEnforcer {
         }
         if self.pool.is_none() && accounts.is_empty() {
             // The single-account deployment: the central clients, as before organizations.
-            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, &mut tally).await {
+            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, journal, &mut tally).await {
                 // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                return Err(incomplete(err, tally.results));
+                return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
             }
         }
         for (account, regions) in self.reachable(places, &mut tally).await {
             for region in regions {
                 let actor = self.actor(&account, &region);
-                if let Err(err) = actor.act(rule, &scope, &alert, &plan, &mut tally).await {
+                if let Err(err) = actor.act(rule, &scope, &alert, &plan, journal, &mut tally).await {
                     if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
                         // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
                         let place = format!("account {account} region {region}");
@@ -180,12 +256,16 @@ impl BudgetEnforcer {
                         continue;
                     }
                     // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                    return Err(incomplete(err, tally.results));
+                    return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
                 }
             }
         }
         if let Some(err) = tally.retryable {
-            return Err(incomplete(err, tally.results));
+            return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
+        }
+        if let Some(journal) = journal {
+            let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
+            journal.table.record(&entries).await.map_err(|err| incomplete(err.into_aws(), tally.results.clone()))?;
         }
         let mut report = EnforcementReport { alert, plan, scope: scope_text, results: tally.results, notified: false };
         if report.plan.actions.contains(&Action::Notify) && !report.plan.dry_run {
@@ -239,45 +319,21 @@ impl BudgetEnforcer {
         })
     }
 
-    /// Undoes the reversible actions of one budget (or all): detaches Tagwarden's deny policy, scales
-    /// endpoints back, and restarts stopped notebooks where the rule asks for it.
-    /// A retryable failure after some resources were restored is an [`EnforceError::Incomplete`].
-    pub async fn restore(&self, budget: Option<&str>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
-        let marker = budget.map(sanitize_value);
-        let mut tally = Tally::default();
-        let places = match &self.pool {
-            None => {
-                if let Err(err) = self.central_actor().restore(marker.as_deref(), dry_run, &mut tally).await {
-                    return Err(incomplete(err, tally.results));
-                }
-                vec![]
-            }
-            Some(_) => {
-                let accounts = self.known_accounts().await.map_err(EnforceError::Retryable)?;
-                self.places(&accounts).await.map_err(EnforceError::Retryable)?
-            }
-        };
-        let home = self.pool.as_ref().map(|pool| pool.home_account().to_owned()).unwrap_or_default();
-        for (account, regions) in self.reachable(places, &mut tally).await {
-            for region in regions {
-                match self.actor(&account, &region).restore(marker.as_deref(), dry_run, &mut tally).await {
-                    Ok(()) => {}
-                    Err(err) if account != home => {
-                        let place = format!("account {account} region {region}");
-                        tally.record("restore", &place, Err(err), ResultKind::Done);
-                    }
-                    Err(err) => return Err(incomplete(err, tally.results)),
-                }
-            }
+    /// A retryable failure with the results so far, which go in the ledger first (best effort: the retry
+    /// records them again).
+    async fn incomplete(
+        &self,
+        journal: Option<&Journal<'_>>,
+        dry_run: bool,
+        err: AwsError,
+        results: Vec<ActionResult>,
+    ) -> EnforceError {
+        if let Some(journal) = journal
+            && let Err(failed) = journal.table.record(&journal.entries(&results, dry_run, ledger::now())).await
+        {
+            warn!(error = %clip(&failed.to_string()), "the partial enforcement's entries were not recorded");
         }
-        if let Some(err) = tally.retryable {
-            return Err(incomplete(err, tally.results));
-        }
-        Ok(EnforcementOutcome::Restored(RestoreReport {
-            budget: budget.map(str::to_owned),
-            dry_run,
-            results: tally.results,
-        }))
+        incomplete(err, results)
     }
 
     /// Publishes the summary; a missing topic is not an error (returns false).

@@ -1,11 +1,13 @@
-//! `scale-endpoints`: scale InService endpoints in scope down to the rule's `min_instances` (after writing
-//! their previous counts in the `tagwarden:scaled-from` marker), or delete them when the rule says
-//! `endpoints: {delete: true}`. `restore` scales marked endpoints back to the recorded counts.
+//! `scale-endpoints`: scale InService endpoints in scope down to the rule's `min_instances` (after recording
+//! their previous counts in the ledger), or delete them when the rule says `endpoints: {delete: true}`.
+//! `restore` scales the endpoints the ledger recorded back to the recorded counts; the
+//! `tagwarden:scaled-by`/`scaled-from` tags are hints for people, never read.
 
 use aws_sdk_sagemaker::types::{DesiredWeightAndCapacity, EndpointStatus};
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
+use super::ledger::{Before, Undo};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::report::Tally;
@@ -58,14 +60,12 @@ impl EnforcementAction for ScaleEndpoints {
         Box::pin(scale_endpoints(actor, cx, tally))
     }
 
-    fn restore<'a>(
-        &'a self,
-        actor: &'a Actor<'a>,
-        marker: Option<&'a str>,
-        dry_run: bool,
-        tally: &'a mut Tally,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restore_endpoints(actor, marker, dry_run, tally))
+    fn restore_name(&self) -> Option<&'static str> {
+        Some(RESTORE)
+    }
+
+    fn undo<'a>(&'a self, actor: &'a Actor<'a>, undo: &'a Undo) -> BoxFuture<'a, Result<ResultKind, AwsError>> {
+        Box::pin(restore_endpoint(actor, undo))
     }
 }
 
@@ -97,7 +97,7 @@ async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally)
                             .aws("DeleteEndpoint")?;
                         Ok(ResultKind::Done)
                     }
-                    EndpointAction::ScaleTo(min) => scale_endpoint(actor, &target, &name, min, marker).await,
+                    EndpointAction::ScaleTo(min) => scale_endpoint(actor, cx, &target, &name, min, marker).await,
                 }
             }
         })
@@ -107,6 +107,7 @@ async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally)
 
 async fn scale_endpoint(
     actor: &Actor<'_>,
+    cx: &Context<'_>,
     target: &Candidate,
     name: &str,
     min: i32,
@@ -125,10 +126,11 @@ async fn scale_endpoint(
     if above.is_empty() {
         return Ok(ResultKind::AlreadyScaled);
     }
+    // NOTE: the ledger first, so a failure after it never loses the counts to restore.
+    let before = Before::Endpoint { name: name.to_owned(), variants: above.clone() };
+    cx.remember(actor, Action::ScaleEndpoints, &target.arn, before).await?;
     let from = above.iter().map(|(v, c)| format!("{v}={c}")).collect::<Vec<_>>().join(" ");
-    // NOTE: the marker goes first, so a failure after it never loses the counts to restore.
-    let previous = target.tags.get(SCALED_FROM_TAG).cloned();
-    actor.mark(&target.arn, &[(SCALED_BY_TAG, marker), (SCALED_FROM_TAG, previous.unwrap_or(from))]).await?;
+    actor.mark(&target.arn, &[(SCALED_BY_TAG, marker), (SCALED_FROM_TAG, from)]).await?;
     let desired = above
         .iter()
         .map(|(variant, _)| {
@@ -144,57 +146,33 @@ async fn scale_endpoint(
     Ok(ResultKind::Done)
 }
 
-async fn restore_endpoints(
-    actor: &Actor<'_>,
-    marker: Option<&str>,
-    dry_run: bool,
-    tally: &mut Tally,
-) -> Result<(), AwsError> {
-    let targets = actor.marked_resources(marker, SCALED_BY_TAG, "sagemaker:endpoint").await?;
-    actor
-        .execute(RESTORE, targets, dry_run, ResultKind::EndpointGone, tally, |target| async move {
-            let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let counts = target.tags.get(SCALED_FROM_TAG).map(|s| parse_counts(s)).unwrap_or_default();
-            let desired: Vec<_> = counts
-                .into_iter()
-                .map(|(variant, count)| {
-                    DesiredWeightAndCapacity::builder().variant_name(variant).desired_instance_count(count).build()
-                })
-                .collect();
-            if !desired.is_empty() {
-                actor
-                    .clients
-                    .sagemaker
-                    .update_endpoint_weights_and_capacities()
-                    .endpoint_name(&name)
-                    .set_desired_weights_and_capacities(Some(desired))
-                    .send()
-                    .await
-                    .aws("UpdateEndpointWeightsAndCapacities")?;
-            }
-            actor.unmark(&target.arn, &[SCALED_BY_TAG, SCALED_FROM_TAG]).await?;
-            Ok(ResultKind::Done)
+/// Scales an endpoint the ledger recorded back to its recorded instance counts.
+async fn restore_endpoint(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
+    let Before::Endpoint { name, variants } = &undo.before else {
+        return Ok(ResultKind::failed("the ledger's record is not an endpoint's"));
+    };
+    let desired: Vec<_> = variants
+        .iter()
+        .map(|(variant, count)| {
+            DesiredWeightAndCapacity::builder().variant_name(variant).desired_instance_count(*count).build()
         })
-        .await;
-    Ok(())
-}
-
-/// `variant=count variant=count` -> pairs; malformed parts are ignored.
-fn parse_counts(text: &str) -> Vec<(String, i32)> {
-    text.split_whitespace()
-        .filter_map(|part| {
-            let (variant, count) = part.split_once('=')?;
-            Some((variant.to_owned(), count.parse().ok()?))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_counts_round_trip_through_the_marker_tag() {
-        assert_eq!(parse_counts("AllTraffic=3 canary=1 junk"), [("AllTraffic".to_string(), 3), ("canary".into(), 1)]);
+        .collect();
+    let updated = actor
+        .clients
+        .sagemaker
+        .update_endpoint_weights_and_capacities()
+        .endpoint_name(name)
+        .set_desired_weights_and_capacities(Some(desired))
+        .send()
+        .await
+        .aws("UpdateEndpointWeightsAndCapacities");
+    match updated {
+        Ok(_) => {}
+        Err(err) if err.is_not_found() => return Ok(ResultKind::EndpointGone),
+        Err(err) => return Err(err),
+    }
+    match actor.unmark(&undo.resource, &[SCALED_BY_TAG, SCALED_FROM_TAG]).await {
+        Err(err) if !err.is_not_found() => Err(err),
+        _ => Ok(ResultKind::Done),
     }
 }

@@ -1,8 +1,6 @@
 //! The organization fan-out: which (account, regions) one alert or restore acts in, which of those
 //! accounts Tagwarden may reach (the member role), and the [`Actor`] for each place.
 
-use std::collections::BTreeSet;
-
 use tracing::warn;
 
 use super::actor::Actor;
@@ -10,7 +8,7 @@ use super::apply::BudgetEnforcer;
 use super::report::Tally;
 use super::report::{ActionResult, ResultKind};
 use crate::aws::{AwsError, ResultExt};
-use crate::org::{AccessError, Membership};
+use crate::org::AccessError;
 use crate::telemetry::clip;
 
 impl BudgetEnforcer {
@@ -30,25 +28,6 @@ impl BudgetEnforcer {
     /// The central account's id.
     pub(crate) async fn home_account(&self) -> Result<String, AwsError> {
         Ok(self.region_account().await?.split(':').nth(1).unwrap_or_default().to_owned())
-    }
-
-    /// Every account restore visits: the central one and, for an organization, every member account.
-    pub(super) async fn known_accounts(&self) -> Result<Vec<String>, AwsError> {
-        let mut accounts = BTreeSet::from([self.home_account().await?]);
-        let Some(pool) = &self.pool else {
-            return Ok(accounts.into_iter().collect());
-        };
-        match &pool.organization().membership {
-            Membership::Listed(listed) => accounts.extend(listed.keys().cloned()),
-            Membership::Organizations => {
-                let mut pages = pool.organizations().list_accounts().into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    accounts
-                        .extend(page.aws("ListAccounts")?.accounts().iter().filter_map(|a| a.id()).map(str::to_owned));
-                }
-            }
-        }
-        Ok(accounts.into_iter().collect())
     }
 
     /// The (account, regions) to act in: `accounts` (none: the central account), each in the organization's

@@ -1,6 +1,7 @@
 //! `deny-iam`: attach the deny policy to SageMaker execution roles in scope — roles SageMaker may assume
-//! that carry the scope's tags, and the execution roles of in-scope user profiles — marking each
-//! `tagwarden:denied-by=<budget>` first. `restore` detaches it from exactly the marked roles.
+//! that carry the scope's tags, and the execution roles of in-scope user profiles — recording each in the
+//! ledger first. `restore` detaches it from exactly the roles the ledger recorded (the
+//! `tagwarden:denied-by` tag is a hint for people, never read).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 
 use super::actor::Actor;
+use super::ledger::{Before, Undo};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::report::Tally;
@@ -62,14 +64,12 @@ impl EnforcementAction for DenyIam {
         Box::pin(deny_roles(actor, cx, tally))
     }
 
-    fn restore<'a>(
-        &'a self,
-        actor: &'a Actor<'a>,
-        marker: Option<&'a str>,
-        dry_run: bool,
-        tally: &'a mut Tally,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restore_roles(actor, marker, dry_run, tally))
+    fn restore_name(&self) -> Option<&'static str> {
+        Some(DETACH)
+    }
+
+    fn undo<'a>(&'a self, actor: &'a Actor<'a>, undo: &'a Undo) -> BoxFuture<'a, Result<ResultKind, AwsError>> {
+        Box::pin(detach(actor, undo))
     }
 }
 
@@ -110,13 +110,21 @@ async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> R
         .execute(&action, targets, cx.dry_run, ResultKind::RoleGone, tally, |target| {
             let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let (deny_arn, marker) = (deny_arn.clone(), marker.clone());
-            async move { deny_role(actor, &name, &deny_arn, marker).await }
+            let arn = target.arn.clone();
+            async move { deny_role(actor, cx, &arn, &name, &deny_arn, marker).await }
         })
         .await;
     Ok(())
 }
 
-async fn deny_role(actor: &Actor<'_>, role: &str, deny_arn: &str, marker: String) -> Result<ResultKind, AwsError> {
+async fn deny_role(
+    actor: &Actor<'_>,
+    cx: &Context<'_>,
+    arn: &str,
+    role: &str,
+    deny_arn: &str,
+    marker: String,
+) -> Result<ResultKind, AwsError> {
     let iam = &actor.clients.iam;
     let attached = iam
         .list_attached_role_policies()
@@ -126,10 +134,13 @@ async fn deny_role(actor: &Actor<'_>, role: &str, deny_arn: &str, marker: String
         .await
         .aws("ListAttachedRolePolicies")?;
     if attached.attached_policies().iter().any(|p| p.policy_arn() == Some(deny_arn)) {
-        // Attached by someone else (or by us, already marked): not ours to mark.
+        // Attached by someone else (or by us, already recorded): not ours to record.
         return Ok(ResultKind::AlreadyDenied);
     }
-    // NOTE: mark first: a mark without the policy is harmless, a policy without the mark is never restored.
+    // NOTE: the ledger first: a record without the policy is harmless (detaching finds nothing), a policy
+    // without the record is never restored.
+    let before = Before::Role { name: role.to_owned(), policy_arn: deny_arn.to_owned() };
+    cx.remember(actor, Action::DenyIam, arn, before).await?;
     let tag = aws_sdk_iam::types::Tag::builder().key(DENIED_BY_TAG).value(marker).build().map_err(|e| {
         AwsError::Rejected { operation: "TagRole", code: "BuildFailure".into(), message: e.to_string() }
     })?;
@@ -206,45 +217,22 @@ async fn profile_role(actor: &Actor<'_>, profile_arn: &str) -> Result<Option<Str
     Ok(role.and_then(|arn| arn.rsplit('/').next().map(str::to_owned)))
 }
 
-async fn restore_roles(
-    actor: &Actor<'_>,
-    marker: Option<&str>,
-    dry_run: bool,
-    tally: &mut Tally,
-) -> Result<(), AwsError> {
-    let Some(deny_arn) = actor.deny_policy_arn.clone() else {
-        return Ok(());
+/// Detaches the deny policy from a role the ledger recorded attaching it to (the policy it recorded).
+async fn detach(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
+    let Before::Role { name, policy_arn } = &undo.before else {
+        return Ok(ResultKind::failed("the ledger's record is not a role's"));
     };
-    let mut targets = Vec::new();
-    for (name, tags) in sagemaker_roles(actor).await? {
-        if Actor::marked(marker, DENIED_BY_TAG, &tags) {
-            targets.push(Candidate { arn: role_arn(actor, &name).await?, tags, active: true });
-        }
+    let iam = &actor.clients.iam;
+    match iam.detach_role_policy().role_name(name).policy_arn(policy_arn).send().await.aws("DetachRolePolicy") {
+        Ok(_) => {}
+        Err(err) if err.is_not_found() => {}
+        Err(err) => return Err(err),
     }
-    actor
-        .execute(DETACH, targets, dry_run, ResultKind::Done, tally, |target| {
-            let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let deny_arn = deny_arn.clone();
-            async move {
-                let iam = &actor.clients.iam;
-                match iam
-                    .detach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(&deny_arn)
-                    .send()
-                    .await
-                    .aws("DetachRolePolicy")
-                {
-                    Ok(_) => {}
-                    Err(err) if err.is_not_found() => {}
-                    Err(err) => return Err(err),
-                }
-                iam.untag_role().role_name(&name).tag_keys(DENIED_BY_TAG).send().await.aws("UntagRole")?;
-                Ok(ResultKind::Done)
-            }
-        })
-        .await;
-    Ok(())
+    match iam.untag_role().role_name(name).tag_keys(DENIED_BY_TAG).send().await.aws("UntagRole") {
+        Err(err) if err.is_not_found() => Ok(ResultKind::RoleGone),
+        Err(err) => Err(err),
+        Ok(_) => Ok(ResultKind::Done),
+    }
 }
 
 /// IAM returns trust policies URL-encoded.

@@ -61,10 +61,12 @@ mod endpoints;
 mod fanout;
 mod iam;
 mod jobs;
+pub mod ledger;
 mod notebooks;
 mod notify;
 pub mod plan;
 pub mod report;
+mod restore;
 pub mod scope;
 mod studio_apps;
 
@@ -118,6 +120,25 @@ pub(crate) struct Context<'a> {
     pub(crate) alert: &'a BudgetAlert,
     /// Decide and record `dry-run` only.
     pub(crate) dry_run: bool,
+    /// Where reversible actions record their state before acting (`None`: no ledger configured, so
+    /// nothing the action does can be restored).
+    pub(crate) journal: Option<&'a ledger::Journal<'a>>,
+}
+
+impl Context<'_> {
+    /// Records in the ledger what `action` is about to change on `resource`, before the change; an error
+    /// stops the change (what is not recorded could never be restored).
+    pub(crate) async fn remember(
+        &self,
+        actor: &Actor<'_>,
+        action: Action,
+        resource: &str,
+        before: ledger::Before,
+    ) -> Result<(), AwsError> {
+        let Some(journal) = self.journal else { return Ok(()) };
+        let place = ledger::Place { account: actor.account.clone(), region: actor.region.clone() };
+        journal.remember(&action.to_string(), resource, before, place).await
+    }
 }
 
 /// One action family: the shape every row of [`ACTIONS`] has.
@@ -142,15 +163,19 @@ pub(crate) trait EnforcementAction: Sync {
         tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 
-    /// Undoes what `act` did for the budget `marker` (every budget when `None`); nothing when not reversible.
-    fn restore<'a>(
+    /// The name its restore records results under (`restart-notebook`, …); `None` when not reversible.
+    fn restore_name(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Undoes one change the ledger recorded for this action, from the state before it holds — never from
+    /// anything on the resource. Called only for reversible actions ([`Self::restore_name`]).
+    fn undo<'a>(
         &'a self,
         _actor: &'a Actor<'a>,
-        _marker: Option<&'a str>,
-        _dry_run: bool,
-        _ledger: &'a mut Tally,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async { Ok(()) })
+        _undo: &'a ledger::Undo,
+    ) -> BoxFuture<'a, Result<ResultKind, AwsError>> {
+        Box::pin(async { Ok(ResultKind::failed("this action is not reversible")) })
     }
 }
 

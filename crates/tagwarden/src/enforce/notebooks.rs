@@ -1,10 +1,12 @@
-//! `stop-notebooks`: stop InService notebook instances in scope; `restore` restarts them when the rule
-//! says `restart_notebooks_on_restore` (the `tagwarden:stopped-by` marker names the budget).
+//! `stop-notebooks`: stop InService notebook instances in scope, each recorded in the ledger first; `restore`
+//! restarts the ones the ledger recorded when the rule says `restart_notebooks_on_restore` (the
+//! `tagwarden:stopped-by` tag is a hint for people, never read).
 
 use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
+use super::ledger::{Before, Undo};
 use super::report::ResultKind;
 use super::report::Tally;
 use super::{Context, EnforcementAction, STOPPED_BY_TAG};
@@ -33,6 +35,7 @@ impl EnforcementAction for StopNotebooks {
             ("sagemaker:ListNotebookInstances", Grant::Any),
             ("sagemaker:StopNotebookInstance", Grant::SageMaker),
             // restore, and the `tagwarden:stopped-by` marker
+            ("sagemaker:DescribeNotebookInstance", Grant::SageMaker),
             ("sagemaker:StartNotebookInstance", Grant::SageMaker),
             ("sagemaker:AddTags", Grant::SageMakerMarkers),
             ("sagemaker:DeleteTags", Grant::SageMakerMarkers),
@@ -53,14 +56,12 @@ impl EnforcementAction for StopNotebooks {
         Box::pin(stop(actor, cx, tally))
     }
 
-    fn restore<'a>(
-        &'a self,
-        actor: &'a Actor<'a>,
-        marker: Option<&'a str>,
-        dry_run: bool,
-        tally: &'a mut Tally,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(restart(actor, marker, dry_run, tally))
+    fn restore_name(&self) -> Option<&'static str> {
+        Some(RESTART)
+    }
+
+    fn undo<'a>(&'a self, actor: &'a Actor<'a>, undo: &'a Undo) -> BoxFuture<'a, Result<ResultKind, AwsError>> {
+        Box::pin(restart(actor, undo))
     }
 }
 
@@ -71,13 +72,17 @@ async fn stop(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<
     let action = Action::StopNotebooks.to_string();
     let (candidates, names) = actor.candidates(cx.scope, "sagemaker:notebook-instance", &running).await?;
     let targets = actor.select(&action, candidates, ResultKind::AlreadyStopped, tally);
-    // NOTE: the marker costs one call per notebook, so it is written only when restore will use it.
+    // NOTE: the marker is a hint for people (restore reads the ledger); it costs one call per notebook, so it
+    // is written only when restore will restart the notebook.
     let marker = cx.rule.restart_notebooks_on_restore.then(|| sanitize_value(&cx.alert.budget_name));
     actor
         .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, tally, |target| {
             let name = names.get(&target.arn.to_ascii_lowercase()).cloned().unwrap_or_default();
             let marker = marker.clone();
             async move {
+                let before =
+                    Before::Notebook { name: name.clone(), status: NotebookInstanceStatus::InService.to_string() };
+                cx.remember(actor, Action::StopNotebooks, &target.arn, before).await?;
                 if let Some(marker) = marker {
                     actor.mark(&target.arn, &[(STOPPED_BY_TAG, marker)]).await?;
                 }
@@ -100,32 +105,28 @@ async fn stop(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<
     Ok(())
 }
 
-async fn restart(actor: &Actor<'_>, marker: Option<&str>, dry_run: bool, tally: &mut Tally) -> Result<(), AwsError> {
-    let targets = actor.marked_resources(marker, STOPPED_BY_TAG, "sagemaker:notebook-instance").await?;
-    let budgets = &actor.policy.budgets;
-    actor
-        .execute(RESTART, targets, dry_run, ResultKind::NotebookGone, tally, |target| async move {
-            let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let budget = target.tags.get(STOPPED_BY_TAG).cloned().unwrap_or_default();
-            let restart = budgets.rule_for(&budget).is_some_and(|r| r.restart_notebooks_on_restore);
-            let result = if restart {
-                actor
-                    .clients
-                    .sagemaker
-                    .start_notebook_instance()
-                    .notebook_instance_name(&name)
-                    .send()
-                    .await
-                    .aws("StartNotebookInstance")?;
-                ResultKind::Done
-            } else {
-                ResultKind::LeftStopped
-            };
-            actor.unmark(&target.arn, &[STOPPED_BY_TAG]).await?;
-            Ok(result)
-        })
-        .await;
-    Ok(())
+/// Restarts a notebook the ledger recorded stopping, if its budget's rule says so and it is still stopped.
+async fn restart(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
+    let Before::Notebook { name, .. } = &undo.before else {
+        return Ok(ResultKind::failed("the ledger's record is not a notebook's"));
+    };
+    if !actor.policy.budgets.rule_for(&undo.budget).is_some_and(|r| r.restart_notebooks_on_restore) {
+        return Ok(ResultKind::LeftStopped);
+    }
+    let sm = &actor.clients.sagemaker;
+    let status =
+        sm.describe_notebook_instance().notebook_instance_name(name).send().await.aws("DescribeNotebookInstance");
+    match status {
+        Ok(out) if out.notebook_instance_status() == Some(&NotebookInstanceStatus::Stopped) => {}
+        Ok(_) => return Ok(ResultKind::NotStopped),
+        Err(err) if err.is_not_found() => return Ok(ResultKind::NotebookGone),
+        Err(err) => return Err(err),
+    }
+    sm.start_notebook_instance().notebook_instance_name(name).send().await.aws("StartNotebookInstance")?;
+    match actor.unmark(&undo.resource, &[STOPPED_BY_TAG]).await {
+        Err(err) if !err.is_not_found() => Err(err),
+        _ => Ok(ResultKind::Done),
+    }
 }
 
 /// SageMaker's answer to stopping a notebook that is already stopping or stopped:
@@ -207,6 +208,7 @@ mod mock_tests {
             budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
     }

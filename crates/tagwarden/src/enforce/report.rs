@@ -42,6 +42,8 @@ pub enum ResultKind {
     NotebookGone,
     /// Restore: the notebook stays stopped because its rule does not restart notebooks.
     LeftStopped,
+    /// Restore: the notebook is not stopped any more (someone started it): nothing to restart.
+    NotStopped,
     /// The call failed; the reason names the operation.
     Failed {
         /// What failed.
@@ -66,6 +68,7 @@ impl ResultKind {
             Self::EndpointGone => "endpoint-gone",
             Self::NotebookGone => "notebook-gone",
             Self::LeftStopped => "left-stopped",
+            Self::NotStopped => "not-stopped",
             Self::Failed { .. } => "failed",
         }
     }

@@ -88,11 +88,11 @@ pub enum AlertError {
     /// A `less than` or `equal to` threshold (utilization and coverage budgets); the enforcer acts on overspend only.
     #[error("Alert Threshold: only 'greater than' thresholds are supported, got '{0}'")]
     UnsupportedThreshold(String),
-    /// `tagwarden` names a command other than `restore`.
-    #[error("unknown command '{0}' (expected 'restore')")]
+    /// `tagwarden` names a command other than `restore`, `tick` or `approve`.
+    #[error("unknown command '{0}' (expected 'restore', 'tick' or 'approve')")]
     UnknownCommand(String),
-    /// The `restore` command is malformed.
-    #[error("invalid restore command: {0}")]
+    /// A command's arguments are malformed.
+    #[error("invalid command: {0}")]
     BadCommand(String),
 }
 

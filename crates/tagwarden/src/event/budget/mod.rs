@@ -33,10 +33,17 @@ pub(crate) use super::clip;
 pub enum BudgetEvent {
     /// A budget crossed a threshold.
     Alert(BudgetAlert),
-    /// Undo the guardrails of one budget, or of all budgets when `budget` is `None`.
+    /// Undo what the ledger holds for one budget, or for all budgets when `budget` is `None`.
     Restore {
         /// The budget name.
         budget: Option<String>,
+    },
+    /// The schedule's tick: restore budgets whose period ended, act on plans whose grace ran out.
+    Tick,
+    /// Act on a pending plan.
+    Approve {
+        /// The plan id.
+        plan: String,
     },
 }
 
@@ -60,7 +67,7 @@ pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError
         return Err(AlertError::NotSns(format!("expected a JSON object, got {}", json_kind(event))));
     };
     if let Some(command) = object.get("tagwarden") {
-        let event = command::parse_command(command, object.get("budget"))?;
+        let event = command::parse_command(command, object)?;
         return Ok(BudgetEnvelope { event, sns: None });
     }
     let record = sns::read_record(event, object)?;
