@@ -245,7 +245,7 @@ async fn at_125_percent_execution_roles_are_denied_and_restore_detaches_only_wha
         .filter(|r| r.action == "detach-deny" && r.result == ResultKind::Done)
         .map(|r| r.resource_arn.rsplit('/').next().unwrap())
         .collect();
-    assert_eq!(detached, ["mia-exec", "ml-marketing-exec"]);
+    assert_eq!(detached, ["mia-exec", "ml-marketing-exec"], "exactly the roles the ledger recorded");
     assert!(!w.attached("ml-marketing-exec").await.contains(&deny));
     assert!(!w.attached("mia-exec").await.contains(&deny));
     assert!(w.attached(&w.seeded.preattached_role).await.contains(&deny), "a human's attachment stays");
@@ -253,7 +253,11 @@ async fn at_125_percent_execution_roles_are_denied_and_restore_detaches_only_wha
         assert_eq!(w.endpoint_instances(arn).await, Some(3), "scaled back");
     }
     let notebooks: Vec<&ActionResult> = restored.results.iter().filter(|r| r.action == "restart-notebook").collect();
-    assert!(notebooks.is_empty(), "notebooks are not marked unless the rule restarts them: {notebooks:?}");
+    assert!(!notebooks.is_empty());
+    assert!(
+        notebooks.iter().all(|r| r.result == ResultKind::LeftStopped),
+        "the rule does not restart notebooks: {notebooks:?}"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +268,9 @@ async fn forecasts_notify_only_and_dry_runs_write_nothing() {
     assert_eq!(forecast.plan.actions.len(), 1, "{:?}", forecast.plan.actions);
     assert!(forecast.results.is_empty() && forecast.notified);
     let calls = w.emulator.calls().unwrap();
-    assert_eq!(calls.by_action.keys().collect::<Vec<_>>(), ["budgets.DescribeBudget", "sns.Publish"]);
+    // The delivery's claim in the ledger (put, then settled) is the only write besides the notice.
+    let expected = ["budgets.DescribeBudget", "dynamodb.PutItem", "dynamodb.UpdateItem", "sns.Publish"];
+    assert_eq!(calls.by_action.keys().collect::<Vec<_>>(), expected);
 
     w.emulator.reset_calls().unwrap();
     let event = sample_event("budget-enforcer", "actual-125-percent.json").unwrap();

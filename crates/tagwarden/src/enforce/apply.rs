@@ -224,9 +224,11 @@ impl BudgetEnforcer {
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut tally = Tally::default();
         let period = PeriodKey::month_of(ledger::now());
+        // NOTE: a forced dry run (replay --dry-run) is a what-if, not a decision of the enforcer: not recorded.
         let journal = self
             .ledger
             .as_ref()
+            .filter(|_| !force_dry_run)
             .map(|table| Journal::new(table, &alert.budget_name, period, trigger.unwrap_or("replay"), plan.step));
         let journal = journal.as_ref();
         let places = match (&self.pool, accounts.is_empty()) {

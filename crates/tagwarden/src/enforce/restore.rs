@@ -72,8 +72,9 @@ impl BudgetEnforcer {
         &self,
         budget: Option<String>,
         dry_run: bool,
-        tally: Tally,
+        mut tally: Tally,
     ) -> Result<EnforcementOutcome, EnforceError> {
+        tally.results.sort_by(|a, b| (&a.action, &a.resource_arn).cmp(&(&b.action, &b.resource_arn)));
         if let Some(err) = tally.retryable {
             return Err(EnforceError::retryable(err, tally.results));
         }
