@@ -5,6 +5,7 @@
 mod activate_tags;
 mod corpus;
 mod cur_report;
+mod history;
 mod logs;
 mod replay;
 mod sweep;
