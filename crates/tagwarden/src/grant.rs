@@ -28,6 +28,11 @@ pub enum Scope {
     PolicyParameter,
     /// The member role (`MemberRoleName`) in every account of the organization: `sts:AssumeRole`.
     MemberRoles,
+    /// The enforcement ledger (the stack's DynamoDB table) and its indexes; the central account's only.
+    Ledger,
+    /// SageMaker endpoints, granted only where the deployment opts in to deleting them
+    /// (`AllowEndpointDeletion`): a conditional statement in the templates.
+    EndpointDeletion,
 }
 
 /// The tag-key pattern the marker scopes allow (`aws:TagKeys`, `ForAllValues:StringLike`).

@@ -65,8 +65,28 @@ pub const ORGANIZATION: &[Permission] = &[
     ("organizations:ListParents", Scope::Any),
 ];
 
-/// What the budget-enforcer needs whatever the actions: the budget's filters and the tagging API.
-pub const ENFORCER_BASE: &[Permission] = &[("budgets:ViewBudget", Scope::Budgets), ("tag:GetResources", Scope::Any)];
+/// What the budget-enforcer needs whatever the actions: the budget's filters, the tagging API and the
+/// enforcement ledger (the stack's DynamoDB table and its `by-resource` index).
+pub const ENFORCER_BASE: &[Permission] = &[
+    ("budgets:ViewBudget", Scope::Budgets),
+    ("tag:GetResources", Scope::Any),
+    ("dynamodb:GetItem", Scope::Ledger),
+    ("dynamodb:PutItem", Scope::Ledger),
+    ("dynamodb:UpdateItem", Scope::Ledger),
+    ("dynamodb:DeleteItem", Scope::Ledger),
+    ("dynamodb:Query", Scope::Ledger),
+    ("dynamodb:BatchWriteItem", Scope::Ledger),
+];
+
+/// Grants a deployment makes only when its operator opts in, under the scope they are granted on: the
+/// templates put each in a statement of its own behind a template Condition (`AllowEndpointDeletion`), so
+/// that a policy file alone (`endpoints: {delete: true}`) cannot delete endpoints.
+pub const OPT_IN: &[Permission] = &[("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)];
+
+/// `permission` as the deployment grants it: under its opt-in scope when [`OPT_IN`] names its action.
+fn as_granted(permission: Permission) -> Permission {
+    OPT_IN.iter().copied().find(|(action, _)| *action == permission.0).unwrap_or(permission)
+}
 
 /// The permissions one enforcement action (and its restore) needs: what its row in the enforcer's action
 /// table declares (`enforce/<family>.rs`).
@@ -85,16 +105,18 @@ pub fn auto_tagger_member() -> BTreeSet<Permission> {
     AUTO_TAGGER.iter().chain(SWEEP.iter()).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
 }
 
-/// The budget-enforcer's permissions for every action, deduplicated and sorted.
+/// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
+/// their opt-in scope.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     // NOTE: every action, for the deployment (which cannot know which ones a policy will use).
     let actions = crate::enforce::actions().flat_map(|a| for_action(a).iter());
-    COMMON.iter().chain(ENFORCER_BASE).chain(actions).chain(ORGANIZATION).copied().collect()
+    COMMON.iter().chain(ENFORCER_BASE).chain(actions).chain(ORGANIZATION).copied().map(as_granted).collect()
 }
 
-/// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets
-/// and the member roles themselves.
-pub const CENTRAL_ONLY: &[Scope] = &[Scope::PolicyParameter, Scope::NotifyTopic, Scope::Budgets, Scope::MemberRoles];
+/// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
+/// the member roles themselves and the enforcement ledger (member accounts never see the table).
+pub const CENTRAL_ONLY: &[Scope] =
+    &[Scope::PolicyParameter, Scope::NotifyTopic, Scope::Budgets, Scope::MemberRoles, Scope::Ledger];
 
 /// The member role's permissions (`infra/member.yaml`): what both functions do inside a member account,
 /// i.e. [`auto_tagger`] and [`budget_enforcer`] without the [`CENTRAL_ONLY`] scopes and Organizations.
@@ -121,6 +143,8 @@ impl Scope {
             Self::Budgets => "Budgets",
             Self::PolicyParameter => "PolicyParameter",
             Self::MemberRoles => "MemberRoles",
+            Self::Ledger => "EnforcementLedger",
+            Self::EndpointDeletion => "EndpointDeletion",
         }
     }
 }
@@ -244,6 +268,22 @@ mod tests {
             && !action.starts_with("sts:")
             && *action != "budgets:ViewBudget"));
         assert!(budget_enforcer().contains(&("sts:AssumeRole", Scope::MemberRoles)));
+        assert!(budget_enforcer().contains(&("dynamodb:PutItem", Scope::Ledger)));
+        assert!(member.iter().all(|(action, _)| !action.starts_with("dynamodb:")), "the ledger is central");
+    }
+
+    #[test]
+    fn endpoint_deletion_is_granted_only_under_its_opt_in_scope_and_a_row_declares_it() {
+        let enforcer = budget_enforcer();
+        assert!(enforcer.contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
+        for (action, scope) in OPT_IN {
+            let granted: Vec<Scope> = enforcer.iter().filter(|(a, _)| a == action).map(|(_, s)| *s).collect();
+            assert_eq!(granted, [*scope], "{action} is granted only behind its opt-in");
+            let declared = crate::enforce::actions().any(|a| for_action(a).iter().any(|(d, _)| d == action));
+            assert!(declared, "{action}: no action row declares it; drop it from OPT_IN");
+        }
+        assert!(member_role().contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
+        assert!(!auto_tagger().iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }
 
     #[test]

@@ -32,16 +32,40 @@ fn reference(value: &Value) -> String {
     }
 }
 
+/// The member role's statements; a conditional one (`!If [Condition, statement, !Ref AWS::NoValue]`) as the
+/// statement it grants when the condition holds.
 fn statements(role: &Value) -> Vec<Value> {
-    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap().clone()
+    conditional_statements(role).into_iter().map(|(_, statement)| statement).collect()
 }
 
-/// Every (action, scope) the member role grants, the scope read from each statement's Sid.
+/// The member role's statements, each with the template Condition it is granted under.
+fn conditional_statements(role: &Value) -> Vec<(Option<String>, Value)> {
+    let listed = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    listed
+        .iter()
+        .map(|statement| match statement {
+            Value::Tagged(tagged) => {
+                assert_eq!(tagged.tag.to_string(), "!If", "{statement:?}");
+                let [condition, then, otherwise] = tagged.value.as_sequence().unwrap().as_slice() else {
+                    panic!("!If takes three arguments: {statement:?}");
+                };
+                assert_eq!(reference(otherwise), "!Ref:AWS::NoValue");
+                (Some(condition.as_str().unwrap().to_owned()), then.clone())
+            }
+            other => (None, other.clone()),
+        })
+        .collect()
+}
+
+/// Every (action, scope) the member role grants, the scope read from each statement's Sid; endpoint
+/// deletion only under `EndpointDeletionAllowed`, everything else unconditionally.
 fn granted(role: &Value) -> BTreeSet<Permission> {
     let mut granted = BTreeSet::new();
-    for statement in statements(role) {
+    for (condition, statement) in conditional_statements(role) {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let sid = statement["Sid"].as_str().unwrap();
+        let opt_in = sid == Scope::EndpointDeletion.sid();
+        assert_eq!(condition.as_deref(), opt_in.then_some("EndpointDeletionAllowed"), "{sid}");
         let declared = permissions::member_role();
         let scope = declared
             .iter()
@@ -72,7 +96,8 @@ fn the_member_role_grants_exactly_both_functions_permissions_without_the_central
     for central in ["ssm:GetParameter", "sns:Publish", "budgets:ViewBudget", "sts:AssumeRole"] {
         assert!(!actions.iter().any(|a| a == central), "{central} belongs to the central account only");
     }
-    assert!(!actions.iter().any(|a| a.starts_with("organizations:")));
+    assert!(!actions.iter().any(|a| a.starts_with("organizations:") || a.starts_with("dynamodb:")));
+    assert_eq!(template["Parameters"]["AllowEndpointDeletion"]["Default"].as_str(), Some("false"));
 }
 
 #[test]

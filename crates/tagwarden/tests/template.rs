@@ -1,5 +1,7 @@
 //! The SAM template agrees with the library: the EventBridge rule lists exactly the create calls of the
-//! resource table, and each function's role grants exactly the permissions the library declares.
+//! resource table, and each function's role grants exactly the permissions the library declares. And only
+//! AWS Budgets and the policy's owner steer the budget-enforcer: who may publish alerts, who may invoke the
+//! functions, who owns the policy parameter, when endpoints may be deleted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,7 +24,12 @@ const SCOPES: &[Scope] = &[
     Scope::Budgets,
     Scope::PolicyParameter,
     Scope::MemberRoles,
+    Scope::Ledger,
+    Scope::EndpointDeletion,
 ];
+
+/// The statements the template grants only under a template Condition, by scope: endpoint deletion alone.
+const CONDITIONAL: &[(Scope, &str)] = &[(Scope::EndpointDeletion, "EndpointDeletionAllowed")];
 
 fn template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
@@ -41,30 +48,62 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-/// The (action, scope) pairs a function's inline policy grants, the scope read from each statement's Sid.
-fn granted(properties: &Value) -> BTreeSet<Permission> {
-    let mut granted = BTreeSet::new();
+/// A tagged value as text, e.g. `!GetAtt AutoTaggerFunctionRole.Arn` -> `!GetAtt:AutoTaggerFunctionRole.Arn`.
+fn reference(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => format!("{}:{}", tagged.tag, strings(&tagged.value).join(".")),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A function's inline statements, each with the template Condition it is granted under
+/// (`!If [Condition, statement, !Ref AWS::NoValue]`), `None` for an unconditional one.
+fn statements(properties: &Value) -> Vec<(Option<String>, Value)> {
+    let mut all = Vec::new();
     for policy in properties["Policies"].as_sequence().unwrap() {
         for statement in policy["Statement"].as_sequence().unwrap() {
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-            let sid = statement["Sid"].as_str().unwrap();
-            let scope = SCOPES
-                .iter()
-                .copied()
-                .find(|s| s.sid() == sid)
-                .unwrap_or_else(|| panic!("statement {sid} has no scope in permissions.rs"));
-            if scope != Scope::Any {
-                assert_ne!(statement["Resource"].as_str(), Some("*"), "{sid} must be scoped");
+            match statement {
+                Value::Tagged(tagged) => {
+                    assert_eq!(tagged.tag.to_string(), "!If", "{statement:?}");
+                    let [condition, then, otherwise] = tagged.value.as_sequence().unwrap().as_slice() else {
+                        panic!("!If takes three arguments: {statement:?}");
+                    };
+                    assert_eq!(reference(otherwise), "!Ref:AWS::NoValue", "a conditional statement or none");
+                    all.push((Some(condition.as_str().unwrap().to_owned()), then.clone()));
+                }
+                other => all.push((None, other.clone())),
             }
-            for action in strings(&statement["Action"]) {
-                assert!(!action.contains('*'), "{sid}: wildcard action {action}");
-                let declared = permissions::auto_tagger()
-                    .into_iter()
-                    .chain(permissions::budget_enforcer())
-                    .find(|(a, _)| *a == action)
-                    .unwrap_or_else(|| panic!("{action} is not declared in permissions.rs"));
-                granted.insert((declared.0, scope));
-            }
+        }
+    }
+    all
+}
+
+/// The (action, scope) pairs a function's inline policy grants, the scope read from each statement's Sid;
+/// only the [`CONDITIONAL`] scopes may be (and must be) granted under their template Condition.
+fn granted(properties: &Value) -> BTreeSet<Permission> {
+    let mut granted = BTreeSet::new();
+    for (condition, statement) in &statements(properties) {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let sid = statement["Sid"].as_str().unwrap();
+        let scope = SCOPES
+            .iter()
+            .copied()
+            .find(|s| s.sid() == sid)
+            .unwrap_or_else(|| panic!("statement {sid} has no scope in permissions.rs"));
+        let expected = CONDITIONAL.iter().find(|(s, _)| *s == scope).map(|(_, c)| (*c).to_owned());
+        assert_eq!(condition, &expected, "{sid}: granted under the wrong template Condition");
+        if scope != Scope::Any {
+            assert_ne!(statement["Resource"].as_str(), Some("*"), "{sid} must be scoped");
+        }
+        for action in strings(&statement["Action"]) {
+            assert!(!action.contains('*'), "{sid}: wildcard action {action}");
+            let declared = permissions::auto_tagger()
+                .into_iter()
+                .chain(permissions::budget_enforcer())
+                .find(|(a, _)| *a == action)
+                .unwrap_or_else(|| panic!("{action} is not declared in permissions.rs"));
+            granted.insert((declared.0, scope));
         }
     }
     granted
@@ -167,5 +206,262 @@ fn the_checked_in_deployment_manifest_matches_the_library() {
     assert!(
         found == expected,
         "infra/generated/manifest.json is stale: run `cargo run -p tagwarden-cli -- manifest > infra/generated/manifest.json`"
+    );
+}
+
+fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
+    let found = &template["Resources"][logical_id];
+    assert!(!found.is_null(), "{logical_id} is in the template");
+    found
+}
+
+/// The function's inline statement of this Sid, and the template Condition it is granted under.
+fn statement(template: &Value, function_id: &str, sid: &str) -> (Option<String>, Value) {
+    statements(&function(template, function_id))
+        .into_iter()
+        .find(|(_, s)| s["Sid"].as_str() == Some(sid))
+        .unwrap_or_else(|| panic!("{function_id} has no statement {sid}"))
+}
+
+#[test]
+fn the_ledger_table_is_on_demand_recoverable_encrypted_expiring_kept_and_indexed_by_resource() {
+    let template = template();
+    let table = resource(&template, "EnforcementLedger");
+    assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+    assert_eq!(properties["SSESpecification"]["SSEEnabled"].as_bool(), Some(true));
+    assert_eq!(properties["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires"));
+    assert_eq!(properties["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    let keys = |schema: &Value| -> Vec<String> {
+        schema
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| format!("{}:{}", reference(&k["AttributeName"]), reference(&k["KeyType"])))
+            .collect()
+    };
+    assert_eq!(keys(&properties["KeySchema"]), ["pk:HASH", "sk:RANGE"]);
+    let indexes = properties["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    assert_eq!(indexes.len(), 1);
+    assert_eq!(indexes[0]["IndexName"].as_str(), Some("by-resource"));
+    assert_eq!(keys(&indexes[0]["KeySchema"]), ["resource:HASH", "at:RANGE"]);
+    assert_eq!(indexes[0]["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    let mut attributes: Vec<String> = properties["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{}:{}", reference(&a["AttributeName"]), reference(&a["AttributeType"])))
+        .collect();
+    attributes.sort();
+    assert_eq!(attributes, ["at:S", "pk:S", "resource:S", "sk:S"]);
+
+    let variables = &function(&template, "BudgetEnforcerFunction")["Environment"]["Variables"];
+    assert_eq!(reference(&variables["TAGWARDEN_LEDGER_TABLE"]), "!Ref:EnforcementLedger");
+    let (condition, ledger) = statement(&template, "BudgetEnforcerFunction", Scope::Ledger.sid());
+    assert_eq!(condition, None);
+    let resources: Vec<String> = ledger["Resource"].as_sequence().unwrap().iter().map(reference).collect();
+    assert_eq!(resources, ["!GetAtt:EnforcementLedger.Arn", "!Sub:${EnforcementLedger.Arn}/index/*"]);
+    let tagger = &function(&template, "AutoTaggerFunction")["Environment"]["Variables"];
+    assert!(tagger["TAGWARDEN_LEDGER_TABLE"].is_null(), "the auto-tagger has no ledger");
+    assert!(!permissions::auto_tagger().iter().any(|(_, scope)| *scope == Scope::Ledger));
+    assert_eq!(reference(&template["Outputs"]["EnforcementLedgerTableName"]["Value"]), "!Ref:EnforcementLedger");
+}
+
+#[test]
+fn endpoint_deletion_is_granted_only_when_the_stack_allows_it_and_by_default_it_does_not() {
+    let template = template();
+    let parameter = &template["Parameters"]["AllowEndpointDeletion"];
+    assert_eq!(parameter["Default"].as_str(), Some("false"));
+    let condition = &template["Conditions"]["EndpointDeletionAllowed"];
+    let compared: Vec<String> = condition.as_sequence().map_or_else(
+        || match condition {
+            Value::Tagged(tagged) => tagged.value.as_sequence().unwrap().iter().map(reference).collect(),
+            other => panic!("{other:?}"),
+        },
+        |s| s.iter().map(reference).collect(),
+    );
+    assert_eq!(compared, ["!Ref:AllowEndpointDeletion", "true"]);
+    let (condition, deletion) = statement(&template, "BudgetEnforcerFunction", Scope::EndpointDeletion.sid());
+    assert_eq!(condition.as_deref(), Some("EndpointDeletionAllowed"));
+    assert_eq!(strings(&deletion["Action"]), ["sagemaker:DeleteEndpoint"]);
+    assert!(reference(&deletion["Resource"]).ends_with(":endpoint/*"), "{:?}", deletion["Resource"]);
+    // The one conditional grant; every other statement is unconditional (granted() checks each Sid).
+    let conditional: Vec<String> = statements(&function(&template, "BudgetEnforcerFunction"))
+        .into_iter()
+        .filter(|(c, _)| c.is_some())
+        .flat_map(|(_, s)| strings(&s["Action"]))
+        .collect();
+    assert_eq!(conditional, ["sagemaker:DeleteEndpoint"]);
+    let (_, sagemaker) = statement(&template, "BudgetEnforcerFunction", Scope::SageMaker.sid());
+    assert!(!strings(&sagemaker["Action"]).iter().any(|a| a == "sagemaker:DeleteEndpoint"));
+}
+
+/// Whether a Deny statement's condition block applies to a request with these context keys, as IAM
+/// evaluates it: every operator must match; a negated operator (`StringNotEquals`, `ArnNotEquals`) matches
+/// when the key is absent from the request or differs from every listed value.
+fn deny_applies(condition: &Value, request: &[(&str, &str)]) -> bool {
+    condition.as_mapping().unwrap().iter().all(|(operator, keys)| {
+        let operator = operator.as_str().unwrap();
+        assert!(["StringNotEquals", "ArnNotEquals"].contains(&operator), "evaluate {operator} by hand");
+        keys.as_mapping().unwrap().iter().all(|(key, values)| {
+            let listed: Vec<String> = match values {
+                Value::Sequence(items) => items.iter().map(reference).collect(),
+                one => vec![reference(one)],
+            };
+            match request.iter().find(|(k, _)| *k == key.as_str().unwrap()) {
+                None => true,
+                Some((_, value)) => !listed.iter().any(|l| l == value),
+            }
+        })
+    })
+}
+
+#[test]
+fn only_aws_budgets_of_this_account_may_publish_alerts_and_everyone_else_is_denied() {
+    let template = template();
+    let policy = &resource(&template, "BudgetAlertsTopicPolicy")["Properties"];
+    let topics: Vec<String> = policy["Topics"].as_sequence().unwrap().iter().map(reference).collect();
+    assert_eq!(topics, ["!Ref:BudgetAlertsTopic"]);
+    let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 2);
+    let allow = statements.iter().find(|s| s["Effect"].as_str() == Some("Allow")).unwrap();
+    assert_eq!(allow["Principal"]["Service"].as_str(), Some("budgets.amazonaws.com"));
+    assert_eq!(allow["Action"].as_str(), Some("sns:Publish"));
+    assert_eq!(reference(&allow["Condition"]["StringEquals"]["aws:SourceAccount"]), "!Ref:AWS::AccountId");
+    assert_eq!(
+        reference(&allow["Condition"]["ArnLike"]["aws:SourceArn"]),
+        "!Sub:arn:${AWS::Partition}:budgets::${AWS::AccountId}:*"
+    );
+
+    let deny = statements.iter().find(|s| s["Effect"].as_str() == Some("Deny")).unwrap();
+    assert_eq!(deny["Principal"].as_str(), Some("*"));
+    assert_eq!(deny["Action"].as_str(), Some("sns:Publish"));
+    assert_eq!(reference(&deny["Resource"]), "!Ref:BudgetAlertsTopic");
+    let condition = &deny["Condition"];
+    let tagger_role = "!GetAtt:AutoTaggerFunctionRole.Arn";
+    let enforcer_role = "!GetAtt:BudgetEnforcerFunctionRole.Arn";
+    // The request context IAM builds for each caller: a service principal has aws:PrincipalServiceName and
+    // no aws:PrincipalArn; an IAM principal has aws:PrincipalArn and no aws:PrincipalServiceName.
+    let service = |name| vec![("aws:PrincipalServiceName", name)];
+    let principal = |arn| vec![("aws:PrincipalArn", arn)];
+    for (who, request, denied) in [
+        ("AWS Budgets", service("budgets.amazonaws.com"), false),
+        ("the budget-enforcer's role", principal(enforcer_role), false),
+        ("the auto-tagger's role", principal(tagger_role), false),
+        ("an administrator", principal("arn:aws:iam::111111111111:user/admin"), true),
+        ("another role", principal("arn:aws:iam::111111111111:role/PowerUser"), true),
+        ("the account's root user", principal("arn:aws:iam::111111111111:root"), true),
+        ("another service", service("events.amazonaws.com"), true),
+        ("an anonymous request", vec![], true),
+    ] {
+        assert_eq!(deny_applies(condition, &request), denied, "{who}");
+    }
+
+    // The budget-enforcer accepts SNS records of this topic only, and is subscribed to it alone.
+    let enforcer = function(&template, "BudgetEnforcerFunction");
+    assert_eq!(reference(&enforcer["Environment"]["Variables"]["TAGWARDEN_ALERT_TOPICS"]), "!Ref:BudgetAlertsTopic");
+    assert_eq!(reference(&enforcer["Events"]["BudgetAlerts"]["Properties"]["Topic"]), "!Ref:BudgetAlertsTopic");
+}
+
+#[test]
+fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
+    let template = template();
+    // SAM gives each event source one AWS::Lambda::Permission whose SourceArn is that topic or rule.
+    for (function_id, allowed) in [
+        ("AutoTaggerFunction", vec![("EstateSweep", "Schedule"), ("SageMakerCalls", "EventBridgeRule")]),
+        ("BudgetEnforcerFunction", vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule")]),
+    ] {
+        let properties = function(&template, function_id);
+        let events: Vec<(String, String)> = properties["Events"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .map(|(name, event)| (name.as_str().unwrap().to_owned(), event["Type"].as_str().unwrap().to_owned()))
+            .collect();
+        let allowed: Vec<(String, String)> = allowed.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+        assert_eq!(events, allowed, "{function_id}: its event sources");
+        for (name, event) in properties["Events"].as_mapping().unwrap() {
+            if event["Type"].as_str() == Some("SNS") {
+                let topic = reference(&event["Properties"]["Topic"]);
+                assert!(topic.starts_with("!Ref:"), "{name:?}: a topic of this stack");
+                assert_eq!(resource(&template, &topic["!Ref:".len()..])["Type"].as_str(), Some("AWS::SNS::Topic"));
+            }
+            if event["Type"].as_str() == Some("EventBridgeRule") {
+                assert!(event["Properties"]["EventBusName"].is_null(), "{name:?}: the default bus");
+            }
+        }
+        for key in ["FunctionUrlConfig", "AutoPublishAlias"] {
+            assert!(properties[key].is_null(), "{function_id}: {key} would open another way in");
+        }
+    }
+    // Explicit permissions (the organization bus's rule) name a rule of this stack.
+    for (id, permission) in template["Resources"].as_mapping().unwrap() {
+        if permission["Type"].as_str() != Some("AWS::Lambda::Permission") {
+            continue;
+        }
+        let properties = &permission["Properties"];
+        assert_eq!(properties["Action"].as_str(), Some("lambda:InvokeFunction"), "{id:?}");
+        assert_eq!(properties["Principal"].as_str(), Some("events.amazonaws.com"), "{id:?}");
+        let source = reference(&properties["SourceArn"]);
+        let rule = source
+            .strip_prefix("!GetAtt:")
+            .and_then(|s| s.strip_suffix(".Arn"))
+            .unwrap_or_else(|| panic!("{id:?}: SourceArn {source} is not a rule of this stack"));
+        assert_eq!(resource(&template, rule)["Type"].as_str(), Some("AWS::Events::Rule"), "{id:?}");
+    }
+}
+
+#[test]
+fn the_tick_runs_every_five_minutes_and_no_monthly_restore_is_left() {
+    let template = template();
+    let events = &function(&template, "BudgetEnforcerFunction")["Events"];
+    let tick = &events["Tick"]["Properties"];
+    assert_eq!(tick["Schedule"].as_str(), Some("rate(5 minutes)"));
+    let input: serde_json::Value = serde_json::from_str(tick["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, serde_json::json!({"tagwarden": "tick"}));
+    assert!(events["PeriodReset"].is_null());
+}
+
+#[test]
+fn the_policy_parameter_is_the_stacks_own_its_default_only_notifies_and_its_changes_are_announced() {
+    let template = template();
+    let parameter = resource(&template, "PolicyParameter");
+    assert_eq!(parameter["Type"].as_str(), Some("AWS::SSM::Parameter"));
+    assert_eq!(reference(&parameter["Properties"]["Name"]), "!Ref:PolicyParameterName");
+    assert_eq!(reference(&parameter["Properties"]["Value"]), "!Ref:PolicyYaml");
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&globals["TAGWARDEN_POLICY_PARAMETER"]), "!Ref:PolicyParameter");
+
+    let default = template["Parameters"]["PolicyYaml"]["Default"].as_str().unwrap();
+    let max = template["Parameters"]["PolicyYaml"]["MaxLength"].as_u64().unwrap();
+    assert!(default.len() as u64 <= max);
+    let policy = tagwarden::policy::Policy::from_yaml(default, "PolicyYaml's default").unwrap();
+    assert!(policy.budgets.rule_for("ml-marketing").is_some(), "every budget's alerts are at least notified");
+    for rule in &policy.budgets.rules {
+        for step in &rule.steps {
+            assert_eq!(step.actions, [tagwarden::policy::Action::Notify], "the default acts on nothing");
+        }
+    }
+
+    let rule = &resource(&template, "PolicyParameterChanges")["Properties"];
+    assert_eq!(strings(&rule["EventPattern"]["source"]), ["aws.ssm"]);
+    assert_eq!(strings(&rule["EventPattern"]["detail-type"]), ["Parameter Store Change"]);
+    let names: Vec<String> =
+        rule["EventPattern"]["detail"]["name"].as_sequence().unwrap().iter().map(reference).collect();
+    assert_eq!(names, ["!Ref:PolicyParameterName"]);
+    let targets = rule["Targets"].as_sequence().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(reference(&targets[0]["Arn"]), "!Ref:NotificationTopic");
+    let topic_policy = &resource(&template, "NotificationTopicPolicy")["Properties"];
+    let statements = topic_policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    assert_eq!(
+        reference(&statements[0]["Condition"]["ArnEquals"]["aws:SourceArn"]),
+        "!GetAtt:PolicyParameterChanges.Arn"
     );
 }

@@ -14,6 +14,7 @@ import {
   StackProps,
 } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,6 +23,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
 import { Manifest, PermissionsBySid } from './manifest';
@@ -38,6 +40,17 @@ export interface TagwardenStackProps extends StackProps {
    */
   readonly architecture: lambda.Architecture;
 }
+
+/**
+ * The smallest useful policy, the SAM template's `PolicyYaml` default (a test compares them): the example's
+ * required keys, and budget alerts that only notify until the policy's owner writes rules.
+ */
+export const DEFAULT_POLICY =
+  '{version: 1, tags: {keys: {cost-center: {required: true}, team: {required: true}, environment: {required: true}}}, ' +
+  'budgets: {rules: [{budget: "*", scope: from-budget, steps: [{at: 80, actions: [notify]}]}]}}';
+
+/** The manifest's Sids granted only under a template Condition, by the Condition's logical id. */
+export const CONDITIONAL_SIDS: Record<string, string> = { EndpointDeletion: 'EndpointDeletionAllowed' };
 
 /** The ids SAM gives the resources it expands, kept so the two templates can be compared resource by resource. */
 function logicalId(construct: IConstruct, id: string): void {
@@ -59,8 +72,29 @@ export class TagwardenStack extends Stack {
       default: '/tagwarden/policy',
       allowedPattern: '^/[a-zA-Z0-9_./-]+$',
       description:
-        'SSM parameter holding the policy YAML (create it first: aws ssm put-parameter --name /tagwarden/policy ' +
-        '--type String --value file://policy/tagwarden.yaml).',
+        'Name of the SSM parameter this stack creates and owns, holding the policy YAML (PolicyYaml). Its changes ' +
+        'are announced on the notification topic; docs/deployment.md shows the SCP that keeps writes to it to ' +
+        "administrators and the stack's CloudFormation role.",
+    });
+    const policyYaml = new CfnParameter(this, 'PolicyYaml', {
+      type: 'String',
+      minLength: 1,
+      maxLength: 4096,
+      default: DEFAULT_POLICY,
+      description:
+        'The policy (docs/policy.md) the stack writes into the parameter, as one line of YAML or JSON (at most ' +
+        '4 KB; docs/deployment.md shows how to turn policy/tagwarden.yaml into one). Change it by updating the stack.',
+    });
+    const allowEndpointDeletion = new CfnParameter(this, 'AllowEndpointDeletion', {
+      type: 'String',
+      default: 'false',
+      allowedValues: ['true', 'false'],
+      description:
+        'Grant the budget-enforcer sagemaker:DeleteEndpoint, for rules with `endpoints: {delete: true}`. False: such ' +
+        'rules fail to delete (AccessDenied, reported), endpoints can only be scaled down.',
+    });
+    const endpointDeletionAllowed = new CfnCondition(this, 'EndpointDeletionAllowed', {
+      expression: Fn.conditionEquals(allowEndpointDeletion.valueAsString, 'true'),
     });
     const memberRoleName = new CfnParameter(this, 'MemberRoleName', {
       type: 'String',
@@ -122,29 +156,85 @@ export class TagwardenStack extends Stack {
     });
     logicalId(notificationTopic, 'NotificationTopic');
 
+    // ------------------------------------------------------------ the policy, owned by the stack
+    const policyParameter = new ssm.CfnParameter(this, 'PolicyParameter', {
+      name: policyParameterName.valueAsString,
+      type: 'String',
+      value: policyYaml.valueAsString,
+      description: 'Tagwarden policy (tags, budget rules); owned by the Tagwarden stack, changes are announced.',
+    });
+
+    // Every change of the parameter (put, delete, label) is announced on the notification topic; CloudTrail
+    // names who made it.
+    const policyParameterChanges = new events.CfnRule(this, 'PolicyParameterChanges', {
+      description: 'Announces changes of the Tagwarden policy parameter on the notification topic.',
+      state: 'ENABLED',
+      eventPattern: {
+        source: ['aws.ssm'],
+        'detail-type': ['Parameter Store Change'],
+        detail: { name: [policyParameterName.valueAsString] },
+      },
+      targets: [
+        {
+          id: 'notification-topic',
+          arn: notificationTopic.topicArn,
+          inputTransformer: {
+            inputPathsMap: { name: '$.detail.name', operation: '$.detail.operation', time: '$.time', account: '$.account' },
+            inputTemplate:
+              '"Tagwarden policy parameter <name> in account <account>: <operation> at <time>. CloudTrail ' +
+              '(ssm PutParameter, DeleteParameter, LabelParameterVersion) names who; the functions read the ' +
+              'policy at their next cold start."',
+          },
+        },
+      ],
+    });
+
+    // The functions publish through their roles; EventBridge only through the policy-change rule.
+    const notificationTopicPolicy = new sns.TopicPolicy(this, 'NotificationTopicPolicy', {
+      topics: [notificationTopic],
+      policyDocument: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'PolicyParameterChanges',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [notificationTopic.topicArn],
+            conditions: { ArnEquals: { 'aws:SourceArn': policyParameterChanges.attrArn } },
+          }),
+        ],
+      }),
+    });
+    logicalId(notificationTopicPolicy, 'NotificationTopicPolicy');
+
     const budgetAlertsTopic = new sns.Topic(this, 'BudgetAlertsTopic', {
       displayName: 'AWS Budgets alerts for the Tagwarden budget-enforcer',
     });
     logicalId(budgetAlertsTopic, 'BudgetAlertsTopic');
 
-    const budgetAlertsTopicPolicy = new sns.TopicPolicy(this, 'BudgetAlertsTopicPolicy', {
-      topics: [budgetAlertsTopic],
-      policyDocument: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'AwsBudgetsPublish',
-            principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
-            actions: ['sns:Publish'],
-            resources: [budgetAlertsTopic.topicArn],
-            conditions: {
-              StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-              ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
-            },
-          }),
-        ],
-      }),
+    // ------------------------------------------------------------ the enforcement ledger
+    // Every decision and action of the budget-enforcer, what `restore` reads and what de-duplicates deliveries.
+    const ledger = new dynamodb.CfnTable(this, 'EnforcementLedger', {
+      billingMode: 'PAY_PER_REQUEST',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      sseSpecification: { sseEnabled: true },
+      timeToLiveSpecification: { attributeName: 'expires', enabled: true },
+      attributeDefinitions: ['pk', 'sk', 'resource', 'at'].map((attributeName) => ({ attributeName, attributeType: 'S' })),
+      keySchema: [
+        { attributeName: 'pk', keyType: 'HASH' },
+        { attributeName: 'sk', keyType: 'RANGE' },
+      ],
+      globalSecondaryIndexes: [
+        {
+          indexName: 'by-resource',
+          keySchema: [
+            { attributeName: 'resource', keyType: 'HASH' },
+            { attributeName: 'at', keyType: 'RANGE' },
+          ],
+          projection: { projectionType: 'ALL' },
+        },
+      ],
     });
-    logicalId(budgetAlertsTopicPolicy, 'BudgetAlertsTopicPolicy');
+    ledger.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     // ------------------------------------------------------------ the deny policy of `deny-iam`
     const denyPolicy = new iam.ManagedPolicy(this, 'DenyPolicy', {
@@ -203,6 +293,10 @@ export class TagwardenStack extends Stack {
             ]);
           case 'MemberRoles':
             return statement([`arn:${partition}:iam::*:role/${memberRoleName.valueAsString}`]);
+          case 'EnforcementLedger':
+            return statement([ledger.attrArn, `${ledger.attrArn}/index/*`]);
+          case 'EndpointDeletion':
+            return statement([`arn:${partition}:sagemaker:${region}:${account}:endpoint/*`]);
           default:
             throw new Error(`infra/generated/manifest.json: no resource scope known for Sid ${sid}`);
         }
@@ -223,7 +317,10 @@ export class TagwardenStack extends Stack {
      * destination, nothing else. It is handed to the function without policy updates, so that no grant
      * (the SQS destination's, a future `grant*`) can widen it behind the manifest's back.
      */
+    const conditions: Record<string, CfnCondition> = { EndpointDeletionAllowed: endpointDeletionAllowed };
     const executionRole = (name: string, permissions: PermissionsBySid, onFailure: sqs.IQueue) => {
+      const statements = statementsFor(permissions);
+      const conditional = statements.filter((s) => s.sid && CONDITIONAL_SIDS[s.sid]);
       const role = new iam.Role(this, `${name}FunctionRole`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
@@ -231,10 +328,23 @@ export class TagwardenStack extends Stack {
           [`${name}FunctionEventInvokeConfigOnFailureSQSPolicy`]: new iam.PolicyDocument({
             statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [onFailure.queueArn] })],
           }),
-          [`${name}FunctionRolePolicy0`]: new iam.PolicyDocument({ statements: statementsFor(permissions) }),
+          [`${name}FunctionRolePolicy0`]: new iam.PolicyDocument({
+            statements: statements.filter((s) => !conditional.includes(s)),
+          }),
         },
       });
       logicalId(role, `${name}FunctionRole`);
+      // NOTE: a PolicyDocument cannot hold `Fn::If` statements, so the opt-in ones are appended to the rendered
+      // RolePolicy0 (Policies[1], after the on-failure policy) as SAM writes them: `!If [Condition, s, NoValue]`.
+      const cfnRole = role.node.defaultChild as iam.CfnRole;
+      const unconditional = statements.length - conditional.length;
+      conditional.forEach((s, i) => {
+        const condition = conditions[CONDITIONAL_SIDS[s.sid!]];
+        cfnRole.addPropertyOverride(
+          `Policies.1.PolicyDocument.Statement.${unconditional + i}`,
+          Fn.conditionIf(condition.logicalId, s.toStatementJson(), Aws.NO_VALUE),
+        );
+      });
       return role;
     };
 
@@ -248,7 +358,7 @@ export class TagwardenStack extends Stack {
       return group;
     };
 
-    const environment = { RUST_LOG: 'info', TAGWARDEN_POLICY_PARAMETER: policyParameterName.valueAsString };
+    const environment = { RUST_LOG: 'info', TAGWARDEN_POLICY_PARAMETER: policyParameter.ref };
 
     /** The function, its event invoke config and its ids as SAM names them. */
     const rustFunction = (
@@ -374,6 +484,9 @@ export class TagwardenStack extends Stack {
           ...environment,
           TAGWARDEN_ENFORCEMENT_TOPIC_ARN: notificationTopic.topicArn,
           TAGWARDEN_DENY_POLICY_ARN: denyPolicy.managedPolicyArn,
+          TAGWARDEN_LEDGER_TABLE: ledger.ref,
+          // Comma-separated: an SNS record from any other topic is refused.
+          TAGWARDEN_ALERT_TOPICS: budgetAlertsTopic.topicArn,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(6),
@@ -397,20 +510,55 @@ export class TagwardenStack extends Stack {
       sourceArn: budgetAlertsTopic.topicArn,
     });
 
-    const periodReset = new events.Rule(this, 'BudgetEnforcerFunctionPeriodReset', {
-      description: 'Undo reversible enforcement at the start of each monthly budget period.',
-      schedule: events.Schedule.expression('cron(5 0 1 * ? *)'),
+    // The tick restores each budget at the start of its own next period and acts on due grace plans.
+    const tick = new events.Rule(this, 'BudgetEnforcerFunctionTick', {
+      description: "The Tagwarden budget-enforcer's tick (period restores, due grace plans).",
+      schedule: events.Schedule.expression('rate(5 minutes)'),
       targets: [
         new targets.LambdaFunction(budgetEnforcer, {
-          event: events.RuleTargetInput.fromObject({ tagwarden: 'restore' }),
+          event: events.RuleTargetInput.fromObject({ tagwarden: 'tick' }),
         }),
       ],
     });
-    logicalId(periodReset, 'BudgetEnforcerFunctionPeriodReset');
+    logicalId(tick, 'BudgetEnforcerFunctionTick');
     // The L2 target's invoke permission lives under the rule; give it SAM's id.
-    periodReset.node.children
+    tick.node.children
       .filter((c) => c instanceof lambda.CfnPermission)
-      .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionPeriodResetPermission'));
+      .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionTickPermission'));
+
+    // Only AWS Budgets of this account publishes alerts (the statement AWS documents for budget notifications).
+    // Nobody else may, whatever their own IAM policy allows: the Deny applies to a request when it comes from
+    // neither the Budgets service principal (aws:PrincipalServiceName absent or different) nor one of the
+    // stack's roles (aws:PrincipalArn absent or different). See infra/template.yaml for the cases.
+    const budgetAlertsTopicPolicy = new sns.TopicPolicy(this, 'BudgetAlertsTopicPolicy', {
+      topics: [budgetAlertsTopic],
+      policyDocument: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'AwsBudgetsPublish',
+            principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [budgetAlertsTopic.topicArn],
+            conditions: {
+              StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+              ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
+            },
+          }),
+          new iam.PolicyStatement({
+            sid: 'NoOtherPublisher',
+            effect: iam.Effect.DENY,
+            principals: [new iam.StarPrincipal()],
+            actions: ['sns:Publish'],
+            resources: [budgetAlertsTopic.topicArn],
+            conditions: {
+              StringNotEquals: { 'aws:PrincipalServiceName': 'budgets.amazonaws.com' },
+              ArnNotEquals: { 'aws:PrincipalArn': [autoTagger.role!.roleArn, budgetEnforcer.role!.roleArn] },
+            },
+          }),
+        ],
+      }),
+    });
+    logicalId(budgetAlertsTopicPolicy, 'BudgetAlertsTopicPolicy');
 
     // ------------------------------------------------------------ an example budget
     const thresholds: Array<['ACTUAL' | 'FORECASTED', number]> = [
@@ -447,6 +595,7 @@ export class TagwardenStack extends Stack {
     );
     output('BudgetAlertsTopicArn', budgetAlertsTopic.topicArn, "Point your other AWS Budgets' notifications here.");
     output('DenyPolicyArn', denyPolicy.managedPolicyArn);
+    output('EnforcementLedgerTableName', ledger.ref, 'The enforcement ledger (`tagwarden history` reads it).');
     output('AutoTaggerDeadLetterQueueUrl', autoTaggerDlq.queueUrl);
     output('BudgetEnforcerDeadLetterQueueUrl', budgetEnforcerDlq.queueUrl);
   }

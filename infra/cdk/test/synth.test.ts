@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadManifest, PermissionsBySid } from '../lib/manifest';
+import { CONDITIONAL_SIDS, DEFAULT_POLICY } from '../lib/tagwarden-stack';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,11 +19,26 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 const sorted = (xs: string[]) => [...xs].sort();
 const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
-/** The role's inline statements with a Sid, i.e. the manifest's; the on-failure SQS statement has none. */
-function statementsBySid(roleId: string): Record<string, Json> {
+/**
+ * The role's inline statements, each with the template Condition it is granted under: a conditional one is
+ * written `{"Fn::If": [Condition, statement, {"Ref": "AWS::NoValue"}]}`, as in the SAM template.
+ */
+function inlineStatements(roleId: string): Array<{ condition?: string; statement: Json }> {
   const role = resources[roleId];
   assert.equal(role?.Type, 'AWS::IAM::Role', `${roleId} is a role`);
-  const statements = (role.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement);
+  return (role.Properties.Policies ?? [])
+    .flatMap((p: Json) => p.PolicyDocument.Statement)
+    .map((s: Json) => {
+      if (!s['Fn::If']) return { statement: s };
+      const [condition, statement, otherwise] = s['Fn::If'];
+      assert.deepEqual(otherwise, { Ref: 'AWS::NoValue' }, `${roleId}: a conditional statement or none`);
+      return { condition, statement };
+    });
+}
+
+/** The role's inline statements with a Sid, i.e. the manifest's; the on-failure SQS statement has none. */
+function statementsBySid(roleId: string): Record<string, Json> {
+  const statements = inlineStatements(roleId).map(({ statement }) => statement);
   return Object.fromEntries(statements.filter((s: Json) => s.Sid).map((s: Json) => [s.Sid, s]));
 }
 
@@ -39,11 +55,17 @@ function assertPermissions(roleId: string, expected: PermissionsBySid) {
     const wildcardResource = list(statement.Resource).includes('*');
     assert.equal(wildcardResource, sid === 'ListCalls', `${roleId} ${sid}: only ListCalls is granted on "*"`);
   }
+  // Only the opt-in Sids are conditional, each under its own Condition.
+  for (const { condition, statement } of inlineStatements(roleId)) {
+    if (statement.Sid) assert.equal(condition, CONDITIONAL_SIDS[statement.Sid], `${roleId} ${statement.Sid}: Condition`);
+  }
   // Nothing else: the basic execution role for logs and sqs:SendMessage on the function's own dead-letter queue.
   const role = resources[roleId];
   assert.equal(role.Properties.ManagedPolicyArns.length, 1);
   assert.match(JSON.stringify(role.Properties.ManagedPolicyArns[0]), /service-role\/AWSLambdaBasicExecutionRole/);
-  const others = role.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement).filter((s: Json) => !s.Sid);
+  const others = inlineStatements(roleId)
+    .map(({ statement }) => statement)
+    .filter((s: Json) => !s.Sid);
   assert.deepEqual(
     others.map((s: Json) => s.Action),
     ['sqs:SendMessage'],
@@ -72,7 +94,7 @@ test('both functions run on provided.al2023 with the chosen architecture, JSON l
 });
 
 test('environment variables are exactly those of the SAM template', () => {
-  const common = { RUST_LOG: 'info', TAGWARDEN_POLICY_PARAMETER: { Ref: 'PolicyParameterName' } };
+  const common = { RUST_LOG: 'info', TAGWARDEN_POLICY_PARAMETER: { Ref: 'PolicyParameter' } };
   assert.deepEqual(resources.AutoTaggerFunction.Properties.Environment.Variables, {
     ...common,
     TAGWARDEN_NOTIFY_TOPIC_ARN: { Ref: 'NotificationTopic' },
@@ -82,6 +104,8 @@ test('environment variables are exactly those of the SAM template', () => {
     ...common,
     TAGWARDEN_ENFORCEMENT_TOPIC_ARN: { Ref: 'NotificationTopic' },
     TAGWARDEN_DENY_POLICY_ARN: { Ref: 'DenyPolicy' },
+    TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
+    TAGWARDEN_ALERT_TOPICS: { Ref: 'BudgetAlertsTopic' },
   });
 });
 
@@ -125,17 +149,140 @@ test('failed async invocations go to one dead-letter queue per function', () => 
   }
 });
 
-test('budget alerts reach the budget-enforcer, and the period reset runs monthly', () => {
+test('budget alerts reach the budget-enforcer, and its tick runs every 5 minutes', () => {
   const subscription = resources.BudgetEnforcerFunctionBudgetAlerts.Properties;
   assert.equal(subscription.Protocol, 'lambda');
   assert.deepEqual(subscription.TopicArn, { Ref: 'BudgetAlertsTopic' });
-  const topicPolicy = resources.BudgetAlertsTopicPolicy.Properties.PolicyDocument.Statement[0];
-  assert.deepEqual(topicPolicy.Principal, { Service: 'budgets.amazonaws.com' });
-  assert.ok(topicPolicy.Condition.StringEquals['aws:SourceAccount']);
-  assert.ok(topicPolicy.Condition.ArnLike['aws:SourceArn']);
-  const reset = resources.BudgetEnforcerFunctionPeriodReset.Properties;
-  assert.equal(reset.ScheduleExpression, 'cron(5 0 1 * ? *)');
-  assert.deepEqual(JSON.parse(reset.Targets[0].Input), { tagwarden: 'restore' });
+  const tick = resources.BudgetEnforcerFunctionTick.Properties;
+  assert.equal(tick.ScheduleExpression, 'rate(5 minutes)');
+  assert.deepEqual(JSON.parse(tick.Targets[0].Input), { tagwarden: 'tick' });
+  assert.deepEqual(tick.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
+});
+
+test('only AWS Budgets of this account may publish alerts; every other publisher is denied', () => {
+  const policy = resources.BudgetAlertsTopicPolicy.Properties;
+  assert.deepEqual(policy.Topics, [{ Ref: 'BudgetAlertsTopic' }]);
+  const [allow, deny, ...rest] = policy.PolicyDocument.Statement;
+  assert.deepEqual(rest, []);
+  assert.equal(allow.Effect, 'Allow');
+  assert.deepEqual(allow.Principal, { Service: 'budgets.amazonaws.com' });
+  assert.equal(allow.Action, 'sns:Publish');
+  assert.deepEqual(allow.Condition.StringEquals['aws:SourceAccount'], { Ref: 'AWS::AccountId' });
+  assert.match(JSON.stringify(allow.Condition.ArnLike['aws:SourceArn']), /:budgets::.*AWS::AccountId.*:\*/);
+  assert.equal(deny.Effect, 'Deny');
+  assert.equal(deny.Principal, '*');
+  assert.equal(deny.Action, 'sns:Publish');
+  assert.deepEqual(deny.Resource, { Ref: 'BudgetAlertsTopic' });
+  // Denied unless the Budgets service principal or one of the stack's roles publishes (crates/tagwarden/tests/
+  // template.rs evaluates the same condition case by case).
+  assert.deepEqual(deny.Condition, {
+    StringNotEquals: { 'aws:PrincipalServiceName': 'budgets.amazonaws.com' },
+    ArnNotEquals: {
+      'aws:PrincipalArn': [
+        { 'Fn::GetAtt': ['AutoTaggerFunctionRole', 'Arn'] },
+        { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
+      ],
+    },
+  });
+});
+
+test("every Lambda permission names one of the stack's own topics or rules", () => {
+  const permissions = ofType('AWS::Lambda::Permission');
+  assert.equal(permissions.length, 4);
+  const bySource: Record<string, string> = {};
+  for (const [id, permission] of permissions) {
+    const { Action, Principal, SourceArn, FunctionName } = permission.Properties;
+    assert.equal(Action, 'lambda:InvokeFunction', id);
+    let source: string;
+    if (Principal === 'sns.amazonaws.com') {
+      source = SourceArn.Ref;
+      assert.equal(resources[source]?.Type, 'AWS::SNS::Topic', `${id}: a topic of this stack`);
+    } else {
+      assert.equal(Principal, 'events.amazonaws.com', id);
+      assert.equal(SourceArn['Fn::GetAtt']?.[1], 'Arn', `${id}: the ARN of a rule of this stack`);
+      source = SourceArn['Fn::GetAtt'][0];
+      assert.equal(resources[source]?.Type, 'AWS::Events::Rule', `${id}: a rule of this stack`);
+    }
+    bySource[source] = JSON.stringify(FunctionName);
+  }
+  assert.deepEqual(sorted(Object.keys(bySource)), [
+    'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionSageMakerCalls', 'BudgetAlertsTopic', 'BudgetEnforcerFunctionTick',
+  ]);
+  assert.match(bySource.BudgetAlertsTopic, /BudgetEnforcerFunction/);
+  assert.match(bySource.BudgetEnforcerFunctionTick, /BudgetEnforcerFunction/);
+  assert.match(bySource.AutoTaggerFunctionSageMakerCalls, /AutoTaggerFunction/);
+  assert.match(bySource.AutoTaggerFunctionEstateSweep, /AutoTaggerFunction/);
+  for (const [id] of ofType('AWS::Lambda::Url')) assert.fail(`${id}: a function URL is another way in`);
+});
+
+test('the enforcement ledger is on demand, recoverable, encrypted, expiring, kept, and indexed by resource', () => {
+  const table = resources.EnforcementLedger;
+  assert.equal(table.Type, 'AWS::DynamoDB::Table');
+  assert.equal(table.DeletionPolicy, 'Retain');
+  assert.equal(table.UpdateReplacePolicy, 'Retain');
+  const p = table.Properties;
+  assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+  assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+  assert.deepEqual(p.SSESpecification, { SSEEnabled: true });
+  assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires', Enabled: true });
+  assert.deepEqual(p.KeySchema, [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ]);
+  assert.deepEqual(p.GlobalSecondaryIndexes, [
+    {
+      IndexName: 'by-resource',
+      KeySchema: [
+        { AttributeName: 'resource', KeyType: 'HASH' },
+        { AttributeName: 'at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ]);
+  const ledger = statementsBySid('BudgetEnforcerFunctionRole').EnforcementLedger;
+  assert.deepEqual(ledger.Resource[0], { 'Fn::GetAtt': ['EnforcementLedger', 'Arn'] });
+  assert.match(JSON.stringify(ledger.Resource[1]), /EnforcementLedger.*\/index\/\*/);
+  assert.equal(statementsBySid('AutoTaggerFunctionRole').EnforcementLedger, undefined);
+});
+
+test('endpoint deletion is granted only when AllowEndpointDeletion is true, false by default', () => {
+  assert.equal(template.Parameters.AllowEndpointDeletion.Default, 'false');
+  assert.deepEqual(template.Conditions.EndpointDeletionAllowed, {
+    'Fn::Equals': [{ Ref: 'AllowEndpointDeletion' }, 'true'],
+  });
+  const conditional = inlineStatements('BudgetEnforcerFunctionRole').filter(({ condition }) => condition);
+  assert.equal(conditional.length, 1);
+  const [{ condition, statement }] = conditional;
+  assert.equal(condition, 'EndpointDeletionAllowed');
+  assert.deepEqual(list(statement.Action), ['sagemaker:DeleteEndpoint']);
+  assert.match(JSON.stringify(statement.Resource), /:endpoint\/\*/);
+  const sagemaker = statementsBySid('BudgetEnforcerFunctionRole').SageMakerResources;
+  assert.ok(!list(sagemaker.Action).includes('sagemaker:DeleteEndpoint'));
+});
+
+test("the policy parameter is the stack's own, its default is SAM's, and its changes are announced", () => {
+  const parameter = resources.PolicyParameter;
+  assert.equal(parameter.Type, 'AWS::SSM::Parameter');
+  assert.deepEqual(parameter.Properties.Name, { Ref: 'PolicyParameterName' });
+  assert.deepEqual(parameter.Properties.Value, { Ref: 'PolicyYaml' });
+  assert.equal(template.Parameters.PolicyYaml.Default, DEFAULT_POLICY);
+  // The SAM template's default (crates/tagwarden/tests/template.rs parses it as a policy).
+  const sam = readFileSync(join(__dirname, '..', '..', 'template.yaml'), 'utf8');
+  assert.ok(sam.includes(`    Default: '${DEFAULT_POLICY}'\n`), "the SAM template's PolicyYaml default");
+  const rule = resources.PolicyParameterChanges.Properties;
+  assert.deepEqual(rule.EventPattern, {
+    source: ['aws.ssm'],
+    'detail-type': ['Parameter Store Change'],
+    detail: { name: [{ Ref: 'PolicyParameterName' }] },
+  });
+  assert.equal(rule.Targets.length, 1);
+  assert.deepEqual(rule.Targets[0].Arn, { Ref: 'NotificationTopic' });
+  const topicPolicy = resources.NotificationTopicPolicy.Properties;
+  assert.deepEqual(topicPolicy.Topics, [{ Ref: 'NotificationTopic' }]);
+  assert.deepEqual(topicPolicy.PolicyDocument.Statement.length, 1);
+  const [publish] = topicPolicy.PolicyDocument.Statement;
+  assert.deepEqual(publish.Principal, { Service: 'events.amazonaws.com' });
+  assert.deepEqual(publish.Condition, { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PolicyParameterChanges', 'Arn'] } } });
 });
 
 test('the estate sweep runs on the SweepSchedule parameter, disabled by EnableSweep=false', () => {
@@ -165,20 +312,21 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'AutoTaggerFunctionSageMakerCallsPermission', 'AutoTaggerLogGroup', 'BudgetAlertsTopic',
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
-    'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionPeriodReset',
-    'BudgetEnforcerFunctionPeriodResetPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
-    'BudgetEnforcerDeadLetterQueue', 'DenyPolicy', 'ExampleCostBudget', 'NotificationTopic',
+    'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
+    'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
+    'BudgetEnforcerDeadLetterQueue', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
+    'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges',
   ];
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
-    'BootstrapVersion', 'BudgetAmount', 'BudgetName', 'CostAllocationTagKey', 'CostCenterTagValue',
-    'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName', 'PolicyParameterName',
-    'SweepSchedule',
+    'AllowEndpointDeletion', 'BootstrapVersion', 'BudgetAmount', 'BudgetName', 'CostAllocationTagKey',
+    'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName',
+    'PolicyParameterName', 'PolicyYaml', 'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',
-    'BudgetEnforcerFunctionArn', 'DenyPolicyArn', 'NotificationTopicArn',
+    'BudgetEnforcerFunctionArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
   ]);
 });
 
