@@ -67,6 +67,8 @@ async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_lin
     let emulator = Emulator::start().unwrap();
     let config = emulator.sdk_config(REGION, 1).await;
     tagwarden_e2e::budget_world::seed_budget_world(&emulator, &config, 2).await.unwrap();
+    tagwarden_e2e::ledger::create_ledger(&config).await.unwrap();
+    let ledger = ["--ledger-table", tagwarden_e2e::ledger::LEDGER_TABLE];
     let alert = "events/budget-enforcer/actual-125-percent.json";
 
     let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, "--dry-run"]);
@@ -74,14 +76,15 @@ async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_lin
     assert_eq!(outcome["outcome"], "dry-run");
     assert_eq!(outcome["alert"]["percent_of_budget"], 125.0);
 
-    let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert]);
+    let (code, outcome, stderr) =
+        tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, ledger[0], ledger[1]]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome["outcome"], "enforced");
     let denied =
         outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "deny-iam" && r["result"] == "done");
     assert_eq!(denied.count(), 2);
 
-    let (code, outcome, stderr) = tagwarden(&emulator, &["restore", "--budget", "ml-marketing"]);
+    let (code, outcome, stderr) = tagwarden(&emulator, &["restore", "--budget", "ml-marketing", ledger[0], ledger[1]]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome["outcome"], "restored");
     let detached = outcome["results"].as_array().unwrap().iter().filter(|r| r["action"] == "detach-deny");

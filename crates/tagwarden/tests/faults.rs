@@ -24,6 +24,7 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 use tagwarden::aws::CallPolicy;
 use tagwarden::enforce::EnforceError;
+use tagwarden::enforce::ledger::LedgerTable;
 use tagwarden::tagging::TaggerSettings;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, EnforcementOutcome, Policy, permissions};
 
@@ -312,10 +313,43 @@ fn tagger_world() -> World {
     ]
 }
 
+/// A ledger item of string attributes.
+fn ledger_item(
+    attributes: &[(&str, &str)],
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    attributes
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), aws_sdk_dynamodb::types::AttributeValue::S((*v).to_owned())))
+        .collect()
+}
+
+/// An open undo item of budget `ml-marketing`.
+fn undo_item(
+    action: &str,
+    resource: &str,
+    before: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    ledger_item(&[
+        ("budget", "ml-marketing"),
+        ("period_start", "2026-11-01"),
+        ("period_end", "2026-12-01"),
+        ("action", action),
+        ("target", resource),
+        ("before", before),
+        ("trigger", "m-1"),
+        ("made_at", "2026-11-20T10:00:00.000Z"),
+        ("account", ""),
+        ("region", ""),
+        ("state", "open"),
+    ])
+}
+
 /// The budget-enforcer's world: one running resource of each kind in scope (`cost-center=CC-1` from the
 /// budget's cost filters), one SageMaker execution role, two user profiles (one with its own role, one
 /// using the domain's), markers in place for `restore`.
 fn enforcer_world() -> World {
+    use aws_sdk_dynamodb::Client as Ddb;
+    use aws_sdk_dynamodb::operation as ddb;
     use aws_sdk_sagemaker::Client as Sm;
     use aws_sdk_sagemaker::operation as op;
     use aws_sdk_sagemaker::types as t;
@@ -587,6 +621,39 @@ fn enforcer_world() -> World {
             mock!(aws_sdk_iam::Client::attach_role_policy)
                 .then_output(|| aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build()),
         ),
+        // The enforcement ledger: claims and records succeed; restore finds one undo item per reversible action.
+        ("PutItem", mock!(Ddb::put_item).then_output(|| ddb::put_item::PutItemOutput::builder().build())),
+        ("UpdateItem", mock!(Ddb::update_item).then_output(|| ddb::update_item::UpdateItemOutput::builder().build())),
+        ("DeleteItem", mock!(Ddb::delete_item).then_output(|| ddb::delete_item::DeleteItemOutput::builder().build())),
+        ("GetItem", mock!(Ddb::get_item).then_output(|| ddb::get_item::GetItemOutput::builder().build())),
+        (
+            "BatchWriteItem",
+            mock!(Ddb::batch_write_item).then_output(|| ddb::batch_write_item::BatchWriteItemOutput::builder().build()),
+        ),
+        (
+            "Query",
+            mock!(Ddb::query).then_compute_output(|input| {
+                let pk = input.expression_attribute_values().and_then(|v| v.get(":pk")).and_then(|v| v.as_s().ok());
+                let items = match pk.map(String::as_str) {
+                    Some("open") => vec![ledger_item(&[("budget", "ml-marketing"), ("period_end", "2026-12-01")])],
+                    Some("budget#ml-marketing") => vec![
+                        undo_item("stop-notebooks", &sm("notebook-instance/nb-1"), r#"{"kind":"notebook","name":"nb-1","status":"InService"}"#),
+                        undo_item(
+                            "scale-endpoints",
+                            &sm("endpoint/ep-1"),
+                            r#"{"kind":"endpoint","name":"ep-1","variants":[["AllTraffic",2]]}"#,
+                        ),
+                        undo_item(
+                            "deny-iam",
+                            &format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec"),
+                            &format!(r#"{{"kind":"role","name":"sm-exec","policy_arn":"arn:aws:iam::{ACCOUNT}:policy/deny"}}"#),
+                        ),
+                    ],
+                    _ => vec![],
+                };
+                ddb::query::QueryOutput::builder().set_items(Some(items)).build()
+            }),
+        ),
         (
             "DetachRolePolicy",
             mock!(aws_sdk_iam::Client::detach_role_policy)
@@ -670,7 +737,8 @@ async fn run_enforcer(
     call_policy: &CallPolicy,
 ) -> (Run, FaultClient) {
     let (clients, fault) = clients(&enforcer_world(), injection, call_policy);
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy.clone()));
+    let ledger = LedgerTable::new(clients.dynamodb.clone(), "ledger");
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy.clone())).with_ledger(ledger);
     let run = match enforcer.handle_lambda(event).await {
         Ok(outcome) => Run::Ok(outcome.label().to_owned()),
         Err(err) if err.is_retryable() => {
@@ -794,8 +862,15 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     let mut expected: BTreeSet<String> =
         operations(permissions::budget_enforcer()).difference(&organization).cloned().collect();
     expected.insert("GetCallerIdentity".to_owned()); // needs no permission
+    // NOTE: the ledger reads a claim (GetItem) only when another invocation holds it: tests/e2e/ledger.rs
+    // `two_simultaneous_deliveries_of_one_alert_act_once` reaches it.
+    expected.remove("GetItem");
     let reached: BTreeSet<String> = reaching.keys().cloned().collect();
     assert_eq!(reached, expected, "the world reaches exactly the declared operations");
+    // NOTE: an alert's only UpdateItem settles its claim after the work is done: a failure there is logged
+    // and the claim's lease ends it. Restore's UpdateItem (closing what it undid) must surface a fault.
+    let restore = enforcer_scenarios().into_iter().find(|(name, _, _)| *name == "restore").expect("restore");
+    reaching.insert("UpdateItem".to_owned(), restore);
     let (mut cases, mut failures, mut partial) = (0, Vec::new(), 0);
     let started = Instant::now();
     for (op, (name, event, policy)) in &reaching {

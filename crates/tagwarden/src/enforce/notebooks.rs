@@ -35,7 +35,6 @@ impl EnforcementAction for StopNotebooks {
             ("sagemaker:ListNotebookInstances", Grant::Any),
             ("sagemaker:StopNotebookInstance", Grant::SageMaker),
             // restore, and the `tagwarden:stopped-by` marker
-            ("sagemaker:DescribeNotebookInstance", Grant::SageMaker),
             ("sagemaker:StartNotebookInstance", Grant::SageMaker),
             ("sagemaker:AddTags", Grant::SageMakerMarkers),
             ("sagemaker:DeleteTags", Grant::SageMakerMarkers),
@@ -113,16 +112,19 @@ async fn restart(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError>
     if !actor.policy.budgets.rule_for(&undo.budget).is_some_and(|r| r.restart_notebooks_on_restore) {
         return Ok(ResultKind::LeftStopped);
     }
-    let sm = &actor.clients.sagemaker;
-    let status =
-        sm.describe_notebook_instance().notebook_instance_name(name).send().await.aws("DescribeNotebookInstance");
-    match status {
-        Ok(out) if out.notebook_instance_status() == Some(&NotebookInstanceStatus::Stopped) => {}
-        Ok(_) => return Ok(ResultKind::NotStopped),
+    let started = actor.clients.sagemaker.start_notebook_instance().notebook_instance_name(name).send().await;
+    match started.aws("StartNotebookInstance") {
+        Ok(_) => {}
         Err(err) if err.is_not_found() => return Ok(ResultKind::NotebookGone),
+        // NOTE: SageMaker starts only Stopped (or Failed) notebooks: `Status (InService) not in ([Stopped,
+        // Failed])` means someone started it already; Stopping or Pending are retried at the next tick.
+        Err(AwsError::Rejected { code, message, .. })
+            if code == "ValidationException" && message.contains("Status (InService)") =>
+        {
+            return Ok(ResultKind::NotStopped);
+        }
         Err(err) => return Err(err),
     }
-    sm.start_notebook_instance().notebook_instance_name(name).send().await.aws("StartNotebookInstance")?;
     match actor.unmark(&undo.resource, &[STOPPED_BY_TAG]).await {
         Err(err) if !err.is_not_found() => Err(err),
         _ => Ok(ResultKind::Done),
