@@ -9,6 +9,8 @@
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 //! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
+//! - `TAGWARDEN_ALERT_TOPICS`: comma-separated SNS topic ARNs the budget-enforcer takes alerts from (the
+//!   deployment passes its own alerts topic); required by the budget-enforcer Lambda.
 //! - `TAGWARDEN_ORGANIZATION_ACCOUNTS`, `TAGWARDEN_MEMBER_ROLE_NAME`, `TAGWARDEN_MEMBER_EXTERNAL_ID`,
 //!   `TAGWARDEN_REGIONS`: organization scale, see [`crate::org`] (unset: a single-account deployment).
 
@@ -56,6 +58,8 @@ pub struct Config {
     pub tagger: TaggerSettings,
     /// The organization served from this (central) account; `None` for a single-account deployment.
     pub organization: Option<Organization>,
+    /// `TAGWARDEN_ALERT_TOPICS`: the SNS topics budget alerts may come from; `None` when unset or empty.
+    pub alert_topics: Option<Vec<String>>,
 }
 
 impl Config {
@@ -124,8 +128,30 @@ impl Config {
             }
         }
         let organization = Organization::from_lookup(&var)?;
-        Ok(Self { policy, tagger, organization })
+        let alert_topics = alert_topics(var("TAGWARDEN_ALERT_TOPICS"))?;
+        Ok(Self { policy, tagger, organization, alert_topics })
     }
+}
+
+/// `TAGWARDEN_ALERT_TOPICS`: SNS topic ARNs, comma-separated; `None` when unset or empty.
+fn alert_topics(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
+    let mut topics = Vec::new();
+    for arn in value.iter().flat_map(|list| list.split(',')).map(str::trim).filter(|a| !a.is_empty()) {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let is_topic = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "sns"
+            && crate::ids::is_account_id(parts[4])
+            && !parts[5].is_empty();
+        if !is_topic {
+            return Err(ConfigError::Variable {
+                name: "TAGWARDEN_ALERT_TOPICS",
+                problem: format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+            });
+        }
+        topics.push(arn.to_owned());
+    }
+    Ok((!topics.is_empty()).then_some(topics))
 }
 
 /// An ARN from the environment: `None` when unset, `Some(None)` when set empty (switches the setting off).
@@ -182,6 +208,23 @@ mod tests {
         assert!(err.contains("/nonexistent/p.yaml"), "{err}");
         let err = config(&[("TAGWARDEN_POLICY", "tags: [")]).unwrap_err().to_string();
         assert!(err.contains("TAGWARDEN_POLICY"), "{err}");
+    }
+
+    #[test]
+    fn alert_topics_are_a_list_of_sns_topic_arns_and_anything_else_is_refused() {
+        let topics =
+            "arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, arn:aws:sns:eu-west-1:123456789012:b,";
+        let read = config(&[("TAGWARDEN_ALERT_TOPICS", topics)]).unwrap().alert_topics.unwrap();
+        assert_eq!(
+            read,
+            ["arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts", "arn:aws:sns:eu-west-1:123456789012:b"]
+        );
+        assert_eq!(config(&[("TAGWARDEN_ALERT_TOPICS", " ")]).unwrap().alert_topics, None);
+        assert_eq!(config(&[]).unwrap().alert_topics, None);
+        for bad in ["tagwarden-budget-alerts", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:x:t"] {
+            let err = config(&[("TAGWARDEN_ALERT_TOPICS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("TAGWARDEN_ALERT_TOPICS") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::apply::BudgetEnforcer;
 use super::plan::{Candidate, EnforcementPlan, select_within};
 use super::report::{ActionResult, ResultKind, Tally};
 use super::scope::ResolvedScope;
-use super::{ACTIONS, Context};
+use super::{ACTIONS, Context, Period};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::event::budget::BudgetAlert;
 use crate::policy::{BudgetRule, Policy};
@@ -64,9 +64,10 @@ impl Actor<'_> {
         scope: &ResolvedScope,
         alert: &BudgetAlert,
         plan: &EnforcementPlan,
+        period: &Period,
         tally: &mut Tally,
     ) -> Result<(), AwsError> {
-        let cx = Context { rule, scope, alert, dry_run: plan.dry_run };
+        let cx = Context { rule, scope, alert, dry_run: plan.dry_run, period };
         for action in &plan.actions {
             let Some(row) = ACTIONS.iter().find(|row| row.action() == *action) else {
                 // NOTE: impossible while every policy action has a row (a test checks it); refuse, never guess.

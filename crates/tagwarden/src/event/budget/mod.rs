@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub use alert::{AlertType, BudgetAlert, BudgetPeriod, Threshold, ThresholdKind};
 pub use error::AlertError;
 pub use message::parse_alert_message;
-pub use sns::SnsDelivery;
+pub use sns::{SnsDelivery, check_alert_topic};
 
 pub(crate) use super::clip;
 
