@@ -14,3 +14,4 @@ mod org_budget;
 mod outage;
 mod sweep;
 mod tamper;
+mod verified_alerts;

@@ -40,6 +40,12 @@ enum Command {
         /// budget-enforcer only: decide and report, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// budget-enforcer only: an SNS topic alerts may come from (repeatable, or comma-separated in
+        /// TAGWARDEN_ALERT_TOPICS), as the Lambda checks. Without one every alert is refused (commands still
+        /// run); the samples in events/budget-enforcer come from
+        /// arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts.
+        #[arg(long = "alert-topic", value_name = "ARN", env = "TAGWARDEN_ALERT_TOPICS", value_delimiter = ',')]
+        alert_topics: Vec<String>,
     },
     /// Undo the budget-enforcer's reversible actions (deny policies, endpoint scaling, stopped notebooks).
     Restore {
@@ -143,7 +149,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Replay { function, event, policy, dry_run } => {
+        Command::Replay { function, event, policy, dry_run, alert_topics } => {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
             let config = load_config(&clients, policy.as_deref()).await?;
@@ -165,7 +171,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
                 Function::BudgetEnforcer => {
-                    let enforcer = BudgetEnforcer::new(clients, policy);
+                    // NOTE: the same checks as the Lambda: the alert's topic here, the budget's own figures in `handle`.
+                    let topics = Config::alert_topic_list(&alert_topics.join(",")).map_err(|e| {
+                        e.to_string().replace("environment variable TAGWARDEN_ALERT_TOPICS", "--alert-topic")
+                    })?;
+                    let enforcer = BudgetEnforcer::new(clients, policy).with_alert_topics(topics);
                     let outcome = enforcer.handle(&payload, dry_run).await.map_err(|e| e.to_string())?;
                     print_json(&outcome)?;
                     report_failures(&outcome)?;

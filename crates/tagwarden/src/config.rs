@@ -97,6 +97,27 @@ impl Config {
         Self::with_policy(policy, var)
     }
 
+    /// Comma-separated SNS topic ARNs (as `TAGWARDEN_ALERT_TOPICS` holds them), each checked; blanks are skipped.
+    pub fn alert_topic_list(list: &str) -> Result<Vec<String>, ConfigError> {
+        let mut topics = Vec::new();
+        for arn in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let parts: Vec<&str> = arn.split(':').collect();
+            let is_topic = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && crate::ids::is_account_id(parts[4])
+                && !parts[5].is_empty();
+            if !is_topic {
+                return Err(ConfigError::Variable {
+                    name: "TAGWARDEN_ALERT_TOPICS",
+                    problem: format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+                });
+            }
+            topics.push(arn.to_owned());
+        }
+        Ok(topics)
+    }
+
     /// Applies the environment's overrides and settings to a loaded policy.
     fn with_policy(mut policy: Policy, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         if let Some(topic) = arn_override(&var, "TAGWARDEN_NOTIFY_TOPIC_ARN")? {
@@ -135,22 +156,7 @@ impl Config {
 
 /// `TAGWARDEN_ALERT_TOPICS`: SNS topic ARNs, comma-separated; `None` when unset or empty.
 fn alert_topics(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
-    let mut topics = Vec::new();
-    for arn in value.iter().flat_map(|list| list.split(',')).map(str::trim).filter(|a| !a.is_empty()) {
-        let parts: Vec<&str> = arn.split(':').collect();
-        let is_topic = parts.len() == 6
-            && parts[0] == "arn"
-            && parts[2] == "sns"
-            && crate::ids::is_account_id(parts[4])
-            && !parts[5].is_empty();
-        if !is_topic {
-            return Err(ConfigError::Variable {
-                name: "TAGWARDEN_ALERT_TOPICS",
-                problem: format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
-            });
-        }
-        topics.push(arn.to_owned());
-    }
+    let topics = Config::alert_topic_list(value.as_deref().unwrap_or_default())?;
     Ok((!topics.is_empty()).then_some(topics))
 }
 

@@ -154,7 +154,7 @@ async fn run() -> Result<(), String> {
     estate_part(&estate_emulator).await?;
     org_part(&emulator, &config).await?;
     println!(
-        "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>",
+        "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>\n(budget alerts: add --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, the topic the enforcer takes alerts from)",
         started.elapsed().as_secs_f64()
     );
     println!("(samples live in {})", repo_root().join("events").display());
@@ -221,7 +221,9 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
 
     let policy = Policy::example().map_err(|e| e.to_string())?;
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy));
+    // NOTE: as the Lambda is configured: alerts only from the alerts topic the samples come through.
+    let topic = format!("arn:aws:sns:{REGION}:123456789012:{}", tagwarden_e2e::budget_world::ALERTS_TOPIC);
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy)).with_alert_topics(vec![topic]);
     let alerts =
         ["actual-80-percent.json", "forecasted-110-percent.json", "actual-105-percent.json", "actual-125-percent.json"];
     for file in alerts {
@@ -234,6 +236,9 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
                     "ALERT {:?} {} ${:.2} of ${:.2} = {:.0}% (events/budget-enforcer/{file})",
                     a.alert_type, a.budget_name, a.amount, a.budgeted_amount, a.percent_of_budget
                 );
+                if let Some(own) = r.budget_percent {
+                    println!("  verified: the budget's own record says {own:.0}%; acting on {:.0}%", r.plan.percent);
+                }
                 let actions: Vec<String> = r.plan.actions.iter().map(ToString::to_string).collect();
                 println!("  rule {} step {}%: {}", r.plan.rule, r.plan.step, actions.join(", "));
                 if let Some(limited) = &r.plan.limited {
@@ -395,7 +400,10 @@ async fn serve(port: u16) -> Result<(), String> {
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
     );
     println!(
-        "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json\n"
+        "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json"
+    );
+    println!(
+        "  cargo run -p tagwarden-cli -- replay budget-enforcer --event events/budget-enforcer/actual-105-percent.json --dry-run \\\n      --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts\n"
     );
     println!("Ctrl-C stops the emulator.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
