@@ -97,6 +97,16 @@ impl Config {
         Self::with_policy(policy, var)
     }
 
+    /// The alerts topics the budget-enforcer Lambda requires; a clear error when `TAGWARDEN_ALERT_TOPICS` is unset.
+    pub fn required_alert_topics(&self) -> Result<Vec<String>, ConfigError> {
+        self.alert_topics.clone().ok_or_else(|| ConfigError::Variable {
+            name: "TAGWARDEN_ALERT_TOPICS",
+            problem: "not set: the budget-enforcer takes alerts only from its alerts topics (comma-separated SNS \
+                      topic ARNs; the deployment passes its own alerts topic)"
+                .to_owned(),
+        })
+    }
+
     /// Comma-separated SNS topic ARNs (as `TAGWARDEN_ALERT_TOPICS` holds them), each checked; blanks are skipped.
     pub fn alert_topic_list(list: &str) -> Result<Vec<String>, ConfigError> {
         let mut topics = Vec::new();
@@ -227,6 +237,8 @@ mod tests {
         );
         assert_eq!(config(&[("TAGWARDEN_ALERT_TOPICS", " ")]).unwrap().alert_topics, None);
         assert_eq!(config(&[]).unwrap().alert_topics, None);
+        let missing = config(&[]).unwrap().required_alert_topics().unwrap_err().to_string();
+        assert!(missing.starts_with("environment variable TAGWARDEN_ALERT_TOPICS: not set"), "{missing}");
         for bad in ["tagwarden-budget-alerts", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:x:t"] {
             let err = config(&[("TAGWARDEN_ALERT_TOPICS", bad)]).unwrap_err().to_string();
             assert!(err.contains("TAGWARDEN_ALERT_TOPICS") && err.contains(bad), "{err}");

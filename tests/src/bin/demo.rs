@@ -255,6 +255,23 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
             other => println!("ALERT {file}: {}\n", serde_json::to_string(other).unwrap_or_default()),
         }
     }
+    // Forged alerts: another topic, and a budget that does not exist (the rule `ml-*` matches its name).
+    let mut forged = sample_event("budget-enforcer", "actual-125-percent.json")?;
+    forged["Records"][0]["Sns"]["TopicArn"] = serde_json::json!("arn:aws:sns:us-east-1:123456789012:ml-team-chat");
+    let outcome = enforcer.handle_lambda(&forged).await.map_err(|e| e.to_string())?;
+    if let EnforcementOutcome::Rejected { error } = &outcome {
+        println!("FORGED the 125 % alert, published to another topic\n  outcome: rejected: {error}\n");
+    }
+    let mut ghost = sample_event("budget-enforcer", "actual-125-percent.json")?;
+    let message =
+        ghost["Records"][0]["Sns"]["Message"].as_str().unwrap_or_default().replace("ml-marketing", "ml-ghost");
+    ghost["Records"][0]["Sns"]["Message"] = serde_json::Value::from(message);
+    ghost["Records"][0]["Sns"]["MessageId"] = serde_json::json!("forged-ml-ghost");
+    let outcome = enforcer.handle_lambda(&ghost).await.map_err(|e| e.to_string())?;
+    if let EnforcementOutcome::Unverified { reason, notified, .. } = &outcome {
+        let notice = if *notified { ", one notice sent to tagwarden-enforcement" } else { "" };
+        println!("FORGED 125 % for the budget ml-ghost\n  outcome: unverified{notice}: {reason}\n");
+    }
     let untouched = world.out_of_scope.notebooks_running.len()
         + world.out_of_scope.endpoints.len()
         + world.out_of_scope.apps.len()

@@ -104,11 +104,7 @@ impl BudgetEnforcer {
                 (Self::for_organization(pool, Arc::new(config.policy.clone())), config)
             }
         };
-        let topics = config.alert_topics.ok_or(
-            "TAGWARDEN_ALERT_TOPICS is not set: the budget-enforcer takes alerts only from its alerts topics \
-             (comma-separated SNS topic ARNs; the deployment passes its own alerts topic)",
-        )?;
-        Ok(enforcer.with_alert_topics(topics))
+        Ok(enforcer.with_alert_topics(config.required_alert_topics()?))
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
