@@ -70,6 +70,9 @@ class Corpus:
                 "skipped": "the handler's skipped outcome, with a reason containing `contains`",
                 "rejected": "budget-enforcer handle_lambda's rejected outcome (not retried), error containing `contains`",
                 "restored": "a well-formed restore command with nothing to undo",
+                "unverified": "budget-enforcer's unverified outcome: the budget's own record does not confirm the alert "
+                              "(here: no such budget); nothing done but its one notice (sns.Publish), reason containing "
+                              "`contains`",
                 "invalid": "Policy::from_file fails with a message containing every `contains` string",
             },
             "counts": dict(sorted(counts.items())),
@@ -623,20 +626,22 @@ def budget_enforcer(c):
               f"Alert Threshold {threshold!r}", reason)
 
     # Well-formed but hostile: must never lead to an action.
+    # A name an `ml-*` rule matches reaches DescribeBudget: no such budget, so the alert is unverified.
+    no_budget = ("unverified", "does not exist")
     hostile_names = {
-        "unicode": ("\u9810\u7b97-\u00fc\u00f1\u00ee\u00e7\u00f8d\u00e9", NO_RULE),
-        "rtl-override": ("ml-\u202etekram", "cannot read its cost filters"),
-        "emoji": ("\U0001f4b8\U0001f525", NO_RULE),
-        "100-chars": ("b" * 100, NO_RULE),
-        "ml-prefix-100-chars": ("ml-" + "x" * 97, "cannot read its cost filters"),
-        "control-chars-ml-prefix": ("ml-\u0007\u001b[31mred", "cannot read its cost filters"),
-        "colons-and-spaces": ("ml: marketing: 2026", NO_RULE),
-        "glob-characters": ("ml-*", "cannot read its cost filters"),
+        "unicode": ("\u9810\u7b97-\u00fc\u00f1\u00ee\u00e7\u00f8d\u00e9", ("skipped", NO_RULE)),
+        "rtl-override": ("ml-\u202etekram", no_budget),
+        "emoji": ("\U0001f4b8\U0001f525", ("skipped", NO_RULE)),
+        "100-chars": ("b" * 100, ("skipped", NO_RULE)),
+        "ml-prefix-100-chars": ("ml-" + "x" * 97, no_budget),
+        "control-chars-ml-prefix": ("ml-\u0007\u001b[31mred", no_budget),
+        "colons-and-spaces": ("ml: marketing: 2026", ("skipped", NO_RULE)),
+        "glob-characters": ("ml-*", no_budget),
     }
-    for name, (budget, reason) in hostile_names.items():
+    for name, (budget, (expect, reason)) in hostile_names.items():
         msg = message(lines={"Budget Name": budget, "ACTUAL Amount": "$1,250.00"})
-        c.add(f, f"budget-name-{name}", sns(msg), "skipped",
-              f"budget name {name} at 125%: no rule, or no such budget to read the scope from", reason)
+        c.add(f, f"budget-name-{name}", sns(msg), expect,
+              f"budget name {name} at 125%: no rule, or no such budget to verify the alert against", reason)
     for name, budget in [("101-chars", "b" * 101), ("ml-prefix-300-chars", "ml-" + "x" * 297),
                          ("ml-prefix-5000-chars", "ml-" + "x" * 4997)]:
         msg = message(lines={"Budget Name": budget, "ACTUAL Amount": "$1,250.00"})
@@ -648,8 +653,8 @@ def budget_enforcer(c):
                                                     ).replace(f"AWS Account {ACCOUNT}\n", ""), topic="not-an-arn"),
           "skipped", "ml-marketing at 125% with no account anywhere: its scope cannot be read", "names no account")
     c.add(f, "ml-marketing-not-in-emulator", sns(message(lines={"Budget Name": "ml-marketing", "ACTUAL Amount": "$1,250.00"})),
-          "skipped", "ml-marketing at 125%, but the budget does not exist: its scope cannot be read",
-          "cannot read its cost filters")
+          "unverified", "ml-marketing at 125%, but the budget does not exist: the alert cannot be verified",
+          "does not exist")
     c.add(f, "message-line-injection-in-prose", sns(message(prose="Note: Budgeted Amount: $1 (ignore)")), "skipped",
           "a key line hidden after another colon in the prose", NO_RULE)
     c.add(f, "message-crlf-line-endings", sns(message().replace("\n", "\r\n")), "skipped", "CRLF line endings", NO_RULE)

@@ -15,3 +15,4 @@ mod org_budget;
 mod outage;
 mod sweep;
 mod tamper;
+mod verified_alerts;

@@ -7,9 +7,11 @@
 //! apps, a user profile and IAM execution roles; the in-scope category also gets stopped notebooks,
 //! completed training jobs, an execution role that is only in scope through its user profile and a role
 //! with the deny policy already attached. Around them: the budgets `ml-marketing` (with a tag cost
-//! filter) and `ml-unscoped` (without), the deny policy, a role trusted only by EC2 and the SNS topics.
+//! filter) and `ml-unscoped` (without), both reporting $1,250 of $1,000 spent (the enforcer checks every
+//! alert against the budget's own figure), the deny policy, a role trusted only by EC2 and the SNS topics.
 
 use aws_config::SdkConfig;
+use aws_sdk_budgets::types::{Budget, BudgetType, CalculatedSpend, Spend, TimeUnit};
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sagemaker::types::{
     AlgorithmSpecification, AppNetworkAccessType, AppSpecification, AppType, AuthMode, ContainerDefinition,
@@ -29,6 +31,13 @@ use crate::{ACCOUNT, Emulator};
 pub const BUDGET: &str = "ml-marketing";
 /// A budget without cost filters (no scope can be derived from it).
 pub const UNSCOPED_BUDGET: &str = "ml-unscoped";
+/// The daily budget of the example policy's tag-scoped rule (`events/budget-enforcer/daily-name-with-spaces.json`).
+pub const DAILY_BUDGET: &str = "ML Research Daily";
+/// What [`BUDGET`] and [`UNSCOPED_BUDGET`] report as spent (ACTUAL and FORECASTED, USD, of 1,000): the
+/// highest sample alert's 125 %, so that every sample alert is confirmed by the budget's own record.
+pub const BUDGET_SPEND: &str = "1250";
+/// What [`DAILY_BUDGET`] reports as spent (USD, of 50): the daily sample's 123 %.
+pub const DAILY_SPEND: &str = "61.5";
 /// The cost-allocation tag key the budget filters on.
 pub const SCOPE_KEY: &str = "cost-center";
 /// The tag value that puts a resource in the budget's scope.
@@ -256,34 +265,72 @@ impl BudgetWorld {
 }
 
 /// Creates only the budgets: [`BUDGET`] (COST, MONTHLY, 1000 USD, `CostFilters`
-/// `{"TagKeyValue": ["user:cost-center$CC-4100"]}`) and [`UNSCOPED_BUDGET`] (no cost filters).
+/// `{"TagKeyValue": ["user:cost-center$CC-4100"]}`), [`UNSCOPED_BUDGET`] (no cost filters) and
+/// [`DAILY_BUDGET`] (DAILY, 50 USD, the example policy's tag-scoped rule), each with the spend AWS Budgets
+/// would report ([`BUDGET_SPEND`], [`DAILY_SPEND`]): the enforcer checks every alert against it.
 /// [`seed_budget_world`] calls it; call it alone for a world of your own.
-// `CostFilters` is deprecated in favour of `FilterExpression`, but it is what the enforcer reads first.
-#[allow(deprecated)]
 pub async fn seed_budget(config: &SdkConfig) -> Result<(), String> {
-    use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
-    let budgets = aws_sdk_budgets::Client::new(config);
     let filter = format!("user:{SCOPE_KEY}${SCOPE_VALUE}");
-    for (name, filters) in [(BUDGET, Some(filter)), (UNSCOPED_BUDGET, None)] {
-        let limit = Spend::builder().amount("1000").unit("USD").build().map_err(|e| format!("Spend: {e}"))?;
-        let mut budget = Budget::builder()
-            .budget_name(name)
-            .budget_type(BudgetType::Cost)
-            .time_unit(TimeUnit::Monthly)
-            .budget_limit(limit);
-        if let Some(filter) = filters {
-            budget = budget.cost_filters("TagKeyValue", vec![filter]);
-        }
-        let budget = budget.build().map_err(|e| format!("Budget {name}: {e}"))?;
-        budgets
-            .create_budget()
-            .account_id(ACCOUNT)
-            .budget(budget)
-            .send()
-            .await
-            .map_err(sdk_error(format!("CreateBudget {name}")))?;
+    let budgets: [BudgetSpec; 3] = [
+        (BUDGET, "1000", BUDGET_SPEND, Some(filter), TimeUnit::Monthly),
+        (UNSCOPED_BUDGET, "1000", BUDGET_SPEND, None, TimeUnit::Monthly),
+        (DAILY_BUDGET, "50", DAILY_SPEND, None, TimeUnit::Daily),
+    ];
+    for (name, limit, spend, filter, unit) in budgets {
+        create_budget(config, name, limit, spend, filter, unit).await?;
     }
     Ok(())
+}
+
+/// A budget of the world: name, limit (USD), actual and forecasted spend (USD), tag filter, time unit.
+type BudgetSpec = (&'static str, &'static str, &'static str, Option<String>, TimeUnit);
+
+/// Creates budget `name` (COST) with this limit, ACTUAL and FORECASTED spend `spend` (moto reports
+/// `CalculatedSpend` only as given at CreateBudget) and optional `TagKeyValue` filter.
+// `CostFilters` is deprecated in favour of `FilterExpression`, but it is what the enforcer reads first.
+#[allow(deprecated)]
+async fn create_budget(
+    config: &SdkConfig,
+    name: &str,
+    limit: &str,
+    spend: &str,
+    filter: Option<String>,
+    unit: TimeUnit,
+) -> Result<(), String> {
+    let usd = |amount: &str| Spend::builder().amount(amount).unit("USD").build().map_err(|e| format!("Spend: {e}"));
+    let calculated = CalculatedSpend::builder().actual_spend(usd(spend)?).forecasted_spend(usd(spend)?).build();
+    let mut budget = Budget::builder()
+        .budget_name(name)
+        .budget_type(BudgetType::Cost)
+        .time_unit(unit)
+        .budget_limit(usd(limit)?)
+        .calculated_spend(calculated);
+    if let Some(filter) = filter {
+        budget = budget.cost_filters("TagKeyValue", vec![filter]);
+    }
+    let budget = budget.build().map_err(|e| format!("Budget {name}: {e}"))?;
+    aws_sdk_budgets::Client::new(config)
+        .create_budget()
+        .account_id(ACCOUNT)
+        .budget(budget)
+        .send()
+        .await
+        .map_err(sdk_error(format!("CreateBudget {name}")))?;
+    Ok(())
+}
+
+/// Sets what [`BUDGET`] reports as its ACTUAL and FORECASTED spend (USD), as AWS Budgets would after
+/// spend changes: the emulator has no UpdateBudget, so the budget is deleted and created again.
+pub async fn set_budget_spend(config: &SdkConfig, spend: &str) -> Result<(), String> {
+    aws_sdk_budgets::Client::new(config)
+        .delete_budget()
+        .account_id(ACCOUNT)
+        .budget_name(BUDGET)
+        .send()
+        .await
+        .map_err(sdk_error(format!("DeleteBudget {BUDGET}")))?;
+    let filter = format!("user:{SCOPE_KEY}${SCOPE_VALUE}");
+    create_budget(config, BUDGET, "1000", spend, Some(filter), TimeUnit::Monthly).await
 }
 
 /// The SNS topics; returns the summary topic's ARN.
@@ -724,6 +771,8 @@ mod tests {
         let filters = budget.cost_filters().unwrap();
         assert_eq!(filters.get("TagKeyValue").unwrap(), &vec!["user:cost-center$CC-4100".to_owned()]);
         assert_eq!(budget.budget_limit().map(|l| (l.amount(), l.unit())), Some(("1000", "USD")));
+        let spent = budget.calculated_spend().and_then(|c| c.actual_spend()).map(|s| s.amount());
+        assert_eq!(spent, Some(BUDGET_SPEND), "the budget reports the spend it was given");
         let out = budgets.describe_budget().account_id(ACCOUNT).budget_name(UNSCOPED_BUDGET).send().await.unwrap();
         assert!(out.budget().unwrap().cost_filters().is_none_or(|f| f.is_empty()));
 

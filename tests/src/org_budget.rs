@@ -1,7 +1,7 @@
 //! A small organization for the budget-enforcer's cross-account tests: an AWS Organizations organization
 //! in the emulator's default (payer, central) account, three member accounts with the member role, running
 //! notebook instances in and out of a budget's tag scope in two regions, and a payer budget that filters by
-//! two of the accounts (`LinkedAccount`) and by a cost-allocation tag.
+//! two of the accounts (`LinkedAccount`) and by a cost-allocation tag, reporting 120 % of its limit spent.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,8 @@ use crate::{ACCOUNT, Emulator};
 
 /// The budget of the organization world: `LinkedAccount` = the first two members, tag = [`SCOPE_VALUE`].
 pub const ORG_BUDGET: &str = "ml-org";
+/// What [`ORG_BUDGET`] reports as spent (ACTUAL and FORECASTED, USD, of 1,000): 120 %.
+pub const ORG_SPEND: &str = "1200";
 /// The member role created in every member account.
 pub const MEMBER_ROLE: &str = "tagwarden-member";
 /// The regions notebooks run in (the enforcer's configured regions).
@@ -143,12 +145,16 @@ async fn create_notebook(
     out.notebook_instance_arn().map(str::to_owned).ok_or_else(|| "no notebook ARN".to_owned())
 }
 
-/// The payer budget [`ORG_BUDGET`]: `CostFilters` `LinkedAccount` = `accounts`, `TagKeyValue` = the scope tag.
+/// The payer budget [`ORG_BUDGET`]: `CostFilters` `LinkedAccount` = `accounts`, `TagKeyValue` = the scope tag,
+/// reporting [`ORG_SPEND`] of 1,000 USD spent.
 // `CostFilters` is deprecated in favour of `FilterExpression`, but it is what the enforcer reads first.
 #[allow(deprecated)]
 async fn seed_org_budget(base: &SdkConfig, accounts: &[String]) -> Result<(), String> {
-    use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
-    let limit = Spend::builder().amount("1000").unit("USD").build().map_err(|e| e.to_string())?;
+    use aws_sdk_budgets::types::{Budget, BudgetType, CalculatedSpend, Spend, TimeUnit};
+    let usd = |amount: &str| Spend::builder().amount(amount).unit("USD").build().map_err(|e| e.to_string());
+    let limit = usd("1000")?;
+    // NOTE: the enforcer checks every alert against the budget's own figure; the tests' alerts say $1,200.
+    let spend = CalculatedSpend::builder().actual_spend(usd(ORG_SPEND)?).forecasted_spend(usd(ORG_SPEND)?).build();
     let filters = BTreeMap::from([
         ("LinkedAccount".to_owned(), accounts.to_vec()),
         ("TagKeyValue".to_owned(), vec![format!("user:{SCOPE_KEY}${SCOPE_VALUE}")]),
@@ -157,7 +163,8 @@ async fn seed_org_budget(base: &SdkConfig, accounts: &[String]) -> Result<(), St
         .budget_name(ORG_BUDGET)
         .budget_type(BudgetType::Cost)
         .time_unit(TimeUnit::Monthly)
-        .budget_limit(limit);
+        .budget_limit(limit)
+        .calculated_spend(spend);
     for (key, values) in filters {
         budget = budget.cost_filters(key, values);
     }

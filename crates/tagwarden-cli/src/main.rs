@@ -45,6 +45,12 @@ enum Command {
         /// budget-enforcer only: the enforcement ledger's DynamoDB table (dedup, what restore can undo).
         #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
         ledger_table: Option<String>,
+        /// budget-enforcer only: an SNS topic alerts may come from (repeatable, or comma-separated in
+        /// TAGWARDEN_ALERT_TOPICS), as the Lambda checks. Without one every alert is refused (commands still
+        /// run); the samples in events/budget-enforcer come from
+        /// arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts.
+        #[arg(long = "alert-topic", value_name = "ARN", env = "TAGWARDEN_ALERT_TOPICS", value_delimiter = ',')]
+        alert_topics: Vec<String>,
     },
     /// Undo what the enforcement ledger says the budget-enforcer did (deny policies, endpoint scaling,
     /// stopped notebooks); tags on resources are not read.
@@ -170,7 +176,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Replay { function, event, policy, dry_run, ledger_table } => {
+        Command::Replay { function, event, policy, dry_run, ledger_table, alert_topics } => {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
             let config = load_config(&clients, policy.as_deref()).await?;
@@ -192,8 +198,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     }
                 }
                 Function::BudgetEnforcer => {
+                    // NOTE: the same checks as the Lambda: the alert's topic here, the budget's own figures in `handle`.
+                    let topics = Config::alert_topic_list(&alert_topics.join(",")).map_err(|e| {
+                        e.to_string().replace("environment variable TAGWARDEN_ALERT_TOPICS", "--alert-topic")
+                    })?;
                     let ledger = ledger_table.map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
-                    let enforcer = BudgetEnforcer::new(clients, policy);
+                    let enforcer = BudgetEnforcer::new(clients, policy).with_alert_topics(topics);
                     let enforcer = match ledger {
                         Some(ledger) => enforcer.with_ledger(ledger),
                         None => enforcer,

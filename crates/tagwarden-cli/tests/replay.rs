@@ -70,14 +70,28 @@ async fn budget_enforcer_replay_dry_run_enforce_and_restore_from_the_command_lin
     tagwarden_e2e::ledger::create_ledger(&config).await.unwrap();
     let ledger = ["--ledger-table", tagwarden_e2e::ledger::LEDGER_TABLE];
     let alert = "events/budget-enforcer/actual-125-percent.json";
+    let topic = "arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts";
 
-    let (code, outcome, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, "--dry-run"]);
+    // Without an alerts topic, replay refuses alerts as the Lambda does; from another topic too.
+    let (code, _, stderr) = tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no alerts topic is configured"), "{stderr}");
+    let other = ["--alert-topic", "arn:aws:sns:us-east-1:123456789012:elsewhere"];
+    let (code, _, stderr) =
+        tagwarden(&emulator, &[&["replay", "budget-enforcer", "--event", alert][..], &other].concat());
+    assert_ne!(code, 0);
+    assert!(stderr.contains("not a configured alerts topic"), "{stderr}");
+
+    let (code, outcome, stderr) =
+        tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, "--dry-run", "--alert-topic", topic]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome["outcome"], "dry-run");
     assert_eq!(outcome["alert"]["percent_of_budget"], 125.0);
 
-    let (code, outcome, stderr) =
-        tagwarden(&emulator, &["replay", "budget-enforcer", "--event", alert, ledger[0], ledger[1]]);
+    let (code, outcome, stderr) = tagwarden(
+        &emulator,
+        &["replay", "budget-enforcer", "--event", alert, "--alert-topic", topic, ledger[0], ledger[1]],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome["outcome"], "enforced");
     let denied =

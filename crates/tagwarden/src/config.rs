@@ -9,6 +9,8 @@
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 //! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
+//! - `TAGWARDEN_ALERT_TOPICS`: comma-separated SNS topic ARNs the budget-enforcer takes alerts from (the
+//!   deployment passes its own alerts topic); required by the budget-enforcer Lambda.
 //! - `TAGWARDEN_ORGANIZATION_ACCOUNTS`, `TAGWARDEN_MEMBER_ROLE_NAME`, `TAGWARDEN_MEMBER_EXTERNAL_ID`,
 //!   `TAGWARDEN_REGIONS`: organization scale, see [`crate::org`] (unset: a single-account deployment).
 
@@ -56,6 +58,8 @@ pub struct Config {
     pub tagger: TaggerSettings,
     /// The organization served from this (central) account; `None` for a single-account deployment.
     pub organization: Option<Organization>,
+    /// `TAGWARDEN_ALERT_TOPICS`: the SNS topics budget alerts may come from; `None` when unset or empty.
+    pub alert_topics: Option<Vec<String>>,
 }
 
 impl Config {
@@ -93,6 +97,37 @@ impl Config {
         Self::with_policy(policy, var)
     }
 
+    /// The alerts topics the budget-enforcer Lambda requires; a clear error when `TAGWARDEN_ALERT_TOPICS` is unset.
+    pub fn required_alert_topics(&self) -> Result<Vec<String>, ConfigError> {
+        self.alert_topics.clone().ok_or_else(|| ConfigError::Variable {
+            name: "TAGWARDEN_ALERT_TOPICS",
+            problem: "not set: the budget-enforcer takes alerts only from its alerts topics (comma-separated SNS \
+                      topic ARNs; the deployment passes its own alerts topic)"
+                .to_owned(),
+        })
+    }
+
+    /// Comma-separated SNS topic ARNs (as `TAGWARDEN_ALERT_TOPICS` holds them), each checked; blanks are skipped.
+    pub fn alert_topic_list(list: &str) -> Result<Vec<String>, ConfigError> {
+        let mut topics = Vec::new();
+        for arn in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let parts: Vec<&str> = arn.split(':').collect();
+            let is_topic = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && crate::ids::is_account_id(parts[4])
+                && !parts[5].is_empty();
+            if !is_topic {
+                return Err(ConfigError::Variable {
+                    name: "TAGWARDEN_ALERT_TOPICS",
+                    problem: format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+                });
+            }
+            topics.push(arn.to_owned());
+        }
+        Ok(topics)
+    }
+
     /// Applies the environment's overrides and settings to a loaded policy.
     fn with_policy(mut policy: Policy, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         if let Some(topic) = arn_override(&var, "TAGWARDEN_NOTIFY_TOPIC_ARN")? {
@@ -124,8 +159,15 @@ impl Config {
             }
         }
         let organization = Organization::from_lookup(&var)?;
-        Ok(Self { policy, tagger, organization })
+        let alert_topics = alert_topics(var("TAGWARDEN_ALERT_TOPICS"))?;
+        Ok(Self { policy, tagger, organization, alert_topics })
     }
+}
+
+/// `TAGWARDEN_ALERT_TOPICS`: SNS topic ARNs, comma-separated; `None` when unset or empty.
+fn alert_topics(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
+    let topics = Config::alert_topic_list(value.as_deref().unwrap_or_default())?;
+    Ok((!topics.is_empty()).then_some(topics))
 }
 
 /// An ARN from the environment: `None` when unset, `Some(None)` when set empty (switches the setting off).
@@ -182,6 +224,25 @@ mod tests {
         assert!(err.contains("/nonexistent/p.yaml"), "{err}");
         let err = config(&[("TAGWARDEN_POLICY", "tags: [")]).unwrap_err().to_string();
         assert!(err.contains("TAGWARDEN_POLICY"), "{err}");
+    }
+
+    #[test]
+    fn alert_topics_are_a_list_of_sns_topic_arns_and_anything_else_is_refused() {
+        let topics =
+            "arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, arn:aws:sns:eu-west-1:123456789012:b,";
+        let read = config(&[("TAGWARDEN_ALERT_TOPICS", topics)]).unwrap().alert_topics.unwrap();
+        assert_eq!(
+            read,
+            ["arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts", "arn:aws:sns:eu-west-1:123456789012:b"]
+        );
+        assert_eq!(config(&[("TAGWARDEN_ALERT_TOPICS", " ")]).unwrap().alert_topics, None);
+        assert_eq!(config(&[]).unwrap().alert_topics, None);
+        let missing = config(&[]).unwrap().required_alert_topics().unwrap_err().to_string();
+        assert!(missing.starts_with("environment variable TAGWARDEN_ALERT_TOPICS: not set"), "{missing}");
+        for bad in ["tagwarden-budget-alerts", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:x:t"] {
+            let err = config(&[("TAGWARDEN_ALERT_TOPICS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("TAGWARDEN_ALERT_TOPICS") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

@@ -358,12 +358,17 @@ fn enforcer_world() -> World {
         (
             "DescribeBudget",
             mock!(aws_sdk_budgets::Client::describe_budget).then_output(|| {
-                use aws_sdk_budgets::types::{Budget, BudgetType, TimeUnit};
+                use aws_sdk_budgets::types::{Budget, BudgetType, CalculatedSpend, Spend, TimeUnit};
+                // NOTE: the budget's own record confirms the sample alerts (up to 125 % of $1,000).
+                let usd = |amount: &str| Spend::builder().amount(amount).unit("USD").build().unwrap();
+                let spend = CalculatedSpend::builder().actual_spend(usd("1250")).forecasted_spend(usd("1250")).build();
                 #[allow(deprecated)]
                 let budget = Budget::builder()
                     .budget_name("ml-marketing")
                     .budget_type(BudgetType::Cost)
                     .time_unit(TimeUnit::Monthly)
+                    .budget_limit(usd("1000"))
+                    .calculated_spend(spend)
                     .cost_filters("TagKeyValue", vec!["user:cost-center$CC-1".to_owned()])
                     .build()
                     .unwrap();

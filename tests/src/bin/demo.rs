@@ -154,7 +154,7 @@ async fn run() -> Result<(), String> {
     estate_part(&estate_emulator).await?;
     org_part(&emulator, &config).await?;
     println!(
-        "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>",
+        "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>\n(budget alerts: add --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, the topic the enforcer takes alerts from)",
         started.elapsed().as_secs_f64()
     );
     println!("(samples live in {})", repo_root().join("events").display());
@@ -221,8 +221,10 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
 
     let policy = Policy::example().map_err(|e| e.to_string())?;
+    // NOTE: as the Lambda is configured: alerts only from the alerts topic the samples come through.
+    let topic = format!("arn:aws:sns:{REGION}:123456789012:{}", tagwarden_e2e::budget_world::ALERTS_TOPIC);
     let ledger = tagwarden_e2e::ledger::create_ledger(config).await?;
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy)).with_ledger(ledger);
+    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy)).with_alert_topics(vec![topic]).with_ledger(ledger);
     let alerts =
         ["actual-80-percent.json", "forecasted-110-percent.json", "actual-105-percent.json", "actual-125-percent.json"];
     for file in alerts {
@@ -235,6 +237,9 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
                     "ALERT {:?} {} ${:.2} of ${:.2} = {:.0}% (events/budget-enforcer/{file})",
                     a.alert_type, a.budget_name, a.amount, a.budgeted_amount, a.percent_of_budget
                 );
+                if let Some(own) = r.budget_percent {
+                    println!("  verified: the budget's own record says {own:.0}%; acting on {:.0}%", r.plan.percent);
+                }
                 let actions: Vec<String> = r.plan.actions.iter().map(ToString::to_string).collect();
                 println!("  rule {} step {}%: {}", r.plan.rule, r.plan.step, actions.join(", "));
                 if let Some(limited) = &r.plan.limited {
@@ -250,6 +255,23 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
             }
             other => println!("ALERT {file}: {}\n", serde_json::to_string(other).unwrap_or_default()),
         }
+    }
+    // Forged alerts: another topic, and a budget that does not exist (the rule `ml-*` matches its name).
+    let mut forged = sample_event("budget-enforcer", "actual-125-percent.json")?;
+    forged["Records"][0]["Sns"]["TopicArn"] = serde_json::json!("arn:aws:sns:us-east-1:123456789012:ml-team-chat");
+    let outcome = enforcer.handle_lambda(&forged).await.map_err(|e| e.to_string())?;
+    if let EnforcementOutcome::Rejected { error } = &outcome {
+        println!("FORGED the 125 % alert, published to another topic\n  outcome: rejected: {error}\n");
+    }
+    let mut ghost = sample_event("budget-enforcer", "actual-125-percent.json")?;
+    let message =
+        ghost["Records"][0]["Sns"]["Message"].as_str().unwrap_or_default().replace("ml-marketing", "ml-ghost");
+    ghost["Records"][0]["Sns"]["Message"] = serde_json::Value::from(message);
+    ghost["Records"][0]["Sns"]["MessageId"] = serde_json::json!("forged-ml-ghost");
+    let outcome = enforcer.handle_lambda(&ghost).await.map_err(|e| e.to_string())?;
+    if let EnforcementOutcome::Unverified { reason, notified, .. } = &outcome {
+        let notice = if *notified { ", one notice sent to tagwarden-enforcement" } else { "" };
+        println!("FORGED 125 % for the budget ml-ghost\n  outcome: unverified{notice}: {reason}\n");
     }
     let untouched = world.out_of_scope.notebooks_running.len()
         + world.out_of_scope.endpoints.len()
@@ -396,7 +418,10 @@ async fn serve(port: u16) -> Result<(), String> {
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={REGION} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
     );
     println!(
-        "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json\n"
+        "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json"
+    );
+    println!(
+        "  cargo run -p tagwarden-cli -- replay budget-enforcer --event events/budget-enforcer/actual-105-percent.json --dry-run \\\n      --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts\n"
     );
     println!("Ctrl-C stops the emulator.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;

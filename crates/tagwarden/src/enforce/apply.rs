@@ -9,19 +9,23 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde_json::Value;
 use tracing::{info, warn};
 
+use aws_sdk_budgets::types::Budget;
+
 use super::ledger::{self, Claim, Journal, LedgerError, LedgerTable, PeriodKey};
-use super::plan::plan_enforcement;
+use super::plan::{plan_at, plan_enforcement};
 use super::report::Tally;
 use super::report::{ActionResult, ResultKind, summary};
 use super::scope::{ResolvedScope, scope_of_budget};
+use super::verify::{self, Unverified};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
-use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, parse_budget_envelope};
+use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert_topic, parse_budget_envelope};
 use crate::org::{ClientPool, Organization};
 use crate::policy::{Action, BudgetRule, Policy, Scope};
 use crate::telemetry::clip;
@@ -57,6 +61,9 @@ pub struct BudgetEnforcer {
     pub(super) pool: Option<ClientPool>,
     /// The enforcement ledger (`None`: nothing is recorded, so nothing can be restored; tests only).
     pub(super) ledger: Option<LedgerTable>,
+    /// The SNS topics alerts may come from (`TAGWARDEN_ALERT_TOPICS`); `None`: not checked (tests and
+    /// library use; the Lambda and `replay` always set it).
+    alert_topics: Option<Vec<String>>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -66,7 +73,15 @@ impl BudgetEnforcer {
     /// An enforcer with these clients and policy.
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
         let region_account = tokio::sync::OnceCell::new();
-        Self { clients, policy, region_account, handled: TtlCache::new(DEDUP_TTL, 1024), pool: None, ledger: None }
+        let handled = TtlCache::new(DEDUP_TTL, 1024);
+        Self { clients, policy, region_account, handled, pool: None, ledger: None, alert_topics: None }
+    }
+
+    /// Takes alerts only from these SNS topics: an alert from another topic, or one that names no topic
+    /// (invoked directly), is rejected before any AWS call. Empty: every alert is rejected.
+    pub fn with_alert_topics(mut self, topics: Vec<String>) -> Self {
+        self.alert_topics = Some(topics);
+        self
     }
 
     /// The same enforcer, recording in (and restoring from) this ledger.
@@ -75,7 +90,7 @@ impl BudgetEnforcer {
         self
     }
 
-    /// The ledger, or the error that says it is not configured (restore, approve).
+    /// The ledger, or the error that says it is not configured (restore, tick).
     pub(super) fn ledger(&self) -> Result<&LedgerTable, EnforceError> {
         self.ledger.as_ref().ok_or_else(|| {
             EnforceError::Retryable(AwsError::Rejected {
@@ -95,33 +110,45 @@ impl BudgetEnforcer {
         let region_account = tokio::sync::OnceCell::new_with(Some(home));
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
-        Self { clients, policy, region_account, handled, pool: Some(pool), ledger: None }
+        Self { clients, policy, region_account, handled, pool: Some(pool), ledger: None, alert_topics: None }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
-    /// else for the central account alone; the policy is read with the central account's clients.
+    /// else for the central account alone; the policy is read with the central account's clients. Alerts are
+    /// taken only from `TAGWARDEN_ALERT_TOPICS`, which must be set.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let table = std::env::var(ledger::TABLE_ENV).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
             format!("{} is not set: the budget-enforcer records what it does in that DynamoDB table", ledger::TABLE_ENV)
         })?;
-        let Some(organization) = Organization::from_env()? else {
-            let clients = Clients::from_env().await;
-            let config = crate::Config::load(&clients).await?;
-            let ledger = LedgerTable::new(clients.dynamodb.clone(), table);
-            return Ok(Self::new(clients, Arc::new(config.policy)).with_ledger(ledger));
+        let (enforcer, config) = match Organization::from_env()? {
+            None => {
+                let clients = Clients::from_env().await;
+                let config = crate::Config::load(&clients).await?;
+                let ledger = LedgerTable::new(clients.dynamodb.clone(), table);
+                (Self::new(clients, Arc::new(config.policy.clone())).with_ledger(ledger), config)
+            }
+            Some(organization) => {
+                let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
+                let config = crate::Config::load(pool.home()).await?;
+                let ledger = LedgerTable::new(pool.home().dynamodb.clone(), table);
+                (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
+            }
         };
-        let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
-        let config = crate::Config::load(pool.home()).await?;
-        let ledger = LedgerTable::new(pool.home().dynamodb.clone(), table);
-        Ok(Self::for_organization(pool, Arc::new(config.policy)).with_ledger(ledger))
+        Ok(enforcer.with_alert_topics(config.required_alert_topics()?))
     }
 
     /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
+    ///
+    /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
+    /// any other is bad input, refused before any AWS call. Commands arrive directly.
     ///
     /// SNS delivers at least once: a message this process has already handled (same `MessageId`) is
     /// skipped without any AWS call. A failed attempt is not remembered, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let BudgetEnvelope { event: parsed, sns } = parse_budget_envelope(event)?;
+        if let (Some(allowed), BudgetEvent::Alert(_)) = (&self.alert_topics, &parsed) {
+            check_alert_topic(sns.as_ref(), allowed)?;
+        }
         let message_id = sns.as_ref().and_then(|s| s.message_id.as_deref()).filter(|_| !force_dry_run);
         if let Some(id) = message_id
             && self.handled.get(id).is_some()
@@ -153,9 +180,6 @@ impl BudgetEnforcer {
             BudgetEvent::Alert(alert) => self.enforce(alert, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
-            BudgetEvent::Approve { plan } => Err(EnforceError::BadInput(crate::event::budget::AlertError::BadCommand(
-                format!("no pending plan {plan:?}"),
-            ))),
         };
         if let Some((ledger, id)) = claimed {
             // NOTE: a retryable failure gives the delivery back for Lambda's retry; anything else settles it.
@@ -193,8 +217,10 @@ impl BudgetEnforcer {
         }
     }
 
-    /// Acts on one alert as the policy says. A retryable failure after some actions were taken is an
-    /// [`EnforceError::Incomplete`] listing them.
+    /// Acts on one alert as the policy says, after checking it against the budget's own record: the step
+    /// comes from the lower of the alert's figure and the budget's (see [`verify`]); an alert the budget
+    /// does not confirm is [`EnforcementOutcome::Unverified`]. A retryable failure after some actions were
+    /// taken is an [`EnforceError::Incomplete`] listing them.
     /// `trigger` is the SNS `MessageId` the ledger records the alert's entries under (`replay` without one).
     pub async fn enforce(
         &self,
@@ -203,7 +229,8 @@ impl BudgetEnforcer {
         force_dry_run: bool,
     ) -> Result<EnforcementOutcome, EnforceError> {
         let budgets = &self.policy.budgets;
-        let plan = match plan_enforcement(&alert, budgets, force_dry_run) {
+        // NOTE: the alert's own claim first: one that asks for nothing needs no AWS call.
+        let claimed = match plan_enforcement(&alert, budgets, force_dry_run) {
             Ok(plan) => plan,
             Err(reason) => {
                 return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) });
@@ -215,7 +242,39 @@ impl BudgetEnforcer {
                 alert: Some(alert),
             });
         };
-        let (scope, accounts) = match self.resolve_scope(rule, &alert).await.map_err(EnforceError::Retryable)? {
+        let Some(account) = alert.account_id.clone() else {
+            let reason = format!(
+                "budget {:?}: the alert names no account, so the budget's own record cannot be read; refusing to act",
+                alert.budget_name
+            );
+            return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) });
+        };
+        let budget = match self.describe_budget(&account, &alert.budget_name).await {
+            Ok(Some(budget)) => budget,
+            Ok(None) => {
+                let unverified = verify::missing(&alert);
+                return self.unverified(alert, unverified, claimed.dry_run).await;
+            }
+            Err(err) if err.is_retryable() => return Err(EnforceError::Retryable(err)),
+            Err(err) => {
+                let reason = format!(
+                    "budget {:?}: cannot read it ({err}): the alert cannot be verified; acting on nothing",
+                    alert.budget_name
+                );
+                let unverified = Unverified { reason, budget_percent: None };
+                return self.unverified(alert, unverified, claimed.dry_run).await;
+            }
+        };
+        let period = verify::period_at(&budget, SystemTime::now());
+        let verified = match verify::verify(&alert, &budget, rule, &period) {
+            Ok(verified) => verified,
+            Err(unverified) => return self.unverified(alert, unverified, claimed.dry_run).await,
+        };
+        let plan = match plan_at(&alert, verified.percent, budgets, force_dry_run) {
+            Ok(plan) => plan,
+            Err(reason) => return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) }),
+        };
+        let (scope, accounts) = match self.resolve_scope(rule, &budget, &alert) {
             Ok(resolved) => resolved,
             Err(reason) => {
                 return Ok(EnforcementOutcome::Skipped { reason, alert: Some(alert) });
@@ -223,13 +282,12 @@ impl BudgetEnforcer {
         };
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut tally = Tally::default();
-        let period = PeriodKey::month_of(ledger::now());
+        let period_key = PeriodKey { start: period.start.to_string(), end: period.end.to_string() };
         // NOTE: a forced dry run (replay --dry-run) is a what-if, not a decision of the enforcer: not recorded.
-        let journal = self
-            .ledger
-            .as_ref()
-            .filter(|_| !force_dry_run)
-            .map(|table| Journal::new(table, &alert.budget_name, period, trigger.unwrap_or("replay"), plan.step));
+        let journal =
+            self.ledger.as_ref().filter(|_| !force_dry_run).map(|table| {
+                Journal::new(table, &alert.budget_name, period_key, trigger.unwrap_or("replay"), plan.step)
+            });
         let journal = journal.as_ref();
         let places = match (&self.pool, accounts.is_empty()) {
             (None, true) => vec![],
@@ -269,7 +327,15 @@ impl BudgetEnforcer {
             let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
             journal.table.record(&entries).await.map_err(|err| incomplete(err.into_aws(), tally.results.clone()))?;
         }
-        let mut report = EnforcementReport { alert, plan, scope: scope_text, results: tally.results, notified: false };
+        let mut report = EnforcementReport {
+            alert,
+            plan,
+            scope: scope_text,
+            budget_percent: Some(verified.budget_percent),
+            period: Some(period),
+            results: tally.results,
+            notified: false,
+        };
         if report.plan.actions.contains(&Action::Notify) && !report.plan.dry_run {
             report.notified = self.notify(&report).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
@@ -282,43 +348,63 @@ impl BudgetEnforcer {
         })
     }
 
-    /// The rule's scope; `Err` is the reason to refuse acting (no resolvable scope).
-    async fn resolve_scope(
+    /// The budget's own record, read once per alert: `None` when it does not exist (NotFound).
+    async fn describe_budget(&self, account: &str, name: &str) -> Result<Option<Budget>, AwsError> {
+        let described = self
+            .clients
+            .budgets
+            .describe_budget()
+            .account_id(account)
+            .budget_name(name)
+            .send()
+            .await
+            .aws("DescribeBudget");
+        match described {
+            Ok(out) => Ok(out.budget),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// An alert the budget's own record does not confirm: nothing is done, one notice names both figures
+    /// (none under a dry run; a missing notification topic is fine).
+    async fn unverified(
+        &self,
+        alert: BudgetAlert,
+        unverified: Unverified,
+        dry_run: bool,
+    ) -> Result<EnforcementOutcome, EnforceError> {
+        warn!(budget = %clip(&alert.budget_name), reason = %clip(&unverified.reason), "unverified alert; nothing done");
+        let notified = if dry_run {
+            false
+        } else {
+            let (subject, message) = verify::notice(&alert, &unverified);
+            self.publish(subject, message).await.map_err(EnforceError::Retryable)?
+        };
+        Ok(EnforcementOutcome::Unverified {
+            reason: unverified.reason,
+            alert_percent: alert.percent_of_budget,
+            budget_percent: unverified.budget_percent,
+            alert,
+            notified,
+        })
+    }
+
+    /// The rule's scope, from the described `budget` for `scope: from-budget`; `Err` is the reason to refuse
+    /// acting (no resolvable scope).
+    fn resolve_scope(
         &self,
         rule: &BudgetRule,
+        budget: &Budget,
         alert: &BudgetAlert,
-    ) -> Result<Result<(ResolvedScope, Vec<String>), String>, AwsError> {
-        Ok(match &rule.scope {
+    ) -> Result<(ResolvedScope, Vec<String>), String> {
+        match &rule.scope {
             Scope::Account => Ok((ResolvedScope::Account, vec![])),
             Scope::Tags(tags) => {
                 Ok((ResolvedScope::Tags(vec![tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()]), vec![]))
             }
-            Scope::FromBudget => {
-                let Some(account) = alert.account_id.as_deref() else {
-                    return Ok(Err(format!(
-                        "budget {:?}: the alert names no account, so its cost filters cannot be read; refusing to act on the whole account",
-                        alert.budget_name
-                    )));
-                };
-                let described = self
-                    .clients
-                    .budgets
-                    .describe_budget()
-                    .account_id(account)
-                    .budget_name(&alert.budget_name)
-                    .send()
-                    .await
-                    .aws("DescribeBudget");
-                match described {
-                    Ok(out) => scope_of_budget(out.budget(), &alert.budget_name),
-                    Err(err) if err.is_retryable() => return Err(err),
-                    Err(err) => Err(format!(
-                        "budget {:?}: cannot read its cost filters ({err}); refusing to act on the whole account",
-                        alert.budget_name
-                    )),
-                }
-            }
-        })
+            Scope::FromBudget => scope_of_budget(Some(budget), &alert.budget_name),
+        }
     }
 
     /// A retryable failure with the results so far, which go in the ledger first (best effort: the retry
@@ -340,17 +426,23 @@ impl BudgetEnforcer {
 
     /// Publishes the summary; a missing topic is not an error (returns false).
     async fn notify(&self, report: &EnforcementReport) -> Result<bool, AwsError> {
+        let (subject, message) = summary(report);
+        self.publish(subject, message).await
+    }
+
+    /// Publishes one message to the notification topic; a missing topic or a refused publish is not an
+    /// error (returns false, logged), a retryable failure is.
+    async fn publish(&self, subject: String, message: String) -> Result<bool, AwsError> {
         let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
             return Ok(false);
         };
-        let (subject, message) = summary(report);
         let sent =
             self.clients.sns.publish().topic_arn(topic).subject(subject).message(message).send().await.aws("Publish");
         match sent {
             Ok(_) => Ok(true),
             Err(err) if err.is_retryable() => Err(err),
             Err(err) => {
-                warn!(error = %clip(&err.to_string()), "enforcement summary not sent");
+                warn!(error = %clip(&err.to_string()), "notification not sent");
                 Ok(false)
             }
         }

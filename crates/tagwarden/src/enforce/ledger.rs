@@ -123,16 +123,6 @@ pub struct PeriodKey {
     pub end: String,
 }
 
-impl PeriodKey {
-    /// The calendar month (UTC) that `at` falls in.
-    pub fn month_of(at: DateTime<Utc>) -> Self {
-        use chrono::Datelike;
-        let (year, month) = (at.year(), at.month());
-        let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-        Self { start: format!("{year:04}-{month:02}-01"), end: format!("{next_year:04}-{next_month:02}-01") }
-    }
-}
-
 /// Where an action happened: an account and region of the organization, or empty for the central
 /// (single-account) deployment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

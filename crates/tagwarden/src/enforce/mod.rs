@@ -69,14 +69,16 @@ pub mod report;
 mod restore;
 pub mod scope;
 mod studio_apps;
+pub mod verify;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
 
 pub use apply::BudgetEnforcer;
-pub use plan::{Candidate, EnforcementPlan, plan_enforcement, select};
+pub use plan::{Candidate, EnforcementPlan, plan_at, plan_enforcement, select};
 pub use report::{ActionResult, ResultKind, summary};
 pub use scope::ResolvedScope;
+pub use verify::{Date, Period, PeriodUnit};
 
 use self::actor::Actor;
 use self::report::Tally;
@@ -202,6 +204,21 @@ pub enum EnforcementOutcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         alert: Option<BudgetAlert>,
     },
+    /// The budget's own record does not confirm the alert (no such budget, no figure to read, or its own
+    /// figure is below the rule's first step): nothing was done, one notice was sent.
+    Unverified {
+        /// Why, naming the budget and both figures.
+        reason: String,
+        /// The parsed alert.
+        alert: BudgetAlert,
+        /// What the alert claims, in percent of the budgeted amount.
+        alert_percent: f64,
+        /// The budget's own figure (`ActualSpend` or `ForecastedSpend` over its limit); `None` when there is
+        /// no such budget or no figure to read.
+        budget_percent: Option<f64>,
+        /// Whether the notice was published.
+        notified: bool,
+    },
     /// Reversible actions undone.
     Restored(RestoreReport),
     /// The input was not a budget alert or command (Lambda only: not retried).
@@ -218,13 +235,14 @@ pub enum EnforcementOutcome {
 }
 
 impl EnforcementOutcome {
-    /// `enforced`, `notified`, `dry-run`, `skipped`, `restored`, `rejected` or `failed`.
+    /// `enforced`, `notified`, `dry-run`, `skipped`, `unverified`, `restored`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
             Self::Notified(_) => "notified",
             Self::DryRun(_) => "dry-run",
             Self::Skipped { .. } => "skipped",
+            Self::Unverified { .. } => "unverified",
             Self::Restored(_) => "restored",
             Self::Rejected { .. } => "rejected",
             Self::Failed { .. } => "failed",
@@ -241,6 +259,11 @@ pub struct EnforcementReport {
     pub plan: EnforcementPlan,
     /// The scope acted on, for people (e.g. `cost-center=CC-4100 (from the budget)`).
     pub scope: String,
+    /// The budget's own figure the alert was verified against (the plan's step comes from the lower of it
+    /// and the alert's).
+    pub budget_percent: Option<f64>,
+    /// The budget period the alert falls in.
+    pub period: Option<Period>,
     /// One entry per action and resource.
     pub results: Vec<ActionResult>,
     /// Whether the summary was published.

@@ -199,6 +199,8 @@ mod mock_tests {
 
     fn enforcer(sagemaker: &[&Rule], tagging: &[&Rule]) -> BudgetEnforcer {
         let empty = std::iter::empty::<&Rule>;
+        // NOTE: the budget's own record confirms the alert's 120 % (see enforce::verify).
+        let budget = crate::enforce::verify::test_support::described("ml-marketing", "100", "120");
         let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
             c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
         };
@@ -207,7 +209,7 @@ mod mock_tests {
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, empty()),
             tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, tagging.iter().copied()),
-            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, [&budget]),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),

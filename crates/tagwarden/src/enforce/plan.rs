@@ -15,6 +15,9 @@ pub struct EnforcementPlan {
     pub rule: String,
     /// The step reached, in percent of the budgeted amount.
     pub step: f64,
+    /// The percentage the step was chosen from: the alert's, or after verification the lower of the alert's
+    /// and the budget's own figure.
+    pub percent: f64,
     /// The actions to take, in order (cumulative over the ladder).
     pub actions: Vec<Action>,
     /// Decide and report only.
@@ -24,20 +27,31 @@ pub struct EnforcementPlan {
     pub limited: Option<String>,
 }
 
-/// Decides the rule, step and actions for an alert; `Err` is the reason to do nothing.
+/// Decides the rule, step and actions for an alert at its own figure; `Err` is the reason to do nothing.
 pub fn plan_enforcement(
     alert: &BudgetAlert,
+    policy: &BudgetPolicy,
+    force_dry_run: bool,
+) -> Result<EnforcementPlan, String> {
+    plan_at(alert, alert.percent_of_budget, policy, force_dry_run)
+}
+
+/// [`plan_enforcement`] with the step chosen from `percent` (the verified figure, see
+/// [`verify`](super::verify)) instead of the alert's own.
+pub fn plan_at(
+    alert: &BudgetAlert,
+    percent: f64,
     policy: &BudgetPolicy,
     force_dry_run: bool,
 ) -> Result<EnforcementPlan, String> {
     let Some(rule) = policy.rule_for(&alert.budget_name) else {
         return Err(format!("no budget rule matches budget {:?}", alert.budget_name));
     };
-    let Some((step, mut actions)) = rule.step_for(alert.percent_of_budget) else {
+    let Some((step, mut actions)) = rule.step_for(percent) else {
         let first = rule.steps.first().map(|s| s.at).unwrap_or_default();
         return Err(format!(
-            "budget {:?} is at {}% of its budgeted amount, below the rule's first step ({first}%)",
-            alert.budget_name, alert.percent_of_budget
+            "budget {:?} is at {percent}% of its budgeted amount, below the rule's first step ({first}%)",
+            alert.budget_name
         ));
     };
     let mut limited = None;
@@ -50,6 +64,7 @@ pub fn plan_enforcement(
     Ok(EnforcementPlan {
         rule: rule.budget.clone(),
         step,
+        percent,
         actions,
         dry_run: force_dry_run || rule.dry_run.unwrap_or(policy.dry_run),
         limited,
@@ -167,6 +182,14 @@ mod tests {
         other.budget_name = "finance".into();
         let none = plan_enforcement(&other, &policy(), false).unwrap_err();
         assert!(none.contains("\"finance\""), "{none}");
+    }
+
+    #[test]
+    fn the_step_comes_from_the_verified_percent_when_one_is_given() {
+        let plan = plan_at(&alert(125.0, AlertType::Actual), 105.0, &policy(), false).unwrap();
+        assert_eq!((plan.step, plan.percent), (100.0, 105.0));
+        assert!(!plan.actions.contains(&Action::DenyIam));
+        assert!(plan_at(&alert(125.0, AlertType::Actual), 10.0, &policy(), false).unwrap_err().contains("10%"));
     }
 
     #[test]

@@ -149,6 +149,15 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
         report.plan.actions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         report.scope
     );
+    if let Some(own) = report.budget_percent {
+        body.push_str(&format!(
+            "Verified: the budget's own figure is {own:.2}%; the step is chosen from {:.2}%.\n",
+            report.plan.percent
+        ));
+    }
+    if let Some(period) = &report.period {
+        body.push_str(&format!("Budget period: {period}.\n"));
+    }
     if let Some(limited) = &report.plan.limited {
         body.push_str(&format!("{limited}.\n"));
     }

@@ -45,8 +45,7 @@ impl BudgetEnforcer {
         self.restored(budget.map(str::to_owned), dry_run, tally)
     }
 
-    /// The schedule's tick: restores each budget whose period ended (its undo items of ended periods), then
-    /// acts on the plans whose grace ran out.
+    /// The schedule's tick: restores each budget whose period ended (its undo items of ended periods).
     pub async fn tick(&self, now: DateTime<Utc>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let ledger = self.ledger()?;
         let today = now.format("%Y-%m-%d").to_string();

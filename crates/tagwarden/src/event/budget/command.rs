@@ -1,15 +1,13 @@
 //! The commands sent to the budget-enforcer directly (no SNS):
 //! - `{"tagwarden": "restore", "budget": "ml-marketing"}`: undo what the ledger holds for one budget (all
 //!   budgets without `budget`);
-//! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended, act on
-//!   plans whose grace ran out;
-//! - `{"tagwarden": "approve", "plan": "<plan id>"}`: act on a pending plan.
+//! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended.
 
 use serde_json::{Map, Value};
 
 use super::{AlertError, BudgetEvent, clip, json_kind};
 
-/// Reads the command named by the `tagwarden` key, with its arguments (`budget`, `plan`).
+/// Reads the command named by the `tagwarden` key, with its arguments (`budget`).
 pub(super) fn parse_command(command: &Value, object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
     let name = match command {
         Value::String(c) => c.trim().to_ascii_lowercase(),
@@ -18,15 +16,6 @@ pub(super) fn parse_command(command: &Value, object: &Map<String, Value>) -> Res
     match name.as_str() {
         "restore" => parse_restore(object.get("budget")),
         "tick" => Ok(BudgetEvent::Tick),
-        "approve" => match object.get("plan") {
-            Some(Value::String(plan)) if !plan.trim().is_empty() => {
-                Ok(BudgetEvent::Approve { plan: plan.trim().to_owned() })
-            }
-            Some(Value::String(_)) | None | Some(Value::Null) => Err(AlertError::BadCommand(
-                "'approve' needs the plan id: {\"tagwarden\": \"approve\", \"plan\": \"…\"}".into(),
-            )),
-            Some(other) => Err(AlertError::BadCommand(format!("'plan' must be a string, got {}", json_kind(other)))),
-        },
         _ => Err(AlertError::UnknownCommand(clip(command.as_str().unwrap_or_default()))),
     }
 }
@@ -61,23 +50,15 @@ mod tests {
     }
 
     #[test]
-    fn tick_and_approve_are_commands_too() {
+    fn tick_is_a_command_too() {
         assert_eq!(parse_budget_event(&json!({"tagwarden": "tick"})), Ok(BudgetEvent::Tick));
-        assert_eq!(
-            parse_budget_event(&json!({"tagwarden": "approve", "plan": " p-1 "})),
-            Ok(BudgetEvent::Approve { plan: "p-1".into() })
-        );
     }
 
     #[test]
     fn unknown_or_malformed_commands_are_refused() {
         for (event, expected) in [
-            (json!({"tagwarden": "start"}), "unknown command 'start' (expected 'restore', 'tick' or 'approve')"),
-            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore', 'tick' or 'approve')"),
-            (
-                json!({"tagwarden": "approve"}),
-                "invalid command: 'approve' needs the plan id: {\"tagwarden\": \"approve\", \"plan\": \"…\"}",
-            ),
+            (json!({"tagwarden": "start"}), "unknown command 'start' (expected 'restore' or 'tick')"),
+            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore' or 'tick')"),
             (json!({"tagwarden": "restore", "budget": 7}), "invalid command: 'budget' must be a string, got a number"),
             (
                 json!({"tagwarden": "restore", "budget": " "}),

@@ -88,8 +88,22 @@ pub enum AlertError {
     /// A `less than` or `equal to` threshold (utilization and coverage budgets); the enforcer acts on overspend only.
     #[error("Alert Threshold: only 'greater than' thresholds are supported, got '{0}'")]
     UnsupportedThreshold(String),
-    /// `tagwarden` names a command other than `restore`, `tick` or `approve`.
-    #[error("unknown command '{0}' (expected 'restore', 'tick' or 'approve')")]
+    /// The alert came from an SNS topic that is not a configured alerts topic.
+    #[error("alert from SNS topic '{topic}', which is not a configured alerts topic ({allowed}); refusing it")]
+    ForgedTopic {
+        /// The topic the record names (clipped).
+        topic: String,
+        /// The configured alerts topics.
+        allowed: String,
+    },
+    /// The alert names no SNS topic: it was not delivered by SNS (e.g. the function was invoked directly).
+    #[error("alerts must arrive through the alerts topic: this one names no SNS TopicArn (invoked directly?)")]
+    NotFromTopic,
+    /// No alerts topic is configured, so no alert can be accepted.
+    #[error("no alerts topic is configured (TAGWARDEN_ALERT_TOPICS, or replay's --alert-topic): alerts are refused")]
+    NoAlertTopics,
+    /// `tagwarden` names a command other than `restore` or `tick`.
+    #[error("unknown command '{0}' (expected 'restore' or 'tick')")]
     UnknownCommand(String),
     /// A command's arguments are malformed.
     #[error("invalid command: {0}")]

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub use alert::{AlertType, BudgetAlert, BudgetPeriod, Threshold, ThresholdKind};
 pub use error::AlertError;
 pub use message::parse_alert_message;
-pub use sns::SnsDelivery;
+pub use sns::{SnsDelivery, check_alert_topic};
 
 pub(crate) use super::clip;
 
@@ -38,13 +38,8 @@ pub enum BudgetEvent {
         /// The budget name.
         budget: Option<String>,
     },
-    /// The schedule's tick: restore budgets whose period ended, act on plans whose grace ran out.
+    /// The schedule's tick: restore budgets whose period ended.
     Tick,
-    /// Act on a pending plan.
-    Approve {
-        /// The plan id.
-        plan: String,
-    },
 }
 
 /// A parsed event and the SNS delivery it came in.

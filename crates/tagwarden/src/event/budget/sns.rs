@@ -32,6 +32,23 @@ pub struct SnsDelivery {
     pub complete: bool,
 }
 
+/// Checks where an alert came from: an SNS delivery naming one of the `allowed` alerts topics. No I/O.
+///
+/// NOTE: a direct `lambda:InvokeFunction` can forge a whole envelope; this check stops alerts published to any
+/// other topic and raw invocations, the budget's own figures (`verify`) stop the rest.
+pub fn check_alert_topic(delivery: Option<&SnsDelivery>, allowed: &[String]) -> Result<(), AlertError> {
+    if allowed.is_empty() {
+        return Err(AlertError::NoAlertTopics);
+    }
+    let Some(topic) = delivery.and_then(|d| d.topic_arn.as_deref()) else {
+        return Err(AlertError::NotFromTopic);
+    };
+    if allowed.iter().any(|a| a == topic) {
+        return Ok(());
+    }
+    Err(AlertError::ForgedTopic { topic: clip(topic), allowed: allowed.join(", ") })
+}
+
 /// One SNS record: its message text and the envelope's facts.
 #[derive(Debug)]
 pub(super) struct SnsRecord {
@@ -207,6 +224,28 @@ mod tests {
         let sns = envelope.sns.unwrap();
         assert_eq!((sns.message_id, sns.subject, sns.complete), (None, None, false));
         assert!(matches!(envelope.event, BudgetEvent::Alert(_)));
+    }
+
+    #[test]
+    fn only_alerts_delivered_from_a_configured_topic_pass_the_topic_check() {
+        let allowed = vec![TOPIC.to_owned()];
+        let envelope = parse_budget_envelope(&delivered(&monthly(&ML_MARKETING))).unwrap();
+        assert_eq!(check_alert_topic(envelope.sns.as_ref(), &allowed), Ok(()));
+
+        let mut forged = delivered(&monthly(&ML_MARKETING));
+        forged["Records"][0]["Sns"]["TopicArn"] = serde_json::json!("arn:aws:sns:us-east-1:123456789012:anyone");
+        let envelope = parse_budget_envelope(&forged).unwrap();
+        let err = check_alert_topic(envelope.sns.as_ref(), &allowed).unwrap_err().to_string();
+        assert!(err.contains("'arn:aws:sns:us-east-1:123456789012:anyone'") && err.contains(TOPIC), "{err}");
+
+        let mut raw = delivered(&monthly(&ML_MARKETING));
+        raw["Records"][0]["Sns"].as_object_mut().unwrap().remove("TopicArn");
+        let envelope = parse_budget_envelope(&raw).unwrap();
+        let err = check_alert_topic(envelope.sns.as_ref(), &allowed).unwrap_err();
+        assert_eq!(err, AlertError::NotFromTopic);
+        assert!(err.to_string().contains("must arrive through the alerts topic"));
+        assert_eq!(check_alert_topic(None, &allowed), Err(AlertError::NotFromTopic));
+        assert_eq!(check_alert_topic(envelope.sns.as_ref(), &[]), Err(AlertError::NoAlertTopics));
     }
 
     proptest! {
