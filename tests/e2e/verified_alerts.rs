@@ -18,6 +18,7 @@ struct World {
     config: aws_config::SdkConfig,
     clients: Clients,
     seeded: BudgetWorld,
+    ledger: tagwarden::enforce::ledger::LedgerTable,
 }
 
 /// The alerts topic the deployment configures (`TAGWARDEN_ALERT_TOPICS`); the samples come from it.
@@ -30,13 +31,16 @@ async fn world() -> World {
     let config = emulator.sdk_config(REGION, 1).await;
     let seeded = seed_budget_world(&emulator, &config, 3).await.expect("seed");
     let clients = Clients::new(&config);
-    World { emulator, config, clients, seeded }
+    let ledger = tagwarden_e2e::ledger::create_ledger(&config).await.expect("ledger table");
+    World { emulator, config, clients, seeded, ledger }
 }
 
 impl World {
     /// The enforcer as the Lambda builds it: alerts only from the alerts topic.
     fn enforcer(&self, policy: Policy) -> BudgetEnforcer {
-        BudgetEnforcer::new(self.clients.clone(), Arc::new(policy)).with_alert_topics(vec![alerts_topic()])
+        BudgetEnforcer::new(self.clients.clone(), Arc::new(policy))
+            .with_alert_topics(vec![alerts_topic()])
+            .with_ledger(self.ledger.clone())
     }
 
     async fn running_in_scope(&self) -> usize {
@@ -85,8 +89,8 @@ async fn a_forged_alert_acts_on_nothing_and_says_unverified() {
     assert!(reason.contains("40%") && reason.contains("200%") && reason.contains("first step (80%)"), "{reason}");
     assert_eq!(
         calls_of(&w.calls()),
-        [("budgets.DescribeBudget", 1), ("sns.Publish", 1)],
-        "one read, one notice, nothing else"
+        [("budgets.DescribeBudget", 1), ("dynamodb.PutItem", 1), ("dynamodb.UpdateItem", 1), ("sns.Publish", 1)],
+        "one read, the delivery's claim (put, settled), one notice, nothing else"
     );
     assert_eq!(w.running_in_scope().await, w.seeded.in_scope.notebooks_running.len(), "nothing stopped");
 }
@@ -104,7 +108,10 @@ async fn an_alert_for_a_budget_that_does_not_exist_acts_on_nothing() {
     };
     assert_eq!((*alert_percent, *budget_percent, *notified), (150.0, None, true));
     assert!(reason.contains("\"ml-ghost\" does not exist in account 123456789012"), "{reason}");
-    assert_eq!(calls_of(&w.calls()), [("budgets.DescribeBudget", 1), ("sns.Publish", 1)]);
+    // One read, the delivery's claim in the ledger (put, then settled), one notice.
+    let expected =
+        [("budgets.DescribeBudget", 1), ("dynamodb.PutItem", 1), ("dynamodb.UpdateItem", 1), ("sns.Publish", 1)];
+    assert_eq!(calls_of(&w.calls()), expected);
     assert_eq!(w.running_in_scope().await, w.seeded.in_scope.notebooks_running.len(), "nothing stopped");
 }
 
