@@ -182,6 +182,7 @@ proptest! {
             }
             Ok(BudgetEvent::Restore { budget }) => prop_assert!(budget.is_none_or(|b| !b.trim().is_empty())),
             Ok(BudgetEvent::Tick) => {}
+            Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
             Err(err) => prop_assert!(!err.to_string().is_empty()),
         }
     }

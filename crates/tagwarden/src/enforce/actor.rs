@@ -210,6 +210,18 @@ impl Actor<'_> {
         tally: &mut Tally,
     ) -> Vec<Candidate> {
         let budgets = &self.policy.budgets;
+        let candidates = match &tally.planned {
+            // NOTE: a plan acts on exactly what it listed when it was approved (or its grace began).
+            Some(planned) => {
+                let (kept, spared): (Vec<Candidate>, Vec<Candidate>) = candidates
+                    .into_iter()
+                    .partition(|c| planned.contains(&(action.to_owned(), c.arn.to_ascii_lowercase())));
+                let spared = spared.into_iter().map(|c| ActionResult::new(action, &c.arn, ResultKind::NotInPlan));
+                tally.results.extend(spared);
+                kept
+            }
+            None => candidates,
+        };
         let used = tally.selected.get(cap_key).copied().unwrap_or_default();
         let cap = budgets.max_resources_per_action;
         let selection = select_within(action, candidates, &budgets.exempt_tag, inactive, cap, used);

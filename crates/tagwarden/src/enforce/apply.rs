@@ -17,7 +17,8 @@ use tracing::{info, warn};
 use aws_sdk_budgets::types::Budget;
 
 use super::ledger::{self, Claim, Journal, LedgerError, LedgerTable, PeriodKey};
-use super::plan::{plan_at, plan_enforcement};
+use super::plan::{EnforcementPlan, plan_at, plan_enforcement};
+use super::plans::{Origin, Planning, defers};
 use super::report::Tally;
 use super::report::{ActionResult, ResultKind, summary};
 use super::scope::{ResolvedScope, scope_of_budget};
@@ -180,6 +181,7 @@ impl BudgetEnforcer {
             BudgetEvent::Alert(alert) => self.enforce(alert, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
+            BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
         };
         if let Some((ledger, id)) = claimed {
             // NOTE: a retryable failure gives the delivery back for Lambda's retry; anything else settles it.
@@ -226,6 +228,16 @@ impl BudgetEnforcer {
         &self,
         alert: BudgetAlert,
         trigger: Option<&str>,
+        force_dry_run: bool,
+    ) -> Result<EnforcementOutcome, EnforceError> {
+        self.enforce_as(alert, Origin::Alert { trigger }, force_dry_run).await
+    }
+
+    /// [`Self::enforce`] for an alert, or for a plan being carried out (its targets only, no deferral).
+    pub(super) async fn enforce_as(
+        &self,
+        alert: BudgetAlert,
+        origin: Origin<'_>,
         force_dry_run: bool,
     ) -> Result<EnforcementOutcome, EnforceError> {
         let budgets = &self.policy.budgets;
@@ -283,11 +295,19 @@ impl BudgetEnforcer {
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut tally = Tally::default();
         let period_key = PeriodKey { start: period.start.to_string(), end: period.end.to_string() };
+        let trigger = match &origin {
+            Origin::Alert { trigger } => trigger.unwrap_or("replay").to_owned(),
+            Origin::Plan { id, targets } => {
+                tally.planned = Some(targets.clone());
+                format!("plan:{id}")
+            }
+        };
         // NOTE: a forced dry run (replay --dry-run) is a what-if, not a decision of the enforcer: not recorded.
-        let journal =
-            self.ledger.as_ref().filter(|_| !force_dry_run).map(|table| {
-                Journal::new(table, &alert.budget_name, period_key, trigger.unwrap_or("replay"), plan.step)
-            });
+        let journal = self
+            .ledger
+            .as_ref()
+            .filter(|_| !force_dry_run)
+            .map(|table| Journal::new(table, &alert.budget_name, period_key.clone(), &trigger, plan.step));
         let journal = journal.as_ref();
         let places = match (&self.pool, accounts.is_empty()) {
             (None, true) => vec![],
@@ -298,31 +318,11 @@ impl BudgetEnforcer {
             let regions: Vec<&str> = regions.into_iter().collect();
             scope_text = format!("{scope_text} in accounts {} (regions {})", accounts.join(", "), regions.join(", "));
         }
-        if self.pool.is_none() && accounts.is_empty() {
-            // The single-account deployment: the central clients, as before organizations.
-            if let Err(err) = self.central_actor().act(rule, &scope, &alert, &plan, journal, &mut tally).await {
-                // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
-            }
+        if matches!(origin, Origin::Alert { .. }) && defers(rule, &plan) {
+            let planning = Planning { rule, scope: &scope, accounts: &accounts, places, scope_text, period_key };
+            return self.defer(alert, plan, planning, verified.budget_percent, period, &trigger).await;
         }
-        for (account, regions) in self.reachable(places, &mut tally).await {
-            for region in regions {
-                let actor = self.actor(&account, &region);
-                if let Err(err) = actor.act(rule, &scope, &alert, &plan, journal, &mut tally).await {
-                    if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
-                        // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
-                        let place = format!("account {account} region {region}");
-                        tally.record("act", &place, Err(err), ResultKind::Done);
-                        continue;
-                    }
-                    // NOTE: a listing that failed after earlier actions were carried out: report those too.
-                    return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
-                }
-            }
-        }
-        if let Some(err) = tally.retryable {
-            return Err(self.incomplete(journal, plan.dry_run, err, tally.results).await);
-        }
+        self.act_everywhere(rule, &scope, &alert, &plan, journal, &accounts, places, &mut tally).await?;
         if let Some(journal) = journal {
             let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
             journal.table.record(&entries).await.map_err(|err| incomplete(err.into_aws(), tally.results.clone()))?;
@@ -346,6 +346,48 @@ impl BudgetEnforcer {
         } else {
             EnforcementOutcome::Enforced(report)
         })
+    }
+
+    /// Carries out the plan in every place: the central account (single-account deployment) or each
+    /// reachable (account, region). A retryable failure is an [`EnforceError::Incomplete`] with the results.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn act_everywhere(
+        &self,
+        rule: &BudgetRule,
+        scope: &ResolvedScope,
+        alert: &BudgetAlert,
+        plan: &EnforcementPlan,
+        journal: Option<&Journal<'_>>,
+        accounts: &[String],
+        places: Vec<(String, Vec<String>)>,
+        tally: &mut Tally,
+    ) -> Result<(), EnforceError> {
+        if self.pool.is_none() && accounts.is_empty() {
+            // The single-account deployment: the central clients, as before organizations.
+            if let Err(err) = self.central_actor().act(rule, scope, alert, plan, journal, tally).await {
+                // NOTE: a listing that failed after earlier actions were carried out: report those too.
+                return Err(self.incomplete(journal, plan.dry_run, err, std::mem::take(&mut tally.results)).await);
+            }
+        }
+        for (account, regions) in self.reachable(places, tally).await {
+            for region in regions {
+                let actor = self.actor(&account, &region);
+                if let Err(err) = actor.act(rule, scope, alert, plan, journal, tally).await {
+                    if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
+                        // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
+                        let place = format!("account {account} region {region}");
+                        tally.record("act", &place, Err(err), ResultKind::Done);
+                        continue;
+                    }
+                    // NOTE: a listing that failed after earlier actions were carried out: report those too.
+                    return Err(self.incomplete(journal, plan.dry_run, err, std::mem::take(&mut tally.results)).await);
+                }
+            }
+        }
+        if let Some(err) = tally.retryable.take() {
+            return Err(self.incomplete(journal, plan.dry_run, err, std::mem::take(&mut tally.results)).await);
+        }
+        Ok(())
     }
 
     /// The budget's own record, read once per alert: `None` when it does not exist (NotFound).
@@ -432,7 +474,7 @@ impl BudgetEnforcer {
 
     /// Publishes one message to the notification topic; a missing topic or a refused publish is not an
     /// error (returns false, logged), a retryable failure is.
-    async fn publish(&self, subject: String, message: String) -> Result<bool, AwsError> {
+    pub(super) async fn publish(&self, subject: String, message: String) -> Result<bool, AwsError> {
         let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
             return Ok(false);
         };

@@ -65,6 +65,7 @@ pub mod ledger;
 mod notebooks;
 mod notify;
 pub mod plan;
+mod plans;
 pub mod report;
 mod restore;
 pub mod scope;
@@ -196,6 +197,8 @@ pub enum EnforcementOutcome {
     Notified(EnforcementReport),
     /// Dry run: what would have been done.
     DryRun(EnforcementReport),
+    /// The step defers its actions: the plan (exactly what would be done) waits for an approval or its grace.
+    Pending(PendingReport),
     /// Nothing to do; the reason names the budget.
     Skipped {
         /// Why.
@@ -241,6 +244,7 @@ impl EnforcementOutcome {
             Self::Enforced(_) => "enforced",
             Self::Notified(_) => "notified",
             Self::DryRun(_) => "dry-run",
+            Self::Pending(_) => "pending",
             Self::Skipped { .. } => "skipped",
             Self::Unverified { .. } => "unverified",
             Self::Restored(_) => "restored",
@@ -268,6 +272,23 @@ pub struct EnforcementReport {
     pub results: Vec<ActionResult>,
     /// Whether the summary was published.
     pub notified: bool,
+}
+
+/// A plan made instead of acting: its id, how it waits, and what it would do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingReport {
+    /// The plan id (`tagwarden approve <plan id>`).
+    pub plan_id: String,
+    /// How it waits.
+    pub mode: ledger::PlanMode,
+    /// When the tick carries it out (grace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// The end of the budget period: the plan expires then.
+    pub expires: String,
+    /// The alert, the step and what would be done (`dry-run` results).
+    #[serde(flatten)]
+    pub report: EnforcementReport,
 }
 
 /// What `restore` undid.

@@ -44,6 +44,8 @@ pub enum ResultKind {
     LeftStopped,
     /// Restore: the notebook is not stopped any more (someone started it): nothing to restart.
     NotStopped,
+    /// Spared: carrying out a plan, and the resource was not in it.
+    NotInPlan,
     /// The call failed; the reason names the operation.
     Failed {
         /// What failed.
@@ -69,6 +71,7 @@ impl ResultKind {
             Self::NotebookGone => "notebook-gone",
             Self::LeftStopped => "left-stopped",
             Self::NotStopped => "not-stopped",
+            Self::NotInPlan => "not-in-plan",
             Self::Failed { .. } => "failed",
         }
     }
@@ -183,6 +186,8 @@ pub(crate) struct Tally {
     pub(crate) retryable: Option<AwsError>,
     /// Targets selected so far per action, over every account and region: the safety cap counts them all.
     pub(super) selected: HashMap<String, usize>,
+    /// Carrying out a plan: its `(action, lower-cased resource)` targets, the only ones acted on.
+    pub(crate) planned: Option<std::collections::HashSet<(String, String)>>,
 }
 
 impl Tally {

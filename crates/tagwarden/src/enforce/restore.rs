@@ -45,7 +45,8 @@ impl BudgetEnforcer {
         self.restored(budget.map(str::to_owned), dry_run, tally)
     }
 
-    /// The schedule's tick: restores each budget whose period ended (its undo items of ended periods).
+    /// The schedule's tick: restores each budget whose period ended (its undo items of ended periods), then
+    /// carries out the grace plans whose grace has passed.
     pub async fn tick(&self, now: DateTime<Utc>, dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let ledger = self.ledger()?;
         let today = now.format("%Y-%m-%d").to_string();
@@ -64,6 +65,7 @@ impl BudgetEnforcer {
                 ledger.close_period(&end, &budget).await.map_err(ledger_error)?;
             }
         }
+        self.run_due_plans(now, dry_run, &mut tally).await?;
         self.restored(None, dry_run, tally)
     }
 

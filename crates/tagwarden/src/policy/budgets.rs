@@ -105,6 +105,11 @@ pub struct BudgetRule {
 }
 
 impl BudgetRule {
+    /// The step that starts at `at` (the one a plan reached).
+    pub fn step_at(&self, at: f64) -> Option<&Step> {
+        self.steps.iter().find(|s| s.at == at)
+    }
+
     /// The highest step the percentage reached, with the actions of every step up to it (the ladder is
     /// cumulative: at 120 % what the 100 % step does is done too).
     pub fn step_for(&self, percent: f64) -> Option<(f64, Vec<Action>)> {
@@ -151,6 +156,55 @@ pub struct Step {
     pub at: f64,
     /// What to do.
     pub actions: Vec<Action>,
+    /// `required`: the step's actions (but `notify`) wait for `tagwarden approve <plan id>`.
+    #[serde(default)]
+    pub approval: Approval,
+    /// Notify first and act when this much time has passed (`30m`, `2h`, `1d`), if the budget still says so.
+    #[serde(default, deserialize_with = "grace")]
+    pub grace: Option<std::time::Duration>,
+}
+
+impl Step {
+    /// Whether the step's actions wait (for an approval or a grace period) instead of running at once.
+    pub fn defers(&self) -> bool {
+        self.approval == Approval::Required || self.grace.is_some()
+    }
+}
+
+/// Whether a step's actions need a person's approval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// Act at once (or after the grace).
+    #[default]
+    None,
+    /// Act only on `tagwarden approve <plan id>`.
+    Required,
+}
+
+/// Reads `30s`, `45m`, `2h` or `1d` (a whole number and a unit).
+pub fn parse_grace(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 =
+        number.parse().map_err(|_| format!("grace {text:?}: expected a whole number and s, m, h or d (2h)"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("grace {text:?}: expected a whole number and s, m, h or d (2h)")),
+    };
+    if seconds == 0 {
+        return Err(format!("grace {text:?}: must be longer than zero"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn grace<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<std::time::Duration>, D::Error> {
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    text.map(|t| parse_grace(&t).map_err(de::Error::custom)).transpose()
 }
 
 /// What `scale-endpoints` does to an in-scope endpoint.

@@ -16,7 +16,9 @@ use crate::tag_rules::{key_problem, value_problem};
 mod budgets;
 pub mod overrides;
 
-pub use budgets::{Action, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match};
+pub use budgets::{
+    Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
+};
 
 /// The example policy shipped with Tagwarden; used when no policy is configured.
 pub const EXAMPLE_POLICY: &str = include_str!("../../../../policy/tagwarden.yaml");

@@ -1,10 +1,10 @@
 //! What one AWS Budgets alert says, as plain data: the [`BudgetAlert`] the text parser produces and the
 //! enforcer plans from.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// ACTUAL or FORECASTED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlertType {
     /// Spend or usage that has happened.
@@ -24,7 +24,7 @@ impl AlertType {
 }
 
 /// The budget's period, from the prose ("for the current month", "per day", quarter, year); `Unknown` if absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BudgetPeriod {
     /// "per day. Yesterday, the ACTUAL Cost …"
@@ -40,7 +40,7 @@ pub enum BudgetPeriod {
 }
 
 /// Whether a threshold is an amount or a percentage of the budgeted amount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThresholdKind {
     /// `> $80.00`
@@ -50,7 +50,7 @@ pub enum ThresholdKind {
 }
 
 /// The alert threshold: `> $80.00` (absolute) or `> 80%` / `> 80.00%` (percentage of the budgeted amount).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
     /// The amount, or the percentage (80.0 for `80%`).
     pub value: f64,
@@ -59,7 +59,7 @@ pub struct Threshold {
 }
 
 /// One parsed AWS Budgets alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetAlert {
     /// `Budget Name:`; may contain spaces and colons.
     pub budget_name: String,

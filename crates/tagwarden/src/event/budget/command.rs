@@ -1,7 +1,9 @@
 //! The commands sent to the budget-enforcer directly (no SNS):
 //! - `{"tagwarden": "restore", "budget": "ml-marketing"}`: undo what the ledger holds for one budget (all
 //!   budgets without `budget`);
-//! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended.
+//! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended, carry out
+//!   plans whose grace passed;
+//! - `{"tagwarden": "approve", "plan": "<plan id>"}`: carry out a pending plan.
 
 use serde_json::{Map, Value};
 
@@ -16,6 +18,15 @@ pub(super) fn parse_command(command: &Value, object: &Map<String, Value>) -> Res
     match name.as_str() {
         "restore" => parse_restore(object.get("budget")),
         "tick" => Ok(BudgetEvent::Tick),
+        "approve" => match object.get("plan") {
+            Some(Value::String(plan)) if !plan.trim().is_empty() => {
+                Ok(BudgetEvent::Approve { plan: plan.trim().to_owned() })
+            }
+            Some(Value::String(_)) | None | Some(Value::Null) => Err(AlertError::BadCommand(
+                "'approve' needs the plan id: {\"tagwarden\": \"approve\", \"plan\": \"p-…\"}".into(),
+            )),
+            Some(other) => Err(AlertError::BadCommand(format!("'plan' must be a string, got {}", json_kind(other)))),
+        },
         _ => Err(AlertError::UnknownCommand(clip(command.as_str().unwrap_or_default()))),
     }
 }
@@ -50,15 +61,21 @@ mod tests {
     }
 
     #[test]
-    fn tick_is_a_command_too() {
+    fn tick_and_approve_are_commands_too() {
         assert_eq!(parse_budget_event(&json!({"tagwarden": "tick"})), Ok(BudgetEvent::Tick));
+        assert_eq!(
+            parse_budget_event(&json!({"tagwarden": "approve", "plan": " p-1 "})),
+            Ok(BudgetEvent::Approve { plan: "p-1".into() })
+        );
+        let err = parse_budget_event(&json!({"tagwarden": "approve"})).unwrap_err();
+        assert!(err.to_string().contains("'approve' needs the plan id"), "{err}");
     }
 
     #[test]
     fn unknown_or_malformed_commands_are_refused() {
         for (event, expected) in [
-            (json!({"tagwarden": "start"}), "unknown command 'start' (expected 'restore' or 'tick')"),
-            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore' or 'tick')"),
+            (json!({"tagwarden": "start"}), "unknown command 'start' (expected 'restore', 'tick' or 'approve')"),
+            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore', 'tick' or 'approve')"),
             (json!({"tagwarden": "restore", "budget": 7}), "invalid command: 'budget' must be a string, got a number"),
             (
                 json!({"tagwarden": "restore", "budget": " "}),

@@ -38,8 +38,13 @@ pub enum BudgetEvent {
         /// The budget name.
         budget: Option<String>,
     },
-    /// The schedule's tick: restore budgets whose period ended.
+    /// The schedule's tick: restore budgets whose period ended, carry out plans whose grace passed.
     Tick,
+    /// Carry out a pending plan.
+    Approve {
+        /// The plan id.
+        plan: String,
+    },
 }
 
 /// A parsed event and the SNS delivery it came in.
