@@ -187,17 +187,9 @@ fn trust_policy(service: &str) -> String {
     .to_string()
 }
 
+/// The deny policy `deny-iam` attaches: the library's one document, as the templates deploy it.
 fn deny_policy_document() -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TagwardenBudgetDeny",
-            "Effect": "Deny",
-            "Action": ["sagemaker:Create*", "sagemaker:StartNotebookInstance"],
-            "Resource": "*"
-        }]
-    })
-    .to_string()
+    tagwarden::deny_policy::document().to_string()
 }
 
 type Sm = aws_sdk_sagemaker::Client;

@@ -55,6 +55,8 @@ enum Command {
     },
     /// Print the deployment manifest (event names, permissions by scope) that SAM and CDK are checked against.
     Manifest,
+    /// Print the deny policy `deny-iam` attaches (infra/generated/deny-policy.json; the templates deploy it).
+    DenyPolicy,
     /// Check a policy file and print what it requires.
     CheckPolicy {
         /// The policy file.
@@ -184,6 +186,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Manifest => {
             print_json(&tagwarden::permissions::manifest())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DenyPolicy => {
+            print_json(&tagwarden::deny_policy::document())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckPolicy { policy } => {

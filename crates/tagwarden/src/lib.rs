@@ -28,6 +28,7 @@ pub mod auto_tagger;
 pub mod aws;
 mod cache;
 mod config;
+pub mod deny_policy;
 pub mod enforce;
 pub mod event;
 pub mod grant;

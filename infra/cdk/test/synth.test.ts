@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadManifest, PermissionsBySid } from '../lib/manifest';
+import { loadDenyPolicy, loadManifest, PermissionsBySid } from '../lib/manifest';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -106,6 +106,10 @@ test('the deny policy can be attached and detached only as itself', () => {
   const statement = statementsBySid('BudgetEnforcerFunctionRole').DenyPolicyAttachment;
   assert.deepEqual(statement.Condition, { ArnEquals: { 'iam:PolicyARN': { Ref: 'DenyPolicy' } } });
   assert.match(JSON.stringify(statement.Resource), /:role\/\*/);
+});
+
+test("the deny policy deploys the library's document (infra/generated/deny-policy.json)", () => {
+  assert.deepEqual(resources.DenyPolicy.Properties.PolicyDocument, loadDenyPolicy());
 });
 
 test('failed async invocations go to one dead-letter queue per function', () => {
