@@ -8,6 +8,7 @@ mod auto_tagger;
 mod budget_enforcer;
 mod corpus;
 mod cost;
+mod exemptions;
 mod load;
 mod org;
 mod org_budget;
