@@ -13,5 +13,6 @@ mod load;
 mod org;
 mod org_budget;
 mod outage;
+mod reserved_tags;
 mod sweep;
 mod tamper;
