@@ -12,10 +12,9 @@
 //! import nothing from the crate but other leaves: [`ids`] (account, OU and partition checks), [`grant`]
 //! (what an IAM permission is), [`tag_rules`] (SageMaker's key and value rules), [`resource`] (the registry
 //! of SageMaker kinds, their calls and ARNs), [`event`] (what arrives), [`aws`] (clients and the call
-//! policy), [`deny_policy`] (the document `deny-iam` attaches, from `grant`), and the private `cache` and
-//! [`telemetry`] helpers. Above them: [`identity`] (who created a
-//! resource, from `event` and `resource`), [`policy`] (the one configuration model, from `ids`,
-//! `tag_rules` and `resource`, whose kinds exemptions name) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
+//! policy), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
+//! resource, from `event` and `resource`), [`policy`] (the one configuration model, from `ids` and
+//! `tag_rules`) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
 //! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
 //! assembles the policy, the tagger's settings and the organization from the environment ([`Config`]).
 //! Then the work: [`tagging`] (plan, apply, tamper repair), [`sweep`] (listing and back-fill, through
@@ -23,7 +22,8 @@
 //! manifest gathered from the registry and the action table). At the top, the Lambda wiring:
 //! [`auto_tagger`] (tagging and the scheduled sweep) and `enforce`'s handler, under the two binaries.
 //! Checked by reading the `use` lines module by module (`cargo modules`, from crates.io, draws the same
-//! graph).
+//! graph). [`deny_policy`] (the document `deny-iam` attaches) is a leaf too; [`policy`] also reads [`resource`]
+//! (the kinds exemptions name), and [`tagging`] holds the reserved `tagwarden:` key namespace.
 
 pub mod auto_tagger;
 pub mod aws;
