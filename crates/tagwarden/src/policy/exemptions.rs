@@ -35,8 +35,9 @@ pub struct Exemption {
 /// What an exemption spares; each entry has exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// SageMaker resources whose ARN, or whose name (the ARN's path, or its last segment), matches this
-    /// glob (`*`, `?`; case-insensitive, as SageMaker lower-cases many ARNs).
+    /// SageMaker resources whose ARN, or whose name (the ARN's path after `<type>/`: `nb-1`, `d-abc/alice`
+    /// for a user profile), matches this glob (`*`, `?`; case-insensitive, as SageMaker lower-cases many
+    /// ARNs). Not the last segment alone: `default` would then spare every Studio app of that name.
     Resource(String),
     /// Every SageMaker resource of this kind of the resource registry (`notebook-instance`, `endpoint`, …).
     ResourceType(String),
@@ -83,10 +84,7 @@ impl Exemption {
                 if matches_ignoring_case(glob, arn) {
                     return true;
                 }
-                SageMakerArn::parse(arn).is_some_and(|parsed| {
-                    let last = parsed.path.rsplit('/').next().unwrap_or_default();
-                    matches_ignoring_case(glob, &parsed.path) || matches_ignoring_case(glob, last)
-                })
+                SageMakerArn::parse(arn).is_some_and(|parsed| matches_ignoring_case(glob, &parsed.path))
             }
             Selector::ResourceType(kind) => SageMakerArn::parse(arn).is_some_and(|p| p.resource_type == *kind),
         }
@@ -302,8 +300,10 @@ mod tests {
         let by_arn = exemption("{resource: 'arn:aws:sagemaker:*:notebook-instance/prod-*', reason: x}").unwrap();
         assert!(by_arn.matches(NOTEBOOK));
         let profile = "arn:aws:sagemaker:us-east-1:1:user-profile/d-abc/alice";
-        assert!(exemption("{resource: alice, reason: x}").unwrap().matches(profile));
         assert!(exemption("{resource: 'd-abc/alice', reason: x}").unwrap().matches(profile));
+        assert!(exemption("{resource: '*/alice', reason: x}").unwrap().matches(profile));
+        let app = "arn:aws:sagemaker:us-east-1:1:app/d-abc/alice/jupyterlab/default";
+        assert!(!exemption("{resource: default, reason: x}").unwrap().matches(app), "not the last segment alone");
         assert!(!exemption("{resource: '*', reason: x}").unwrap().matches(ROLE));
     }
 
