@@ -43,15 +43,3 @@ export function loadManifest(path: string = MANIFEST_PATH): Manifest {
     },
   };
 }
-
-export const DENY_POLICY_PATH = join(__dirname, '..', '..', 'generated', 'deny-policy.json');
-
-/** The deny policy `deny-iam` attaches, as the library defines it (`tagwarden deny-policy`); throws with the
- * file's path when it is not an IAM policy document with statements. */
-export function loadDenyPolicy(path: string = DENY_POLICY_PATH): Record<string, unknown> {
-  const raw = JSON.parse(readFileSync(path, 'utf8'));
-  if (raw?.Version !== '2012-10-17' || !Array.isArray(raw?.Statement) || raw.Statement.length === 0) {
-    throw new Error(`${path}: not an IAM policy document with statements`);
-  }
-  return raw;
-}

@@ -24,7 +24,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
-import { Manifest, PermissionsBySid, loadDenyPolicy } from './manifest';
+import { Manifest, PermissionsBySid } from './manifest';
+import { loadDenyPolicy } from './deny-policy';
 
 /** The Cargo workspace whose `functions/<name>` binaries are deployed. */
 export const WORKSPACE_MANIFEST = join(__dirname, '..', '..', '..', 'Cargo.toml');

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadDenyPolicy, loadManifest, PermissionsBySid } from '../lib/manifest';
+import { loadDenyPolicy } from '../lib/deny-policy';
+import { loadManifest, PermissionsBySid } from '../lib/manifest';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

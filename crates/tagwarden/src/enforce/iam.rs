@@ -1,8 +1,6 @@
 //! `deny-iam`: attach the deny policy to SageMaker execution roles in scope — roles SageMaker may assume
 //! that carry the scope's tags, and the execution roles of in-scope user profiles — marking each
-//! `tagwarden:denied-by=<budget>` first. `restore` detaches it from exactly the marked roles. A role is
-//! spared only by a `role:` entry of the policy's `budgets.exemptions` (matched on its ARN without the path);
-//! its own tags, which anyone with `iam:TagRole` can write, never exempt it.
+//! `tagwarden:denied-by=<budget>` first. `restore` detaches it from exactly the marked roles.
 
 use std::collections::BTreeMap;
 
