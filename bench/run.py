@@ -406,7 +406,6 @@ def enforce_policy(concurrency: int) -> Path:
     path.write_text(tags + f"""
 budgets:
   notify_topic_arn: arn:aws:sns:{REGION}:{ACCOUNT}:tagwarden-enforcement
-  exempt_tag: tagwarden:exempt=true
   concurrency: {concurrency}
   max_resources_per_action: 100000
   rules:

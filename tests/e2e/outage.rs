@@ -31,7 +31,7 @@ const OUTAGE_POLICY: CallPolicy = CallPolicy {
     operation_timeout: Duration::from_secs(8),
 };
 
-const POLICY: &str = "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  exempt_tag: tagwarden:exempt=true\n  concurrency: 8\n  max_resources_per_action: 5000\n  rules:\n    - budget: ml-marketing\n      scope: from-budget\n      steps: [{at: 100, actions: [stop-notebooks]}]\n";
+const POLICY: &str = "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  exemptions: [{resource: \"mkt-exempt-*\", reason: outage test}]\n  concurrency: 8\n  max_resources_per_action: 5000\n  rules:\n    - budget: ml-marketing\n      scope: from-budget\n      steps: [{at: 100, actions: [stop-notebooks]}]\n";
 
 const STOP: &str = "sagemaker.StopNotebookInstance";
 

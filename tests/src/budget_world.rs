@@ -2,7 +2,10 @@
 //!
 //! [`seed_budget_world`] creates, in one fresh emulator, resources in three categories that differ only
 //! in their tags: **in scope** (`cost-center=CC-4100`, the budget's cost filter), **out of scope**
-//! (`cost-center=CC-4200`) and **exempt** (`cost-center=CC-4100` plus `tagwarden:exempt=true`).
+//! (`cost-center=CC-4200`) and **exempt** (`cost-center=CC-4100`, named `exempt-*`, spared by the example
+//! policy's `budgets.exemptions` by name glob and execution role ARN). The in-scope category also carries
+//! the attack on the old tag exemption: one running notebook and its execution role tagged
+//! `tagwarden:exempt=true` by their owner, which must change nothing.
 //! Each category gets running notebook instances, one InProgress job of every kind, an endpoint, Studio
 //! apps, a user profile and IAM execution roles; the in-scope category also gets stopped notebooks,
 //! completed training jobs, an execution role that is only in scope through its user profile and a role
@@ -44,10 +47,14 @@ pub const SCOPE_KEY: &str = "cost-center";
 pub const SCOPE_VALUE: &str = "CC-4100";
 /// The tag value of out-of-scope resources.
 pub const OTHER_VALUE: &str = "CC-4200";
-/// The tag key that exempts a resource from enforcement.
+/// The tag key that used to exempt a resource: a user writing it on their own resource must change nothing.
 pub const EXEMPT_KEY: &str = "tagwarden:exempt";
-/// The exempt tag's value.
+/// The self-exemption tag's value.
 pub const EXEMPT_VALUE: &str = "true";
+/// The in-scope execution role that tagged itself `tagwarden:exempt=true` (it must still be denied).
+pub const SELF_TAGGED_ROLE: &str = "ml-marketing-exec";
+/// The exempt category's execution role, exempt by its ARN in the example policy.
+pub const EXEMPT_ROLE: &str = "ml-marketing-exempt-exec";
 /// The topic the enforcer sends its summary to.
 pub const SUMMARY_TOPIC: &str = "tagwarden-enforcement";
 /// The topic AWS Budgets sends its alerts to.
@@ -110,8 +117,10 @@ pub struct BudgetWorld {
     pub in_scope: Inventory,
     /// Tagged `cost-center=CC-4200`.
     pub out_of_scope: Inventory,
-    /// Tagged `cost-center=CC-4100` and `tagwarden:exempt=true`.
+    /// Tagged `cost-center=CC-4100` like the in-scope ones, and exempt by the example policy's exemptions.
     pub exempt: Inventory,
+    /// The in-scope running notebook its owner tagged `tagwarden:exempt=true` (AddTags after creation).
+    pub self_tagged_notebook: String,
     /// In-scope training jobs left Completed.
     pub completed_jobs: Vec<String>,
     /// The in-scope role a human already attached the deny policy to.
@@ -139,7 +148,7 @@ impl Category {
         match self {
             Self::InScope => &[(SCOPE_KEY, SCOPE_VALUE)],
             Self::OutOfScope => &[(SCOPE_KEY, OTHER_VALUE)],
-            Self::Exempt => &[(SCOPE_KEY, SCOPE_VALUE), (EXEMPT_KEY, EXEMPT_VALUE)],
+            Self::Exempt => &[(SCOPE_KEY, SCOPE_VALUE)],
         }
     }
 
@@ -157,7 +166,7 @@ impl Category {
         match self {
             Self::InScope => "ml-marketing-exec",
             Self::OutOfScope => "ml-research-exec",
-            Self::Exempt => "ml-marketing-exempt-exec",
+            Self::Exempt => EXEMPT_ROLE,
         }
     }
 
@@ -196,17 +205,9 @@ fn trust_policy(service: &str) -> String {
     .to_string()
 }
 
+/// The deny policy `deny-iam` attaches: the library's one document, as the templates deploy it.
 fn deny_policy_document() -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TagwardenBudgetDeny",
-            "Effect": "Deny",
-            "Action": ["sagemaker:Create*", "sagemaker:StartNotebookInstance"],
-            "Resource": "*"
-        }]
-    })
-    .to_string()
+    tagwarden::deny_policy::document().to_string()
 }
 
 type Sm = aws_sdk_sagemaker::Client;
@@ -228,6 +229,7 @@ pub async fn seed_budget_world(
         in_scope: Inventory::default(),
         out_of_scope: Inventory::default(),
         exempt: Inventory::default(),
+        self_tagged_notebook: String::new(),
         completed_jobs: Vec::new(),
         preattached_role: PREATTACHED_ROLE.to_owned(),
         untrusted_role: UNTRUSTED_ROLE.to_owned(),
@@ -246,6 +248,7 @@ pub async fn seed_budget_world(
         seed_jobs(&sm, emulator, category, inventory).await?;
         inventory.endpoints.push(create_endpoint(&sm, category).await?);
     }
+    world.self_tagged_notebook = self_tag_a_notebook(&sm, &world.in_scope).await?;
     world.in_scope.notebooks_stopped = create_notebooks(&sm, Category::InScope, STOPPED_NOTEBOOKS, true).await?;
     for n in 1..=COMPLETED_JOBS {
         let name = format!("mkt-training-done-{n:04}");
@@ -262,6 +265,19 @@ impl BudgetWorld {
             Category::Exempt => &mut self.exempt,
         }
     }
+}
+
+/// The attack on the old tag exemption: the owner of an in-scope notebook tags it `tagwarden:exempt=true`
+/// (AddTags straight to the emulator: no auto-tagger runs here). Returns its ARN (the first running one).
+async fn self_tag_a_notebook(sm: &Sm, in_scope: &Inventory) -> Result<String, String> {
+    let arn = in_scope.notebooks_running.first().ok_or("no in-scope notebook to self-tag")?.clone();
+    sm.add_tags()
+        .resource_arn(&arn)
+        .set_tags(Some(sm_tags(&[(EXEMPT_KEY, EXEMPT_VALUE)])))
+        .send()
+        .await
+        .map_err(sdk_error(format!("AddTags {arn}")))?;
+    Ok(arn)
 }
 
 /// Creates only the budgets: [`BUDGET`] (COST, MONTHLY, 1000 USD, `CostFilters`
@@ -361,7 +377,7 @@ async fn seed_iam(config: &SdkConfig, world: &mut BudgetWorld) -> Result<String,
 
     let sagemaker = "sagemaker.amazonaws.com";
     let roles: [RoleSpec; 6] = [
-        (Category::InScope.role(), sagemaker, Category::InScope.tags()),
+        (SELF_TAGGED_ROLE, sagemaker, &[(SCOPE_KEY, SCOPE_VALUE), (EXEMPT_KEY, EXEMPT_VALUE)]),
         (Category::OutOfScope.role(), sagemaker, Category::OutOfScope.tags()),
         (Category::Exempt.role(), sagemaker, Category::Exempt.tags()),
         (MIA_ROLE, sagemaker, &[]),

@@ -88,6 +88,8 @@ enum Command {
     },
     /// Print the deployment manifest (event names, permissions by scope) that SAM and CDK are checked against.
     Manifest,
+    /// Print the deny policy `deny-iam` attaches (infra/generated/deny-policy.json; the templates deploy it).
+    DenyPolicy,
     /// Check a policy file and print what it requires.
     CheckPolicy {
         /// The policy file.
@@ -107,6 +109,10 @@ enum Command {
         /// Also deny create requests carrying tag keys that are not in the policy.
         #[arg(long)]
         strict: bool,
+        /// Exact ARN of one of Tagwarden's roles: the only principals that may write `tagwarden:` tag keys
+        /// (repeatable; default: the example account's, as checked in).
+        #[arg(long = "tagwarden-role", value_name = "ARN", default_values = tagwarden_ops::guardrails::EXAMPLE_TAGWARDEN_ROLES)]
+        tagwarden_roles: Vec<String>,
     },
     /// Activate the policy's required keys as cost-allocation tags. Run it in the PAYER (management)
     /// account: Cost Explorer refuses member accounts. Keys billing has not seen yet are reported as pending.
@@ -241,6 +247,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             print_json(&tagwarden::permissions::manifest())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::DenyPolicy => {
+            print_json(&tagwarden::deny_policy::document())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckPolicy { policy } => {
             let policy = Policy::from_file(&policy).map_err(|e| e.to_string())?;
             let required: Vec<_> = policy.tags.required_keys().collect();
@@ -251,13 +261,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Guardrails { policy, out, exempt_principals, strict } => {
+        Command::Guardrails { policy, out, exempt_principals, strict, tagwarden_roles } => {
             let policy = match policy {
                 Some(path) => Policy::from_file(&path),
                 None => Policy::example(),
             }
             .map_err(|e| e.to_string())?;
-            let options = tagwarden_ops::guardrails::GuardrailOptions { exempt_principals, strict };
+            let options = tagwarden_ops::guardrails::GuardrailOptions { exempt_principals, strict, tagwarden_roles };
             let guardrails = tagwarden_ops::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             for (name, text) in &guardrails.files {

@@ -29,6 +29,12 @@
 //!   deny on protected keys would refuse compliant creations. Only `DeleteTags` of policy keys is denied.
 //! - Exempt principals (`--exempt-principal`, e.g. Tagwarden's own roles) are excluded from every statement with
 //!   `ArnNotLike` on `aws:PrincipalArn`, the only way an SCP can exempt a role.
+//! - The `tagwarden:` tag key namespace is Tagwarden's own: one statement (`DenyTagwardenTagKeys`) denies
+//!   `sagemaker:AddTags`, `sagemaker:DeleteTags`, every `sagemaker:Create*` (tags given at creation) and
+//!   `iam:TagRole`/`UntagRole`/`TagUser`/`UntagUser` when `aws:TagKeys` holds a `tagwarden:` key
+//!   (`ForAnyValue:StringLike`), for every principal but Tagwarden's own roles. Those are given as exact role
+//!   ARNs (`--tagwarden-role`, `ArnNotEquals` on `aws:PrincipalArn`): a `tagwarden-*` pattern would exempt any
+//!   role someone names so. The exempt principals above are not exempt from it.
 //! - Strict mode denies requests carrying tag keys other than the policy's keys, the creator tag and SageMaker's
 //!   own `sagemaker:*` keys. The guide's pattern is an Allow with `ForAllValues:StringEquals` on `aws:TagKeys`;
 //!   in a Deny statement the same rule is `ForAnyValue:StringNotLike` (true when any requested key is outside the
@@ -63,6 +69,24 @@ pub const DEFAULT_EXEMPT_PRINCIPAL: &str = "arn:aws:iam::*:role/tagwarden-*";
 /// The tag-policy resource types `enforced_for` names: every SageMaker type tag policies support.
 pub const TAG_POLICY_ENFORCED_FOR: &str = "sagemaker:ALL_SUPPORTED";
 
+/// The Tagwarden roles of the checked-in files: the example account's two function roles (a deployment
+/// generates its own with `--tagwarden-role`, exact ARNs from its stack).
+pub const EXAMPLE_TAGWARDEN_ROLES: [&str; 2] = [
+    "arn:aws:iam::123456789012:role/tagwarden-AutoTaggerFunctionRole-EXAMPLE",
+    "arn:aws:iam::123456789012:role/tagwarden-BudgetEnforcerFunctionRole-EXAMPLE",
+];
+
+/// The actions `DenyTagwardenTagKeys` denies when they name a `tagwarden:` key (sorted).
+pub const RESERVED_TAG_ACTIONS: [&str; 7] = [
+    "iam:TagRole",
+    "iam:TagUser",
+    "iam:UntagRole",
+    "iam:UntagUser",
+    "sagemaker:AddTags",
+    "sagemaker:Create*",
+    "sagemaker:DeleteTags",
+];
+
 /// Create calls of the resource table that are deliberately not guarded (see the module doc).
 const UNGUARDED_CREATE_CALLS: &[&str] = &["CreateModelPackage"];
 
@@ -71,6 +95,9 @@ const UNGUARDED_CREATE_CALLS: &[&str] = &["CreateModelPackage"];
 const ACTION_MERGES: &[(&str, &[&str])] = &[
     ("sagemaker:CreateAutoMLJob*", &["sagemaker:CreateAutoMLJob", "sagemaker:CreateAutoMLJobV2"]),
     ("sagemaker:CreateEndpoint*", &["sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig"]),
+    ("sagemaker:CreateHyper*", &["sagemaker:CreateHyperParameterTuningJob"]),
+    ("sagemaker:CreateLabel*", &["sagemaker:CreateLabelingJob"]),
+    ("sagemaker:CreateMonitoring*", &["sagemaker:CreateMonitoringSchedule"]),
 ];
 
 /// How to generate the guardrails.
@@ -80,12 +107,18 @@ pub struct GuardrailOptions {
     pub exempt_principals: Vec<String>,
     /// Also deny create requests that carry keys other than the policy's, the creator tag and `sagemaker:*`.
     pub strict: bool,
+    /// Tagwarden's own roles, exact IAM role ARNs: the only principals that may write `tagwarden:` keys.
+    pub tagwarden_roles: Vec<String>,
 }
 
 impl GuardrailOptions {
     /// The options of the files checked in under `infra/policies/`: Tagwarden's roles exempt, not strict.
     pub fn checked_in() -> Self {
-        Self { exempt_principals: vec![DEFAULT_EXEMPT_PRINCIPAL.to_owned()], strict: false }
+        Self {
+            exempt_principals: vec![DEFAULT_EXEMPT_PRINCIPAL.to_owned()],
+            strict: false,
+            tagwarden_roles: EXAMPLE_TAGWARDEN_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+        }
     }
 }
 
@@ -126,6 +159,16 @@ pub enum GuardrailError {
     /// An exempt principal is not an IAM ARN (pattern).
     #[error("exempt principal {0:?} is not an IAM ARN such as arn:aws:iam::*:role/tagwarden-*")]
     BadExemptPrincipal(String),
+    /// No Tagwarden role was given: the statement reserving `tagwarden:` keys would deny Tagwarden itself.
+    #[error(
+        "no Tagwarden role given: the statement reserving tagwarden: tag keys exempts only Tagwarden's roles; pass each as --tagwarden-role arn:aws:iam::<account>:role/<name>"
+    )]
+    NoTagwardenRoles,
+    /// A Tagwarden role is not an exact IAM role ARN.
+    #[error(
+        "Tagwarden role {0:?} is not an exact IAM role ARN (arn:aws:iam::<account>:role/<name>, no wildcard): a pattern would exempt any role named to match it"
+    )]
+    BadTagwardenRole(String),
     /// A document could not be serialised (not expected: every value is a string).
     #[error("cannot serialise {document}: {source}")]
     Json {
@@ -178,6 +221,12 @@ pub fn generate(policy: &Policy, options: &GuardrailOptions) -> Result<Guardrail
             return Err(GuardrailError::BadExemptPrincipal(principal.clone()));
         }
     }
+    if options.tagwarden_roles.is_empty() {
+        return Err(GuardrailError::NoTagwardenRoles);
+    }
+    if let Some(bad) = options.tagwarden_roles.iter().find(|r| !is_exact_role_arn(r)) {
+        return Err(GuardrailError::BadTagwardenRole(bad.clone()));
+    }
     let tags = &policy.tags;
     if !tags.keys.iter().any(|k| k.required || k.protected) {
         return Err(GuardrailError::NothingToGuard);
@@ -210,6 +259,21 @@ pub fn generate(policy: &Policy, options: &GuardrailOptions) -> Result<Guardrail
             (README_FILE, readme),
         ],
     })
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/>name`, with no `*` or `?`.
+fn is_exact_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [head, _partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    *head == "arn"
+        && *service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+        && !arn.contains(['*', '?'])
 }
 
 /// The IAM actions of the resource table's create calls, sorted, without the unguarded ones.
@@ -298,6 +362,25 @@ fn deny_policy(policy: &Policy, options: &GuardrailOptions, actions: &[String]) 
     let deleted = Node::obj([("aws:TagKeys", Node::list(guarded))]);
     let delete = Node::list(["sagemaker:DeleteTags"]);
     statements.push(deny(sid, delete, vec![("ForAnyValue:StringEquals", deleted)]));
+
+    // NOTE: not through `deny`: the exempt principals (patterns) are not exempt here, only the exact roles.
+    let roles = match options.tagwarden_roles.as_slice() {
+        [one] => Node::str(one.as_str()),
+        many => Node::list(many.iter().map(String::as_str)),
+    };
+    statements.push(Node::obj([
+        ("Sid", Node::str(sids.unique("DenyTagwardenTagKeys"))),
+        ("Effect", Node::str("Deny")),
+        ("Action", Node::list(RESERVED_TAG_ACTIONS)),
+        ("Resource", Node::str("*")),
+        (
+            "Condition",
+            Node::obj([
+                ("ForAnyValue:StringLike", Node::obj([("aws:TagKeys", Node::str("tagwarden:*"))])),
+                ("ArnNotEquals", Node::obj([("aws:PrincipalArn", roles)])),
+            ]),
+        ),
+    ]));
 
     Node::obj([("Version", Node::str("2012-10-17")), ("Statement", Node::List(statements))])
 }
@@ -388,7 +471,12 @@ fn readme(policy: &Policy, options: &GuardrailOptions, actions: &[String], sizes
     line(&format!("- Required keys (a create call without them is denied): {}", keys(|r| r.required)));
     line(&format!("- Keys with allowed values (another value is denied): {}", keys(|r| !r.allowed.is_empty())));
     line(&format!("- Keys that cannot be deleted (required or protected): {}", keys(|r| r.required || r.protected)));
-    line(&format!("- Exempt principals (no statement applies to them): {exempt}"));
+    line(&format!("- Exempt principals (no statement but `DenyTagwardenTagKeys` applies to them): {exempt}"));
+    let roles: Vec<String> = options.tagwarden_roles.iter().map(|r| format!("`{r}`")).collect();
+    line(&format!(
+        "- Tagwarden's roles (the only principals that may write `tagwarden:` tag keys): {}",
+        roles.join(", ")
+    ));
     line(&format!(
         "- Strict (only policy keys, `{}` and `sagemaker:*` keys allowed in a create request): {}",
         tags.creator_tag.as_deref().unwrap_or("no creator tag"),
@@ -453,8 +541,19 @@ fn readme(policy: &Policy, options: &GuardrailOptions, actions: &[String], sizes
         "- With `--strict`, create requests carrying any other tag key (`ForAnyValue:StringNotLike` on `aws:TagKeys`,",
     );
     line("  the deny-side form of the usual `ForAllValues:StringEquals` allow-list).");
-    line("- Every statement excludes the exempt principals with `ArnNotLike` on `aws:PrincipalArn` (the role's ARN,");
-    line("  not the session's; add more with `--exempt-principal ARN`).");
+    line("- Every statement but the next excludes the exempt principals with `ArnNotLike` on `aws:PrincipalArn` (the");
+    line("  role's ARN, not the session's; add more with `--exempt-principal ARN`).");
+    line(
+        "- `DenyTagwardenTagKeys`: the `tagwarden:` key namespace is Tagwarden's own. Adding, removing or creating with",
+    );
+    line("  a `tagwarden:` key (`sagemaker:AddTags`, `DeleteTags`, `Create*`, `iam:TagRole`, `UntagRole`, `TagUser`,");
+    line(
+        "  `UntagUser`; `ForAnyValue:StringLike` on `aws:TagKeys`) is denied to every principal but Tagwarden's roles,",
+    );
+    line("  named by exact ARN (`ArnNotEquals`; regenerate with `--tagwarden-role ARN` for each of your stack's");
+    line("  `AutoTaggerFunctionRole` and `BudgetEnforcerFunctionRole`, and in an organization each account's member");
+    line("  role). A `tagwarden-*` pattern would exempt any role someone names so. The checked-in files name the");
+    line("  example account's roles.");
     line("");
     line("The tag policy names every policy key with its canonical spelling (`tag_key`) and its allowed values");
     line(&format!(

@@ -22,12 +22,14 @@
 //! manifest gathered from the registry and the action table). At the top, the Lambda wiring:
 //! [`auto_tagger`] (tagging and the scheduled sweep) and `enforce`'s handler, under the two binaries.
 //! Checked by reading the `use` lines module by module (`cargo modules`, from crates.io, draws the same
-//! graph).
+//! graph). [`deny_policy`] (the document `deny-iam` attaches) is a leaf too; [`policy`] also reads [`resource`]
+//! (the kinds exemptions name), and [`tagging`] holds the reserved `tagwarden:` key namespace.
 
 pub mod auto_tagger;
 pub mod aws;
 mod cache;
 mod config;
+pub mod deny_policy;
 pub mod enforce;
 pub mod event;
 pub mod grant;

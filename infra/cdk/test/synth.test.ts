@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadDenyPolicy } from '../lib/deny-policy';
 import { loadManifest, PermissionsBySid } from '../lib/manifest';
 import { CONDITIONAL_SIDS, DEFAULT_POLICY } from '../lib/tagwarden-stack';
 
@@ -130,6 +131,10 @@ test('the deny policy can be attached and detached only as itself', () => {
   const statement = statementsBySid('BudgetEnforcerFunctionRole').DenyPolicyAttachment;
   assert.deepEqual(statement.Condition, { ArnEquals: { 'iam:PolicyARN': { Ref: 'DenyPolicy' } } });
   assert.match(JSON.stringify(statement.Resource), /:role\/\*/);
+});
+
+test("the deny policy deploys the library's document (infra/generated/deny-policy.json)", () => {
+  assert.deepEqual(resources.DenyPolicy.Properties.PolicyDocument, loadDenyPolicy());
 });
 
 test('failed async invocations go to one dead-letter queue per function', () => {

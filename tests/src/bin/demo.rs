@@ -215,7 +215,7 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     println!("\n=== Part 2: budget-enforcer ===\n");
     println!("Budget ml-marketing: $1,000.00 a month, filtered on the cost-allocation tag user:cost-center$CC-4100.");
     println!("Seeded: Studio domain marketing-studio (profiles mia in scope, raj out of scope, ed exempt), and per");
-    println!("category (cost-center=CC-4100 / CC-4200 / CC-4100 + tagwarden:exempt=true):");
+    println!("category (cost-center=CC-4100 / CC-4200 / CC-4100, exempt by the policy's budgets.exemptions):");
     println!("3 running notebooks, a training, processing, transform and tuning job in progress, an endpoint at");
     println!("3 instances, Studio apps, an execution role; plus 3 stopped and 2 finished in-scope resources, a role");
     println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");

@@ -62,17 +62,19 @@ fn deleting_required_or_protected_keys_is_denied_except_to_exempt_principals() {
     let yaml = "tags:\n  keys:\n    owner: {protected: true}\n    team: {required: true}\n    note: {}\n";
     let options = GuardrailOptions {
         exempt_principals: vec!["arn:aws:iam::*:role/tagwarden-*".into(), "arn:aws:iam::*:role/admin".into()],
-        strict: false,
+        ..GuardrailOptions::checked_in()
     };
     let iam = json(&generate(&policy(yaml), &options).unwrap(), IAM_POLICY_FILE);
     let all = statements(&iam);
     let delete = all.iter().find(|s| s["Action"] == serde_json::json!(["sagemaker:DeleteTags"])).unwrap();
     assert_eq!(delete["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"], serde_json::json!(["owner", "team"]));
-    for statement in &all {
+    let policy_statements: Vec<&Value> = all.iter().filter(|s| s["Sid"] != "DenyTagwardenTagKeys").collect();
+    for statement in &policy_statements {
         let exempt = &statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
         assert_eq!(exempt, &serde_json::json!(["arn:aws:iam::*:role/tagwarden-*", "arn:aws:iam::*:role/admin"]));
     }
-    assert!(!iam.to_string().contains("AddTags"), "tag-on-create is authorised as AddTags");
+    let policy_text = serde_json::to_string(&policy_statements).unwrap();
+    assert!(!policy_text.contains("AddTags"), "tag-on-create is authorised as AddTags");
 }
 
 #[test]
@@ -110,12 +112,10 @@ fn a_large_scp_merges_actions_into_exact_wildcards() {
     assert!(merged.contains(&"sagemaker:CreateEndpoint*".to_owned()));
     assert!(!merged.contains(&"sagemaker:CreateEndpointConfig".to_owned()));
 
-    // Five required keys and a second exempt principal: the exact SCP is over 5,120 characters, the merged
-    // one is not.
+    // Five required keys: the exact SCP is over 5,120 characters, the merged one is not.
     let keys: String = (1..=5).map(|i| format!("    key-{i}: {{required: true}}\n")).collect();
     let big = policy(&format!("tags:\n  keys:\n{keys}"));
-    let mut options = GuardrailOptions::checked_in();
-    options.exempt_principals.push("arn:aws:iam::123456789012:role/service-role/ml-platform-break-glass".into());
+    let options = GuardrailOptions::checked_in();
     let exact = minified(SCP_FILE, &deny_policy(&big, &options, &actions)).unwrap();
     assert!(exact.chars().count() > SCP_LIMIT, "{}", exact.len());
     let guardrails = generate(&big, &options).unwrap();
@@ -196,7 +196,7 @@ fn the_readme_names_sizes_and_what_iam_cannot_express() {
 fn policies_without_anything_to_deny_and_bad_exempt_principals_are_refused() {
     let err = generate(&policy("tags:\n  keys:\n    project: {}\n"), &GuardrailOptions::checked_in());
     assert!(matches!(err, Err(GuardrailError::NothingToGuard)));
-    let options = GuardrailOptions { exempt_principals: vec!["tagwarden-*".into()], strict: false };
+    let options = GuardrailOptions { exempt_principals: vec!["tagwarden-*".into()], ..GuardrailOptions::checked_in() };
     let err = generate(&Policy::example().unwrap(), &options).unwrap_err();
     assert!(err.to_string().contains("\"tagwarden-*\""), "{err}");
 }
@@ -208,5 +208,83 @@ fn statement_ids_are_alphanumeric_and_unique() {
     let yaml = "tags:\n  keys:\n    a:b: {required: true}\n    a=b: {required: true}\n";
     let iam = json(&generate(&policy(yaml), &GuardrailOptions::checked_in()).unwrap(), IAM_POLICY_FILE);
     let sids: Vec<String> = statements(&iam).iter().map(|s| s["Sid"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(sids, ["DenyCreateWithoutAB", "DenyCreateWithoutAB2", "DenyDeletingPolicyTags"]);
+    assert_eq!(sids, ["DenyCreateWithoutAB", "DenyCreateWithoutAB2", "DenyDeletingPolicyTags", "DenyTagwardenTagKeys"]);
+}
+
+#[test]
+fn tagwarden_keys_are_denied_to_every_principal_but_tagwardens_exact_roles_in_the_iam_policy_and_the_scp() {
+    let roles = vec![
+        "arn:aws:iam::111122223333:role/tagwarden-AutoTaggerFunctionRole-1A2B".to_owned(),
+        "arn:aws:iam::111122223333:role/tagwarden-BudgetEnforcerFunctionRole-3C4D".to_owned(),
+    ];
+    let options = GuardrailOptions { tagwarden_roles: roles.clone(), ..GuardrailOptions::checked_in() };
+    let guardrails = generate(&Policy::example().unwrap(), &options).unwrap();
+    for file in [IAM_POLICY_FILE, SCP_FILE] {
+        let document = json(&guardrails, file);
+        let all = statements(&document);
+        let reserved = all.iter().find(|s| s["Sid"] == "DenyTagwardenTagKeys").unwrap_or_else(|| panic!("{file}"));
+        assert_eq!(reserved["Effect"], "Deny");
+        assert_eq!(reserved["Resource"], "*");
+        let actions: Vec<&str> = reserved["Action"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        for action in [
+            "sagemaker:AddTags",
+            "sagemaker:DeleteTags",
+            "sagemaker:Create*",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:TagUser",
+            "iam:UntagUser",
+        ] {
+            assert!(actions.contains(&action), "{file}: {action}");
+        }
+        let condition = reserved["Condition"].as_object().unwrap();
+        assert_eq!(condition["ForAnyValue:StringLike"]["aws:TagKeys"], "tagwarden:*", "{file}");
+        assert_eq!(condition["ArnNotEquals"]["aws:PrincipalArn"], serde_json::json!(roles), "{file}");
+        assert!(!condition.contains_key("ArnNotLike"), "{file}: no pattern exempts anyone from it");
+        assert!(!reserved.to_string().contains("tagwarden-*"), "{file}");
+    }
+    let readme = guardrails.file(README_FILE).unwrap();
+    assert!(readme.contains("arn:aws:iam::111122223333:role/tagwarden-BudgetEnforcerFunctionRole-3C4D"));
+}
+
+#[test]
+fn tagwarden_roles_must_be_given_as_exact_role_arns() {
+    let with = |roles: &[&str]| GuardrailOptions {
+        tagwarden_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        ..GuardrailOptions::checked_in()
+    };
+    let example = Policy::example().unwrap();
+    assert!(matches!(generate(&example, &with(&[])), Err(GuardrailError::NoTagwardenRoles)));
+    for bad in [
+        "arn:aws:iam::*:role/tagwarden-*",
+        "arn:aws:iam::123456789012:role/tagwarden-*",
+        "arn:aws:iam::123456789012:user/tagwarden",
+        "arn:aws:sts::123456789012:assumed-role/tagwarden/session",
+        "tagwarden-BudgetEnforcerFunctionRole",
+        "arn:aws:iam::123456789012:role/",
+    ] {
+        let err = generate(&example, &with(&[bad])).unwrap_err();
+        assert!(matches!(&err, GuardrailError::BadTagwardenRole(r) if r == bad), "{bad}: {err}");
+        assert!(err.to_string().contains("no wildcard"), "{err}");
+    }
+    assert!(generate(&example, &with(&["arn:aws:iam::123456789012:role/service-role/tagwarden-x"])).is_ok());
+}
+
+#[test]
+fn every_merge_wildcard_stands_for_exactly_its_actions_among_the_sdks_operations() {
+    let operations: Vec<String> = tagwarden::deny_policy::sdk_operations()
+        .iter()
+        .map(|op| op.chars().filter(|c| *c != '_').collect::<String>())
+        .collect();
+    for (wildcard, members) in ACTION_MERGES {
+        let pattern = wildcard.trim_start_matches("sagemaker:").to_ascii_lowercase();
+        let matched: Vec<&String> =
+            operations.iter().filter(|op| tagwarden::policy::glob_match(&pattern, op)).collect();
+        let mut expected: Vec<String> =
+            members.iter().map(|m| m.trim_start_matches("sagemaker:").to_ascii_lowercase()).collect();
+        expected.sort();
+        let mut matched: Vec<String> = matched.into_iter().cloned().collect();
+        matched.sort();
+        assert_eq!(matched, expected, "{wildcard}");
+    }
 }

@@ -224,7 +224,8 @@ impl Actor<'_> {
         };
         let used = tally.selected.get(cap_key).copied().unwrap_or_default();
         let cap = budgets.max_resources_per_action;
-        let selection = select_within(action, candidates, &budgets.exempt_tag, inactive, cap, used);
+        let today = budgets.exemption_day();
+        let selection = select_within(action, candidates, &budgets.exemptions, &today, inactive, cap, used);
         *tally.selected.entry(cap_key.to_owned()).or_default() += selection.targets.len();
         tally.results.extend(selection.settled);
         selection.targets

@@ -413,7 +413,7 @@ mod tests {
                 "arn:nb-2",
                 ResultKind::failed("StopNotebookInstance: service unavailable"),
             ),
-            ActionResult::new("stop-notebooks", "arn:nb-3", ResultKind::Exempt),
+            ActionResult::new("stop-notebooks", "arn:nb-3", ResultKind::Exempt { reason: "INC-1".into() }),
         ];
         let err = EnforceError::retryable(unavailable(), results);
         assert!(err.is_retryable());

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::report::{ActionResult, ResultKind};
 use crate::event::budget::{AlertType, BudgetAlert};
-use crate::policy::{Action, BudgetPolicy, ForecastedMode};
+use crate::policy::exemptions::judge;
+use crate::policy::{Action, BudgetPolicy, Day, Exemption, ForecastedMode, Judgement};
 use crate::tagging::Tags;
 
 /// What an alert calls for.
@@ -76,7 +77,7 @@ pub fn plan_at(
 pub struct Candidate {
     /// The resource's ARN.
     pub arn: String,
-    /// Its tags (for the exemption check).
+    /// Its tags (informational: tags never exempt a resource).
     pub tags: Tags,
     /// Whether it is in the state the action changes (InService, InProgress, …).
     pub active: bool,
@@ -91,16 +92,19 @@ pub struct Selection {
     pub settled: Vec<ActionResult>,
 }
 
-/// Splits candidates into targets and settled results: exempt first, then inactive (`inactive_result`,
-/// e.g. [`ResultKind::AlreadyStopped`]), then the safety cap over what is left.
+/// Splits candidates into targets and settled results: exempt by the policy first (the result names the
+/// exemption's reason), then inactive (`inactive_result`, e.g. [`ResultKind::AlreadyStopped`]), then the
+/// safety cap over what is left. A candidate's own tags never exempt it; an expired exemption is reported
+/// ([`ResultKind::ExemptionExpired`]) and the candidate is selected as if it had none.
 pub fn select(
     action: &str,
     candidates: Vec<Candidate>,
-    exempt: &(String, String),
+    exemptions: &[Exemption],
+    today: &Day,
     inactive_result: ResultKind,
     cap: usize,
 ) -> Selection {
-    select_within(action, candidates, exempt, inactive_result, cap, 0)
+    select_within(action, candidates, exemptions, today, inactive_result, cap, 0)
 }
 
 /// [`select`] when `used` targets of this action were already selected elsewhere (other accounts and
@@ -108,7 +112,8 @@ pub fn select(
 pub fn select_within(
     action: &str,
     mut candidates: Vec<Candidate>,
-    exempt: &(String, String),
+    exemptions: &[Exemption],
+    today: &Day,
     inactive_result: ResultKind,
     cap: usize,
     used: usize,
@@ -117,10 +122,20 @@ pub fn select_within(
     candidates.dedup_by(|a, b| a.arn == b.arn);
     let mut selection = Selection::default();
     for candidate in candidates {
-        let is_exempt = candidate.tags.get(&exempt.0).is_some_and(|v| v.eq_ignore_ascii_case(&exempt.1));
-        if is_exempt {
-            selection.settled.push(ActionResult::new(action, &candidate.arn, ResultKind::Exempt));
-        } else if !candidate.active {
+        match judge(exemptions, &candidate.arn, today) {
+            Judgement::Honoured(exemption) => {
+                let reason = exemption.reason.clone();
+                selection.settled.push(ActionResult::new(action, &candidate.arn, ResultKind::Exempt { reason }));
+                continue;
+            }
+            Judgement::Expired(exemption) => {
+                let detail = exemption.expiry_text();
+                let expired = ResultKind::ExemptionExpired { detail };
+                selection.settled.push(ActionResult::new(action, &candidate.arn, expired));
+            }
+            Judgement::None => {}
+        }
+        if !candidate.active {
             selection.settled.push(ActionResult::new(action, &candidate.arn, inactive_result.clone()));
         } else if used + selection.targets.len() >= cap {
             selection.settled.push(ActionResult::new(action, &candidate.arn, ResultKind::Capped { cap }));
@@ -197,37 +212,83 @@ mod tests {
         assert!(plan_enforcement(&alert(125.0, AlertType::Actual), &policy(), true).unwrap().dry_run);
     }
 
-    fn candidate(arn: &str, active: bool, exempt: bool) -> Candidate {
+    fn candidate(arn: &str, active: bool, self_tagged: bool) -> Candidate {
         let mut tags = Tags::new();
-        if exempt {
-            tags.insert("tagwarden:exempt".into(), "TRUE".into());
+        if self_tagged {
+            tags.insert("tagwarden:exempt".into(), "true".into());
         }
         Candidate { arn: arn.into(), tags, active }
     }
 
+    fn exemptions(yaml: &str) -> Vec<Exemption> {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    fn day(text: &str) -> Day {
+        Day::parse(text).unwrap()
+    }
+
     #[test]
     fn selection_spares_exempt_and_inactive_resources_and_obeys_the_cap() {
-        let exempt = ("tagwarden:exempt".to_string(), "true".to_string());
+        let exempt = exemptions("[{resource: 'arn:a', reason: INC-1}]");
         let candidates = vec![
             candidate("arn:d", true, false),
-            candidate("arn:a", true, true),
+            candidate("arn:a", true, false),
             candidate("arn:b", false, false),
             candidate("arn:c", true, false),
             candidate("arn:e", true, false),
             candidate("arn:c", true, false),
         ];
-        let selection = select("stop-notebooks", candidates, &exempt, ResultKind::AlreadyStopped, 2);
+        let today = day("2026-12-01");
+        let selection = select("stop-notebooks", candidates, &exempt, &today, ResultKind::AlreadyStopped, 2);
         let targets: Vec<_> = selection.targets.iter().map(|c| c.arn.as_str()).collect();
         assert_eq!(targets, ["arn:c", "arn:d"]);
         let settled: Vec<_> = selection.settled.iter().map(|r| (r.resource_arn.as_str(), r.result.label())).collect();
         assert_eq!(settled, [("arn:a", "exempt"), ("arn:b", "already-stopped"), ("arn:e", "capped")]);
+        assert_eq!(selection.settled[0].result.to_string(), "exempt: INC-1");
+    }
+
+    #[test]
+    fn a_self_tagged_resource_is_not_exempt() {
+        let arn = "arn:aws:sagemaker:us-east-1:1:notebook-instance/nb";
+        let today = day("2026-12-01");
+        let selection =
+            select("stop-notebooks", vec![candidate(arn, true, true)], &[], &today, ResultKind::AlreadyStopped, 9);
+        assert_eq!(selection.targets.len(), 1);
+        assert!(selection.settled.is_empty());
+    }
+
+    #[test]
+    fn an_expired_exemption_is_reported_and_the_resource_is_selected_as_if_it_had_none() {
+        let arn = "arn:aws:sagemaker:us-east-1:1:notebook-instance/prod-1";
+        let exempt = exemptions("[{resource: 'prod-*', reason: INC-7, expires: 2026-11-30}]");
+        let on_the_day = select(
+            "stop-notebooks",
+            vec![candidate(arn, true, false)],
+            &exempt,
+            &day("2026-11-30"),
+            ResultKind::AlreadyStopped,
+            9,
+        );
+        assert!(on_the_day.targets.is_empty(), "it holds through its expiry day");
+        let after = select(
+            "stop-notebooks",
+            vec![candidate(arn, true, false)],
+            &exempt,
+            &day("2026-12-01"),
+            ResultKind::AlreadyStopped,
+            9,
+        );
+        assert_eq!(after.targets.len(), 1);
+        assert_eq!(after.settled.len(), 1);
+        assert_eq!(after.settled[0].result.to_string(), "exemption-expired: exemption expired 2026-11-30: INC-7");
     }
 
     #[test]
     fn the_cap_counts_targets_already_selected_in_other_accounts() {
-        let exempt = ("tagwarden:exempt".to_string(), "true".to_string());
         let candidates = vec![candidate("arn:a", true, false), candidate("arn:b", true, false)];
-        let selection = select_within("stop-notebooks", candidates, &exempt, ResultKind::AlreadyStopped, 3, 2);
+        let today = day("2026-12-01");
+        let selection = select_within("stop-notebooks", candidates, &[], &today, ResultKind::AlreadyStopped, 3, 2);
         assert_eq!(selection.targets.len(), 1);
         assert!(selection.settled[0].result.to_string().starts_with("capped: safety cap of 3"));
     }

@@ -17,8 +17,16 @@ pub enum ResultKind {
     Done,
     /// Dry run: it would have been carried out.
     DryRun,
-    /// Spared: carries the exemption tag.
-    Exempt,
+    /// Spared by an exemption of the policy (`budgets.exemptions`); its reason.
+    Exempt {
+        /// The exemption's reason.
+        reason: String,
+    },
+    /// An exemption of the policy names it but has expired: not honoured (the resource's own result follows).
+    ExemptionExpired {
+        /// `exemption expired <day>: <reason>`.
+        detail: String,
+    },
     /// Spared: the safety cap per action was reached.
     Capped {
         /// The cap.
@@ -59,7 +67,8 @@ impl ResultKind {
         match self {
             Self::Done => "done",
             Self::DryRun => "dry-run",
-            Self::Exempt => "exempt",
+            Self::Exempt { .. } => "exempt",
+            Self::ExemptionExpired { .. } => "exemption-expired",
             Self::Capped { .. } => "capped",
             Self::AlreadyStopped => "already-stopped",
             Self::AlreadyDeleted => "already-deleted",
@@ -98,6 +107,8 @@ impl fmt::Display for ResultKind {
         match self {
             Self::Capped { cap } => write!(f, ": safety cap of {cap} per action reached"),
             Self::Failed { reason } => write!(f, ": {reason}"),
+            Self::Exempt { reason } => write!(f, ": {reason}"),
+            Self::ExemptionExpired { detail } => write!(f, ": {detail}"),
             Self::LeftStopped => f.write_str(" (restart_notebooks_on_restore is off)"),
             _ => Ok(()),
         }
@@ -167,6 +178,22 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
     for ((action, result), n) in &counts {
         body.push_str(&format!("  {action}: {n} {result}\n"));
     }
+    let mut expired: Vec<(&str, &str)> = report
+        .results
+        .iter()
+        .filter_map(|r| match &r.result {
+            ResultKind::ExemptionExpired { detail } => Some((r.resource_arn.as_str(), detail.as_str())),
+            _ => None,
+        })
+        .collect();
+    expired.sort_unstable();
+    expired.dedup();
+    if !expired.is_empty() {
+        body.push_str("Expired exemptions (not honoured; renew or remove them in the policy):\n");
+        for (arn, detail) in &expired {
+            body.push_str(&format!("  {arn}: {detail}\n"));
+        }
+    }
     let failures: Vec<&ActionResult> = report.results.iter().filter(|r| r.result.is_failed()).collect();
     for f in failures.iter().take(50) {
         body.push_str(&format!("  FAILED {} {}: {}\n", f.action, f.resource_arn, f.result));
@@ -221,5 +248,8 @@ mod tests {
         assert_eq!(text(ResultKind::failed("DeleteApp: denied"))["result"], "failed: DeleteApp: denied");
         assert_eq!(text(ResultKind::LeftStopped)["result"], "left-stopped (restart_notebooks_on_restore is off)");
         assert_eq!(ResultKind::failed("x").label(), "failed");
+        assert_eq!(text(ResultKind::Exempt { reason: "INC-1".into() })["result"], "exempt: INC-1");
+        let expired = ResultKind::ExemptionExpired { detail: "exemption expired 2026-11-30: INC-1".into() };
+        assert_eq!(text(expired)["result"], "exemption-expired: exemption expired 2026-11-30: INC-1");
     }
 }

@@ -3,7 +3,8 @@
 //! ```yaml
 //! budgets:
 //!   notify_topic_arn: arn:aws:sns:us-east-1:123456789012:tagwarden-enforcement
-//!   exempt_tag: tagwarden:exempt=true
+//!   exemptions:                    # the only way to spare a resource or a role (see `exemptions`)
+//!     - {resource: "prod-fraud-*", reason: "serves customers; INC-2291", expires: 2026-12-31}
 //!   deny_policy_arn: arn:aws:iam::123456789012:policy/tagwarden-deny-sagemaker
 //!   rules:
 //!     - budget: ml-*                 # exact name or glob
@@ -20,6 +21,7 @@ use std::fmt;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use super::exemptions::{Day, Exemption, Judgement, judge};
 use super::topic_arn;
 use crate::tag_rules::{key_problem, value_problem};
 
@@ -33,9 +35,15 @@ pub struct BudgetPolicy {
     /// SNS topic for enforcement summaries (the `notify` action).
     #[serde(default, deserialize_with = "topic_arn")]
     pub notify_topic_arn: Option<String>,
-    /// Resources (and roles) carrying this tag are never touched, as `key=value`.
-    #[serde(default = "default_exempt_tag", deserialize_with = "exempt_tag")]
-    pub exempt_tag: (String, String),
+    /// The resources and roles the enforcer spares, each with a reason; a resource's own tags never exempt it.
+    #[serde(default)]
+    pub exemptions: Vec<Exemption>,
+    /// Removed: a policy that still sets `exempt_tag` is refused with where exemptions went.
+    #[serde(default, rename = "exempt_tag", deserialize_with = "exempt_tag_moved")]
+    removed_exempt_tag: Option<std::convert::Infallible>,
+    /// The day exemptions are judged on; `None` (always, outside tests): today by the system clock, UTC.
+    #[serde(skip)]
+    pub today: Option<Day>,
     /// The deny managed policy `deny-iam` attaches to execution roles.
     #[serde(default, deserialize_with = "policy_arn")]
     pub deny_policy_arn: Option<String>,
@@ -58,7 +66,9 @@ impl Default for BudgetPolicy {
         Self {
             rules: Vec::new(),
             notify_topic_arn: None,
-            exempt_tag: default_exempt_tag(),
+            exemptions: Vec::new(),
+            removed_exempt_tag: None,
+            today: None,
             deny_policy_arn: None,
             role_path_prefix: default_role_path(),
             concurrency: default_concurrency(),
@@ -74,8 +84,21 @@ impl BudgetPolicy {
         self.rules.iter().find(|r| glob_match(&r.budget, budget_name))
     }
 
+    /// The day exemptions are judged on: [`BudgetPolicy::today`], else today (UTC).
+    pub fn exemption_day(&self) -> Day {
+        self.today.clone().unwrap_or_else(Day::today)
+    }
+
+    /// How the exemptions judge a resource or role ARN on [`BudgetPolicy::exemption_day`].
+    pub fn judge<'a>(&'a self, arn: &str, today: &Day) -> Judgement<'a> {
+        judge(&self.exemptions, arn, today)
+    }
+
     /// Checks what only the whole section can tell (e.g. `deny-iam` needs `deny_policy_arn`).
     fn check(self) -> Result<Self, String> {
+        if let Some(never) = self.removed_exempt_tag {
+            match never {}
+        }
         let denies = self.rules.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&Action::DenyIam)));
         if denies && self.deny_policy_arn.is_none() {
             return Err("budgets: rules use deny-iam but deny_policy_arn is not set".into());
@@ -379,10 +402,6 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     wildmatch::WildMatch::new(pattern).matches(name)
 }
 
-fn default_exempt_tag() -> (String, String) {
-    ("tagwarden:exempt".into(), "true".into())
-}
-
 fn default_role_path() -> String {
     "/".into()
 }
@@ -395,15 +414,12 @@ fn default_cap() -> usize {
     1000
 }
 
-fn exempt_tag<'de, D: Deserializer<'de>>(d: D) -> Result<(String, String), D::Error> {
-    let text = String::deserialize(d)?;
-    let Some((key, value)) = text.split_once('=') else {
-        return Err(de::Error::custom(format!("exempt_tag: {text:?} is not key=value")));
-    };
-    if let Some(problem) = key_problem(key).or_else(|| value_problem(value)) {
-        return Err(de::Error::custom(format!("exempt_tag: {problem}")));
-    }
-    Ok((key.to_owned(), value.to_owned()))
+fn exempt_tag_moved<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::convert::Infallible>, D::Error> {
+    let _ = de::IgnoredAny::deserialize(d)?;
+    Err(de::Error::custom(
+        "exempt_tag is no longer read: a resource's own tags never exempt it (anyone who can tag can write them); \
+         exemptions moved to budgets.exemptions (resource, resource_type or role, with a reason and an optional expires)",
+    ))
 }
 
 fn policy_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -465,7 +481,7 @@ mod tests {
         let rule = &policy.rules[0];
         assert_eq!(rule.forecasted, ForecastedMode::Notify);
         assert_eq!(rule.endpoints, EndpointAction::ScaleTo(1));
-        assert_eq!(policy.exempt_tag, ("tagwarden:exempt".to_string(), "true".to_string()));
+        assert!(policy.exemptions.is_empty(), "nothing is exempt unless the policy says so");
         assert_eq!((policy.concurrency, policy.max_resources_per_action), (8, 1000));
         assert!(!policy.dry_run);
     }
@@ -496,19 +512,46 @@ mod tests {
             parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [reboot]}]\n");
         let err = bad_action.unwrap_err();
         assert!(err.contains("reboot") && err.contains("line"), "{err}");
-        let bad_exempt = parse("  exempt_tag: exempt\n");
-        assert!(bad_exempt.unwrap_err().contains("key=value"));
     }
 
     #[test]
     fn errors_of_checked_settings_name_their_key() {
-        let err = parse("  exempt_tag: exempt\n").unwrap_err();
-        assert!(err.contains("exempt_tag: \"exempt\" is not key=value"), "{err}");
         let err = parse("  deny_policy_arn: arn:aws:s3:::bucket\n").unwrap_err();
         assert!(err.contains("deny_policy_arn: \"arn:aws:s3:::bucket\" is not an IAM policy ARN"), "{err}");
         let err =
             parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [deny-iam]}]\n");
         assert!(err.unwrap_err().contains("budgets: rules use deny-iam"));
+    }
+
+    #[test]
+    fn a_policy_that_still_sets_exempt_tag_is_refused_and_told_where_exemptions_went() {
+        let err = parse("  exempt_tag: tagwarden:exempt=true\n").unwrap_err();
+        assert!(err.contains("exempt_tag is no longer read"), "{err}");
+        assert!(err.contains("exemptions moved to budgets.exemptions"), "{err}");
+    }
+
+    #[test]
+    fn exemptions_are_parsed_with_the_section_and_a_bad_entry_names_itself() {
+        let policy = parse(
+            "  exemptions:\n    - {resource: 'prod-*', reason: serves customers, expires: 2026-11-30}\n    - {role: 'arn:aws:iam::123456789012:role/oncall', reason: on call}\n",
+        )
+        .unwrap();
+        assert_eq!(policy.exemptions.len(), 2);
+        assert_eq!(policy.exemptions[0].expires, Some(Day::parse("2026-11-30").unwrap()));
+        let err = parse("  exemptions:\n    - {resource: 'prod-*', resource_type: endpoint, reason: x}\n").unwrap_err();
+        assert!(err.contains("not resource and resource_type") && err.contains("line"), "{err}");
+        let err = parse("  exemptions:\n    - {resource: 'prod-*'}\n").unwrap_err();
+        assert!(err.contains("a reason is required"), "{err}");
+        let err = parse("  exemptions:\n    - {resource: 'prod-*', reason: x, expires: 31/12/2026}\n").unwrap_err();
+        assert!(err.contains("is not a date as YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn the_exemption_day_is_injectable_and_defaults_to_today() {
+        let mut policy = parse(LADDER).unwrap();
+        assert!(Day::parse(&policy.exemption_day().to_string()).is_ok());
+        policy.today = Some(Day::parse("2026-12-01").unwrap());
+        assert_eq!(policy.exemption_day().to_string(), "2026-12-01");
     }
 
     #[test]

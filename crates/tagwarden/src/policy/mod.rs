@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 use crate::tag_rules::{key_problem, value_problem};
 
 mod budgets;
+pub mod exemptions;
 pub mod overrides;
 
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };
+pub use exemptions::{Day, Exemption, Judgement};
 
 /// The example policy shipped with Tagwarden; used when no policy is configured.
 pub const EXAMPLE_POLICY: &str = include_str!("../../../../policy/tagwarden.yaml");

@@ -13,8 +13,9 @@ use tracing::{info, warn};
 
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
+use super::reserved::{self, ReservedWrite, reserved_writes};
 use super::rules::truncate;
-use super::tamper::{TagChange, principal_key};
+use super::tamper::{TagChange, identity_key, principal_key};
 use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
@@ -73,7 +74,7 @@ impl AutoTagger {
         } else {
             match CreateCall::from_event(event) {
                 Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
-                Ok(call) => (self.tag_event(&call.subject()).await, call.arn_string()),
+                Ok(call) => (self.tag_create(&call).await, call.arn_string()),
             }
         };
         let outcome = match result {
@@ -88,14 +89,54 @@ impl AutoTagger {
         Ok(outcome)
     }
 
+    /// The create path: tags the new resource, then removes the reserved `tagwarden:` keys its request
+    /// wrote if its creator is not Tagwarden ([`super::reserved`]).
+    async fn tag_create(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
+        let outcome = self.tag_event(&call.subject()).await?;
+        if !matches!(outcome, Outcome::Tagged(_) | Outcome::Unchanged(_)) {
+            return Ok(outcome);
+        }
+        let write = ReservedWrite {
+            kind: call.kind,
+            arn: &call.arn,
+            event_name: call.event_name(),
+            written: reserved_writes(&call.call.request_tags()),
+            writer_key: identity_key(call.call.user_identity.as_ref()),
+            writer_arn: call.call.user_identity.as_ref().and_then(|i| i.arn.as_deref()),
+            event_id: call.event_id.as_deref(),
+        };
+        Ok(match self.strip_reserved(&write).await? {
+            Some(removal) => reserved::merge(outcome, removal),
+            None => outcome,
+        })
+    }
+
     /// Undoes a tag change that touched protected keys: re-plans the resource as if those keys were
-    /// absent and writes back only them. Changes made by Tagwarden's own principals are left alone.
+    /// absent and writes back only them. Changes made by Tagwarden's own principals are left alone. An
+    /// `AddTags` of reserved `tagwarden:` keys by anyone else is undone too ([`super::reserved`]).
     async fn guard(&self, change: &TagChange) -> Result<Outcome, AwsError> {
         let arn = change.arn.to_string();
         let skip = |reason: String| Outcome::skipped(reason, Some(change.event_name()), Some(&arn));
+        let write = ReservedWrite {
+            kind: change.kind,
+            arn: &change.arn,
+            event_name: change.event_name(),
+            written: reserved_writes(&change.written),
+            writer_key: change.actor_key(),
+            writer_arn: change.actor_arn(),
+            event_id: change.event_id.as_deref(),
+        };
+        let removal = if self.other_region(&Subject::for_resource(change.kind, change.arn.clone(), None)).is_none() {
+            self.strip_reserved(&write).await?
+        } else {
+            None
+        };
         let keys = change.protected_keys(&self.policy.tags);
         if keys.is_empty() {
-            return Ok(skip("no protected key changed".into()));
+            return Ok(match removal {
+                Some(report) => Outcome::Restored(report),
+                None => skip("no protected key changed".into()),
+            });
         }
         if let Some(actor) = change.actor_key()
             && self.is_self(&actor).await?
@@ -108,7 +149,7 @@ impl AutoTagger {
         }
         let outcome = self.tag_keys(&subject, TagOptions::default(), Some(&keys)).await?;
         let changed_by = change.actor_arn().unwrap_or("an unknown principal").to_owned();
-        Ok(match outcome {
+        let outcome = match outcome {
             Outcome::Tagged(mut report) => {
                 report.event_name = change.event_name().to_owned();
                 report.changed_by = Some(changed_by);
@@ -124,12 +165,17 @@ impl AutoTagger {
                 Outcome::Unchanged(report)
             }
             other => other,
+        };
+        Ok(match (removal, outcome) {
+            (Some(removal), Outcome::Unchanged(report)) => reserved::merge(Outcome::Restored(report), removal),
+            (Some(removal), outcome) => reserved::merge(outcome, removal),
+            (None, outcome) => outcome,
         })
     }
 
     /// Whether `actor` (a [`principal_key`]) is Tagwarden: a configured trusted principal, or the
     /// principal these clients act as (asked of STS once per process).
-    async fn is_self(&self, actor: &str) -> Result<bool, AwsError> {
+    pub(super) async fn is_self(&self, actor: &str) -> Result<bool, AwsError> {
         if self.trusted.contains(actor) {
             return Ok(true);
         }
@@ -316,7 +362,7 @@ impl AutoTagger {
     }
 
     /// One SNS message to the policy's topic, if there is one; only a retryable failure is an error.
-    async fn publish(&self, report: &mut Report, subject: &str, message: &Value) -> Result<(), AwsError> {
+    pub(super) async fn publish(&self, report: &mut Report, subject: &str, message: &Value) -> Result<(), AwsError> {
         let Some(topic) = self.policy.tags.notify_topic_arn.as_deref() else {
             return Ok(());
         };

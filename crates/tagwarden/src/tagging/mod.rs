@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod org;
 pub mod plan;
+pub mod reserved;
 mod sources;
 pub mod tamper;
 
@@ -116,7 +117,7 @@ pub struct Report {
     /// Things a person should know (rejected values, unreadable sources, the 50-tag limit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// For a restore: who changed the protected tags.
+    /// Who changed protected tags (a restore) or wrote reserved `tagwarden:` keys (removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Skip;
+use super::plan::Tags;
 use crate::event::{ApiCall, CloudTrailEvent, UserIdentity};
 use crate::policy::TagPolicy;
 use crate::resource::{ResourceKind, SageMakerArn, kind_for_arn_type};
@@ -38,6 +39,8 @@ pub struct TagChange {
     pub arn: SageMakerArn,
     /// The keys the call set or removed, as the caller spelt them.
     pub keys: BTreeSet<String>,
+    /// For `AddTags`: the keys and the values written (empty for `DeleteTags`).
+    pub written: Tags,
     /// Who made the call.
     pub actor: Option<UserIdentity>,
     /// The EventBridge event id.
@@ -84,11 +87,16 @@ impl TagChange {
         if keys.is_empty() {
             return Err(Skip::new("the call names no tag keys", name, Some(arn)));
         }
+        let written = match change {
+            ChangeKind::Overwritten => call.request_tags(),
+            ChangeKind::Deleted => Tags::new(),
+        };
         Ok(Self {
             change,
             kind,
             arn: parsed_arn,
             keys,
+            written,
             actor: call.user_identity,
             event_id: parsed.id.or(call.event_id),
         })
@@ -115,15 +123,20 @@ impl TagChange {
 
     /// The caller as a [`principal_key`], when the record names one.
     pub fn actor_key(&self) -> Option<String> {
-        let actor = self.actor.as_ref()?;
-        let issuer = actor.session_context.as_ref().and_then(|c| c.session_issuer.as_ref());
-        issuer.and_then(|i| i.arn.as_deref()).or(actor.arn.as_deref()).and_then(principal_key)
+        identity_key(self.actor.as_ref())
     }
 
     /// The caller's ARN, for reports.
     pub fn actor_arn(&self) -> Option<&str> {
         self.actor.as_ref()?.arn.as_deref()
     }
+}
+
+/// A CloudTrail caller as a [`principal_key`]: its session's issuing role, else its own ARN.
+pub fn identity_key(identity: Option<&UserIdentity>) -> Option<String> {
+    let actor = identity?;
+    let issuer = actor.session_context.as_ref().and_then(|c| c.session_issuer.as_ref());
+    issuer.and_then(|i| i.arn.as_deref()).or(actor.arn.as_deref()).and_then(principal_key)
 }
 
 /// The keys an `AddTags` (`tags: [{key, value}]`) or `DeleteTags` (`tagKeys: [..]`) call names.
