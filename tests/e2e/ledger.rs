@@ -2,6 +2,8 @@
 //! instances, `restore` undoes only what the ledger recorded (markers a user writes change nothing), a
 //! budget is restored when its own period ends (`tagwarden history` is tested with the CLI).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use aws_sdk_sagemaker::types::Tag;

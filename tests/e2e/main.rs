@@ -14,6 +14,7 @@ mod load;
 mod org;
 mod org_budget;
 mod outage;
+mod plans;
 mod reserved_tags;
 mod sweep;
 mod tamper;

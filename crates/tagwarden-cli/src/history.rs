@@ -1,8 +1,8 @@
-//! `tagwarden history`: what the budget-enforcer did to what, when, by which alert, and what restore undid,
-//! read from the enforcement ledger.
+//! `tagwarden history` and `tagwarden plans`: what the budget-enforcer did to what, when, by which alert,
+//! and what restore undid; the plans waiting for an approval or a grace period. Read from the ledger.
 
 use clap::ValueEnum;
-use tagwarden::enforce::ledger::{Entry, LedgerTable};
+use tagwarden::enforce::ledger::{Entry, LedgerTable, Plan};
 
 /// How `history` prints.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,13 +47,13 @@ pub async fn read(ledger: &LedgerTable, query: &Query<'_>) -> Result<Vec<Entry>,
 /// The entries as an aligned table (a header line, then one line each).
 pub fn table(entries: &[Entry]) -> String {
     let header = ["AT", "BUDGET", "TRIGGER", "STEP", "ACTION", "RESOURCE", "RESULT", "BEFORE"];
-    let rows: Vec<[String; 8]> = entries
+    let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
             let step = e.step.map(|s| format!("{s}%")).unwrap_or_default();
             let result = if e.dry_run { format!("{} (dry run)", e.result) } else { e.result.clone() };
             let before = e.before.as_ref().map(ToString::to_string).unwrap_or_default();
-            [
+            vec![
                 e.at.clone(),
                 e.budget.clone(),
                 e.trigger.clone(),
@@ -65,14 +65,50 @@ pub fn table(entries: &[Entry]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
+    aligned(&header, &rows)
+}
+
+/// Plans as an aligned table: id, budget, step, what it waits for, state, expiry, how many changes.
+pub fn plans_table(plans: &[Plan]) -> String {
+    let header = ["PLAN", "BUDGET", "STEP", "WAITS FOR", "STATE", "EXPIRES", "CHANGES", "CREATED"];
+    let rows: Vec<Vec<String>> = plans
+        .iter()
+        .map(|p| {
+            let waits = match &p.due {
+                Some(due) => format!("grace until {due}"),
+                None => "approval".to_owned(),
+            };
+            let state =
+                serde_json::to_value(p.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let state = match &p.outcome {
+                Some(outcome) => format!("{state} ({outcome})"),
+                None => state,
+            };
+            vec![
+                p.id.clone(),
+                p.budget.clone(),
+                format!("{}%", p.step),
+                waits,
+                state,
+                p.period.end.clone(),
+                p.targets.len().to_string(),
+                p.created.clone(),
+            ]
+        })
+        .collect();
+    aligned(&header, &rows)
+}
+
+/// A header and rows, each column padded to its widest cell.
+fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         padded.join("  ").trim_end().to_owned()
     };
     let mut out = vec![line(header.to_vec())];

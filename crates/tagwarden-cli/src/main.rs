@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod progress;
 mod sweep;
 use serde::Serialize;
-use tagwarden::enforce::ledger::LedgerTable;
+use tagwarden::enforce::ledger::{LedgerTable, PlanState};
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, Config, EnforcementOutcome, Outcome, Policy};
 
 #[derive(Parser)]
@@ -62,6 +62,33 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
         /// Report what would be undone, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The enforcement ledger's DynamoDB table.
+        #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
+        ledger_table: String,
+    },
+    /// The budget-enforcer's plans: steps with `approval: required` or `grace` wait as plans (the ledger).
+    Plans {
+        /// Every plan, not only the pending ones.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: history::HistoryFormat,
+        /// The enforcement ledger's DynamoDB table.
+        #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
+        ledger_table: String,
+    },
+    /// Carry out a pending plan, after checking it in the ledger and the budget's own figure again (the
+    /// same as sending `{"tagwarden": "approve", "plan": ID}` to the function).
+    Approve {
+        /// The plan id (`p-…`, from the plan's notice or `tagwarden plans`).
+        plan: String,
+        /// Policy file (as for replay).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Report what would be done, change nothing (the plan stays pending).
         #[arg(long)]
         dry_run: bool,
         /// The enforcement ledger's DynamoDB table.
@@ -227,6 +254,30 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
             let enforcer = BudgetEnforcer::new(clients, policy).with_ledger(ledger);
             let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
+            print_json(&outcome)?;
+            report_failures(&outcome)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plans { all, format, ledger_table } => {
+            let clients = Clients::from_env().await;
+            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let mut plans = ledger.plans().await.map_err(|e| e.to_string())?;
+            if !all {
+                plans.retain(|p| p.state == PlanState::Pending);
+            }
+            match format {
+                history::HistoryFormat::Json => print_json(&plans)?,
+                history::HistoryFormat::Table => print!("{}", history::plans_table(&plans)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Approve { plan, policy, dry_run, ledger_table } => {
+            let clients = Clients::from_env().await;
+            let policy = Arc::new(load_config(&clients, policy.as_deref()).await?.policy);
+            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let enforcer = BudgetEnforcer::new(clients, policy).with_ledger(ledger);
+            let command = serde_json::json!({"tagwarden": "approve", "plan": plan});
+            let outcome = enforcer.handle(&command, dry_run).await.map_err(|e| e.to_string())?;
             print_json(&outcome)?;
             report_failures(&outcome)?;
             Ok(ExitCode::SUCCESS)

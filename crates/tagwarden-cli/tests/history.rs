@@ -1,5 +1,7 @@
 //! `tagwarden history` against the emulator: what an alert did and what restore undid, from the ledger.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};

@@ -437,7 +437,8 @@ impl LedgerTable {
     /// Writes entries, 25 to a `BatchWriteItem` call, re-sending what DynamoDB left unprocessed.
     pub async fn record(&self, entries: &[Entry]) -> Result<(), LedgerError> {
         for chunk in entries.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk.iter().map(|e| self.entry_request(e)).collect();
+            let mut requests: Vec<WriteRequest> =
+                chunk.iter().map(|e| self.entry_request(e)).collect::<Result<_, _>>()?;
             for attempt in 0..5u32 {
                 let out = self
                     .client
@@ -464,7 +465,7 @@ impl LedgerTable {
         Ok(())
     }
 
-    fn entry_request(&self, e: &Entry) -> WriteRequest {
+    fn entry_request(&self, e: &Entry) -> Result<WriteRequest, LedgerError> {
         let at = DateTime::parse_from_rfc3339(&e.at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| now());
         let mut item: Item = HashMap::from([
             ("pk".to_owned(), s(budget_pk(&e.budget))),
@@ -490,9 +491,14 @@ impl LedgerTable {
         if let Some(before) = &e.before {
             item.insert("before".into(), s(serde_json::to_string(before).unwrap_or_default()));
         }
-        WriteRequest::builder()
-            .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item is set"))
-            .build()
+        let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| {
+            LedgerError::Aws(AwsError::Rejected {
+                operation: "BatchWriteItem",
+                code: "ConstructionFailure".into(),
+                message: e.to_string(),
+            })
+        })?;
+        Ok(WriteRequest::builder().put_request(put).build())
     }
 
     /// The open undo items of a budget (every period), oldest period first.
