@@ -164,3 +164,21 @@ async fn a_missing_ledger_table_fails_clearly_and_changes_nothing() {
     let calls = w.emulator.calls().unwrap();
     assert!(calls.by_action.keys().all(|a| a.starts_with("dynamodb.")), "nothing but the claim: {calls:?}");
 }
+
+#[tokio::test]
+async fn a_resource_enforced_again_after_a_restore_in_the_same_period_is_restored_again() {
+    let w = world().await;
+    let scaled = w.seeded.in_scope.endpoints[0].clone();
+    assert_eq!(w.alert("actual-105-percent.json").await.label(), "enforced");
+    w.restore().await;
+    assert_eq!(w.endpoint_instances(&scaled).await, 3);
+    // A second alert in the same period (another MessageId) scales it down again…
+    let mut second = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
+    second["Records"][0]["Sns"]["MessageId"] = "second-delivery".into();
+    assert_eq!(w.enforcer.handle(&second, false).await.unwrap().label(), "enforced");
+    assert_eq!(w.endpoint_instances(&scaled).await, 1);
+    // …and the period's end restores it again.
+    let next_period = Utc::now() + Duration::days(32);
+    w.enforcer.tick(next_period, false).await.unwrap();
+    assert_eq!(w.endpoint_instances(&scaled).await, 3);
+}

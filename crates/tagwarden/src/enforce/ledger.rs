@@ -386,9 +386,10 @@ impl LedgerTable {
     }
 
     /// Records what an action is about to change, before it changes it (a conditional put: the first
-    /// record of a resource in a period holds its state before, a retry or a later alert keeps it), and
-    /// marks the period open for the tick. Returns whether this record is new.
-    pub async fn remember(&self, undo: &Undo) -> Result<bool, LedgerError> {
+    /// record of a resource in a period holds its state before, a retry or a later alert keeps it, and one
+    /// already restored is replaced), and,
+    /// with `open_period`, marks the period open for the tick. Returns whether this record is new.
+    pub async fn remember(&self, undo: &Undo, open_period: bool) -> Result<bool, LedgerError> {
         let before = serde_json::to_string(&undo.before).unwrap_or_default();
         let at = DateTime::parse_from_rfc3339(&undo.at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| now());
         let put = self
@@ -408,7 +409,10 @@ impl LedgerTable {
             .item("account", s(&undo.place.account))
             .item("region", s(&undo.place.region))
             .item("state", s("open"))
-            .condition_expression("attribute_not_exists(pk)")
+            // NOTE: an item restored already (a restore earlier in the period) is replaced: the change is new.
+            .condition_expression("attribute_not_exists(pk) OR #state = :restored")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":restored", s("restored"))
             .send()
             .await
             .aws("PutItem");
@@ -417,7 +421,7 @@ impl LedgerTable {
             Err(AwsError::Rejected { code, .. }) if code == "ConditionalCheckFailedException" => false,
             Err(err) => return Err(self.fail("PutItem")(err)),
         };
-        if new {
+        if new && open_period {
             self.client
                 .put_item()
                 .table_name(&self.table)
@@ -754,13 +758,15 @@ pub(crate) struct Journal<'a> {
     pub(crate) step: f64,
     /// The state before of each `(action, resource)` remembered so far.
     remembered: std::sync::Mutex<HashMap<(String, String), Before>>,
+    /// Whether this alert has marked its budget period open already (once per alert is enough).
+    opened: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Journal<'a> {
     /// A journal for one alert.
     pub(crate) fn new(table: &'a LedgerTable, budget: &str, period: PeriodKey, trigger: &str, step: f64) -> Self {
         let (budget, trigger) = (budget.to_owned(), trigger.to_owned());
-        Self { table, budget, period, trigger, step, remembered: Default::default() }
+        Self { table, budget, period, trigger, step, remembered: Default::default(), opened: Default::default() }
     }
 
     /// Records what `action` is about to change on `resource` in `place` ([`LedgerTable::remember`]).
@@ -781,7 +787,10 @@ impl<'a> Journal<'a> {
             at: timestamp(now()),
             place,
         };
-        self.table.remember(&undo).await.map_err(LedgerError::into_aws)?;
+        let open_period = !self.opened.load(std::sync::atomic::Ordering::Acquire);
+        if self.table.remember(&undo, open_period).await.map_err(LedgerError::into_aws)? {
+            self.opened.store(true, std::sync::atomic::Ordering::Release);
+        }
         self.remembered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
