@@ -1011,3 +1011,80 @@ fn plan_of(item: &Item) -> Result<Plan, LedgerError> {
     }
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::Client as Ddb;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn error(code: &str) -> HttpResponse {
+        let body = serde_json::json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{code}"), "message": "from the mock"});
+        HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body.to_string()))
+    }
+
+    fn table(rules: &[&Rule]) -> LedgerTable {
+        let no_retry = |c: aws_sdk_dynamodb::config::Builder| {
+            c.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        };
+        LedgerTable::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules.iter().copied(), no_retry), "ledger")
+    }
+
+    #[tokio::test]
+    async fn a_throttled_claim_is_retryable_and_a_missing_table_says_which_table() {
+        let throttled = mock!(Ddb::put_item).then_http_response(|| error("ProvisionedThroughputExceededException"));
+        let err = table(&[&throttled]).claim("m-1", "b", now()).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+
+        let missing = mock!(Ddb::put_item).then_http_response(|| error("ResourceNotFoundException"));
+        let err = table(&[&missing]).claim("m-1", "b", now()).await.unwrap_err();
+        assert!(!err.is_retryable());
+        assert!(
+            err.to_string().starts_with("the enforcement ledger table \"ledger\" does not exist (PutItem)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn entries_dynamodb_leaves_unprocessed_are_sent_again() {
+        let entry = Entry {
+            at: timestamp(now()),
+            budget: "b".into(),
+            period: None,
+            trigger: "m-1".into(),
+            step: Some(100.0),
+            action: "stop-notebooks".into(),
+            resource: "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb".into(),
+            result: "done".into(),
+            before: None,
+            dry_run: false,
+            place: Place::default(),
+        };
+        let ledger = table(&[]);
+        let request = ledger.entry_request(&entry).unwrap();
+        let batch = mock!(Ddb::batch_write_item)
+            .sequence()
+            .output(move || {
+                aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput::builder()
+                    .unprocessed_items("ledger", vec![request.clone()])
+                    .build()
+            })
+            .output(|| aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput::builder().build())
+            .build();
+        table(&[&batch]).record(&[entry]).await.unwrap();
+        assert_eq!(batch.num_calls(), 2);
+    }
+
+    #[test]
+    fn the_state_before_reads_as_people_say_it() {
+        let endpoint = Before::Endpoint { name: "ep".into(), variants: vec![("AllTraffic".into(), 3)] };
+        assert_eq!(endpoint.to_string(), "instances AllTraffic=3");
+        assert_eq!(
+            Place::of_arn("arn:aws:iam::123456789012:role/r"),
+            Place { account: "123456789012".into(), region: String::new() }
+        );
+    }
+}
