@@ -182,3 +182,38 @@ async fn a_resource_enforced_again_after_a_restore_in_the_same_period_is_restore
     w.enforcer.tick(next_period, false).await.unwrap();
     assert_eq!(w.endpoint_instances(&scaled).await, 3);
 }
+
+#[tokio::test]
+async fn an_alert_costs_two_ledger_calls_a_batch_per_25_results_and_one_put_per_reversible_change() {
+    let w = world().await;
+    w.emulator.reset_calls().unwrap();
+    let EnforcementOutcome::Enforced(report) = w.alert("actual-105-percent.json").await else { panic!("enforced") };
+    let calls = w.emulator.calls().unwrap();
+    let count = |action: &str| calls.by_action.get(action).copied().unwrap_or_default();
+    let done = |action: &str| report.results.iter().filter(|r| r.action == action && r.result.is_done()).count();
+    let reversible = (done("stop-notebooks") + done("scale-endpoints")) as u64;
+    let batches = report.results.len().div_ceil(25) as u64;
+    // Claim and open-period mark, plus one undo item per reversible change; the claim settled once.
+    assert_eq!(count("dynamodb.PutItem"), 2 + reversible, "{calls:?}");
+    assert_eq!(count("dynamodb.UpdateItem"), 1);
+    assert_eq!(count("dynamodb.BatchWriteItem"), batches);
+    let alert_calls = count("dynamodb.PutItem") + count("dynamodb.UpdateItem") + count("dynamodb.BatchWriteItem");
+    println!(
+        "ledger per alert: {alert_calls} calls for {} results ({reversible} reversible changes, {} other AWS calls)",
+        report.results.len(),
+        calls.total - alert_calls
+    );
+
+    w.emulator.reset_calls().unwrap();
+    let restored = w.restore().await;
+    let calls = w.emulator.calls().unwrap();
+    let count = |action: &str| calls.by_action.get(action).copied().unwrap_or_default();
+    // One query of the budget's undo items and of the open periods each, one update per undo, the entries.
+    assert_eq!(count("dynamodb.UpdateItem"), restored.len() as u64);
+    assert_eq!(count("dynamodb.BatchWriteItem"), restored.len().div_ceil(25) as u64);
+    println!(
+        "ledger per restore: {} calls for {} undone changes",
+        calls.by_action.iter().filter(|(a, _)| a.starts_with("dynamodb.")).map(|(_, n)| n).sum::<u64>(),
+        restored.len()
+    );
+}

@@ -787,10 +787,14 @@ impl<'a> Journal<'a> {
             at: timestamp(now()),
             place,
         };
-        let open_period = !self.opened.load(std::sync::atomic::Ordering::Acquire);
-        if self.table.remember(&undo, open_period).await.map_err(LedgerError::into_aws)? {
-            self.opened.store(true, std::sync::atomic::Ordering::Release);
+        // NOTE: the first concurrent caller marks the period open; if its record was not new (or failed), the
+        // next one does.
+        let open_period = !self.opened.swap(true, std::sync::atomic::Ordering::AcqRel);
+        let new = self.table.remember(&undo, open_period).await.map_err(LedgerError::into_aws);
+        if open_period && !matches!(new, Ok(true)) {
+            self.opened.store(false, std::sync::atomic::Ordering::Release);
         }
+        new?;
         self.remembered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
