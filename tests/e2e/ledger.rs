@@ -217,3 +217,24 @@ async fn an_alert_costs_two_ledger_calls_a_batch_per_25_results_and_one_put_per_
         restored.len()
     );
 }
+
+#[tokio::test]
+async fn a_quarterly_budget_stays_enforced_until_its_quarter_ends() {
+    let w = world().await;
+    let config = w.emulator.sdk_config(REGION, 1).await;
+    tagwarden_e2e::budget_world::set_budget_period(&config, aws_sdk_budgets::types::TimeUnit::Quarterly, "1250")
+        .await
+        .unwrap();
+    let EnforcementOutcome::Enforced(report) = w.alert("actual-105-percent.json").await else { panic!("enforced") };
+    let period = report.period.expect("the budget's period");
+    assert_eq!(format!("{:?}", period.unit), "Quarterly");
+    let scaled = w.seeded.in_scope.endpoints[0].clone();
+    let end = chrono::NaiveDate::parse_from_str(&period.end.to_string(), "%Y-%m-%d").unwrap();
+    let at = |day: chrono::NaiveDate| day.and_hms_opt(0, 5, 0).unwrap().and_utc();
+
+    // The last day of the quarter (a month or more after the alert, when a monthly schedule would have lifted it).
+    w.enforcer.tick(at(end.pred_opt().unwrap()), false).await.unwrap();
+    assert_eq!(w.endpoint_instances(&scaled).await, 1, "still enforced on the quarter's last day");
+    w.enforcer.tick(at(end), false).await.unwrap();
+    assert_eq!(w.endpoint_instances(&scaled).await, 3, "restored as the next quarter starts");
+}

@@ -338,6 +338,15 @@ async fn create_budget(
 /// Sets what [`BUDGET`] reports as its ACTUAL and FORECASTED spend (USD), as AWS Budgets would after
 /// spend changes: the emulator has no UpdateBudget, so the budget is deleted and created again.
 pub async fn set_budget_spend(config: &SdkConfig, spend: &str) -> Result<(), String> {
+    recreate_budget(config, spend, TimeUnit::Monthly).await
+}
+
+/// Makes [`BUDGET`] a budget of another period (`QUARTERLY`, …) with this spend, deleting and creating it again.
+pub async fn set_budget_period(config: &SdkConfig, unit: TimeUnit, spend: &str) -> Result<(), String> {
+    recreate_budget(config, spend, unit).await
+}
+
+async fn recreate_budget(config: &SdkConfig, spend: &str, unit: TimeUnit) -> Result<(), String> {
     aws_sdk_budgets::Client::new(config)
         .delete_budget()
         .account_id(ACCOUNT)
@@ -346,7 +355,7 @@ pub async fn set_budget_spend(config: &SdkConfig, spend: &str) -> Result<(), Str
         .await
         .map_err(sdk_error(format!("DeleteBudget {BUDGET}")))?;
     let filter = format!("user:{SCOPE_KEY}${SCOPE_VALUE}");
-    create_budget(config, BUDGET, "1000", spend, Some(filter), TimeUnit::Monthly).await
+    create_budget(config, BUDGET, "1000", spend, Some(filter), unit).await
 }
 
 /// The SNS topics; returns the summary topic's ARN.
