@@ -283,7 +283,9 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     let restore = sample_event("budget-enforcer", "restore-command.json")?;
     let restored = enforcer.handle(&restore, false).await.map_err(|e| e.to_string())?;
     if let EnforcementOutcome::Restored(r) = &restored {
-        println!("RESTORE ml-marketing (the start-of-period command: events/budget-enforcer/restore-command.json)");
+        println!(
+            "RESTORE ml-marketing from the enforcement ledger (events/budget-enforcer/restore-command.json; the tick does it when the budget's period ends)"
+        );
         print_results(&r.results);
         println!("  the deny policy a person attached to {} stays attached.", world.preattached_role);
     }
