@@ -1,6 +1,7 @@
 //! The budget-enforcer's handler: parse the event, plan, resolve the scope, fan out over the places it
 //! acts in (see [`fanout`](super::fanout)), let each [`Actor`](super::actor::Actor) carry the plan's
-//! actions out through the [`ACTIONS`](super::ACTIONS) table, notify, and undo on `restore`.
+//! actions out through the [`ACTIONS`](super::ACTIONS) table, record it in the [ledger](super::ledger), and
+//! notify; `restore` and the tick are in `restore.rs`, plans (approval and grace) in `plans.rs`.
 //!
 //! Resources are found with the tagging API's `GetResources` (100 per page) and SageMaker list calls with
 //! status filters; one describe per resource only where no list call tells what is needed (an endpoint's
@@ -138,13 +139,16 @@ impl BudgetEnforcer {
         Ok(enforcer.with_alert_topics(config.required_alert_topics()?))
     }
 
-    /// Handles one event (SNS budget alert or restore command); `force_dry_run` changes nothing.
+    /// Handles one event (SNS budget alert, or a `restore`, `tick` or `approve` command); `force_dry_run`
+    /// changes nothing.
     ///
     /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
     /// any other is bad input, refused before any AWS call. Commands arrive directly.
     ///
     /// SNS delivers at least once: a message this process has already handled (same `MessageId`) is
-    /// skipped without any AWS call. A failed attempt is not remembered, so Lambda's retry runs in full.
+    /// skipped without any AWS call, and with a ledger the `MessageId` is claimed there first (a conditional
+    /// put), so that of two instances handed the same message one acts. A retryable failure gives the claim
+    /// back, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let BudgetEnvelope { event: parsed, sns } = parse_budget_envelope(event)?;
         if let (Some(allowed), BudgetEvent::Alert(_)) = (&self.alert_topics, &parsed) {

@@ -4,15 +4,19 @@
 //! budget pays for (pure); [`apply`] is the handler ([`BudgetEnforcer::handle`], which the CLI calls too);
 //! `fanout` picks the (account, region) places of an organization and their clients; `actor` holds what
 //! every action shares (finding in-scope resources, selection, bounded concurrency, marker tags);
-//! [`report`] holds the per-resource [`ActionResult`]s and the summary text.
+//! [`report`] holds the per-resource [`ActionResult`]s and the summary text; [`verify`] checks an alert
+//! against the budget's own figures; [`ledger`] is the DynamoDB enforcement ledger (claims, what each action
+//! changed, history, plans); `restore` undoes what the ledger recorded (and runs the tick); `plans` holds
+//! approval and grace.
 //!
 //! # Actions are rows in a table
 //!
 //! Each action family is one module implementing [`EnforcementAction`] once: its name in the policy
 //! ([`Action`]), the resource types it finds candidates among, the IAM actions it needs (the permissions
 //! manifest and the templates' grants are derived from them through [`crate::permissions::for_action`]), how it
-//! finds candidates and acts (`act`), how `restore` undoes it, and what a dry run says it would do. The
-//! handler only walks [`ACTIONS`]: `act` in the plan's order, `restore` in reverse table order.
+//! finds candidates and acts (`act`, recording the state before of a reversible change in the ledger first),
+//! how `restore` undoes one recorded change (`undo`), and what a dry run says it would do. The handler only
+//! walks [`ACTIONS`]: `act` in the plan's order; `restore` finds each undo item's row by its policy name.
 //!
 //! | module          | policy name          | restore                          |
 //! |-----------------|----------------------|----------------------------------|
