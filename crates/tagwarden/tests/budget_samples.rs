@@ -30,6 +30,10 @@ enum Expected {
     /// budget, alert type, percent of budget, period
     Alert(&'static str, AlertType, f64, BudgetPeriod),
     Restore(Option<&'static str>),
+    /// the schedule's tick
+    Tick,
+    /// approve this plan
+    Approve(&'static str),
     /// a fragment of the error message
     Error(&'static str),
 }
@@ -50,6 +54,8 @@ fn expected(file: &str) -> Expected {
             Alert("AwsCostNotificationStack-MonthlyCostBudget", Forecasted, 5000.0, Monthly)
         }
         "restore-command.json" => Restore(Some("ml-marketing")),
+        "tick-command.json" => Tick,
+        "approve-command.json" => Approve("p-3f9c2a7d41e0b865"),
         "not-a-budget-alert.json" => Error("not an AWS Budgets alert: the message is JSON"),
         other => panic!("new sample {other}: add its expected parse here and to the README"),
     }
@@ -73,6 +79,8 @@ fn every_budget_enforcer_sample_parses_as_documented() {
             (Expected::Restore(budget), Ok(BudgetEvent::Restore { budget: got })) => {
                 assert_eq!(got.as_deref(), budget, "{file}");
             }
+            (Expected::Tick, Ok(BudgetEvent::Tick)) => {}
+            (Expected::Approve(plan), Ok(BudgetEvent::Approve { plan: got })) => assert_eq!(got, plan, "{file}"),
             (Expected::Error(fragment), Err(e)) => {
                 assert!(e.to_string().contains(fragment), "{file}: {e}");
             }
@@ -103,7 +111,7 @@ fn every_sns_sample_is_a_complete_delivery_read_through_the_sns_event_type() {
             }
         };
         let Some(sns) = envelope.sns else {
-            assert_eq!(file, "restore-command.json", "{file}: no SNS delivery");
+            assert!(file.ends_with("-command.json"), "{file}: no SNS delivery");
             continue;
         };
         assert!(sns.complete, "{file}: lacks a field SNS delivers");
