@@ -507,7 +507,8 @@ impl LedgerTable {
 
     /// The open undo items of a budget (every period), oldest period first.
     pub async fn undos(&self, budget: &str) -> Result<Vec<Undo>, LedgerError> {
-        let items = self.query_budget(budget, "undo#").await?;
+        // NOTE: BETWEEN "undo#" and "undo$" ('$' follows '#') is every sk that begins with "undo#".
+        let items = self.query(&budget_pk(budget), Some("undo#".to_owned()), Some("undo$".to_owned())).await?;
         let mut undos = Vec::new();
         for item in items.iter().filter(|item| optional(item, "state") == Some("open")) {
             let Some(before) = before_of(item)? else {
@@ -678,33 +679,6 @@ impl LedgerTable {
                 (None, None) => query.key_condition_expression("pk = :pk"),
             };
             let out = query.send().await.aws("Query").map_err(self.fail("Query"))?;
-            items.extend(out.items().iter().cloned());
-            match out.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        Ok(items)
-    }
-
-    /// Items of a budget whose `sk` starts with `prefix`.
-    async fn query_budget(&self, budget: &str, prefix: &str) -> Result<Vec<Item>, LedgerError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(budget_pk(budget)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .aws("Query")
-                .map_err(self.fail("Query"))?;
             items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
