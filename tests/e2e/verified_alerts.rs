@@ -166,7 +166,7 @@ async fn the_lower_of_the_alert_and_the_budget_figure_picks_the_step() {
     assert!(!results.iter().any(|r| r.action == "deny-iam"), "no role is denied below 120 %");
     assert!(results.iter().any(|r| r.action == "stop-notebooks" && r.result.is_done()));
     let period = period.expect("the budget's period");
-    assert_eq!((period.start.day, period.end.day), (1, 1), "a calendar month: {period}");
+    assert_eq!((period.start.day(), period.end.day()), (1, 1), "a calendar month: {period}");
     assert_eq!(w.running_in_scope().await, 0, "the 100 % step still stops the in-scope notebooks");
 
     // The other way round: the alert's own 105 % is lower than the budget's 125 %.

@@ -26,7 +26,7 @@ pub struct Query<'a> {
 /// Reads the entries the query asks for, oldest first.
 pub async fn read(ledger: &LedgerTable, query: &Query<'_>) -> Result<Vec<Entry>, String> {
     if let Some(since) = query.since
-        && chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d").is_err()
+        && tagwarden::date::Date::parse(since).is_err()
         && chrono::DateTime::parse_from_rfc3339(since).is_err()
     {
         return Err(format!("--since {since:?}: expected a date (2026-11-30) or an RFC 3339 time"));

@@ -12,7 +12,7 @@
 //! import nothing from the crate but other leaves: [`ids`] (account, OU and partition checks), [`grant`]
 //! (what an IAM permission is), [`tag_rules`] (SageMaker's key and value rules), [`resource`] (the registry
 //! of SageMaker kinds, their calls and ARNs), [`event`] (what arrives), [`aws`] (clients and the call
-//! policy), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
+//! policy), [`date`] (calendar days, over `chrono`), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
 //! resource, from `event` and `resource`), [`policy`] (the one configuration model, from `ids` and
 //! `tag_rules`) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
 //! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
@@ -29,6 +29,7 @@ pub mod auto_tagger;
 pub mod aws;
 mod cache;
 mod config;
+pub mod date;
 pub mod deny_policy;
 pub mod enforce;
 pub mod event;

@@ -9,125 +9,15 @@
 //! Pure: the `DescribeBudget` call and the clock are the handler's.
 
 use std::fmt;
-use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_sdk_budgets::types::{Budget, Spend, TimeUnit};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::event::budget::{AlertType, BudgetAlert};
 use crate::policy::BudgetRule;
 
-/// A calendar date (proleptic Gregorian, UTC); serialised as `2026-12-01`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    /// The year, e.g. 2026.
-    pub year: i32,
-    /// 1 to 12.
-    pub month: u8,
-    /// 1 to 31.
-    pub day: u8,
-}
-
-impl Date {
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    pub fn from_unix_days(days: i64) -> Self {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Self { year, month, day }
-    }
-
-    /// Days from 1970-01-01 to this date (Howard Hinnant's `days_from_civil`).
-    pub fn to_unix_days(self) -> i64 {
-        let year = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = year.div_euclid(400);
-        let yoe = year.rem_euclid(400);
-        let month = i64::from(self.month);
-        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    /// The UTC date of a Unix time in seconds.
-    pub fn from_unix_secs(secs: i64) -> Self {
-        Self::from_unix_days(secs.div_euclid(86_400))
-    }
-
-    /// The UTC date of `now`.
-    pub fn of(now: SystemTime) -> Self {
-        let secs = match now.duration_since(UNIX_EPOCH) {
-            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX / 2),
-            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX / 2),
-        };
-        Self::from_unix_secs(secs)
-    }
-
-    /// Seconds from the Unix epoch to this date's midnight UTC.
-    pub fn unix_secs(self) -> i64 {
-        self.to_unix_days() * 86_400
-    }
-
-    /// The day after.
-    pub fn next_day(self) -> Self {
-        Self::from_unix_days(self.to_unix_days() + 1)
-    }
-
-    /// The first day of the month `months` months after this date's month.
-    fn first_of_month_after(self, months: i32) -> Self {
-        let index = self.year * 12 + i32::from(self.month) - 1 + months;
-        Self { year: index.div_euclid(12), month: (index.rem_euclid(12) + 1) as u8, day: 1 }
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-impl FromStr for Date {
-    type Err = String;
-
-    /// Reads `YYYY-MM-DD`; refuses a day the month does not have.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("{text:?} is not a date (YYYY-MM-DD)");
-        let mut parts = text.splitn(3, '-');
-        let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return Err(bad());
-        }
-        let date = Self {
-            year: y.parse().map_err(|_| bad())?,
-            month: m.parse().map_err(|_| bad())?,
-            day: d.parse().map_err(|_| bad())?,
-        };
-        // NOTE: a round trip through days refuses 2026-02-30 and month 13.
-        if date.month == 0 || date.day == 0 || Self::from_unix_days(date.to_unix_days()) != date {
-            return Err(bad());
-        }
-        Ok(date)
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::date::Date;
 
 /// How long a budget's period is: AWS Budgets' `TimeUnit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,11 +75,11 @@ pub fn period_at(budget: &Budget, now: SystemTime) -> Period {
         PeriodUnit::Daily => (today, today.next_day()),
         PeriodUnit::Monthly => (today.first_of_month_after(0), today.first_of_month_after(1)),
         PeriodUnit::Quarterly => {
-            let start = today.first_of_month_after(-(i32::from(today.month) - 1) % 3);
+            let start = today.first_of_month_after(-((today.month() as i32 - 1) % 3));
             (start, start.first_of_month_after(3))
         }
         PeriodUnit::Annually => {
-            let start = Date { year: today.year, month: 1, day: 1 };
+            let start = today.first_of_month_after(1 - today.month() as i32);
             (start, start.first_of_month_after(12))
         }
         PeriodUnit::Custom => (first.unwrap_or(today), after.unwrap_or_else(|| today.next_day())),
@@ -369,14 +259,14 @@ mod tests {
 
     fn at(date: &str) -> SystemTime {
         let date: Date = date.parse().unwrap();
-        UNIX_EPOCH + Duration::from_secs(date.unix_secs() as u64 + 13 * 3600)
+        std::time::UNIX_EPOCH + Duration::from_secs(date.unix_secs() as u64 + 13 * 3600)
     }
 
-    const NOV: Period = Period {
-        start: Date { year: 2026, month: 11, day: 1 },
-        end: Date { year: 2026, month: 12, day: 1 },
+    static NOV: std::sync::LazyLock<Period> = std::sync::LazyLock::new(|| Period {
+        start: Date::parse("2026-11-01").unwrap(),
+        end: Date::parse("2026-12-01").unwrap(),
         unit: PeriodUnit::Monthly,
-    };
+    });
 
     #[test]
     fn a_forged_alert_claiming_200_percent_acts_on_the_budgets_own_figure_or_not_at_all() {
@@ -449,7 +339,7 @@ mod tests {
         planned.planned_budget_limits =
             Some([(NOV.start.unix_secs().to_string(), spend("200", "USD")), ("0".into(), spend("1", "USD"))].into());
         assert_eq!(budget_percent(&planned, AlertType::Actual, &NOV), Ok(150.0));
-        let december = Period { start: NOV.end, end: NOV.end.first_of_month_after(1), ..NOV };
+        let december = Period { start: NOV.end, end: NOV.end.first_of_month_after(1), ..*NOV };
         assert!(budget_percent(&planned, AlertType::Actual, &december).unwrap_err().contains("no limit"));
     }
 
@@ -464,11 +354,11 @@ mod tests {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
         assert_eq!(
-            serde_json::to_value(NOV).unwrap(),
+            serde_json::to_value(*NOV).unwrap(),
             serde_json::json!({"start": "2026-11-01", "end": "2026-12-01", "unit": "MONTHLY"})
         );
-        let back: Period = serde_json::from_value(serde_json::to_value(NOV).unwrap()).unwrap();
-        assert_eq!(back, NOV);
+        let back: Period = serde_json::from_value(serde_json::to_value(*NOV).unwrap()).unwrap();
+        assert_eq!(back, *NOV);
     }
 
     fn with_unit(unit: TimeUnit, bounds: Option<(&str, &str)>) -> Budget {

@@ -86,7 +86,7 @@ impl BudgetPolicy {
 
     /// The day exemptions are judged on: [`BudgetPolicy::today`], else today (UTC).
     pub fn exemption_day(&self) -> Day {
-        self.today.clone().unwrap_or_else(Day::today)
+        self.today.unwrap_or_else(Day::today)
     }
 
     /// How the exemptions judge a resource or role ARN on [`BudgetPolicy::exemption_day`].

@@ -13,9 +13,6 @@
 //! Each entry has exactly one selector, a `reason`, and optionally `expires` (a UTC day: the exemption holds
 //! through that day). An expired exemption is never honoured: the enforcer reports it instead.
 
-use std::fmt;
-use std::time::SystemTime;
-
 use serde::Deserialize;
 
 use crate::resource::{SageMakerArn, kind_for_arn_type};
@@ -108,61 +105,8 @@ fn matches_ignoring_case(glob: &str, text: &str) -> bool {
     super::glob_match(&glob.to_lowercase(), &text.to_lowercase())
 }
 
-/// A calendar day, `YYYY-MM-DD` (UTC); ordered by date.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Day(String);
-
-impl Day {
-    /// Parses `YYYY-MM-DD` with a real month and day (leap years counted); the error says what was wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("{text:?} is not a date as YYYY-MM-DD");
-        let bytes = text.as_bytes();
-        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-            return Err(bad());
-        }
-        let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
-            let part = &text[range];
-            if !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad());
-            }
-            part.parse().map_err(|_| bad())
-        };
-        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return Err(format!("{text:?}: month {month} is not 1 to 12")),
-        };
-        if !(1..=days).contains(&day) {
-            return Err(format!("{text:?}: day {day} is not in month {month} (1 to {days})"));
-        }
-        Ok(Self(text.to_owned()))
-    }
-
-    /// Today by the system clock, in UTC.
-    pub fn today() -> Self {
-        let now = aws_smithy_types::DateTime::from(SystemTime::now());
-        let text = now.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
-        // NOTE: RFC 3339 starts with the day; a clock beyond year 9999 is the only way this is not one.
-        Self(text.get(..10).unwrap_or("9999-12-31").to_owned())
-    }
-}
-
-impl fmt::Display for Day {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Day {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+/// A calendar day, `YYYY-MM-DD` (UTC): the crate's one date type.
+pub use crate::date::Date as Day;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
