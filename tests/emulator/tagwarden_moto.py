@@ -28,6 +28,11 @@ Gaps filled (one section below per gap):
    but cannot list them), ListLabelingJobs, ListInferenceComponents and
    ListMonitoringSchedules (moto has no such resources, so the truthful answer
    of the emulator is an empty list); tagging feature groups by ARN.
+9. DynamoDB conditional writes -- moto server handles requests on several
+   threads and checks a ``ConditionExpression`` and then writes without a
+   lock, so two concurrent conditional puts of one key can both succeed.
+   DynamoDB applies each write atomically; the backend's item operations
+   are serialised here so the enforcement ledger's claims behave the same.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -713,7 +718,33 @@ def install() -> None:
     for name, fn in list(globals().items()):
         if name.startswith("r_") and callable(fn):
             setattr(SageMakerResponse, name[2:], fn)
+    _serialise_dynamodb_items()
     _installed = True
+
+
+# --------------------------------------------------------------------------
+# Gap 9: DynamoDB item operations are atomic, as in DynamoDB
+# --------------------------------------------------------------------------
+
+_DYNAMODB_ITEMS = threading.RLock()
+
+
+def _serialise_dynamodb_items() -> None:
+    """One lock around the backend's item reads and writes: a condition is checked and the write made
+    with no other request in between (moto server runs requests on several threads)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with _DYNAMODB_ITEMS:
+                return method(*args, **kwargs)
+        locked.__name__ = method.__name__
+        return locked
+
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan",
+                 "transact_write_items", "batch_get_item"):
+        if hasattr(DynamoDBBackend, name):
+            setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
 
 
 # --------------------------------------------------------------------------

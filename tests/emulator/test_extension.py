@@ -673,3 +673,30 @@ def test_listings_for_the_sweep(sm, raw_checked):
     assert err(e)[:2] == ("ValidationException", 400)
     assert {"ListFeatureGroups", "ListLabelingJobs", "ListInferenceComponents",
             "ListMonitoringSchedules"} <= set(raw_checked)
+
+
+def test_concurrent_conditional_puts_of_one_key_let_exactly_one_win(server):
+    """Gap 9: as in DynamoDB, of many conditional puts racing for one key exactly one succeeds."""
+    import concurrent.futures
+
+    http(f"{server}/moto-api/reset", "POST")
+    ddb = _make_client("dynamodb", server)
+    ddb.create_table(
+        TableName="claims", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )
+
+    def claim(round_: int, who: int) -> bool:
+        try:
+            ddb.put_item(TableName="claims", Item={"pk": {"S": f"m-{round_}"}, "who": {"N": str(who)}},
+                         ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        for round_ in range(20):
+            wins = list(pool.map(lambda who: claim(round_, who), range(8)))
+            assert wins.count(True) == 1, (round_, wins)
