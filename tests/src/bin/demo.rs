@@ -411,9 +411,11 @@ async fn serve(port: u16) -> Result<(), String> {
         created += usize::from(create_resource(&config, &sample_event("auto-tagger", file)?).await?.is_some());
     }
     seed_budget_world(&emulator, &config, 3).await?;
+    let ledger = tagwarden_e2e::ledger::create_ledger(&config).await?;
     let endpoint = emulator.endpoint();
     println!(
-        "Emulator on {endpoint} with the demo world, {created} untagged sample resources and the ml-marketing budget's world."
+        "Emulator on {endpoint} with the demo world, {created} untagged sample resources, the ml-marketing budget's world and the ledger table {}.",
+        ledger.table()
     );
     println!("In another shell:\n");
     println!(
@@ -423,8 +425,11 @@ async fn serve(port: u16) -> Result<(), String> {
         "  cargo run -p tagwarden-cli -- replay auto-tagger --event events/auto-tagger/model-assumed-role-ci.json"
     );
     println!(
-        "  cargo run -p tagwarden-cli -- replay budget-enforcer --event events/budget-enforcer/actual-105-percent.json --dry-run \\\n      --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts\n"
+        "  cargo run -p tagwarden-cli -- replay budget-enforcer --event events/budget-enforcer/actual-105-percent.json \\\n      --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts --ledger-table {}",
+        ledger.table()
     );
+    println!("  cargo run -p tagwarden-cli -- history --budget ml-marketing --ledger-table {}", ledger.table());
+    println!("  cargo run -p tagwarden-cli -- restore --budget ml-marketing --ledger-table {}\n", ledger.table());
     println!("Ctrl-C stops the emulator.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())
