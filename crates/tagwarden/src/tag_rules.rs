@@ -73,10 +73,102 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Longest SNS `Subject` Tagwarden sends, in characters and bytes (SNS wants fewer than 100).
+pub const MAX_SNS_SUBJECT: usize = 99;
+
+/// `text` as a legal SNS `Subject`: printable ASCII only (anything else becomes `?`), at most
+/// [`MAX_SNS_SUBJECT`] bytes, ending with `...` when cut; the one function every `Publish` goes through.
+pub fn sns_subject(text: &str) -> String {
+    // SNS Publish, `Subject`: "Subjects must be ASCII text that begins with a letter, number, or punctuation
+    // mark; must not include line breaks or control characters; and must be less than 100 characters long."
+    // https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (the SDK model says "UTF-8 text with no line
+    // breaks or control characters, and less than 100 characters long":
+    // https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/sns/aws.sdk.kotlin.services.sns.model/-publish-request/subject.html).
+    // Printable ASCII satisfies both, and one byte per character makes bytes and characters the same count.
+    let ascii: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect();
+    let mut subject =
+        if ascii.len() <= MAX_SNS_SUBJECT { ascii } else { format!("{}...", ascii[..MAX_SNS_SUBJECT - 3].trim_end()) };
+    // It must begin with a letter, number or punctuation mark, and be non-empty.
+    if !subject.starts_with(|c: char| c.is_ascii_graphic()) {
+        subject = format!("Tagwarden:{subject}");
+        subject.truncate(MAX_SNS_SUBJECT);
+    }
+    subject
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn assert_legal_subject(subject: &str) {
+        assert!(subject.len() < 100 && subject.chars().count() < 100, "{} bytes: {subject}", subject.len());
+        assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{subject}");
+        assert!(subject.starts_with(|c: char| c.is_ascii_graphic()), "{subject}");
+    }
+
+    #[test]
+    fn sns_subject_of_99_characters_is_kept_whole() {
+        let text = "a".repeat(99);
+        assert_eq!(sns_subject(&text), text);
+    }
+
+    #[test]
+    fn sns_subject_of_100_characters_is_cut_to_99_bytes_ending_with_dots() {
+        let subject = sns_subject(&"a".repeat(100));
+        assert_legal_subject(&subject);
+        assert_eq!(subject, format!("{}...", "a".repeat(96)));
+    }
+
+    #[test]
+    fn sns_subject_of_101_characters_is_cut_below_100() {
+        let subject = sns_subject(&"b".repeat(101));
+        assert_legal_subject(&subject);
+        assert!(subject.ends_with("..."), "{subject}");
+    }
+
+    #[test]
+    fn sns_subject_with_multi_byte_text_stays_under_100_bytes_and_is_ascii() {
+        let subject = sns_subject(&format!("Budget {} für Zoë 💸 — {}", "é".repeat(60), "ü".repeat(60)));
+        assert_legal_subject(&subject);
+        assert!(subject.starts_with("Budget ??"), "{subject}");
+        let short = sns_subject("Zoë");
+        assert_eq!(short, "Zo?");
+    }
+
+    #[test]
+    fn sns_subject_turns_line_breaks_and_control_characters_into_legal_text() {
+        let subject = sns_subject("line one\nline two\r\u{7}\u{1b}[31m");
+        assert_legal_subject(&subject);
+        assert_eq!(subject, "line one line two ??[31m");
+        assert_legal_subject(&sns_subject(""));
+        assert_legal_subject(&sns_subject("\u{7}"));
+    }
+
+    #[test]
+    fn sns_subject_for_a_63_character_name_is_legal() {
+        let name = "n".repeat(63);
+        let subject = sns_subject(&format!("Tagwarden restored the tags of training-job {name} after a change"));
+        assert_legal_subject(&subject);
+    }
+
+    proptest! {
+        #[test]
+        fn sns_subject_is_always_legal(text in ".{0,300}") {
+            let subject = sns_subject(&text);
+            prop_assert!(subject.len() < 100 && subject.chars().count() < 100);
+            prop_assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+            prop_assert!(subject.starts_with(|c: char| c.is_ascii_graphic()));
+        }
+    }
 
     #[test]
     fn accepts_unicode_letters_and_the_punctuation_sagemaker_allows() {

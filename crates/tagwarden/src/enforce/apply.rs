@@ -482,8 +482,16 @@ impl BudgetEnforcer {
         let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
             return Ok(false);
         };
-        let sent =
-            self.clients.sns.publish().topic_arn(topic).subject(subject).message(message).send().await.aws("Publish");
+        let sent = self
+            .clients
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(crate::tag_rules::sns_subject(&subject))
+            .message(message)
+            .send()
+            .await
+            .aws("Publish");
         match sent {
             Ok(_) => Ok(true),
             Err(err) if err.is_retryable() => Err(err),

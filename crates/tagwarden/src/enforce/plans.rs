@@ -280,7 +280,7 @@ fn plan_notice(pending: &PendingReport, plan: &Plan) -> (String, String) {
     if plan.targets.len() > 200 {
         message.push_str(&format!("  … and {} more (tagwarden plans --format json)\n", plan.targets.len() - 200));
     }
-    (crate::tag_rules::truncate(&subject, 99), message)
+    (crate::tag_rules::sns_subject(&subject), message)
 }
 
 #[cfg(test)]

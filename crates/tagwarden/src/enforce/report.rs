@@ -201,7 +201,7 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
     if failures.len() > 50 {
         body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
     }
-    (crate::tag_rules::truncate(&subject, 99), body)
+    (crate::tag_rules::sns_subject(&subject), body)
 }
 
 /// Results collected while acting, and the first retryable failure if any.

@@ -206,7 +206,7 @@ pub fn notice(alert: &BudgetAlert, unverified: &Unverified) -> (String, String) 
         alert.topic_arn.as_deref().unwrap_or("(none)"),
         alert.account_id.as_deref().unwrap_or("(none)"),
     );
-    (crate::tag_rules::truncate(&subject, 99), body)
+    (crate::tag_rules::sns_subject(&subject), body)
 }
 
 #[cfg(test)]

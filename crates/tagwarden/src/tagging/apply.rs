@@ -14,7 +14,6 @@ use tracing::{info, warn};
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::reserved::{self, ReservedWrite, reserved_writes};
-use super::rules::truncate;
 use super::tamper::{TagChange, identity_key, principal_key};
 use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
@@ -371,7 +370,7 @@ impl AutoTagger {
             .sns
             .publish()
             .topic_arn(topic)
-            .subject(truncate(subject, 99))
+            .subject(crate::tag_rules::sns_subject(subject))
             .message(message.to_string())
             .send()
             .await

@@ -129,8 +129,16 @@ impl OrgTagger {
                 self.pool.role_arn(account),
                 self.pool.home_account()
             );
-            let published =
-                self.pool.home().sns.publish().topic_arn(topic).subject(subject).message(message).send().await;
+            let published = self
+                .pool
+                .home()
+                .sns
+                .publish()
+                .topic_arn(topic)
+                .subject(crate::tag_rules::sns_subject(&subject))
+                .message(message)
+                .send()
+                .await;
             match published.aws("Publish") {
                 Ok(_) => {}
                 Err(err) if err.is_retryable() => return Err(err.into()),
