@@ -113,22 +113,23 @@ pub fn report(cur: &Path, format: ReportFormat, tags: Vec<String>, policy: Optio
                 for (value, total) in groups {
                     print_line(&format!(
                         "{},{},{},{}",
-                        csv_field(key),
-                        csv_field(value),
+                        tagwarden_ops::csv_cell::cell(key),
+                        tagwarden_ops::csv_cell::cell(value),
                         total.cost,
                         total.line_items
                     ))?;
                 }
             }
-            print_line(&format!("(any),{UNTAGGED},{},{}", report.untagged.cost, report.untagged.line_items))?;
+            print_line(&format!(
+                "(any),{},{},{}",
+                tagwarden_ops::csv_cell::cell(UNTAGGED),
+                report.untagged.cost,
+                report.untagged.line_items
+            ))?;
         }
         ReportFormat::Table => print_table(&report)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
 }
 
 fn print_table(report: &CostReport) -> Result<(), String> {

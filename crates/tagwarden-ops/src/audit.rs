@@ -382,14 +382,6 @@ fn table(report: &AuditReport) -> String {
     out
 }
 
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
-}
-
 /// Rows: `resource_type,resource_arn,creator,key,status,detail`; non-compliant resources list each
 /// required key (compliant keys with status `ok`).
 fn csv(report: &AuditReport) -> String {
@@ -402,12 +394,12 @@ fn csv(report: &AuditReport) -> String {
                 None => ("ok", String::new()),
             };
             let row = [
-                csv_field(&r.resource_type),
-                csv_field(&r.resource_arn),
-                csv_field(r.creator.as_deref().unwrap_or("")),
-                csv_field(key),
-                status.to_owned(),
-                csv_field(&detail),
+                crate::csv_cell::cell(&r.resource_type),
+                crate::csv_cell::cell(&r.resource_arn),
+                crate::csv_cell::cell(r.creator.as_deref().unwrap_or("")),
+                crate::csv_cell::cell(key),
+                crate::csv_cell::cell(status),
+                crate::csv_cell::cell(&detail),
             ];
             out.push_str(&row.join(","));
             out.push('\n');
@@ -604,6 +596,15 @@ mod tests {
         assert!(lines.iter().any(|l| l.ends_with(",team,ok,")));
         let missing = lines.iter().find(|l| l.contains(",cost-center,")).unwrap();
         assert!(missing.contains(",missing,"), "{missing}");
+    }
+
+    #[test]
+    fn csv_neutralises_formula_looking_values_written_by_users() {
+        let mut r = resource("model", "a", &[("team", "x")]);
+        r.owner_profile = Some("=HYPERLINK(\"http://evil\",\"x\")".into());
+        let text = render(&audit(&[r], &policy()), Format::Csv);
+        assert!(text.contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\","), "{text}");
+        assert!(!text.lines().any(|l| l.split(',').any(|c| c.starts_with(['=', '+', '-', '@']))), "{text}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`audit`]: how well the estate's tags comply with the policy (table, JSON, CSV, HTML).
 //! - [`cost`]: cost allocation: activating the policy's keys in Cost Explorer, Athena named queries over
 //!   the CUR, cost reports by tag value.
+//! - [`csv_cell`]: the one CSV cell writer, neutralising formula-looking values (CSV injection).
 //! - [`guardrails`]: IAM, SCP and Organizations tag policies generated from the tag policy.
 //!
 //! They live in their own crate so that neither Lambda compiles them or links `aws-sdk-costexplorer`:
@@ -12,4 +13,5 @@
 
 pub mod audit;
 pub mod cost;
+pub mod csv_cell;
 pub mod guardrails;
