@@ -465,3 +465,25 @@ fn the_policy_parameter_is_the_stacks_own_its_default_only_notifies_and_its_chan
         "!GetAtt:PolicyParameterChanges.Arn"
     );
 }
+
+#[test]
+fn the_auto_tagger_reserves_concurrency_from_its_parameter_twenty_by_default_and_zero_leaves_it_unreserved() {
+    let template = template();
+    let parameter = &template["Parameters"]["AutoTaggerReservedConcurrency"];
+    assert_eq!(parameter["Type"].as_str(), Some("Number"));
+    assert_eq!(parameter["Default"].as_u64(), Some(20));
+    assert_eq!(parameter["MinValue"].as_u64(), Some(0));
+    let condition = &template["Conditions"]["AutoTaggerConcurrencyReserved"];
+    assert_eq!(format!("{condition:?}").matches("AutoTaggerReservedConcurrency").count(), 1, "{condition:?}");
+    assert!(reference(condition).starts_with("!Not:"), "{condition:?}");
+    let reserved = &function(&template, "AutoTaggerFunction")["ReservedConcurrentExecutions"];
+    let Value::Tagged(tagged) = reserved else { panic!("not an !If: {reserved:?}") };
+    assert_eq!(tagged.tag.to_string(), "!If");
+    let branches: Vec<String> = match &tagged.value {
+        Value::Sequence(items) => items.iter().map(reference).collect(),
+        other => panic!("not a list: {other:?}"),
+    };
+    assert_eq!(branches, ["AutoTaggerConcurrencyReserved", "!Ref:AutoTaggerReservedConcurrency", "!Ref:AWS::NoValue"]);
+    // The enforcer keeps its own single slot: two alerts for one budget must not race.
+    assert_eq!(function(&template, "BudgetEnforcerFunction")["ReservedConcurrentExecutions"].as_u64(), Some(1));
+}

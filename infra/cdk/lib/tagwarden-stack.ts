@@ -97,6 +97,19 @@ export class TagwardenStack extends Stack {
     const endpointDeletionAllowed = new CfnCondition(this, 'EndpointDeletionAllowed', {
       expression: Fn.conditionEquals(allowEndpointDeletion.valueAsString, 'true'),
     });
+    const autoTaggerReservedConcurrency = new CfnParameter(this, 'AutoTaggerReservedConcurrency', {
+      type: 'Number',
+      default: 20,
+      minValue: 0,
+      maxValue: 1000,
+      description:
+        'Concurrent executions reserved for the auto-tagger: a ceiling, so that a flood of tag-change events (say ' +
+        "from a member account) cannot take the account's Lambda concurrency; the excess waits in Lambda's async " +
+        'queue and is retried. 0 leaves it unreserved (no ceiling). Sizing: docs/deployment.md.',
+    });
+    const autoTaggerConcurrencyReserved = new CfnCondition(this, 'AutoTaggerConcurrencyReserved', {
+      expression: Fn.conditionNot(Fn.conditionEquals(autoTaggerReservedConcurrency.value, '0')),
+    });
     const memberRoleName = new CfnParameter(this, 'MemberRoleName', {
       type: 'String',
       default: 'TagwardenMember',
@@ -404,6 +417,12 @@ export class TagwardenStack extends Stack {
         maxEventAge: Duration.hours(1),
         onFailure: new SqsDestination(autoTaggerDlq),
       },
+    );
+
+    // A ceiling against floods of events (0: unreserved); 0 reserved would stop the function, never wanted.
+    (autoTagger.node.defaultChild as lambda.CfnFunction).addPropertyOverride(
+      'ReservedConcurrentExecutions',
+      Fn.conditionIf(autoTaggerConcurrencyReserved.logicalId, autoTaggerReservedConcurrency.value, Aws.NO_VALUE),
     );
 
     // NOTE: a plain CfnRule, as SAM expands it: the L2 Lambda target would add a second, rule-specific

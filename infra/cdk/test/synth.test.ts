@@ -308,6 +308,20 @@ test('the example budget is conditional and alerts at 80/100/120 % actual and 10
   assert.match(JSON.stringify(budget.Properties.Budget.CostFilters.TagKeyValue), /user:.*CostAllocationTagKey.*\$.*CostCenterTagValue/);
 });
 
+test('the auto-tagger has reserved concurrency from AutoTaggerReservedConcurrency, 20 by default, 0 unreserved', () => {
+  const parameter = template.Parameters.AutoTaggerReservedConcurrency;
+  assert.equal(parameter.Type, 'Number');
+  assert.equal(parameter.Default, 20);
+  assert.equal(parameter.MinValue, 0);
+  assert.deepEqual(template.Conditions.AutoTaggerConcurrencyReserved, {
+    'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AutoTaggerReservedConcurrency' }, '0'] }],
+  });
+  assert.deepEqual(resources.AutoTaggerFunction.Properties.ReservedConcurrentExecutions, {
+    'Fn::If': ['AutoTaggerConcurrencyReserved', { Ref: 'AutoTaggerReservedConcurrency' }, { Ref: 'AWS::NoValue' }],
+  });
+  assert.equal(resources.BudgetEnforcerFunction.Properties.ReservedConcurrentExecutions, 1);
+});
+
 test("the SAM template's parameters, resources and outputs, and no others", () => {
   // SAM's expansion of infra/template.yaml, by logical id; the CDK app keeps the ids.
   const sam = [
@@ -325,8 +339,8 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
-    'AllowEndpointDeletion', 'BootstrapVersion', 'BudgetAmount', 'BudgetName', 'CostAllocationTagKey',
-    'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName',
+    'AllowEndpointDeletion', 'AutoTaggerReservedConcurrency', 'BootstrapVersion', 'BudgetAmount', 'BudgetName',
+    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName',
     'PolicyParameterName', 'PolicyYaml', 'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
