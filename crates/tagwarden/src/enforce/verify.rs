@@ -257,6 +257,16 @@ mod tests {
         Policy::example().unwrap().budgets.rules[0].clone()
     }
 
+    #[test]
+    fn the_notice_for_a_budget_with_a_long_multi_byte_name_has_a_subject_sns_accepts() {
+        let mut alert = alert(120.0, AlertType::Actual);
+        alert.budget_name = format!("ml-{}-Müller-🚀", "x".repeat(63));
+        let (subject, _) = notice(&alert, &missing(&alert));
+        assert!(subject.len() < 100 && subject.chars().count() < 100, "{} bytes: {subject}", subject.len());
+        assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{subject}");
+        assert!(subject.starts_with("Tagwarden: UNVERIFIED alert for budget ml-xxx") && subject.ends_with("..."));
+    }
+
     fn at(date: &str) -> SystemTime {
         let date: Date = date.parse().unwrap();
         std::time::UNIX_EPOCH + Duration::from_secs(date.unix_secs() as u64 + 13 * 3600)
