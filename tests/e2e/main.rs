@@ -11,6 +11,7 @@ mod cost;
 mod exemptions;
 mod ledger;
 mod load;
+mod notices;
 mod org;
 mod org_budget;
 mod outage;

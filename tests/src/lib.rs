@@ -134,6 +134,18 @@ impl Emulator {
         self.request("POST", "/_tagwarden/deny-assume-role", &body).map(drop)
     }
 
+    /// The `Subject` of every message published to SNS so far (moto's record), in order, per topic.
+    pub fn sns_subjects(&self) -> Result<Vec<String>, String> {
+        let body = self.request("GET", "/moto-api/data.json", "")?;
+        let value: Value = serde_json::from_str(&body).map_err(|e| format!("data.json: {e}"))?;
+        let topics = value["sns"]["Topic"].as_array().cloned().unwrap_or_default();
+        Ok(topics
+            .iter()
+            .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
+            .filter_map(|sent| sent[2].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
