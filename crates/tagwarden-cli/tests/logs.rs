@@ -13,6 +13,20 @@ const TOKEN: &str = "zZtoken-log-leak-check-IQoJb3JpZ2luX2VjEJr";
 
 #[tokio::test]
 async fn trace_logs_hold_no_credentials_bodies_or_whole_tag_values() {
+    replay_holds_no_secrets("trace").await;
+}
+
+/// Per-crate directives are more specific than the cap's `aws_`: they must not lift it.
+#[tokio::test]
+async fn sdk_crates_asked_for_at_trace_by_name_still_log_no_credentials_or_bodies() {
+    replay_holds_no_secrets(
+        "aws_sigv4=trace,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,hyper_util=trace,trace",
+    )
+    .await;
+}
+
+/// Replays a create event with `RUST_LOG=rust_log` and real-looking credentials, and checks the log lines.
+async fn replay_holds_no_secrets(rust_log: &str) {
     let emulator = Emulator::start().unwrap();
     let config = emulator.sdk_config(REGION, 1).await;
     seed_world(&config).await.unwrap();
@@ -26,7 +40,7 @@ async fn trace_logs_hold_no_credentials_bodies_or_whole_tag_values() {
 
     let output = cli(env!("CARGO_BIN_EXE_tagwarden"), &emulator)
         .args(["replay", "auto-tagger", "--event", file.to_str().unwrap()])
-        .env("RUST_LOG", "trace")
+        .env("RUST_LOG", rust_log)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
@@ -51,5 +65,5 @@ async fn trace_logs_hold_no_credentials_bodies_or_whole_tag_values() {
     ] {
         assert!(!lower.contains(&needle), "{what} in the logs:\n{logs}");
     }
-    println!("{} log lines at RUST_LOG=trace, none with credentials or bodies", logs.lines().count());
+    println!("{} log lines at RUST_LOG={rust_log}, none with credentials or bodies", logs.lines().count());
 }
