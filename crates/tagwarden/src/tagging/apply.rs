@@ -623,6 +623,39 @@ mod tests {
 
     const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb";
 
+    fn training_job(name: &str, creator: Creator) -> Subject {
+        let kind = crate::resource::kind_for_arn_type("training-job").unwrap();
+        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}");
+        let mut subject = Subject::for_resource(kind, crate::resource::SageMakerArn::parse(&arn).unwrap(), None);
+        subject.creator = creator;
+        subject
+    }
+
+    fn identity(kind: &str, invoked_by: Option<&str>) -> Creator {
+        let identity = crate::event::cloudtrail::UserIdentity {
+            kind: Some(kind.into()),
+            invoked_by: invoked_by.map(Into::into),
+            user_name: Some("intern".into()),
+            arn: Some("arn:aws:iam::123456789012:user/intern".into()),
+            ..Default::default()
+        };
+        Creator::from_identity(Some(&identity))
+    }
+
+    #[test]
+    fn only_sagemaker_itself_or_a_record_without_an_event_may_have_launched_a_job() {
+        let child = "fraud-hpo-1127-001-deadbeef";
+        let sagemaker = identity("AWSService", Some("sagemaker.amazonaws.com"));
+        assert!(may_have_a_launcher(&training_job(child, sagemaker.clone())));
+        assert!(may_have_a_launcher(&training_job("automl-churn-dpp0-1-abc", sagemaker)), "any name");
+        assert!(!may_have_a_launcher(&training_job(child, identity("IAMUser", None))), "a person, any name");
+        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", Some("lambda.amazonaws.com")))));
+        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", None))));
+        assert!(may_have_a_launcher(&training_job(child, Creator::unknown(Via::Sweep, None))), "then described");
+        assert!(!may_have_a_launcher(&training_job("churn-xgb", Creator::unknown(Via::Sweep, None))));
+        assert!(!may_have_a_launcher(&training_job(child, identity("SomethingNew", None))));
+    }
+
     fn aws_error(status: u16, code: &str) -> HttpResponse {
         let body = json!({"__type": code, "message": "from the mock"}).to_string();
         HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
