@@ -100,11 +100,19 @@ async fn ci_role_tags_reach_a_lower_cased_endpoint_arn_and_a_protected_key_is_ov
     let tags = w.tags(&report.resource_arn).await;
     assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"));
     assert_eq!(tag(&tags, "created-by"), Some("github-actions-run-4711"));
+}
 
+#[tokio::test]
+async fn a_protected_key_with_no_source_stays_missing_and_is_notified() {
+    let w = world().await;
     let console = tagged(w.replay("notebook-instance-assumed-role-console.json").await.0);
     let tags = w.tags(&console.resource_arn).await;
-    assert_eq!(tag(&tags, "cost-center"), Some("CC-9999"), "no source has one: the caller's stays");
-    assert_eq!(tag(&tags, "team"), Some("fraud-detection"));
+    assert_eq!(tag(&tags, "cost-center"), None, "the caller's CC-9999 is not the cost center");
+    assert_eq!(console.removed, ["cost-center"]);
+    assert_eq!(console.missing_required, ["cost-center"]);
+    assert!(console.notified, "the gap went to the non-compliance topic");
+    assert!(console.warnings.iter().any(|w| w.contains("CC-9999") && w.contains("protected")), "{console:?}");
+    assert_eq!(tag(&tags, "team"), Some("fraud-detection"), "an unprotected key keeps the caller's value");
 }
 
 #[tokio::test]
@@ -128,12 +136,22 @@ async fn instance_role_is_named_by_role_not_by_instance_id() {
     assert_eq!(tag(&tags, "team"), Some("data-engineering"));
 }
 
+/// The tuning child event with its training job created; the job's ARN.
+async fn tuning_child(w: &World, event: &Value) -> String {
+    create_resource(&w.config, event).await.expect("create resource").expect("an ARN")
+}
+
 #[tokio::test]
-async fn tuning_job_children_inherit_the_parent_tags_and_creator() {
+async fn a_real_tuning_child_inherits_its_parents_tags() {
     let w = world().await;
     let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
     assert_eq!(parent.creator.name, "bob");
-    let child = tagged(w.replay("training-job-tuning-child.json").await.0);
+    let event = sample_event("auto-tagger", "training-job-tuning-child.json").unwrap();
+    let child_arn = tuning_child(&w, &event).await;
+    w.emulator.launched_by(&child_arn, &parent.resource_arn).unwrap();
+    w.emulator.reset_calls().unwrap();
+    let child = tagged(w.tagger.handle(&event).await.unwrap());
+    let calls = w.emulator.calls().unwrap();
     assert_eq!(child.creator.kind, CreatorKind::Service);
     assert_eq!(child.parent_arn.as_deref(), Some(parent.resource_arn.as_str()));
     let tags = w.tags(&child.resource_arn).await;
@@ -141,6 +159,43 @@ async fn tuning_job_children_inherit_the_parent_tags_and_creator() {
     assert_eq!(tag(&tags, "environment"), Some("staging"), "bob's Staging, canonical case");
     assert_eq!(tag(&tags, "created-by"), Some("bob"));
     assert_eq!(child.origins["cost-center"], "parent");
+    assert_eq!(calls.by_action.get("sagemaker.DescribeTrainingJob"), Some(&1), "{calls:?}");
+    assert_eq!(calls.by_action.get("sagemaker.DescribeHyperParameterTuningJob"), None, "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_job_named_like_a_tuning_child_but_made_by_a_person_gets_its_creators_tags() {
+    let w = world().await;
+    let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
+    let mut event = sample_event("auto-tagger", "training-job-tuning-child.json").unwrap();
+    let intern = sample_event("auto-tagger", "notebook-instance-iam-user.json").unwrap();
+    event["detail"]["userIdentity"] = intern["detail"]["userIdentity"].clone();
+    event["detail"]["eventType"] = "AwsApiCall".into();
+    event["detail"]["requestParameters"]["trainingJobName"] = "fraud-hpo-1127-001-deadbeef".into();
+    event["detail"]["responseElements"]["trainingJobArn"] =
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/fraud-hpo-1127-001-deadbeef".into();
+    let (outcome, calls) = w.replay_event(&event).await;
+    let report = tagged(outcome);
+    assert_eq!((report.creator.kind, report.creator.name.as_str()), (CreatorKind::IamUser, "intern"));
+    assert_eq!(report.parent_arn, None, "no parent for a person's job, whatever its name");
+    let tags = w.tags(&report.resource_arn).await;
+    assert_eq!(tag(&tags, "team"), Some("growth"), "the intern's own team");
+    assert_eq!(tag(&tags, "created-by"), Some("intern"));
+    assert_ne!(tag(&tags, "cost-center"), Some("CC-3300"), "the fraud team does not pay");
+    assert_eq!(report.missing_required, ["cost-center"], "the intern has no cost center");
+    assert!(!tags.values().any(|v| v == &parent.resource_arn));
+    let describes: Vec<_> = calls.by_action.keys().filter(|a| a.contains(".Describe")).collect();
+    assert!(describes.is_empty(), "no parent lookup at all: {calls:?}");
+}
+
+#[tokio::test]
+async fn a_service_event_for_a_job_whose_description_names_no_launcher_gets_no_parent() {
+    let w = world().await;
+    tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
+    let (outcome, calls) = w.replay("training-job-tuning-child.json").await;
+    let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
+    assert!(skip.reason.contains("no parent"), "{}", skip.reason);
+    assert_eq!(calls.by_action.get("sagemaker.DescribeTrainingJob"), Some(&1), "{calls:?}");
 }
 
 #[tokio::test]

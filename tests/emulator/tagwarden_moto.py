@@ -33,6 +33,12 @@ Gaps filled (one section below per gap):
    lock, so two concurrent conditional puts of one key can both succeed.
    DynamoDB applies each write atomically; the backend's item operations
    are serialised here so the enforcement ledger's claims behave the same.
+10. Jobs SageMaker launched -- moto launches no training jobs for a tuning
+   job (nor for AutoML or labeling jobs), so no job's description names the
+   job that launched it.  ``DescribeTrainingJob`` answers ``TuningJobArn`` /
+   ``AutoMLJobArn`` / ``LabelingJobArn`` (the AWS API model's members) for a
+   job the test marked with ``POST /_tagwarden/launched-by`` (test support,
+   see 7).
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -712,6 +718,7 @@ def install() -> None:
         "stop_hyper_parameter_tuning_job": stop_hyper_parameter_tuning_job,
         "_get_resource_from_arn": _get_resource_from_arn, "add_tags": add_tags,
         "iter_tagged_resources": iter_tagged_resources,
+        "describe_training_job": describe_training_job,
     }
     for name, fn in backend_methods.items():
         setattr(SageMakerModelBackend, name, fn)
@@ -796,6 +803,42 @@ def set_status(arn: str, status: str) -> None:
         setattr(resource, end_attr, None if running else utcnow())
     if m["type"] == "training-job":
         resource.secondary_status = "Training" if status == "InProgress" else status
+
+
+# --------------------------------------------------------------------------
+# Gap 10: the job that launched a job (TuningJobArn, AutoMLJobArn, LabelingJobArn)
+# --------------------------------------------------------------------------
+
+# child ARN type -> (backend dict, {launcher ARN type: Describe* member})
+_LAUNCHERS = {
+    "training-job": ("training_jobs", {"hyper-parameter-tuning-job": "TuningJobArn",
+                                       "automl-job": "AutoMLJobArn",
+                                       "labeling-job": "LabelingJobArn"}),
+}
+_launched_by: dict[str, dict[str, str]] = {}  # child ARN -> {member: launcher ARN}
+_orig_describe_training_job = SageMakerModelBackend.describe_training_job
+
+
+def set_launched_by(arn: str, launcher: str) -> None:
+    """Record that SageMaker launched job ``arn`` for ``launcher`` (raises ValueError)."""
+    m, parent = _ARN_RE.match(arn or ""), _ARN_RE.match(launcher or "")
+    if not m or m["type"] not in _LAUNCHERS:
+        raise ValueError(f"unsupported job ARN (want a training job): {arn!r}")
+    store, members = _LAUNCHERS[m["type"]]
+    if not parent or parent["type"] not in members:
+        raise ValueError(f"a {m['type']} is not launched by {launcher!r} "
+                         f"(want one of {sorted(members)})")
+    if getattr(sagemaker_backends[m["account"]][m["region"]], store).get(m["path"]) is None:
+        raise ValueError(f"no such resource: {arn}")
+    _launched_by[arn] = {members[parent["type"]]: launcher}
+
+
+def _with_launcher(response: dict[str, Any], arn_key: str) -> dict[str, Any]:
+    return {**response, **_launched_by.get(response.get(arn_key, ""), {})}
+
+
+def describe_training_job(self: B, training_job_name: str) -> dict[str, Any]:
+    return _with_launcher(_orig_describe_training_job(self, training_job_name), "TrainingJobArn")
 
 
 @lru_cache(maxsize=None)
@@ -894,6 +937,14 @@ class TagwardenMiddleware:
             with self.lock:
                 self.denied_roles.add(str(req.get("role_arn", "")))
             status, body = "200 OK", {"denied": sorted(self.denied_roles)}
+        elif path == "/_tagwarden/launched-by" and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                set_launched_by(str(req.get("arn", "")), str(req.get("launched_by", "")))
+                status, body = "200 OK", {"arn": req["arn"], "launched_by": req["launched_by"]}
+            except (ValueError, AttributeError) as e:
+                status, body = "400 Bad Request", {"message": str(e)}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

@@ -449,6 +449,22 @@ def _tuning_job(sm, name: str) -> str:
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600}})["HyperParameterTuningJobArn"]
 
 
+def test_launched_by_puts_the_launcher_in_the_job_description(sm, server):
+    url = f"{server}/_tagwarden/launched-by"
+    tuning, child, own = _tuning_job(sm, "hpo-1"), _training_job(sm, "hpo-1-001-5e2a7c1b"), _training_job(sm, "own")
+    assert "TuningJobArn" not in sm.describe_training_job(TrainingJobName="hpo-1-001-5e2a7c1b")
+    assert http(url, "POST", {"arn": child, "launched_by": tuning}) == (200, {"arn": child, "launched_by": tuning})
+    d = sm.describe_training_job(TrainingJobName="hpo-1-001-5e2a7c1b")  # botocore parses it by the model
+    assert d["TuningJobArn"] == tuning and "AutoMLJobArn" not in d
+    assert "TuningJobArn" not in sm.describe_training_job(TrainingJobName="own")
+    automl = tuning.replace(":hyper-parameter-tuning-job/hpo-1", ":automl-job/auto-1")
+    assert http(url, "POST", {"arn": own, "launched_by": automl})[0] == 200
+    assert sm.describe_training_job(TrainingJobName="own")["AutoMLJobArn"] == automl
+    endpoint = tuning.replace(":hyper-parameter-tuning-job/hpo-1", ":endpoint/e")
+    assert http(url, "POST", {"arn": child, "launched_by": endpoint})[0] == 400
+    assert http(url, "POST", {"arn": child.replace("hpo-1-001", "nope-001"), "launched_by": tuning})[0] == 400
+
+
 def test_stop_jobs(sm, server, raw_checked):
     status_url = f"{server}/_tagwarden/status"
     tj = _training_job(sm, "train-1")

@@ -128,6 +128,13 @@ impl Emulator {
         self.request("POST", "/_tagwarden/status", &body).map(drop)
     }
 
+    /// Records that SageMaker launched job `arn` for `launcher` (a tuning, AutoML or labeling job): the
+    /// job's description then names it, as SageMaker's does (moto launches no jobs itself).
+    pub fn launched_by(&self, arn: &str, launcher: &str) -> Result<(), String> {
+        let body = serde_json::json!({"arn": arn, "launched_by": launcher}).to_string();
+        self.request("POST", "/_tagwarden/launched-by", &body).map(drop)
+    }
+
     /// Makes STS refuse `AssumeRole` of `role_arn` with AccessDenied (a member role that does not trust us).
     pub fn deny_assume_role(&self, role_arn: &str) -> Result<(), String> {
         let body = serde_json::json!({ "role_arn": role_arn }).to_string();

@@ -191,19 +191,20 @@ pub enum Studio {
     InDomain,
 }
 
-/// The work that started a resource of this kind, besides a pipeline (which every job's tag names).
+/// The work that started a resource of this kind, besides a pipeline (which every job's tag names): the
+/// resource's own `Describe*` call, whose answer names the tuning, AutoML or labeling job that launched
+/// it. SageMaker writes those fields; a caller cannot set them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParentLookup {
-    /// A training job named `<tuning-job>-NNN-<8 hex>` was launched by that tuning job
-    /// (`DescribeHyperParameterTuningJob` finds its ARN).
-    TuningJob,
+    /// `DescribeTrainingJob` -> `TuningJobArn`, `AutoMLJobArn` or `LabelingJobArn`.
+    TrainingJob,
 }
 
 impl ParentLookup {
     /// The IAM action the lookup needs.
     pub const fn iam_action(self) -> &'static str {
         match self {
-            Self::TuningJob => "sagemaker:DescribeHyperParameterTuningJob",
+            Self::TrainingJob => "sagemaker:DescribeTrainingJob",
         }
     }
 }
@@ -372,7 +373,7 @@ pub const APP: ResourceKind = ResourceKind::new("app", "CreateApp", "appArn", "a
 /// Every resource kind the auto-tagger handles, one row per create call (two for AutoML's V1 and V2).
 pub const KINDS: &[ResourceKind] = &[
     ResourceKind {
-        parent: Some(ParentLookup::TuningJob),
+        parent: Some(ParentLookup::TrainingJob),
         ..ResourceKind::new("training-job", "CreateTrainingJob", "trainingJobArn", "trainingJobName", L::TrainingJobs)
             .role(RoleLookup::TrainingJob)
             .stop(Stop::TrainingJob)

@@ -230,9 +230,8 @@ fn iam_tag(k: &str, v: &str) -> aws_sdk_iam::types::Tag {
 fn tagger_world() -> World {
     use aws_sdk_sagemaker::Client as Sm;
     use aws_sdk_sagemaker::operation::{
-        add_tags::AddTagsOutput, delete_tags::DeleteTagsOutput,
-        describe_hyper_parameter_tuning_job::DescribeHyperParameterTuningJobOutput,
-        describe_space::DescribeSpaceOutput, describe_user_profile::DescribeUserProfileOutput,
+        add_tags::AddTagsOutput, delete_tags::DeleteTagsOutput, describe_space::DescribeSpaceOutput,
+        describe_training_job::DescribeTrainingJobOutput, describe_user_profile::DescribeUserProfileOutput,
         list_tags::ListTagsOutput, list_user_profiles::ListUserProfilesOutput,
     };
     use aws_sdk_sagemaker::types::{OwnershipSettings, UserProfileDetails};
@@ -277,11 +276,11 @@ fn tagger_world() -> World {
             }),
         ),
         (
-            "DescribeHyperParameterTuningJob",
-            mock!(Sm::describe_hyper_parameter_tuning_job).then_compute_output(|input| {
-                let name = input.hyper_parameter_tuning_job_name().unwrap_or_default();
-                DescribeHyperParameterTuningJobOutput::builder()
-                    .hyper_parameter_tuning_job_arn(sm(&format!("hyper-parameter-tuning-job/{name}")))
+            "DescribeTrainingJob",
+            mock!(Sm::describe_training_job).then_output(|| {
+                // A tuning job's child: its description names the tuning job that launched it.
+                DescribeTrainingJobOutput::builder()
+                    .tuning_job_arn(sm("hyper-parameter-tuning-job/fraud-hpo-1127"))
                     .build()
             }),
         ),

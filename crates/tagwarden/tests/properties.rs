@@ -151,6 +151,7 @@ fn sources() -> impl Strategy<Value = TagSources> {
         .prop_map(|(parent, profile, principal, creator)| TagSources {
             layers: vec![parent, profile, principal],
             creator,
+            ..TagSources::default()
         })
 }
 

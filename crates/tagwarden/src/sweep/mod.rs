@@ -84,6 +84,7 @@ pub fn subject_for(kind: &'static ResourceKind, listed: &Listed, role_arn: Optio
         owner_profile: via.and_then(|via| Some((listed.owner_profile.clone()?, via))),
         space_name: listed.space_name.clone(),
         event_id: None,
+        request_tags: Default::default(),
     })
 }
 

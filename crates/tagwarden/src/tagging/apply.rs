@@ -23,7 +23,7 @@ use crate::identity::{
     STUDIO_SPACE_TAG, Via,
 };
 use crate::policy::{Policy, SourceKind};
-use crate::resource::{Owner, ParentLookup, Studio};
+use crate::resource::{Owner, Studio};
 use crate::telemetry::clip;
 
 /// The auto-tagger: policy, clients and caches, built once per process.
@@ -33,7 +33,7 @@ pub struct AutoTagger {
     policy: Arc<Policy>,
     /// Tags of source resources and principals, by ARN.
     pub(super) tags: TtlCache<Option<Tags>>,
-    /// Name lookups: a profile's domain, a profile's ARN, a space's owner, a tuning job's ARN.
+    /// Name lookups: a profile's domain, a profile's ARN, a space's owner, the job that launched a job.
     pub(super) lookups: TtlCache<Option<String>>,
     /// Principals whose tag changes are Tagwarden's own ([`principal_key`] form).
     trusted: BTreeSet<String>,
@@ -441,7 +441,11 @@ impl AutoTagger {
         Some(subject.arn.scope().space(domain, space).to_string())
     }
 
-    /// Work started by SageMaker itself: the pipeline of a step job, the tuning job of a training job.
+    /// Work started by SageMaker itself: the pipeline of a step job, or the tuning, AutoML or labeling
+    /// job that launched a job, as the job's own description names it.
+    ///
+    /// The description is asked only when SageMaker may have started the job ([`may_have_a_launcher`]): a
+    /// job a person created gets that person's tags, whatever its name, and costs no extra call.
     async fn parent(
         &self,
         subject: &Subject,
@@ -452,12 +456,12 @@ impl AutoTagger {
             .get(PIPELINE_EXECUTION_TAG)
             .and_then(|execution| execution.split_once("/execution/"))
             .map(|(pipeline, _)| pipeline.to_owned());
-        let parent_arn = match pipeline {
-            Some(arn) => Some(arn),
-            None => match (subject.kind.parent, tuning_job_name(subject.arn.name())) {
-                (Some(ParentLookup::TuningJob), Some(tuning)) => self.tuning_job_arn(tuning, warnings).await?,
-                _ => None,
-            },
+        let parent_arn = match (pipeline, subject.kind.parent) {
+            (Some(arn), _) => Some(arn),
+            (None, Some(lookup)) if may_have_a_launcher(subject) => {
+                self.launcher_arn(lookup, &subject.arn, warnings).await?
+            }
+            (None, _) => None,
         };
         let Some(parent_arn) = parent_arn else {
             return Ok(None);
@@ -511,7 +515,11 @@ impl AutoTagger {
                 layers.push(SourceLayer { kind: *kind, origin, tags });
             }
         }
-        Ok(TagSources { layers, creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown) })
+        Ok(TagSources {
+            layers,
+            creator: Some(creator.name.clone()).filter(|_| creator.kind != CreatorKind::Unknown),
+            requested: subject.request_tags.clone(),
+        })
     }
 }
 
@@ -529,6 +537,25 @@ fn log_outcome(outcome: &Outcome) {
         Outcome::Failed { reason, resource_arn } => {
             warn!(outcome = "failed", resource_arn = %clip(resource_arn), reason = %clip(reason), "handled")
         }
+    }
+}
+
+/// The CloudTrail `invokedBy` of work SageMaker itself started.
+const SAGEMAKER_SERVICE: &str = "sagemaker.amazonaws.com";
+
+/// Whether SageMaker itself may have started this job, so that its description is worth asking for the
+/// job that launched it.
+///
+/// From an event: only when CloudTrail says the service made the call (`userIdentity.type` `AWSService`,
+/// `invokedBy` SageMaker, which no caller can write). Without an event (the sweep, a tamper restore):
+/// only for names shaped like a tuning job's children (`<tuning-job>-NNN-<8 hex>`), a cheap filter before
+/// the description, which alone decides.
+pub(crate) fn may_have_a_launcher(subject: &Subject) -> bool {
+    let creator = &subject.creator;
+    match (creator.kind, creator.via) {
+        (CreatorKind::Service, Via::AwsService) => creator.name == SAGEMAKER_SERVICE,
+        (CreatorKind::Unknown, Via::Sweep | Via::NoUserIdentity) => tuning_job_name(subject.arn.name()).is_some(),
+        _ => false,
     }
 }
 
@@ -594,6 +621,39 @@ mod tests {
     use serde_json::json;
 
     const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb";
+
+    fn training_job(name: &str, creator: Creator) -> Subject {
+        let kind = crate::resource::kind_for_arn_type("training-job").unwrap();
+        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}");
+        let mut subject = Subject::for_resource(kind, crate::resource::SageMakerArn::parse(&arn).unwrap(), None);
+        subject.creator = creator;
+        subject
+    }
+
+    fn identity(kind: &str, invoked_by: Option<&str>) -> Creator {
+        let identity = crate::event::cloudtrail::UserIdentity {
+            kind: Some(kind.into()),
+            invoked_by: invoked_by.map(Into::into),
+            user_name: Some("intern".into()),
+            arn: Some("arn:aws:iam::123456789012:user/intern".into()),
+            ..Default::default()
+        };
+        Creator::from_identity(Some(&identity))
+    }
+
+    #[test]
+    fn only_sagemaker_itself_or_a_record_without_an_event_may_have_launched_a_job() {
+        let child = "fraud-hpo-1127-001-deadbeef";
+        let sagemaker = identity("AWSService", Some("sagemaker.amazonaws.com"));
+        assert!(may_have_a_launcher(&training_job(child, sagemaker.clone())));
+        assert!(may_have_a_launcher(&training_job("automl-churn-dpp0-1-abc", sagemaker)), "any name");
+        assert!(!may_have_a_launcher(&training_job(child, identity("IAMUser", None))), "a person, any name");
+        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", Some("lambda.amazonaws.com")))));
+        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", None))));
+        assert!(may_have_a_launcher(&training_job(child, Creator::unknown(Via::Sweep, None))), "then described");
+        assert!(!may_have_a_launcher(&training_job("churn-xgb", Creator::unknown(Via::Sweep, None))));
+        assert!(!may_have_a_launcher(&training_job(child, identity("SomethingNew", None))));
+    }
 
     fn aws_error(status: u16, code: &str) -> HttpResponse {
         let body = json!({"__type": code, "message": "from the mock"}).to_string();

@@ -231,6 +231,7 @@ impl CreateCall {
             owner_profile: owner,
             space_name: self.call.request_str("spaceName").map(str::to_owned),
             event_id: self.event_id.clone(),
+            request_tags: self.call.request_tags(),
         }
     }
 }
@@ -253,6 +254,9 @@ pub struct Subject {
     pub space_name: Option<String>,
     /// The EventBridge event id, for notifications.
     pub event_id: Option<String>,
+    /// The tags the caller passed in the create request (empty without one): never the value of a
+    /// protected key.
+    pub request_tags: Tags,
 }
 
 impl Subject {
@@ -268,6 +272,7 @@ impl Subject {
             owner_profile: None,
             space_name: None,
             event_id,
+            request_tags: Tags::new(),
         }
     }
 }

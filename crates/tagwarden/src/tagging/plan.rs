@@ -29,6 +29,9 @@ pub struct TagSources {
     pub layers: Vec<SourceLayer>,
     /// The creator's name for the creator tag; `None` leaves the creator tag alone.
     pub creator: Option<String>,
+    /// The tags the caller passed in the create request (empty when there was none, e.g. the sweep): a
+    /// protected key's value found among them is removed when no source has one.
+    pub requested: Tags,
 }
 
 impl TagSources {
@@ -91,10 +94,6 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
                 candidates.push((kind.to_string(), value));
             }
         }
-        if let (true, Some((_, value))) = (rule.protected, from_caller) {
-            // NOTE: a protected key keeps the caller's value only when no source has one.
-            candidates.push(("caller".into(), value));
-        }
 
         let chosen = candidates.into_iter().find_map(|(origin, value)| {
             accept(rule, policy.invalid_values, &origin, value, &mut plan.warnings).map(|v| (origin, v))
@@ -112,8 +111,26 @@ pub fn plan_tags(existing: &Tags, sources: &TagSources, policy: &TagPolicy) -> T
                     plan.remove.push((*spelling).to_owned());
                 }
             }
-            None if rule.required => plan.missing_required.push(rule.key.clone()),
-            None => {}
+            None => {
+                if let (true, Some((spelling, value))) = (rule.protected, from_caller) {
+                    // NOTE: a protected key never takes the caller's value; with no source it is missing.
+                    // The request's own value is removed; a value of unknown origin (the sweep) is left.
+                    let requested = sources.requested.get(*spelling).is_some_and(|v| v == value);
+                    if requested {
+                        plan.remove.push((*spelling).to_owned());
+                    }
+                    let done = if requested { "removed" } else { "not used" };
+                    plan.warnings.push(format!(
+                        "{}: the caller's value {:?} (as {spelling}) {done}: the key is protected and no source \
+                         has a value",
+                        rule.key,
+                        truncate(value, 60)
+                    ));
+                }
+                if rule.required {
+                    plan.missing_required.push(rule.key.clone());
+                }
+            }
         }
     }
 
@@ -259,7 +276,7 @@ mod tests {
     }
 
     fn sources(layers: Vec<SourceLayer>, creator: Option<&str>) -> TagSources {
-        TagSources { layers, creator: creator.map(Into::into) }
+        TagSources { layers, creator: creator.map(Into::into), ..TagSources::default() }
     }
 
     #[test]
@@ -290,10 +307,46 @@ mod tests {
     }
 
     #[test]
-    fn protected_key_keeps_the_callers_value_when_no_source_has_one() {
+    fn protected_key_never_takes_the_callers_value_and_stays_missing_when_no_source_has_one() {
         let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &TagSources::default(), &example());
         assert!(!plan.add.contains_key("cost-center"));
-        assert!(!plan.missing_required.contains(&"cost-center".to_string()));
+        assert!(plan.missing_required.contains(&"cost-center".to_string()));
+        assert!(plan.warnings.iter().any(|w| w.starts_with("cost-center:") && w.contains("CC-9999")), "{plan:?}");
+    }
+
+    #[test]
+    fn protected_key_from_the_create_request_with_no_source_is_removed() {
+        let s = TagSources { requested: tags(&[("cost-center", "CC-9999")]), ..TagSources::default() };
+        let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &s, &example());
+        assert_eq!(plan.remove, ["cost-center"]);
+        assert!(plan.missing_required.contains(&"cost-center".to_string()));
+        assert!(plan.warnings.iter().any(|w| w.starts_with("cost-center:") && w.contains("removed")), "{plan:?}");
+    }
+
+    #[test]
+    fn protected_key_from_the_create_request_is_replaced_by_a_source_value_not_removed() {
+        let s = TagSources {
+            layers: vec![layer(SourceKind::Principal, &[("cost-center", "CC-4000")])],
+            requested: tags(&[("cost-center", "CC-9999")]),
+            ..TagSources::default()
+        };
+        let plan = plan_tags(&tags(&[("cost-center", "CC-9999")]), &s, &example());
+        assert_eq!(plan.add.get("cost-center").map(String::as_str), Some("CC-4000"));
+        assert!(plan.remove.is_empty());
+    }
+
+    #[test]
+    fn protected_key_under_a_misspelt_key_is_not_taken_from_the_caller_either() {
+        let plan = plan_tags(&tags(&[("costcentre", "CC-9999")]), &TagSources::default(), &example());
+        assert!(!plan.add.contains_key("cost-center"), "{plan:?}");
+        assert!(plan.missing_required.contains(&"cost-center".to_string()));
+    }
+
+    #[test]
+    fn protected_key_with_no_source_and_no_caller_value_is_missing_without_a_warning() {
+        let plan = plan_tags(&Tags::new(), &TagSources::default(), &example());
+        assert!(plan.missing_required.contains(&"cost-center".to_string()));
+        assert!(!plan.warnings.iter().any(|w| w.starts_with("cost-center:")), "{plan:?}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Reading the tag sources of a resource: user profiles, spaces, tuning jobs, and the tags of source
+//! Reading the tag sources of a resource: user profiles, spaces, the jobs that launched a job, and the tags of source
 //! resources and principals, each looked up by ARN or name and cached across warm invocations.
 //!
 //! In: what [`super::apply`] knows of a subject. Out: ARNs, names and tags, or a warning when a source
@@ -8,7 +8,7 @@ use super::Tags;
 use super::apply::{AutoTagger, list_tags, role_tags, user_tags};
 use crate::aws::{AwsError, ResultExt};
 use crate::identity::{Creator, Principal};
-use crate::resource::SageMakerArn;
+use crate::resource::{ParentLookup, SageMakerArn};
 
 impl AutoTagger {
     /// The creator's user profile ARN: from Studio's tag, or looked up by domain and name.
@@ -120,26 +120,32 @@ impl AutoTagger {
         Ok(owner)
     }
 
-    pub(super) async fn tuning_job_arn(
+    /// The tuning, AutoML or labeling job that launched a job, as the job's own description names it
+    /// (fields SageMaker writes, which no caller can set); cached by ARN.
+    pub(super) async fn launcher_arn(
         &self,
-        name: &str,
+        lookup: ParentLookup,
+        job: &SageMakerArn,
         warnings: &mut Vec<String>,
     ) -> Result<Option<String>, AwsError> {
-        let key = format!("tuning-job:{name}");
+        let key = format!("launcher:{job}");
         if let Some(hit) = self.lookups.get(&key) {
             return Ok(hit);
         }
-        let described = self
-            .clients
-            .sagemaker
-            .describe_hyper_parameter_tuning_job()
-            .hyper_parameter_tuning_job_name(name)
-            .send()
-            .await
-            .aws("DescribeHyperParameterTuningJob");
+        let name = job.name();
+        let sm = &self.clients.sagemaker;
+        // NOTE: one arm per `ParentLookup`, exhaustive: a new lookup in the registry needs its call here.
+        let described = match lookup {
+            ParentLookup::TrainingJob => {
+                sm.describe_training_job().training_job_name(name).send().await.aws("DescribeTrainingJob").map(|out| {
+                    let launcher = out.tuning_job_arn().or(out.auto_ml_job_arn()).or(out.labeling_job_arn());
+                    launcher.map(str::to_owned)
+                })
+            }
+        };
         let arn = match described {
-            Ok(out) => out.hyper_parameter_tuning_job_arn().map(str::to_owned),
-            Err(err) => soft(err, warnings, &format!("tuning job {name}"))?,
+            Ok(arn) => arn,
+            Err(err) => soft(err, warnings, &format!("{} {name}", job.resource_type))?,
         };
         self.lookups.insert(key, arn.clone());
         Ok(arn)
