@@ -7,10 +7,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_sdk_sagemaker::types::Tag;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+// NOTE: the shared tag calls live in `calls`; their old paths (`tagging::apply::list_tags`, …) stay.
+pub(super) use super::calls::user_tags;
+pub use super::calls::{add_tags, list_tags, role_tags};
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::reserved::{self, ReservedWrite, reserved_writes};
@@ -559,53 +561,6 @@ pub(crate) fn may_have_a_launcher(subject: &Subject) -> bool {
     }
 }
 
-/// Every tag of a SageMaker resource, following `NextToken`.
-pub async fn list_tags(clients: &Clients, arn: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut pages = clients.sagemaker.list_tags().resource_arn(arn).max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for tag in page.aws("ListTags")?.tags() {
-            if let Some(key) = tag.key() {
-                tags.insert(key.to_owned(), tag.value().unwrap_or_default().to_owned());
-            }
-        }
-    }
-    Ok(tags)
-}
-
-/// Adds or overwrites tags on a SageMaker resource in one call.
-pub async fn add_tags(clients: &Clients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-    let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-    clients.sagemaker.add_tags().resource_arn(arn).set_tags(Some(tags)).send().await.aws("AddTags")?;
-    Ok(())
-}
-
-/// Every tag of an IAM principal, following `Marker`: `iam_tags!(request, "Operation")`.
-macro_rules! iam_tags {
-    ($request:expr, $operation:literal) => {{
-        let mut tags = Tags::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = $request.set_marker(marker).send().await.aws($operation)?;
-            tags.extend(page.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())));
-            marker = page.marker().map(str::to_owned).filter(|_| page.is_truncated());
-            if marker.is_none() {
-                break Ok(tags);
-            }
-        }
-    }};
-}
-
-/// Every tag of an IAM role, following `Marker`.
-pub async fn role_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
-    iam_tags!(clients.iam.list_role_tags().role_name(name), "ListRoleTags")
-}
-
-/// Every tag of an IAM user, following `Marker`.
-pub(super) async fn user_tags(clients: &Clients, name: &str) -> Result<Tags, AwsError> {
-    iam_tags!(clients.iam.list_user_tags().user_name(name), "ListUserTags")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -613,6 +568,7 @@ mod tests {
     use aws_sdk_sagemaker::Client as SageMaker;
     use aws_sdk_sagemaker::operation::add_tags::AddTagsOutput;
     use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+    use aws_sdk_sagemaker::types::Tag;
     use aws_sdk_sns::operation::publish::PublishOutput;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

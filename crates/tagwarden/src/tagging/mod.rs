@@ -5,6 +5,7 @@
 //! whole body; the CLI's `replay` calls the same function.
 
 pub mod apply;
+mod calls;
 pub mod org;
 pub mod plan;
 pub mod reserved;
