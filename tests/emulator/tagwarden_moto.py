@@ -819,6 +819,18 @@ _launched_by: dict[str, dict[str, str]] = {}  # child ARN -> {member: launcher A
 _orig_describe_training_job = SageMakerModelBackend.describe_training_job
 
 
+def _set_field(environ: dict[str, Any], field: str,
+               setter: Callable[[str, str], None]) -> tuple[str, dict[str, Any]]:
+    """An admin POST of ``{"arn": …, <field>: …}``: calls ``setter(arn, value)``; 400 with the reason if refused."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        setter(str(req.get("arn", "")), str(req.get(field, "")))
+        return "200 OK", {"arn": req["arn"], field: req[field]}
+    except (ValueError, AttributeError, KeyError) as e:
+        return "400 Bad Request", {"message": str(e)}
+
+
 def set_launched_by(arn: str, launcher: str) -> None:
     """Record that SageMaker launched job ``arn`` for ``launcher`` (raises ValueError)."""
     m, parent = _ARN_RE.match(arn or ""), _ARN_RE.match(launcher or "")
@@ -938,23 +950,11 @@ class TagwardenMiddleware:
                 self.denied_roles.add(str(req.get("role_arn", "")))
             status, body = "200 OK", {"denied": sorted(self.denied_roles)}
         elif path == "/_tagwarden/launched-by" and method == "POST":
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                req = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                set_launched_by(str(req.get("arn", "")), str(req.get("launched_by", "")))
-                status, body = "200 OK", {"arn": req["arn"], "launched_by": req["launched_by"]}
-            except (ValueError, AttributeError) as e:
-                status, body = "400 Bad Request", {"message": str(e)}
+            status, body = _set_field(environ, "launched_by", set_launched_by)
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                req = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                set_status(str(req.get("arn", "")), str(req.get("status", "")))
-                status, body = "200 OK", {"arn": req["arn"], "status": req["status"]}
-            except (ValueError, AttributeError) as e:
-                status, body = "400 Bad Request", {"message": str(e)}
+            status, body = _set_field(environ, "status", set_status)
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/json"),
                                 ("Content-Length", str(len(data)))])
