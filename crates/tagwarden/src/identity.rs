@@ -285,6 +285,20 @@ impl Creator {
         self
     }
 
+    /// The same creator named by its role alone: what a refused Studio claim falls back to.
+    pub fn as_role(mut self) -> Self {
+        if let Some(Principal::Role { name, .. }) = &self.principal {
+            self.kind = CreatorKind::AssumedRole;
+            self.name = name.clone();
+            self.via = Via::RoleName;
+        } else {
+            self.kind = CreatorKind::Unknown;
+            self.name = "unknown".into();
+        }
+        self.profile = None;
+        self
+    }
+
     /// Names a Studio user profile as the creator (the owner of an app or space named in the request).
     pub fn with_owner_profile(mut self, profile: ProfileRef, via: Via) -> Self {
         if (self.kind == CreatorKind::AssumedRole && self.via == Via::RoleName) || self.kind == CreatorKind::Unknown {

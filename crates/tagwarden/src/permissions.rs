@@ -24,17 +24,22 @@ const TAGGER_CALLS: &[Permission] = &[
     ("sagemaker:DeleteTags", Scope::SageMaker),
     ("sagemaker:DescribeUserProfile", Scope::SageMaker),
     ("sagemaker:DescribeSpace", Scope::SageMaker),
+    // the evidence: execution roles that confirm a Studio claim, a pipeline's own role
+    ("sagemaker:DescribeDomain", Scope::SageMaker),
+    ("sagemaker:DescribePipeline", Scope::SageMaker),
     ("sagemaker:ListUserProfiles", Scope::Any),
     ("iam:ListRoleTags", Scope::IamRoles),
     ("iam:ListUserTags", Scope::IamUsers),
     ("sns:Publish", Scope::NotifyTopic),
 ];
 
-/// The auto-tagger's event path: [`TAGGER_CALLS`] and each kind's parent lookup from the registry
-/// ([`crate::resource::KINDS`]).
+/// The auto-tagger's event path: [`TAGGER_CALLS`], each kind's parent lookup from the registry
+/// ([`crate::resource::KINDS`]), and its execution-role lookup (a tamper restore confirms the resource's
+/// Studio tags with it).
 pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let parents = KINDS.iter().filter_map(|k| k.parent).map(|p| (p.iam_action(), Scope::SageMaker));
-    unique(TAGGER_CALLS.iter().copied().chain(parents))
+    let roles = KINDS.iter().filter_map(|k| k.role).map(|r| (r.iam_action(), Scope::SageMaker));
+    unique(TAGGER_CALLS.iter().copied().chain(parents).chain(roles))
 });
 
 /// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`), from the
