@@ -8,6 +8,7 @@ mod auto_tagger;
 mod budget_enforcer;
 mod corpus;
 mod cost;
+mod creator_names;
 mod exemptions;
 mod ledger;
 mod load;

@@ -94,7 +94,7 @@ impl AutoTagger {
     /// The create path: tags the new resource, then removes the reserved `tagwarden:` keys its request
     /// wrote if its creator is not Tagwarden ([`super::reserved`]).
     async fn tag_create(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
-        let outcome = self.tag_event(&call.subject()).await?;
+        let outcome = self.tag_event(&call.subject_under(&self.policy.tags)).await?;
         if !matches!(outcome, Outcome::Tagged(_) | Outcome::Unchanged(_)) {
             return Ok(outcome);
         }

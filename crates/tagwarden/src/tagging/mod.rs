@@ -260,6 +260,14 @@ impl Provenance {
             _ => Self::Caller,
         }
     }
+
+    /// [`CreateCall::subject`] with the policy's own machine session names applied to the creator
+    /// ([`Creator::with_machine_sessions`]): what the event path tags by.
+    pub fn subject_under(&self, policy: &crate::policy::TagPolicy) -> Subject {
+        let mut subject = self.subject();
+        subject.creator = subject.creator.with_machine_sessions(&policy.machine_sessions);
+        subject
+    }
 }
 
 /// A resource to tag and what is known of its origin before its tags are read: built from a CloudTrail
