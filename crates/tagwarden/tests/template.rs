@@ -499,6 +499,9 @@ fn assume_role_is_granted_only_in_organization_mode_on_the_functions_own_member_
     let template = template();
     let condition = &template["Conditions"]["OrganizationEnabled"];
     assert!(format!("{condition:?}").contains("OrganizationId"), "{condition:?}");
+    for scope in permissions::ORGANIZATION_ONLY {
+        assert!(CONDITIONAL.contains(&(*scope, "OrganizationEnabled")), "{scope:?} only in organization mode");
+    }
     for (function_id, role_name, default) in [
         ("AutoTaggerFunction", "AutoTaggerMemberRoleName", tagwarden::org::AUTO_TAGGER_MEMBER_ROLE),
         ("BudgetEnforcerFunction", "BudgetEnforcerMemberRoleName", tagwarden::org::BUDGET_ENFORCER_MEMBER_ROLE),
