@@ -104,6 +104,30 @@ pub enum PoolError {
     },
 }
 
+/// A secret (the external id): compared and used like a string, printed by `Debug` as `<redacted>`, so that
+/// no `{:?}` of the configuration or the pool puts it in a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
 /// Where the organization's membership comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {
@@ -124,7 +148,7 @@ pub struct Organization {
     pub external_id_parameter: Option<String>,
     /// The external id passed to `AssumeRole`: read from [`Self::external_id_parameter`] at cold start
     /// ([`Organization::load_external_id`]); `None` only where a test or tool sets none.
-    pub external_id: Option<String>,
+    pub external_id: Option<Secret>,
     /// The regions the organization works in (`TAGWARDEN_REGIONS`; empty: not configured).
     pub regions: Vec<String>,
 }
@@ -216,11 +240,11 @@ impl Organization {
             let kind = parameter.r#type().map_or("untyped", |t| t.as_str());
             return Err(bad(format!("is a {kind} parameter: store the external id as a SecureString")));
         }
-        let value = parameter.value().unwrap_or_default().to_owned();
-        if !is_external_id(&value) {
+        let value = parameter.value().unwrap_or_default();
+        if !is_external_id(value) {
             return Err(bad("does not hold an external id (2 to 1,224 characters: letters, digits, +=,.@:/-_)".into()));
         }
-        self.external_id = Some(value);
+        self.external_id = Some(Secret::from(value));
         Ok(())
     }
 
@@ -420,7 +444,7 @@ impl ClientPool {
             .session_name(inner.session_name.clone())
             .configure(&inner.base);
         if let Some(id) = &inner.organization.external_id {
-            builder = builder.external_id(id.clone());
+            builder = builder.external_id(id.to_string());
         }
         // NOTE: `build` is async only to load a default configuration; with `configure` it never awaits,
         // so it is driven here without a runtime (no I/O happens until credentials are first asked for).
@@ -651,6 +675,7 @@ mod tests {
         let secure = Parameter::builder().r#type(ParameterType::SecureString).value("ext-7f3a9c").build();
         org.load_external_id(&ssm_answering(secure)).await.unwrap();
         assert_eq!(org.external_id.as_deref(), Some("ext-7f3a9c"));
+        assert!(!format!("{org:?}").contains("ext-7f3a9c"), "never in a Debug print: {org:?}");
 
         let mut org = org_for(&[("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations")], MemberFunction::BudgetEnforcer);
         let plain = Parameter::builder().r#type(ParameterType::String).value("ext-7f3a9c").build();
