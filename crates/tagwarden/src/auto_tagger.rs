@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::org::{ClientPool, Organization};
+use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::sweep::{self, Lister};
 use crate::tagging::org::OrgTagger;
 use crate::tagging::{AutoTagger, RetryableError};
@@ -35,13 +35,13 @@ impl AutoTaggerFunction {
     /// Reads the configuration and builds the clients; with `TAGWARDEN_ORGANIZATION_ACCOUNTS` set, member
     /// accounts are reached through the member role. An invalid policy or setting fails here, at cold start.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let Some(organization) = Organization::from_env()? else {
+        let Some(organization) = Organization::from_env(MemberFunction::AutoTagger)? else {
             let clients = Clients::from_env().await;
             let config = Config::load(&clients).await?;
             let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &config.tagger);
             return Ok(Self { tagger: Tagger::Account(tagger), lister: Lister::new(clients) });
         };
-        let pool = ClientPool::from_env(organization, "auto-tagger").await?;
+        let pool = ClientPool::from_env(organization, MemberFunction::AutoTagger).await?;
         let config = Config::load(pool.home()).await?;
         let lister = Lister::new(pool.home().clone());
         let tagger = OrgTagger::new(pool, config.policy.into(), &config.tagger);

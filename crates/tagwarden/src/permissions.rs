@@ -61,10 +61,12 @@ fn unique(permissions: impl Iterator<Item = Permission>) -> Vec<Permission> {
     permissions.filter(|p| seen.insert(*p)).collect()
 }
 
-/// Organization scale (both functions, central account): assume the member role in each member account and
-/// read the organization's accounts and OUs (`ListAccounts` supports no resource-level permissions).
+/// Organization scale (both functions, central account): assume the function's member role in each member
+/// account with the external id read from its SecureString parameter, and read the organization's accounts
+/// and OUs (`ListAccounts` supports no resource-level permissions).
 pub const ORGANIZATION: &[Permission] = &[
     ("sts:AssumeRole", Scope::MemberRoles),
+    ("ssm:GetParameter", Scope::MemberExternalId),
     ("organizations:ListAccounts", Scope::Any),
     ("organizations:DescribeAccount", Scope::Any),
     ("organizations:ListParents", Scope::Any),
@@ -104,12 +106,6 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
     COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION).copied().collect()
 }
 
-/// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
-/// writes there (notifications and the policy stay with the central account).
-pub fn auto_tagger_member() -> BTreeSet<Permission> {
-    AUTO_TAGGER.iter().chain(SWEEP.iter()).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
-}
-
 /// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
 /// their opt-in scope.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
@@ -119,18 +115,36 @@ pub fn budget_enforcer() -> BTreeSet<Permission> {
 }
 
 /// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
-/// the member roles themselves and the enforcement ledger (member accounts never see the table).
-pub const CENTRAL_ONLY: &[Scope] =
-    &[Scope::PolicyParameter, Scope::NotifyTopic, Scope::Budgets, Scope::MemberRoles, Scope::Ledger];
+/// the member roles themselves, the external id's parameter and the enforcement ledger (member accounts
+/// never see the table).
+pub const CENTRAL_ONLY: &[Scope] = &[
+    Scope::PolicyParameter,
+    Scope::NotifyTopic,
+    Scope::Budgets,
+    Scope::MemberRoles,
+    Scope::MemberExternalId,
+    Scope::Ledger,
+];
 
-/// The member role's permissions (`infra/member.yaml`): what both functions do inside a member account,
-/// i.e. [`auto_tagger`] and [`budget_enforcer`] without the [`CENTRAL_ONLY`] scopes and Organizations.
-pub fn member_role() -> BTreeSet<Permission> {
-    auto_tagger()
-        .into_iter()
-        .chain(budget_enforcer())
-        .filter(|(action, scope)| !CENTRAL_ONLY.contains(scope) && !action.starts_with("organizations:"))
-        .collect()
+/// Scopes the deployment grants only when an organization is configured (the templates' `OrganizationEnabled`
+/// Condition): a single-account deployment cannot assume any role nor read an external id.
+pub const ORGANIZATION_ONLY: &[Scope] = &[Scope::MemberRoles, Scope::MemberExternalId];
+
+/// What `permission` is in a member account: not a [`CENTRAL_ONLY`] scope, not Organizations.
+fn in_member_account((action, scope): &Permission) -> bool {
+    !CENTRAL_ONLY.contains(scope) && !action.starts_with("organizations:")
+}
+
+/// The auto-tagger's member role (`infra/member.yaml`, `AutoTaggerMemberRole`): [`auto_tagger`] inside a
+/// member account, i.e. read sources and write tags; nothing the budget-enforcer does.
+pub fn auto_tagger_member() -> BTreeSet<Permission> {
+    auto_tagger().into_iter().filter(in_member_account).collect()
+}
+
+/// The budget-enforcer's member role (`infra/member.yaml`, `BudgetEnforcerMemberRole`): [`budget_enforcer`]
+/// inside a member account, i.e. act on resources and write only `tagwarden:*` markers; no cost tags.
+pub fn budget_enforcer_member() -> BTreeSet<Permission> {
+    budget_enforcer().into_iter().filter(in_member_account).collect()
 }
 
 impl Scope {
@@ -148,6 +162,7 @@ impl Scope {
             Self::Budgets => "Budgets",
             Self::PolicyParameter => "PolicyParameter",
             Self::MemberRoles => "MemberRoles",
+            Self::MemberExternalId => "MemberExternalId",
             Self::Ledger => "EnforcementLedger",
             Self::EndpointDeletion => "EndpointDeletion",
         }
@@ -181,8 +196,11 @@ pub fn manifest() -> serde_json::Value {
         "budget-enforcer": {
             "permissions": grouped(budget_enforcer()),
         },
-        "member-role": {
-            "permissions": grouped(member_role()),
+        "auto-tagger-member": {
+            "permissions": grouped(auto_tagger_member()),
+        },
+        "budget-enforcer-member": {
+            "permissions": grouped(budget_enforcer_member()),
         },
     })
 }
@@ -263,18 +281,43 @@ mod tests {
     }
 
     #[test]
-    fn the_member_role_acts_for_both_functions_but_reaches_no_central_resource() {
-        let member = member_role();
-        assert!(member.contains(&("sagemaker:StopNotebookInstance", Scope::SageMaker)));
-        assert!(member.contains(&("sagemaker:ListTags", Scope::SageMaker)));
-        assert!(member.contains(&("sagemaker:AddTags", Scope::SageMakerMarkers)));
-        assert!(member.iter().all(|(action, scope)| !CENTRAL_ONLY.contains(scope)
-            && !action.starts_with("organizations:")
-            && !action.starts_with("sts:")
-            && *action != "budgets:ViewBudget"));
-        assert!(budget_enforcer().contains(&("sts:AssumeRole", Scope::MemberRoles)));
-        assert!(budget_enforcer().contains(&("dynamodb:PutItem", Scope::Ledger)));
-        assert!(member.iter().all(|(action, _)| !action.starts_with("dynamodb:")), "the ledger is central");
+    fn each_member_role_acts_for_its_own_function_and_reaches_no_central_resource() {
+        let tagger = auto_tagger_member();
+        let enforcer = budget_enforcer_member();
+        for member in [&tagger, &enforcer] {
+            assert!(member.iter().all(|(action, scope)| !CENTRAL_ONLY.contains(scope)
+                && !action.starts_with("organizations:")
+                && !action.starts_with("sts:")
+                && !action.starts_with("ssm:")
+                && !action.starts_with("dynamodb:")
+                && *action != "budgets:ViewBudget"));
+        }
+        assert!(tagger.contains(&("sagemaker:ListTags", Scope::SageMaker)));
+        assert!(tagger.contains(&("sagemaker:AddTags", Scope::SageMaker)));
+        assert!(enforcer.contains(&("sagemaker:StopNotebookInstance", Scope::SageMaker)));
+        assert!(enforcer.contains(&("sagemaker:AddTags", Scope::SageMakerMarkers)));
+        for function in [auto_tagger(), budget_enforcer()] {
+            assert!(function.contains(&("sts:AssumeRole", Scope::MemberRoles)));
+            assert!(function.contains(&("ssm:GetParameter", Scope::MemberExternalId)));
+        }
+    }
+
+    #[test]
+    fn the_enforcers_member_role_writes_only_tagwarden_keys_and_the_taggers_stops_nothing() {
+        let enforcer = budget_enforcer_member();
+        let writes_tags = |(action, _): &&Permission| ["sagemaker:AddTags", "sagemaker:DeleteTags"].contains(action);
+        let tag_writes: Vec<&Permission> = enforcer.iter().filter(writes_tags).collect();
+        assert!(!tag_writes.is_empty());
+        assert!(tag_writes.iter().all(|(_, scope)| *scope == Scope::SageMakerMarkers), "{tag_writes:?}");
+        let tagger = auto_tagger_member();
+        for (action, scope) in &tagger {
+            let acts = ["Stop", "Delete", "Start", "Update", "Attach", "Detach"]
+                .iter()
+                .any(|verb| action.split(':').nth(1).is_some_and(|op| op.starts_with(verb)));
+            // NOTE: sagemaker:DeleteTags (dropping aliased keys) is a tag write, not an action on the resource.
+            assert!(!acts || *action == "sagemaker:DeleteTags", "the auto-tagger's member role {action} on {scope:?}");
+        }
+        assert!(!tagger.iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }
 
     #[test]
@@ -287,7 +330,7 @@ mod tests {
             let declared = crate::enforce::actions().any(|a| for_action(a).iter().any(|(d, _)| d == action));
             assert!(declared, "{action}: no action row declares it; drop it from OPT_IN");
         }
-        assert!(member_role().contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
+        assert!(budget_enforcer_member().contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
         assert!(!auto_tagger().iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }
 
