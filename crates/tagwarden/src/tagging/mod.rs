@@ -237,6 +237,14 @@ impl CreateCall {
             provenance: Provenance::of_call(self.call.user_identity.as_ref()),
         }
     }
+
+    /// [`CreateCall::subject`] with the policy's own machine session names applied to the creator
+    /// ([`Creator::with_machine_sessions`]): what the event path tags by.
+    pub fn subject_under(&self, policy: &crate::policy::TagPolicy) -> Subject {
+        let mut subject = self.subject();
+        subject.creator = subject.creator.with_machine_sessions(&policy.machine_sessions);
+        subject
+    }
 }
 
 /// Who wrote a resource's create request, which decides what its `sagemaker:` tags prove
@@ -259,14 +267,6 @@ impl Provenance {
             Some(evidence::SAGEMAKER_SERVICE) => Self::SageMaker,
             _ => Self::Caller,
         }
-    }
-
-    /// [`CreateCall::subject`] with the policy's own machine session names applied to the creator
-    /// ([`Creator::with_machine_sessions`]): what the event path tags by.
-    pub fn subject_under(&self, policy: &crate::policy::TagPolicy) -> Subject {
-        let mut subject = self.subject();
-        subject.creator = subject.creator.with_machine_sessions(&policy.machine_sessions);
-        subject
     }
 }
 
