@@ -16,7 +16,7 @@ use tagwarden_e2e::world::{create_resource, seed_world};
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 struct World {
-    _emulator: Emulator,
+    emulator: Emulator,
     config: SdkConfig,
     clients: Clients,
     tagger: AutoTagger,
@@ -28,7 +28,7 @@ async fn world() -> World {
     seed_world(&config).await.expect("seed");
     let clients = Clients::new(&config);
     let tagger = AutoTagger::new(clients.clone(), Arc::new(Policy::example().unwrap()), &TaggerSettings::default());
-    World { _emulator: emulator, config, clients, tagger }
+    World { emulator, config, clients, tagger }
 }
 
 impl World {
@@ -157,4 +157,24 @@ async fn a_step_started_under_another_role_than_the_pipelines_does_not_inherit_f
     let (report, _) = w.replay(&event).await;
     assert_eq!(report.parent_arn, None);
     assert!(warned(&report, "is not the pipeline's own role"), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_processing_job_sagemaker_started_for_a_training_job_inherits_from_the_job_its_description_names() {
+    let w = world().await;
+    let (parent, _) = w.replay(&sample_event("auto-tagger", "training-job-studio-source-identity.json").unwrap()).await;
+    // SageMaker runs a training job's rule evaluations as processing jobs under the job's role session.
+    let mut event = sample_event("auto-tagger", "processing-job-pipeline-step.json").unwrap();
+    event["detail"]["requestParameters"].as_object_mut().unwrap().remove("tags");
+    create_resource(&w.config, &event).await.expect("create resource");
+    let child = event["detail"]["responseElements"]["processingJobArn"].as_str().unwrap().to_owned();
+    w.emulator.launched_by(&child, &parent.resource_arn).unwrap();
+    let report = match w.tagger.handle(&event).await.expect("no retryable error") {
+        Outcome::Tagged(report) => report,
+        other => panic!("expected tagged, got {}", serde_json::to_string_pretty(&other).unwrap()),
+    };
+    assert_eq!(report.parent_arn.as_deref(), Some(parent.resource_arn.as_str()));
+    let tags = list_tags(&w.clients, &child).await.unwrap();
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-2100"), "alice's job pays, not the role's CC-6000: {tags:?}");
+    assert_eq!(tag(&tags, "created-by"), Some("alice"));
 }

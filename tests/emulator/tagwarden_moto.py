@@ -719,6 +719,8 @@ def install() -> None:
         "_get_resource_from_arn": _get_resource_from_arn, "add_tags": add_tags,
         "iter_tagged_resources": iter_tagged_resources,
         "describe_training_job": describe_training_job,
+        "describe_processing_job": describe_processing_job,
+        "describe_transform_job": describe_transform_job,
     }
     for name, fn in backend_methods.items():
         setattr(SageMakerModelBackend, name, fn)
@@ -810,13 +812,21 @@ def set_status(arn: str, status: str) -> None:
 # --------------------------------------------------------------------------
 
 # child ARN type -> (backend dict, {launcher ARN type: Describe* member})
+# The launcher members of each job's Describe* output (AWS API model: DescribeTrainingJobResponse,
+# DescribeProcessingJobResponse, DescribeTransformJobResponse).
 _LAUNCHERS = {
     "training-job": ("training_jobs", {"hyper-parameter-tuning-job": "TuningJobArn",
                                        "automl-job": "AutoMLJobArn",
                                        "labeling-job": "LabelingJobArn"}),
+    "processing-job": ("processing_jobs", {"automl-job": "AutoMLJobArn",
+                                           "training-job": "TrainingJobArn"}),
+    "transform-job": ("transform_jobs", {"automl-job": "AutoMLJobArn",
+                                         "labeling-job": "LabelingJobArn"}),
 }
 _launched_by: dict[str, dict[str, str]] = {}  # child ARN -> {member: launcher ARN}
 _orig_describe_training_job = SageMakerModelBackend.describe_training_job
+_orig_describe_processing_job = SageMakerModelBackend.describe_processing_job
+_orig_describe_transform_job = SageMakerModelBackend.describe_transform_job
 
 
 def _set_field(environ: dict[str, Any], field: str,
@@ -835,7 +845,7 @@ def set_launched_by(arn: str, launcher: str) -> None:
     """Record that SageMaker launched job ``arn`` for ``launcher`` (raises ValueError)."""
     m, parent = _ARN_RE.match(arn or ""), _ARN_RE.match(launcher or "")
     if not m or m["type"] not in _LAUNCHERS:
-        raise ValueError(f"unsupported job ARN (want a training job): {arn!r}")
+        raise ValueError(f"unsupported job ARN (want a training, processing or transform job): {arn!r}")
     store, members = _LAUNCHERS[m["type"]]
     if not parent or parent["type"] not in members:
         raise ValueError(f"a {m['type']} is not launched by {launcher!r} "
@@ -851,6 +861,14 @@ def _with_launcher(response: dict[str, Any], arn_key: str) -> dict[str, Any]:
 
 def describe_training_job(self: B, training_job_name: str) -> dict[str, Any]:
     return _with_launcher(_orig_describe_training_job(self, training_job_name), "TrainingJobArn")
+
+
+def describe_processing_job(self: B, processing_job_name: str) -> dict[str, Any]:
+    return _with_launcher(_orig_describe_processing_job(self, processing_job_name), "ProcessingJobArn")
+
+
+def describe_transform_job(self: B, transform_job_name: str) -> dict[str, Any]:
+    return _with_launcher(_orig_describe_transform_job(self, transform_job_name), "TransformJobArn")
 
 
 @lru_cache(maxsize=None)

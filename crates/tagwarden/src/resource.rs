@@ -198,6 +198,10 @@ pub enum Studio {
 pub enum ParentLookup {
     /// `DescribeTrainingJob` -> `TuningJobArn`, `AutoMLJobArn` or `LabelingJobArn`.
     TrainingJob,
+    /// `DescribeProcessingJob` -> `AutoMLJobArn` or `TrainingJobArn` (a training job's rule evaluations).
+    ProcessingJob,
+    /// `DescribeTransformJob` -> `AutoMLJobArn` or `LabelingJobArn`.
+    TransformJob,
 }
 
 impl ParentLookup {
@@ -205,6 +209,8 @@ impl ParentLookup {
     pub const fn iam_action(self) -> &'static str {
         match self {
             Self::TrainingJob => "sagemaker:DescribeTrainingJob",
+            Self::ProcessingJob => "sagemaker:DescribeProcessingJob",
+            Self::TransformJob => "sagemaker:DescribeTransformJob",
         }
     }
 }
@@ -378,17 +384,29 @@ pub const KINDS: &[ResourceKind] = &[
             .role(RoleLookup::TrainingJob)
             .stop(Stop::TrainingJob)
     },
-    ResourceKind::new(
-        "processing-job",
-        "CreateProcessingJob",
-        "processingJobArn",
-        "processingJobName",
-        L::ProcessingJobs,
-    )
-    .role(RoleLookup::ProcessingJob)
-    .stop(Stop::ProcessingJob),
-    ResourceKind::new("transform-job", "CreateTransformJob", "transformJobArn", "transformJobName", L::TransformJobs)
-        .stop(Stop::TransformJob),
+    ResourceKind {
+        parent: Some(ParentLookup::ProcessingJob),
+        ..ResourceKind::new(
+            "processing-job",
+            "CreateProcessingJob",
+            "processingJobArn",
+            "processingJobName",
+            L::ProcessingJobs,
+        )
+        .role(RoleLookup::ProcessingJob)
+        .stop(Stop::ProcessingJob)
+    },
+    ResourceKind {
+        parent: Some(ParentLookup::TransformJob),
+        ..ResourceKind::new(
+            "transform-job",
+            "CreateTransformJob",
+            "transformJobArn",
+            "transformJobName",
+            L::TransformJobs,
+        )
+        .stop(Stop::TransformJob)
+    },
     ResourceKind::new(
         "hyper-parameter-tuning-job",
         "CreateHyperParameterTuningJob",

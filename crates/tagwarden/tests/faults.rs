@@ -277,6 +277,14 @@ fn tagger_world() -> World {
             }),
         ),
         (
+            "DescribeTransformJob",
+            mock!(Sm::describe_transform_job).then_output(|| {
+                aws_sdk_sagemaker::operation::describe_transform_job::DescribeTransformJobOutput::builder()
+                    .auto_ml_job_arn(sm("automl-job/churn-automl"))
+                    .build()
+            }),
+        ),
+        (
             "DescribePipeline",
             mock!(Sm::describe_pipeline).then_output(|| {
                 aws_sdk_sagemaker::operation::describe_pipeline::DescribePipelineOutput::builder()
@@ -721,6 +729,10 @@ fn tagger_scenarios() -> Vec<(String, Value)> {
         let event = serde_json::from_str(&text.replace(model, &arn)).unwrap();
         scenarios.push((format!("tamper-delete-cost-center.json on a {kind}"), event));
     }
+    // A transform job SageMaker started (for an AutoML or labeling job) is described for its launcher.
+    let mut transform = sample("auto-tagger", "transform-job-ec2-instance-role.json");
+    transform["detail"]["userIdentity"]["invokedBy"] = "sagemaker.amazonaws.com".into();
+    scenarios.push(("transform-job-ec2-instance-role.json invoked by SageMaker".to_owned(), transform));
     scenarios
 }
 

@@ -13,12 +13,11 @@ use tracing::{info, warn};
 // NOTE: the shared tag calls live in `calls`; their old paths (`tagging::apply::list_tags`, …) stay.
 pub(super) use super::calls::user_tags;
 pub use super::calls::{add_tags, list_tags, role_tags};
-use super::evidence::SAGEMAKER_SERVICE;
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::reserved::{self, ReservedWrite, reserved_writes};
 use super::tamper::{TagChange, identity_key, principal_key};
-use super::{CreateCall, Outcome, Report, RetryableError, Subject, TagOptions, TaggerSettings};
+use super::{CreateCall, Outcome, Provenance, Report, RetryableError, Subject, TagOptions, TaggerSettings};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::identity::{
@@ -26,7 +25,7 @@ use crate::identity::{
     STUDIO_SPACE_TAG, Via,
 };
 use crate::policy::{Policy, SourceKind};
-use crate::resource::{Owner, Studio};
+use crate::resource::{Owner, ParentLookup, Studio};
 use crate::telemetry::clip;
 
 /// The auto-tagger: policy, clients and caches, built once per process.
@@ -552,16 +551,17 @@ fn log_outcome(outcome: &Outcome) {
 /// Whether SageMaker itself may have started this job, so that its description is worth asking for the
 /// job that launched it.
 ///
-/// From an event: only when CloudTrail says the service made the call (`userIdentity.type` `AWSService`,
-/// `invokedBy` SageMaker, which no caller can write). Without an event (the sweep, a tamper restore):
-/// only for names shaped like a tuning job's children (`<tuning-job>-NNN-<8 hex>`), a cheap filter before
-/// the description, which alone decides.
+/// From an event: only when CloudTrail says SageMaker made the call (`invokedBy` `sagemaker.amazonaws.com`,
+/// which no caller can write: [`Provenance::SageMaker`]). Without an event (the sweep, a tamper restore):
+/// only training jobs named like a tuning job's children (`<tuning-job>-NNN-<8 hex>`), a cheap filter
+/// before the description, which alone decides.
 pub(crate) fn may_have_a_launcher(subject: &Subject) -> bool {
-    let creator = &subject.creator;
-    match (creator.kind, creator.via) {
-        (CreatorKind::Service, Via::AwsService) => creator.name == SAGEMAKER_SERVICE,
-        (CreatorKind::Unknown, Via::Sweep | Via::NoUserIdentity) => tuning_job_name(subject.arn.name()).is_some(),
-        _ => false,
+    match subject.provenance {
+        Provenance::SageMaker => true,
+        Provenance::Caller => false,
+        Provenance::Unrecorded => {
+            subject.kind.parent == Some(ParentLookup::TrainingJob) && tuning_job_name(subject.arn.name()).is_some()
+        }
     }
 }
 
@@ -582,37 +582,45 @@ mod tests {
 
     const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb";
 
-    fn training_job(name: &str, creator: Creator) -> Subject {
-        let kind = crate::resource::kind_for_arn_type("training-job").unwrap();
-        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}");
+    fn job(arn_type: &str, name: &str, identity: Option<crate::event::UserIdentity>) -> Subject {
+        let kind = crate::resource::kind_for_arn_type(arn_type).unwrap();
+        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:{arn_type}/{name}");
         let mut subject = Subject::for_resource(kind, crate::resource::SageMakerArn::parse(&arn).unwrap(), None);
-        subject.creator = creator;
+        if let Some(identity) = identity {
+            subject.creator = Creator::from_identity(Some(&identity));
+            subject.provenance = Provenance::of_call(Some(&identity));
+        }
         subject
     }
 
-    fn identity(kind: &str, invoked_by: Option<&str>) -> Creator {
-        let identity = crate::event::cloudtrail::UserIdentity {
+    fn identity(kind: &str, invoked_by: Option<&str>) -> Option<crate::event::UserIdentity> {
+        Some(crate::event::cloudtrail::UserIdentity {
             kind: Some(kind.into()),
             invoked_by: invoked_by.map(Into::into),
             user_name: Some("intern".into()),
             arn: Some("arn:aws:iam::123456789012:user/intern".into()),
             ..Default::default()
-        };
-        Creator::from_identity(Some(&identity))
+        })
     }
 
     #[test]
     fn only_sagemaker_itself_or_a_record_without_an_event_may_have_launched_a_job() {
         let child = "fraud-hpo-1127-001-deadbeef";
-        let sagemaker = identity("AWSService", Some("sagemaker.amazonaws.com"));
-        assert!(may_have_a_launcher(&training_job(child, sagemaker.clone())));
-        assert!(may_have_a_launcher(&training_job("automl-churn-dpp0-1-abc", sagemaker)), "any name");
-        assert!(!may_have_a_launcher(&training_job(child, identity("IAMUser", None))), "a person, any name");
-        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", Some("lambda.amazonaws.com")))));
-        assert!(!may_have_a_launcher(&training_job(child, identity("AWSService", None))));
-        assert!(may_have_a_launcher(&training_job(child, Creator::unknown(Via::Sweep, None))), "then described");
-        assert!(!may_have_a_launcher(&training_job("churn-xgb", Creator::unknown(Via::Sweep, None))));
-        assert!(!may_have_a_launcher(&training_job(child, identity("SomethingNew", None))));
+        let sagemaker = || identity("AWSService", Some("sagemaker.amazonaws.com"));
+        assert!(may_have_a_launcher(&job("training-job", child, sagemaker())));
+        assert!(may_have_a_launcher(&job("training-job", "automl-churn-dpp0-1-abc", sagemaker())), "any name");
+        assert!(may_have_a_launcher(&job("processing-job", "automl-churn-dpp0-abc", sagemaker())));
+        assert!(may_have_a_launcher(&job("transform-job", "automl-churn-rpb-abc", sagemaker())));
+        let pipeline_role = identity("AssumedRole", Some("sagemaker.amazonaws.com"));
+        assert!(may_have_a_launcher(&job("training-job", child, pipeline_role)), "a role session SageMaker used");
+        assert!(!may_have_a_launcher(&job("training-job", child, identity("IAMUser", None))), "a person, any name");
+        let lambda = identity("AWSService", Some("lambda.amazonaws.com"));
+        assert!(!may_have_a_launcher(&job("training-job", child, lambda)));
+        assert!(!may_have_a_launcher(&job("training-job", child, identity("AWSService", None))));
+        assert!(may_have_a_launcher(&job("training-job", child, None)), "no event: then described");
+        assert!(!may_have_a_launcher(&job("training-job", "churn-xgb", None)));
+        assert!(!may_have_a_launcher(&job("processing-job", child, None)), "no name shape to go by");
+        assert!(!may_have_a_launcher(&job("training-job", child, identity("SomethingNew", None))));
     }
 
     fn aws_error(status: u16, code: &str) -> HttpResponse {

@@ -142,6 +142,20 @@ impl AutoTagger {
                     launcher.map(str::to_owned)
                 })
             }
+            ParentLookup::ProcessingJob => sm
+                .describe_processing_job()
+                .processing_job_name(name)
+                .send()
+                .await
+                .aws("DescribeProcessingJob")
+                .map(|out| out.auto_ml_job_arn().or(out.training_job_arn()).map(str::to_owned)),
+            ParentLookup::TransformJob => sm
+                .describe_transform_job()
+                .transform_job_name(name)
+                .send()
+                .await
+                .aws("DescribeTransformJob")
+                .map(|out| out.auto_ml_job_arn().or(out.labeling_job_arn()).map(str::to_owned)),
         };
         let arn = match described {
             Ok(arn) => arn,
