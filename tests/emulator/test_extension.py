@@ -465,6 +465,29 @@ def test_launched_by_puts_the_launcher_in_the_job_description(sm, server):
     assert http(url, "POST", {"arn": child.replace("hpo-1-001", "nope-001"), "launched_by": tuning})[0] == 400
 
 
+def test_launched_by_names_the_launcher_of_processing_and_transform_jobs(sm, server):
+    url = f"{server}/_tagwarden/launched-by"
+    training = _training_job(sm, "train-for-rules")
+    automl = training.replace(":training-job/train-for-rules", ":automl-job/auto-1")
+    labeling = training.replace(":training-job/train-for-rules", ":labeling-job/label-1")
+    processing = sm.create_processing_job(
+        ProcessingJobName="rules-1", RoleArn=ROLE, AppSpecification={"ImageUri": "img"},
+        ProcessingResources={"ClusterConfig": {
+            "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 10}},
+    )["ProcessingJobArn"]
+    transform = _transform_job(sm, "batch-1")
+    assert http(url, "POST", {"arn": processing, "launched_by": training})[0] == 200
+    assert sm.describe_processing_job(ProcessingJobName="rules-1")["TrainingJobArn"] == training
+    assert http(url, "POST", {"arn": transform, "launched_by": labeling})[0] == 200
+    described = sm.describe_transform_job(TransformJobName="batch-1")
+    assert described["LabelingJobArn"] == labeling and "AutoMLJobArn" not in described
+    assert http(url, "POST", {"arn": transform, "launched_by": automl})[0] == 200
+    assert sm.describe_transform_job(TransformJobName="batch-1")["AutoMLJobArn"] == automl
+    # Only the members the AWS API model gives each job.
+    assert http(url, "POST", {"arn": processing, "launched_by": labeling})[0] == 400
+    assert http(url, "POST", {"arn": transform, "launched_by": training})[0] == 400
+
+
 def test_stop_jobs(sm, server, raw_checked):
     status_url = f"{server}/_tagwarden/status"
     tj = _training_job(sm, "train-1")
