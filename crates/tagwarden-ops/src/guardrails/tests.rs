@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::json::{pascal, thousands};
 use super::*;
 
 fn policy(yaml: &str) -> Policy {
