@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::tag_rules::{key_problem, value_problem};
 
+pub mod admins;
 mod budgets;
 pub mod exemptions;
 pub mod overrides;
 
+pub use admins::Admins;
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };
@@ -55,6 +57,8 @@ pub struct Policy {
     pub budgets: BudgetPolicy,
     /// Per-account and per-OU changes to `tags` ([`overrides`]); empty in a single-account policy.
     pub overrides: Vec<overrides::TagOverride>,
+    /// `admins:`: who may change the policy's keys on the tag sources ([`admins`]); empty: nobody.
+    pub admins: Admins,
 }
 
 impl Policy {
@@ -66,7 +70,7 @@ impl Policy {
             origin: origin.to_owned(),
             message: format!("overrides: {problem}"),
         })?;
-        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides })
+        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides, admins: file.admins })
     }
 
     /// The tag policy for `account`, whose organizational units (nearest first, ancestors included) are
@@ -82,7 +86,12 @@ impl Policy {
     /// This policy with `tags` resolved for `account` (see [`Policy::tags_for`]); what a per-account
     /// auto-tagger runs with.
     pub fn for_account(&self, account: &str, ous: &[String]) -> Self {
-        Self { tags: self.tags_for(account, ous).into_owned(), budgets: self.budgets.clone(), overrides: Vec::new() }
+        Self {
+            tags: self.tags_for(account, ous).into_owned(),
+            budgets: self.budgets.clone(),
+            overrides: Vec::new(),
+            admins: self.admins.clone(),
+        }
     }
 
     /// Reads, parses and validates a policy file.
@@ -109,6 +118,8 @@ struct PolicyFile {
     budgets: BudgetPolicy,
     #[serde(default, deserialize_with = "overrides::overrides")]
     overrides: Vec<overrides::TagOverride>,
+    #[serde(default, deserialize_with = "admins::admins")]
+    admins: Admins,
 }
 
 fn version_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
