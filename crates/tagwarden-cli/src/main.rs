@@ -122,7 +122,8 @@ enum Command {
         /// The policy file.
         policy: PathBuf,
     },
-    /// Write the IAM policy, SCP and tag policy that deny untagged SageMaker creation, and their README.
+    /// Write the IAM policies, SCPs and tag policy that deny untagged SageMaker creation and protect the tag
+    /// sources, and their README.
     Guardrails {
         /// Policy file; default: the built-in example (policy/tagwarden.yaml).
         #[arg(long)]
@@ -130,9 +131,13 @@ enum Command {
         /// Directory to write to (created if missing).
         #[arg(long, default_value = "infra/policies")]
         out: PathBuf,
-        /// IAM ARN pattern of a principal the guardrails never apply to (repeatable).
-        #[arg(long = "exempt-principal", value_name = "ARN", default_value = tagwarden_ops::guardrails::DEFAULT_EXEMPT_PRINCIPAL)]
+        /// Exact IAM role or user ARN of a principal the untagged-creation guardrails never apply to
+        /// (repeatable; default: the example account's Tagwarden roles, as checked in).
+        #[arg(long = "exempt-principal", value_name = "ARN", default_values = tagwarden_ops::guardrails::EXAMPLE_TAGWARDEN_ROLES)]
         exempt_principals: Vec<String>,
+        /// Accept `*`/`?` patterns as exempt principals (anyone who can create a role named to match is exempt).
+        #[arg(long)]
+        allow_exempt_patterns: bool,
         /// Also deny create requests carrying tag keys that are not in the policy.
         #[arg(long)]
         strict: bool,
@@ -312,13 +317,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Guardrails { policy, out, exempt_principals, strict, tagwarden_roles } => {
+        Command::Guardrails { policy, out, exempt_principals, allow_exempt_patterns, strict, tagwarden_roles } => {
             let policy = match policy {
                 Some(path) => Policy::from_file(&path),
                 None => Policy::example(),
             }
             .map_err(|e| e.to_string())?;
-            let options = tagwarden_ops::guardrails::GuardrailOptions { exempt_principals, strict, tagwarden_roles };
+            let options = tagwarden_ops::guardrails::GuardrailOptions {
+                exempt_principals,
+                allow_exempt_patterns,
+                strict,
+                tagwarden_roles,
+            };
             let guardrails = tagwarden_ops::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             for (name, text) in &guardrails.files {

@@ -1,6 +1,6 @@
 //! The preventive half of tagging: guardrail policies generated from the same policy file the auto-tagger uses.
 //!
-//! In: a [`Policy`] and [`GuardrailOptions`]. Out: [`Guardrails`], the text of four files for `infra/policies/`
+//! In: a [`Policy`] and [`GuardrailOptions`]. Out: [`Guardrails`], the text of six files for `infra/policies/`
 //! (pure; the CLI's `guardrails` command writes them):
 //!
 //! - `iam-deny-untagged-sagemaker.json`, an IAM identity policy for the roles and groups that create SageMaker
@@ -11,6 +11,9 @@
 //!   protected key.
 //! - `scp-deny-untagged-sagemaker.json`, the same statements as a Service Control Policy, minified.
 //! - `org-tag-policy.json`, an AWS Organizations tag policy: canonical key spelling, allowed values, enforcement.
+//! - `iam-protect-tag-sources.json` and `scp-protect-tag-sources.json` ([`sources`]): nobody but the policy's
+//!   `admins:` and Tagwarden's roles changes the policy's keys on Studio domains, user profiles and spaces or on
+//!   IAM users and roles, and nobody but SageMaker sets a new session source identity.
 //! - `README.md`: what each file is, how to attach it, its size, and what the documents cannot express.
 //!
 //! Decisions, each also explained in the generated README:
@@ -28,7 +31,9 @@
 //! - `sagemaker:AddTags` is not restricted: SageMaker also authorises tags passed at creation as `AddTags`, so a
 //!   deny on protected keys would refuse compliant creations. Only `DeleteTags` of policy keys is denied.
 //! - Exempt principals (`--exempt-principal`, e.g. Tagwarden's own roles) are excluded from every statement with
-//!   `ArnNotLike` on `aws:PrincipalArn`, the only way an SCP can exempt a role.
+//!   `ArnNotLike` on `aws:PrincipalArn`, the only way an SCP can exempt a role. They must be exact role or user
+//!   ARNs: a pattern such as `arn:aws:iam::*:role/tagwarden-*` exempts any role someone names so, and is taken
+//!   only with `allow_exempt_patterns` (`--allow-exempt-patterns`).
 //! - The `tagwarden:` tag key namespace is Tagwarden's own: one statement (`DenyTagwardenTagKeys`) denies
 //!   `sagemaker:AddTags`, `sagemaker:DeleteTags`, every `sagemaker:Create*` (tags given at creation) and
 //!   `iam:TagRole`/`UntagRole`/`TagUser`/`UntagUser` when `aws:TagKeys` holds a `tagwarden:` key
@@ -46,11 +51,13 @@ use tagwarden::resource;
 use json::{minified, pretty};
 use readme::{Sizes, readme};
 use scp::{deny_policy, scp};
+use sources::source_documents;
 use tag_policy::tag_policy;
 
 mod json;
 mod readme;
 mod scp;
+pub mod sources;
 mod tag_policy;
 
 /// File name of the IAM identity policy.
@@ -59,7 +66,11 @@ pub const IAM_POLICY_FILE: &str = "iam-deny-untagged-sagemaker.json";
 pub const SCP_FILE: &str = "scp-deny-untagged-sagemaker.json";
 /// File name of the Organizations tag policy.
 pub const TAG_POLICY_FILE: &str = "org-tag-policy.json";
-/// File name of the README that explains the other three.
+/// File name of the IAM identity policy that protects the tag sources.
+pub const IAM_SOURCES_FILE: &str = "iam-protect-tag-sources.json";
+/// File name of the Service Control Policy that protects the tag sources.
+pub const SCP_SOURCES_FILE: &str = "scp-protect-tag-sources.json";
+/// File name of the README that explains the others.
 pub const README_FILE: &str = "README.md";
 
 /// The largest IAM managed policy, in characters not counting whitespace.
@@ -68,9 +79,6 @@ pub const IAM_POLICY_LIMIT: usize = 6_144;
 pub const SCP_LIMIT: usize = 5_120;
 /// The largest Organizations tag policy, in characters including whitespace.
 pub const TAG_POLICY_LIMIT: usize = 10_000;
-
-/// The exempt principal of the checked-in files: Tagwarden's own roles in any account.
-pub const DEFAULT_EXEMPT_PRINCIPAL: &str = "arn:aws:iam::*:role/tagwarden-*";
 
 /// The tag-policy resource types `enforced_for` names: every SageMaker type tag policies support.
 pub const TAG_POLICY_ENFORCED_FOR: &str = "sagemaker:ALL_SUPPORTED";
@@ -109,8 +117,11 @@ const ACTION_MERGES: &[(&str, &[&str])] = &[
 /// How to generate the guardrails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardrailOptions {
-    /// IAM ARN patterns of principals no statement applies to (matched with `ArnNotLike aws:PrincipalArn`).
+    /// IAM role or user ARNs no statement of the untagged-creation policies applies to (`ArnNotLike
+    /// aws:PrincipalArn`); exact unless [`Self::allow_exempt_patterns`].
     pub exempt_principals: Vec<String>,
+    /// Take `*`/`?` patterns among the exempt principals (anyone who can name a role to match is exempt).
+    pub allow_exempt_patterns: bool,
     /// Also deny create requests that carry keys other than the policy's, the creator tag and `sagemaker:*`.
     pub strict: bool,
     /// Tagwarden's own roles, exact IAM role ARNs: the only principals that may write `tagwarden:` keys.
@@ -118,13 +129,11 @@ pub struct GuardrailOptions {
 }
 
 impl GuardrailOptions {
-    /// The options of the files checked in under `infra/policies/`: Tagwarden's roles exempt, not strict.
+    /// The options of the files checked in under `infra/policies/`: the example account's Tagwarden roles,
+    /// by exact ARN, exempt and writing `tagwarden:` keys; not strict.
     pub fn checked_in() -> Self {
-        Self {
-            exempt_principals: vec![DEFAULT_EXEMPT_PRINCIPAL.to_owned()],
-            strict: false,
-            tagwarden_roles: EXAMPLE_TAGWARDEN_ROLES.iter().map(|r| (*r).to_owned()).collect(),
-        }
+        let roles: Vec<String> = EXAMPLE_TAGWARDEN_ROLES.iter().map(|r| (*r).to_owned()).collect();
+        Self { exempt_principals: roles.clone(), allow_exempt_patterns: false, strict: false, tagwarden_roles: roles }
     }
 }
 
@@ -163,8 +172,13 @@ pub enum GuardrailError {
     #[error("the policy has no required or protected keys, so there is nothing for a guardrail to deny")]
     NothingToGuard,
     /// An exempt principal is not an IAM ARN (pattern).
-    #[error("exempt principal {0:?} is not an IAM ARN such as arn:aws:iam::*:role/tagwarden-*")]
+    #[error("exempt principal {0:?} is not an IAM role or user ARN such as arn:aws:iam::123456789012:role/ci-deployer")]
     BadExemptPrincipal(String),
+    /// An exempt principal is a pattern and patterns were not allowed.
+    #[error(
+        "exempt principal {0:?} is a pattern: it exempts any role someone names to match it; give exact role or user ARNs, or pass --allow-exempt-patterns to accept that"
+    )]
+    ExemptPattern(String),
     /// No Tagwarden role was given: the statement reserving `tagwarden:` keys would deny Tagwarden itself.
     #[error(
         "no Tagwarden role given: the statement reserving tagwarden: tag keys exempts only Tagwarden's roles; pass each as --tagwarden-role arn:aws:iam::<account>:role/<name>"
@@ -188,7 +202,7 @@ pub enum GuardrailError {
 /// The size of a generated file as AWS counts it against its limit: an IAM policy without the whitespace
 /// between JSON tokens, the others character for character.
 pub fn counted_size(file: &str, text: &str) -> usize {
-    if file != IAM_POLICY_FILE {
+    if file != IAM_POLICY_FILE && file != IAM_SOURCES_FILE {
         return text.chars().count();
     }
     let (mut count, mut in_string, mut escaped) = (0, false, false);
@@ -212,19 +226,22 @@ pub fn counted_size(file: &str, text: &str) -> usize {
 /// The AWS size limit of a generated file, as [`counted_size`] counts; `None` for the README.
 pub fn size_limit(file: &str) -> Option<usize> {
     match file {
-        IAM_POLICY_FILE => Some(IAM_POLICY_LIMIT),
-        SCP_FILE => Some(SCP_LIMIT),
+        IAM_POLICY_FILE | IAM_SOURCES_FILE => Some(IAM_POLICY_LIMIT),
+        SCP_FILE | SCP_SOURCES_FILE => Some(SCP_LIMIT),
         TAG_POLICY_FILE => Some(TAG_POLICY_LIMIT),
         _ => None,
     }
 }
 
-/// Generates the IAM policy, the SCP, the tag policy and their README from `policy`.
+/// Generates the IAM policies, the SCPs, the tag policy and their README from `policy`.
 pub fn generate(policy: &Policy, options: &GuardrailOptions) -> Result<Guardrails, GuardrailError> {
     for principal in &options.exempt_principals {
         let parts: Vec<&str> = principal.split(':').collect();
         if parts.len() < 6 || parts[0] != "arn" || parts[2] != "iam" || parts[5].is_empty() {
             return Err(GuardrailError::BadExemptPrincipal(principal.clone()));
+        }
+        if !options.allow_exempt_patterns && !is_exact_principal_arn(principal) {
+            return Err(GuardrailError::ExemptPattern(principal.clone()));
         }
     }
     if options.tagwarden_roles.is_empty() {
@@ -254,17 +271,32 @@ pub fn generate(policy: &Policy, options: &GuardrailOptions) -> Result<Guardrail
 
     let (scp_text, scp_merged) = scp(policy, options, &actions)?;
     let tag_text = tag_policy(policy)?;
+    let sources = source_documents(policy, options)?;
 
-    let sizes = Sizes { iam: iam_size, scp: scp_text.chars().count(), tag: tag_text.chars().count() };
+    let sizes = Sizes {
+        iam: iam_size,
+        scp: scp_text.chars().count(),
+        tag: tag_text.chars().count(),
+        iam_sources: sources.iam_size,
+        scp_sources: sources.scp.chars().count(),
+    };
     let readme = readme(policy, options, &actions, &sizes, scp_merged);
     Ok(Guardrails {
         files: vec![
             (IAM_POLICY_FILE, iam_text),
             (SCP_FILE, scp_text),
             (TAG_POLICY_FILE, tag_text),
+            (IAM_SOURCES_FILE, sources.iam),
+            (SCP_SOURCES_FILE, sources.scp),
             (README_FILE, readme),
         ],
     })
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/…` or `…:user/…`, with no `*` or `?`.
+fn is_exact_principal_arn(arn: &str) -> bool {
+    let user_as_role = arn.replacen(":user/", ":role/", 1);
+    is_exact_role_arn(&user_as_role)
 }
 
 /// `arn:<partition>:iam::<12 digits>:role/<path/>name`, with no `*` or `?`.

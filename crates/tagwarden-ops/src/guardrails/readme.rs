@@ -3,6 +3,7 @@
 use tagwarden::policy::{KeyRule, Policy};
 
 use super::json::thousands;
+use super::sources::{TAG_KEYS_OPERATOR, guarded_source_keys};
 use super::*;
 
 /// The sizes as AWS counts them, for the README.
@@ -10,6 +11,8 @@ pub(super) struct Sizes {
     pub(super) iam: usize,
     pub(super) scp: usize,
     pub(super) tag: usize,
+    pub(super) iam_sources: usize,
+    pub(super) scp_sources: usize,
 }
 
 pub(super) fn readme(
@@ -74,6 +77,16 @@ pub(super) fn readme(
         thousands(sizes.tag),
         thousands(TAG_POLICY_LIMIT)
     ));
+    line(&format!(
+        "| `{IAM_SOURCES_FILE}` | IAM identity policy: the tag sources are the admins' (see below) | {} characters without whitespace | {} |",
+        thousands(sizes.iam_sources),
+        thousands(IAM_POLICY_LIMIT)
+    ));
+    line(&format!(
+        "| `{SCP_SOURCES_FILE}` | the same statements as a Service Control Policy, minified | {} characters | {} |",
+        thousands(sizes.scp_sources),
+        thousands(SCP_LIMIT)
+    ));
     line("");
     line("## Attaching them");
     line("");
@@ -127,7 +140,10 @@ pub(super) fn readme(
     line("  `AutoTaggerFunctionRole` and `BudgetEnforcerFunctionRole`, and in an organization each account's member");
     line("  role). A `tagwarden-*` pattern would exempt any role someone names so. The checked-in files name the");
     line("  example account's roles.");
+    line("- Exempt principals are exact role or user ARNs: a pattern is refused unless `--allow-exempt-patterns` says");
+    line("  that anyone who can create a role named to match it may be exempt.");
     line("");
+    sources_section(policy, options, &mut line);
     line("The tag policy names every policy key with its canonical spelling (`tag_key`) and its allowed values");
     line(&format!(
         "(`tag_value`), and enforces them (`enforced_for: {TAG_POLICY_ENFORCED_FOR}`, every SageMaker resource type"
@@ -169,4 +185,53 @@ pub(super) fn readme(
     line("  execution role. Give those requests the tags (pipeline step tags; the domain's tag propagation) and try");
     line("  it in one account first, or exempt those roles with `--exempt-principal`.");
     out
+}
+
+/// The section on the two documents that protect the tag sources.
+fn sources_section(policy: &Policy, options: &GuardrailOptions, line: &mut impl FnMut(&str)) {
+    let quoted = |items: &[String]| items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+    let admins = if policy.admins.is_empty() { "none".to_owned() } else { quoted(policy.admins.arns()) };
+    line("## Who may change the tag sources");
+    line("");
+    line("Studio domains, user profiles and spaces, and IAM users and roles are where every other resource's");
+    line(&format!(
+        "cost center comes from. `{IAM_SOURCES_FILE}` (one account) or `{SCP_SOURCES_FILE}` (an organization)"
+    ));
+    line("keeps them in their owners' hands:");
+    line("");
+    line(&format!("- Admins (`admins:` in the policy): {admins}"));
+    line(&format!("- Also allowed, to repair the sources: Tagwarden's roles, {}", quoted(&options.tagwarden_roles)));
+    line(&format!("- Keys guarded (the policy's keys and their aliases): {}", quoted(&guarded_source_keys(policy))));
+    line("");
+    line("- `DenySourceTagChanges`: `sagemaker:AddTags`/`DeleteTags` on `domain/*`, `user-profile/*` and `space/*`");
+    line(&format!("  when `aws:TagKeys` names a guarded key (`{TAG_KEYS_OPERATOR}`), for every principal whose"));
+    line("  `aws:PrincipalArn` is not an admin or Tagwarden's (`ArnNotLike`). SageMaker authorises the tags of a");
+    line("  `CreateDomain`/`CreateUserProfile`/`CreateSpace` request as `AddTags`, so only admins create a source");
+    line("  with a cost center; the auto-tagger fills in the rest from the domain.");
+    line("- `DenyPrincipalTagChanges`: `iam:TagRole`, `UntagRole`, `TagUser`, `UntagUser` of a guarded key, for the");
+    line("  same principals (an IAM user with `iam:TagUser` on itself would otherwise choose its own cost center;");
+    line("  creating a user or role with tags is authorised as `iam:TagUser`/`iam:TagRole` too).");
+    line("- Keys are compared ignoring case: IAM tag keys are case-insensitive, and the auto-tagger reads keys and");
+    line("  aliases from the sources case-insensitively, so every spelling that could reach a value is denied.");
+    line("- `DenySettingSourceIdentity`: `sts:SetSourceIdentity` when the caller's session has no source identity");
+    line("  yet (`Null` on `aws:SourceIdentity`) and the caller is not an AWS service (`BoolIfExists`");
+    line("  `aws:PrincipalIsAWSService` false). Studio sets the source identity to the user profile's name when the");
+    line("  domain's `ExecutionRoleIdentityConfig` is `USER_PROFILE_NAME`: SageMaker's service principal assumes the");
+    line("  execution role with it, which needs `sts:SetSourceIdentity` for `sagemaker.amazonaws.com` in the role's");
+    line("  trust policy and no permission of any IAM principal (an SCP never restricts a service principal). A");
+    line("  source identity once set cannot be changed and is carried on through role chaining, which needs the");
+    line("  same permission: the `Null` test leaves that to the chained session. Anyone else choosing a profile's");
+    line("  name as their source identity is denied. Sources: SageMaker's \"Turn on sourceIdentity in CloudTrail");
+    line("  logs\" (https://docs.aws.amazon.com/sagemaker/latest/dg/monitor-user-access-how-to.html), IAM's \"Monitor");
+    line("  and control actions taken with assumed roles\"");
+    line("  (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html) and");
+    line("  \"AWS global condition context keys\" (`aws:SourceIdentity`, `aws:PrincipalIsAWSService`,");
+    line("  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).");
+    line(
+        "- If your identity provider sets a source identity (a SAML `SourceIdentity` attribute), try the statement in",
+    );
+    line("  one account first: it denies any IAM principal that sets one, whoever asks.");
+    line("- An account may attach at most five SCPs to a target; this is a separate SCP so that the untagged-creation");
+    line("  SCP keeps its room.");
+    line("");
 }
