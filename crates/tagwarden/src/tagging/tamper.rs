@@ -229,7 +229,12 @@ impl AutoTagger {
         keys: &BTreeSet<String>,
     ) -> Result<Outcome, AwsError> {
         let arn = subject.arn.to_string();
+        let admin = principal_arn(change.actor.as_ref()).filter(|a| self.policy().admins.contains(a));
         let Some(ledger) = &self.ledger else {
+            if let Some(admin) = admin {
+                let reason = format!("changed by {admin}, an admin of the policy: kept (no ledger records it)");
+                return Ok(Outcome::skipped(reason, Some(change.event_name()), Some(&arn)));
+            }
             let outcome = self.tag_keys_of(subject, keys).await?;
             return Ok(with_warning(outcome, NO_LEDGER_WARNING));
         };
@@ -241,7 +246,7 @@ impl AutoTagger {
             Err(err) => return Err(err),
         };
         let last = ledger.last_source_values(&arn).await.map_err(LedgerError::into_aws)?;
-        if let Some(admin) = principal_arn(change.actor.as_ref()).filter(|a| self.policy().admins.contains(a)) {
+        if let Some(admin) = admin {
             let mut values = last.map(|record| record.values).unwrap_or_default();
             for key in keys {
                 match existing.get(key) {
@@ -443,5 +448,38 @@ mod tests {
             TagChange::from_event(&event("AddTags", json!({"resourceArn": ARN, "tags": [{"key": "a"}]}), identity))
                 .unwrap();
         assert_eq!(change.actor_key().as_deref(), Some("role:123456789012:tagwarden-BudgetEnforcerRole-9"));
+    }
+
+    #[test]
+    fn the_principal_an_admin_entry_is_matched_against_is_the_sessions_role_or_the_iam_user() {
+        let session = json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::123456789012:assumed-role/platform-admin/ann",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::123456789012:role/ops/platform-admin"}}});
+        let identity = |value: Value| serde_json::from_value::<UserIdentity>(value).unwrap();
+        assert_eq!(
+            principal_arn(Some(&identity(session))).as_deref(),
+            Some("arn:aws:iam::123456789012:role/ops/platform-admin"),
+            "the issuer, with its path, as aws:PrincipalArn names it"
+        );
+        let bare = json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/platform-admin/ann"});
+        assert_eq!(
+            principal_arn(Some(&identity(bare))).as_deref(),
+            Some("arn:aws:iam::123456789012:role/platform-admin")
+        );
+        assert_eq!(principal_arn(Some(&identity(user()))).as_deref(), Some("arn:aws:iam::123456789012:user/mallory"));
+        let service = json!({"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"});
+        assert_eq!(principal_arn(Some(&identity(service))), None);
+        assert_eq!(principal_arn(None), None);
+    }
+
+    #[test]
+    fn a_sources_recorded_values_are_its_protected_keys_after_the_plan() {
+        let policy = Policy::example().unwrap();
+        let existing =
+            Tags::from([("team".to_owned(), "a".to_owned()), ("cost-center".to_owned(), "CC-0001".to_owned())]);
+        let plan =
+            TagPlan { add: Tags::from([("cost-center".to_owned(), "CC-1000".to_owned())]), ..TagPlan::default() };
+        let values = protected_values_after(&existing, &plan, &policy.tags);
+        assert_eq!(values, BTreeMap::from([("cost-center".to_owned(), "CC-1000".to_owned())]), "team is not protected");
     }
 }
