@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use crate::policy::Action;
 use crate::resource::{KINDS, Listing};
 
-pub use crate::grant::{MARKER_TAG_KEYS, Permission, Scope};
+pub use crate::grant::{MARKER_TAG_KEYS, Permission, SOURCE_RECORD_KEYS, Scope};
 
 /// What every function needs: its policy from SSM.
 const COMMON: &[Permission] = &[("ssm:GetParameter", Scope::PolicyParameter)];
@@ -36,6 +36,11 @@ pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let parents = KINDS.iter().filter_map(|k| k.parent).map(|p| (p.iam_action(), Scope::SageMaker));
     unique(TAGGER_CALLS.iter().copied().chain(parents))
 });
+
+/// The auto-tagger's last known values of the tag sources ([`crate::tagging::tamper`]): one read and one put
+/// of a `source#` item of the ledger, nothing else of it.
+pub const SOURCE_LEDGER: &[Permission] =
+    &[("dynamodb:GetItem", Scope::SourceRecords), ("dynamodb:PutItem", Scope::SourceRecords)];
 
 /// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`), from the
 /// registry: each kind's `List*` call (no resource-level permissions), and the `Describe*` calls that
@@ -96,7 +101,8 @@ pub fn for_action(action: Action) -> &'static [Permission] {
 
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
-    COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION).copied().collect()
+    let own = COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION);
+    own.chain(SOURCE_LEDGER).copied().collect()
 }
 
 /// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
@@ -115,8 +121,14 @@ pub fn budget_enforcer() -> BTreeSet<Permission> {
 
 /// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
 /// the member roles themselves and the enforcement ledger (member accounts never see the table).
-pub const CENTRAL_ONLY: &[Scope] =
-    &[Scope::PolicyParameter, Scope::NotifyTopic, Scope::Budgets, Scope::MemberRoles, Scope::Ledger];
+pub const CENTRAL_ONLY: &[Scope] = &[
+    Scope::PolicyParameter,
+    Scope::NotifyTopic,
+    Scope::Budgets,
+    Scope::MemberRoles,
+    Scope::Ledger,
+    Scope::SourceRecords,
+];
 
 /// The member role's permissions (`infra/member.yaml`): what both functions do inside a member account,
 /// i.e. [`auto_tagger`] and [`budget_enforcer`] without the [`CENTRAL_ONLY`] scopes and Organizations.
@@ -144,6 +156,7 @@ impl Scope {
             Self::PolicyParameter => "PolicyParameter",
             Self::MemberRoles => "MemberRoles",
             Self::Ledger => "EnforcementLedger",
+            Self::SourceRecords => "SourceRecords",
             Self::EndpointDeletion => "EndpointDeletion",
         }
     }
