@@ -10,9 +10,10 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
 use tagwarden::enforce::ledger::LedgerTable;
+use tagwarden::resource::{SageMakerArn, kind_for_arn_type};
 use tagwarden::tagging::apply::{add_tags, list_tags};
 use tagwarden::tagging::tamper::{LEDGER_ORIGIN, NO_LEDGER_WARNING, RECORDED_BY_TAGGER};
-use tagwarden::tagging::{Report, TaggerSettings, Tags};
+use tagwarden::tagging::{Report, Subject, TagOptions, TaggerSettings, Tags};
 use tagwarden::{AutoTagger, Clients, Outcome, Policy};
 use tagwarden_e2e::ledger::create_ledger;
 use tagwarden_e2e::world::{DOMAIN_ID, create_resource, seed_world};
@@ -130,4 +131,20 @@ async fn without_a_ledger_a_tampered_profile_is_restored_from_its_domain_and_the
     let report = restored(w.add_tags_as(intern(), "CC-0000").await);
     assert_eq!(report.added.get("cost-center").map(String::as_str), Some(Y), "today's behaviour: the domain's");
     assert!(report.warnings.iter().any(|warning| warning == NO_LEDGER_WARNING), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_sweep_that_finds_a_changed_profile_does_not_take_the_change_for_its_last_value() {
+    let w = world(true).await;
+    // The AddTags event never arrives; the scheduled sweep reaches the profile first.
+    add_tags(&w.clients, PROFILE, &Tags::from([("cost-center".to_owned(), "CC-0000".to_owned())])).await.unwrap();
+    let kind = kind_for_arn_type("user-profile").unwrap();
+    let subject = Subject::for_resource(kind, SageMakerArn::parse(PROFILE).unwrap(), None);
+    let sweep = TagOptions { dry_run: false, notify: false, keep_source_values: true };
+    w.tagger.tag_resource(&subject, sweep).await.unwrap();
+    assert_eq!(w.last_value().await, Some((X.to_owned(), RECORDED_BY_TAGGER.to_owned())), "still the recorded value");
+
+    // The event, late, still brings the recorded value back.
+    let report = restored(w.add_tags_as(intern(), "CC-0000").await);
+    assert_eq!(report.added.get("cost-center").map(String::as_str), Some(X));
 }
