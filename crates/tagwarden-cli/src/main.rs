@@ -42,7 +42,8 @@ enum Command {
         /// budget-enforcer only: decide and report, change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// budget-enforcer only: the enforcement ledger's DynamoDB table (dedup, what restore can undo).
+        /// The ledger's DynamoDB table: for the budget-enforcer dedup and what restore can undo, for the
+        /// auto-tagger the tag sources' last values (tamper repair of a profile).
         #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
         ledger_table: Option<String>,
         /// budget-enforcer only: an SNS topic alerts may come from (repeatable, or comma-separated in
@@ -217,7 +218,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Replay { function, event, policy, dry_run, ledger_table, alert_topics } => {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
-            let config = load_config(&clients, policy.as_deref()).await?;
+            let mut config = load_config(&clients, policy.as_deref()).await?;
+            config.tagger.ledger = ledger_table.clone().map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
             let policy = Arc::new(config.policy);
             match function {
                 // The auto-tagger's schedule runs a sweep, as in the Lambda (no deadline here).
