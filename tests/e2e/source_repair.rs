@@ -148,3 +148,26 @@ async fn a_sweep_that_finds_a_changed_profile_does_not_take_the_change_for_its_l
     let report = restored(w.add_tags_as(intern(), "CC-0000").await);
     assert_eq!(report.added.get("cost-center").map(String::as_str), Some(X));
 }
+
+#[tokio::test]
+async fn a_profile_tagged_while_the_ledger_table_is_missing_is_still_tagged_and_the_outcome_says_it_was_not_recorded() {
+    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
+    let config: SdkConfig = emulator.sdk_config(REGION, 1).await;
+    seed_world(&config).await.expect("seed");
+    let clients = Clients::new(&config);
+    let missing = LedgerTable::new(clients.dynamodb.clone(), "no-such-ledger");
+    let settings = TaggerSettings { ledger: Some(missing), ..TaggerSettings::default() };
+    let tagger = AutoTagger::new(clients.clone(), Arc::new(Policy::example().unwrap()), &settings);
+    let create = sample_event("auto-tagger", "user-profile-iam-user-admin.json").unwrap();
+    create_resource(&config, &create).await.unwrap();
+    let Outcome::Tagged(report) = tagger.handle(&create).await.unwrap() else { panic!("expected tagged") };
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("the source's values were not recorded") && w.contains("no-such-ledger")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(list_tags(&clients, PROFILE).await.unwrap().get("cost-center").map(String::as_str), Some(X));
+}

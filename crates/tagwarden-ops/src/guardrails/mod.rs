@@ -140,7 +140,7 @@ impl GuardrailOptions {
 /// The generated documents, as `(file name, file text)` in a fixed order; every text ends with a newline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guardrails {
-    /// IAM policy, SCP, tag policy, README.
+    /// IAM policy, SCP, tag policy, the sources' IAM policy and SCP, README.
     pub files: Vec<(&'static str, String)>,
 }
 
