@@ -8,6 +8,8 @@ mod auto_tagger;
 mod budget_enforcer;
 mod corpus;
 mod cost;
+mod creator_names;
+mod evidence;
 mod exemptions;
 mod ledger;
 mod load;

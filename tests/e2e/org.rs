@@ -1,7 +1,8 @@
 //! Organization scale against the local emulator: events forwarded from member accounts in two regions
 //! are tagged in the account and region they came from, with the policy of the account's OU; the member
 //! role is assumed once per account (not per event); foreign accounts and unassumable roles are refused
-//! with one notification each.
+//! with one notification each; the external id comes from a SecureString parameter and is the one the member
+//! role requires.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use serde_json::Value;
 use tagwarden::aws::CallPolicy;
-use tagwarden::org::{ClientPool, Membership, Organization};
+use tagwarden::org::{ClientPool, MemberFunction, Membership, Organization, PoolError};
 use tagwarden::tagging::apply::list_tags;
 use tagwarden::tagging::org::OrgTagger;
 use tagwarden::tagging::{TaggerSettings, Tags};
@@ -48,6 +49,7 @@ async fn world(members: &[(&str, &str)]) -> World {
     let organization = Organization {
         membership: Membership::Organizations,
         member_role_name: MEMBER_ROLE.into(),
+        external_id_parameter: None,
         external_id: Some("tagwarden-e2e".into()),
         regions: vec![REGION.into(), OTHER_REGION.into()],
     };
@@ -237,4 +239,71 @@ async fn a_member_whose_role_cannot_be_assumed_fails_with_one_notification_and_n
     let event = model_event(&open, REGION, "m1");
     w.create(&event).await;
     assert_eq!(w.handle(&event).await.label(), "tagged");
+}
+
+/// The organization as the deployed auto-tagger reads it: its environment (membership from AWS
+/// Organizations, the external id's parameter), then the external id from that parameter with the central
+/// account's SSM client (what `ClientPool::from_env` does at cold start).
+async fn organization_reading(central: &SdkConfig, parameter: &str) -> Result<Organization, PoolError> {
+    let vars: BTreeMap<&str, &str> = [
+        ("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations"),
+        (tagwarden::org::EXTERNAL_ID_PARAMETER_ENV, parameter),
+        ("TAGWARDEN_REGIONS", REGION),
+    ]
+    .into();
+    let organization = Organization::from_lookup(|n| vars.get(n).map(|v| (*v).to_owned()), MemberFunction::AutoTagger);
+    let mut organization = organization.unwrap().unwrap();
+    organization.load_external_id(&Clients::new(central).ssm).await?;
+    Ok(organization)
+}
+
+async fn put_parameter(central: &SdkConfig, name: &str, value: &str, kind: aws_sdk_ssm::types::ParameterType) {
+    let ssm = Clients::new(central).ssm;
+    ssm.put_parameter().name(name).value(value).r#type(kind).overwrite(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_external_id_read_from_the_secure_string_parameter_is_the_one_the_member_role_requires() {
+    use aws_sdk_ssm::types::ParameterType;
+    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
+    let central = emulator.sdk_config(REGION, 3).await;
+    seed_world(&central).await.unwrap();
+    let org = seed_organization(&central, &["research", "production"], &[("research-a", "research")]).await.unwrap();
+    let account = org.account("research-a").unwrap().to_owned();
+    let secret = "ext-e2e-7f3a9c1b";
+    emulator.require_external_id(&format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}"), secret).unwrap();
+    put_parameter(&central, "/tagwarden/member-external-id", secret, ParameterType::SecureString).await;
+    put_parameter(&central, "/tagwarden/stale-external-id", "ext-e2e-stale", ParameterType::SecureString).await;
+
+    let organization = organization_reading(&central, "/tagwarden/member-external-id").await.unwrap();
+    assert_eq!(organization.external_id.as_deref(), Some(secret), "the parameter's decrypted value");
+    assert_eq!(organization.member_role_name, MEMBER_ROLE, "the auto-tagger's own member role");
+    let pool = ClientPool::new(&central, &CallPolicy::DEFAULT, ACCOUNT, organization, "auto-tagger");
+    let tagger = OrgTagger::new(pool, Arc::new(org_policy(&org)), &TaggerSettings::default());
+    let event = model_event(&account, REGION, "fraud-scorer-ext");
+    create_resource(&config_as(&central, &account).await, &event).await.unwrap().unwrap();
+    emulator.reset_calls().unwrap();
+    let outcome = tagger.handle(&event).await.expect("no retryable error");
+    assert_eq!(outcome.label(), "tagged", "{}", serde_json::to_string_pretty(&outcome).unwrap());
+    assert_eq!(count(&emulator.calls().unwrap(), "sts.AssumeRole"), 1);
+
+    // A deployment whose parameter holds another value cannot act there: the role refuses it.
+    let stale = organization_reading(&central, "/tagwarden/stale-external-id").await.unwrap();
+    let pool = ClientPool::new(&central, &CallPolicy::DEFAULT, ACCOUNT, stale, "auto-tagger");
+    let tagger = OrgTagger::new(pool, Arc::new(org_policy(&org)), &TaggerSettings::default());
+    let outcome = tagger.handle(&model_event(&account, REGION, "fraud-scorer-ext")).await.expect("not retryable");
+    let Outcome::Failed { reason, .. } = &outcome else { panic!("{outcome:?}") };
+    assert!(reason.contains("AssumeRole") && reason.contains("access denied"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_external_id_in_a_plain_string_parameter_or_a_missing_one_stops_the_cold_start() {
+    use aws_sdk_ssm::types::ParameterType;
+    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
+    let central = emulator.sdk_config(REGION, 1).await;
+    put_parameter(&central, "/tagwarden/plain-external-id", "ext-e2e-plain", ParameterType::String).await;
+    let plain = organization_reading(&central, "/tagwarden/plain-external-id").await.unwrap_err();
+    assert!(plain.to_string().contains("SecureString"), "{plain}");
+    let missing = organization_reading(&central, "/tagwarden/no-such-parameter").await.unwrap_err();
+    assert!(missing.to_string().contains("/tagwarden/no-such-parameter"), "{missing}");
 }

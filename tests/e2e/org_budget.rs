@@ -43,6 +43,7 @@ async fn world_listing(listed: impl Fn(usize) -> bool) -> World {
     let organization = Organization {
         membership: Membership::Listed(members.collect()),
         member_role_name: MEMBER_ROLE.to_owned(),
+        external_id_parameter: None,
         external_id: None,
         regions: REGIONS.iter().map(|r| (*r).to_owned()).collect(),
     };

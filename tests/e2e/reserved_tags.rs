@@ -16,9 +16,8 @@ use tagwarden_e2e::{CallCount, Emulator, REGION, sample_event};
 const MODEL: &str = "arn:aws:sagemaker:us-east-1:123456789012:model/alice-quick-deploy";
 /// The budget-enforcer's role as `tamper-by-tagwarden.json` names it; the deployment lists it as trusted.
 const ENFORCER_ROLE: &str = "arn:aws:iam::123456789012:role/tagwarden-BudgetEnforcerRole-1X2Y3Z";
-/// The Studio execution role session that creates alice's model in `model-studio-system-tags.json`.
-const STUDIO_SESSION: &str =
-    "arn:aws:sts::123456789012:assumed-role/AmazonSageMaker-ExecutionRole-ml-platform/SageMaker";
+/// alice's own Studio execution role session that creates her model in `model-studio-system-tags.json`.
+const STUDIO_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/AmazonSageMaker-ExecutionRole-alice/SageMaker";
 
 struct World {
     emulator: Emulator,

@@ -868,6 +868,8 @@ class TagwardenMiddleware:
         self.counts: Counter[str] = Counter()
         # Role ARNs whose AssumeRole is refused (moto lets anyone assume any role).
         self.denied_roles: set[str] = set()
+        # Role ARN -> the sts:ExternalId its trust policy requires (moto does not check external ids).
+        self.required_external_ids: dict[str, str] = {}
 
     def classify(self, environ: dict[str, Any]) -> str:
         scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")
@@ -909,7 +911,7 @@ class TagwardenMiddleware:
                 self.counts[key] += 1
             if self.latency:
                 time.sleep(self.latency)
-            if key == "sts.AssumeRole" and self.denied_roles:
+            if key == "sts.AssumeRole" and (self.denied_roles or self.required_external_ids):
                 refusal = self.refuse_assume_role(environ, start_response)
                 if refusal is not None:
                     return refusal
@@ -921,9 +923,11 @@ class TagwardenMiddleware:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        role = (_qs_value(body.decode("utf-8", "replace"), "RoleArn")
-                or _qs_value(environ.get("QUERY_STRING", ""), "RoleArn"))
-        if role not in self.denied_roles:
+        text, query = body.decode("utf-8", "replace"), environ.get("QUERY_STRING", "")
+        role = _qs_value(text, "RoleArn") or _qs_value(query, "RoleArn")
+        external_id = _qs_value(text, "ExternalId") or _qs_value(query, "ExternalId")
+        required = self.required_external_ids.get(role)
+        if role not in self.denied_roles and (required is None or required == external_id):
             return None
         data = ("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
                 "<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to "
@@ -949,6 +953,12 @@ class TagwardenMiddleware:
             with self.lock:
                 self.denied_roles.add(str(req.get("role_arn", "")))
             status, body = "200 OK", {"denied": sorted(self.denied_roles)}
+        elif path == "/_tagwarden/require-external-id" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                self.required_external_ids[str(req.get("role_arn", ""))] = str(req.get("external_id", ""))
+            status, body = "200 OK", {"roles": sorted(self.required_external_ids)}
         elif path == "/_tagwarden/launched-by" and method == "POST":
             status, body = _set_field(environ, "launched_by", set_launched_by)
         elif path == "/_tagwarden/health":

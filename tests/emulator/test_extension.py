@@ -716,3 +716,18 @@ def test_concurrent_conditional_puts_of_one_key_let_exactly_one_win(server):
         for round_ in range(20):
             wins = list(pool.map(lambda who: claim(round_, who), range(8)))
             assert wins.count(True) == 1, (round_, wins)
+
+
+def test_assume_role_requires_the_external_id_set_for_the_role(server):
+    sts = _make_client("sts", server)
+    role = "arn:aws:iam::123456789012:role/needs-external-id"
+    assert http(f"{server}/_tagwarden/require-external-id", "POST",
+                {"role_arn": role, "external_id": "ext-1"})[0] == 200
+    for external_id in (None, "ext-2"):
+        extra = {"ExternalId": external_id} if external_id else {}
+        with pytest.raises(ClientError) as excinfo:
+            sts.assume_role(RoleArn=role, RoleSessionName="test", **extra)
+        assert excinfo.value.response["Error"]["Code"] == "AccessDenied"
+    assert sts.assume_role(RoleArn=role, RoleSessionName="test", ExternalId="ext-1")["Credentials"]
+    other = "arn:aws:iam::123456789012:role/any"
+    assert sts.assume_role(RoleArn=other, RoleSessionName="test")["Credentials"], "other roles as before"

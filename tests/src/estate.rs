@@ -12,7 +12,7 @@
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
 
-use crate::world::{DOMAIN_ID, create_resource, seed_world, studio_role_arn};
+use crate::world::{DOMAIN_ID, alice_role_arn, create_resource, seed_world, studio_role_arn};
 use crate::{ACCOUNT, REGION};
 
 /// One resource of the estate.
@@ -46,6 +46,8 @@ pub struct Entry {
 
 /// The Studio execution role, as [`Entry::role`].
 pub const STUDIO: &str = "studio";
+/// alice's own Studio execution role (which confirms her profile's tags).
+pub const ALICE_STUDIO: &str = "studio-alice";
 
 const fn e(kind: &'static str, name: &'static str) -> Entry {
     Entry {
@@ -73,6 +75,7 @@ const ALICE: &[(&str, &str)] = &[
 ];
 const BOB: &[(&str, &str)] =
     &[("cost-center", "CC-3300"), ("team", "fraud-detection"), ("environment", "staging"), ("created-by", "bob")];
+const DOMAIN: &[(&str, &str)] = &[("cost-center", "CC-1000"), ("team", "ml-platform"), ("environment", "production")];
 const BATCH: &[(&str, &str)] = &[("cost-center", "CC-5000"), ("team", "data-engineering"), ("environment", "dev")];
 const CI: &[(&str, &str)] = &[("cost-center", "CC-4000"), ("team", "platform"), ("environment", "production")];
 const NIGHTLY: &[(&str, &str)] = &[("cost-center", "CC-6000"), ("team", "ml-ops"), ("environment", "production")];
@@ -127,17 +130,19 @@ pub const ESTATE: &[Entry] = &[
         ..e("training-job", "estate-train-untagged-2")
     },
     Entry {
-        role: Some(STUDIO),
+        role: Some(ALICE_STUDIO),
         studio: Some("alice"),
         bad_before: ALL,
         after: ALICE,
         ..e("training-job", "estate-train-studio-alice")
     },
     Entry {
+        // bob runs as the domain's shared role, which cannot tell him from alice: his profile tag is a
+        // claim nothing confirms, the domain's (confirmed by the role) pays.
         role: Some(STUDIO),
         studio: Some("bob"),
         bad_before: ALL,
-        after: BOB,
+        after: DOMAIN,
         ..e("training-job", "estate-train-studio-bob")
     },
     Entry {
@@ -183,7 +188,7 @@ pub const ESTATE: &[Entry] = &[
         ..e("model", "estate-model-alias")
     },
     Entry {
-        role: Some(STUDIO),
+        role: Some(ALICE_STUDIO),
         studio: Some("alice"),
         bad_before: ALL,
         after: ALICE,
@@ -197,7 +202,14 @@ pub const ESTATE: &[Entry] = &[
         bad_after: &["cost-center", "team"],
         ..e("endpoint-config", "estate-epc-untagged")
     },
-    Entry { studio: Some("bob"), bad_before: ALL, after: BOB, ..e("endpoint-config", "estate-epc-studio-bob") },
+    Entry {
+        // Studio tags and no execution role to confirm them: claims, not used.
+        studio: Some("bob"),
+        bad_before: ALL,
+        after: &[("environment", "dev")],
+        bad_after: &["cost-center", "team"],
+        ..e("endpoint-config", "estate-epc-studio-bob")
+    },
     Entry { tags: CI, after: CI, ..e("endpoint-config", "estate-epc-tidy") },
     Entry {
         parent: Some("estate-epc-tidy"),
@@ -240,7 +252,11 @@ pub fn arn(entry: &Entry) -> String {
 }
 
 fn role_arn(role: &str) -> String {
-    if role == STUDIO { studio_role_arn() } else { format!("arn:aws:iam::{ACCOUNT}:role/{role}") }
+    match role {
+        STUDIO => studio_role_arn(),
+        ALICE_STUDIO => alice_role_arn(),
+        _ => format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+    }
 }
 
 fn studio_tags(profile: &str) -> Vec<Value> {

@@ -141,6 +141,13 @@ impl Emulator {
         self.request("POST", "/_tagwarden/deny-assume-role", &body).map(drop)
     }
 
+    /// Makes `AssumeRole` of `role_arn` require `external_id`, as a trust policy's `sts:ExternalId` condition
+    /// does (moto checks none): a request without it or with another is refused with AccessDenied.
+    pub fn require_external_id(&self, role_arn: &str, external_id: &str) -> Result<(), String> {
+        let body = serde_json::json!({ "role_arn": role_arn, "external_id": external_id }).to_string();
+        self.request("POST", "/_tagwarden/require-external-id", &body).map(drop)
+    }
+
     /// The `Subject` of every message published to SNS so far (moto's record), in order, per topic.
     pub fn sns_subjects(&self) -> Result<Vec<String>, String> {
         let body = self.request("GET", "/moto-api/data.json", "")?;

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::{ACCOUNT, REGION};
 
-/// The role Tagwarden assumes in member accounts (the default of `TAGWARDEN_MEMBER_ROLE_NAME`).
-pub const MEMBER_ROLE: &str = "TagwardenMember";
+/// The role the auto-tagger assumes in member accounts (its default `TAGWARDEN_MEMBER_ROLE_NAME`).
+pub const MEMBER_ROLE: &str = tagwarden::org::AUTO_TAGGER_MEMBER_ROLE;
 /// The role the test itself assumes to seed and read member accounts (as AWS Organizations creates it).
 pub const ADMIN_ROLE: &str = "OrganizationAccountAccessRole";
 
@@ -117,7 +117,7 @@ pub async fn seed_member(member: &SdkConfig) -> Result<(), String> {
         .assume_role_policy_document(trust.to_string())
         .send()
         .await
-        .map_err(err("CreateRole TagwardenMember"))?;
+        .map_err(err("CreateRole (member role)"))?;
     crate::world::seed_world(member).await
 }
 

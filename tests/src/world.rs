@@ -42,6 +42,20 @@ pub fn studio_role_arn() -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/service-role/{STUDIO_ROLE}")
 }
 
+/// alice's own execution role (her profile's `UserSettings.ExecutionRole`; bob's is the domain's).
+pub const ALICE_ROLE: &str = "AmazonSageMaker-ExecutionRole-alice";
+
+/// The ARN of alice's own execution role (under the path `/service-role/`).
+pub fn alice_role_arn() -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/service-role/{ALICE_ROLE}")
+}
+
+/// The execution role of a profile of the world in `account`: alice's own, else the domain's.
+fn profile_role_arn(account: &str, profile: &str) -> String {
+    let role = if profile == "alice" { ALICE_ROLE } else { STUDIO_ROLE };
+    format!("arn:aws:iam::{account}:role/service-role/{role}")
+}
+
 /// An IAM role of the world: name, path, whom it trusts, tags.
 type RoleSpec = (&'static str, &'static str, Trust, &'static [(&'static str, &'static str)]);
 
@@ -54,6 +68,7 @@ enum Trust {
 
 const ROLES: &[RoleSpec] = &[
     (STUDIO_ROLE, "/service-role/", Trust::Service("sagemaker.amazonaws.com"), &[]),
+    (ALICE_ROLE, "/service-role/", Trust::Service("sagemaker.amazonaws.com"), &[]),
     (
         "ci-deployer",
         "/",
@@ -142,7 +157,8 @@ fn sagemaker(config: &SdkConfig, region: &str) -> aws_sdk_sagemaker::Client {
 
 /// Creates the world the sample events live in (idempotent enough to call once per fresh emulator).
 ///
-/// IAM: the roles `AmazonSageMaker-ExecutionRole-ml-platform` (path `/service-role/`), `ci-deployer`,
+/// IAM: the roles `AmazonSageMaker-ExecutionRole-ml-platform` and `AmazonSageMaker-ExecutionRole-alice`
+/// (path `/service-role/`; alice's profile runs as her own, bob's as the domain's), `ci-deployer`,
 /// `batch-runner`, `nightly-retrain`, `AWSReservedSSO_DataScientist_0a1b2c3d4e5f6789` (path
 /// `/aws-reserved/sso.amazonaws.com/`) and `DataScienceConsoleAccess`, the users `intern` and `admin`.
 /// SageMaker (in [`REGION`]): the Studio domain `ml-platform` (`d-ml-platform`) with the user profiles
@@ -173,11 +189,15 @@ pub async fn seed_world(config: &SdkConfig) -> Result<(), String> {
         aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(config).region(Region::new(REGION)).build());
     sns.create_topic().name(TOPIC_NAME).send().await.map_err(sdk_error(format!("CreateTopic {TOPIC_NAME}")))?;
 
+    // NOTE: the world is also seeded in member accounts; its roles are that account's.
+    let sts = aws_sdk_sts::Client::new(config);
+    let identity = sts.get_caller_identity().send().await.map_err(sdk_error("GetCallerIdentity".into()))?;
+    let account = identity.account().unwrap_or(ACCOUNT).to_owned();
     let sm = sagemaker(config, REGION);
     sm.create_domain()
         .domain_name(DOMAIN_NAME)
         .auth_mode(AuthMode::Iam)
-        .default_user_settings(UserSettings::builder().execution_role(studio_role_arn()).build())
+        .default_user_settings(UserSettings::builder().execution_role(profile_role_arn(&account, "")).build())
         .subnet_ids(SUBNET_ID)
         .vpc_id(VPC_ID)
         .app_network_access_type(AppNetworkAccessType::PublicInternetOnly)
@@ -189,7 +209,7 @@ pub async fn seed_world(config: &SdkConfig) -> Result<(), String> {
         sm.create_user_profile()
             .domain_id(DOMAIN_ID)
             .user_profile_name(*name)
-            .user_settings(UserSettings::builder().execution_role(studio_role_arn()).build())
+            .user_settings(UserSettings::builder().execution_role(profile_role_arn(&account, name)).build())
             .set_tags(Some(sm_tags(tags)))
             .send()
             .await

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use crate::enforce::ledger::{LedgerTable, TABLE_ENV};
-use crate::org::{ClientPool, Organization};
+use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::sweep::{self, Lister};
 use crate::tagging::org::OrgTagger;
 use crate::tagging::{AutoTagger, RetryableError, TaggerSettings};
@@ -46,14 +46,14 @@ impl AutoTaggerFunction {
     /// With `TAGWARDEN_LEDGER_TABLE` set, the last known values of the tag sources are kept in that table (the
     /// central account's, in an organization too); unset, a tampered source is restored from its own sources.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let Some(organization) = Organization::from_env()? else {
+        let Some(organization) = Organization::from_env(MemberFunction::AutoTagger)? else {
             let clients = Clients::from_env().await;
             let config = Config::load(&clients).await?;
             let settings = with_ledger(config.tagger, &clients);
             let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &settings);
             return Ok(Self { tagger: Tagger::Account(tagger), lister: Lister::new(clients) });
         };
-        let pool = ClientPool::from_env(organization, "auto-tagger").await?;
+        let pool = ClientPool::from_env(organization, MemberFunction::AutoTagger).await?;
         let config = Config::load(pool.home()).await?;
         let lister = Lister::new(pool.home().clone());
         let settings = with_ledger(config.tagger, pool.home());

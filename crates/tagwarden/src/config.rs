@@ -11,14 +11,15 @@
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
 //! - `TAGWARDEN_ALERT_TOPICS`: comma-separated SNS topic ARNs the budget-enforcer takes alerts from (the
 //!   deployment passes its own alerts topic); required by the budget-enforcer Lambda.
-//! - `TAGWARDEN_ORGANIZATION_ACCOUNTS`, `TAGWARDEN_MEMBER_ROLE_NAME`, `TAGWARDEN_MEMBER_EXTERNAL_ID`,
-//!   `TAGWARDEN_REGIONS`: organization scale, see [`crate::org`] (unset: a single-account deployment).
+//! - `TAGWARDEN_ORGANIZATION_ACCOUNTS`, `TAGWARDEN_MEMBER_ROLE_NAME`, `TAGWARDEN_MEMBER_EXTERNAL_ID_PARAMETER`,
+//!   `TAGWARDEN_REGIONS`: organization scale, read per function by [`crate::org::Organization::from_env`]
+//!   (unset: a single-account deployment).
 
 use std::path::Path;
 use std::time::Duration;
 
 use crate::aws::{AwsError, Clients, ResultExt};
-use crate::org::{Organization, OrganizationError};
+use crate::org::OrganizationError;
 use crate::policy::{Policy, PolicyError};
 use crate::tagging::TaggerSettings;
 
@@ -56,8 +57,6 @@ pub struct Config {
     pub policy: Policy,
     /// Auto-tagger cache settings.
     pub tagger: TaggerSettings,
-    /// The organization served from this (central) account; `None` for a single-account deployment.
-    pub organization: Option<Organization>,
     /// `TAGWARDEN_ALERT_TOPICS`: the SNS topics budget alerts may come from; `None` when unset or empty.
     pub alert_topics: Option<Vec<String>>,
 }
@@ -158,9 +157,8 @@ impl Config {
                 tagger.trusted_principals.push(arn.to_owned());
             }
         }
-        let organization = Organization::from_lookup(&var)?;
         let alert_topics = alert_topics(var("TAGWARDEN_ALERT_TOPICS"))?;
-        Ok(Self { policy, tagger, organization, alert_topics })
+        Ok(Self { policy, tagger, alert_topics })
     }
 }
 

@@ -26,8 +26,11 @@ pub enum Scope {
     Budgets,
     /// The policy's SSM parameter.
     PolicyParameter,
-    /// The member role (`MemberRoleName`) in every account of the organization: `sts:AssumeRole`.
+    /// The function's own member role (`AutoTaggerMemberRoleName`, `BudgetEnforcerMemberRoleName`) in the
+    /// accounts of the organization (`aws:ResourceOrgID`): `sts:AssumeRole`, granted only in organization mode.
     MemberRoles,
+    /// The SecureString parameter holding the member roles' external id (central account, organization mode).
+    MemberExternalId,
     /// The enforcement ledger (the stack's DynamoDB table) and its indexes; the central account's only.
     Ledger,
     /// The ledger's `source#` items only (`dynamodb:LeadingKeys` condition): the auto-tagger's last known

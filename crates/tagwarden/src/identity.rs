@@ -1,11 +1,16 @@
 //! CloudTrail `userIdentity` -> [`Creator`]: who made a resource, and where that person's tags live.
 //!
 //! Pure: reads only the event. Later refinement from the resource's own Studio tags
-//! ([`Creator::from_studio_tags`]) happens once those tags have been read.
+//! ([`Creator::from_studio_tags`]) happens once those tags have been read, and from the policy's own
+//! machine session names ([`Creator::with_machine_sessions`]) where the policy is known.
 
 use serde::Serialize;
 
 use crate::event::UserIdentity;
+
+pub mod sessions;
+
+pub use sessions::{DEFAULT_SESSIONS, DefaultSession, MachineSession, SessionPatterns};
 
 /// The session name SageMaker Studio uses when it assumes an execution role.
 pub const STUDIO_SESSION_NAME: &str = "SageMaker";
@@ -62,7 +67,8 @@ pub enum Via {
     SourceIdentity,
     /// A role session name that names a person.
     SessionName,
-    /// The role's own name, when nothing names a person.
+    /// The role's own name, when nothing names a person (no session name, or one a tool or service chose:
+    /// then `machine_session` says which).
     RoleName,
     /// Studio's `sagemaker:user-profile-arn` tag on the resource.
     StudioTag,
@@ -152,6 +158,9 @@ pub struct Creator {
     /// The role session name, for assumed roles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// Why the session name is not the creator's name: the tool default or policy pattern it matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_session: Option<MachineSession>,
     /// The Studio user profile, for Studio creators.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileRef>,
@@ -161,7 +170,7 @@ pub struct Creator {
 
 impl Creator {
     fn new(kind: CreatorKind, name: impl Into<String>, via: Via) -> Self {
-        Self { kind, name: name.into(), principal: None, session: None, profile: None, via }
+        Self { kind, name: name.into(), principal: None, session: None, machine_session: None, profile: None, via }
     }
 
     /// A creator nobody recorded (a resource found by the sweep), with the execution role the resource
@@ -242,11 +251,31 @@ impl Creator {
         } else if let Some(person) = session.as_deref().filter(|s| is_meaningful_session(s)) {
             Self::new(CreatorKind::AssumedRole, person, Via::SessionName)
         } else {
-            Self::new(CreatorKind::AssumedRole, role_name.clone(), Via::RoleName)
+            let mut creator = Self::new(CreatorKind::AssumedRole, role_name.clone(), Via::RoleName);
+            creator.machine_session = session.as_deref().and_then(sessions::default_session).map(MachineSession::from);
+            creator
         };
         creator.session = session;
         creator.principal = role_arn.map(|arn| Principal::Role { name: role_name, arn });
         creator
+    }
+
+    /// Names the role instead of a session name the policy says a machine chose (`tags.machine_sessions`),
+    /// keeping the session and the pattern it matched as detail. Any other creator is returned as it is.
+    pub fn with_machine_sessions(mut self, patterns: &SessionPatterns) -> Self {
+        if (self.kind, self.via) != (CreatorKind::AssumedRole, Via::SessionName) {
+            return self;
+        }
+        let Some(pattern) = self.session.as_deref().and_then(|s| patterns.matching(s)) else {
+            return self;
+        };
+        let Some(Principal::Role { name, .. }) = &self.principal else {
+            return self;
+        };
+        self.machine_session = Some(MachineSession { tool: "policy".into(), pattern: pattern.to_owned() });
+        self.name = name.clone();
+        self.via = Via::RoleName;
+        self
     }
 
     /// Refines a creator from Studio's own tags on the resource (`sagemaker:user-profile-arn`).
@@ -285,6 +314,20 @@ impl Creator {
         self
     }
 
+    /// The same creator named by its role alone: what a refused Studio claim falls back to.
+    pub fn as_role(mut self) -> Self {
+        if let Some(Principal::Role { name, .. }) = &self.principal {
+            self.kind = CreatorKind::AssumedRole;
+            self.name = name.clone();
+            self.via = Via::RoleName;
+        } else {
+            self.kind = CreatorKind::Unknown;
+            self.name = "unknown".into();
+        }
+        self.profile = None;
+        self
+    }
+
     /// Names a Studio user profile as the creator (the owner of an app or space named in the request).
     pub fn with_owner_profile(mut self, profile: ProfileRef, via: Via) -> Self {
         if (self.kind == CreatorKind::AssumedRole && self.via == Via::RoleName) || self.kind == CreatorKind::Unknown {
@@ -306,21 +349,10 @@ pub fn identity_center_permission_set(role_name: &str) -> Option<&str> {
     Some(permission_set).filter(|p| !p.is_empty())
 }
 
-/// Whether a role session name says who acted, rather than which machine or service did.
+/// Whether a role session name says who acted, rather than which tool or service did: not empty and no
+/// tool's default ([`sessions::DEFAULT_SESSIONS`], each with its source).
 pub fn is_meaningful_session(session: &str) -> bool {
-    let machine = session == STUDIO_SESSION_NAME
-        || session.starts_with("awslambda_")
-        || session.starts_with("botocore-session-")
-        || session.starts_with("aws-go-sdk-")
-        || session.starts_with("aws-sdk-")
-        || session.starts_with("AWSCLI-Session")
-        || is_instance_id(session)
-        || session.chars().all(|c| c.is_ascii_digit());
-    !session.is_empty() && !machine
-}
-
-fn is_instance_id(session: &str) -> bool {
-    session.strip_prefix("i-").is_some_and(|hex| hex.len() >= 8 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    !session.is_empty() && sessions::default_session(session).is_none()
 }
 
 fn last_segment(arn: &str) -> Option<&str> {
@@ -385,6 +417,88 @@ mod tests {
             assert_eq!(creator.name, "batch-runner", "session {session}");
             assert_eq!(creator.via, Via::RoleName);
         }
+    }
+
+    #[test]
+    fn github_actions_default_session_names_the_role_and_keeps_the_session_as_detail() {
+        let creator = Creator::from_identity(Some(&role("ci-deployer", "GitHubActions", None)));
+        assert_eq!(
+            (creator.kind, creator.name.as_str(), creator.via),
+            (CreatorKind::AssumedRole, "ci-deployer", Via::RoleName)
+        );
+        assert_eq!(creator.session.as_deref(), Some("GitHubActions"));
+        assert_eq!(
+            creator.machine_session,
+            Some(MachineSession { tool: "github-actions".into(), pattern: "GitHubActions".into() })
+        );
+        let json = serde_json::to_value(&creator).unwrap();
+        assert_eq!(json["via"], "role-name");
+        assert_eq!(json["session"], "GitHubActions");
+        assert_eq!(json["machine_session"], serde_json::json!({"tool": "github-actions", "pattern": "GitHubActions"}));
+    }
+
+    #[test]
+    fn codebuild_default_session_names_the_role() {
+        let session = "AWSCodeBuild-dd50b2ee-cc57-4110-a68f-5277a6806036";
+        let creator = Creator::from_identity(Some(&role("codebuild-ml", session, None)));
+        assert_eq!((creator.name.as_str(), creator.via), ("codebuild-ml", Via::RoleName));
+        assert_eq!(creator.machine_session.map(|m| m.pattern), Some("AWSCodeBuild-<uuid>".into()));
+    }
+
+    #[test]
+    fn every_known_default_session_names_the_role() {
+        for default in DEFAULT_SESSIONS {
+            let creator = Creator::from_identity(Some(&role("automation", default.example, None)));
+            assert_eq!((creator.name.as_str(), creator.via), ("automation", Via::RoleName), "{default:?}");
+            assert_eq!(creator.machine_session.as_ref().map(|m| m.tool.as_str()), Some(default.tool));
+        }
+    }
+
+    #[test]
+    fn a_session_with_no_name_at_all_names_the_role_without_a_machine_detail() {
+        let mut identity = role("batch-runner", "x", None);
+        identity.arn = None;
+        let creator = Creator::from_identity(Some(&identity));
+        assert_eq!((creator.name.as_str(), creator.via), ("batch-runner", Via::RoleName));
+        assert_eq!((creator.session, creator.machine_session), (None, None));
+    }
+
+    #[test]
+    fn a_policy_machine_session_pattern_names_the_role_with_the_pattern_as_detail() {
+        let patterns = SessionPatterns::new(vec!["deploy-*".into()]).unwrap();
+        let creator = Creator::from_identity(Some(&role("ci-deployer", "deploy-prod-7", None)));
+        assert_eq!(creator.name, "deploy-prod-7", "without the policy, a chosen name names the creator");
+        let creator = creator.with_machine_sessions(&patterns);
+        assert_eq!((creator.name.as_str(), creator.via), ("ci-deployer", Via::RoleName));
+        assert_eq!(creator.session.as_deref(), Some("deploy-prod-7"));
+        assert_eq!(creator.machine_session, Some(MachineSession { tool: "policy".into(), pattern: "deploy-*".into() }));
+        let person = Creator::from_identity(Some(&role("ci-deployer", "bob@example.com", None)));
+        assert_eq!(person.clone().with_machine_sessions(&patterns), person, "a session no pattern matches");
+    }
+
+    #[test]
+    fn policy_patterns_never_rename_a_source_identity_an_identity_center_user_or_an_iam_user() {
+        let patterns = SessionPatterns::new(vec!["*".into()]).unwrap();
+        let source = Creator::from_identity(Some(&role("Exec", "SageMaker", Some("alice"))));
+        assert_eq!(source.clone().with_machine_sessions(&patterns), source);
+        let sso = Creator::from_identity(Some(&role("AWSReservedSSO_DataScientist_0a1b", "carol@example.com", None)));
+        assert_eq!(sso.clone().with_machine_sessions(&patterns), sso);
+        let user = UserIdentity {
+            kind: Some("IAMUser".into()),
+            arn: Some("arn:aws:iam::123456789012:user/intern".into()),
+            user_name: Some("intern".into()),
+            ..Default::default()
+        };
+        let user = Creator::from_identity(Some(&user));
+        assert_eq!(user.clone().with_machine_sessions(&patterns), user);
+    }
+
+    #[test]
+    fn a_machine_session_creator_still_yields_to_the_apps_owner_profile() {
+        let creator = Creator::from_identity(Some(&role("ci-deployer", "GitHubActions", None)));
+        let profile = ProfileRef { name: "alice".into(), domain_id: Some("d-ml".into()), arn: None };
+        let creator = creator.with_owner_profile(profile, Via::RequestUserProfile);
+        assert_eq!((creator.kind, creator.name.as_str()), (CreatorKind::StudioUserProfile, "alice"));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! [`Organization`] is the configuration (from the environment, see below); [`ClientPool`] hands out
 //! [`Clients`] for an (account, region): the central account's own credentials for its own account,
-//! credentials of the member role (`arn:<partition>:iam::<account>:role/<name>`, assumed through
+//! credentials of the function's own member role (`arn:<partition>:iam::<account>:role/<name>`: the
+//! auto-tagger and the budget-enforcer each assume a role with only their own rights, see
+//! [`MemberFunction`]), assumed through
 //! `aws_config::sts::AssumeRoleProvider`) for the others. One provider per account feeds one shared
 //! SDK identity cache, so every region of an account reuses the same assumed credentials and STS is
 //! asked once per account per credential lifetime (refreshed by the SDK shortly before expiry), not per
@@ -14,8 +16,12 @@
 //!   `DescribeAccount`, `ListParents`; the central account must be the management or a delegated
 //!   administrator account) or a comma list `ACCOUNT[:OU[/OU...]]` (a static membership; the optional
 //!   OU ids, nearest first, select policy overrides).
-//! - `TAGWARDEN_MEMBER_ROLE_NAME`: the role assumed in member accounts (default `TagwardenMember`).
-//! - `TAGWARDEN_MEMBER_EXTERNAL_ID`: the external id the member role's trust policy requires (optional).
+//! - `TAGWARDEN_MEMBER_ROLE_NAME`: the role this function assumes in member accounts (default: the
+//!   function's own, [`MemberFunction::default_role_name`]); each function's deployment sets its own.
+//! - `TAGWARDEN_MEMBER_EXTERNAL_ID_PARAMETER` (required): the name of the SSM SecureString parameter holding
+//!   the external id the member roles' trust policies require; read once at cold start
+//!   ([`ClientPool::from_env`], `GetParameter` with decryption). The value itself is never an environment
+//!   variable: the former `TAGWARDEN_MEMBER_EXTERNAL_ID` is refused.
 //! - `TAGWARDEN_REGIONS`: comma list of the regions the organization works in (used by scheduled jobs).
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,8 +37,12 @@ use aws_sdk_sagemaker::config::SharedIdentityCache;
 use crate::aws::{AwsError, CallPolicy, Clients, ResultExt};
 use crate::ids::{is_account_id, is_ou_id, partition_of};
 
-/// The member role's default name.
-pub const DEFAULT_MEMBER_ROLE_NAME: &str = "TagwardenMember";
+/// The auto-tagger's member role's default name (`infra/member.yaml`: reads sources, writes tags).
+pub const AUTO_TAGGER_MEMBER_ROLE: &str = "TagwardenAutoTaggerMember";
+/// The budget-enforcer's member role's default name (`infra/member.yaml`: acts, writes only `tagwarden:*`).
+pub const BUDGET_ENFORCER_MEMBER_ROLE: &str = "TagwardenEnforcerMember";
+/// The variable naming the SecureString parameter that holds the member roles' external id.
+pub const EXTERNAL_ID_PARAMETER_ENV: &str = "TAGWARDEN_MEMBER_EXTERNAL_ID_PARAMETER";
 /// At most this many accounts keep assumed credentials (and cache partitions) at once.
 pub const MAX_ACCOUNTS: usize = 512;
 /// At most this many (account, region) client sets are kept at once.
@@ -51,6 +61,73 @@ pub struct OrganizationError {
     pub problem: String,
 }
 
+/// The central function acting in member accounts: each assumes its own member role there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberFunction {
+    /// The auto-tagger (`TagwardenAutoTaggerMember`).
+    AutoTagger,
+    /// The budget-enforcer (`TagwardenEnforcerMember`).
+    BudgetEnforcer,
+}
+
+impl MemberFunction {
+    /// The function's name (`auto-tagger`, `budget-enforcer`), as in its STS session name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AutoTagger => "auto-tagger",
+            Self::BudgetEnforcer => "budget-enforcer",
+        }
+    }
+
+    /// The member role the function assumes unless `TAGWARDEN_MEMBER_ROLE_NAME` says otherwise.
+    pub fn default_role_name(self) -> &'static str {
+        match self {
+            Self::AutoTagger => AUTO_TAGGER_MEMBER_ROLE,
+            Self::BudgetEnforcer => BUDGET_ENFORCER_MEMBER_ROLE,
+        }
+    }
+}
+
+/// Why a [`ClientPool`] cannot be started (raised at cold start).
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// The central account cannot be asked who it is (`GetCallerIdentity`).
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The external id cannot be read from its parameter, or is not a usable external id.
+    #[error("member external id parameter {name}: {problem}")]
+    ExternalId {
+        /// The parameter's name.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// A secret (the external id): compared and used like a string, printed by `Debug` as `<redacted>`, so that
+/// no `{:?}` of the configuration or the pool puts it in a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
 /// Where the organization's membership comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {
@@ -65,18 +142,25 @@ pub enum Membership {
 pub struct Organization {
     /// Member accounts (and their OUs).
     pub membership: Membership,
-    /// The role assumed in member accounts.
+    /// The role this function assumes in member accounts.
     pub member_role_name: String,
-    /// The external id passed to `AssumeRole`, if the role requires one.
-    pub external_id: Option<String>,
+    /// The SSM SecureString parameter holding the external id (`TAGWARDEN_MEMBER_EXTERNAL_ID_PARAMETER`).
+    pub external_id_parameter: Option<String>,
+    /// The external id passed to `AssumeRole`: read from [`Self::external_id_parameter`] at cold start
+    /// ([`Organization::load_external_id`]); `None` only where a test or tool sets none.
+    pub external_id: Option<Secret>,
     /// The regions the organization works in (`TAGWARDEN_REGIONS`; empty: not configured).
     pub regions: Vec<String>,
 }
 
 impl Organization {
-    /// The organization configured in the environment read through `var`; `None` for a single-account
-    /// deployment (`TAGWARDEN_ORGANIZATION_ACCOUNTS` unset or empty).
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, OrganizationError> {
+    /// The organization `function` serves, configured in the environment read through `var`; `None` for a
+    /// single-account deployment (`TAGWARDEN_ORGANIZATION_ACCOUNTS` unset or empty). The external id is not
+    /// read here (no AWS call): see [`Organization::load_external_id`].
+    pub fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+        function: MemberFunction,
+    ) -> Result<Option<Self>, OrganizationError> {
         let Some(accounts) = var("TAGWARDEN_ORGANIZATION_ACCOUNTS").filter(|v| !v.trim().is_empty()) else {
             return Ok(None);
         };
@@ -102,13 +186,30 @@ impl Organization {
         let member_role_name = var("TAGWARDEN_MEMBER_ROLE_NAME")
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| DEFAULT_MEMBER_ROLE_NAME.to_owned());
+            .unwrap_or_else(|| function.default_role_name().to_owned());
         let role_name_ok = member_role_name.len() <= 64
             && member_role_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
         if !role_name_ok {
             return Err(bad("TAGWARDEN_MEMBER_ROLE_NAME", format!("{member_role_name:?} is not an IAM role name")));
         }
-        let external_id = var("TAGWARDEN_MEMBER_EXTERNAL_ID").filter(|v| !v.is_empty());
+        if var("TAGWARDEN_MEMBER_EXTERNAL_ID").is_some_and(|v| !v.is_empty()) {
+            let problem = format!(
+                "no longer read: put the external id in an SSM SecureString parameter and name it in {EXTERNAL_ID_PARAMETER_ENV}"
+            );
+            return Err(bad("TAGWARDEN_MEMBER_EXTERNAL_ID", problem));
+        }
+        let external_id_parameter =
+            var(EXTERNAL_ID_PARAMETER_ENV).map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let Some(parameter) = external_id_parameter else {
+            let problem =
+                "not set: the member roles require an external id, read from this SSM SecureString parameter".into();
+            return Err(bad(EXTERNAL_ID_PARAMETER_ENV, problem));
+        };
+        let parameter_ok =
+            parameter.len() <= 2048 && parameter.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+        if !parameter_ok {
+            return Err(bad(EXTERNAL_ID_PARAMETER_ENV, format!("{parameter:?} is not an SSM parameter name")));
+        }
         let mut regions = Vec::new();
         for region in var("TAGWARDEN_REGIONS").unwrap_or_default().split(',').map(str::trim).filter(|r| !r.is_empty()) {
             if !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
@@ -116,12 +217,35 @@ impl Organization {
             }
             regions.push(region.to_owned());
         }
-        Ok(Some(Self { membership, member_role_name, external_id, regions }))
+        let external_id_parameter = Some(parameter);
+        Ok(Some(Self { membership, member_role_name, external_id_parameter, external_id: None, regions }))
     }
 
-    /// The organization configured in the process environment (see [`Organization::from_lookup`]).
-    pub fn from_env() -> Result<Option<Self>, OrganizationError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// The organization `function` serves, configured in the process environment (see
+    /// [`Organization::from_lookup`]).
+    pub fn from_env(function: MemberFunction) -> Result<Option<Self>, OrganizationError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), function)
+    }
+
+    /// Reads the external id from [`Self::external_id_parameter`] with `ssm` (the central account's client;
+    /// `GetParameter` with decryption, once at cold start). The parameter must be a SecureString holding a
+    /// valid external id (2 to 1,224 characters of `[\w+=,.@:/-]`). Without a parameter, nothing is read.
+    pub async fn load_external_id(&mut self, ssm: &aws_sdk_ssm::Client) -> Result<(), PoolError> {
+        let Some(name) = self.external_id_parameter.clone() else { return Ok(()) };
+        let bad = |problem: String| PoolError::ExternalId { name: name.clone(), problem };
+        let out = ssm.get_parameter().name(&name).with_decryption(true).send().await.aws("GetParameter");
+        let parameter =
+            out.map_err(|e| bad(e.to_string()))?.parameter.ok_or_else(|| bad("no parameter returned".into()))?;
+        if parameter.r#type() != Some(&aws_sdk_ssm::types::ParameterType::SecureString) {
+            let kind = parameter.r#type().map_or("untyped", |t| t.as_str());
+            return Err(bad(format!("is a {kind} parameter: store the external id as a SecureString")));
+        }
+        let value = parameter.value().unwrap_or_default();
+        if !is_external_id(value) {
+            return Err(bad("does not hold an external id (2 to 1,224 characters: letters, digits, +=,.@:/-_)".into()));
+        }
+        self.external_id = Some(Secret::from(value));
+        Ok(())
     }
 
     /// The member role's ARN in `account`.
@@ -231,14 +355,16 @@ impl ClientPool {
     }
 
     /// The SDK's default configuration with [`CallPolicy::from_env`], the central account asked of STS
-    /// (`GetCallerIdentity`, once at cold start).
-    pub async fn from_env(organization: Organization, function: &str) -> Result<Self, AwsError> {
+    /// (`GetCallerIdentity`) and the external id read from its parameter, once at cold start.
+    pub async fn from_env(mut organization: Organization, function: MemberFunction) -> Result<Self, PoolError> {
         let policy = CallPolicy::from_env();
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        let sts = aws_sdk_sts::Client::new(&policy.apply(&base));
+        let applied = policy.apply(&base);
+        organization.load_external_id(&aws_sdk_ssm::Client::new(&applied)).await?;
+        let sts = aws_sdk_sts::Client::new(&applied);
         let identity = sts.get_caller_identity().send().await.aws("GetCallerIdentity")?;
         let account = identity.account().unwrap_or_default().to_owned();
-        Ok(Self::new(&base, &policy, &account, organization, function))
+        Ok(Self::new(&base, &policy, &account, organization, function.name()))
     }
 
     /// AWS Organizations, asked as the central account (membership, OUs, the account list for restore).
@@ -318,7 +444,7 @@ impl ClientPool {
             .session_name(inner.session_name.clone())
             .configure(&inner.base);
         if let Some(id) = &inner.organization.external_id {
-            builder = builder.external_id(id.clone());
+            builder = builder.external_id(id.to_string());
         }
         // NOTE: `build` is async only to load a default configuration; with `configure` it never awaits,
         // so it is driven here without a runtime (no I/O happens until credentials are first asked for).
@@ -438,6 +564,11 @@ impl ClientPool {
     }
 }
 
+/// Whether `value` is an external id STS accepts: 2 to 1,224 characters of `[\w+=,.@:/-]`.
+fn is_external_id(value: &str) -> bool {
+    (2..=1224).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+}
+
 /// `tagwarden-<function>`, cut to STS's 64 characters and its allowed characters.
 fn session_name(function: &str) -> String {
     let cleaned: String =
@@ -454,9 +585,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    /// The auto-tagger's organization from `vars`, with an external id parameter unless `vars` name one.
     fn org(vars: &[(&str, &str)]) -> Result<Option<Organization>, OrganizationError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Organization::from_lookup(|name| vars.get(name).cloned())
+        org_for(vars, MemberFunction::AutoTagger)
+    }
+
+    fn org_for(vars: &[(&str, &str)], function: MemberFunction) -> Result<Option<Organization>, OrganizationError> {
+        let mut vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        vars.entry(EXTERNAL_ID_PARAMETER_ENV.into()).or_insert_with(|| "/tagwarden/member-external-id".into());
+        Organization::from_lookup(|name| vars.get(name).cloned(), function)
     }
 
     #[test]
@@ -476,24 +613,78 @@ mod tests {
         let Membership::Listed(accounts) = &org.membership else { panic!("{org:?}") };
         assert_eq!(accounts["111111111111"], ["ou-ab12-research"]);
         assert!(accounts["222222222222"].is_empty());
-        assert_eq!(org.member_role_name, DEFAULT_MEMBER_ROLE_NAME);
-        assert_eq!(org.external_id, None);
+        assert_eq!(org.member_role_name, AUTO_TAGGER_MEMBER_ROLE);
+        assert_eq!(org.external_id_parameter.as_deref(), Some("/tagwarden/member-external-id"));
+        assert_eq!(org.external_id, None, "read from the parameter at cold start, not here");
         assert_eq!(org.regions, ["us-east-1", "eu-west-1"]);
-        assert_eq!(org.role_arn("aws", "111111111111"), "arn:aws:iam::111111111111:role/TagwardenMember");
+        assert_eq!(org.role_arn("aws", "111111111111"), "arn:aws:iam::111111111111:role/TagwardenAutoTaggerMember");
     }
 
     #[test]
-    fn organizations_membership_role_and_external_id_are_honoured() {
-        let org = org(&[
-            ("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations"),
-            ("TAGWARDEN_MEMBER_ROLE_NAME", "ops/Tagger"),
-            ("TAGWARDEN_MEMBER_EXTERNAL_ID", "secret-1"),
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(org.membership, Membership::Organizations);
-        assert_eq!(org.role_arn("aws-cn", "1"), "arn:aws-cn:iam::1:role/ops/Tagger");
-        assert_eq!(org.external_id.as_deref(), Some("secret-1"));
+    fn each_function_assumes_its_own_member_role_unless_the_deployment_names_one() {
+        let accounts = ("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations");
+        let enforcer = org_for(&[accounts], MemberFunction::BudgetEnforcer).unwrap().unwrap();
+        assert_eq!(enforcer.member_role_name, "TagwardenEnforcerMember");
+        let tagger = org_for(&[accounts], MemberFunction::AutoTagger).unwrap().unwrap();
+        assert_eq!(tagger.member_role_name, "TagwardenAutoTaggerMember");
+        let named = org_for(&[accounts, ("TAGWARDEN_MEMBER_ROLE_NAME", "ops/Tagger")], MemberFunction::BudgetEnforcer);
+        let named = named.unwrap().unwrap();
+        assert_eq!(named.membership, Membership::Organizations);
+        assert_eq!(named.role_arn("aws-cn", "1"), "arn:aws-cn:iam::1:role/ops/Tagger");
+    }
+
+    #[test]
+    fn the_external_id_comes_only_from_a_named_parameter_never_from_a_plain_variable() {
+        let accounts = ("TAGWARDEN_ORGANIZATION_ACCOUNTS", "111111111111");
+        let plain = org(&[accounts, ("TAGWARDEN_MEMBER_EXTERNAL_ID", "secret-1")]).unwrap_err();
+        assert_eq!(plain.name, "TAGWARDEN_MEMBER_EXTERNAL_ID", "{plain}");
+        let vars: HashMap<&str, &str> = [accounts].into();
+        let missing = Organization::from_lookup(|n| vars.get(n).map(|v| v.to_string()), MemberFunction::AutoTagger);
+        assert_eq!(missing.unwrap_err().name, EXTERNAL_ID_PARAMETER_ENV);
+        let odd = org(&[accounts, (EXTERNAL_ID_PARAMETER_ENV, "not a name")]).unwrap_err();
+        assert_eq!(odd.name, EXTERNAL_ID_PARAMETER_ENV);
+        let single = Organization::from_lookup(|_| None, MemberFunction::AutoTagger).unwrap();
+        assert_eq!(single, None, "a single-account deployment needs no external id");
+    }
+
+    #[test]
+    fn external_ids_follow_the_sts_rules() {
+        assert!(is_external_id("tagwarden-e2e"));
+        assert!(is_external_id(&"a".repeat(1224)));
+        assert!(!is_external_id("a"), "at least 2 characters");
+        assert!(!is_external_id(&"a".repeat(1225)));
+        assert!(!is_external_id("with space"));
+    }
+
+    fn ssm_answering(parameter: aws_sdk_ssm::types::Parameter) -> aws_sdk_ssm::Client {
+        use aws_smithy_mocks::{mock, mock_client};
+        let rule = mock!(aws_sdk_ssm::Client::get_parameter)
+            .match_requests(|r| r.with_decryption() == Some(true) && r.name() == Some("/tagwarden/member-external-id"))
+            .then_output(move || {
+                aws_sdk_ssm::operation::get_parameter::GetParameterOutput::builder()
+                    .parameter(parameter.clone())
+                    .build()
+            });
+        mock_client!(aws_sdk_ssm, [&rule])
+    }
+
+    #[tokio::test]
+    async fn the_external_id_is_read_decrypted_from_a_secure_string_parameter() {
+        use aws_sdk_ssm::types::{Parameter, ParameterType};
+        let mut org = org(&[("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations")]).unwrap().unwrap();
+        let secure = Parameter::builder().r#type(ParameterType::SecureString).value("ext-7f3a9c").build();
+        org.load_external_id(&ssm_answering(secure)).await.unwrap();
+        assert_eq!(org.external_id.as_deref(), Some("ext-7f3a9c"));
+        assert!(!format!("{org:?}").contains("ext-7f3a9c"), "never in a Debug print: {org:?}");
+
+        let mut org = org_for(&[("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations")], MemberFunction::BudgetEnforcer);
+        let plain = Parameter::builder().r#type(ParameterType::String).value("ext-7f3a9c").build();
+        let err = org.as_mut().unwrap().as_mut().unwrap().load_external_id(&ssm_answering(plain)).await.unwrap_err();
+        assert!(err.to_string().contains("SecureString"), "{err}");
+        let mut org = org_for(&[("TAGWARDEN_ORGANIZATION_ACCOUNTS", "organizations")], MemberFunction::BudgetEnforcer);
+        let short = Parameter::builder().r#type(ParameterType::SecureString).value("x").build();
+        let err = org.as_mut().unwrap().as_mut().unwrap().load_external_id(&ssm_answering(short)).await.unwrap_err();
+        assert!(matches!(err, PoolError::ExternalId { .. }), "{err}");
     }
 
     #[test]

@@ -24,17 +24,22 @@ const TAGGER_CALLS: &[Permission] = &[
     ("sagemaker:DeleteTags", Scope::SageMaker),
     ("sagemaker:DescribeUserProfile", Scope::SageMaker),
     ("sagemaker:DescribeSpace", Scope::SageMaker),
+    // the evidence: execution roles that confirm a Studio claim, a pipeline's own role
+    ("sagemaker:DescribeDomain", Scope::SageMaker),
+    ("sagemaker:DescribePipeline", Scope::SageMaker),
     ("sagemaker:ListUserProfiles", Scope::Any),
     ("iam:ListRoleTags", Scope::IamRoles),
     ("iam:ListUserTags", Scope::IamUsers),
     ("sns:Publish", Scope::NotifyTopic),
 ];
 
-/// The auto-tagger's event path: [`TAGGER_CALLS`] and each kind's parent lookup from the registry
-/// ([`crate::resource::KINDS`]).
+/// The auto-tagger's event path: [`TAGGER_CALLS`], each kind's parent lookup from the registry
+/// ([`crate::resource::KINDS`]), and its execution-role lookup (a tamper restore confirms the resource's
+/// Studio tags with it).
 pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let parents = KINDS.iter().filter_map(|k| k.parent).map(|p| (p.iam_action(), Scope::SageMaker));
-    unique(TAGGER_CALLS.iter().copied().chain(parents))
+    let roles = KINDS.iter().filter_map(|k| k.role).map(|r| (r.iam_action(), Scope::SageMaker));
+    unique(TAGGER_CALLS.iter().copied().chain(parents).chain(roles))
 });
 
 /// The auto-tagger's last known values of the tag sources ([`crate::tagging::tamper`]): one read and one put
@@ -61,10 +66,12 @@ fn unique(permissions: impl Iterator<Item = Permission>) -> Vec<Permission> {
     permissions.filter(|p| seen.insert(*p)).collect()
 }
 
-/// Organization scale (both functions, central account): assume the member role in each member account and
-/// read the organization's accounts and OUs (`ListAccounts` supports no resource-level permissions).
+/// Organization scale (both functions, central account): assume the function's member role in each member
+/// account with the external id read from its SecureString parameter, and read the organization's accounts
+/// and OUs (`ListAccounts` supports no resource-level permissions).
 pub const ORGANIZATION: &[Permission] = &[
     ("sts:AssumeRole", Scope::MemberRoles),
+    ("ssm:GetParameter", Scope::MemberExternalId),
     ("organizations:ListAccounts", Scope::Any),
     ("organizations:DescribeAccount", Scope::Any),
     ("organizations:ListParents", Scope::Any),
@@ -105,12 +112,6 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
     own.chain(SOURCE_LEDGER).copied().collect()
 }
 
-/// What the member role needs in each member account: the auto-tagger's SageMaker and IAM reads and
-/// writes there (notifications and the policy stay with the central account).
-pub fn auto_tagger_member() -> BTreeSet<Permission> {
-    AUTO_TAGGER.iter().chain(SWEEP.iter()).filter(|(_, scope)| *scope != Scope::NotifyTopic).copied().collect()
-}
-
 /// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
 /// their opt-in scope.
 pub fn budget_enforcer() -> BTreeSet<Permission> {
@@ -120,24 +121,37 @@ pub fn budget_enforcer() -> BTreeSet<Permission> {
 }
 
 /// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
-/// the member roles themselves and the enforcement ledger (member accounts never see the table).
+/// the member roles themselves, the external id's parameter and the enforcement ledger (member accounts
+/// never see the table; the auto-tagger's `source#` items are in it).
 pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::PolicyParameter,
     Scope::NotifyTopic,
     Scope::Budgets,
     Scope::MemberRoles,
+    Scope::MemberExternalId,
     Scope::Ledger,
     Scope::SourceRecords,
 ];
 
-/// The member role's permissions (`infra/member.yaml`): what both functions do inside a member account,
-/// i.e. [`auto_tagger`] and [`budget_enforcer`] without the [`CENTRAL_ONLY`] scopes and Organizations.
-pub fn member_role() -> BTreeSet<Permission> {
-    auto_tagger()
-        .into_iter()
-        .chain(budget_enforcer())
-        .filter(|(action, scope)| !CENTRAL_ONLY.contains(scope) && !action.starts_with("organizations:"))
-        .collect()
+/// Scopes the deployment grants only when an organization is configured (the templates' `OrganizationEnabled`
+/// Condition): a single-account deployment cannot assume any role nor read an external id.
+pub const ORGANIZATION_ONLY: &[Scope] = &[Scope::MemberRoles, Scope::MemberExternalId];
+
+/// What `permission` is in a member account: not a [`CENTRAL_ONLY`] scope, not Organizations.
+fn in_member_account((action, scope): &Permission) -> bool {
+    !CENTRAL_ONLY.contains(scope) && !action.starts_with("organizations:")
+}
+
+/// The auto-tagger's member role (`infra/member.yaml`, `AutoTaggerMemberRole`): [`auto_tagger`] inside a
+/// member account, i.e. read sources and write tags; nothing the budget-enforcer does.
+pub fn auto_tagger_member() -> BTreeSet<Permission> {
+    auto_tagger().into_iter().filter(in_member_account).collect()
+}
+
+/// The budget-enforcer's member role (`infra/member.yaml`, `BudgetEnforcerMemberRole`): [`budget_enforcer`]
+/// inside a member account, i.e. act on resources and write only `tagwarden:*` markers; no cost tags.
+pub fn budget_enforcer_member() -> BTreeSet<Permission> {
+    budget_enforcer().into_iter().filter(in_member_account).collect()
 }
 
 impl Scope {
@@ -155,6 +169,7 @@ impl Scope {
             Self::Budgets => "Budgets",
             Self::PolicyParameter => "PolicyParameter",
             Self::MemberRoles => "MemberRoles",
+            Self::MemberExternalId => "MemberExternalId",
             Self::Ledger => "EnforcementLedger",
             Self::SourceRecords => "SourceRecords",
             Self::EndpointDeletion => "EndpointDeletion",
@@ -189,8 +204,11 @@ pub fn manifest() -> serde_json::Value {
         "budget-enforcer": {
             "permissions": grouped(budget_enforcer()),
         },
-        "member-role": {
-            "permissions": grouped(member_role()),
+        "auto-tagger-member": {
+            "permissions": grouped(auto_tagger_member()),
+        },
+        "budget-enforcer-member": {
+            "permissions": grouped(budget_enforcer_member()),
         },
     })
 }
@@ -271,18 +289,43 @@ mod tests {
     }
 
     #[test]
-    fn the_member_role_acts_for_both_functions_but_reaches_no_central_resource() {
-        let member = member_role();
-        assert!(member.contains(&("sagemaker:StopNotebookInstance", Scope::SageMaker)));
-        assert!(member.contains(&("sagemaker:ListTags", Scope::SageMaker)));
-        assert!(member.contains(&("sagemaker:AddTags", Scope::SageMakerMarkers)));
-        assert!(member.iter().all(|(action, scope)| !CENTRAL_ONLY.contains(scope)
-            && !action.starts_with("organizations:")
-            && !action.starts_with("sts:")
-            && *action != "budgets:ViewBudget"));
-        assert!(budget_enforcer().contains(&("sts:AssumeRole", Scope::MemberRoles)));
-        assert!(budget_enforcer().contains(&("dynamodb:PutItem", Scope::Ledger)));
-        assert!(member.iter().all(|(action, _)| !action.starts_with("dynamodb:")), "the ledger is central");
+    fn each_member_role_acts_for_its_own_function_and_reaches_no_central_resource() {
+        let tagger = auto_tagger_member();
+        let enforcer = budget_enforcer_member();
+        for member in [&tagger, &enforcer] {
+            assert!(member.iter().all(|(action, scope)| !CENTRAL_ONLY.contains(scope)
+                && !action.starts_with("organizations:")
+                && !action.starts_with("sts:")
+                && !action.starts_with("ssm:")
+                && !action.starts_with("dynamodb:")
+                && *action != "budgets:ViewBudget"));
+        }
+        assert!(tagger.contains(&("sagemaker:ListTags", Scope::SageMaker)));
+        assert!(tagger.contains(&("sagemaker:AddTags", Scope::SageMaker)));
+        assert!(enforcer.contains(&("sagemaker:StopNotebookInstance", Scope::SageMaker)));
+        assert!(enforcer.contains(&("sagemaker:AddTags", Scope::SageMakerMarkers)));
+        for function in [auto_tagger(), budget_enforcer()] {
+            assert!(function.contains(&("sts:AssumeRole", Scope::MemberRoles)));
+            assert!(function.contains(&("ssm:GetParameter", Scope::MemberExternalId)));
+        }
+    }
+
+    #[test]
+    fn the_enforcers_member_role_writes_only_tagwarden_keys_and_the_taggers_stops_nothing() {
+        let enforcer = budget_enforcer_member();
+        let writes_tags = |(action, _): &&Permission| ["sagemaker:AddTags", "sagemaker:DeleteTags"].contains(action);
+        let tag_writes: Vec<&Permission> = enforcer.iter().filter(writes_tags).collect();
+        assert!(!tag_writes.is_empty());
+        assert!(tag_writes.iter().all(|(_, scope)| *scope == Scope::SageMakerMarkers), "{tag_writes:?}");
+        let tagger = auto_tagger_member();
+        for (action, scope) in &tagger {
+            let acts = ["Stop", "Delete", "Start", "Update", "Attach", "Detach"]
+                .iter()
+                .any(|verb| action.split(':').nth(1).is_some_and(|op| op.starts_with(verb)));
+            // NOTE: sagemaker:DeleteTags (dropping aliased keys) is a tag write, not an action on the resource.
+            assert!(!acts || *action == "sagemaker:DeleteTags", "the auto-tagger's member role {action} on {scope:?}");
+        }
+        assert!(!tagger.iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }
 
     #[test]
@@ -295,7 +338,7 @@ mod tests {
             let declared = crate::enforce::actions().any(|a| for_action(a).iter().any(|(d, _)| d == action));
             assert!(declared, "{action}: no action row declares it; drop it from OPT_IN");
         }
-        assert!(member_role().contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
+        assert!(budget_enforcer_member().contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
         assert!(!auto_tagger().iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }
 

@@ -243,6 +243,7 @@ fn tagger_world() -> World {
                     .tags(sm_tag("env", "prod"))
                     .tags(sm_tag("cost-center", "CC-1234"))
                     .tags(sm_tag("sagemaker:space-arn", &sm("space/d-1/shared")))
+                    .tags(sm_tag("sagemaker:pipeline-execution-arn", &sm("pipeline/nightly/execution/q8x2")))
                     .build()
             }),
         ),
@@ -272,6 +273,14 @@ fn tagger_world() -> World {
             mock!(Sm::describe_space).then_output(|| {
                 DescribeSpaceOutput::builder()
                     .ownership_settings(OwnershipSettings::builder().owner_user_profile_name("alice").build())
+                    .build()
+            }),
+        ),
+        (
+            "DescribePipeline",
+            mock!(Sm::describe_pipeline).then_output(|| {
+                aws_sdk_sagemaker::operation::describe_pipeline::DescribePipelineOutput::builder()
+                    .role_arn("arn:aws:iam::123456789012:role/nightly-retrain")
                     .build()
             }),
         ),
@@ -701,7 +710,18 @@ fn tagger_scenarios() -> Vec<(String, Value)> {
         .filter(|f| f.ends_with(".json"))
         .collect();
     files.sort();
-    files.into_iter().map(|f| (f.clone(), sample("auto-tagger", &f))).collect()
+    let mut scenarios: Vec<(String, Value)> =
+        files.into_iter().map(|f| (f.clone(), sample("auto-tagger", &f))).collect();
+    // A tamper restore reads the resource's execution role: the same change on each kind that has one.
+    let model = "arn:aws:sagemaker:us-east-1:123456789012:model/alice-quick-deploy";
+    for kind in ["notebook-instance", "processing-job", "hyper-parameter-tuning-job"] {
+        let text = serde_json::to_string(&sample("auto-tagger", "tamper-delete-cost-center.json")).unwrap();
+        let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:{kind}/alice-work");
+        assert!(text.contains(model), "the sample changes alice's model");
+        let event = serde_json::from_str(&text.replace(model, &arn)).unwrap();
+        scenarios.push((format!("tamper-delete-cost-center.json on a {kind}"), event));
+    }
+    scenarios
 }
 
 /// What one handler run produced, reduced to what the table checks.

@@ -47,7 +47,7 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
         // Owners named in the request are resolved in apply; from the identity alone it is the role.
         "space-studio-owner.json" => ("space", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
         "app-studio-user-profile.json" => ("app", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
-        "model-studio-system-tags.json" => ("model", AssumedRole, "AmazonSageMaker-ExecutionRole-ml-platform"),
+        "model-studio-system-tags.json" => ("model", AssumedRole, "AmazonSageMaker-ExecutionRole-alice"),
         "domain-root.json" => ("domain", Root, "root"),
         "model-package-group-assumed-role-ci.json" => ("model-package-group", AssumedRole, "github-actions-run-4711"),
         "endpoint-iam-user-aws-docs-sample.json" => ("endpoint", IamUser, "intern"),

@@ -24,13 +24,19 @@ const SCOPES: &[Scope] = &[
     Scope::Budgets,
     Scope::PolicyParameter,
     Scope::MemberRoles,
+    Scope::MemberExternalId,
     Scope::Ledger,
     Scope::SourceRecords,
     Scope::EndpointDeletion,
 ];
 
-/// The statements the template grants only under a template Condition, by scope: endpoint deletion alone.
-const CONDITIONAL: &[(Scope, &str)] = &[(Scope::EndpointDeletion, "EndpointDeletionAllowed")];
+/// The statements the template grants only under a template Condition, by scope: endpoint deletion, and
+/// what only organization mode needs (assuming member roles, reading the external id).
+const CONDITIONAL: &[(Scope, &str)] = &[
+    (Scope::EndpointDeletion, "EndpointDeletionAllowed"),
+    (Scope::MemberRoles, "OrganizationEnabled"),
+    (Scope::MemberExternalId, "OrganizationEnabled"),
+];
 
 fn template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
@@ -297,10 +303,10 @@ fn endpoint_deletion_is_granted_only_when_the_stack_allows_it_and_by_default_it_
     assert_eq!(condition.as_deref(), Some("EndpointDeletionAllowed"));
     assert_eq!(strings(&deletion["Action"]), ["sagemaker:DeleteEndpoint"]);
     assert!(reference(&deletion["Resource"]).ends_with(":endpoint/*"), "{:?}", deletion["Resource"]);
-    // The one conditional grant; every other statement is unconditional (granted() checks each Sid).
+    // The one grant under this condition (granted() checks each Sid's condition).
     let conditional: Vec<String> = statements(&function(&template, "BudgetEnforcerFunction"))
         .into_iter()
-        .filter(|(c, _)| c.is_some())
+        .filter(|(c, _)| c.as_deref() == Some("EndpointDeletionAllowed"))
         .flat_map(|(_, s)| strings(&s["Action"]))
         .collect();
     assert_eq!(conditional, ["sagemaker:DeleteEndpoint"]);
@@ -494,4 +500,51 @@ fn the_auto_tagger_reserves_concurrency_from_its_parameter_twenty_by_default_and
     assert_eq!(branches, ["AutoTaggerConcurrencyReserved", "!Ref:AutoTaggerReservedConcurrency", "!Ref:AWS::NoValue"]);
     // The enforcer keeps its own single slot: two alerts for one budget must not race.
     assert_eq!(function(&template, "BudgetEnforcerFunction")["ReservedConcurrentExecutions"].as_u64(), Some(1));
+}
+
+#[test]
+fn assume_role_is_granted_only_in_organization_mode_on_the_functions_own_member_role_in_the_organization() {
+    let template = template();
+    let condition = &template["Conditions"]["OrganizationEnabled"];
+    assert!(format!("{condition:?}").contains("OrganizationId"), "{condition:?}");
+    for scope in permissions::ORGANIZATION_ONLY {
+        assert!(CONDITIONAL.contains(&(*scope, "OrganizationEnabled")), "{scope:?} only in organization mode");
+    }
+    for (function_id, role_name, default) in [
+        ("AutoTaggerFunction", "AutoTaggerMemberRoleName", tagwarden::org::AUTO_TAGGER_MEMBER_ROLE),
+        ("BudgetEnforcerFunction", "BudgetEnforcerMemberRoleName", tagwarden::org::BUDGET_ENFORCER_MEMBER_ROLE),
+    ] {
+        let (condition, assume) = statement(&template, function_id, Scope::MemberRoles.sid());
+        assert_eq!(condition.as_deref(), Some("OrganizationEnabled"), "{function_id}");
+        assert_eq!(strings(&assume["Action"]), ["sts:AssumeRole"]);
+        let resource = reference(&assume["Resource"]);
+        assert_eq!(resource, format!("!Sub:arn:${{AWS::Partition}}:iam::*:role/${{{role_name}}}"), "{function_id}");
+        let org = &assume["Condition"]["StringEquals"]["aws:ResourceOrgID"];
+        assert_eq!(reference(org), "!Ref:OrganizationId", "{function_id}: member roles of the organization only");
+        assert_eq!(assume["Condition"].as_mapping().unwrap().len(), 1);
+        assert_eq!(template["Parameters"][role_name]["Default"].as_str(), Some(default));
+        let env = &function(&template, function_id)["Environment"]["Variables"]["TAGWARDEN_MEMBER_ROLE_NAME"];
+        assert_eq!(reference(env), format!("!Ref:{role_name}"), "{function_id} assumes its own role");
+    }
+}
+
+#[test]
+fn the_external_id_is_read_from_a_named_secure_string_parameter_never_passed_as_a_value() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals.get("TAGWARDEN_MEMBER_EXTERNAL_ID").is_none(), "no external id in the environment");
+    let name = format!("{:?}", globals[tagwarden::org::EXTERNAL_ID_PARAMETER_ENV]);
+    assert!(name.contains("OrganizationEnabled") && name.contains("MemberExternalIdParameterName"), "{name}");
+    assert!(template["Parameters"].get("MemberExternalId").is_none());
+    let parameter = &template["Parameters"]["MemberExternalIdParameterName"];
+    assert!(parameter.get("NoEcho").is_none(), "a name, not a secret");
+    let rule = format!("{:?}", template["Rules"]["OrganizationNeedsExternalIdParameter"]);
+    assert!(rule.contains("OrganizationId") && rule.contains("MemberExternalIdParameterName"), "{rule}");
+    for function_id in ["AutoTaggerFunction", "BudgetEnforcerFunction"] {
+        let (condition, read) = statement(&template, function_id, Scope::MemberExternalId.sid());
+        assert_eq!(condition.as_deref(), Some("OrganizationEnabled"));
+        assert_eq!(strings(&read["Action"]), ["ssm:GetParameter"]);
+        let resource = reference(&read["Resource"]);
+        assert!(resource.ends_with(":parameter${MemberExternalIdParameterName}"), "{function_id}: {resource}");
+    }
 }

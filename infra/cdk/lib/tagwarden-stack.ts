@@ -53,6 +53,17 @@ export const DEFAULT_POLICY =
 /** The manifest's Sids granted only under a template Condition, by the Condition's logical id. */
 export const CONDITIONAL_SIDS: Record<string, string> = { EndpointDeletion: 'EndpointDeletionAllowed' };
 
+/**
+ * The manifest's Sids only organization mode needs (permissions.rs, ORGANIZATION_ONLY: assuming the member roles,
+ * reading the external id). This app deploys no organization mode (see infra/cdk/README.md), so it grants neither.
+ */
+export const ORGANIZATION_ONLY_SIDS: readonly string[] = ['MemberRoles', 'MemberExternalId'];
+
+/** The manifest's permissions without the organization-only Sids. */
+export function withoutOrganizationOnly(permissions: PermissionsBySid): PermissionsBySid {
+  return Object.fromEntries(Object.entries(permissions).filter(([sid]) => !ORGANIZATION_ONLY_SIDS.includes(sid)));
+}
+
 /** The ids SAM gives the resources it expands, kept so the two templates can be compared resource by resource. */
 function logicalId(construct: IConstruct, id: string): void {
   const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
@@ -109,12 +120,6 @@ export class TagwardenStack extends Stack {
     });
     const autoTaggerConcurrencyReserved = new CfnCondition(this, 'AutoTaggerConcurrencyReserved', {
       expression: Fn.conditionNot(Fn.conditionEquals(autoTaggerReservedConcurrency.value, '0')),
-    });
-    const memberRoleName = new CfnParameter(this, 'MemberRoleName', {
-      type: 'String',
-      default: 'TagwardenMember',
-      allowedPattern: '^[\\w+=,.@-]{1,64}$',
-      description: 'The role infra/member.yaml creates in every member account; both functions assume it there.',
     });
     const logRetentionDays = new CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -294,8 +299,6 @@ export class TagwardenStack extends Stack {
             return statement([
               `arn:${partition}:ssm:${region}:${account}:parameter${policyParameterName.valueAsString}`,
             ]);
-          case 'MemberRoles':
-            return statement([`arn:${partition}:iam::*:role/${memberRoleName.valueAsString}`]);
           case 'EnforcementLedger':
             return statement([ledger.attrArn, `${ledger.attrArn}/index/*`]);
           case 'SourceRecords':
@@ -324,7 +327,7 @@ export class TagwardenStack extends Stack {
      */
     const conditions: Record<string, CfnCondition> = { EndpointDeletionAllowed: endpointDeletionAllowed };
     const executionRole = (name: string, permissions: PermissionsBySid, onFailure: sqs.IQueue) => {
-      const statements = statementsFor(permissions);
+      const statements = statementsFor(withoutOrganizationOnly(permissions));
       const conditional = statements.filter((s) => s.sid && CONDITIONAL_SIDS[s.sid]);
       const role = new iam.Role(this, `${name}FunctionRole`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDenyPolicy } from '../lib/deny-policy';
 import { loadManifest, PermissionsBySid } from '../lib/manifest';
-import { CONDITIONAL_SIDS, DEFAULT_POLICY } from '../lib/tagwarden-stack';
+import { CONDITIONAL_SIDS, DEFAULT_POLICY, ORGANIZATION_ONLY_SIDS, withoutOrganizationOnly } from '../lib/tagwarden-stack';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -124,8 +124,21 @@ test("the rule's event names are the manifest's", () => {
 });
 
 test("each role grants the manifest's actions per Sid, and nothing more", () => {
-  assertPermissions('AutoTaggerFunctionRole', manifest.autoTagger.permissions);
-  assertPermissions('BudgetEnforcerFunctionRole', manifest.budgetEnforcer.permissions);
+  assertPermissions('AutoTaggerFunctionRole', withoutOrganizationOnly(manifest.autoTagger.permissions));
+  assertPermissions('BudgetEnforcerFunctionRole', withoutOrganizationOnly(manifest.budgetEnforcer.permissions));
+});
+
+test('without organization mode no role can assume a role or read an external id', () => {
+  for (const sid of ORGANIZATION_ONLY_SIDS) {
+    assert.ok(manifest.autoTagger.permissions[sid] && manifest.budgetEnforcer.permissions[sid], `${sid} is in the manifest`);
+  }
+  for (const roleId of ['AutoTaggerFunctionRole', 'BudgetEnforcerFunctionRole']) {
+    const statements = inlineStatements(roleId).map(({ statement }) => statement);
+    const actions = statements.flatMap((s: Json) => list<string>(s.Action));
+    assert.ok(!actions.includes('sts:AssumeRole'), `${roleId}: no sts:AssumeRole`);
+    assert.ok(!statements.some((s: Json) => ORGANIZATION_ONLY_SIDS.includes(s.Sid)), `${roleId}: no organization Sid`);
+  }
+  assert.equal(template.Parameters.MemberRoleName, undefined);
 });
 
 test('the deny policy can be attached and detached only as itself', () => {
@@ -344,7 +357,7 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
     'AllowEndpointDeletion', 'AutoTaggerReservedConcurrency', 'BootstrapVersion', 'BudgetAmount', 'BudgetName',
-    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays', 'MemberRoleName',
+    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays',
     'PolicyParameterName', 'PolicyYaml', 'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [

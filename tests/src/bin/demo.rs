@@ -522,6 +522,7 @@ async fn org_part(emulator: &Emulator, central: &aws_config::SdkConfig) -> Resul
     let organization = Organization {
         membership: Membership::Organizations,
         member_role_name: MEMBER_ROLE.into(),
+        external_id_parameter: None,
         external_id: None,
         regions: vec![REGION.into(), "eu-west-1".into()],
     };

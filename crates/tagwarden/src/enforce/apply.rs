@@ -28,7 +28,7 @@ use super::{EnforceError, EnforcementOutcome, EnforcementReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert_topic, parse_budget_envelope};
-use crate::org::{ClientPool, Organization};
+use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::policy::{Action, BudgetRule, Policy, Scope};
 use crate::telemetry::clip;
 
@@ -122,7 +122,7 @@ impl BudgetEnforcer {
         let table = std::env::var(ledger::TABLE_ENV).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
             format!("{} is not set: the budget-enforcer records what it does in that DynamoDB table", ledger::TABLE_ENV)
         })?;
-        let (enforcer, config) = match Organization::from_env()? {
+        let (enforcer, config) = match Organization::from_env(MemberFunction::BudgetEnforcer)? {
             None => {
                 let clients = Clients::from_env().await;
                 let config = crate::Config::load(&clients).await?;
@@ -130,7 +130,7 @@ impl BudgetEnforcer {
                 (Self::new(clients, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
             Some(organization) => {
-                let pool = ClientPool::from_env(organization, "budget-enforcer").await?;
+                let pool = ClientPool::from_env(organization, MemberFunction::BudgetEnforcer).await?;
                 let config = crate::Config::load(pool.home()).await?;
                 let ledger = LedgerTable::new(pool.home().dynamodb.clone(), table);
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)

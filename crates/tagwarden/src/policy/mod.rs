@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::SessionPatterns;
 use crate::tag_rules::{key_problem, value_problem};
 
 pub mod admins;
@@ -179,6 +180,9 @@ pub struct TagPolicy {
     pub keys: Vec<KeyRule>,
     /// Key that records who created the resource, e.g. `created-by`; `None` to not record it.
     pub creator_tag: Option<String>,
+    /// Role session names that name a machine, not a person (`deploy-*`): the creator is then the role, as
+    /// for the tools' own defaults (`identity::DEFAULT_SESSIONS`).
+    pub machine_sessions: SessionPatterns,
     /// Sources of values, first wins.
     pub sources: Vec<SourceKind>,
     /// What to do with illegal values.
@@ -288,6 +292,8 @@ struct TagPolicyFile {
     keys: PolicyKeys,
     #[serde(default = "default_creator_tag")]
     creator_tag: Option<String>,
+    #[serde(default)]
+    machine_sessions: SessionPatterns,
     #[serde(default = "default_sources", deserialize_with = "distinct_sources")]
     sources: Vec<SourceKind>,
     #[serde(default)]
@@ -360,6 +366,7 @@ impl TryFrom<TagPolicyFile> for TagPolicy {
         Ok(Self {
             keys,
             creator_tag: file.creator_tag,
+            machine_sessions: file.machine_sessions,
             sources: file.sources,
             invalid_values: file.invalid_values,
             drop_aliased_keys: file.drop_aliased_keys,
@@ -522,6 +529,25 @@ mod tests {
         assert!(err.contains("listed twice"), "{err}");
         let err = parse("version: 2\ntags:\n  keys:\n    a: {}\n").unwrap_err();
         assert!(err.contains("unsupported policy version 2"), "{err}");
+    }
+
+    #[test]
+    fn machine_sessions_are_read_in_order_and_default_to_none() {
+        let policy = parse("tags:\n  machine_sessions: [deploy-*, jenkins-?]\n  keys:\n    a: {}\n").unwrap();
+        assert_eq!(policy.tags.machine_sessions.patterns(), ["deploy-*", "jenkins-?"]);
+        assert!(parse("tags:\n  keys:\n    a: {}\n").unwrap().tags.machine_sessions.is_empty());
+    }
+
+    #[test]
+    fn a_machine_session_pattern_no_session_could_match_is_a_load_error_naming_it() {
+        let err = parse("tags:\n  keys:\n    a: {}\n  machine_sessions: ['deploy/*']\n").unwrap_err();
+        assert!(err.starts_with("invalid policy test: "), "{err}");
+        assert!(err.contains("machine_sessions: \"deploy/*\" has '/'"), "{err}");
+        assert!(err.contains("line "), "{err}");
+        let err = parse("tags:\n  machine_sessions: [ci-*, ci-*]\n  keys:\n    a: {}\n").unwrap_err();
+        assert!(err.contains("machine_sessions: \"ci-*\" is listed twice"), "{err}");
+        let err = parse("tags:\n  machine_sessions: ci-*\n  keys:\n    a: {}\n").unwrap_err();
+        assert!(err.contains("machine_sessions"), "a list, not a string: {err}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use list::{Listed, Lister, Page, has_role_lookup};
 
 use crate::identity::{Creator, Via};
 use crate::resource::{EndingStatus, Owner, Refusal, ResourceKind, SageMakerArn, distinct_kinds, kind_for_arn_type};
-use crate::tagging::{Outcome, Subject};
+use crate::tagging::{Outcome, Provenance, Subject};
 
 /// Default number of resources tagged at once.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -85,6 +85,7 @@ pub fn subject_for(kind: &'static ResourceKind, listed: &Listed, role_arn: Optio
         space_name: listed.space_name.clone(),
         event_id: None,
         request_tags: Default::default(),
+        provenance: Provenance::Unrecorded,
     })
 }
 

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 // NOTE: the shared tag calls live in `calls`; their old paths (`tagging::apply::list_tags`, …) stay.
 pub(super) use super::calls::user_tags;
 pub use super::calls::{add_tags, list_tags, role_tags};
+use super::evidence::SAGEMAKER_SERVICE;
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
 use super::reserved::{self, ReservedWrite, reserved_writes};
@@ -96,7 +97,7 @@ impl AutoTagger {
     /// The create path: tags the new resource, then removes the reserved `tagwarden:` keys its request
     /// wrote if its creator is not Tagwarden ([`super::reserved`]).
     async fn tag_create(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
-        let outcome = self.tag_event(&call.subject()).await?;
+        let outcome = self.tag_event(&call.subject_under(&self.policy.tags)).await?;
         if !matches!(outcome, Outcome::Tagged(_) | Outcome::Unchanged(_)) {
             return Ok(outcome);
         }
@@ -147,10 +148,14 @@ impl AutoTagger {
         {
             return Ok(skip(format!("changed by Tagwarden itself ({actor})")));
         }
-        let subject = Subject::for_resource(change.kind, change.arn.clone(), change.event_id.clone());
+        let mut subject = Subject::for_resource(change.kind, change.arn.clone(), change.event_id.clone());
         if let Some(skip) = self.other_region(&subject) {
             return Ok(skip);
         }
+        // NOTE: as for the sweep, the resource's execution role is what confirms its Studio and pipeline
+        // tags ([`super::evidence`]), and its tags are the `principal` source.
+        let role = crate::sweep::Lister::new(self.clients.clone()).execution_role(change.kind, &change.arn).await?;
+        subject.creator = Creator::unknown(Via::NoUserIdentity, role.as_deref());
         // NOTE: a source (domain, profile, space) gets its last recorded value back, not its domain's.
         let outcome = if change.kind.tag_source {
             self.repair_source(change, &subject, &keys).await?
@@ -251,8 +256,9 @@ impl AutoTagger {
         };
 
         let mut warnings = Vec::new();
-        let creator = self.creator(subject, &existing, &mut warnings).await?;
-        let parent = self.parent(subject, &existing, &mut warnings).await?;
+        let evidence = self.evidence(subject, &existing, &mut warnings).await?;
+        let creator = self.creator(subject, &evidence, &mut warnings).await?;
+        let parent = self.parent(subject, &evidence, &mut warnings).await?;
         if creator.kind == CreatorKind::Service && parent.is_none() {
             return Ok(Outcome::skipped(
                 format!("started by {} and no parent resource was found to inherit tags from", creator.name),
@@ -260,7 +266,7 @@ impl AutoTagger {
                 Some(&arn),
             ));
         }
-        let sources = self.sources(subject, &existing, &creator, parent.as_ref(), &mut warnings).await?;
+        let sources = self.sources(subject, &evidence, &creator, parent.as_ref(), &mut warnings).await?;
         let is_source = subject.kind.tag_source;
         let plan = if let Some(keys) = only {
             let mut without = existing.clone();
@@ -399,22 +405,23 @@ impl AutoTagger {
         Ok(())
     }
 
-    /// The creator from the event, refined by Studio's own tags and the request's owner fields.
+    /// The creator from the event, refined by Studio's own tags (the [`evidence`](super::evidence) among
+    /// them) and the request's owner fields; a Studio `sourceIdentity` is confirmed by the session's role.
     async fn creator(
         &self,
         subject: &Subject,
-        existing: &Tags,
+        evidence: &Tags,
         warnings: &mut Vec<String>,
     ) -> Result<Creator, AwsError> {
         let mut creator = subject.creator.clone().from_studio_tags(
-            existing.get(STUDIO_PROFILE_TAG).map(String::as_str),
-            existing.get(STUDIO_DOMAIN_TAG).map(String::as_str),
+            evidence.get(STUDIO_PROFILE_TAG).map(String::as_str),
+            evidence.get(STUDIO_DOMAIN_TAG).map(String::as_str),
         );
-        let domain_id = self.domain_id(subject, existing, &creator);
+        let domain_id = self.domain_id(subject, evidence, &creator);
         // Apps and spaces name their owning profile (in the request, or in the listing for the sweep).
         let owner = match subject.owner_profile.clone() {
             Some(owner) => Some(owner),
-            None => match self.space_arn(subject, existing) {
+            None => match self.space_arn(subject, evidence) {
                 Some(space_arn) => self.space_owner(&space_arn, warnings).await?.map(|n| (n, Via::SpaceOwner)),
                 None => None,
             },
@@ -430,11 +437,11 @@ impl AutoTagger {
                 None => self.profile_domain(&profile.name, warnings).await?,
             };
         }
-        Ok(creator)
+        self.confirm_source_identity(creator, warnings).await
     }
 
-    /// The domain id from the request, Studio's domain tag or the creator's profile.
-    fn domain_id(&self, subject: &Subject, existing: &Tags, creator: &Creator) -> Option<String> {
+    /// The domain id from the request, Studio's domain tag (`evidence`) or the creator's profile.
+    fn domain_id(&self, subject: &Subject, evidence: &Tags, creator: &Creator) -> Option<String> {
         if subject.kind.studio == Studio::Domain {
             return None;
         }
@@ -442,14 +449,14 @@ impl AutoTagger {
             .domain_id
             .clone()
             .or_else(|| {
-                let arn = existing.get(STUDIO_DOMAIN_TAG)?;
+                let arn = evidence.get(STUDIO_DOMAIN_TAG)?;
                 crate::resource::SageMakerArn::parse(arn).map(|a| a.path)
             })
             .or_else(|| creator.profile.as_ref()?.domain_id.clone())
     }
 
-    fn space_arn(&self, subject: &Subject, existing: &Tags) -> Option<String> {
-        if let Some(arn) = existing.get(STUDIO_SPACE_TAG) {
+    fn space_arn(&self, subject: &Subject, evidence: &Tags) -> Option<String> {
+        if let Some(arn) = evidence.get(STUDIO_SPACE_TAG) {
             return Some(arn.clone());
         }
         let space = subject.space_name.as_deref().filter(|_| subject.kind.owner == Owner::App)?;
@@ -465,10 +472,10 @@ impl AutoTagger {
     async fn parent(
         &self,
         subject: &Subject,
-        existing: &Tags,
+        evidence: &Tags,
         warnings: &mut Vec<String>,
     ) -> Result<Option<SourceLayer>, AwsError> {
-        let pipeline = existing
+        let pipeline = evidence
             .get(PIPELINE_EXECUTION_TAG)
             .and_then(|execution| execution.split_once("/execution/"))
             .map(|(pipeline, _)| pipeline.to_owned());
@@ -493,7 +500,7 @@ impl AutoTagger {
     async fn sources(
         &self,
         subject: &Subject,
-        existing: &Tags,
+        evidence: &Tags,
         creator: &Creator,
         parent: Option<&SourceLayer>,
         warnings: &mut Vec<String>,
@@ -507,9 +514,9 @@ impl AutoTagger {
                 }
                 SourceKind::Defaults => continue,
                 SourceKind::UserProfile => self.profile_arn(creator, warnings).await?,
-                SourceKind::Space => self.space_arn(subject, existing),
+                SourceKind::Space => self.space_arn(subject, evidence),
                 SourceKind::Domain => {
-                    self.domain_id(subject, existing, creator).map(|id| subject.arn.scope().domain(&id).to_string())
+                    self.domain_id(subject, evidence, creator).map(|id| subject.arn.scope().domain(&id).to_string())
                 }
                 SourceKind::Principal => match &creator.principal {
                     Some(principal) => {
@@ -555,9 +562,6 @@ fn log_outcome(outcome: &Outcome) {
         }
     }
 }
-
-/// The CloudTrail `invokedBy` of work SageMaker itself started.
-const SAGEMAKER_SERVICE: &str = "sagemaker.amazonaws.com";
 
 /// Whether SageMaker itself may have started this job, so that its description is worth asking for the
 /// job that launched it.

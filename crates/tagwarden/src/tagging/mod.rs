@@ -6,6 +6,7 @@
 
 pub mod apply;
 mod calls;
+mod evidence;
 pub mod org;
 pub mod plan;
 pub mod reserved;
@@ -233,6 +234,38 @@ impl CreateCall {
             space_name: self.call.request_str("spaceName").map(str::to_owned),
             event_id: self.event_id.clone(),
             request_tags: self.call.request_tags(),
+            provenance: Provenance::of_call(self.call.user_identity.as_ref()),
+        }
+    }
+
+    /// [`CreateCall::subject`] with the policy's own machine session names applied to the creator
+    /// ([`Creator::with_machine_sessions`]): what the event path tags by.
+    pub fn subject_under(&self, policy: &crate::policy::TagPolicy) -> Subject {
+        let mut subject = self.subject();
+        subject.creator = subject.creator.with_machine_sessions(&policy.machine_sessions);
+        subject
+    }
+}
+
+/// Who wrote a resource's create request, which decides what its `sagemaker:` tags prove
+/// ([`evidence`](self::evidence)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// SageMaker itself made the call (`invokedBy: sagemaker.amazonaws.com`, written by CloudTrail): a
+    /// tuning child, a pipeline step.
+    SageMaker,
+    /// A person or a tool made the call: the tags in its request are claims.
+    Caller,
+    /// No create record (the sweep, a tamper restore): every tag on the resource is a claim.
+    Unrecorded,
+}
+
+impl Provenance {
+    /// The provenance of a create call from its `userIdentity`.
+    pub fn of_call(identity: Option<&crate::event::UserIdentity>) -> Self {
+        match identity.and_then(|i| i.invoked_by.as_deref()) {
+            Some(evidence::SAGEMAKER_SERVICE) => Self::SageMaker,
+            _ => Self::Caller,
         }
     }
 }
@@ -258,6 +291,8 @@ pub struct Subject {
     /// The tags the caller passed in the create request (empty without one): never the value of a
     /// protected key.
     pub request_tags: Tags,
+    /// Who wrote the create request, if it is known.
+    pub provenance: Provenance,
 }
 
 impl Subject {
@@ -274,6 +309,7 @@ impl Subject {
             space_name: None,
             event_id,
             request_tags: Tags::new(),
+            provenance: Provenance::Unrecorded,
         }
     }
 }

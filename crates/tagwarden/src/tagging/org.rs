@@ -197,7 +197,8 @@ mod tests {
             .build();
         let org = crate::org::Organization {
             membership: crate::org::Membership::Listed([("111111111111".to_owned(), Vec::new())].into()),
-            member_role_name: "TagwardenMember".into(),
+            member_role_name: crate::org::AUTO_TAGGER_MEMBER_ROLE.into(),
+            external_id_parameter: None,
             external_id: None,
             regions: Vec::new(),
         };

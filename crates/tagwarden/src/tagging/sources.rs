@@ -189,7 +189,7 @@ impl AutoTagger {
 }
 
 /// A source that cannot be read is a warning, unless retrying may help.
-fn soft<T>(err: AwsError, warnings: &mut Vec<String>, what: &str) -> Result<Option<T>, AwsError> {
+pub(super) fn soft<T>(err: AwsError, warnings: &mut Vec<String>, what: &str) -> Result<Option<T>, AwsError> {
     if err.is_retryable() {
         return Err(err);
     }

@@ -1,0 +1,160 @@
+//! Identity evidence a caller cannot write (issue "trust the tags", item 2), against the emulator: a
+//! `sagemaker:` tag in a person's create request, a chosen `sourceIdentity` and a job dressed as a
+//! pipeline step each name nobody else.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+use tagwarden::identity::{CreatorKind, Via};
+use tagwarden::tagging::apply::list_tags;
+use tagwarden::tagging::{Report, TaggerSettings, Tags};
+use tagwarden::{AutoTagger, Clients, Outcome, Policy};
+use tagwarden_e2e::world::{create_resource, seed_world};
+use tagwarden_e2e::{Emulator, REGION, sample_event};
+
+struct World {
+    _emulator: Emulator,
+    config: SdkConfig,
+    clients: Clients,
+    tagger: AutoTagger,
+}
+
+async fn world() -> World {
+    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
+    let config = emulator.sdk_config(REGION, 1).await;
+    seed_world(&config).await.expect("seed");
+    let clients = Clients::new(&config);
+    let tagger = AutoTagger::new(clients.clone(), Arc::new(Policy::example().unwrap()), &TaggerSettings::default());
+    World { _emulator: emulator, config, clients, tagger }
+}
+
+impl World {
+    /// Creates the event's resource, replays the event and returns the report and the resource's tags.
+    async fn replay(&self, event: &Value) -> (Report, Tags) {
+        create_resource(&self.config, event).await.expect("create resource");
+        let report = match self.tagger.handle(event).await.expect("no retryable error") {
+            Outcome::Tagged(report) => report,
+            other => panic!("expected tagged, got {}", serde_json::to_string_pretty(&other).unwrap()),
+        };
+        let tags = list_tags(&self.clients, &report.resource_arn).await.unwrap();
+        (report, tags)
+    }
+}
+
+/// A sample event with every `from` in its text replaced by `to` (role names and ARNs).
+fn sample_with(file: &str, replacements: &[(&str, &str)]) -> Value {
+    let mut text = serde_json::to_string(&sample_event("auto-tagger", file).unwrap()).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{file} contains {from}");
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+fn tag<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {
+    tags.get(key).map(String::as_str)
+}
+
+fn warned(report: &Report, needle: &str) -> bool {
+    report.warnings.iter().any(|w| w.contains(needle))
+}
+
+/// alice's model (`model-studio-system-tags.json`, her profile tag in the request), made by another role.
+fn alices_model_made_by(role_path_and_name: &str, role_name: &str) -> Value {
+    sample_with(
+        "model-studio-system-tags.json",
+        &[
+            ("service-role/AmazonSageMaker-ExecutionRole-alice", role_path_and_name),
+            ("AmazonSageMaker-ExecutionRole-alice", role_name),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_studio_profile_tag_in_the_request_is_honoured_on_that_profiles_own_role() {
+    let w = world().await;
+    let event = sample_event("auto-tagger", "model-studio-system-tags.json").unwrap();
+    let (report, tags) = w.replay(&event).await;
+    assert_eq!((report.creator.name.as_str(), report.creator.via), ("alice", Via::StudioTag));
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-2100"), "alice's own role confirms her profile");
+}
+
+#[tokio::test]
+async fn a_caller_supplied_studio_profile_tag_on_the_shared_domain_role_picks_nobodys_profile() {
+    let w = world().await;
+    // bob's Studio session (the domain's shared role) creates a model naming alice's profile.
+    let shared = "AmazonSageMaker-ExecutionRole-ml-platform";
+    let event = alices_model_made_by(&format!("service-role/{shared}"), shared);
+    let (report, tags) = w.replay(&event).await;
+    assert_eq!((report.creator.kind, report.creator.via), (CreatorKind::AssumedRole, Via::RoleName));
+    assert_eq!(report.creator.name, shared);
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-1000"), "the domain pays, not alice: {tags:?}");
+    assert_eq!(report.origins["cost-center"], "domain");
+    assert!(warned(&report, "sagemaker:user-profile-arn"), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_caller_supplied_studio_profile_tag_outside_studio_picks_no_profile_and_no_domain() {
+    let w = world().await;
+    let event = alices_model_made_by("ci-deployer", "ci-deployer");
+    let (report, tags) = w.replay(&event).await;
+    assert_eq!(report.creator.name, "ci-deployer");
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"), "the role's own cost center: {tags:?}");
+    assert_eq!(tag(&tags, "team"), Some("platform"));
+    assert!(!report.origins.values().any(|o| o == "user-profile" || o == "domain"), "{:?}", report.origins);
+    assert!(warned(&report, "sagemaker:domain-arn"), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_source_identity_on_a_role_that_is_not_a_studio_role_names_the_role() {
+    let w = world().await;
+    // A CI role whose trust policy allows sts:SetSourceIdentity, session "SageMaker", sourceIdentity alice.
+    let event = sample_with(
+        "training-job-studio-source-identity.json",
+        &[
+            ("service-role/AmazonSageMaker-ExecutionRole-ml-platform", "ci-deployer"),
+            ("AmazonSageMaker-ExecutionRole-ml-platform", "ci-deployer"),
+        ],
+    );
+    let (report, tags) = w.replay(&event).await;
+    assert_eq!((report.creator.kind, report.creator.name.as_str()), (CreatorKind::AssumedRole, "ci-deployer"));
+    assert_eq!(report.creator.via, Via::RoleName);
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"), "not alice's CC-2100: {tags:?}");
+    assert_eq!(tag(&tags, "created-by"), Some("ci-deployer"));
+    assert!(warned(&report, "sourceIdentity \"alice\" not used"), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_job_a_person_tags_as_a_pipeline_step_does_not_inherit_from_the_pipeline() {
+    let w = world().await;
+    w.replay(&sample_event("auto-tagger", "pipeline-lambda-role.json").unwrap()).await;
+    // The same request, made by the CI role itself (no `invokedBy`): the pipeline tag is its claim.
+    let mut event = sample_with(
+        "processing-job-pipeline-step.json",
+        &[("assumed-role/nightly-retrain", "assumed-role/ci-deployer"), ("role/nightly-retrain", "role/ci-deployer")],
+    );
+    let identity = event.pointer_mut("/detail/userIdentity").unwrap().as_object_mut().unwrap();
+    identity.remove("invokedBy");
+    identity["sessionContext"]["sessionIssuer"]["userName"] = "ci-deployer".into();
+    let (report, tags) = w.replay(&event).await;
+    assert_eq!(report.parent_arn, None);
+    assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"), "its own role's, not the pipeline's CC-6000");
+    assert!(warned(&report, "sagemaker:pipeline-execution-arn came with the create request"), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn a_step_started_under_another_role_than_the_pipelines_does_not_inherit_from_it() {
+    let w = world().await;
+    w.replay(&sample_event("auto-tagger", "pipeline-lambda-role.json").unwrap()).await;
+    let mut event = sample_with(
+        "processing-job-pipeline-step.json",
+        &[("assumed-role/nightly-retrain", "assumed-role/ci-deployer"), ("role/nightly-retrain", "role/ci-deployer")],
+    );
+    event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"] = "ci-deployer".into();
+    let (report, _) = w.replay(&event).await;
+    assert_eq!(report.parent_arn, None);
+    assert!(warned(&report, "is not the pipeline's own role"), "{:?}", report.warnings);
+}
