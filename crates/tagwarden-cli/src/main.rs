@@ -42,7 +42,8 @@ enum Command {
         /// budget-enforcer only: decide and report, change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// budget-enforcer only: the enforcement ledger's DynamoDB table (dedup, what restore can undo).
+        /// The ledger's DynamoDB table: for the budget-enforcer dedup and what restore can undo, for the
+        /// auto-tagger the tag sources' last values (tamper repair of a profile).
         #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
         ledger_table: Option<String>,
         /// budget-enforcer only: an SNS topic alerts may come from (repeatable, or comma-separated in
@@ -122,7 +123,8 @@ enum Command {
         /// The policy file.
         policy: PathBuf,
     },
-    /// Write the IAM policy, SCP and tag policy that deny untagged SageMaker creation, and their README.
+    /// Write the IAM policies, SCPs and tag policy that deny untagged SageMaker creation and protect the tag
+    /// sources, and their README.
     Guardrails {
         /// Policy file; default: the built-in example (policy/tagwarden.yaml).
         #[arg(long)]
@@ -130,9 +132,13 @@ enum Command {
         /// Directory to write to (created if missing).
         #[arg(long, default_value = "infra/policies")]
         out: PathBuf,
-        /// IAM ARN pattern of a principal the guardrails never apply to (repeatable).
-        #[arg(long = "exempt-principal", value_name = "ARN", default_value = tagwarden_ops::guardrails::DEFAULT_EXEMPT_PRINCIPAL)]
+        /// Exact IAM role or user ARN of a principal the untagged-creation guardrails never apply to
+        /// (repeatable; default: the example account's Tagwarden roles, as checked in).
+        #[arg(long = "exempt-principal", value_name = "ARN", default_values = tagwarden_ops::guardrails::EXAMPLE_TAGWARDEN_ROLES)]
         exempt_principals: Vec<String>,
+        /// Accept `*`/`?` patterns as exempt principals (anyone who can create a role named to match is exempt).
+        #[arg(long)]
+        allow_exempt_patterns: bool,
         /// Also deny create requests carrying tag keys that are not in the policy.
         #[arg(long)]
         strict: bool,
@@ -212,7 +218,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Replay { function, event, policy, dry_run, ledger_table, alert_topics } => {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
-            let config = load_config(&clients, policy.as_deref()).await?;
+            let mut config = load_config(&clients, policy.as_deref()).await?;
+            config.tagger.ledger = ledger_table.clone().map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
             let policy = Arc::new(config.policy);
             match function {
                 // The auto-tagger's schedule runs a sweep, as in the Lambda (no deadline here).
@@ -312,13 +319,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Guardrails { policy, out, exempt_principals, strict, tagwarden_roles } => {
+        Command::Guardrails { policy, out, exempt_principals, allow_exempt_patterns, strict, tagwarden_roles } => {
             let policy = match policy {
                 Some(path) => Policy::from_file(&path),
                 None => Policy::example(),
             }
             .map_err(|e| e.to_string())?;
-            let options = tagwarden_ops::guardrails::GuardrailOptions { exempt_principals, strict, tagwarden_roles };
+            let options = tagwarden_ops::guardrails::GuardrailOptions {
+                exempt_principals,
+                allow_exempt_patterns,
+                strict,
+                tagwarden_roles,
+            };
             let guardrails = tagwarden_ops::guardrails::generate(&policy, &options).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             for (name, text) in &guardrails.files {

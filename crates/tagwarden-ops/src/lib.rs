@@ -5,7 +5,8 @@
 //! - [`cost`]: cost allocation: activating the policy's keys in Cost Explorer, Athena named queries over
 //!   the CUR, cost reports by tag value.
 //! - [`csv_cell`]: the one CSV cell writer, neutralising formula-looking values (CSV injection).
-//! - [`guardrails`]: IAM, SCP and Organizations tag policies generated from the tag policy.
+//! - [`guardrails`]: IAM, SCP and Organizations tag policies generated from the tag policy (untagged creation,
+//!   the tag sources, source identity).
 //!
 //! They live in their own crate so that neither Lambda compiles them or links `aws-sdk-costexplorer`:
 //! the functions depend on `tagwarden` only. Everything here builds on `tagwarden`'s public API

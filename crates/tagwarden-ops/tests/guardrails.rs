@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 use tagwarden::Policy;
 use tagwarden_ops::guardrails::{
-    GuardrailOptions, IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, counted_size, generate, size_limit,
+    GuardrailOptions, IAM_POLICY_FILE, IAM_SOURCES_FILE, SCP_FILE, SCP_SOURCES_FILE, TAG_POLICY_FILE, counted_size,
+    generate, size_limit,
 };
 
 fn repo() -> PathBuf {
@@ -47,6 +48,17 @@ fn each_document_is_json_of_the_right_shape_and_within_its_limit() {
             assert_eq!(statement["Effect"], "Deny", "{name}");
             assert_eq!(statement["Resource"], "*", "{name}");
             assert!(statement.get("Principal").is_none(), "{name}");
+        }
+        assert!(counted_size(name, text) <= size_limit(name).unwrap(), "{name}");
+    }
+    for name in [IAM_SOURCES_FILE, SCP_SOURCES_FILE] {
+        let text = guardrails.file(name).unwrap();
+        let document: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(document["Version"], "2012-10-17", "{name}");
+        for statement in document["Statement"].as_array().unwrap() {
+            assert_eq!(statement["Effect"], "Deny", "{name}");
+            assert!(statement.get("Principal").is_none(), "{name}");
+            assert!(statement["Condition"].is_object(), "{name}: every source statement is conditional");
         }
         assert!(counted_size(name, text) <= size_limit(name).unwrap(), "{name}");
     }

@@ -10,10 +10,11 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use crate::enforce::ledger::{LedgerTable, TABLE_ENV};
 use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::sweep::{self, Lister};
 use crate::tagging::org::OrgTagger;
-use crate::tagging::{AutoTagger, RetryableError};
+use crate::tagging::{AutoTagger, RetryableError, TaggerSettings};
 use crate::{Clients, Config};
 
 /// Everything the auto-tagger function keeps between invocations.
@@ -31,20 +32,32 @@ enum Tagger {
     Organization(OrgTagger),
 }
 
+/// `settings` with the ledger `TAGWARDEN_LEDGER_TABLE` names (through `home`, the central account's clients).
+fn with_ledger(mut settings: TaggerSettings, home: &Clients) -> TaggerSettings {
+    let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.trim().is_empty());
+    settings.ledger = table.map(|table| LedgerTable::new(home.dynamodb.clone(), table));
+    settings
+}
+
 impl AutoTaggerFunction {
     /// Reads the configuration and builds the clients; with `TAGWARDEN_ORGANIZATION_ACCOUNTS` set, member
     /// accounts are reached through the member role. An invalid policy or setting fails here, at cold start.
+    ///
+    /// With `TAGWARDEN_LEDGER_TABLE` set, the last known values of the tag sources are kept in that table (the
+    /// central account's, in an organization too); unset, a tampered source is restored from its own sources.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let Some(organization) = Organization::from_env(MemberFunction::AutoTagger)? else {
             let clients = Clients::from_env().await;
             let config = Config::load(&clients).await?;
-            let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &config.tagger);
+            let settings = with_ledger(config.tagger, &clients);
+            let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &settings);
             return Ok(Self { tagger: Tagger::Account(tagger), lister: Lister::new(clients) });
         };
         let pool = ClientPool::from_env(organization, MemberFunction::AutoTagger).await?;
         let config = Config::load(pool.home()).await?;
         let lister = Lister::new(pool.home().clone());
-        let tagger = OrgTagger::new(pool, config.policy.into(), &config.tagger);
+        let settings = with_ledger(config.tagger, pool.home());
+        let tagger = OrgTagger::new(pool, config.policy.into(), &settings);
         Ok(Self { tagger: Tagger::Organization(tagger), lister })
     }
 

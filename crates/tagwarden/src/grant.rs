@@ -33,6 +33,9 @@ pub enum Scope {
     MemberExternalId,
     /// The enforcement ledger (the stack's DynamoDB table) and its indexes; the central account's only.
     Ledger,
+    /// The ledger's `source#` items only (`dynamodb:LeadingKeys` condition): the auto-tagger's last known
+    /// values of the tag sources; it can neither read nor write what the enforcer recorded.
+    SourceRecords,
     /// SageMaker endpoints, granted only where the deployment opts in to deleting them
     /// (`AllowEndpointDeletion`): a conditional statement in the templates.
     EndpointDeletion,
@@ -40,6 +43,9 @@ pub enum Scope {
 
 /// The tag-key pattern the marker scopes allow (`aws:TagKeys`, `ForAllValues:StringLike`).
 pub const MARKER_TAG_KEYS: &str = "tagwarden:*";
+
+/// The partition-key pattern [`Scope::SourceRecords`] allows (`dynamodb:LeadingKeys`, `ForAllValues:StringLike`).
+pub const SOURCE_RECORD_KEYS: &str = "source#*";
 
 /// One permission: an IAM action on a scope.
 pub type Permission = (&'static str, Scope);

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use crate::policy::Action;
 use crate::resource::{KINDS, Listing};
 
-pub use crate::grant::{MARKER_TAG_KEYS, Permission, Scope};
+pub use crate::grant::{MARKER_TAG_KEYS, Permission, SOURCE_RECORD_KEYS, Scope};
 
 /// What every function needs: its policy from SSM.
 const COMMON: &[Permission] = &[("ssm:GetParameter", Scope::PolicyParameter)];
@@ -41,6 +41,11 @@ pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let roles = KINDS.iter().filter_map(|k| k.role).map(|r| (r.iam_action(), Scope::SageMaker));
     unique(TAGGER_CALLS.iter().copied().chain(parents).chain(roles))
 });
+
+/// The auto-tagger's last known values of the tag sources ([`crate::tagging::tamper`]): one read and one put
+/// of a `source#` item of the ledger, nothing else of it.
+pub const SOURCE_LEDGER: &[Permission] =
+    &[("dynamodb:GetItem", Scope::SourceRecords), ("dynamodb:PutItem", Scope::SourceRecords)];
 
 /// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`), from the
 /// registry: each kind's `List*` call (no resource-level permissions), and the `Describe*` calls that
@@ -103,7 +108,8 @@ pub fn for_action(action: Action) -> &'static [Permission] {
 
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
-    COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION).copied().collect()
+    let own = COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION);
+    own.chain(SOURCE_LEDGER).copied().collect()
 }
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
@@ -116,7 +122,7 @@ pub fn budget_enforcer() -> BTreeSet<Permission> {
 
 /// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
 /// the member roles themselves, the external id's parameter and the enforcement ledger (member accounts
-/// never see the table).
+/// never see the table; the auto-tagger's `source#` items are in it).
 pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::PolicyParameter,
     Scope::NotifyTopic,
@@ -124,6 +130,7 @@ pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::MemberRoles,
     Scope::MemberExternalId,
     Scope::Ledger,
+    Scope::SourceRecords,
 ];
 
 /// Scopes the deployment grants only when an organization is configured (the templates' `OrganizationEnabled`
@@ -164,6 +171,7 @@ impl Scope {
             Self::MemberRoles => "MemberRoles",
             Self::MemberExternalId => "MemberExternalId",
             Self::Ledger => "EnforcementLedger",
+            Self::SourceRecords => "SourceRecords",
             Self::EndpointDeletion => "EndpointDeletion",
         }
     }

@@ -26,6 +26,7 @@ const SCOPES: &[Scope] = &[
     Scope::MemberRoles,
     Scope::MemberExternalId,
     Scope::Ledger,
+    Scope::SourceRecords,
     Scope::EndpointDeletion,
 ];
 
@@ -271,9 +272,16 @@ fn the_ledger_table_is_on_demand_recoverable_encrypted_expiring_kept_and_indexed
     assert_eq!(condition, None);
     let resources: Vec<String> = ledger["Resource"].as_sequence().unwrap().iter().map(reference).collect();
     assert_eq!(resources, ["!GetAtt:EnforcementLedger.Arn", "!Sub:${EnforcementLedger.Arn}/index/*"]);
+    // The auto-tagger reads and puts the ledger's source# items (the tag sources' last values), nothing else.
     let tagger = &function(&template, "AutoTaggerFunction")["Environment"]["Variables"];
-    assert!(tagger["TAGWARDEN_LEDGER_TABLE"].is_null(), "the auto-tagger has no ledger");
+    assert_eq!(reference(&tagger["TAGWARDEN_LEDGER_TABLE"]), "!Ref:EnforcementLedger");
     assert!(!permissions::auto_tagger().iter().any(|(_, scope)| *scope == Scope::Ledger));
+    let (condition, sources) = statement(&template, "AutoTaggerFunction", Scope::SourceRecords.sid());
+    assert_eq!(condition, None);
+    assert_eq!(reference(&sources["Resource"]), "!GetAtt:EnforcementLedger.Arn", "the table, no index");
+    assert_eq!(strings(&sources["Action"]), ["dynamodb:GetItem", "dynamodb:PutItem"]);
+    let leading = &sources["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    assert_eq!(leading.as_str(), Some(permissions::SOURCE_RECORD_KEYS));
     assert_eq!(reference(&template["Outputs"]["EnforcementLedgerTableName"]["Value"]), "!Ref:EnforcementLedger");
 }
 

@@ -1,7 +1,8 @@
 //! auto-tagger Lambda: EventBridge "AWS API Call via CloudTrail" events from `aws.sagemaker` in,
 //! tags on the created SageMaker resource out; an EventBridge schedule sweeps the existing estate.
 //! With `TAGWARDEN_ORGANIZATION_ACCOUNTS` set, events forwarded from member accounts are handled in
-//! their account and region (`tagwarden::org`). All logic lives in the `tagwarden` library.
+//! their account and region (`tagwarden::org`). With `TAGWARDEN_LEDGER_TABLE` set, the last known values of the
+//! tag sources (domains, profiles, spaces) are kept there for tamper repair. All logic lives in the `tagwarden` library.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;

@@ -301,6 +301,8 @@ export class TagwardenStack extends Stack {
             ]);
           case 'EnforcementLedger':
             return statement([ledger.attrArn, `${ledger.attrArn}/index/*`]);
+          case 'SourceRecords':
+            return statement([ledger.attrArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'source#*' } });
           case 'EndpointDeletion':
             return statement([`arn:${partition}:sagemaker:${region}:${account}:endpoint/*`]);
           default:
@@ -415,7 +417,12 @@ export class TagwardenStack extends Stack {
         // An event takes well under a second; the scheduled sweep uses the rest and stops 10 s before it.
         timeout: Duration.seconds(300),
         logGroup: logGroup('AutoTagger', autoTaggerName),
-        environment: { ...environment, TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn },
+        environment: {
+          ...environment,
+          TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn,
+          // The last known values of the tag sources (source# items only), what tamper repair restores.
+          TAGWARDEN_LEDGER_TABLE: ledger.ref,
+        },
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
         onFailure: new SqsDestination(autoTaggerDlq),

@@ -99,6 +99,7 @@ test('environment variables are exactly those of the SAM template', () => {
   assert.deepEqual(resources.AutoTaggerFunction.Properties.Environment.Variables, {
     ...common,
     TAGWARDEN_NOTIFY_TOPIC_ARN: { Ref: 'NotificationTopic' },
+    TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_TRUSTED_PRINCIPALS: { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
   });
   assert.deepEqual(resources.BudgetEnforcerFunction.Properties.Environment.Variables, {
@@ -261,6 +262,9 @@ test('the enforcement ledger is on demand, recoverable, encrypted, expiring, kep
   assert.deepEqual(ledger.Resource[0], { 'Fn::GetAtt': ['EnforcementLedger', 'Arn'] });
   assert.match(JSON.stringify(ledger.Resource[1]), /EnforcementLedger.*\/index\/\*/);
   assert.equal(statementsBySid('AutoTaggerFunctionRole').EnforcementLedger, undefined);
+  const sources = statementsBySid('AutoTaggerFunctionRole').SourceRecords;
+  assert.deepEqual(sources.Resource, { 'Fn::GetAtt': ['EnforcementLedger', 'Arn'] });
+  assert.deepEqual(sources.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'source#*' } });
 });
 
 test('endpoint deletion is granted only when AllowEndpointDeletion is true, false by default', () => {

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::json::{pascal, thousands};
 use super::*;
 
 fn policy(yaml: &str) -> Policy {
@@ -62,6 +63,7 @@ fn deleting_required_or_protected_keys_is_denied_except_to_exempt_principals() {
     let yaml = "tags:\n  keys:\n    owner: {protected: true}\n    team: {required: true}\n    note: {}\n";
     let options = GuardrailOptions {
         exempt_principals: vec!["arn:aws:iam::*:role/tagwarden-*".into(), "arn:aws:iam::*:role/admin".into()],
+        allow_exempt_patterns: true,
         ..GuardrailOptions::checked_in()
     };
     let iam = json(&generate(&policy(yaml), &options).unwrap(), IAM_POLICY_FILE);
@@ -82,7 +84,9 @@ fn strict_mode_denies_keys_outside_the_policy_and_is_off_by_default() {
     let sid = "DenyCreateWithTagKeysOutsidePolicy";
     let iam = json(&example(), IAM_POLICY_FILE);
     assert!(statements(&iam).iter().all(|s| s["Sid"] != sid));
-    let options = GuardrailOptions { strict: true, ..GuardrailOptions::checked_in() };
+    // NOTE: no exempt role: with exact role ARNs in every statement the example's strict SCP outgrows 5,120
+    // characters (generate refuses it with its size; the IAM policy is what this test reads).
+    let options = GuardrailOptions { strict: true, exempt_principals: vec![], ..GuardrailOptions::checked_in() };
     let iam = json(&generate(&Policy::example().unwrap(), &options).unwrap(), IAM_POLICY_FILE);
     let strict = statements(&iam).into_iter().find(|s| s["Sid"] == sid).unwrap();
     assert_eq!(
@@ -112,10 +116,13 @@ fn a_large_scp_merges_actions_into_exact_wildcards() {
     assert!(merged.contains(&"sagemaker:CreateEndpoint*".to_owned()));
     assert!(!merged.contains(&"sagemaker:CreateEndpointConfig".to_owned()));
 
-    // Five required keys: the exact SCP is over 5,120 characters, the merged one is not.
+    // Five required keys, one exempt role: the exact SCP is over 5,120 characters, the merged one is not.
     let keys: String = (1..=5).map(|i| format!("    key-{i}: {{required: true}}\n")).collect();
     let big = policy(&format!("tags:\n  keys:\n{keys}"));
-    let options = GuardrailOptions::checked_in();
+    let options = GuardrailOptions {
+        exempt_principals: vec![EXAMPLE_TAGWARDEN_ROLES[0].to_owned()],
+        ..GuardrailOptions::checked_in()
+    };
     let exact = minified(SCP_FILE, &deny_policy(&big, &options, &actions)).unwrap();
     assert!(exact.chars().count() > SCP_LIMIT, "{}", exact.len());
     let guardrails = generate(&big, &options).unwrap();
@@ -160,7 +167,7 @@ fn documents_are_deterministic_and_end_with_a_newline() {
     let (a, b) = (example(), example());
     assert_eq!(a, b);
     let names: Vec<&str> = a.files.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, [IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, README_FILE]);
+    assert_eq!(names, [IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, IAM_SOURCES_FILE, SCP_SOURCES_FILE, README_FILE]);
     for (name, text) in &a.files {
         assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{name}");
     }
@@ -287,4 +294,114 @@ fn every_merge_wildcard_stands_for_exactly_its_actions_among_the_sdks_operations
         matched.sort();
         assert_eq!(matched, expected, "{wildcard}");
     }
+}
+
+#[test]
+fn wildcard_exempt_principals_are_refused_unless_patterns_are_explicitly_allowed() {
+    let pattern = "arn:aws:iam::*:role/tagwarden-*";
+    let options = GuardrailOptions { exempt_principals: vec![pattern.into()], ..GuardrailOptions::checked_in() };
+    let err = generate(&Policy::example().unwrap(), &options).unwrap_err();
+    assert!(matches!(&err, GuardrailError::ExemptPattern(p) if p == pattern), "{err}");
+    assert!(err.to_string().contains("--allow-exempt-patterns"), "{err}");
+    let allowed = GuardrailOptions { allow_exempt_patterns: true, ..options };
+    let iam = json(&generate(&Policy::example().unwrap(), &allowed).unwrap(), IAM_POLICY_FILE);
+    assert!(iam.to_string().contains(pattern));
+    let user = "arn:aws:iam::123456789012:user/ops-sweeper";
+    let exact = GuardrailOptions { exempt_principals: vec![user.into()], ..GuardrailOptions::checked_in() };
+    assert!(generate(&Policy::example().unwrap(), &exact).is_ok(), "an exact user ARN is exact");
+}
+
+#[test]
+fn the_checked_in_exemptions_are_exact_role_arns_and_no_document_holds_a_tagwarden_pattern() {
+    let options = GuardrailOptions::checked_in();
+    assert!(!options.allow_exempt_patterns);
+    assert!(options.exempt_principals.iter().all(|p| is_exact_role_arn(p)), "{:?}", options.exempt_principals);
+    for (name, text) in &example().files {
+        assert!(!text.contains("role/tagwarden-*\""), "{name} exempts a pattern");
+    }
+}
+
+/// The statement `sid` of a document.
+fn statement(document: &Value, sid: &str) -> Value {
+    statements(document).into_iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no {sid}"))
+}
+
+#[test]
+fn source_tag_keys_on_domains_profiles_and_spaces_are_denied_to_all_but_the_admins_and_tagwardens_roles() {
+    let guardrails = example();
+    for name in [IAM_SOURCES_FILE, SCP_SOURCES_FILE] {
+        let denied = statement(&json(&guardrails, name), "DenySourceTagChanges");
+        assert_eq!(denied["Effect"], "Deny", "{name}");
+        assert_eq!(denied["Action"], serde_json::json!(["sagemaker:AddTags", "sagemaker:DeleteTags"]), "{name}");
+        assert_eq!(
+            denied["Resource"],
+            serde_json::json!([
+                "arn:aws:sagemaker:*:*:domain/*",
+                "arn:aws:sagemaker:*:*:space/*",
+                "arn:aws:sagemaker:*:*:user-profile/*"
+            ]),
+            "{name}"
+        );
+        let keys = &denied["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"];
+        for key in ["cost-center", "costcentre", "team", "environment", "env", "project"] {
+            assert!(keys.as_array().unwrap().iter().any(|k| k == key), "{name}: {key} in {keys}");
+        }
+        assert_eq!(
+            denied["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+            serde_json::json!([
+                "arn:aws:iam::123456789012:role/platform-admin",
+                EXAMPLE_TAGWARDEN_ROLES[0],
+                EXAMPLE_TAGWARDEN_ROLES[1]
+            ]),
+            "{name}: the policy's admins, then Tagwarden's exact roles"
+        );
+    }
+}
+
+#[test]
+fn iam_user_and_role_tags_of_policy_keys_are_denied_to_all_but_the_admins_in_any_case() {
+    let yaml = "admins: [\"arn:aws:iam::*:role/finops-admin\"]\ntags:\n  keys:\n    CostCenter: {required: true}\n";
+    let guardrails = generate(&policy(yaml), &GuardrailOptions::checked_in()).unwrap();
+    let denied = statement(&json(&guardrails, SCP_SOURCES_FILE), "DenyPrincipalTagChanges");
+    assert_eq!(
+        denied["Action"],
+        serde_json::json!(["iam:TagRole", "iam:TagUser", "iam:UntagRole", "iam:UntagUser"]),
+        "creating a user or role with tags is authorised as Tag* too"
+    );
+    assert_eq!(
+        denied["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"],
+        serde_json::json!(["CostCenter"])
+    );
+    let editors = &denied["Condition"]["ArnNotLike"]["aws:PrincipalArn"];
+    assert_eq!(editors[0], "arn:aws:iam::*:role/finops-admin");
+    assert_eq!(editors.as_array().unwrap().len(), 3, "{editors}");
+}
+
+#[test]
+fn setting_a_new_source_identity_is_denied_to_every_principal_but_an_aws_service() {
+    for name in [IAM_SOURCES_FILE, SCP_SOURCES_FILE] {
+        let denied = statement(&json(&example(), name), "DenySettingSourceIdentity");
+        assert_eq!(denied["Action"], "sts:SetSourceIdentity", "{name}");
+        assert_eq!(denied["Resource"], "*");
+        assert_eq!(denied["Condition"]["Null"]["aws:SourceIdentity"], "true", "a chained session keeps its own");
+        assert_eq!(denied["Condition"]["BoolIfExists"]["aws:PrincipalIsAWSService"], "false", "SageMaker sets it");
+        assert!(denied["Condition"].get("ArnNotLike").is_none(), "not even the admins choose a profile's name");
+    }
+    let readme = example().file(README_FILE).unwrap().to_owned();
+    assert!(readme.contains("monitor-user-access-how-to.html") && readme.contains("USER_PROFILE_NAME"), "cited");
+}
+
+#[test]
+fn the_source_documents_fit_their_limits_and_too_many_admins_are_refused_with_the_size() {
+    let guardrails = example();
+    for name in [IAM_SOURCES_FILE, SCP_SOURCES_FILE] {
+        let text = guardrails.file(name).unwrap();
+        assert!(counted_size(name, text) <= size_limit(name).unwrap(), "{name}");
+    }
+    assert!(!guardrails.file(SCP_SOURCES_FILE).unwrap().trim_end().contains('\n'), "the SCP is minified");
+    let admins: Vec<String> =
+        (0..80).map(|i| format!("  - arn:aws:iam::123456789012:role/platform-administrator-number-{i}")).collect();
+    let yaml = format!("admins:\n{}\ntags:\n  keys:\n    cost-center: {{required: true}}\n", admins.join("\n"));
+    let err = generate(&policy(&yaml), &GuardrailOptions::checked_in()).unwrap_err();
+    assert!(matches!(err, GuardrailError::TooLarge { document: IAM_SOURCES_FILE | SCP_SOURCES_FILE, .. }), "{err}");
 }

@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::identity::SessionPatterns;
 use crate::tag_rules::{key_problem, value_problem};
 
+pub mod admins;
 mod budgets;
 pub mod exemptions;
 pub mod overrides;
 
+pub use admins::Admins;
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };
@@ -56,6 +58,8 @@ pub struct Policy {
     pub budgets: BudgetPolicy,
     /// Per-account and per-OU changes to `tags` ([`overrides`]); empty in a single-account policy.
     pub overrides: Vec<overrides::TagOverride>,
+    /// `admins:`: who may change the policy's keys on the tag sources ([`admins`]); empty: nobody.
+    pub admins: Admins,
 }
 
 impl Policy {
@@ -67,7 +71,7 @@ impl Policy {
             origin: origin.to_owned(),
             message: format!("overrides: {problem}"),
         })?;
-        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides })
+        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides, admins: file.admins })
     }
 
     /// The tag policy for `account`, whose organizational units (nearest first, ancestors included) are
@@ -83,7 +87,12 @@ impl Policy {
     /// This policy with `tags` resolved for `account` (see [`Policy::tags_for`]); what a per-account
     /// auto-tagger runs with.
     pub fn for_account(&self, account: &str, ous: &[String]) -> Self {
-        Self { tags: self.tags_for(account, ous).into_owned(), budgets: self.budgets.clone(), overrides: Vec::new() }
+        Self {
+            tags: self.tags_for(account, ous).into_owned(),
+            budgets: self.budgets.clone(),
+            overrides: Vec::new(),
+            admins: self.admins.clone(),
+        }
     }
 
     /// Reads, parses and validates a policy file.
@@ -110,6 +119,8 @@ struct PolicyFile {
     budgets: BudgetPolicy,
     #[serde(default, deserialize_with = "overrides::overrides")]
     overrides: Vec<overrides::TagOverride>,
+    #[serde(default, deserialize_with = "admins::admins")]
+    admins: Admins,
 }
 
 fn version_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

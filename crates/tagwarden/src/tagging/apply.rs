@@ -41,6 +41,8 @@ pub struct AutoTagger {
     trusted: BTreeSet<String>,
     /// The principal these clients act as, asked of STS at the first tag change.
     own_principal: tokio::sync::OnceCell<Option<String>>,
+    /// The last known values of the tag sources ([`super::tamper`]), when a ledger is configured.
+    pub(super) ledger: Option<crate::enforce::ledger::LedgerTable>,
 }
 
 impl AutoTagger {
@@ -53,6 +55,7 @@ impl AutoTagger {
             lookups: TtlCache::new(settings.cache_ttl, settings.cache_capacity),
             trusted: settings.trusted_principals.iter().filter_map(|arn| principal_key(arn)).collect(),
             own_principal: tokio::sync::OnceCell::new(),
+            ledger: settings.ledger.clone(),
         }
     }
 
@@ -152,7 +155,12 @@ impl AutoTagger {
         // tags ([`super::evidence`]), and its tags are the `principal` source.
         let role = crate::sweep::Lister::new(self.clients.clone()).execution_role(change.kind, &change.arn).await?;
         subject.creator = Creator::unknown(Via::NoUserIdentity, role.as_deref());
-        let outcome = self.tag_keys(&subject, TagOptions::default(), Some(&keys)).await?;
+        // NOTE: a source (domain, profile, space) gets its last recorded value back, not its domain's.
+        let outcome = if change.kind.tag_source {
+            self.repair_source(change, &subject, &keys).await?
+        } else {
+            self.tag_keys(&subject, TagOptions::default(), Some(&keys)).await?
+        };
         let changed_by = change.actor_arn().unwrap_or("an unknown principal").to_owned();
         let outcome = match outcome {
             Outcome::Tagged(mut report) => {
@@ -230,7 +238,7 @@ impl AutoTagger {
 
     /// [`Self::tag_resource`]; with `only`, re-plans just those keys as if the resource lacked them (what a
     /// tamper restore needs) and writes nothing else.
-    async fn tag_keys(
+    pub(super) async fn tag_keys(
         &self,
         subject: &Subject,
         options: TagOptions,
@@ -272,7 +280,13 @@ impl AutoTagger {
         } else {
             plan_tags(&existing, &sources, &self.policy.tags)
         };
-        self.write(subject, &arn, creator, parent.map(|p| p.origin), plan, warnings, options).await
+        let seen = (is_source && only.is_none() && !options.dry_run)
+            .then(|| super::tamper::protected_values_after(&existing, &plan, &self.policy.tags));
+        let outcome = self.write(subject, &arn, creator, parent.map(|p| p.origin), plan, warnings, options).await?;
+        match seen {
+            Some(values) => self.remember_source(&arn, values, options.keep_source_values, outcome).await,
+            None => Ok(outcome),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -343,11 +343,14 @@ pub struct TaggerSettings {
     /// IAM roles or users (ARNs) whose tag changes are Tagwarden's own, e.g. the budget-enforcer's role;
     /// the function's own principal is recognised without being listed.
     pub trusted_principals: Vec<String>,
+    /// Where the last known values of the tag sources are kept ([`tamper`]); `None`: a tampered source is
+    /// restored from its own sources, as the outcome then says.
+    pub ledger: Option<crate::enforce::ledger::LedgerTable>,
 }
 
 impl Default for TaggerSettings {
     fn default() -> Self {
-        Self { cache_ttl: Duration::from_secs(300), cache_capacity: 2048, trusted_principals: Vec::new() }
+        Self { cache_ttl: Duration::from_secs(300), cache_capacity: 2048, trusted_principals: Vec::new(), ledger: None }
     }
 }
 

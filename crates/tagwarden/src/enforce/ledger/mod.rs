@@ -1,5 +1,5 @@
 //! The enforcement ledger: what the budget-enforcer decided and did, kept in a DynamoDB table that only
-//! the enforcer writes. It is the enforcer's memory across Lambda instances — which SNS deliveries were
+//! Tagwarden writes (the enforcer; the auto-tagger only its `source#` items). It is the enforcer's memory across Lambda instances — which SNS deliveries were
 //! handled, what each action changed (so `restore` undoes exactly that), which budget periods still hold
 //! enforcement — and its history (`tagwarden history`). A tag on a resource is never evidence here.
 //!
@@ -11,6 +11,7 @@
 //! | entry       | `budget#<budget>`  | `act#<at>#<alert>#<action>#<resource>`      | one decision or action: result, state before, step, period, dry run |
 //! | undo        | `budget#<budget>`  | `undo#<period start>#<action>#<resource>`   | what to undo: the state before, `open` until restored |
 //! | open period | `open`             | `<period end>#<budget>`                     | a budget period with undo items; the tick restores it when it ends |
+//! | source      | `source#<arn>`     | `last`                                      | the auto-tagger's last known values of a tag source's protected keys ([`SourceRecord`]) |
 //!
 //! Entries carry `resource` and `at`, so the index finds a resource's history; undo items name their
 //! resource `target` and stay out of it.
@@ -21,6 +22,7 @@
 mod claims;
 mod plans;
 mod records;
+mod sources;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -35,6 +37,7 @@ pub use claims::Claim;
 pub use plans::{Plan, PlanMode, PlanState};
 pub(crate) use records::Journal;
 pub use records::{Before, Entry, Undo};
+pub use sources::{SOURCE_SK, SourceRecord, source_item, source_pk};
 
 /// The index over entries by resource ARN (`resource`, `at`).
 pub const BY_RESOURCE: &str = "by-resource";
