@@ -87,6 +87,11 @@ pub(super) fn readme(
         thousands(sizes.scp_sources),
         thousands(SCP_LIMIT)
     ));
+    // NOTE: not generated: the member template's roles and rule, checked by `member_template.rs`.
+    line(&format!(
+        "| `scp-protect-tagwarden-members.json` | static SCP for the member OUs in organization mode: only the StackSets execution role may change Tagwarden's member roles, forwarding rule and deny policy ([deployment](../../docs/deployment.md#organization-mode-protecting-the-member-accounts)); not generated | checked by `member_template.rs` | {} |",
+        thousands(SCP_LIMIT)
+    ));
     line("");
     line("## Attaching them");
     line("");
