@@ -129,6 +129,11 @@ impl Emulator {
         self.request("POST", "/_tagwarden/status", &body).map(drop)
     }
 
+    /// Keeps a CloudTrail record (an event's `detail`) in the emulator's event history (`LookupEvents`).
+    pub fn record_cloudtrail_event(&self, record: &Value) -> Result<(), String> {
+        self.request("POST", "/_tagwarden/cloudtrail-event", &record.to_string()).map(drop)
+    }
+
     /// Records that SageMaker launched job `arn` for `launcher` (a tuning, AutoML or labeling job): the
     /// job's description then names it, as SageMaker's does (moto launches no jobs itself).
     pub fn launched_by(&self, arn: &str, launcher: &str) -> Result<(), String> {
