@@ -27,6 +27,16 @@ async fn replay(w: &TaggerWorld, event: &Value) -> (Report, Tags) {
     (report, tags)
 }
 
+/// Handles an event whose resource the test already created: its report and the resource's tags.
+async fn replay_created(w: &TaggerWorld, event: &Value) -> (Report, Tags) {
+    let report = match w.tagger.handle(event).await.unwrap() {
+        Outcome::Tagged(report) => report,
+        other => panic!("expected tagged, got {}", serde_json::to_string_pretty(&other).unwrap()),
+    };
+    let tags = w.tags(&report.resource_arn).await.unwrap();
+    (report, tags)
+}
+
 /// A sample event with every `from` in its text replaced by `to` (role names and ARNs).
 fn sample_with(file: &str, replacements: &[(&str, &str)]) -> Value {
     let mut text = serde_json::to_string(&sample_event("auto-tagger", file).unwrap()).unwrap();
@@ -153,12 +163,28 @@ async fn a_processing_job_sagemaker_started_for_a_training_job_inherits_from_the
     create_resource(&w.config, &event).await.expect("create resource");
     let child = event["detail"]["responseElements"]["processingJobArn"].as_str().unwrap().to_owned();
     w.emulator.launched_by(&child, &parent.resource_arn).unwrap();
-    let report = match w.tagger.handle(&event).await.expect("no retryable error") {
-        Outcome::Tagged(report) => report,
-        other => panic!("expected tagged, got {}", serde_json::to_string_pretty(&other).unwrap()),
-    };
+    let (report, tags) = replay_created(&w, &event).await;
     assert_eq!(report.parent_arn.as_deref(), Some(parent.resource_arn.as_str()));
-    let tags = w.tags(&child).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-2100"), "alice's job pays, not the role's CC-6000: {tags:?}");
     assert_eq!(tag(&tags, "created-by"), Some("alice"));
+}
+
+#[tokio::test]
+async fn a_contested_space_tag_does_not_cost_the_profile_tag_sagemaker_wrote_itself() {
+    let w = world().await;
+    let shared = "AmazonSageMaker-ExecutionRole-ml-platform";
+    let mut event = alices_model_made_by(&format!("service-role/{shared}"), shared);
+    // The request carries only a space claim; the profile and domain tags are on the resource, not in the
+    // request: SageMaker wrote them.
+    let space = "arn:aws:sagemaker:us-east-1:123456789012:space/d-ml-platform/team-space";
+    event["detail"]["requestParameters"]["tags"] = serde_json::json!([{"key": "sagemaker:space-arn", "value": space}]);
+    create_resource(&w.config, &event).await.unwrap();
+    let model = event["detail"]["responseElements"]["modelArn"].as_str().unwrap();
+    let profile = "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml-platform/alice";
+    let tag = aws_sdk_sagemaker::types::Tag::builder().key("sagemaker:user-profile-arn").value(profile).build();
+    w.clients.sagemaker.add_tags().resource_arn(model).tags(tag).send().await.unwrap();
+    let (report, tags) = replay_created(&w, &event).await;
+    assert_eq!((report.creator.name.as_str(), report.creator.via), ("alice", Via::StudioTag), "{:?}", report.warnings);
+    assert_eq!(tags.get("cost-center").map(String::as_str), Some("CC-2100"));
+    assert!(warned(&report, "sagemaker:space-arn"), "{:?}", report.warnings);
 }
