@@ -244,6 +244,95 @@ impl Lister {
                 none
             ),
             Listing::Clusters => arn_page!(sm.list_clusters(), token, op, cluster_summaries, cluster_arn, none),
+            Listing::MlflowTrackingServers => arn_page!(
+                sm.list_mlflow_tracking_servers(),
+                token,
+                op,
+                tracking_server_summaries,
+                tracking_server_arn,
+                none
+            ),
+            Listing::MlflowApps => arn_page!(sm.list_mlflow_apps(), token, op, summaries, arn, none),
+            Listing::TrainingPlans => {
+                arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
+            }
+            Listing::Jobs => arn_page!(sm.list_jobs(), token, op, job_summaries, job_arn, none),
+            Listing::TrainingSessions => arn_page!(
+                sm.list_training_sessions(),
+                token,
+                op,
+                training_session_summaries,
+                training_session_arn,
+                none
+            ),
+            Listing::OptimizationJobs => arn_page!(
+                sm.list_optimization_jobs(),
+                token,
+                op,
+                optimization_job_summaries,
+                optimization_job_arn,
+                none
+            ),
+            Listing::InferenceRecommendationsJobs => arn_page!(
+                sm.list_inference_recommendations_jobs(),
+                token,
+                op,
+                inference_recommendations_jobs,
+                job_arn,
+                none
+            ),
+            Listing::InferenceExperiments => {
+                // NOTE: the summaries name the experiment but not its ARN: one `DescribeInferenceExperiment`
+                // each (declared as the listing's `arn_lookup`); one that vanished meanwhile is left out.
+                let out = sm
+                    .list_inference_experiments()
+                    .set_next_token(token)
+                    .max_results(PAGE_SIZE)
+                    .send()
+                    .await
+                    .aws(op)?;
+                let mut items = Vec::new();
+                for e in out.inference_experiments() {
+                    let Some(name) = e.name() else { continue };
+                    let described = sm.describe_inference_experiment().name(name).send().await;
+                    let described = match described.aws("DescribeInferenceExperiment") {
+                        Ok(d) => d,
+                        Err(err) if err.is_not_found() => continue,
+                        Err(err) => return Err(err),
+                    };
+                    let Some(arn) = described.arn() else { continue };
+                    items.push(Listed {
+                        arn: arn.to_owned(),
+                        role_arn: e.role_arn().map(str::to_owned),
+                        status: e.status().map(|s| s.as_str().to_owned()),
+                        ..Listed::default()
+                    });
+                }
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
+            Listing::PartnerApps => arn_page!(sm.list_partner_apps(), token, op, summaries, arn, none),
+            Listing::FlowDefinitions => {
+                arn_page!(sm.list_flow_definitions(), token, op, flow_definition_summaries, flow_definition_arn, none)
+            }
+            Listing::AiBenchmarkJobs => {
+                arn_page!(sm.list_ai_benchmark_jobs(), token, op, ai_benchmark_jobs, ai_benchmark_job_arn, none)
+            }
+            Listing::AiRecommendationJobs => arn_page!(
+                sm.list_ai_recommendation_jobs(),
+                token,
+                op,
+                ai_recommendation_jobs,
+                ai_recommendation_job_arn,
+                none
+            ),
+            Listing::EdgePackagingJobs => arn_page!(
+                sm.list_edge_packaging_jobs(),
+                token,
+                op,
+                edge_packaging_job_summaries,
+                edge_packaging_job_arn,
+                none
+            ),
         }
     }
 
