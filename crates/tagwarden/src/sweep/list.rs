@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sagemaker::types::ModelPackageType;
+use aws_sdk_sagemaker::types::{JobCategory, ModelPackageType};
 use tokio::sync::Mutex;
 
 use crate::aws::{AwsError, Clients, ResultExt};
@@ -256,7 +256,28 @@ impl Lister {
             Listing::TrainingPlans => {
                 arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
             }
-            Listing::Jobs => arn_page!(sm.list_jobs(), token, op, job_summaries, job_arn, none),
+            Listing::Jobs => {
+                // NOTE: `ListJobs` requires a `JobCategory`: the categories are walked one after the other, the
+                // token carrying `<category index>:<the category's NextToken>`.
+                let categories = JobCategory::values();
+                let (index, inner) = match token.as_deref().and_then(|t| t.split_once(':')) {
+                    Some((i, t)) => {
+                        (i.parse::<usize>().unwrap_or(categories.len()), (!t.is_empty()).then(|| t.to_owned()))
+                    }
+                    None => (0, None),
+                };
+                let Some(category) = categories.get(index) else {
+                    return Ok(Page::default());
+                };
+                let request = sm.list_jobs().job_category(JobCategory::from(*category));
+                let page: Result<Page, AwsError> = arn_page!(request, inner, op, job_summaries, job_arn, none);
+                let page = page?;
+                let next_token = match page.next_token {
+                    Some(t) => Some(format!("{index}:{t}")),
+                    None => (index + 1 < categories.len()).then(|| format!("{}:", index + 1)),
+                };
+                Ok(Page { next_token, ..page })
+            }
             Listing::TrainingSessions => arn_page!(
                 sm.list_training_sessions(),
                 token,
