@@ -731,11 +731,18 @@ class Kind11:
         self.list_member, self.summary, self.by_id = list_member, summary, by_id
 
 
+def _id11(arn_type: str, name: str) -> str:
+    """``app-`` and 12 upper-case hex digits of sha256("<arn type>/<name>")."""
+    import hashlib
+    return "app-" + hashlib.sha256(f"{arn_type}/{name}".encode()).hexdigest()[:12].upper()
+
+
 class Resource11:
     def __init__(self, backend: B, kind: Kind11, request: dict[str, Any]) -> None:
         self.name = request[kind.name_member]
-        # NOTE: partner apps and MLflow apps are named by an id in their ARN, not by their name.
-        path = "app-" + format(abs(hash((kind.arn_type, self.name))) % 16**12, "012X") if kind.by_id else self.name
+        # NOTE: partner apps and MLflow apps are named by an id in their ARN, not by their name; here the
+        # id is derived from the name (stable across runs) so that a sample event's ARN can name it.
+        path = _id11(kind.arn_type, self.name) if kind.by_id else self.name
         self.arn = arn_formatter(kind.arn_type, path, backend.account_id, backend.region_name)
         self.request = request
         self.tags = list(request.get("Tags") or [])
