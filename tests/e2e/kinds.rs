@@ -58,6 +58,13 @@ async fn every_cost_bearing_kind_is_tagged_from_its_replayed_sample() {
         let report = tagged(file, tagger.handle(&event).await.unwrap());
         assert_eq!(report.resource_arn, created, "{file}: the ARN the tagger reads is the resource's");
         assert!(report.resource_arn.contains(&format!(":{arn_type}/")), "{file}: {}", report.resource_arn);
+        // Apps named by an id in their ARN are reported by their name too, as HyperPod clusters are.
+        let by_id = match *arn_type {
+            "mlflow-app" => Some("fraud-mlflow"),
+            "partner-app" => Some("comet-fraud"),
+            _ => None,
+        };
+        assert_eq!(report.resource_name.as_deref(), by_id, "{file}");
         let tags = list_tags(&clients, &report.resource_arn).await.unwrap();
         assert_eq!(tags.get("cost-center").map(String::as_str), Some("CC-4000"), "{file}: ci-deployer's");
         assert_eq!(tags.get("team").map(String::as_str), Some("platform"), "{file}");

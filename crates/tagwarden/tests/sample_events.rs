@@ -72,6 +72,7 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
             ("ai-recommendation-job", AssumedRole, "github-actions-run-4711")
         }
         "edge-packaging-job-no-arn-in-response.json" => ("edge-packaging-job", AssumedRole, "github-actions-run-4711"),
+        "cluster-hyperpod-named-by-id.json" => ("cluster", AssumedRole, "github-actions-run-4711"),
         "mlflow-tracking-server-aws-cn.json" => ("mlflow-tracking-server", AssumedRole, "github-actions-run-4711"),
         "optimization-job-aws-us-gov.json" => ("optimization-job", AssumedRole, "github-actions-run-4711"),
         "app-amplify.json" => return Err("not a SageMaker event"),
@@ -137,6 +138,17 @@ fn samples_cover_every_identity_kind_and_eight_resource_kinds() {
         assert!(kinds.contains(kind), "no sample for {kind}");
     }
     assert!(types.len() >= 8, "{types:?}");
+}
+
+#[test]
+fn a_hyperpod_cluster_named_by_id_is_reported_by_its_name() {
+    let samples = samples();
+    let (_, event) = samples.iter().find(|(f, _)| f == "cluster-hyperpod-named-by-id.json").unwrap();
+    let call = CreateCall::from_event(event).unwrap();
+    assert_eq!(call.arn.name(), "pwbqjjlstbop");
+    assert_eq!(call.name_if_not_in_arn(), Some("fraud-llm-pretrain"));
+    let (_, named) = samples.iter().find(|(f, _)| f == "endpoint-assumed-role-ci.json").unwrap();
+    assert_eq!(CreateCall::from_event(named).unwrap().name_if_not_in_arn(), None, "FraudScorer is in its ARN");
 }
 
 #[test]

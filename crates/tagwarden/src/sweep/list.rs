@@ -31,6 +31,9 @@ pub struct Listed {
     pub role_arn: Option<String>,
     /// The status the summary reports (e.g. `Deleted` for an app), when it has one.
     pub status: Option<String>,
+    /// The resource's name, for kinds whose ARN names them by an id (HyperPod clusters, MLflow and
+    /// partner apps), as the summary reports it.
+    pub name: Option<String>,
 }
 
 /// One page of a listing.
@@ -243,7 +246,23 @@ impl Lister {
                 monitoring_schedule_arn,
                 none
             ),
-            Listing::Clusters => arn_page!(sm.list_clusters(), token, op, cluster_summaries, cluster_arn, none),
+            // NOTE: a HyperPod cluster's ARN names it by id (`cluster/pwbqjjlstbop`): the name comes along.
+            Listing::Clusters => {
+                let out = sm.list_clusters().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .cluster_summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.cluster_arn()?.to_owned(),
+                            name: s.cluster_name().map(str::to_owned),
+                            status: s.cluster_status().map(|s| s.as_str().to_owned()),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
             Listing::MlflowTrackingServers => arn_page!(
                 sm.list_mlflow_tracking_servers(),
                 token,
@@ -252,7 +271,21 @@ impl Lister {
                 tracking_server_arn,
                 none
             ),
-            Listing::MlflowApps => arn_page!(sm.list_mlflow_apps(), token, op, summaries, arn, none),
+            Listing::MlflowApps => {
+                let out = sm.list_mlflow_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.arn()?.to_owned(),
+                            name: s.name().map(str::to_owned),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
             Listing::TrainingPlans => {
                 arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
             }
@@ -331,7 +364,21 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            Listing::PartnerApps => arn_page!(sm.list_partner_apps(), token, op, summaries, arn, none),
+            Listing::PartnerApps => {
+                let out = sm.list_partner_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.arn()?.to_owned(),
+                            name: s.name().map(str::to_owned),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
             Listing::FlowDefinitions => {
                 arn_page!(sm.list_flow_definitions(), token, op, flow_definition_summaries, flow_definition_arn, none)
             }
@@ -435,4 +482,67 @@ impl Lister {
 /// Whether the sweep reads the execution role of this kind with a `Describe*` call.
 pub fn has_role_lookup(kind: &ResourceKind) -> bool {
     kind.role.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::Client as SageMaker;
+    use aws_sdk_sagemaker::operation::list_clusters::ListClustersOutput;
+    use aws_sdk_sagemaker::operation::list_jobs::ListJobsOutput;
+    use aws_sdk_sagemaker::types::{ClusterStatus, ClusterSummary, JobSummary};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::resource::kind_for_arn_type;
+
+    fn lister(rules: &[&Rule]) -> Lister {
+        let none = std::iter::empty::<&Rule>;
+        Lister::new(Clients {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules.iter().copied()),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, none()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none()),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, none()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, none()),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, none()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()),
+        })
+    }
+
+    #[tokio::test]
+    async fn hyperpod_clusters_are_listed_with_their_names_not_only_their_ids() {
+        let list = mock!(SageMaker::list_clusters).then_output(|| {
+            let summary = ClusterSummary::builder()
+                .cluster_arn("arn:aws:sagemaker:us-east-1:123456789012:cluster/pwbqjjlstbop")
+                .cluster_name("fraud-llm-pretrain")
+                .cluster_status(ClusterStatus::Inservice)
+                .build();
+            ListClustersOutput::builder().cluster_summaries(summary).build()
+        });
+        let page = lister(&[&list]).page(kind_for_arn_type("cluster").unwrap(), None).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].name.as_deref(), Some("fraud-llm-pretrain"));
+        assert_eq!(page.items[0].status.as_deref(), Some("InService"));
+    }
+
+    #[tokio::test]
+    async fn customization_jobs_are_listed_category_after_category() {
+        let job = |category: &'static str, arn: &'static str| {
+            mock!(SageMaker::list_jobs)
+                .match_requests(move |r| r.job_category().map(|c| c.as_str()) == Some(category))
+                .then_output(move || {
+                    ListJobsOutput::builder().job_summaries(JobSummary::builder().job_arn(arn).build()).build()
+                })
+        };
+        let (rft, eval) =
+            (job("AgentRFT", "arn:aws:sagemaker:r:1:job/a"), job("AgentRFTEvaluation", "arn:aws:sagemaker:r:1:job/b"));
+        let lister = lister(&[&rft, &eval]);
+        let kind = kind_for_arn_type("job").unwrap();
+        let first = lister.page(kind, None).await.unwrap();
+        assert_eq!(first.items[0].arn, "arn:aws:sagemaker:r:1:job/a");
+        assert_eq!(first.next_token.as_deref(), Some("1:"), "the next category");
+        let second = lister.page(kind, first.next_token).await.unwrap();
+        assert_eq!(second.items[0].arn, "arn:aws:sagemaker:r:1:job/b");
+        assert_eq!(second.next_token, None);
+    }
 }

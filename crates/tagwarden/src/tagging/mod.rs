@@ -122,6 +122,10 @@ pub struct Report {
     /// Who changed protected tags (a restore) or wrote reserved `tagwarden:` keys (removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// The resource's name from its create request, when its ARN names it by an id (a HyperPod cluster's
+    /// `cluster/<id>`, MLflow and partner apps' `app-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
 }
 
 /// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.
@@ -215,6 +219,13 @@ impl CreateCall {
             return Err(Skip::new(refusal.to_string(), name, Some(&parsed_arn.to_string())));
         }
         Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
+    }
+
+    /// The resource's name from the request, when the ARN does not carry it (it names the resource by an
+    /// id: HyperPod clusters, MLflow and partner apps).
+    pub fn name_if_not_in_arn(&self) -> Option<&str> {
+        let name = self.call.request_str(self.kind.name_field)?;
+        (!self.arn.name().eq_ignore_ascii_case(name)).then_some(name)
     }
 
     /// The full ARN string.
