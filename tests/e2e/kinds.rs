@@ -113,7 +113,15 @@ async fn apps_named_by_ids_are_swept_and_audited() {
     assert_eq!(types, [("mlflow-app", 1, 0), ("partner-app", 1, 0)]);
 
     let options = SweepOptions { kinds, ..SweepOptions::default() };
-    let summary = sweep::sweep(&tagger, &lister, &options, &mut SweepState::default(), &mut |_| {}).await;
+    let mut names = Vec::new();
+    let summary = sweep::sweep(&tagger, &lister, &options, &mut SweepState::default(), &mut |p| {
+        if let sweep::Progress::Resource { outcome: Outcome::Tagged(report), .. } = p {
+            names.push(report.resource_name.clone());
+        }
+    })
+    .await;
+    names.sort();
+    assert_eq!(names, [Some("comet-fraud".to_owned()), Some("fraud-mlflow".to_owned())], "named by their listings");
     assert!(summary.complete, "{summary:?}");
     assert_eq!((summary.total.scanned, summary.total.tagged, summary.total.failed), (2, 2, 0));
     for arn in &arns {
