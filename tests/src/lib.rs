@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod org;
 pub mod org_budget;
 pub mod proxy;
+pub mod tagger;
 pub mod world;
 
 use std::io::{Read, Write};

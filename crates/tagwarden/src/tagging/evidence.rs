@@ -3,7 +3,7 @@
 //! Studio's `sagemaker:user-profile-arn`, `sagemaker:space-arn` and `sagemaker:domain-arn` and a pipeline
 //! step's `sagemaker:pipeline-execution-arn` are tags, and tags are what a caller passes in a create
 //! request. AWS reserves the `aws:` prefix for itself, but documents no refusal of caller-supplied
-//! `sagemaker:` keys (its own guides tell users to apply them by hand outside Studio; README, reference),
+//! `sagemaker:` keys (its own guides tell users to apply them by hand outside Studio; `docs/references.md`),
 //! so Tagwarden does not depend on one. A key is *contested* when the create request of a person or tool
 //! carried it, or when nothing recorded the creation (the sweep, a tamper restore); a key on the resource
 //! that a recorded request did not carry, or that SageMaker itself sent (`invokedBy:
