@@ -12,6 +12,7 @@ mod creator_names;
 mod evidence;
 mod exemptions;
 mod history;
+mod kinds;
 mod ledger;
 mod load;
 mod notices;

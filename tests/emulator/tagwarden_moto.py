@@ -39,6 +39,11 @@ Gaps filled (one section below per gap):
    ``AutoMLJobArn`` / ``LabelingJobArn`` (the AWS API model's members) for a
    job the test marked with ``POST /_tagwarden/launched-by`` (test support,
    see 7).
+11. The cost-bearing kinds of issue 15 (MLflow tracking servers and apps,
+   training plans, CreateJob, training sessions, optimization, inference
+   recommendations, AI benchmark/recommendation and edge packaging jobs,
+   inference experiments, partner apps, flow definitions): Create*, List*,
+   tags, the tagging API, and DescribeInferenceExperiment.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -64,7 +69,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
 from moto.core.responses import ActionResult, EmptyResult
-from moto.core.utils import utcnow
+from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.sagemaker.exceptions import (
     ResourceInUseException,
     ResourceNotFound,
@@ -625,6 +630,8 @@ def _get_resource_from_arn(self: B, arn: str) -> Any:
     if m and m["type"] in _NEW_TYPES:
         store = _state(self, _NEW_TYPES[m["type"]])
         resource = store.get(m["path"]) or _casefold_lookup(store, m["path"])
+    elif m and m["type"] in _TYPES11:  # gap 11
+        resource = _resource11(self, m["type"], m["path"])
     elif m and m["type"] == "feature-group":  # moto keys feature groups by ARN (gap 8)
         groups = {g.feature_group_name: g for g in self.feature_groups.values()}
         resource = self.feature_groups.get(arn) or _casefold_lookup(groups, m["path"])
@@ -666,6 +673,10 @@ def iter_tagged_resources(self: B) -> Iterable[Any]:
         for resource in _state(self, store).values():
             yield TaggedResource(arn=resource.arn, resource_type=resource_type,
                                  tags={t["Key"]: t.get("Value", "") for t in resource.tags})
+    for kind in KINDS11.values():  # gap 11
+        for resource in _store11(self, kind).values():
+            yield TaggedResource(arn=resource.arn, resource_type=f"sagemaker:{kind.arn_type}",
+                                 tags={t["Key"]: t.get("Value", "") for t in resource.tags})
 
 
 # --------------------------------------------------------------------------
@@ -697,6 +708,169 @@ def _empty_listing(member: str) -> Callable[[R], ActionResult]:
 r_list_labeling_jobs = _empty_listing("LabelingJobSummaryList")
 r_list_inference_components = _empty_listing("InferenceComponents")
 r_list_monitoring_schedules = _empty_listing("MonitoringScheduleSummaries")
+
+
+# --------------------------------------------------------------------------
+# Gap 11: the cost-bearing kinds moto has no notion of (issue 15)
+# --------------------------------------------------------------------------
+# MLflow tracking servers and apps, training plans, model customization jobs
+# (CreateJob), training sessions, optimization, inference recommendations, AI
+# benchmark and AI recommendation jobs, inference experiments, partner apps,
+# flow definitions and edge packaging jobs: Create* (stores the request's
+# Tags), List* (the model's summary members, CreationTime order, MaxResults /
+# NextToken), AddTags/ListTags by ARN (gap 5) and the Resource Groups Tagging
+# API (gap 6); DescribeInferenceExperiment, as its summaries carry no ARN.
+# Every resource is created in the status a listing reports for a running one.
+
+class Kind11:
+    """One kind of gap 11: its ARN type, request name member, Create output
+    member (None: the output is empty), List output member and summary."""
+
+    def __init__(self, arn_type: str, name_member: str, arn_member: str | None,
+                 list_member: str, summary: Callable[["Resource11"], dict[str, Any]],
+                 by_id: bool = False) -> None:
+        self.arn_type, self.name_member, self.arn_member = arn_type, name_member, arn_member
+        self.list_member, self.summary, self.by_id = list_member, summary, by_id
+
+
+def _id11(arn_type: str, name: str) -> str:
+    """``app-`` and 12 upper-case hex digits of sha256("<arn type>/<name>")."""
+    import hashlib
+    return "app-" + hashlib.sha256(f"{arn_type}/{name}".encode()).hexdigest()[:12].upper()
+
+
+class Resource11:
+    def __init__(self, backend: B, kind: Kind11, request: dict[str, Any]) -> None:
+        self.name = request[kind.name_member]
+        # NOTE: partner apps and MLflow apps are named by an id in their ARN, not by their name; here the
+        # id is derived from the name (stable across runs) so that a sample event's ARN can name it.
+        path = _id11(kind.arn_type, self.name) if kind.by_id else self.name
+        self.arn = arn_formatter(kind.arn_type, path, backend.account_id, backend.region_name)
+        self.request = request
+        self.tags = list(request.get("Tags") or [])
+        self.creation_time = self.last_modified_time = utcnow()
+
+
+def _s11_times(r: Resource11) -> dict[str, Any]:
+    return {"CreationTime": r.creation_time, "LastModifiedTime": r.last_modified_time}
+
+
+KINDS11: dict[str, Kind11] = {
+    "CreateMlflowTrackingServer": Kind11(
+        "mlflow-tracking-server", "TrackingServerName", "TrackingServerArn", "TrackingServerSummaries",
+        lambda r: {"TrackingServerArn": r.arn, "TrackingServerName": r.name,
+                   "TrackingServerStatus": "Created", "IsActive": "Active", **_s11_times(r)}),
+    "CreateMlflowApp": Kind11(
+        "mlflow-app", "Name", "Arn", "Summaries",
+        lambda r: {"Arn": r.arn, "Name": r.name, "Status": "Created", **_s11_times(r)}, by_id=True),
+    "CreateTrainingPlan": Kind11(
+        "training-plan", "TrainingPlanName", "TrainingPlanArn", "TrainingPlanSummaries",
+        lambda r: {"TrainingPlanArn": r.arn, "TrainingPlanName": r.name, "Status": "Active"}),
+    "CreateJob": Kind11(
+        "job", "JobName", "JobArn", "JobSummaries",
+        lambda r: {"JobArn": r.arn, "JobName": r.name, "JobCategory": r.request.get("JobCategory", "AgentRFT"),
+                   "JobStatus": "InProgress", "JobSecondaryStatus": "Starting", **_s11_times(r)}),
+    "CreateTrainingSession": Kind11(
+        "training-session", "TrainingSessionName", "TrainingSessionArn", "TrainingSessionSummaries",
+        lambda r: {"TrainingSessionArn": r.arn, "TrainingSessionStatus": "InProgress", **_s11_times(r)}),
+    "CreateOptimizationJob": Kind11(
+        "optimization-job", "OptimizationJobName", "OptimizationJobArn", "OptimizationJobSummaries",
+        lambda r: {"OptimizationJobName": r.name, "OptimizationJobArn": r.arn, "OptimizationJobStatus": "INPROGRESS",
+                   "DeploymentInstanceType": r.request.get("DeploymentInstanceType", "ml.g5.xlarge"),
+                   "OptimizationTypes": [], **_s11_times(r)}),
+    "CreateInferenceRecommendationsJob": Kind11(
+        "inference-recommendations-job", "JobName", "JobArn", "InferenceRecommendationsJobs",
+        lambda r: {"JobName": r.name, "JobDescription": r.request.get("JobDescription", ""),
+                   "JobType": r.request.get("JobType", "Default"), "JobArn": r.arn, "Status": "IN_PROGRESS",
+                   "RoleArn": r.request.get("RoleArn", ""), **_s11_times(r)}),
+    "CreateInferenceExperiment": Kind11(
+        "inference-experiment", "Name", "InferenceExperimentArn", "InferenceExperiments",
+        lambda r: _compact({"Name": r.name, "Type": r.request.get("Type", "ShadowMode"), "Status": "Running",
+                            "RoleArn": r.request.get("RoleArn"), **_s11_times(r)})),
+    "CreatePartnerApp": Kind11(
+        "partner-app", "Name", "Arn", "Summaries",
+        lambda r: {"Arn": r.arn, "Name": r.name, "Type": r.request.get("Type", "comet"), "Status": "Available",
+                   "CreationTime": r.creation_time}, by_id=True),
+    "CreateFlowDefinition": Kind11(
+        "flow-definition", "FlowDefinitionName", "FlowDefinitionArn", "FlowDefinitionSummaries",
+        lambda r: {"FlowDefinitionName": r.name, "FlowDefinitionArn": r.arn, "FlowDefinitionStatus": "Active",
+                   "CreationTime": r.creation_time}),
+    "CreateAIBenchmarkJob": Kind11(
+        "ai-benchmark-job", "AIBenchmarkJobName", "AIBenchmarkJobArn", "AIBenchmarkJobs",
+        lambda r: {"AIBenchmarkJobName": r.name, "AIBenchmarkJobArn": r.arn, "AIBenchmarkJobStatus": "InProgress",
+                   "CreationTime": r.creation_time}),
+    "CreateAIRecommendationJob": Kind11(
+        "ai-recommendation-job", "AIRecommendationJobName", "AIRecommendationJobArn", "AIRecommendationJobs",
+        lambda r: {"AIRecommendationJobName": r.name, "AIRecommendationJobArn": r.arn,
+                   "AIRecommendationJobStatus": "InProgress", "CreationTime": r.creation_time}),
+    "CreateEdgePackagingJob": Kind11(
+        "edge-packaging-job", "EdgePackagingJobName", None, "EdgePackagingJobSummaries",
+        lambda r: _compact({"EdgePackagingJobArn": r.arn, "EdgePackagingJobName": r.name,
+                            "EdgePackagingJobStatus": "INPROGRESS",
+                            "CompilationJobName": r.request.get("CompilationJobName"),
+                            "ModelName": r.request.get("ModelName"), **_s11_times(r)})),
+}
+_TYPES11 = {k.arn_type: op for op, k in KINDS11.items()}
+
+
+def _store11(backend: B, kind: Kind11) -> dict[str, Resource11]:
+    return _state(backend, "gap11_" + kind.arn_type)
+
+
+def _create11(op: str) -> Callable[[R], ActionResult]:
+    kind = KINDS11[op]
+
+    def handler(self: R) -> ActionResult:
+        request = json.loads(self.body or "{}")
+        name = _require(request.get(kind.name_member), kind.name_member)
+        store = _store11(self.sagemaker_backend, kind)
+        if name in store:
+            raise ResourceInUseException(f"{kind.arn_type} {name} already exists.")
+        resource = Resource11(self.sagemaker_backend, kind, request)
+        store[name] = resource
+        return ActionResult({kind.arn_member: resource.arn} if kind.arn_member else {})
+    return handler
+
+
+def _list11(op: str) -> Callable[[R], ActionResult]:
+    kind = KINDS11[op]
+
+    def handler(self: R) -> ActionResult:
+        items = sorted(_store11(self.sagemaker_backend, kind).values(), key=lambda r: r.creation_time)
+        if op == "CreateJob":  # ListJobs: JobCategory is required
+            category = _require(self._get_param("JobCategory"), "jobCategory")
+            items = [r for r in items if r.request.get("JobCategory") == category]
+        page, token = _page(items, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult(_compact({kind.list_member: [kind.summary(r) for r in page], "NextToken": token}))
+    return handler
+
+
+def _resource11(self: B, arn_type: str, path: str) -> Resource11 | None:
+    store = _store11(self, KINDS11[_TYPES11[arn_type]])
+    found = [r for r in store.values() if r.arn.split(":", 5)[5] == f"{arn_type}/{path}"]
+    return found[0] if found else _casefold_lookup(store, path)
+
+
+def r_describe_inference_experiment(self: R) -> ActionResult:
+    name = self._get_param("Name")
+    resource = _store11(self.sagemaker_backend, KINDS11["CreateInferenceExperiment"]).get(name)
+    if resource is None:
+        raise ResourceNotFound(f"Inference experiment {name} does not exist.")
+    r = resource.request
+    return ActionResult(_compact({
+        "Arn": resource.arn, "Name": resource.name, "Type": r.get("Type", "ShadowMode"), "Status": "Running",
+        "RoleArn": r.get("RoleArn"), "CreationTime": resource.creation_time,
+        "LastModifiedTime": resource.last_modified_time,
+        "EndpointMetadata": {"EndpointName": r.get("EndpointName", "")},
+        "ModelVariants": [{"ModelName": v.get("ModelName", ""), "VariantName": v.get("VariantName", ""),
+                           "InfrastructureConfig": v.get("InfrastructureConfig", {}), "Status": "InService"}
+                          for v in r.get("ModelVariants", [])],
+    }))
+
+
+for _op, _kind in KINDS11.items():
+    globals()["r_" + camelcase_to_underscores(_op)] = _create11(_op)
+    globals()["r_" + camelcase_to_underscores("List" + _op[len("Create"):] + "s")] = _list11(_op)
 
 
 # --------------------------------------------------------------------------

@@ -224,7 +224,31 @@ pub const ESTATE: &[Entry] = &[
     Entry { owner: Some("alice"), bad_before: ALL, after: ALICE, ..e("app", "estate-app-alice") },
     Entry { parent: Some("estate-space-bob"), bad_before: ALL, after: BOB, ..e("app", "estate-app-shared") },
     Entry { owner: Some("bob"), deleted: true, ..e("app", "estate-app-deleted") },
+    // The cost-bearing kinds of issue 15 (MLflow and partner apps, named by ids, are in tests/e2e/kinds.rs):
+    // no execution-role lookup, so only the defaults, but for inference experiments, whose listing names it.
+    untagged("mlflow-tracking-server", "estate-mlflow-untagged"),
+    untagged("training-plan", "estate-plan-untagged"),
+    untagged("job", "estate-customize-untagged"),
+    untagged("training-session", "estate-session-untagged"),
+    untagged("optimization-job", "estate-opt-untagged"),
+    untagged("inference-recommendations-job", "estate-recs-untagged"),
+    Entry {
+        role: Some("ci-deployer"),
+        bad_before: ALL,
+        after: CI,
+        ..e("inference-experiment", "estate-shadow-untagged")
+    },
+    Entry { tags: CI, after: CI, ..e("inference-experiment", "estate-shadow-tidy") },
+    untagged("flow-definition", "estate-review-untagged"),
+    untagged("ai-benchmark-job", "estate-bench-untagged"),
+    untagged("ai-recommendation-job", "estate-airec-untagged"),
+    untagged("edge-packaging-job", "estate-edge-untagged"),
 ];
+
+/// An entry of a kind without a role lookup created untagged: the sweep adds the default environment only.
+const fn untagged(kind: &'static str, name: &'static str) -> Entry {
+    Entry { bad_before: ALL, after: &[("environment", "dev")], bad_after: &["cost-center", "team"], ..e(kind, name) }
+}
 
 /// Resource types of the estate, in sweep order.
 pub const ESTATE_TYPES: &[&str] = &[
@@ -238,6 +262,17 @@ pub const ESTATE_TYPES: &[&str] = &[
     "user-profile",
     "space",
     "app",
+    "mlflow-tracking-server",
+    "training-plan",
+    "job",
+    "training-session",
+    "optimization-job",
+    "inference-recommendations-job",
+    "inference-experiment",
+    "flow-definition",
+    "ai-benchmark-job",
+    "ai-recommendation-job",
+    "edge-packaging-job",
 ];
 
 /// The ARN of an estate resource, as moto builds it.
@@ -294,7 +329,11 @@ fn create_event(entry: &Entry) -> Value {
             json!({"domainId": DOMAIN_ID, "appName": entry.name, "appType": "JupyterLab",
                    "userProfileName": entry.owner, "spaceName": entry.parent}),
         ),
-        other => ("unsupported", json!({ "kind": other })),
+        other => match tagwarden::resource::kind_for_arn_type(other) {
+            // The kinds of issue 15: their name, and the role where the entry names one.
+            Some(kind) => (kind.create_event, json!({ kind.name_field: entry.name, "roleArn": role })),
+            None => ("unsupported", json!({ "kind": other })),
+        },
     };
     let mut params = params;
     if let Value::Object(map) = &mut params {

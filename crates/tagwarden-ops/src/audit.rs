@@ -35,6 +35,8 @@ pub struct AuditResource {
     pub tags: Tags,
     /// The owning user profile the listing names (apps, spaces), if any.
     pub owner_profile: Option<String>,
+    /// Its name, when its ARN names it by an id (HyperPod clusters, MLflow and partner apps).
+    pub name: Option<String>,
 }
 
 /// What is wrong with one required key on one resource.
@@ -173,6 +175,9 @@ pub struct NonCompliant {
     pub resource_type: String,
     /// The resource.
     pub resource_arn: String,
+    /// Its name, when its ARN names it by an id (a HyperPod cluster's `cluster/<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
     /// Who created it, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
@@ -231,6 +236,7 @@ pub fn audit(resources: &[AuditResource], policy: &TagPolicy) -> AuditReport {
             report.non_compliant.push(NonCompliant {
                 resource_type: resource.resource_type.clone(),
                 resource_arn: resource.arn.clone(),
+                resource_name: resource.name.clone(),
                 creator: creator_of(resource, policy),
                 findings,
             });
@@ -310,6 +316,7 @@ pub async fn collect_with_progress(
                     arn: l.arn,
                     tags,
                     owner_profile: l.owner_profile,
+                    name: l.name,
                 }),
                 Err(err) if err.is_not_found() => {}
                 Err(err) => errors.push((kind.arn_type.to_owned(), format!("{}: {err}", l.arn))),
@@ -373,7 +380,8 @@ fn table(report: &AuditReport) -> String {
         for r in &report.non_compliant {
             let problems: Vec<String> = r.findings.iter().map(|f| f.problem.describe(&f.key)).collect();
             let creator = r.creator.as_deref().map(|c| format!(" (created by {c})")).unwrap_or_default();
-            let _ = writeln!(out, "  {}{creator}\n    {}", r.resource_arn, problems.join("; "));
+            let name = r.resource_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+            let _ = writeln!(out, "  {}{name}{creator}\n    {}", r.resource_arn, problems.join("; "));
         }
     }
     for (kind, error) in &report.errors {
@@ -469,9 +477,10 @@ fn html(report: &AuditReport) -> String {
         let list: Vec<String> = r.findings.iter().map(|f| escape(&f.problem.describe(&f.key))).collect();
         let _ = writeln!(
             problems,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&r.resource_type),
             escape(&r.resource_arn),
+            r.resource_name.as_deref().map(|n| format!(" ({})", escape(n))).unwrap_or_default(),
             escape(r.creator.as_deref().unwrap_or("unknown")),
             list.join("<br>")
         );
@@ -542,6 +551,7 @@ mod tests {
             arn: format!("arn:aws:sagemaker:us-east-1:1:{kind}/{name}"),
             tags: tags(pairs),
             owner_profile: None,
+            name: None,
         }
     }
 
@@ -575,6 +585,17 @@ mod tests {
         assert_eq!(report.types[0].keys["cost-center"], 1);
         assert_eq!((report.total.resources, report.total.compliant), (3, 1));
         assert_eq!(report.non_compliant.len(), 2);
+    }
+
+    #[test]
+    fn a_hyperpod_cluster_named_by_id_is_reported_by_its_name() {
+        let mut cluster = resource("cluster", "pwbqjjlstbop", &[]);
+        cluster.name = Some("fraud-llm-pretrain".into());
+        let report = audit(&[cluster], &policy());
+        assert_eq!(report.non_compliant[0].resource_name.as_deref(), Some("fraud-llm-pretrain"));
+        for format in [Format::Table, Format::Json, Format::Html] {
+            assert!(render(&report, format).contains("fraud-llm-pretrain"), "{format:?}");
+        }
     }
 
     #[test]

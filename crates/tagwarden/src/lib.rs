@@ -29,6 +29,7 @@ pub mod auto_tagger;
 pub mod aws;
 mod cache;
 mod config;
+pub mod coverage;
 pub mod date;
 pub mod deny_policy;
 pub mod enforce;

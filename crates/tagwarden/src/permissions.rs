@@ -55,7 +55,8 @@ pub static SWEEP: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let listings = kinds.iter().flat_map(|k| {
         let domains = k.listing.needs_domain_arns().then_some(Listing::Domains);
         let lists = [Some(k.listing), domains].into_iter().flatten().map(|l| (l.iam_action(), Scope::Any));
-        lists.chain(k.role.map(|r| (r.iam_action(), Scope::SageMaker)))
+        let arns = k.listing.arn_lookup().map(|a| (a, Scope::SageMaker));
+        lists.chain(arns).chain(k.role.map(|r| (r.iam_action(), Scope::SageMaker)))
     });
     // the creators of what existed before, from the event history (no resource-level permissions)
     unique(listings.chain([("cloudtrail:LookupEvents", Scope::Any)]))

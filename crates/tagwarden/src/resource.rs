@@ -97,6 +97,32 @@ sagemaker_calls! {
         MonitoringSchedules => "ListMonitoringSchedules",
         /// `ListClusters`.
         Clusters => "ListClusters",
+        /// `ListMlflowTrackingServers`.
+        MlflowTrackingServers => "ListMlflowTrackingServers",
+        /// `ListMlflowApps`.
+        MlflowApps => "ListMlflowApps",
+        /// `ListTrainingPlans`.
+        TrainingPlans => "ListTrainingPlans",
+        /// `ListJobs`: model customization jobs (`CreateJob`).
+        Jobs => "ListJobs",
+        /// `ListTrainingSessions`.
+        TrainingSessions => "ListTrainingSessions",
+        /// `ListOptimizationJobs`.
+        OptimizationJobs => "ListOptimizationJobs",
+        /// `ListInferenceRecommendationsJobs`.
+        InferenceRecommendationsJobs => "ListInferenceRecommendationsJobs",
+        /// `ListInferenceExperiments`: no ARNs; read with `DescribeInferenceExperiment` ([`Listing::arn_lookup`]).
+        InferenceExperiments => "ListInferenceExperiments",
+        /// `ListPartnerApps`.
+        PartnerApps => "ListPartnerApps",
+        /// `ListFlowDefinitions`.
+        FlowDefinitions => "ListFlowDefinitions",
+        /// `ListAIBenchmarkJobs`.
+        AiBenchmarkJobs => "ListAIBenchmarkJobs",
+        /// `ListAIRecommendationJobs`.
+        AiRecommendationJobs => "ListAIRecommendationJobs",
+        /// `ListEdgePackagingJobs`.
+        EdgePackagingJobs => "ListEdgePackagingJobs",
     }
 }
 
@@ -108,6 +134,15 @@ impl Listing {
     /// [`Listing::Domains`] once per lister).
     pub const fn needs_domain_arns(self) -> bool {
         matches!(self, Self::UserProfiles | Self::Spaces | Self::Apps)
+    }
+
+    /// The IAM action of the `Describe*` call that reads each listed resource's ARN, for listings whose
+    /// summaries carry only a name (inference experiments).
+    pub const fn arn_lookup(self) -> Option<&'static str> {
+        match self {
+            Self::InferenceExperiments => Some("sagemaker:DescribeInferenceExperiment"),
+            _ => None,
+        }
     }
 }
 
@@ -222,7 +257,8 @@ pub struct ResourceKind {
     pub arn_type: &'static str,
     /// The CloudTrail `eventName` of the call that creates it.
     pub create_event: &'static str,
-    /// The field of `responseElements` that holds the new resource's ARN.
+    /// The field of `responseElements` that holds the new resource's ARN (`""` when the response has
+    /// none and the ARN is built from the name, see [`ResourceKind::arn_from_name`]).
     pub arn_field: &'static str,
     /// The field of `requestParameters` that holds the resource's name.
     pub name_field: &'static str,
@@ -242,6 +278,9 @@ pub struct ResourceKind {
     pub parent: Option<ParentLookup>,
     /// How the budget-enforcer stops it, where it can.
     pub stop: Option<Stop>,
+    /// The create call returns no ARN (edge packaging jobs): it is built from the name in the request, in
+    /// the event's region and account ([`ArnScope`]).
+    pub arn_from_name: bool,
 }
 
 impl ResourceKind {
@@ -266,6 +305,7 @@ impl ResourceKind {
             versioned: false,
             parent: None,
             stop: None,
+            arn_from_name: false,
         }
     }
 
@@ -297,10 +337,11 @@ impl ResourceKind {
     }
 
     /// Every IAM action the sweep needs for this kind: its listing, the domains' listing when ARNs are
-    /// built from them, and its role lookup.
+    /// built from them, the `Describe*` that reads ARNs the listing lacks, and its role lookup.
     pub fn sweep_iam_actions(&self) -> impl Iterator<Item = &'static str> {
         let domains = self.listing.needs_domain_arns().then_some(Listing::Domains.iam_action());
-        [Some(self.listing.iam_action()), domains, self.role.map(RoleLookup::iam_action)].into_iter().flatten()
+        let arns = self.listing.arn_lookup();
+        [Some(self.listing.iam_action()), domains, arns, self.role.map(RoleLookup::iam_action)].into_iter().flatten()
     }
 }
 
@@ -484,6 +525,208 @@ pub const KINDS: &[ResourceKind] = &[
         L::MonitoringSchedules,
     ),
     ResourceKind::new("cluster", "CreateCluster", "clusterArn", "clusterName", L::Clusters),
+    // NOTE: CloudTrail names `responseElements` after the API's output members in lowerCamelCase:
+    // `TrackingServerArn` -> `trackingServerArn`, `Arn` -> `arn`, `AIBenchmarkJobArn` -> `aIBenchmarkJobArn`.
+    ResourceKind::new(
+        "mlflow-tracking-server",
+        "CreateMlflowTrackingServer",
+        "trackingServerArn",
+        "trackingServerName",
+        L::MlflowTrackingServers,
+    ),
+    ResourceKind::new("mlflow-app", "CreateMlflowApp", "arn", "name", L::MlflowApps),
+    ResourceKind::new("training-plan", "CreateTrainingPlan", "trainingPlanArn", "trainingPlanName", L::TrainingPlans),
+    ResourceKind::new("job", "CreateJob", "jobArn", "jobName", L::Jobs),
+    ResourceKind::new(
+        "training-session",
+        "CreateTrainingSession",
+        "trainingSessionArn",
+        "trainingSessionName",
+        L::TrainingSessions,
+    ),
+    ResourceKind::new(
+        "optimization-job",
+        "CreateOptimizationJob",
+        "optimizationJobArn",
+        "optimizationJobName",
+        L::OptimizationJobs,
+    ),
+    ResourceKind::new(
+        "inference-recommendations-job",
+        "CreateInferenceRecommendationsJob",
+        "jobArn",
+        "jobName",
+        L::InferenceRecommendationsJobs,
+    ),
+    ResourceKind::new(
+        "inference-experiment",
+        "CreateInferenceExperiment",
+        "inferenceExperimentArn",
+        "name",
+        L::InferenceExperiments,
+    ),
+    ResourceKind::new("partner-app", "CreatePartnerApp", "arn", "name", L::PartnerApps),
+    ResourceKind::new(
+        "flow-definition",
+        "CreateFlowDefinition",
+        "flowDefinitionArn",
+        "flowDefinitionName",
+        L::FlowDefinitions,
+    ),
+    ResourceKind::new(
+        "ai-benchmark-job",
+        "CreateAIBenchmarkJob",
+        "aIBenchmarkJobArn",
+        "aIBenchmarkJobName",
+        L::AiBenchmarkJobs,
+    ),
+    ResourceKind::new(
+        "ai-recommendation-job",
+        "CreateAIRecommendationJob",
+        "aIRecommendationJobArn",
+        "aIRecommendationJobName",
+        L::AiRecommendationJobs,
+    ),
+    ResourceKind {
+        arn_from_name: true,
+        ..ResourceKind::new(
+            "edge-packaging-job",
+            "CreateEdgePackagingJob",
+            "",
+            "edgePackagingJobName",
+            L::EdgePackagingJobs,
+        )
+    },
+];
+
+/// A SageMaker create call that takes `Tags` and that Tagwarden deliberately does not handle, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotHandled {
+    /// The CloudTrail `eventName` (the SDK operation's name).
+    pub create_event: &'static str,
+    /// Why it is not in [`KINDS`].
+    pub reason: &'static str,
+}
+
+const fn nh(create_event: &'static str, reason: &'static str) -> NotHandled {
+    NotHandled { create_event, reason }
+}
+
+/// Metadata with no cost of its own.
+const METADATA: &str = "no cost of its own: metadata or configuration";
+/// Lineage and experiment tracking records.
+const LINEAGE: &str = "no cost of its own: a lineage or experiment-tracking record";
+/// Definitions that only cost when a job or schedule runs them (and those are handled).
+const DEFINITION: &str = "no cost of its own: a definition that costs only when a handled job or schedule runs it";
+
+/// Every SageMaker create call that takes `Tags` and is not in [`KINDS`], with the reason.
+pub const NOT_HANDLED: &[NotHandled] = &[
+    nh("CreateAction", LINEAGE),
+    nh("CreateArtifact", LINEAGE),
+    nh("CreateContext", LINEAGE),
+    nh("CreateTrial", LINEAGE),
+    nh("CreateTrialComponent", LINEAGE),
+    nh("CreateAIWorkloadConfig", DEFINITION),
+    nh("CreateAlgorithm", DEFINITION),
+    nh("CreateDataQualityJobDefinition", DEFINITION),
+    nh("CreateModelBiasJobDefinition", DEFINITION),
+    nh("CreateModelExplainabilityJobDefinition", DEFINITION),
+    nh("CreateModelQualityJobDefinition", DEFINITION),
+    nh("CreateHumanTaskUi", DEFINITION),
+    nh("CreateEdgeDeploymentPlan", DEFINITION),
+    nh("CreateAppImageConfig", METADATA),
+    nh("CreateImage", METADATA),
+    nh("CreateCodeRepository", METADATA),
+    nh("CreateHub", METADATA),
+    nh("CreateHubContentReference", METADATA),
+    nh("CreateModelCard", METADATA),
+    nh("CreateNotebookInstanceLifecycleConfig", METADATA),
+    nh("CreateStudioLifecycleConfig", METADATA),
+    nh(
+        "CreateProject",
+        "no cost of its own: a Service Catalog product whose resources are tagged by their own create calls",
+    ),
+    nh("CreateDeviceFleet", "no cost of its own: edge devices are the customer's hardware"),
+    nh("CreateWorkforce", "no cost of its own: labeling is billed per labeling job (handled)"),
+    nh("CreateWorkteam", "no cost of its own: labeling is billed per labeling job (handled)"),
+    nh(
+        "CreateClusterSchedulerConfig",
+        "no cost of its own: scheduling of a HyperPod cluster's capacity, billed with the cluster (handled)",
+    ),
+    nh(
+        "CreateComputeQuota",
+        "no cost of its own: a share of a HyperPod cluster's capacity, billed with the cluster (handled)",
+    ),
+];
+
+/// Every SageMaker create operation whose input takes `Tags` in aws-sdk-sagemaker 1.248, made with
+/// `for d in operation/create_*/; do grep -q 'pub tags:' $d/_$(basename $d)_input.rs && echo $d; done` in the
+/// crate's `src/`, names as the operations' (CloudTrail's `eventName`).
+pub const SDK_CREATE_CALLS_WITH_TAGS: &[&str] = &[
+    "CreateAction",
+    "CreateAIBenchmarkJob",
+    "CreateAIRecommendationJob",
+    "CreateAIWorkloadConfig",
+    "CreateAlgorithm",
+    "CreateApp",
+    "CreateAppImageConfig",
+    "CreateArtifact",
+    "CreateAutoMLJob",
+    "CreateAutoMLJobV2",
+    "CreateCluster",
+    "CreateClusterSchedulerConfig",
+    "CreateCodeRepository",
+    "CreateCompilationJob",
+    "CreateComputeQuota",
+    "CreateContext",
+    "CreateDataQualityJobDefinition",
+    "CreateDeviceFleet",
+    "CreateDomain",
+    "CreateEdgeDeploymentPlan",
+    "CreateEdgePackagingJob",
+    "CreateEndpoint",
+    "CreateEndpointConfig",
+    "CreateExperiment",
+    "CreateFeatureGroup",
+    "CreateFlowDefinition",
+    "CreateHub",
+    "CreateHubContentReference",
+    "CreateHumanTaskUi",
+    "CreateHyperParameterTuningJob",
+    "CreateImage",
+    "CreateInferenceComponent",
+    "CreateInferenceExperiment",
+    "CreateInferenceRecommendationsJob",
+    "CreateJob",
+    "CreateLabelingJob",
+    "CreateMlflowApp",
+    "CreateMlflowTrackingServer",
+    "CreateModel",
+    "CreateModelBiasJobDefinition",
+    "CreateModelCard",
+    "CreateModelExplainabilityJobDefinition",
+    "CreateModelPackage",
+    "CreateModelPackageGroup",
+    "CreateModelQualityJobDefinition",
+    "CreateMonitoringSchedule",
+    "CreateNotebookInstance",
+    "CreateNotebookInstanceLifecycleConfig",
+    "CreateOptimizationJob",
+    "CreatePartnerApp",
+    "CreatePipeline",
+    "CreateProcessingJob",
+    "CreateProject",
+    "CreateSpace",
+    "CreateStudioLifecycleConfig",
+    "CreateTrainingJob",
+    "CreateTrainingPlan",
+    "CreateTrainingSession",
+    "CreateTransformJob",
+    "CreateTrial",
+    "CreateTrialComponent",
+    "CreateUserProfile",
+    "CreateWorkforce",
+    "CreateWorkteam",
 ];
 
 /// The kind created by a CloudTrail `eventName`, if Tagwarden handles it.
@@ -696,10 +939,47 @@ mod tests {
     }
 
     #[test]
-    fn event_names_are_unique_and_arn_fields_end_in_arn() {
+    fn event_names_are_unique_and_arn_fields_end_in_arn_or_are_arn() {
         let names = create_event_names();
         assert_eq!(names.len(), KINDS.len());
-        assert!(KINDS.iter().all(|k| k.arn_field.ends_with("Arn")));
+        for kind in KINDS {
+            let field = kind.arn_field;
+            let ok = if kind.arn_from_name { field.is_empty() } else { field == "arn" || field.ends_with("Arn") };
+            assert!(ok, "{}: {field:?}", kind.create_event);
+        }
+        let built: Vec<_> = KINDS.iter().filter(|k| k.arn_from_name).map(|k| k.arn_type).collect();
+        assert_eq!(built, ["edge-packaging-job"]);
+    }
+
+    #[test]
+    fn every_sdk_create_call_with_tags_is_handled_or_not_handled_with_a_reason_exactly_once() {
+        assert_eq!(SDK_CREATE_CALLS_WITH_TAGS.len(), 64);
+        for call in SDK_CREATE_CALLS_WITH_TAGS {
+            let handled = KINDS.iter().filter(|k| k.create_event == *call).count();
+            let not = NOT_HANDLED.iter().filter(|n| n.create_event == *call).count();
+            assert_eq!(handled + not, 1, "{call}: handled {handled} times, not handled {not} times");
+        }
+        for name in KINDS.iter().map(|k| k.create_event).chain(NOT_HANDLED.iter().map(|n| n.create_event)) {
+            assert!(SDK_CREATE_CALLS_WITH_TAGS.contains(&name), "{name} is not an SDK create call with tags");
+        }
+        assert!(NOT_HANDLED.iter().all(|n| n.reason.starts_with("no cost of its own")));
+    }
+
+    #[test]
+    fn cost_bearing_kinds_of_the_issue_are_all_handled() {
+        let names = "CreateMlflowTrackingServer CreateMlflowApp CreateTrainingPlan CreateJob CreateTrainingSession \
+            CreateOptimizationJob CreateInferenceRecommendationsJob CreateInferenceExperiment CreatePartnerApp \
+            CreateFlowDefinition CreateAIBenchmarkJob CreateAIRecommendationJob CreateEdgePackagingJob";
+        for name in names.split_whitespace() {
+            assert!(kind_for_event(name).is_some(), "{name} missing from KINDS");
+        }
+        assert_eq!(kind_for_event("CreatePartnerApp").unwrap().arn_field, "arn");
+        assert_eq!(kind_for_event("CreateInferenceRecommendationsJob").unwrap().arn_field, "jobArn");
+        assert_eq!(
+            Listing::InferenceExperiments.arn_lookup(),
+            Some("sagemaker:DescribeInferenceExperiment"),
+            "its summaries carry no ARN"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! One test binary for the directory (see `autotests = false` in Cargo.toml), so the SDK is linked once.
 
 mod budget_samples;
+mod coverage;
 mod deny_policy;
 mod docs_links;
 mod faults;

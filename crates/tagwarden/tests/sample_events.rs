@@ -52,6 +52,29 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
         "model-package-group-assumed-role-ci.json" => ("model-package-group", AssumedRole, "github-actions-run-4711"),
         "endpoint-iam-user-aws-docs-sample.json" => ("endpoint", IamUser, "intern"),
         "notebook-instance-assumed-role-console.json" => ("notebook-instance", AssumedRole, "bob@example.com"),
+        // The cost-bearing kinds of issue 15, and two other partitions.
+        "mlflow-tracking-server-assumed-role-ci.json" => {
+            ("mlflow-tracking-server", AssumedRole, "github-actions-run-4711")
+        }
+        "mlflow-app-assumed-role-ci.json" => ("mlflow-app", AssumedRole, "github-actions-run-4711"),
+        "training-plan-assumed-role-ci.json" => ("training-plan", AssumedRole, "github-actions-run-4711"),
+        "job-assumed-role-ci.json" => ("job", AssumedRole, "github-actions-run-4711"),
+        "training-session-assumed-role-ci.json" => ("training-session", AssumedRole, "github-actions-run-4711"),
+        "optimization-job-assumed-role-ci.json" => ("optimization-job", AssumedRole, "github-actions-run-4711"),
+        "inference-recommendations-job-assumed-role-ci.json" => {
+            ("inference-recommendations-job", AssumedRole, "github-actions-run-4711")
+        }
+        "inference-experiment-assumed-role-ci.json" => ("inference-experiment", AssumedRole, "github-actions-run-4711"),
+        "partner-app-assumed-role-ci.json" => ("partner-app", AssumedRole, "github-actions-run-4711"),
+        "flow-definition-assumed-role-ci.json" => ("flow-definition", AssumedRole, "github-actions-run-4711"),
+        "ai-benchmark-job-assumed-role-ci.json" => ("ai-benchmark-job", AssumedRole, "github-actions-run-4711"),
+        "ai-recommendation-job-assumed-role-ci.json" => {
+            ("ai-recommendation-job", AssumedRole, "github-actions-run-4711")
+        }
+        "edge-packaging-job-no-arn-in-response.json" => ("edge-packaging-job", AssumedRole, "github-actions-run-4711"),
+        "cluster-hyperpod-named-by-id.json" => ("cluster", AssumedRole, "github-actions-run-4711"),
+        "mlflow-tracking-server-aws-cn.json" => ("mlflow-tracking-server", AssumedRole, "github-actions-run-4711"),
+        "optimization-job-aws-us-gov.json" => ("optimization-job", AssumedRole, "github-actions-run-4711"),
         "app-amplify.json" => return Err("not a SageMaker event"),
         "training-job-failed-call.json" => return Err("failed call: ResourceLimitExceeded"),
         "endpoint-delete-not-a-create.json" => return Err("unsupported operation: DeleteEndpoint"),
@@ -76,8 +99,22 @@ fn every_sample_event_is_classified_as_documented() {
                 assert_eq!(call.kind.arn_type, arn_type, "{file}");
                 let creator = Creator::from_identity(call.call.user_identity.as_ref());
                 assert_eq!((creator.kind, creator.name.as_str()), (kind, name), "{file}");
-                let arn = call.call.response_str(call.kind.arn_field).unwrap();
-                assert_eq!(call.arn_string(), arn, "{file}: the ARN is taken verbatim");
+                if call.kind.arn_from_name {
+                    assert_eq!(
+                        call.arn_string(),
+                        "arn:aws:sagemaker:us-east-1:123456789012:edge-packaging-job/fraud-edge-pkg",
+                        "{file}: no ARN in the response: built from the name, region and account"
+                    );
+                } else {
+                    let arn = call.call.response_str(call.kind.arn_field).unwrap();
+                    assert_eq!(call.arn_string(), arn, "{file}: the ARN is taken verbatim");
+                }
+                let partition = match event["detail"]["awsRegion"].as_str().unwrap() {
+                    "cn-north-1" => "aws-cn",
+                    "us-gov-west-1" => "aws-us-gov",
+                    _ => "aws",
+                };
+                assert_eq!(call.arn.partition, partition, "{file}");
             }
             (Err(skip), Err(reason)) => {
                 assert!(skip.reason.contains(reason), "{file}: {}", skip.reason)
@@ -101,6 +138,36 @@ fn samples_cover_every_identity_kind_and_eight_resource_kinds() {
         assert!(kinds.contains(kind), "no sample for {kind}");
     }
     assert!(types.len() >= 8, "{types:?}");
+}
+
+#[test]
+fn a_hyperpod_cluster_named_by_id_is_reported_by_its_name() {
+    let samples = samples();
+    let (_, event) = samples.iter().find(|(f, _)| f == "cluster-hyperpod-named-by-id.json").unwrap();
+    let call = CreateCall::from_event(event).unwrap();
+    assert_eq!(call.arn.name(), "pwbqjjlstbop");
+    assert_eq!(call.name_if_not_in_arn(), Some("fraud-llm-pretrain"));
+    let (_, named) = samples.iter().find(|(f, _)| f == "endpoint-assumed-role-ci.json").unwrap();
+    assert_eq!(CreateCall::from_event(named).unwrap().name_if_not_in_arn(), None, "FraudScorer is in its ARN");
+}
+
+#[test]
+fn every_kind_added_for_issue_15_has_a_sample_and_two_other_partitions_replay() {
+    let mut types = std::collections::BTreeSet::new();
+    let mut partitions = std::collections::BTreeSet::new();
+    for (_, event) in samples() {
+        if let Ok(call) = CreateCall::from_event(&event) {
+            types.insert(call.kind.arn_type);
+            partitions.insert(call.arn.partition.clone());
+        }
+    }
+    let added = "mlflow-tracking-server mlflow-app training-plan job training-session optimization-job \
+        inference-recommendations-job inference-experiment partner-app flow-definition ai-benchmark-job \
+        ai-recommendation-job edge-packaging-job";
+    for arn_type in added.split_whitespace() {
+        assert!(types.contains(arn_type), "no sample for {arn_type}");
+    }
+    assert_eq!(partitions, ["aws", "aws-cn", "aws-us-gov"].map(String::from).into_iter().collect());
 }
 
 #[test]

@@ -102,7 +102,26 @@ pub const RESERVED_TAG_ACTIONS: [&str; 7] = [
 ];
 
 /// Create calls of the resource table that are deliberately not guarded (see the module doc).
-const UNGUARDED_CREATE_CALLS: &[&str] = &["CreateModelPackage"];
+///
+/// NOTE: the kinds added for issue 15 are not guarded yet: with them the deny statements (one per required
+/// key, each listing every create call) outgrow the IAM policy's 6,144 and the SCP's 5,120 characters, and
+/// no exact wildcard covers them. Guarding them needs the documents split in two (guardrails' owner).
+const UNGUARDED_CREATE_CALLS: &[&str] = &[
+    "CreateModelPackage",
+    "CreateAIBenchmarkJob",
+    "CreateAIRecommendationJob",
+    "CreateEdgePackagingJob",
+    "CreateFlowDefinition",
+    "CreateInferenceExperiment",
+    "CreateInferenceRecommendationsJob",
+    "CreateJob",
+    "CreateMlflowApp",
+    "CreateMlflowTrackingServer",
+    "CreateOptimizationJob",
+    "CreatePartnerApp",
+    "CreateTrainingPlan",
+    "CreateTrainingSession",
+];
 
 /// Wildcards that stand for exactly the listed actions (checked against the `Create*` operations of
 /// aws-sdk-sagemaker 1.248); used only when the SCP is too large otherwise.

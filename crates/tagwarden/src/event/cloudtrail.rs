@@ -122,6 +122,9 @@ pub struct ApiCall {
     /// Region the call was made in.
     #[serde(default, deserialize_with = "lenient_string")]
     pub aws_region: Option<String>,
+    /// The account the call was made to (where the resource is).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub recipient_account_id: Option<String>,
     /// Present when the call failed (a non-string code is kept as JSON text: it still means failure).
     #[serde(default, deserialize_with = "error_code")]
     pub error_code: Option<String>,

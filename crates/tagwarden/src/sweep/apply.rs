@@ -214,7 +214,13 @@ async fn tag_listed(
                 None => listed_subject,
             };
             match tagger.tag_resource(&subject, options).await {
-                Ok(outcome) => outcome,
+                Ok(mut outcome) => {
+                    // NOTE: a HyperPod cluster's ARN names it by id: the listing's name goes with the outcome.
+                    if let Outcome::Tagged(report) | Outcome::Unchanged(report) = &mut outcome {
+                        report.resource_name.clone_from(&listed.name);
+                    }
+                    outcome
+                }
                 Err(err) => failed(err.to_string()),
             }
         }

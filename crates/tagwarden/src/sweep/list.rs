@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sagemaker::types::ModelPackageType;
+use aws_sdk_sagemaker::types::{JobCategory, ModelPackageType};
 use tokio::sync::Mutex;
 
 use crate::aws::{AwsError, Clients, ResultExt};
@@ -31,6 +31,9 @@ pub struct Listed {
     pub role_arn: Option<String>,
     /// The status the summary reports (e.g. `Deleted` for an app), when it has one.
     pub status: Option<String>,
+    /// The resource's name, for kinds whose ARN names them by an id (HyperPod clusters, MLflow and
+    /// partner apps), as the summary reports it.
+    pub name: Option<String>,
 }
 
 /// One page of a listing.
@@ -255,7 +258,161 @@ impl Lister {
                 monitoring_schedule_arn,
                 none
             ),
-            Listing::Clusters => arn_page!(sm.list_clusters(), token, op, cluster_summaries, cluster_arn, none),
+            // NOTE: a HyperPod cluster's ARN names it by id (`cluster/pwbqjjlstbop`): the name comes along.
+            Listing::Clusters => {
+                let out = sm.list_clusters().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .cluster_summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.cluster_arn()?.to_owned(),
+                            name: s.cluster_name().map(str::to_owned),
+                            status: s.cluster_status().map(|s| s.as_str().to_owned()),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
+            Listing::MlflowTrackingServers => arn_page!(
+                sm.list_mlflow_tracking_servers(),
+                token,
+                op,
+                tracking_server_summaries,
+                tracking_server_arn,
+                none
+            ),
+            Listing::MlflowApps => {
+                let out = sm.list_mlflow_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.arn()?.to_owned(),
+                            name: s.name().map(str::to_owned),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
+            Listing::TrainingPlans => {
+                arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
+            }
+            Listing::Jobs => {
+                // NOTE: `ListJobs` requires a `JobCategory`: the categories are walked one after the other, the
+                // token carrying `<category index>:<the category's NextToken>`.
+                let categories = JobCategory::values();
+                let (index, inner) = match token.as_deref().and_then(|t| t.split_once(':')) {
+                    Some((i, t)) => {
+                        (i.parse::<usize>().unwrap_or(categories.len()), (!t.is_empty()).then(|| t.to_owned()))
+                    }
+                    None => (0, None),
+                };
+                let Some(category) = categories.get(index) else {
+                    return Ok(Page::default());
+                };
+                let request = sm.list_jobs().job_category(JobCategory::from(*category));
+                let page: Result<Page, AwsError> = arn_page!(request, inner, op, job_summaries, job_arn, none);
+                let page = page?;
+                let next_token = match page.next_token {
+                    Some(t) => Some(format!("{index}:{t}")),
+                    None => (index + 1 < categories.len()).then(|| format!("{}:", index + 1)),
+                };
+                Ok(Page { next_token, ..page })
+            }
+            Listing::TrainingSessions => arn_page!(
+                sm.list_training_sessions(),
+                token,
+                op,
+                training_session_summaries,
+                training_session_arn,
+                none
+            ),
+            Listing::OptimizationJobs => arn_page!(
+                sm.list_optimization_jobs(),
+                token,
+                op,
+                optimization_job_summaries,
+                optimization_job_arn,
+                none
+            ),
+            Listing::InferenceRecommendationsJobs => arn_page!(
+                sm.list_inference_recommendations_jobs(),
+                token,
+                op,
+                inference_recommendations_jobs,
+                job_arn,
+                none
+            ),
+            Listing::InferenceExperiments => {
+                // NOTE: the summaries name the experiment but not its ARN: one `DescribeInferenceExperiment`
+                // each (declared as the listing's `arn_lookup`); one that vanished meanwhile is left out.
+                let out = sm
+                    .list_inference_experiments()
+                    .set_next_token(token)
+                    .max_results(PAGE_SIZE)
+                    .send()
+                    .await
+                    .aws(op)?;
+                let mut items = Vec::new();
+                for e in out.inference_experiments() {
+                    let Some(name) = e.name() else { continue };
+                    let described = sm.describe_inference_experiment().name(name).send().await;
+                    let described = match described.aws("DescribeInferenceExperiment") {
+                        Ok(d) => d,
+                        Err(err) if err.is_not_found() => continue,
+                        Err(err) => return Err(err),
+                    };
+                    let Some(arn) = described.arn() else { continue };
+                    items.push(Listed {
+                        arn: arn.to_owned(),
+                        role_arn: e.role_arn().map(str::to_owned),
+                        status: e.status().map(|s| s.as_str().to_owned()),
+                        ..Listed::default()
+                    });
+                }
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
+            Listing::PartnerApps => {
+                let out = sm.list_partner_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let items = out
+                    .summaries()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(Listed {
+                            arn: s.arn()?.to_owned(),
+                            name: s.name().map(str::to_owned),
+                            ..Listed::default()
+                        })
+                    })
+                    .collect();
+                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+            }
+            Listing::FlowDefinitions => {
+                arn_page!(sm.list_flow_definitions(), token, op, flow_definition_summaries, flow_definition_arn, none)
+            }
+            Listing::AiBenchmarkJobs => {
+                arn_page!(sm.list_ai_benchmark_jobs(), token, op, ai_benchmark_jobs, ai_benchmark_job_arn, none)
+            }
+            Listing::AiRecommendationJobs => arn_page!(
+                sm.list_ai_recommendation_jobs(),
+                token,
+                op,
+                ai_recommendation_jobs,
+                ai_recommendation_job_arn,
+                none
+            ),
+            Listing::EdgePackagingJobs => arn_page!(
+                sm.list_edge_packaging_jobs(),
+                token,
+                op,
+                edge_packaging_job_summaries,
+                edge_packaging_job_arn,
+                none
+            ),
         }
     }
 
@@ -337,4 +494,67 @@ impl Lister {
 /// Whether the sweep reads the execution role of this kind with a `Describe*` call.
 pub fn has_role_lookup(kind: &ResourceKind) -> bool {
     kind.role.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::Client as SageMaker;
+    use aws_sdk_sagemaker::operation::list_clusters::ListClustersOutput;
+    use aws_sdk_sagemaker::operation::list_jobs::ListJobsOutput;
+    use aws_sdk_sagemaker::types::{ClusterStatus, ClusterSummary, JobSummary};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::resource::kind_for_arn_type;
+
+    fn lister(rules: &[&Rule]) -> Lister {
+        let none = std::iter::empty::<&Rule>;
+        Lister::new(Clients {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules.iter().copied()),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, none()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none()),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, none()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, none()),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, none()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()),
+        })
+    }
+
+    #[tokio::test]
+    async fn hyperpod_clusters_are_listed_with_their_names_not_only_their_ids() {
+        let list = mock!(SageMaker::list_clusters).then_output(|| {
+            let summary = ClusterSummary::builder()
+                .cluster_arn("arn:aws:sagemaker:us-east-1:123456789012:cluster/pwbqjjlstbop")
+                .cluster_name("fraud-llm-pretrain")
+                .cluster_status(ClusterStatus::Inservice)
+                .build();
+            ListClustersOutput::builder().cluster_summaries(summary).build()
+        });
+        let page = lister(&[&list]).page(kind_for_arn_type("cluster").unwrap(), None).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].name.as_deref(), Some("fraud-llm-pretrain"));
+        assert_eq!(page.items[0].status.as_deref(), Some("InService"));
+    }
+
+    #[tokio::test]
+    async fn customization_jobs_are_listed_category_after_category() {
+        let job = |category: &'static str, arn: &'static str| {
+            mock!(SageMaker::list_jobs)
+                .match_requests(move |r| r.job_category().map(|c| c.as_str()) == Some(category))
+                .then_output(move || {
+                    ListJobsOutput::builder().job_summaries(JobSummary::builder().job_arn(arn).build()).build()
+                })
+        };
+        let (rft, eval) =
+            (job("AgentRFT", "arn:aws:sagemaker:r:1:job/a"), job("AgentRFTEvaluation", "arn:aws:sagemaker:r:1:job/b"));
+        let lister = lister(&[&rft, &eval]);
+        let kind = kind_for_arn_type("job").unwrap();
+        let first = lister.page(kind, None).await.unwrap();
+        assert_eq!(first.items[0].arn, "arn:aws:sagemaker:r:1:job/a");
+        assert_eq!(first.next_token.as_deref(), Some("1:"), "the next category");
+        let second = lister.page(kind, first.next_token).await.unwrap();
+        assert_eq!(second.items[0].arn, "arn:aws:sagemaker:r:1:job/b");
+        assert_eq!(second.next_token, None);
+    }
 }

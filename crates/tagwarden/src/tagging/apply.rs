@@ -96,8 +96,10 @@ impl AutoTagger {
     /// The create path: tags the new resource, then removes the reserved `tagwarden:` keys its request
     /// wrote if its creator is not Tagwarden ([`super::reserved`]).
     async fn tag_create(&self, call: &CreateCall) -> Result<Outcome, AwsError> {
-        let outcome = self.tag_event(&call.subject_under(&self.policy.tags)).await?;
-        if !matches!(outcome, Outcome::Tagged(_) | Outcome::Unchanged(_)) {
+        let mut outcome = self.tag_event(&call.subject_under(&self.policy.tags)).await?;
+        if let Outcome::Tagged(report) | Outcome::Unchanged(report) = &mut outcome {
+            report.resource_name = call.name_if_not_in_arn().map(str::to_owned);
+        } else {
             return Ok(outcome);
         }
         let write = ReservedWrite {
@@ -338,6 +340,7 @@ impl AutoTagger {
             notified: false,
             warnings,
             changed_by: None,
+            resource_name: None,
         };
         if !report.missing_required.is_empty() && options.notify && !options.dry_run {
             self.notify(&mut report, subject.event_id.as_deref()).await?;

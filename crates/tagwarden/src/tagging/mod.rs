@@ -26,7 +26,7 @@ use crate::aws::AwsError;
 use crate::event::budget::clip;
 use crate::event::{ApiCall, CloudTrailEvent};
 use crate::identity::{Creator, Via};
-use crate::resource::{Owner, ResourceKind, SageMakerArn, kind_for_event};
+use crate::resource::{ArnScope, Owner, ResourceKind, SageMakerArn, kind_for_event};
 
 /// The result of handling one event; serialises to the JSON the Lambda returns and `replay` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +122,10 @@ pub struct Report {
     /// Who changed protected tags (a restore) or wrote reserved `tagwarden:` keys (removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// The resource's name from its create request, when its ARN names it by an id (a HyperPod cluster's
+    /// `cluster/<id>`, MLflow and partner apps' `app-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
 }
 
 /// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.
@@ -189,16 +193,39 @@ impl CreateCall {
             let event_name = clip(event_name);
             return Err(skip(format!("unsupported operation: {event_name} is not a create call Tagwarden handles")));
         };
-        let Some(arn) = call.response_str(kind.arn_field) else {
-            return Err(skip(format!("no {} in responseElements", kind.arn_field)));
-        };
-        let Some(parsed_arn) = SageMakerArn::parse(arn) else {
-            return Err(skip(format!("{} is not a SageMaker ARN: {:?}", kind.arn_field, clip(arn))));
+        let parsed_arn = if kind.arn_from_name {
+            // NOTE: the create call returns no ARN (edge packaging): built from the request's name in the
+            // call's region and account, in the region's partition.
+            let account = call
+                .recipient_account_id
+                .as_deref()
+                .or(call.user_identity.as_ref().and_then(|u| u.account_id.as_deref()));
+            let (Some(resource), Some(region), Some(account)) =
+                (call.request_str(kind.name_field), call.aws_region.as_deref(), account)
+            else {
+                return Err(skip(format!("no {}, awsRegion or account to build the ARN from", kind.name_field)));
+            };
+            ArnScope::new(region, account).arn(kind, resource)
+        } else {
+            let Some(arn) = call.response_str(kind.arn_field) else {
+                return Err(skip(format!("no {} in responseElements", kind.arn_field)));
+            };
+            let Some(parsed_arn) = SageMakerArn::parse(arn) else {
+                return Err(skip(format!("{} is not a SageMaker ARN: {:?}", kind.arn_field, clip(arn))));
+            };
+            parsed_arn
         };
         if let Some(refusal) = kind.refusal(&parsed_arn) {
-            return Err(Skip::new(refusal.to_string(), name, Some(arn)));
+            return Err(Skip::new(refusal.to_string(), name, Some(&parsed_arn.to_string())));
         }
         Ok(Self { kind, arn: parsed_arn, event_id: parsed.id.or_else(|| call.event_id.clone()), call })
+    }
+
+    /// The resource's name from the request, when the ARN does not carry it (it names the resource by an
+    /// id: HyperPod clusters, MLflow and partner apps).
+    pub fn name_if_not_in_arn(&self) -> Option<&str> {
+        let name = self.call.request_str(self.kind.name_field)?;
+        (!self.arn.name().eq_ignore_ascii_case(name)).then_some(name)
     }
 
     /// The full ARN string.

@@ -103,6 +103,7 @@ impl AutoTagger {
                 report_keys(&remove)
             )],
             changed_by: Some(writer),
+            resource_name: None,
         };
         self.notify_reserved(&mut report, &remove, write.event_id).await?;
         Ok(Some(report))

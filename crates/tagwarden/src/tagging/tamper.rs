@@ -297,6 +297,7 @@ impl AutoTagger {
             notified: false,
             warnings: Vec::new(),
             changed_by: None,
+            resource_name: None,
         };
         if !unrecorded.is_empty() {
             match with_warning(self.tag_keys_of(subject, &unrecorded).await?, NO_RECORD_WARNING) {
