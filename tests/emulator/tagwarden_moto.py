@@ -47,7 +47,8 @@ Gaps filled (one section below per gap):
    cannot update them); training jobs' warm pools (``WarmPoolStatus`` in
    DescribeTrainingJob, ``WarmPoolStatusEquals`` in ListTrainingJobs,
    UpdateTrainingJob's ``ResourceConfig.KeepAlivePeriodInSeconds``).
-   Application Auto Scaling is moto's own.
+   Application Auto Scaling is moto's own, with the inference-component
+   dimension (``sagemaker:inference-component:DesiredCopyCount``) it lacks.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -1242,7 +1243,30 @@ def _scaling_tagged_resources(orig: Callable[..., Iterable[Any]]) -> Callable[..
     return iter_tagged_resources
 
 
+# -- Application Auto Scaling: the inference-component dimension ---------------
+
+def _install_component_dimension() -> None:
+    """moto's Application Auto Scaling knows the variant dimension but not
+    ``sagemaker:inference-component:DesiredCopyCount`` (AWS has both): its
+    validation enum gains it; everything else is moto's own."""
+    from enum import Enum
+
+    from moto.applicationautoscaling import models as aas_models
+    from moto.applicationautoscaling import responses as aas_responses
+
+    current = aas_models.ScalableDimensionValueSet
+    wanted = "sagemaker:inference-component:DesiredCopyCount"
+    if wanted in [d.value for d in current]:
+        return
+    extended = Enum("ScalableDimensionValueSet",  # type: ignore[misc]
+                    {**{d.name: d.value for d in current},
+                     "SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT": wanted})
+    aas_models.ScalableDimensionValueSet = extended
+    aas_responses.ScalableDimensionValueSet = extended
+
+
 def _install_scaling() -> None:
+    _install_component_dimension()
     for name, wrap in (("update_endpoint_weights_and_capacities", _scaling_update_weights),
                        ("describe_training_job", _scaling_describe_training_job),
                        ("_get_resource_from_arn", _scaling_resource_from_arn),

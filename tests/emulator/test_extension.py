@@ -789,7 +789,7 @@ def test_serverless_provisioned_concurrency_is_lowered_and_put_back(sm, raw_chec
     assert "UpdateEndpointWeightsAndCapacities" in raw_checked
 
 
-def test_inference_components_are_created_listed_tagged_and_scaled(sm, tagging, raw_checked):
+def test_inference_components_are_created_listed_tagged_and_scaled(sm, tagging, server, raw_checked):
     _endpoint(sm, "host", {"InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 2})
     ic = sm.create_inference_component(
         InferenceComponentName="llm", EndpointName="host", VariantName="AllTraffic",
@@ -803,6 +803,12 @@ def test_inference_components_are_created_listed_tagged_and_scaled(sm, tagging, 
     found = tagging.get_resources(ResourceTypeFilters=["sagemaker:inference-component"],
                                   TagFilters=[{"Key": "cost-center", "Values": ["CC-1"]}])
     assert [r["ResourceARN"] for r in found["ResourceTagMappingList"]] == [ic]
+    aas = _make_client("application-autoscaling", server)
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/llm",
+              "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
+    aas.register_scalable_target(**target, MinCapacity=2, MaxCapacity=8)
+    found = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm"])
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in found["ScalableTargets"]] == [(2, 8)]
     sm.update_inference_component_runtime_config(InferenceComponentName="llm",
                                                  DesiredRuntimeConfig={"CopyCount": 1})
     runtime = sm.describe_inference_component(InferenceComponentName="llm")["RuntimeConfig"]
