@@ -184,3 +184,42 @@ async fn restore_cluster(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, A
     update(actor, &described, name, instance_groups).await?;
     Ok(ResultKind::Done)
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::types::ClusterInstanceType;
+
+    use super::*;
+
+    fn group(name: &str, count: i32, min: Option<i32>) -> ClusterInstanceGroupDetails {
+        ClusterInstanceGroupDetails::builder()
+            .instance_group_name(name)
+            .instance_type(ClusterInstanceType::MlP548Xlarge)
+            .execution_role("arn:aws:iam::123456789012:role/hp")
+            .threads_per_core(1)
+            .set_min_count(min)
+            .current_count(count)
+            .target_count(count)
+            .build()
+    }
+
+    #[test]
+    fn only_groups_above_the_minimum_are_scaled() {
+        let described = DescribeClusterOutput::builder()
+            .instance_groups(group("gpu", 8, None))
+            .instance_groups(group("head", 1, None))
+            .build();
+        assert_eq!(above(&described, 1), [("gpu".to_owned(), 8)]);
+        assert!(above(&described, 8).is_empty());
+    }
+
+    #[test]
+    fn an_update_keeps_the_groups_type_and_role_and_lowers_its_own_minimum_to_the_count() {
+        let spec = specification(&group("gpu", 8, Some(4)), 1);
+        assert_eq!(spec.instance_count(), Some(1));
+        assert_eq!(spec.min_instance_count(), Some(1), "a group minimum above the count would refuse it");
+        assert_eq!(spec.instance_type(), Some(&ClusterInstanceType::MlP548Xlarge));
+        assert_eq!(spec.execution_role(), Some("arn:aws:iam::123456789012:role/hp"));
+        assert_eq!(specification(&group("gpu", 1, Some(4)), 8).min_instance_count(), Some(4), "restored as it was");
+    }
+}

@@ -241,3 +241,54 @@ async fn restore_endpoint(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, 
         _ => Ok(ResultKind::Done),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::types::ProductionVariantServerlessConfig;
+
+    use super::*;
+
+    fn instances(name: &str, count: i32) -> ProductionVariantSummary {
+        ProductionVariantSummary::builder().variant_name(name).current_instance_count(count).build()
+    }
+
+    fn serverless(name: &str, provisioned: Option<i32>) -> ProductionVariantSummary {
+        let config = ProductionVariantServerlessConfig::builder()
+            .memory_size_in_mb(2048)
+            .max_concurrency(20)
+            .set_provisioned_concurrency(provisioned)
+            .build();
+        ProductionVariantSummary::builder().variant_name(name).current_serverless_config(config).build()
+    }
+
+    #[test]
+    fn instance_variants_above_the_minimum_and_provisioned_concurrency_above_one_are_lowered() {
+        let variants = [instances("a", 3), instances("b", 1), serverless("c", Some(10)), serverless("d", Some(1))];
+        let scaling = scaling_of(&variants, 1);
+        assert_eq!(scaling.instances, [("a".to_owned(), 3)]);
+        assert_eq!(scaling.provisioned, [("c".to_owned(), 10)]);
+        assert_eq!(scaling.on_demand, 0);
+        let down = desired(&scaling.instances, &scaling.provisioned, Some(1));
+        assert_eq!(down[0].desired_instance_count(), Some(1));
+        let update = down[1].serverless_update_config().and_then(|c| c.provisioned_concurrency());
+        assert_eq!(update, Some(1), "the smallest provisioned concurrency the API accepts");
+        let back = desired(&scaling.instances, &scaling.provisioned, None);
+        assert_eq!(back[0].desired_instance_count(), Some(3));
+        assert_eq!(back[1].serverless_update_config().and_then(|c| c.provisioned_concurrency()), Some(10));
+    }
+
+    #[test]
+    fn a_serverless_variant_without_provisioned_concurrency_has_nothing_to_lower() {
+        let scaling = scaling_of(&[serverless("only", None)], 0);
+        assert_eq!(scaling, Scaling { on_demand: 1, ..Scaling::default() });
+    }
+
+    #[test]
+    fn an_old_ledger_record_of_an_endpoint_reads_without_bounds_or_concurrency() {
+        let before: Before =
+            serde_json::from_str(r#"{"kind":"endpoint","name":"ep","variants":[["AllTraffic",3]]}"#).unwrap();
+        let Before::Endpoint { scalable_targets, provisioned_concurrency, .. } = &before else { panic!() };
+        assert!(scalable_targets.is_empty() && provisioned_concurrency.is_empty());
+        assert_eq!(before.to_string(), "instances AllTraffic=3");
+    }
+}

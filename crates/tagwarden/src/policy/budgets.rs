@@ -574,6 +574,23 @@ mod tests {
     }
 
     #[test]
+    fn the_scaling_actions_minimums_default_to_one_and_refuse_a_negative_count() {
+        let rule = "  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [scale-clusters, scale-inference-components, stop-warm-pools]}]\n";
+        let policy = parse(rule).unwrap();
+        assert_eq!((policy.rules[0].inference_components_min_copies, policy.rules[0].clusters_min_instances), (1, 1));
+        let set =
+            format!("{rule}      inference_components: {{min_copies: 0}}\n      clusters: {{min_instances: 2}}\n");
+        let policy = parse(&set).unwrap();
+        assert_eq!((policy.rules[0].inference_components_min_copies, policy.rules[0].clusters_min_instances), (0, 2));
+        let err = parse(&format!("{rule}      inference_components: {{min_copies: -1}}\n")).unwrap_err();
+        assert!(err.contains("inference_components.min_copies must be 0 or more, got -1"), "{err}");
+        let err = parse(&format!("{rule}      clusters: {{min_instances: -2}}\n")).unwrap_err();
+        assert!(err.contains("clusters.min_instances must be 0 or more, got -2"), "{err}");
+        let err = parse(&format!("{rule}      clusters: {{min_copies: 1}}\n")).unwrap_err();
+        assert!(err.contains("min_copies"), "an unknown key is named: {err}");
+    }
+
+    #[test]
     fn a_policy_that_still_sets_exempt_tag_is_refused_and_told_where_exemptions_went() {
         let err = parse("  exempt_tag: tagwarden:exempt=true\n").unwrap_err();
         assert!(err.contains("exempt_tag is no longer read"), "{err}");
