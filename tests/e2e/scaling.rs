@@ -346,6 +346,9 @@ async fn an_alert_scales_down_each_running_cost_and_restore_brings_back_each_rev
     assert_eq!(result("scale-inference-components", &running.component).as_deref(), Some("done"));
     assert_eq!(result("scale-clusters", &running.cluster).as_deref(), Some("done"));
     assert_eq!(result("stop-warm-pools", &running.warm_job).as_deref(), Some("done"));
+    let pools: Vec<&str> =
+        report.results.iter().filter(|r| r.action == "stop-warm-pools").map(|r| r.resource_arn.as_str()).collect();
+    assert_eq!(pools, [running.warm_job.as_str()], "jobs without an Available pool are not listed");
     let calls = w.emulator.calls().unwrap();
     let count = |op: &str| calls.by_action.get(op).copied().unwrap_or_default();
     assert_eq!(

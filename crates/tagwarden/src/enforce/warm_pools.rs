@@ -52,8 +52,10 @@ async fn stop_warm_pools(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally)
         actor.clients.sagemaker.list_training_jobs().warm_pool_status_equals(WarmPoolResourceStatus::Available);
     let running = running!(request, "ListTrainingJobs", training_job_summaries, training_job_arn, training_job_name);
     let action = Action::StopWarmPools.to_string();
-    let (candidates, names) = actor.candidates(cx.scope, "sagemaker:training-job", &running).await?;
-    // NOTE: in-scope jobs without an Available pool are settled as `already-stopped` (nothing keeps running).
+    let (mut candidates, names) = actor.candidates(cx.scope, "sagemaker:training-job", &running).await?;
+    // NOTE: only jobs with an Available pool are candidates: every other in-scope training job (thousands of
+    // completed ones) keeps nothing running, and `stop-jobs` already reports the running ones.
+    candidates.retain(|c| c.active);
     let targets = actor.select(&action, candidates, ResultKind::AlreadyStopped, tally);
     actor
         .execute(&action, targets, cx.dry_run, ResultKind::AlreadyStopped, tally, |target| {
