@@ -152,6 +152,35 @@ async fn an_autoscaled_endpoint_stays_scaled_down_after_its_scalable_target_is_c
     assert_eq!(w.instances(&autoscaled).await, 3);
 }
 
+#[tokio::test]
+async fn an_endpoint_already_at_the_minimum_has_its_scalable_targets_maximum_lowered_and_restored() {
+    let w = world().await;
+    let endpoint = name_of(&w.seeded.in_scope.endpoints[0]).to_owned();
+    let one = DesiredWeightAndCapacity::builder().variant_name("AllTraffic").desired_instance_count(1).build();
+    let sm = &w.clients.sagemaker;
+    sm.update_endpoint_weights_and_capacities()
+        .endpoint_name(&endpoint)
+        .desired_weights_and_capacities(one)
+        .send()
+        .await
+        .unwrap();
+    // A scaling policy may add up to 6 instances under load while the budget is over.
+    w.register(&endpoint, 1, 6).await;
+    w.emulator.reset_calls().unwrap();
+
+    assert_eq!(w.alert("actual-105-percent.json").await.label(), "enforced");
+    let calls = w.emulator.calls().unwrap();
+    let count = |op: &str| calls.by_action.get(op).copied().unwrap_or_default();
+    assert_eq!(count("sagemaker.UpdateEndpointWeightsAndCapacities"), 0, "the count is already the minimum");
+    assert_eq!(w.bounds(&endpoint).await, (1, 1), "no policy can scale it up");
+
+    let restored = w.restore().await;
+    let arn = w.seeded.in_scope.endpoints[0].clone();
+    assert!(restored.contains(&("restore-endpoint".into(), arn, "done".into())), "{restored:?}");
+    assert_eq!(w.bounds(&endpoint).await, (1, 6));
+    assert_eq!(w.instances(&endpoint).await, 1);
+}
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/ml-marketing-exec";
 
 fn in_scope() -> Tag {

@@ -123,6 +123,8 @@ struct Scaling {
     provisioned: Vec<(String, i32)>,
     /// Serverless variants with nothing to lower (no provisioned concurrency).
     on_demand: usize,
+    /// Every instance variant, at the minimum or above: its scalable target may still scale it up.
+    instance_variants: Vec<String>,
 }
 
 /// The smallest provisioned concurrency the API accepts (it cannot be removed without a new endpoint config).
@@ -142,7 +144,9 @@ fn scaling_of(variants: &[ProductionVariantSummary], min: i32) -> Scaling {
             }
             continue;
         }
-        if let Some(count) = v.current_instance_count().or(v.desired_instance_count()).filter(|c| *c > min) {
+        let Some(count) = v.current_instance_count().or(v.desired_instance_count()) else { continue };
+        scaling.instance_variants.push(name.to_owned());
+        if count > min {
             scaling.instances.push((name.to_owned(), count));
         }
     }
@@ -177,19 +181,20 @@ async fn scale_endpoint(
     let sm = &actor.clients.sagemaker;
     let described = sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint")?;
     let scaling = scaling_of(described.production_variants(), min);
-    if scaling.instances.is_empty() && scaling.provisioned.is_empty() {
-        if scaling.on_demand > 0 && scaling.on_demand == described.production_variants().len() {
-            let reason = "serverless without provisioned concurrency: nothing bills while it is idle";
-            return Ok(ResultKind::NotScalable { reason: reason.into() });
-        }
-        return Ok(ResultKind::AlreadyScaled);
+    if scaling.on_demand > 0 && scaling.on_demand == described.production_variants().len() {
+        let reason = "serverless without provisioned concurrency: nothing bills while it is idle";
+        return Ok(ResultKind::NotScalable { reason: reason.into() });
     }
-    // NOTE: a registered scalable target puts the instances back up to its minimum: read it, lower it too.
-    let ids: Vec<String> = scaling.instances.iter().map(|(v, _)| scalable::variant_id(name, v)).collect();
+    // NOTE: a registered scalable target puts the instances back up to its minimum, and its maximum lets a
+    // scaling policy add them again (even to a variant already at the minimum): read it, lower it too.
+    let ids: Vec<String> = scaling.instance_variants.iter().map(|v| scalable::variant_id(name, v)).collect();
     let targets =
         if ids.is_empty() { Vec::new() } else { scalable::targets(actor, scalable::VARIANT_INSTANCES, &ids).await? };
     let lowered: Vec<(Bounds, (i32, i32))> =
         targets.into_iter().filter_map(|b| scalable::lowered(&b, min).map(|to| (b, to))).collect();
+    if scaling.instances.is_empty() && scaling.provisioned.is_empty() && lowered.is_empty() {
+        return Ok(ResultKind::AlreadyScaled);
+    }
     // NOTE: the ledger first, so a failure after it never loses the counts to restore.
     let before = Before::Endpoint {
         name: name.to_owned(),
@@ -203,12 +208,15 @@ async fn scale_endpoint(
     for (bounds, (low, high)) in &lowered {
         scalable::register(actor, bounds, *low, *high).await?;
     }
-    sm.update_endpoint_weights_and_capacities()
-        .endpoint_name(name)
-        .set_desired_weights_and_capacities(Some(desired(&scaling.instances, &scaling.provisioned, Some(min))))
-        .send()
-        .await
-        .aws("UpdateEndpointWeightsAndCapacities")?;
+    let down = desired(&scaling.instances, &scaling.provisioned, Some(min));
+    if !down.is_empty() {
+        sm.update_endpoint_weights_and_capacities()
+            .endpoint_name(name)
+            .set_desired_weights_and_capacities(Some(down))
+            .send()
+            .await
+            .aws("UpdateEndpointWeightsAndCapacities")?;
+    }
     Ok(ResultKind::Done)
 }
 
@@ -218,17 +226,18 @@ async fn restore_endpoint(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, 
     let Before::Endpoint { name, variants, scalable_targets, provisioned_concurrency } = &undo.before else {
         return Ok(ResultKind::failed("the ledger's record is not an endpoint's"));
     };
-    let updated = actor
-        .clients
-        .sagemaker
-        .update_endpoint_weights_and_capacities()
-        .endpoint_name(name)
-        .set_desired_weights_and_capacities(Some(desired(variants, provisioned_concurrency, None)))
-        .send()
-        .await
-        .aws("UpdateEndpointWeightsAndCapacities");
+    let back = desired(variants, provisioned_concurrency, None);
+    let sm = &actor.clients.sagemaker;
+    // NOTE: only the bounds were lowered (the variants were at the minimum already): check that it exists.
+    let updated = if back.is_empty() {
+        sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint").map(drop)
+    } else {
+        let update = sm.update_endpoint_weights_and_capacities().endpoint_name(name);
+        let update = update.set_desired_weights_and_capacities(Some(back));
+        update.send().await.aws("UpdateEndpointWeightsAndCapacities").map(drop)
+    };
     match updated {
-        Ok(_) => {}
+        Ok(()) => {}
         Err(err) if err.is_not_found() => return Ok(ResultKind::EndpointGone),
         Err(err) => return Err(err),
     }
@@ -281,6 +290,9 @@ mod tests {
     fn a_serverless_variant_without_provisioned_concurrency_has_nothing_to_lower() {
         let scaling = scaling_of(&[serverless("only", None)], 0);
         assert_eq!(scaling, Scaling { on_demand: 1, ..Scaling::default() });
+        let at_minimum = scaling_of(&[instances("a", 1)], 1);
+        assert_eq!(at_minimum.instance_variants, ["a"], "its scalable target is still read");
+        assert!(at_minimum.instances.is_empty());
     }
 
     #[test]
