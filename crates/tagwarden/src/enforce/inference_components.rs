@@ -102,12 +102,13 @@ async fn scale_component(
     let Some(copies) = runtime.and_then(|r| r.desired_copy_count().or(r.current_copy_count())) else {
         return Ok(ResultKind::NotScalable { reason: "no copy count in its runtime config".into() });
     };
-    if copies <= min {
-        return Ok(ResultKind::AlreadyScaled);
-    }
+    // NOTE: read even at the minimum: the target's maximum lets a scaling policy add copies back.
     let ids = [scalable::component_id(name)];
     let target = scalable::targets(actor, scalable::COMPONENT_COPIES, &ids).await?.into_iter().next();
     let lowered = target.and_then(|b| scalable::lowered(&b, min).map(|to| (b, to)));
+    if copies <= min && lowered.is_none() {
+        return Ok(ResultKind::AlreadyScaled);
+    }
     // NOTE: the ledger first, so a failure after it never loses the count to restore.
     let before = Before::InferenceComponent {
         name: name.to_owned(),
@@ -118,7 +119,9 @@ async fn scale_component(
     if let Some((bounds, (low, high))) = &lowered {
         scalable::register(actor, bounds, *low, *high).await?;
     }
-    set_copies(actor, name, min).await?;
+    if copies > min {
+        set_copies(actor, name, min).await?;
+    }
     Ok(ResultKind::Done)
 }
 
