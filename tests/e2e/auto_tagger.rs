@@ -5,50 +5,16 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use serde_json::Value;
 use tagwarden::identity::{CreatorKind, Via};
-use tagwarden::tagging::apply::list_tags;
 use tagwarden::tagging::{Report, TaggerSettings, Tags};
 use tagwarden::{AutoTagger, Clients, Outcome, Policy};
-use tagwarden_e2e::world::{create_resource, seed_world};
-use tagwarden_e2e::{CallCount, Emulator, REGION, sample_event};
-
-struct World {
-    emulator: Emulator,
-    config: SdkConfig,
-    clients: Clients,
-    tagger: AutoTagger,
-}
+use tagwarden_e2e::sample_event;
+use tagwarden_e2e::tagger::TaggerWorld as World;
+use tagwarden_e2e::world::create_resource;
 
 async fn world() -> World {
-    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
-    let config = emulator.sdk_config(REGION, 1).await;
-    seed_world(&config).await.expect("seed");
-    let clients = Clients::new(&config);
-    let policy = Arc::new(Policy::example().unwrap());
-    let tagger = AutoTagger::new(clients.clone(), policy, &TaggerSettings::default());
-    World { emulator, config, clients, tagger }
-}
-
-impl World {
-    /// Creates the event's resource as AWS would have, then replays the event; returns the outcome and
-    /// the AWS calls the handler made.
-    async fn replay(&self, file: &str) -> (Outcome, CallCount) {
-        let event = sample_event("auto-tagger", file).unwrap();
-        self.replay_event(&event).await
-    }
-
-    async fn replay_event(&self, event: &Value) -> (Outcome, CallCount) {
-        create_resource(&self.config, event).await.expect("create resource");
-        self.emulator.reset_calls().unwrap();
-        let outcome = self.tagger.handle(event).await.expect("no retryable error");
-        (outcome, self.emulator.calls().unwrap())
-    }
-
-    async fn tags(&self, arn: &str) -> Tags {
-        list_tags(&self.clients, arn).await.unwrap()
-    }
+    World::start().await.unwrap()
 }
 
 fn tagged(outcome: Outcome) -> Report {
@@ -65,10 +31,10 @@ fn tag<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn studio_user_via_source_identity_gets_profile_then_domain_tags() {
     let w = world().await;
-    let report = tagged(w.replay("training-job-studio-source-identity.json").await.0);
+    let report = tagged(w.replay("training-job-studio-source-identity.json").await.unwrap().0);
     assert_eq!(report.creator.kind, CreatorKind::StudioUserProfile);
     assert_eq!(report.creator.name, "alice");
-    let tags = w.tags(&report.resource_arn).await;
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-2100"));
     assert_eq!(tag(&tags, "team"), Some("marketing-analytics"));
     assert_eq!(tag(&tags, "environment"), Some("production"), "alice has none: the domain's");
@@ -82,8 +48,8 @@ async fn studio_user_via_source_identity_gets_profile_then_domain_tags() {
 #[tokio::test]
 async fn iam_user_gets_user_tags_a_fixed_environment_and_a_non_compliance_notice() {
     let w = world().await;
-    let report = tagged(w.replay("notebook-instance-iam-user.json").await.0);
-    let tags = w.tags(&report.resource_arn).await;
+    let report = tagged(w.replay("notebook-instance-iam-user.json").await.unwrap().0);
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "team"), Some("growth"), "from the IAM user's tags");
     assert_eq!(tag(&tags, "environment"), Some("dev"), "Environment=DEV fixed");
     assert_eq!(tag(&tags, "Environment"), Some("DEV"), "drop_aliased_keys is off");
@@ -94,10 +60,10 @@ async fn iam_user_gets_user_tags_a_fixed_environment_and_a_non_compliance_notice
 #[tokio::test]
 async fn ci_role_tags_reach_a_lower_cased_endpoint_arn_and_a_protected_key_is_overwritten() {
     let w = world().await;
-    let report = tagged(w.replay("endpoint-assumed-role-ci.json").await.0);
+    let report = tagged(w.replay("endpoint-assumed-role-ci.json").await.unwrap().0);
     assert!(report.resource_arn.ends_with(":endpoint/fraudscorer"));
     assert_eq!(report.creator.name, "github-actions-run-4711");
-    let tags = w.tags(&report.resource_arn).await;
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-4000"));
     assert_eq!(tag(&tags, "created-by"), Some("github-actions-run-4711"));
 }
@@ -105,8 +71,8 @@ async fn ci_role_tags_reach_a_lower_cased_endpoint_arn_and_a_protected_key_is_ov
 #[tokio::test]
 async fn a_protected_key_with_no_source_stays_missing_and_is_notified() {
     let w = world().await;
-    let console = tagged(w.replay("notebook-instance-assumed-role-console.json").await.0);
-    let tags = w.tags(&console.resource_arn).await;
+    let console = tagged(w.replay("notebook-instance-assumed-role-console.json").await.unwrap().0);
+    let tags = w.tags(&console.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), None, "the caller's CC-9999 is not the cost center");
     assert_eq!(console.removed, ["cost-center"]);
     assert_eq!(console.missing_required, ["cost-center"]);
@@ -118,9 +84,9 @@ async fn a_protected_key_with_no_source_stays_missing_and_is_notified() {
 #[tokio::test]
 async fn identity_center_user_is_recorded_and_defaults_fill_what_nobody_set() {
     let w = world().await;
-    let report = tagged(w.replay("processing-job-identity-center.json").await.0);
+    let report = tagged(w.replay("processing-job-identity-center.json").await.unwrap().0);
     assert_eq!(report.creator.kind, CreatorKind::IdentityCenter);
-    let tags = w.tags(&report.resource_arn).await;
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "created-by"), Some("carol@example.com"));
     assert_eq!(tag(&tags, "environment"), Some("dev"));
     assert_eq!(report.missing_required, ["cost-center", "team"]);
@@ -129,9 +95,9 @@ async fn identity_center_user_is_recorded_and_defaults_fill_what_nobody_set() {
 #[tokio::test]
 async fn instance_role_is_named_by_role_not_by_instance_id() {
     let w = world().await;
-    let report = tagged(w.replay("transform-job-ec2-instance-role.json").await.0);
+    let report = tagged(w.replay("transform-job-ec2-instance-role.json").await.unwrap().0);
     assert_eq!(report.creator.name, "batch-runner");
-    let tags = w.tags(&report.resource_arn).await;
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-5000"));
     assert_eq!(tag(&tags, "team"), Some("data-engineering"));
 }
@@ -144,7 +110,7 @@ async fn tuning_child(w: &World, event: &Value) -> String {
 #[tokio::test]
 async fn a_real_tuning_child_inherits_its_parents_tags() {
     let w = world().await;
-    let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
+    let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.unwrap().0);
     assert_eq!(parent.creator.name, "bob");
     let event = sample_event("auto-tagger", "training-job-tuning-child.json").unwrap();
     let child_arn = tuning_child(&w, &event).await;
@@ -154,7 +120,7 @@ async fn a_real_tuning_child_inherits_its_parents_tags() {
     let calls = w.emulator.calls().unwrap();
     assert_eq!(child.creator.kind, CreatorKind::Service);
     assert_eq!(child.parent_arn.as_deref(), Some(parent.resource_arn.as_str()));
-    let tags = w.tags(&child.resource_arn).await;
+    let tags = w.tags(&child.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-3300"));
     assert_eq!(tag(&tags, "environment"), Some("staging"), "bob's Staging, canonical case");
     assert_eq!(tag(&tags, "created-by"), Some("bob"));
@@ -166,7 +132,7 @@ async fn a_real_tuning_child_inherits_its_parents_tags() {
 #[tokio::test]
 async fn a_job_named_like_a_tuning_child_but_made_by_a_person_gets_its_creators_tags() {
     let w = world().await;
-    let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
+    let parent = tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.unwrap().0);
     let mut event = sample_event("auto-tagger", "training-job-tuning-child.json").unwrap();
     let intern = sample_event("auto-tagger", "notebook-instance-iam-user.json").unwrap();
     event["detail"]["userIdentity"] = intern["detail"]["userIdentity"].clone();
@@ -174,11 +140,11 @@ async fn a_job_named_like_a_tuning_child_but_made_by_a_person_gets_its_creators_
     event["detail"]["requestParameters"]["trainingJobName"] = "fraud-hpo-1127-001-deadbeef".into();
     event["detail"]["responseElements"]["trainingJobArn"] =
         "arn:aws:sagemaker:us-east-1:123456789012:training-job/fraud-hpo-1127-001-deadbeef".into();
-    let (outcome, calls) = w.replay_event(&event).await;
+    let (outcome, calls) = w.replay_event(&event).await.unwrap();
     let report = tagged(outcome);
     assert_eq!((report.creator.kind, report.creator.name.as_str()), (CreatorKind::IamUser, "intern"));
     assert_eq!(report.parent_arn, None, "no parent for a person's job, whatever its name");
-    let tags = w.tags(&report.resource_arn).await;
+    let tags = w.tags(&report.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "team"), Some("growth"), "the intern's own team");
     assert_eq!(tag(&tags, "created-by"), Some("intern"));
     assert_ne!(tag(&tags, "cost-center"), Some("CC-3300"), "the fraud team does not pay");
@@ -191,8 +157,8 @@ async fn a_job_named_like_a_tuning_child_but_made_by_a_person_gets_its_creators_
 #[tokio::test]
 async fn a_service_event_for_a_job_whose_description_names_no_launcher_gets_no_parent() {
     let w = world().await;
-    tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.0);
-    let (outcome, calls) = w.replay("training-job-tuning-child.json").await;
+    tagged(w.replay("hyper-parameter-tuning-job-studio.json").await.unwrap().0);
+    let (outcome, calls) = w.replay("training-job-tuning-child.json").await.unwrap();
     let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
     assert!(skip.reason.contains("no parent"), "{}", skip.reason);
     assert_eq!(calls.by_action.get("sagemaker.DescribeTrainingJob"), Some(&1), "{calls:?}");
@@ -201,7 +167,7 @@ async fn a_service_event_for_a_job_whose_description_names_no_launcher_gets_no_p
 #[tokio::test]
 async fn a_service_started_job_without_a_parent_is_skipped() {
     let w = world().await;
-    let (outcome, _) = w.replay("training-job-tuning-child.json").await;
+    let (outcome, _) = w.replay("training-job-tuning-child.json").await.unwrap();
     let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
     assert!(skip.reason.contains("no parent"), "{}", skip.reason);
 }
@@ -209,11 +175,11 @@ async fn a_service_started_job_without_a_parent_is_skipped() {
 #[tokio::test]
 async fn pipeline_step_jobs_inherit_from_their_pipeline() {
     let w = world().await;
-    let pipeline = tagged(w.replay("pipeline-lambda-role.json").await.0);
+    let pipeline = tagged(w.replay("pipeline-lambda-role.json").await.unwrap().0);
     assert_eq!(pipeline.creator.name, "nightly-retrain");
-    let step = tagged(w.replay("processing-job-pipeline-step.json").await.0);
+    let step = tagged(w.replay("processing-job-pipeline-step.json").await.unwrap().0);
     assert_eq!(step.parent_arn.as_deref(), Some(pipeline.resource_arn.as_str()));
-    let tags = w.tags(&step.resource_arn).await;
+    let tags = w.tags(&step.resource_arn).await.unwrap();
     assert_eq!(tag(&tags, "cost-center"), Some("CC-6000"));
     assert_eq!(tag(&tags, "sagemaker:pipeline-step-name"), Some("preprocess"), "system tags untouched");
 }
@@ -221,29 +187,29 @@ async fn pipeline_step_jobs_inherit_from_their_pipeline() {
 #[tokio::test]
 async fn studio_apps_spaces_and_tagged_models_belong_to_their_user_profile() {
     let w = world().await;
-    let app = tagged(w.replay("app-studio-user-profile.json").await.0);
+    let app = tagged(w.replay("app-studio-user-profile.json").await.unwrap().0);
     assert_eq!((app.creator.kind, app.creator.name.as_str()), (CreatorKind::StudioUserProfile, "alice"));
-    assert_eq!(tag(&w.tags(&app.resource_arn).await, "cost-center"), Some("CC-2100"));
+    assert_eq!(tag(&w.tags(&app.resource_arn).await.unwrap(), "cost-center"), Some("CC-2100"));
 
-    let space = tagged(w.replay("space-studio-owner.json").await.0);
+    let space = tagged(w.replay("space-studio-owner.json").await.unwrap().0);
     assert_eq!(space.creator.name, "bob");
-    assert_eq!(tag(&w.tags(&space.resource_arn).await, "team"), Some("fraud-detection"));
+    assert_eq!(tag(&w.tags(&space.resource_arn).await.unwrap(), "team"), Some("fraud-detection"));
 
-    let model = tagged(w.replay("model-studio-system-tags.json").await.0);
+    let model = tagged(w.replay("model-studio-system-tags.json").await.unwrap().0);
     assert_eq!((model.creator.name.as_str(), model.creator.via), ("alice", Via::StudioTag));
-    assert_eq!(tag(&w.tags(&model.resource_arn).await, "cost-center"), Some("CC-2100"));
+    assert_eq!(tag(&w.tags(&model.resource_arn).await.unwrap(), "cost-center"), Some("CC-2100"));
 
-    let profile = tagged(w.replay("user-profile-iam-user-admin.json").await.0);
+    let profile = tagged(w.replay("user-profile-iam-user-admin.json").await.unwrap().0);
     assert_eq!(profile.creator.name, "admin");
-    assert_eq!(tag(&w.tags(&profile.resource_arn).await, "cost-center"), Some("CC-1000"), "the domain's");
+    assert_eq!(tag(&w.tags(&profile.resource_arn).await.unwrap(), "cost-center"), Some("CC-1000"), "the domain's");
 }
 
 #[tokio::test]
 async fn root_created_domain_gets_defaults_and_the_root_creator() {
     let w = world().await;
-    let report = tagged(w.replay("domain-root.json").await.0);
+    let report = tagged(w.replay("domain-root.json").await.unwrap().0);
     assert_eq!(report.creator.kind, CreatorKind::Root);
-    assert_eq!(tag(&w.tags(&report.resource_arn).await, "created-by"), Some("root"));
+    assert_eq!(tag(&w.tags(&report.resource_arn).await.unwrap(), "created-by"), Some("root"));
 }
 
 #[tokio::test]
@@ -255,7 +221,7 @@ async fn events_that_are_not_ours_are_skipped_without_any_aws_call() {
         "endpoint-delete-not-a-create.json",
         "model-package-versioned.json",
     ] {
-        let (outcome, calls) = w.replay(file).await;
+        let (outcome, calls) = w.replay(file).await.unwrap();
         assert_eq!(outcome.label(), "skipped", "{file}");
         assert_eq!(calls.total, 0, "{file}: {calls:?}");
     }
@@ -264,9 +230,9 @@ async fn events_that_are_not_ours_are_skipped_without_any_aws_call() {
 #[tokio::test]
 async fn warm_path_costs_two_calls_whatever_the_number_of_resources() {
     let w = world().await;
-    let (_, cold) = w.replay("endpoint-config-assumed-role-ci.json").await;
+    let (_, cold) = w.replay("endpoint-config-assumed-role-ci.json").await.unwrap();
     assert!(cold.total > 2, "cold path reads the role's tags: {cold:?}");
-    let (_, warm_small) = w.replay("model-assumed-role-ci.json").await;
+    let (_, warm_small) = w.replay("model-assumed-role-ci.json").await.unwrap();
     // Fill the account: the warm path must not list resource types.
     for i in 0..150 {
         let mut event = sample_event("auto-tagger", "model-assumed-role-ci.json").unwrap();
@@ -276,7 +242,7 @@ async fn warm_path_costs_two_calls_whatever_the_number_of_resources() {
             format!("arn:aws:sagemaker:us-east-1:123456789012:model/{name}").into();
         create_resource(&w.config, &event).await.unwrap();
     }
-    let (outcome, warm_large) = w.replay("model-package-group-assumed-role-ci.json").await;
+    let (outcome, warm_large) = w.replay("model-package-group-assumed-role-ci.json").await.unwrap();
     assert_eq!(outcome.label(), "tagged");
     assert_eq!(warm_small.total, 2, "{warm_small:?}");
     assert_eq!(warm_large.by_action, warm_small.by_action, "same calls with 150 more models");
@@ -288,9 +254,9 @@ async fn warm_path_costs_two_calls_whatever_the_number_of_resources() {
 async fn ten_deliveries_of_one_event_write_once_and_each_replay_costs_one_call() {
     let w = world().await;
     let event = sample_event("auto-tagger", "endpoint-assumed-role-ci.json").unwrap();
-    let (first, _) = w.replay_event(&event).await;
+    let (first, _) = w.replay_event(&event).await.unwrap();
     assert_eq!(first.label(), "tagged");
-    let after_first = w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await;
+    let after_first = w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await.unwrap();
     w.emulator.reset_calls().unwrap();
     for _ in 0..9 {
         let again = w.tagger.handle(&event).await.unwrap();
@@ -299,14 +265,14 @@ async fn ten_deliveries_of_one_event_write_once_and_each_replay_costs_one_call()
     let calls = w.emulator.calls().unwrap();
     assert_eq!(calls.by_action.get("sagemaker.ListTags"), Some(&9));
     assert_eq!(calls.total, 9, "no write after the first delivery: {calls:?}");
-    assert_eq!(w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await, after_first);
+    assert_eq!(w.tags("arn:aws:sagemaker:us-east-1:123456789012:endpoint/fraudscorer").await.unwrap(), after_first);
 }
 
 #[tokio::test]
 async fn events_from_another_region_are_handled_by_that_regions_function_only() {
     let w = world().await;
     let event = sample_event("auto-tagger", "endpoint-iam-user-aws-docs-sample.json").unwrap();
-    let (outcome, _) = w.replay_event(&event).await;
+    let (outcome, _) = w.replay_event(&event).await.unwrap();
     let Outcome::Skipped(skip) = outcome else { panic!("expected skipped, got {outcome:?}") };
     assert!(skip.reason.contains("us-west-2"), "{}", skip.reason);
 

@@ -11,6 +11,7 @@ mod cost;
 mod creator_names;
 mod evidence;
 mod exemptions;
+mod history;
 mod ledger;
 mod load;
 mod notices;

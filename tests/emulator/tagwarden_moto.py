@@ -84,6 +84,8 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
+from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
+from tagwarden_moto_trail import record as record_cloudtrail_event
 
 B = SageMakerModelBackend
 R = SageMakerResponse
@@ -717,6 +719,7 @@ def install() -> None:
     if _installed:
         return
     install_cost_explorer()
+    install_event_history()
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,
         "delete_user_profile": delete_user_profile, "tw_get_user_profile": _get_user_profile,
@@ -990,6 +993,13 @@ class TagwardenMiddleware:
             status, body = "200 OK", {"roles": sorted(self.required_external_ids)}
         elif path == "/_tagwarden/launched-by" and method == "POST":
             status, body = _set_field(environ, "launched_by", set_launched_by)
+        elif path == "/_tagwarden/cloudtrail-event" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                entry = record_cloudtrail_event(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                status, body = "200 OK", {"EventId": entry["EventId"]}
+            except (ValueError, AttributeError) as err:
+                status, body = "400 Bad Request", {"message": str(err)}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

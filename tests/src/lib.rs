@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod org;
 pub mod org_budget;
 pub mod proxy;
+pub mod tagger;
 pub mod world;
 
 use std::io::{Read, Write};
@@ -126,6 +127,11 @@ impl Emulator {
     pub fn set_status(&self, arn: &str, status: &str) -> Result<(), String> {
         let body = serde_json::json!({"arn": arn, "status": status}).to_string();
         self.request("POST", "/_tagwarden/status", &body).map(drop)
+    }
+
+    /// Keeps a CloudTrail record (an event's `detail`) in the emulator's event history (`LookupEvents`).
+    pub fn record_cloudtrail_event(&self, record: &Value) -> Result<(), String> {
+        self.request("POST", "/_tagwarden/cloudtrail-event", &record.to_string()).map(drop)
     }
 
     /// Records that SageMaker launched job `arn` for `launcher` (a tuning, AutoML or labeling job): the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use tagwarden::sweep::{self, Lister, Progress, SweepOptions, SweepState, SweepSummary};
+use tagwarden::sweep::{self, EventHistory, Lister, Progress, SweepOptions, SweepState, SweepSummary};
 use tagwarden::{AutoTagger, Clients};
 use tagwarden_ops::audit::{self, CollectProgress, Format};
 
@@ -33,6 +33,12 @@ pub struct SweepArgs {
     /// Policy file (as for replay).
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Do not read who created what from CloudTrail's event history (90 days) before sweeping.
+    #[arg(long)]
+    no_history: bool,
+    /// Milliseconds between two `LookupEvents` calls (AWS allows 2 a second; lower only against an emulator).
+    #[arg(long, default_value_t = 500)]
+    lookup_pace_ms: u64,
 }
 
 /// Arguments of `tagwarden audit`.
@@ -71,10 +77,15 @@ enum AuditFormat {
 /// Runs `tagwarden sweep`.
 pub async fn run_sweep(args: SweepArgs) -> Result<ExitCode, String> {
     let kinds = sweep::kinds_named(&args.types)?;
-    let clients = Clients::from_env().await;
+    let sdk_config = tagwarden::aws::load_config().await;
+    let clients = Clients::new(&sdk_config);
     let config = super::load_config(&clients, args.policy.as_deref()).await?;
     let tagger = AutoTagger::new(clients.clone(), Arc::new(config.policy), &config.tagger);
-    let lister = Lister::new(clients);
+    let mut lister = Lister::new(clients);
+    if !args.no_history {
+        let pace = std::time::Duration::from_millis(args.lookup_pace_ms);
+        lister = lister.with_history(EventHistory::new(&sdk_config).with_pace(pace));
+    }
     let mut state = match &args.state {
         Some(path) => read_state(path)?,
         None => SweepState::default(),

@@ -27,13 +27,16 @@ async fn sweep_prints_json_lines_and_a_summary_and_resumes_from_its_state_file()
     let state = dir.join("state.json");
     let state_arg = state.to_str().unwrap();
 
-    let dry = tagwarden(&emulator, &["sweep", "--types", &types, "--dry-run"]);
+    let dry = tagwarden(&emulator, &["sweep", "--types", &types, "--dry-run", "--no-history"]);
     assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
     let dry_lines = lines(&dry);
     assert!(dry_lines[..dry_lines.len() - 1].iter().all(|l| l["dry_run"] == true && l["resource_type"].is_string()));
 
     emulator.reset_calls().unwrap();
-    let run = tagwarden(&emulator, &["sweep", "--types", &types, "--concurrency", "4", "--state", state_arg]);
+    let run = tagwarden(
+        &emulator,
+        &["sweep", "--types", &types, "--concurrency", "4", "--state", state_arg, "--lookup-pace-ms", "0"],
+    );
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let out = lines(&run);
     let (summary, outcomes) = out.split_last().unwrap();
@@ -45,6 +48,13 @@ async fn sweep_prints_json_lines_and_a_summary_and_resumes_from_its_state_file()
     assert!(String::from_utf8_lossy(&run.stderr).contains("total"), "the summary table goes to stderr");
     let calls = emulator.calls().unwrap();
     assert_eq!(calls.by_action["sagemaker.AddTags"], tagged as u64);
+    let history = &summary["summary"]["history"];
+    assert_eq!(history["complete"], true, "{history}");
+    assert_eq!(
+        calls.by_action["cloudtrail.LookupEvents"],
+        history["calls"].as_u64().unwrap(),
+        "one per event name here"
+    );
 
     // The same state file: everything is complete, nothing is listed or tagged again.
     emulator.reset_calls().unwrap();

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::enforce::ledger::{LedgerTable, TABLE_ENV};
 use crate::org::{ClientPool, MemberFunction, Organization};
-use crate::sweep::{self, Lister};
+use crate::sweep::{self, EventHistory, Lister};
 use crate::tagging::org::OrgTagger;
 use crate::tagging::{AutoTagger, RetryableError, TaggerSettings};
 use crate::{Clients, Config};
@@ -47,15 +47,19 @@ impl AutoTaggerFunction {
     /// central account's, in an organization too); unset, a tampered source is restored from its own sources.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let Some(organization) = Organization::from_env(MemberFunction::AutoTagger)? else {
-            let clients = Clients::from_env().await;
+            let sdk_config = crate::aws::load_config().await;
+            let clients = Clients::new(&sdk_config);
             let config = Config::load(&clients).await?;
             let settings = with_ledger(config.tagger, &clients);
             let tagger = AutoTagger::new(clients.clone(), config.policy.into(), &settings);
-            return Ok(Self { tagger: Tagger::Account(tagger), lister: Lister::new(clients) });
+            let lister = Lister::new(clients).with_history(EventHistory::new(&sdk_config));
+            return Ok(Self { tagger: Tagger::Account(tagger), lister });
         };
         let pool = ClientPool::from_env(organization, MemberFunction::AutoTagger).await?;
         let config = Config::load(pool.home()).await?;
-        let lister = Lister::new(pool.home().clone());
+        // NOTE: the scheduled sweep covers the central account; its history is that account's.
+        let history = EventHistory::new(&crate::aws::load_config().await);
+        let lister = Lister::new(pool.home().clone()).with_history(history);
         let settings = with_ledger(config.tagger, pool.home());
         let tagger = OrgTagger::new(pool, config.policy.into(), &settings);
         Ok(Self { tagger: Tagger::Organization(tagger), lister })

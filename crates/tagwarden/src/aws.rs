@@ -58,19 +58,24 @@ impl Clients {
     /// Loads the SDK's default configuration (environment, profile, IMDS; `AWS_ENDPOINT_URL` included)
     /// with [`CallPolicy::from_env`]'s retries and timeouts.
     pub async fn from_env() -> Self {
-        let policy = CallPolicy::from_env();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(policy.retry_config())
-            .timeout_config(policy.timeout_config())
-            .load()
-            .await;
-        Self::new(&config)
+        Self::new(&load_config().await)
     }
 
     /// The region the clients act in.
     pub fn region(&self) -> Option<&str> {
         self.sagemaker.config().region().map(|r| r.as_ref())
     }
+}
+
+/// The SDK's default configuration (environment, profile, IMDS; `AWS_ENDPOINT_URL` included) with
+/// [`CallPolicy::from_env`]'s retries and timeouts: what every client of the functions and the CLI is built from.
+pub async fn load_config() -> SdkConfig {
+    let policy = CallPolicy::from_env();
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(policy.retry_config())
+        .timeout_config(policy.timeout_config())
+        .load()
+        .await
 }
 
 /// How every AWS call is retried and timed out; [`CallPolicy::DEFAULT`] holds the numbers.

@@ -57,7 +57,8 @@ pub static SWEEP: LazyLock<Vec<Permission>> = LazyLock::new(|| {
         let lists = [Some(k.listing), domains].into_iter().flatten().map(|l| (l.iam_action(), Scope::Any));
         lists.chain(k.role.map(|r| (r.iam_action(), Scope::SageMaker)))
     });
-    unique(listings)
+    // the creators of what existed before, from the event history (no resource-level permissions)
+    unique(listings.chain([("cloudtrail:LookupEvents", Scope::Any)]))
 });
 
 /// Permissions in first-seen order, without repeats.

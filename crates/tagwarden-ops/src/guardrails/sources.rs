@@ -41,27 +41,11 @@ pub(super) fn source_documents(policy: &Policy, options: &GuardrailOptions) -> R
     let iam_size = minified(IAM_SOURCES_FILE, &document)?.chars().count();
     let scp = minified(SCP_SOURCES_FILE, &document)? + "\n";
     let hint = "fewer keys or admins: list admins as roles every admin assumes rather than one ARN per person";
-    if iam_size > IAM_POLICY_LIMIT {
-        let counted = "without whitespace";
-        return Err(GuardrailError::TooLarge {
-            document: IAM_SOURCES_FILE,
-            size: iam_size,
-            limit: IAM_POLICY_LIMIT,
-            counted,
-            hint,
-        });
-    }
-    let scp_size = scp.chars().count();
-    if scp_size > SCP_LIMIT {
-        let counted = "minified";
-        return Err(GuardrailError::TooLarge {
-            document: SCP_SOURCES_FILE,
-            size: scp_size,
-            limit: SCP_LIMIT,
-            counted,
-            hint,
-        });
-    }
+    let fits = |document, size, limit, counted| {
+        if size > limit { Err(GuardrailError::TooLarge { document, size, limit, counted, hint }) } else { Ok(()) }
+    };
+    fits(IAM_SOURCES_FILE, iam_size, IAM_POLICY_LIMIT, "without whitespace")?;
+    fits(SCP_SOURCES_FILE, scp.chars().count(), SCP_LIMIT, "minified")?;
     Ok(SourceDocuments { iam, iam_size, scp })
 }
 

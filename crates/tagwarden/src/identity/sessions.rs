@@ -91,7 +91,7 @@ pub struct DefaultSession {
     pub source: &'static str,
 }
 
-/// The default session names Tagwarden knows, in the order they are tried. The README's reference section
+/// The default session names Tagwarden knows, in the order they are tried. `docs/references.md`
 /// lists the same sources.
 ///
 /// Not here because they cannot be told from a person's choice: Lambda names a function's session after the

@@ -1,17 +1,19 @@
 //! The sweep's side effects: list page by page, tag with bounded concurrency, checkpoint, stop at a
 //! deadline; and the auto-tagger Lambda's handler that runs a sweep on a schedule.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use serde_json::Value;
 
 use super::list::{Listed, Lister, has_role_lookup};
-use super::{NOT_SWEPT, Progress, SweepOptions, SweepState, SweepSummary, TypeSummary, is_schedule, subject_for};
+use super::{
+    HistorySummary, NOT_SWEPT, Progress, SweepOptions, SweepState, SweepSummary, TypeSummary, is_schedule, subject_for,
+};
 use crate::policy::SourceKind;
 use crate::resource::{ResourceKind, SageMakerArn};
-use crate::tagging::{AutoTagger, Outcome, RetryableError, TagOptions};
+use crate::tagging::{AutoTagger, CreateCall, Outcome, RetryableError, TagOptions};
 
 /// Time kept free before the Lambda's deadline: in-flight resources finish and the summary is returned.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
@@ -54,6 +56,19 @@ pub async fn sweep(
     let tag_options = TagOptions { dry_run: options.dry_run, notify: false, keep_source_values: true };
     let reads_roles = tagger.policy().tags.sources.contains(&SourceKind::Principal);
     let mut summary = SweepSummary { dry_run: options.dry_run, not_swept: NOT_SWEPT.to_vec(), ..Default::default() };
+    if let Some(history) = lister.history() {
+        let mut found = HistorySummary::default();
+        match history.read(&mut state.history, options.deadline).await {
+            Ok(_) => {}
+            Err(err) => found.error = Some(err.to_string()),
+        }
+        found.records = state.history.records.len();
+        found.calls = state.history.calls;
+        found.complete = state.history.is_complete();
+        summary.history = Some(found);
+    }
+    let history = &state.history;
+    let creators_named = AtomicU64::new(0);
 
     'kinds: for kind in &options.kinds {
         let kind: &'static ResourceKind = kind;
@@ -85,7 +100,12 @@ pub async fn sweep(
             counts.already_done += done.len() as u64;
             let handled = futures::stream::iter(todo)
                 .map(|listed| {
-                    handle_one(tagger, lister, kind, listed, tag_options, reads_roles, options.deadline, &gauge)
+                    let from_history = history.create_call(&listed.arn);
+                    if from_history.is_some() {
+                        creators_named.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let how = How { options: tag_options, reads_roles, from_history };
+                    handle_one(tagger, lister, kind, listed, how, options.deadline, &gauge)
                 })
                 .buffer_unordered(concurrency);
             futures::pin_mut!(handled);
@@ -131,6 +151,9 @@ pub async fn sweep(
             break 'kinds;
         }
     }
+    if let Some(found) = summary.history.as_mut() {
+        found.creators_named = creators_named.load(Ordering::SeqCst);
+    }
     observe(Progress::Checkpoint(state));
     summary.complete = state.is_complete(&options.kinds);
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -138,14 +161,20 @@ pub async fn sweep(
     summary
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How one listed resource is tagged: the tag options, whether its execution role is read, and its create
+/// call from the event history, if the history holds it.
+struct How {
+    options: TagOptions,
+    reads_roles: bool,
+    from_history: Option<CreateCall>,
+}
+
 async fn handle_one(
     tagger: &AutoTagger,
     lister: &Lister,
     kind: &'static ResourceKind,
     listed: Listed,
-    options: TagOptions,
-    reads_roles: bool,
+    how: How,
     deadline: Option<Instant>,
     gauge: &Gauge,
 ) -> (String, Option<Outcome>) {
@@ -153,7 +182,7 @@ async fn handle_one(
         return (listed.arn, None);
     }
     gauge.enter();
-    let outcome = tag_listed(tagger, lister, kind, &listed, options, reads_roles).await;
+    let outcome = tag_listed(tagger, lister, kind, &listed, how).await;
     gauge.leave();
     (listed.arn, Some(outcome))
 }
@@ -163,12 +192,12 @@ async fn tag_listed(
     lister: &Lister,
     kind: &'static ResourceKind,
     listed: &Listed,
-    options: TagOptions,
-    reads_roles: bool,
+    how: How,
 ) -> Outcome {
+    let How { options, reads_roles, from_history } = how;
     let failed = |reason: String| Outcome::Failed { reason, resource_arn: listed.arn.clone() };
     let role = match SageMakerArn::parse(&listed.arn) {
-        Some(arn) if reads_roles && listed.role_arn.is_none() && has_role_lookup(kind) => {
+        Some(arn) if from_history.is_none() && reads_roles && listed.role_arn.is_none() && has_role_lookup(kind) => {
             match lister.execution_role(kind, &arn).await {
                 Ok(role) => role,
                 Err(err) => return failed(err.to_string()),
@@ -178,10 +207,17 @@ async fn tag_listed(
     };
     match subject_for(kind, listed, role.as_deref()) {
         Err(refusal) => Outcome::skipped(refusal.to_string(), Some(kind.create_event), Some(&listed.arn)),
-        Ok(subject) => match tagger.tag_resource(&subject, options).await {
-            Ok(outcome) => outcome,
-            Err(err) => failed(err.to_string()),
-        },
+        Ok(listed_subject) => {
+            // NOTE: the create record names the creator: tagged as the event path would have.
+            let subject = match from_history {
+                Some(call) => call.subject_under(&tagger.policy().tags),
+                None => listed_subject,
+            };
+            match tagger.tag_resource(&subject, options).await {
+                Ok(outcome) => outcome,
+                Err(err) => failed(err.to_string()),
+            }
+        }
     }
 }
 

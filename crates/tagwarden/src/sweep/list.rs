@@ -48,6 +48,7 @@ pub struct Page {
 pub struct Lister {
     clients: Clients,
     domains: Mutex<Option<HashMap<String, SageMakerArn>>>,
+    history: Option<super::EventHistory>,
 }
 
 /// One page of a listing whose summaries carry ARNs: `arn_page!(request, token, operation, items, arn, status)`.
@@ -75,7 +76,18 @@ fn none<T>(_: &T) -> Option<String> {
 impl Lister {
     /// A lister using these clients.
     pub fn new(clients: Clients) -> Self {
-        Self { clients, domains: Mutex::new(None) }
+        Self { clients, domains: Mutex::new(None), history: None }
+    }
+
+    /// The same lister, reading who created what from CloudTrail's event history before it sweeps.
+    pub fn with_history(mut self, history: super::EventHistory) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// The event history the sweep reads creators from, if any.
+    pub fn history(&self) -> Option<&super::EventHistory> {
+        self.history.as_ref()
     }
 
     /// The clients it lists with.

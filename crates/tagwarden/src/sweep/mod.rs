@@ -12,6 +12,7 @@
 //! the deadline, and [`handle_event`], the Lambda handler that sweeps on a schedule.
 
 mod apply;
+pub mod history;
 pub mod list;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use apply::{DEADLINE_MARGIN, handle_event, sweep};
+pub use history::{EventHistory, HistoryState};
 pub use list::{Listed, Lister, Page, has_role_lookup};
 
 use crate::identity::{Creator, Via};
@@ -99,6 +101,9 @@ pub struct SweepState {
     /// Per ARN resource type.
     #[serde(default)]
     pub types: BTreeMap<String, TypeState>,
+    /// The pass over CloudTrail's event history: who created what ([`history`]).
+    #[serde(default)]
+    pub history: HistoryState,
 }
 
 /// Progress of one resource type.
@@ -177,6 +182,25 @@ pub struct SweepSummary {
     pub max_in_flight: usize,
     /// What the sweep does not cover.
     pub not_swept: Vec<&'static str>,
+    /// The pass over CloudTrail's event history, when the sweep reads it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySummary>,
+}
+
+/// What the pass over CloudTrail's event history found and cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HistorySummary {
+    /// Resources whose create record the history holds.
+    pub records: usize,
+    /// Resources swept with the creator their record names.
+    pub creators_named: u64,
+    /// `LookupEvents` calls, over all runs with the same state.
+    pub calls: u64,
+    /// Every create event name was read to the end.
+    pub complete: bool,
+    /// Why the pass stopped, if it failed (the sweep goes on with unknown creators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl SweepSummary {

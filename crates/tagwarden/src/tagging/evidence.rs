@@ -3,7 +3,7 @@
 //! Studio's `sagemaker:user-profile-arn`, `sagemaker:space-arn` and `sagemaker:domain-arn` and a pipeline
 //! step's `sagemaker:pipeline-execution-arn` are tags, and tags are what a caller passes in a create
 //! request. AWS reserves the `aws:` prefix for itself, but documents no refusal of caller-supplied
-//! `sagemaker:` keys (its own guides tell users to apply them by hand outside Studio; README, reference),
+//! `sagemaker:` keys (its own guides tell users to apply them by hand outside Studio; `docs/references.md`),
 //! so Tagwarden does not depend on one. A key is *contested* when the create request of a person or tool
 //! carried it, or when nothing recorded the creation (the sweep, a tamper restore); a key on the resource
 //! that a recorded request did not carry, or that SageMaker itself sent (`invokedBy:
@@ -100,7 +100,7 @@ impl AutoTagger {
         let (mut claims, contested) = claims(subject, existing);
         let role = acting_role(&subject.creator);
         if STUDIO_KEYS.iter().any(|key| contested.contains(key)) {
-            self.confirm_studio(&mut claims, role, warnings).await?;
+            self.confirm_studio(&mut claims, &contested, role, warnings).await?;
         }
         if let Some(execution) = claims.get(PIPELINE_EXECUTION_TAG).cloned() {
             let by_a_person = subject.provenance == Provenance::Caller && contested.contains(PIPELINE_EXECUTION_TAG);
@@ -128,11 +128,12 @@ impl AutoTagger {
         Ok(claims)
     }
 
-    /// Keeps of contested Studio claims what the acting role confirms: the profile for its own role, the
-    /// domain for any of its roles, never a space.
+    /// Keeps of the contested Studio claims what the acting role confirms: the profile for its own role,
+    /// the domain for any of its roles, never a space; SageMaker's own keys stay as they are.
     async fn confirm_studio(
         &self,
         claims: &mut Tags,
+        contested: &BTreeSet<&'static str>,
         role: Option<&str>,
         warnings: &mut Vec<String>,
     ) -> Result<(), AwsError> {
@@ -150,8 +151,10 @@ impl AutoTagger {
             profile_ok = own.as_deref().is_some_and(|own| same_role(own, role) && !is_default(own));
             domain_ok = profile_ok || is_default(role) || own.as_deref().is_some_and(|own| same_role(own, role));
         }
+        profile_ok |= !contested.contains(STUDIO_PROFILE_TAG);
+        domain_ok |= !contested.contains(STUDIO_DOMAIN_TAG) && claims.contains_key(STUDIO_DOMAIN_TAG);
         let what = "not recorded as SageMaker's own (a caller's request carried it, or nothing recorded the creation)";
-        if claims.remove(STUDIO_SPACE_TAG).is_some() {
+        if contested.contains(STUDIO_SPACE_TAG) && claims.remove(STUDIO_SPACE_TAG).is_some() {
             warnings.push(format!("{STUDIO_SPACE_TAG} {what}: not used, every space runs as the same role"));
         }
         if !profile_ok && claims.remove(STUDIO_PROFILE_TAG).is_some() {
@@ -186,9 +189,10 @@ impl AutoTagger {
         if creator.kind != CreatorKind::StudioUserProfile || creator.via != Via::SourceIdentity {
             return Ok(creator);
         }
-        let (Some(profile), Some(role)) = (creator.profile.as_ref(), acting_role(&creator)) else {
+        let Some(profile) = creator.profile.as_ref() else {
             return Ok(creator);
         };
+        let role = acting_role(&creator).unwrap_or("none");
         let confirmed = match &profile.domain_id {
             Some(domain) => self.is_studio_role(domain, Some(&profile.name), role, warnings).await?,
             None => false,
