@@ -21,6 +21,7 @@ mod org_budget;
 mod outage;
 mod plans;
 mod reserved_tags;
+mod scaling;
 mod source_repair;
 mod sweep;
 mod tamper;

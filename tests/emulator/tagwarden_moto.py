@@ -44,6 +44,16 @@ Gaps filled (one section below per gap):
    recommendations, AI benchmark/recommendation and edge packaging jobs,
    inference experiments, partner apps, flow definitions): Create*, List*,
    tags, the tagging API, and DescribeInferenceExperiment.
+12. Scaling what keeps running (the budget-enforcer) -- serverless variants'
+   provisioned concurrency in UpdateEndpointWeightsAndCapacities
+   (``ServerlessUpdateConfig``, ignored by moto); inference components
+   (Create/Describe/List/UpdateInferenceComponentRuntimeConfig, tags, the
+   tagging API: not in moto); UpdateCluster (moto has HyperPod clusters but
+   cannot update them); training jobs' warm pools (``WarmPoolStatus`` in
+   DescribeTrainingJob, ``WarmPoolStatusEquals`` in ListTrainingJobs,
+   UpdateTrainingJob's ``ResourceConfig.KeepAlivePeriodInSeconds``).
+   Application Auto Scaling is moto's own, with the inference-component
+   dimension (``sagemaker:inference-component:DesiredCopyCount``) it lacks.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -706,7 +716,7 @@ def _empty_listing(member: str) -> Callable[[R], ActionResult]:
 
 
 r_list_labeling_jobs = _empty_listing("LabelingJobSummaryList")
-r_list_inference_components = _empty_listing("InferenceComponents")
+# NOTE: ListInferenceComponents: gap 12 keeps inference components and lists them.
 r_list_monitoring_schedules = _empty_listing("MonitoringScheduleSummaries")
 
 
@@ -905,6 +915,7 @@ def install() -> None:
         if name.startswith("r_") and callable(fn):
             setattr(SageMakerResponse, name[2:], fn)
     _serialise_dynamodb_items()
+    _install_scaling()  # gap 12
     _installed = True
 
 
@@ -1211,6 +1222,241 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+# --------------------------------------------------------------------------
+# Gap 12: scaling what keeps running (serverless variants, inference
+# components, HyperPod clusters, warm pools)
+# --------------------------------------------------------------------------
+# Same wire shapes as the AWS API model; moto's request parser and serializer
+# shape them.  Installed by install() after the other gaps, each wrapping
+# what is there then (e.g. gap 10's DescribeTrainingJob).
+
+# -- serverless variants: ServerlessUpdateConfig.ProvisionedConcurrency --------
+
+def _scaling_update_weights(orig: Callable[..., str]) -> Callable[..., str]:
+    def update_endpoint_weights_and_capacities(self: B, endpoint_name: str,
+                                               desired_weights_and_capacities: list[dict[str, Any]]) -> str:
+        endpoint = self.endpoints.get(endpoint_name)
+        serverless = {d["VariantName"]: d["ServerlessUpdateConfig"]
+                      for d in desired_weights_and_capacities or [] if d.get("ServerlessUpdateConfig")}
+        # NOTE: moto sets DesiredInstanceCount to None for an entry without one; a serverless variant has none.
+        rest = [d for d in desired_weights_and_capacities or [] if d["VariantName"] not in serverless]
+        arn = orig(self, endpoint_name, rest) if rest or endpoint is None else endpoint.arn
+        for variant in endpoint.production_variants if endpoint else []:
+            update = serverless.get(variant.get("VariantName"))
+            if not update:
+                continue
+            for key in ("CurrentServerlessConfig", "DesiredServerlessConfig"):
+                config = dict(variant.get(key) or {})
+                config.update({k: v for k, v in update.items() if v is not None})
+                variant[key] = config
+        return arn
+    return update_endpoint_weights_and_capacities
+
+
+# -- inference components ----------------------------------------------------
+
+class InferenceComponent:
+    def __init__(self, backend: B, request: dict[str, Any]) -> None:
+        self.name = request["InferenceComponentName"]
+        self.arn = arn_formatter("inference-component", self.name, backend.account_id, backend.region_name)
+        self.endpoint_name = request["EndpointName"]
+        self.endpoint_arn = arn_formatter("endpoint", self.endpoint_name, backend.account_id, backend.region_name)
+        self.variant_name = request.get("VariantName")
+        self.specification = request.get("Specification") or {}
+        self.copies = int((request.get("RuntimeConfig") or {}).get("CopyCount", 1))
+        self.tags = list(request.get("Tags") or [])
+        self.status = "InService"
+        self.creation_time = self.last_modified_time = utcnow()
+
+    def summary(self) -> dict[str, Any]:
+        return _compact({"CreationTime": self.creation_time, "InferenceComponentArn": self.arn,
+                         "InferenceComponentName": self.name, "EndpointArn": self.endpoint_arn,
+                         "EndpointName": self.endpoint_name, "VariantName": self.variant_name,
+                         "InferenceComponentStatus": self.status, "LastModifiedTime": self.last_modified_time})
+
+    def describe(self) -> dict[str, Any]:
+        return _compact({**self.summary(), "Specification": self.specification,
+                         "RuntimeConfig": {"DesiredCopyCount": self.copies, "CurrentCopyCount": self.copies}})
+
+
+def _components(backend: B) -> dict[str, InferenceComponent]:
+    return _state(backend, "inference_components")
+
+
+def _component(backend: B, name: str) -> InferenceComponent:
+    found = _components(backend).get(name)
+    if found is None:
+        arn = arn_formatter("inference-component", name, backend.account_id, backend.region_name)
+        raise ValidationError(f"Could not find inference component \"{arn}\".")
+    return found
+
+
+def r_create_inference_component(self: R) -> ActionResult:
+    backend = self.sagemaker_backend
+    request = {k: self._get_param(k) for k in ("InferenceComponentName", "EndpointName", "VariantName",
+                                               "Specification", "RuntimeConfig", "Tags")}
+    _require(request["InferenceComponentName"], "InferenceComponentName")
+    _require(request["EndpointName"], "EndpointName")
+    if request["InferenceComponentName"] in _components(backend):
+        raise ResourceInUseException(f"Inference component {request['InferenceComponentName']} already exists")
+    component = InferenceComponent(backend, request)
+    _components(backend)[component.name] = component
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def r_describe_inference_component(self: R) -> ActionResult:
+    return ActionResult(_component(self.sagemaker_backend, self._get_param("InferenceComponentName")).describe())
+
+
+def r_list_inference_components(self: R) -> ActionResult:
+    items = list(_components(self.sagemaker_backend).values())
+    status, endpoint = self._get_param("StatusEquals"), self._get_param("EndpointNameEquals")
+    items = [c for c in items if (not status or c.status == status)
+             and (not endpoint or c.endpoint_name == endpoint)]
+    page, token = _page(_sorted(items, "CreationTime", self._get_param("SortOrder")),
+                        self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({"InferenceComponents": [c.summary() for c in page], "NextToken": token}))
+
+
+def r_update_inference_component_runtime_config(self: R) -> ActionResult:
+    component = _component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
+    config = _require(self._get_param("DesiredRuntimeConfig"), "DesiredRuntimeConfig")
+    component.copies = int(_require(config.get("CopyCount"), "DesiredRuntimeConfig.CopyCount"))
+    component.last_modified_time = utcnow()
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+# -- HyperPod clusters: UpdateCluster ----------------------------------------
+
+def r_update_cluster(self: R) -> ActionResult:
+    backend = self.sagemaker_backend
+    name = _require(self._get_param("ClusterName"), "ClusterName").split("/")[-1]
+    cluster = backend.clusters.get(name)
+    if cluster is None:
+        raise ResourceNotFound(f"Could not find cluster '{name}'.")
+    groups = {g["InstanceGroupName"]: g for g in cluster.instance_groups}
+    for spec in self._get_param("InstanceGroups") or []:
+        group = groups.get(spec["InstanceGroupName"])
+        if group is None:  # NOTE: AWS adds a new group; the enforcer never sends one.
+            raise ValidationError(f"Instance group {spec['InstanceGroupName']} is not in cluster {name}.")
+        if spec.get("InstanceType") and spec["InstanceType"] != group["InstanceType"]:
+            raise ValidationError("InstanceType of an existing instance group cannot be changed.")
+        group["CurrentCount"] = group["TargetCount"] = int(spec["InstanceCount"])
+    return ActionResult({"ClusterArn": cluster.arn})
+
+
+# -- training jobs' warm pools -----------------------------------------------
+
+def _warm_pool(job: Any) -> dict[str, Any] | None:
+    """The WarmPoolStatus AWS reports: Available while a completed job keeps its
+    pool, Terminated once released (KeepAlivePeriodInSeconds set to 0)."""
+    if getattr(job, "tw_warm_pool_released", False):
+        return {"Status": "Terminated"}
+    keep_alive = int((job.resource_config or {}).get("KeepAlivePeriodInSeconds") or 0)
+    if keep_alive > 0 and job.training_job_status == "Completed":
+        return {"Status": "Available"}
+    return None
+
+
+def _scaling_describe_training_job(orig: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def describe_training_job(self: B, training_job_name: str) -> dict[str, Any]:
+        response = orig(self, training_job_name)
+        job = self.training_jobs.get(training_job_name)
+        pool = _warm_pool(job) if job is not None else None
+        return {**response, "WarmPoolStatus": pool} if pool else response
+    return describe_training_job
+
+
+def _scaling_list_training_jobs(orig: Callable[[R], Any]) -> Callable[[R], Any]:
+    def list_training_jobs(self: R) -> Any:
+        wanted = self._get_param("WarmPoolStatusEquals")
+        if not wanted:
+            return orig(self)
+        jobs = [j for j in self.sagemaker_backend.training_jobs.values()
+                if (_warm_pool(j) or {}).get("Status") == wanted]
+        page, token = _page(_sorted(jobs, "CreationTime", self._get_param("SortOrder")),
+                            self._get_param("MaxResults"), self._get_param("NextToken"))
+        summaries = [_compact({"TrainingJobName": j.training_job_name, "TrainingJobArn": j.arn,
+                               "CreationTime": j.creation_time, "LastModifiedTime": j.last_modified_time,
+                               "TrainingJobStatus": j.training_job_status, "WarmPoolStatus": _warm_pool(j)})
+                     for j in page]
+        return ActionResult(_compact({"TrainingJobSummaries": summaries, "NextToken": token}))
+    return list_training_jobs
+
+
+def r_update_training_job(self: R) -> ActionResult:
+    backend = self.sagemaker_backend
+    name = _require(self._get_param("TrainingJobName"), "TrainingJobName")
+    job = backend.training_jobs.get(name)
+    if job is None:
+        arn = arn_formatter("training-job", name, backend.account_id, backend.region_name)
+        raise ValidationError(f"Could not find training job '{arn}'.")
+    update = self._get_param("ResourceConfig") or {}
+    if "KeepAlivePeriodInSeconds" in update:
+        keep_alive = int(update["KeepAlivePeriodInSeconds"])
+        job.resource_config = {**(job.resource_config or {}), "KeepAlivePeriodInSeconds": keep_alive}
+        if keep_alive == 0:
+            job.tw_warm_pool_released = True
+    job.last_modified_time = utcnow()
+    return ActionResult({"TrainingJobArn": job.arn})
+
+
+def _scaling_resource_from_arn(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_resource_from_arn(self: B, arn: str) -> Any:
+        m = _ARN_RE.match(arn or "")
+        if m and m["type"] == "inference-component":
+            store = _components(self)
+            found = store.get(m["path"]) or _casefold_lookup(store, m["path"])
+            if found is None:
+                raise ValidationError(f"Could not find resource {arn}.")
+            return found
+        return orig(self, arn)
+    return _get_resource_from_arn
+
+
+def _scaling_tagged_resources(orig: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
+    def iter_tagged_resources(self: B) -> Iterable[Any]:
+        from moto.core.resource_tagging import TaggedResource
+
+        yield from orig(self)
+        for c in _components(self).values():
+            yield TaggedResource(arn=c.arn, resource_type="sagemaker:inference-component",
+                                 tags={t["Key"]: t.get("Value", "") for t in c.tags})
+    return iter_tagged_resources
+
+
+# -- Application Auto Scaling: the inference-component dimension ---------------
+
+def _install_component_dimension() -> None:
+    """moto's Application Auto Scaling knows the variant dimension but not
+    ``sagemaker:inference-component:DesiredCopyCount`` (AWS has both): its
+    validation enum gains it; everything else is moto's own."""
+    from enum import Enum
+
+    from moto.applicationautoscaling import models as aas_models
+    from moto.applicationautoscaling import responses as aas_responses
+
+    current = aas_models.ScalableDimensionValueSet
+    wanted = "sagemaker:inference-component:DesiredCopyCount"
+    if wanted in [d.value for d in current]:
+        return
+    extended = Enum("ScalableDimensionValueSet",  # type: ignore[misc]
+                    {**{d.name: d.value for d in current},
+                     "SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT": wanted})
+    aas_models.ScalableDimensionValueSet = extended
+    aas_responses.ScalableDimensionValueSet = extended
+
+
+def _install_scaling() -> None:
+    _install_component_dimension()
+    for name, wrap in (("update_endpoint_weights_and_capacities", _scaling_update_weights),
+                       ("describe_training_job", _scaling_describe_training_job),
+                       ("_get_resource_from_arn", _scaling_resource_from_arn),
+                       ("iter_tagged_resources", _scaling_tagged_resources)):
+        setattr(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))
+    SageMakerResponse.list_training_jobs = _scaling_list_training_jobs(SageMakerResponse.list_training_jobs)
 
 
 if __name__ == "__main__":

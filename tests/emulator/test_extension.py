@@ -44,6 +44,10 @@ ADDED_OPS = {
         "InferenceRecommendationsJob", "InferenceExperiment", "PartnerApp", "FlowDefinition", "AIBenchmarkJob",
         "AIRecommendationJob", "EdgePackagingJob") for verb in ("Create", "List")),
     "DescribeInferenceExperiment",
+    # gap 12: scaling what keeps running
+    "CreateInferenceComponent", "DescribeInferenceComponent", "UpdateInferenceComponentRuntimeConfig",
+    "UpdateCluster", "UpdateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs",
+    "UpdateEndpointWeightsAndCapacities",
 }
 SM_MODEL = botocore.session.get_session().get_service_model("sagemaker")
 
@@ -713,11 +717,11 @@ def test_listings_for_the_sweep(sm, raw_checked):
     sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "team", "Value": "x"}])
     assert sm.list_tags(ResourceArn=group_arn)["Tags"] == [{"Key": "team", "Value": "x"}]
     assert sm.list_labeling_jobs()["LabelingJobSummaryList"] == []
-    assert sm.list_inference_components()["InferenceComponents"] == []
     assert sm.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
     with pytest.raises(ClientError) as e:
         sm.list_labeling_jobs(NextToken="not-a-token")
     assert err(e)[:2] == ("ValidationException", 400)
+    assert sm.list_inference_components()["InferenceComponents"] == []  # none created: gap 12 keeps them
     assert {"ListFeatureGroups", "ListLabelingJobs", "ListInferenceComponents",
             "ListMonitoringSchedules"} <= set(raw_checked)
 
@@ -846,3 +850,107 @@ def test_cost_bearing_kinds_are_created_listed_and_tagged(server, sm, tagging, r
     with pytest.raises(ClientError) as e:
         sm.describe_inference_experiment(Name="nope")
     assert err(e)[0] == "ResourceNotFound"
+# Gap 12: scaling what keeps running
+# --------------------------------------------------------------------------
+
+def _endpoint(sm, name: str, variant: dict) -> None:
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": "img", "ModelDataUrl": "s3://bucket/model.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName=f"{name}-config",
+                              ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model",
+                                                   **variant}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def test_serverless_provisioned_concurrency_is_lowered_and_put_back(sm, raw_checked):
+    _endpoint(sm, "sls", {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 20,
+                                               "ProvisionedConcurrency": 10}})
+    update = {"VariantName": "AllTraffic", "ServerlessUpdateConfig": {"ProvisionedConcurrency": 1}}
+    sm.update_endpoint_weights_and_capacities(EndpointName="sls", DesiredWeightsAndCapacities=[update])
+    variant = sm.describe_endpoint(EndpointName="sls")["ProductionVariants"][0]
+    assert variant["CurrentServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 20,
+                                                  "ProvisionedConcurrency": 1}
+    assert "CurrentInstanceCount" not in variant
+    update["ServerlessUpdateConfig"]["ProvisionedConcurrency"] = 10
+    sm.update_endpoint_weights_and_capacities(EndpointName="sls", DesiredWeightsAndCapacities=[update])
+    variant = sm.describe_endpoint(EndpointName="sls")["ProductionVariants"][0]
+    assert variant["DesiredServerlessConfig"]["ProvisionedConcurrency"] == 10
+    assert "UpdateEndpointWeightsAndCapacities" in raw_checked
+
+
+def test_inference_components_are_created_listed_tagged_and_scaled(sm, tagging, server, raw_checked):
+    _endpoint(sm, "host", {"InstanceType": "ml.g4dn.xlarge", "InitialInstanceCount": 2})
+    ic = sm.create_inference_component(
+        InferenceComponentName="llm", EndpointName="host", VariantName="AllTraffic",
+        Specification={"ModelName": "host-model",
+                       "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
+        RuntimeConfig={"CopyCount": 4}, Tags=[{"Key": "cost-center", "Value": "CC-1"}])["InferenceComponentArn"]
+    assert ic == arn("inference-component", "llm")
+    listed = sm.list_inference_components(StatusEquals="InService")["InferenceComponents"]
+    assert [c["InferenceComponentArn"] for c in listed] == [ic]
+    assert sm.list_tags(ResourceArn=ic)["Tags"] == [{"Key": "cost-center", "Value": "CC-1"}]
+    found = tagging.get_resources(ResourceTypeFilters=["sagemaker:inference-component"],
+                                  TagFilters=[{"Key": "cost-center", "Values": ["CC-1"]}])
+    assert [r["ResourceARN"] for r in found["ResourceTagMappingList"]] == [ic]
+    aas = _make_client("application-autoscaling", server)
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/llm",
+              "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
+    aas.register_scalable_target(**target, MinCapacity=2, MaxCapacity=8)
+    found = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm"])
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in found["ScalableTargets"]] == [(2, 8)]
+    sm.update_inference_component_runtime_config(InferenceComponentName="llm",
+                                                 DesiredRuntimeConfig={"CopyCount": 1})
+    runtime = sm.describe_inference_component(InferenceComponentName="llm")["RuntimeConfig"]
+    assert runtime == {"DesiredCopyCount": 1, "CurrentCopyCount": 1}
+    with pytest.raises(ClientError) as e:
+        sm.update_inference_component_runtime_config(InferenceComponentName="ghost",
+                                                     DesiredRuntimeConfig={"CopyCount": 1})
+    assert err(e)[:2] == ("ValidationException", 400)
+    assert {"CreateInferenceComponent", "DescribeInferenceComponent",
+            "UpdateInferenceComponentRuntimeConfig"} <= set(raw_checked)
+
+
+def _cluster(sm, name: str, count: int) -> str:
+    group = {"InstanceGroupName": "workers", "InstanceType": "ml.g5.xlarge", "InstanceCount": count,
+             "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/", "OnCreate": "on_create.sh"},
+             "ExecutionRole": ROLE, "ThreadsPerCore": 1}
+    return sm.create_cluster(ClusterName=name, InstanceGroups=[group],
+                             Tags=[{"Key": "cost-center", "Value": "CC-1"}])["ClusterArn"]
+
+
+def test_update_cluster_changes_an_instance_groups_count_and_never_its_type(sm, raw_checked):
+    _cluster(sm, "hp", 4)
+    spec = {"InstanceGroupName": "workers", "InstanceType": "ml.g5.xlarge", "InstanceCount": 1,
+            "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/", "OnCreate": "on_create.sh"},
+            "ExecutionRole": ROLE}
+    sm.update_cluster(ClusterName="hp", InstanceGroups=[spec])
+    group = sm.describe_cluster(ClusterName="hp")["InstanceGroups"][0]
+    assert (group["CurrentCount"], group["TargetCount"]) == (1, 1)
+    with pytest.raises(ClientError) as e:
+        sm.update_cluster(ClusterName="hp", InstanceGroups=[{**spec, "InstanceType": "ml.p5.48xlarge"}])
+    assert err(e)[:2] == ("ValidationException", 400)
+    with pytest.raises(ClientError) as e:
+        sm.update_cluster(ClusterName="ghost", InstanceGroups=[spec])
+    assert err(e)[0] == "ResourceNotFound"
+    assert "UpdateCluster" in raw_checked
+
+
+def test_a_completed_jobs_warm_pool_is_available_until_its_keep_alive_is_set_to_zero(sm, server, raw_checked):
+    job = sm.create_training_job(
+        TrainingJobName="warm", RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://bucket/out"},
+        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10,
+                        "KeepAlivePeriodInSeconds": 1800},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600})["TrainingJobArn"]
+    _training_job(sm, "cold")
+    http(f"{server}/_tagwarden/status", "POST", {"arn": job, "status": "Completed"})
+    assert sm.describe_training_job(TrainingJobName="warm")["WarmPoolStatus"] == {"Status": "Available"}
+    assert "WarmPoolStatus" not in sm.describe_training_job(TrainingJobName="cold")
+    pooled = sm.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"]
+    assert [j["TrainingJobArn"] for j in pooled] == [job]
+    sm.update_training_job(TrainingJobName="warm", ResourceConfig={"KeepAlivePeriodInSeconds": 0})
+    assert sm.describe_training_job(TrainingJobName="warm")["WarmPoolStatus"] == {"Status": "Terminated"}
+    assert sm.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"] == []
+    assert len(sm.list_training_jobs()["TrainingJobSummaries"]) == 2, "without the filter: moto's own listing"
+    assert {"UpdateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs"} <= set(raw_checked)

@@ -30,6 +30,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     /// DynamoDB (the budget-enforcer's ledger).
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Application Auto Scaling (the scalable targets of autoscaled endpoint variants).
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 impl Clients {
@@ -44,6 +46,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
         }
     }
 

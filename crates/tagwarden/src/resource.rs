@@ -180,6 +180,10 @@ sagemaker_calls! {
         App => "DeleteApp",
         /// `UpdateEndpointWeightsAndCapacities` to the lowest instance count (undone by the same call).
         EndpointCapacity => "UpdateEndpointWeightsAndCapacities",
+        /// `UpdateInferenceComponentRuntimeConfig` to the lowest copy count (undone by the same call).
+        InferenceComponentCopies => "UpdateInferenceComponentRuntimeConfig",
+        /// `UpdateCluster` to the lowest instance count per group (undone by the same call; never deleted).
+        ClusterInstances => "UpdateCluster",
     }
 }
 
@@ -189,6 +193,8 @@ impl Stop {
         match self {
             Self::NotebookInstance => Some("sagemaker:StartNotebookInstance"),
             Self::EndpointCapacity => Some(Self::EndpointCapacity.iam_action()),
+            Self::InferenceComponentCopies => Some(Self::InferenceComponentCopies.iam_action()),
+            Self::ClusterInstances => Some(Self::ClusterInstances.iam_action()),
             Self::TrainingJob
             | Self::ProcessingJob
             | Self::TransformJob
@@ -514,7 +520,8 @@ pub const KINDS: &[ResourceKind] = &[
         "inferenceComponentArn",
         "inferenceComponentName",
         L::InferenceComponents,
-    ),
+    )
+    .stop(Stop::InferenceComponentCopies),
     ResourceKind::new("experiment", "CreateExperiment", "experimentArn", "experimentName", L::Experiments),
     ResourceKind::new("feature-group", "CreateFeatureGroup", "featureGroupArn", "featureGroupName", L::FeatureGroups),
     ResourceKind::new(
@@ -524,7 +531,8 @@ pub const KINDS: &[ResourceKind] = &[
         "monitoringScheduleName",
         L::MonitoringSchedules,
     ),
-    ResourceKind::new("cluster", "CreateCluster", "clusterArn", "clusterName", L::Clusters),
+    ResourceKind::new("cluster", "CreateCluster", "clusterArn", "clusterName", L::Clusters)
+        .stop(Stop::ClusterInstances),
     // NOTE: CloudTrail names `responseElements` after the API's output members in lowerCamelCase:
     // `TrackingServerArn` -> `trackingServerArn`, `Arn` -> `arn`, `AIBenchmarkJobArn` -> `aIBenchmarkJobArn`.
     ResourceKind::new(

@@ -208,6 +208,7 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         sts: client!(aws_sdk_sts, rules.iter().copied(), http, policy),
         ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
         dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy),
+        autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy),
     };
     (clients, fault)
 }
@@ -364,6 +365,8 @@ fn undo_item(
 /// budget's cost filters), one SageMaker execution role, two user profiles (one with its own role, one
 /// using the domain's), markers in place for `restore`.
 fn enforcer_world() -> World {
+    use aws_sdk_applicationautoscaling::Client as Aas;
+    use aws_sdk_applicationautoscaling::operation as aas;
     use aws_sdk_dynamodb::Client as Ddb;
     use aws_sdk_dynamodb::operation as ddb;
     use aws_sdk_sagemaker::Client as Sm;
@@ -411,6 +414,8 @@ fn enforcer_world() -> World {
                         "sagemaker:transform-job" => &["transform-job/xform-1"],
                         "sagemaker:hyper-parameter-tuning-job" => &["hyper-parameter-tuning-job/hpo-1"],
                         "sagemaker:endpoint" => &["endpoint/ep-1"],
+                        "sagemaker:inference-component" => &["inference-component/ic-1"],
+                        "sagemaker:cluster" => &["cluster/hp-1"],
                         "sagemaker:user-profile" => &["user-profile/d-1/alice", "user-profile/d-1/bob"],
                         _ => &[],
                     };
@@ -521,6 +526,113 @@ fn enforcer_world() -> World {
                 let variant =
                     t::ProductionVariantSummary::builder().variant_name("AllTraffic").current_instance_count(2).build();
                 op::describe_endpoint::DescribeEndpointOutput::builder().production_variants(variant).build()
+            }),
+        ),
+        (
+            "DescribeScalableTargets",
+            mock!(Aas::describe_scalable_targets).then_compute_output(|input| {
+                use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalableTarget, ServiceNamespace};
+                let mut out = aas::describe_scalable_targets::DescribeScalableTargetsOutput::builder();
+                for id in input.resource_ids() {
+                    let target = ScalableTarget::builder()
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .resource_id(id)
+                        .scalable_dimension(input.scalable_dimension().cloned().unwrap_or(ScalableDimension::SageMakerVariantDesiredInstanceCount))
+                        .min_capacity(2)
+                        .max_capacity(4)
+                        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/aas"))
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap();
+                    out = out.scalable_targets(target);
+                }
+                out.build()
+            }),
+        ),
+        (
+            "RegisterScalableTarget",
+            mock!(Aas::register_scalable_target)
+                .then_output(|| aas::register_scalable_target::RegisterScalableTargetOutput::builder().build()),
+        ),
+        (
+            "ListInferenceComponents",
+            mock!(Sm::list_inference_components).then_output(move || {
+                let ic = t::InferenceComponentSummary::builder()
+                    .inference_component_name("ic-1")
+                    .inference_component_arn(sm("inference-component/ic-1"))
+                    .endpoint_name("ep-1")
+                    .endpoint_arn(sm("endpoint/ep-1"))
+                    .creation_time(epoch)
+                    .last_modified_time(epoch)
+                    .inference_component_status(t::InferenceComponentStatus::InService)
+                    .build();
+                op::list_inference_components::ListInferenceComponentsOutput::builder().inference_components(ic).build()
+            }),
+        ),
+        (
+            "DescribeInferenceComponent",
+            mock!(Sm::describe_inference_component).then_output(|| {
+                let runtime = t::InferenceComponentRuntimeConfigSummary::builder().desired_copy_count(3).build();
+                op::describe_inference_component::DescribeInferenceComponentOutput::builder()
+                    .inference_component_name("ic-1")
+                    .runtime_config(runtime)
+                    .build()
+            }),
+        ),
+        (
+            "UpdateInferenceComponentRuntimeConfig",
+            mock!(Sm::update_inference_component_runtime_config).then_output(|| {
+                op::update_inference_component_runtime_config::UpdateInferenceComponentRuntimeConfigOutput::builder()
+                    .inference_component_arn(sm("inference-component/ic-1"))
+                    .build()
+            }),
+        ),
+        (
+            "ListClusters",
+            mock!(Sm::list_clusters).then_output(move || {
+                let cluster = t::ClusterSummary::builder()
+                    .cluster_name("hp-1")
+                    .cluster_arn(sm("cluster/hp-1"))
+                    .creation_time(epoch)
+                    .cluster_status(t::ClusterStatus::Inservice)
+                    .build();
+                op::list_clusters::ListClustersOutput::builder().cluster_summaries(cluster).build()
+            }),
+        ),
+        (
+            "DescribeCluster",
+            mock!(Sm::describe_cluster).then_output(|| {
+                let group = t::ClusterInstanceGroupDetails::builder()
+                    .instance_group_name("workers")
+                    .instance_type(t::ClusterInstanceType::MlP548Xlarge)
+                    .current_count(4)
+                    .target_count(4)
+                    .build();
+                op::describe_cluster::DescribeClusterOutput::builder().cluster_name("hp-1").instance_groups(group).build()
+            }),
+        ),
+        (
+            "UpdateCluster",
+            mock!(Sm::update_cluster).then_output(|| {
+                op::update_cluster::UpdateClusterOutput::builder().cluster_arn(sm("cluster/hp-1")).build()
+            }),
+        ),
+        (
+            "DescribeTrainingJob",
+            mock!(Sm::describe_training_job).then_output(|| {
+                let pool = t::WarmPoolStatus::builder().status(t::WarmPoolResourceStatus::Available).build();
+                op::describe_training_job::DescribeTrainingJobOutput::builder()
+                    .training_job_name("train-1")
+                    .warm_pool_status(pool)
+                    .build()
+            }),
+        ),
+        (
+            "UpdateTrainingJob",
+            mock!(Sm::update_training_job).then_output(|| {
+                op::update_training_job::UpdateTrainingJobOutput::builder()
+                    .training_job_arn(sm("training-job/train-1"))
+                    .build()
             }),
         ),
         (
@@ -662,7 +774,17 @@ fn enforcer_world() -> World {
                         undo_item(
                             "scale-endpoints",
                             &sm("endpoint/ep-1"),
-                            r#"{"kind":"endpoint","name":"ep-1","variants":[["AllTraffic",2]]}"#,
+                            r#"{"kind":"endpoint","name":"ep-1","variants":[["AllTraffic",2]],"scalable_targets":[{"resource_id":"endpoint/ep-1/variant/AllTraffic","dimension":"sagemaker:variant:DesiredInstanceCount","min":2,"max":4}]}"#,
+                        ),
+                        undo_item(
+                            "scale-inference-components",
+                            &sm("inference-component/ic-1"),
+                            r#"{"kind":"inference-component","name":"ic-1","copies":3}"#,
+                        ),
+                        undo_item(
+                            "scale-clusters",
+                            &sm("cluster/hp-1"),
+                            r#"{"kind":"cluster","name":"hp-1","instance_groups":[["workers",4]]}"#,
                         ),
                         undo_item(
                             "deny-iam",
@@ -690,7 +812,7 @@ fn enforcer_world() -> World {
 
 fn enforcer_policy(endpoints: &str) -> Policy {
     let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, deny-iam]}}]\n"
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, deny-iam]}}]\n"
     );
     Policy::from_yaml(&yaml, "faults").unwrap()
 }
@@ -874,6 +996,10 @@ const WRITES: &[&str] = &[
     "DeleteApp",
     "DeleteEndpoint",
     "UpdateEndpointWeightsAndCapacities",
+    "RegisterScalableTarget",
+    "UpdateInferenceComponentRuntimeConfig",
+    "UpdateCluster",
+    "UpdateTrainingJob",
     "AddTags",
     "DeleteTags",
     "TagRole",

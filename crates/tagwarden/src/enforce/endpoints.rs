@@ -1,16 +1,22 @@
 //! `scale-endpoints`: scale InService endpoints in scope down to the rule's `min_instances` (after recording
 //! their previous counts in the ledger), or delete them when the rule says `endpoints: {delete: true}`.
-//! `restore` scales the endpoints the ledger recorded back to the recorded counts; the
+//! A variant registered with Application Auto Scaling has its scalable target's MinCapacity/MaxCapacity
+//! recorded and lowered with the count (or the target would put the instances back); a serverless variant
+//! has its provisioned concurrency lowered to 1 (recorded), and one without any is `not-scalable`.
+//! `restore` scales the endpoints the ledger recorded back to the recorded counts and bounds; the
 //! `tagwarden:scaled-by`/`scaled-from` tags are hints for people, never read.
 
-use aws_sdk_sagemaker::types::{DesiredWeightAndCapacity, EndpointStatus};
+use aws_sdk_sagemaker::types::{
+    DesiredWeightAndCapacity, EndpointStatus, ProductionVariantServerlessUpdateConfig, ProductionVariantSummary,
+};
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
-use super::ledger::{Before, Undo};
+use super::ledger::{Before, Bounds, Undo};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::report::Tally;
+use super::scalable;
 use super::{Context, EnforcementAction, SCALED_BY_TAG, SCALED_FROM_TAG};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
@@ -37,6 +43,9 @@ impl EnforcementAction for ScaleEndpoints {
             ("sagemaker:ListEndpoints", Grant::Any),
             ("sagemaker:DescribeEndpoint", Grant::SageMaker),
             ("sagemaker:UpdateEndpointWeightsAndCapacities", Grant::SageMaker),
+            // the variants' scalable targets, lowered with the counts and restored with them
+            ("application-autoscaling:DescribeScalableTargets", Grant::Any),
+            ("application-autoscaling:RegisterScalableTarget", Grant::Any),
             ("sagemaker:DeleteEndpoint", Grant::SageMaker),
             // the `tagwarden:scaled-*` markers
             ("sagemaker:AddTags", Grant::SageMakerMarkers),
@@ -105,6 +114,62 @@ async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally)
     Ok(())
 }
 
+/// What scaling an endpoint's variants down changes: instance counts, scalable targets, provisioned concurrency.
+#[derive(Debug, Default, PartialEq)]
+struct Scaling {
+    /// `(variant, instance count)` above the minimum.
+    instances: Vec<(String, i32)>,
+    /// `(variant, provisioned concurrency)` of serverless variants above the floor.
+    provisioned: Vec<(String, i32)>,
+    /// Serverless variants with nothing to lower (no provisioned concurrency).
+    on_demand: usize,
+    /// Every instance variant, at the minimum or above: its scalable target may still scale it up.
+    instance_variants: Vec<String>,
+}
+
+/// The smallest provisioned concurrency the API accepts (it cannot be removed without a new endpoint config).
+const CONCURRENCY_FLOOR: i32 = 1;
+
+/// What to lower on an endpoint's variants (pure).
+fn scaling_of(variants: &[ProductionVariantSummary], min: i32) -> Scaling {
+    let mut scaling = Scaling::default();
+    for v in variants {
+        let Some(name) = v.variant_name() else { continue };
+        let serverless = v.current_serverless_config().or(v.desired_serverless_config());
+        if let Some(config) = serverless {
+            match config.provisioned_concurrency() {
+                Some(p) if p > CONCURRENCY_FLOOR => scaling.provisioned.push((name.to_owned(), p)),
+                Some(_) => {}
+                None => scaling.on_demand += 1,
+            }
+            continue;
+        }
+        let Some(count) = v.current_instance_count().or(v.desired_instance_count()) else { continue };
+        scaling.instance_variants.push(name.to_owned());
+        if count > min {
+            scaling.instances.push((name.to_owned(), count));
+        }
+    }
+    scaling
+}
+
+fn desired(
+    instances: &[(String, i32)],
+    provisioned: &[(String, i32)],
+    to: Option<i32>,
+) -> Vec<DesiredWeightAndCapacity> {
+    let counts = instances.iter().map(|(variant, count)| {
+        DesiredWeightAndCapacity::builder().variant_name(variant).desired_instance_count(to.unwrap_or(*count)).build()
+    });
+    let concurrency = provisioned.iter().map(|(variant, p)| {
+        let update = ProductionVariantServerlessUpdateConfig::builder()
+            .provisioned_concurrency(to.map_or(*p, |_| CONCURRENCY_FLOOR))
+            .build();
+        DesiredWeightAndCapacity::builder().variant_name(variant).serverless_update_config(update).build()
+    });
+    counts.chain(concurrency).collect()
+}
+
 async fn scale_endpoint(
     actor: &Actor<'_>,
     cx: &Context<'_>,
@@ -115,64 +180,127 @@ async fn scale_endpoint(
 ) -> Result<ResultKind, AwsError> {
     let sm = &actor.clients.sagemaker;
     let described = sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint")?;
-    let above: Vec<(String, i32)> = described
-        .production_variants()
-        .iter()
-        .filter_map(|v| {
-            Some((v.variant_name()?.to_owned(), v.current_instance_count().or(v.desired_instance_count())?))
-        })
-        .filter(|(_, count)| *count > min)
-        .collect();
-    if above.is_empty() {
+    let scaling = scaling_of(described.production_variants(), min);
+    if scaling.on_demand > 0 && scaling.on_demand == described.production_variants().len() {
+        let reason = "serverless without provisioned concurrency: nothing bills while it is idle";
+        return Ok(ResultKind::NotScalable { reason: reason.into() });
+    }
+    // NOTE: a registered scalable target puts the instances back up to its minimum, and its maximum lets a
+    // scaling policy add them again (even to a variant already at the minimum): read it, lower it too.
+    let ids: Vec<String> = scaling.instance_variants.iter().map(|v| scalable::variant_id(name, v)).collect();
+    let targets =
+        if ids.is_empty() { Vec::new() } else { scalable::targets(actor, scalable::VARIANT_INSTANCES, &ids).await? };
+    let lowered: Vec<(Bounds, (i32, i32))> =
+        targets.into_iter().filter_map(|b| scalable::lowered(&b, min).map(|to| (b, to))).collect();
+    if scaling.instances.is_empty() && scaling.provisioned.is_empty() && lowered.is_empty() {
         return Ok(ResultKind::AlreadyScaled);
     }
     // NOTE: the ledger first, so a failure after it never loses the counts to restore.
-    let before = Before::Endpoint { name: name.to_owned(), variants: above.clone() };
+    let before = Before::Endpoint {
+        name: name.to_owned(),
+        variants: scaling.instances.clone(),
+        scalable_targets: lowered.iter().map(|(b, _)| b.clone()).collect(),
+        provisioned_concurrency: scaling.provisioned.clone(),
+    };
     cx.remember(actor, Action::ScaleEndpoints, &target.arn, before).await?;
-    let from = above.iter().map(|(v, c)| format!("{v}={c}")).collect::<Vec<_>>().join(" ");
-    actor.mark(&target.arn, &[(SCALED_BY_TAG, marker), (SCALED_FROM_TAG, from)]).await?;
-    let desired = above
-        .iter()
-        .map(|(variant, _)| {
-            DesiredWeightAndCapacity::builder().variant_name(variant).desired_instance_count(min).build()
-        })
-        .collect();
-    sm.update_endpoint_weights_and_capacities()
-        .endpoint_name(name)
-        .set_desired_weights_and_capacities(Some(desired))
-        .send()
-        .await
-        .aws("UpdateEndpointWeightsAndCapacities")?;
+    let from = scaling.instances.iter().chain(&scaling.provisioned).map(|(v, c)| format!("{v}={c}"));
+    actor.mark(&target.arn, &[(SCALED_BY_TAG, marker), (SCALED_FROM_TAG, from.collect::<Vec<_>>().join(" "))]).await?;
+    for (bounds, (low, high)) in &lowered {
+        scalable::register(actor, bounds, *low, *high).await?;
+    }
+    let down = desired(&scaling.instances, &scaling.provisioned, Some(min));
+    if !down.is_empty() {
+        sm.update_endpoint_weights_and_capacities()
+            .endpoint_name(name)
+            .set_desired_weights_and_capacities(Some(down))
+            .send()
+            .await
+            .aws("UpdateEndpointWeightsAndCapacities")?;
+    }
     Ok(ResultKind::Done)
 }
 
-/// Scales an endpoint the ledger recorded back to its recorded instance counts.
+/// Scales an endpoint the ledger recorded back to its recorded instance counts, provisioned concurrency and
+/// scalable targets' bounds.
 async fn restore_endpoint(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
-    let Before::Endpoint { name, variants } = &undo.before else {
+    let Before::Endpoint { name, variants, scalable_targets, provisioned_concurrency } = &undo.before else {
         return Ok(ResultKind::failed("the ledger's record is not an endpoint's"));
     };
-    let desired: Vec<_> = variants
-        .iter()
-        .map(|(variant, count)| {
-            DesiredWeightAndCapacity::builder().variant_name(variant).desired_instance_count(*count).build()
-        })
-        .collect();
-    let updated = actor
-        .clients
-        .sagemaker
-        .update_endpoint_weights_and_capacities()
-        .endpoint_name(name)
-        .set_desired_weights_and_capacities(Some(desired))
-        .send()
-        .await
-        .aws("UpdateEndpointWeightsAndCapacities");
+    let back = desired(variants, provisioned_concurrency, None);
+    let sm = &actor.clients.sagemaker;
+    // NOTE: only the bounds were lowered (the variants were at the minimum already): check that it exists.
+    let updated = if back.is_empty() {
+        sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint").map(drop)
+    } else {
+        let update = sm.update_endpoint_weights_and_capacities().endpoint_name(name);
+        let update = update.set_desired_weights_and_capacities(Some(back));
+        update.send().await.aws("UpdateEndpointWeightsAndCapacities").map(drop)
+    };
     match updated {
-        Ok(_) => {}
+        Ok(()) => {}
         Err(err) if err.is_not_found() => return Ok(ResultKind::EndpointGone),
         Err(err) => return Err(err),
+    }
+    for bounds in scalable_targets {
+        // NOTE: after the counts, so that the restored minimum never asks for more than the endpoint has.
+        scalable::register(actor, bounds, bounds.min, bounds.max).await?;
     }
     match actor.unmark(&undo.resource, &[SCALED_BY_TAG, SCALED_FROM_TAG]).await {
         Err(err) if !err.is_not_found() => Err(err),
         _ => Ok(ResultKind::Done),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::types::ProductionVariantServerlessConfig;
+
+    use super::*;
+
+    fn instances(name: &str, count: i32) -> ProductionVariantSummary {
+        ProductionVariantSummary::builder().variant_name(name).current_instance_count(count).build()
+    }
+
+    fn serverless(name: &str, provisioned: Option<i32>) -> ProductionVariantSummary {
+        let config = ProductionVariantServerlessConfig::builder()
+            .memory_size_in_mb(2048)
+            .max_concurrency(20)
+            .set_provisioned_concurrency(provisioned)
+            .build();
+        ProductionVariantSummary::builder().variant_name(name).current_serverless_config(config).build()
+    }
+
+    #[test]
+    fn instance_variants_above_the_minimum_and_provisioned_concurrency_above_one_are_lowered() {
+        let variants = [instances("a", 3), instances("b", 1), serverless("c", Some(10)), serverless("d", Some(1))];
+        let scaling = scaling_of(&variants, 1);
+        assert_eq!(scaling.instances, [("a".to_owned(), 3)]);
+        assert_eq!(scaling.provisioned, [("c".to_owned(), 10)]);
+        assert_eq!(scaling.on_demand, 0);
+        let down = desired(&scaling.instances, &scaling.provisioned, Some(1));
+        assert_eq!(down[0].desired_instance_count(), Some(1));
+        let update = down[1].serverless_update_config().and_then(|c| c.provisioned_concurrency());
+        assert_eq!(update, Some(1), "the smallest provisioned concurrency the API accepts");
+        let back = desired(&scaling.instances, &scaling.provisioned, None);
+        assert_eq!(back[0].desired_instance_count(), Some(3));
+        assert_eq!(back[1].serverless_update_config().and_then(|c| c.provisioned_concurrency()), Some(10));
+    }
+
+    #[test]
+    fn a_serverless_variant_without_provisioned_concurrency_has_nothing_to_lower() {
+        let scaling = scaling_of(&[serverless("only", None)], 0);
+        assert_eq!(scaling, Scaling { on_demand: 1, ..Scaling::default() });
+        let at_minimum = scaling_of(&[instances("a", 1)], 1);
+        assert_eq!(at_minimum.instance_variants, ["a"], "its scalable target is still read");
+        assert!(at_minimum.instances.is_empty());
+    }
+
+    #[test]
+    fn an_old_ledger_record_of_an_endpoint_reads_without_bounds_or_concurrency() {
+        let before: Before =
+            serde_json::from_str(r#"{"kind":"endpoint","name":"ep","variants":[["AllTraffic",3]]}"#).unwrap();
+        let Before::Endpoint { scalable_targets, provisioned_concurrency, .. } = &before else { panic!() };
+        assert!(scalable_targets.is_empty() && provisioned_concurrency.is_empty());
+        assert_eq!(before.to_string(), "instances AllTraffic=3");
     }
 }

@@ -141,7 +141,11 @@ async fn running_jobs(actor: &Actor<'_>, kind: &JobKind) -> Result<Vec<(String, 
                 hyper_parameter_tuning_job_name
             )
         }
-        Stop::NotebookInstance | Stop::App | Stop::EndpointCapacity => return Err(not_a_job(kind.stop)),
+        Stop::NotebookInstance
+        | Stop::App
+        | Stop::EndpointCapacity
+        | Stop::InferenceComponentCopies
+        | Stop::ClusterInstances => return Err(not_a_job(kind.stop)),
     })
 }
 
@@ -165,7 +169,11 @@ async fn stop_job(actor: &Actor<'_>, kind: &JobKind, name: &str) -> Result<(), A
             .await
             .aws(operation)
             .map(drop),
-        Stop::NotebookInstance | Stop::App | Stop::EndpointCapacity => Err(not_a_job(kind.stop)),
+        Stop::NotebookInstance
+        | Stop::App
+        | Stop::EndpointCapacity
+        | Stop::InferenceComponentCopies
+        | Stop::ClusterInstances => Err(not_a_job(kind.stop)),
     }
 }
 

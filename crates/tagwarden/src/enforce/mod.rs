@@ -24,7 +24,10 @@
 //! | `notebooks`     | `stop-notebooks`     | `restart-notebook` (if the rule says so) |
 //! | `jobs`          | `stop-jobs`          | — (a stopped job cannot resume)  |
 //! | `studio_apps`   | `delete-studio-apps` | — (user files stay on EFS)       |
-//! | `endpoints`     | `scale-endpoints`    | `restore-endpoint`               |
+//! | `endpoints`     | `scale-endpoints`    | `restore-endpoint` (counts, autoscaling bounds, provisioned concurrency) |
+//! | `inference_components` | `scale-inference-components` | `restore-inference-component` |
+//! | `clusters`      | `scale-clusters`     | `restore-cluster`                |
+//! | `warm_pools`    | `stop-warm-pools`    | — (a released pool cannot come back) |
 //! | `iam`           | `deny-iam`           | `detach-deny`                    |
 //!
 //! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
@@ -61,9 +64,11 @@
 
 mod actor;
 pub mod apply;
+mod clusters;
 mod endpoints;
 mod fanout;
 mod iam;
+mod inference_components;
 mod jobs;
 pub mod ledger;
 mod notebooks;
@@ -72,9 +77,11 @@ pub mod plan;
 mod plans;
 pub mod report;
 mod restore;
+mod scalable;
 pub mod scope;
 mod studio_apps;
 pub mod verify;
+mod warm_pools;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -109,6 +116,9 @@ pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
     &jobs::StopJobs,
     &studio_apps::DeleteStudioApps,
     &endpoints::ScaleEndpoints,
+    &inference_components::ScaleInferenceComponents,
+    &clusters::ScaleClusters,
+    &warm_pools::StopWarmPools,
     &iam::DenyIam,
 ];
 
@@ -438,6 +448,9 @@ mod tests {
             Action::StopJobs,
             Action::DeleteStudioApps,
             Action::ScaleEndpoints,
+            Action::ScaleInferenceComponents,
+            Action::ScaleClusters,
+            Action::StopWarmPools,
             Action::DenyIam,
         ];
         for action in every {
@@ -447,6 +460,9 @@ mod tests {
                 | Action::StopJobs
                 | Action::DeleteStudioApps
                 | Action::ScaleEndpoints
+                | Action::ScaleInferenceComponents
+                | Action::ScaleClusters
+                | Action::StopWarmPools
                 | Action::DenyIam => {}
             }
             let rows = ACTIONS.iter().filter(|row| row.action() == action).count();

@@ -48,6 +48,13 @@ pub enum ResultKind {
     EndpointGone,
     /// Restore: the notebook is gone.
     NotebookGone,
+    /// Restore: the inference component or cluster is gone.
+    ResourceGone,
+    /// Nothing it can lower: e.g. a serverless endpoint without provisioned concurrency (it costs nothing idle).
+    NotScalable {
+        /// Why.
+        reason: String,
+    },
     /// Restore: the notebook stays stopped because its rule does not restart notebooks.
     LeftStopped,
     /// Restore: the notebook is not stopped any more (someone started it): nothing to restart.
@@ -78,6 +85,8 @@ impl ResultKind {
             Self::RoleGone => "role-gone",
             Self::EndpointGone => "endpoint-gone",
             Self::NotebookGone => "notebook-gone",
+            Self::ResourceGone => "resource-gone",
+            Self::NotScalable { .. } => "not-scalable",
             Self::LeftStopped => "left-stopped",
             Self::NotStopped => "not-stopped",
             Self::NotInPlan => "not-in-plan",
@@ -108,6 +117,7 @@ impl fmt::Display for ResultKind {
             Self::Capped { cap } => write!(f, ": safety cap of {cap} per action reached"),
             Self::Failed { reason } => write!(f, ": {reason}"),
             Self::Exempt { reason } => write!(f, ": {reason}"),
+            Self::NotScalable { reason } => write!(f, ": {reason}"),
             Self::ExemptionExpired { detail } => write!(f, ": {detail}"),
             Self::LeftStopped => f.write_str(" (restart_notebooks_on_restore is off)"),
             _ => Ok(()),

@@ -121,6 +121,10 @@ pub struct BudgetRule {
     pub steps: Vec<Step>,
     /// What `scale-endpoints` does.
     pub endpoints: EndpointAction,
+    /// The copy count `scale-inference-components` leaves an in-scope inference component at.
+    pub inference_components_min_copies: i32,
+    /// The instance count `scale-clusters` leaves each instance group of an in-scope HyperPod cluster at.
+    pub clusters_min_instances: i32,
     /// Restart the notebooks Tagwarden stopped when restoring (off: restarting costs money).
     pub restart_notebooks_on_restore: bool,
     /// Overrides the section's `dry_run`.
@@ -256,6 +260,12 @@ pub enum Action {
     ScaleEndpoints,
     /// Attach the deny policy to in-scope execution roles.
     DenyIam,
+    /// Scale InService inference components down to the rule's `inference_components.min_copies`.
+    ScaleInferenceComponents,
+    /// Scale the instance groups of InService HyperPod clusters down to the rule's `clusters.min_instances`.
+    ScaleClusters,
+    /// Release the warm pools of in-scope training jobs (`KeepAlivePeriodInSeconds` to 0; not reversible).
+    StopWarmPools,
 }
 
 impl fmt::Display for Action {
@@ -276,6 +286,10 @@ struct RuleFile {
     steps: Vec<Step>,
     #[serde(default)]
     endpoints: EndpointsFile,
+    #[serde(default)]
+    inference_components: ComponentsFile,
+    #[serde(default)]
+    clusters: ClustersFile,
     #[serde(default)]
     restart_notebooks_on_restore: bool,
     #[serde(default)]
@@ -303,6 +317,32 @@ struct EndpointsFile {
     min_instances: i32,
     #[serde(default)]
     delete: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComponentsFile {
+    #[serde(default = "one")]
+    min_copies: i32,
+}
+
+impl Default for ComponentsFile {
+    fn default() -> Self {
+        Self { min_copies: 1 }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClustersFile {
+    #[serde(default = "one")]
+    min_instances: i32,
+}
+
+impl Default for ClustersFile {
+    fn default() -> Self {
+        Self { min_instances: 1 }
+    }
 }
 
 impl Default for EndpointsFile {
@@ -384,12 +424,22 @@ impl TryFrom<RuleFile> for BudgetRule {
                 return Err(format!("{at}: endpoints.min_instances must be 0 or more, got {min_instances}"));
             }
         };
+        if file.inference_components.min_copies < 0 {
+            let got = file.inference_components.min_copies;
+            return Err(format!("{at}: inference_components.min_copies must be 0 or more, got {got}"));
+        }
+        if file.clusters.min_instances < 0 {
+            let got = file.clusters.min_instances;
+            return Err(format!("{at}: clusters.min_instances must be 0 or more, got {got}"));
+        }
         Ok(Self {
             budget: file.budget,
             scope,
             forecasted: file.forecasted,
             steps: file.steps,
             endpoints,
+            inference_components_min_copies: file.inference_components.min_copies,
+            clusters_min_instances: file.clusters.min_instances,
             restart_notebooks_on_restore: file.restart_notebooks_on_restore,
             dry_run: file.dry_run,
         })
@@ -521,6 +571,23 @@ mod tests {
         let err =
             parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [deny-iam]}]\n");
         assert!(err.unwrap_err().contains("budgets: rules use deny-iam"));
+    }
+
+    #[test]
+    fn the_scaling_actions_minimums_default_to_one_and_refuse_a_negative_count() {
+        let rule = "  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [scale-clusters, scale-inference-components, stop-warm-pools]}]\n";
+        let policy = parse(rule).unwrap();
+        assert_eq!((policy.rules[0].inference_components_min_copies, policy.rules[0].clusters_min_instances), (1, 1));
+        let set =
+            format!("{rule}      inference_components: {{min_copies: 0}}\n      clusters: {{min_instances: 2}}\n");
+        let policy = parse(&set).unwrap();
+        assert_eq!((policy.rules[0].inference_components_min_copies, policy.rules[0].clusters_min_instances), (0, 2));
+        let err = parse(&format!("{rule}      inference_components: {{min_copies: -1}}\n")).unwrap_err();
+        assert!(err.contains("inference_components.min_copies must be 0 or more, got -1"), "{err}");
+        let err = parse(&format!("{rule}      clusters: {{min_instances: -2}}\n")).unwrap_err();
+        assert!(err.contains("clusters.min_instances must be 0 or more, got -2"), "{err}");
+        let err = parse(&format!("{rule}      clusters: {{min_copies: 1}}\n")).unwrap_err();
+        assert!(err.contains("min_copies"), "an unknown key is named: {err}");
     }
 
     #[test]

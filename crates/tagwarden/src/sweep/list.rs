@@ -518,6 +518,7 @@ mod tests {
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, none()),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, none()),
         })
     }
 

@@ -658,6 +658,7 @@ mod tests {
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
         };
         let policy = Arc::new(Policy::example().unwrap());
         AutoTagger::new(clients, policy, &TaggerSettings::default())

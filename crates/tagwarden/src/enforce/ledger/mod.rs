@@ -36,7 +36,7 @@ use crate::aws::{AwsError, ResultExt};
 pub use claims::Claim;
 pub use plans::{Plan, PlanMode, PlanState};
 pub(crate) use records::Journal;
-pub use records::{Before, Entry, Undo};
+pub use records::{Before, Bounds, Entry, Undo};
 pub use sources::{SOURCE_SK, SourceRecord, source_item, source_pk};
 
 /// The index over entries by resource ARN (`resource`, `at`).
@@ -307,7 +307,12 @@ mod tests {
 
     #[test]
     fn the_state_before_reads_as_people_say_it() {
-        let endpoint = Before::Endpoint { name: "ep".into(), variants: vec![("AllTraffic".into(), 3)] };
+        let endpoint = Before::Endpoint {
+            name: "ep".into(),
+            variants: vec![("AllTraffic".into(), 3)],
+            scalable_targets: vec![],
+            provisioned_concurrency: vec![],
+        };
         assert_eq!(endpoint.to_string(), "instances AllTraffic=3");
         assert_eq!(
             Place::of_arn("arn:aws:iam::123456789012:role/r"),

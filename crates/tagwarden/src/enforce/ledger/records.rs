@@ -31,6 +31,29 @@ pub enum Before {
         name: String,
         /// `(variant, instance count)` of every variant that was scaled.
         variants: Vec<(String, i32)>,
+        /// The Application Auto Scaling targets of those variants that were lowered with them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        scalable_targets: Vec<Bounds>,
+        /// `(variant, provisioned concurrency)` of every serverless variant that was lowered.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provisioned_concurrency: Vec<(String, i32)>,
+    },
+    /// An inference component the enforcer scaled down, and its copy count then.
+    InferenceComponent {
+        /// The inference component name.
+        name: String,
+        /// Its desired copy count before.
+        copies: i32,
+        /// Its Application Auto Scaling target, when one was lowered with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scalable_target: Option<Bounds>,
+    },
+    /// A HyperPod cluster the enforcer scaled down, and its instance groups' counts then.
+    Cluster {
+        /// The cluster name.
+        name: String,
+        /// `(instance group, instance count)` of every group that was scaled.
+        instance_groups: Vec<(String, i32)>,
     },
     /// A role the deny policy was attached to by the enforcer (it was not attached before).
     Role {
@@ -45,12 +68,46 @@ impl std::fmt::Display for Before {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Notebook { status, .. } => write!(f, "status {status}"),
-            Self::Endpoint { variants, .. } => {
+            Self::Endpoint { variants, scalable_targets, provisioned_concurrency, .. } => {
                 let counts: Vec<String> = variants.iter().map(|(v, c)| format!("{v}={c}")).collect();
-                write!(f, "instances {}", counts.join(" "))
+                write!(f, "instances {}", counts.join(" "))?;
+                for bounds in scalable_targets {
+                    write!(f, " {bounds}")?;
+                }
+                for (variant, concurrency) in provisioned_concurrency {
+                    write!(f, " provisioned-concurrency {variant}={concurrency}")?;
+                }
+                Ok(())
+            }
+            Self::InferenceComponent { copies, scalable_target, .. } => {
+                write!(f, "copies {copies}")?;
+                scalable_target.iter().try_for_each(|bounds| write!(f, " {bounds}"))
+            }
+            Self::Cluster { instance_groups, .. } => {
+                let counts: Vec<String> = instance_groups.iter().map(|(g, c)| format!("{g}={c}")).collect();
+                write!(f, "instance groups {}", counts.join(" "))
             }
             Self::Role { policy_arn, .. } => write!(f, "deny policy {policy_arn} not attached"),
         }
+    }
+}
+
+/// An Application Auto Scaling target's bounds before the enforcer lowered them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// The target's resource id (`endpoint/<name>/variant/<variant>`, `inference-component/<name>`).
+    pub resource_id: String,
+    /// Its scalable dimension (`sagemaker:variant:DesiredInstanceCount`, …).
+    pub dimension: String,
+    /// MinCapacity before.
+    pub min: i32,
+    /// MaxCapacity before.
+    pub max: i32,
+}
+
+impl std::fmt::Display for Bounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "autoscaling {} min={} max={}", self.resource_id, self.min, self.max)
     }
 }
 
