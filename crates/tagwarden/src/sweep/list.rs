@@ -71,6 +71,22 @@ macro_rules! arn_page {
     }};
 }
 
+/// One page of a listing whose `summaries` carry `arn` and `name` (the ARN ends in an id, so the name is
+/// kept for people): `named_page!(request, token, operation)`.
+macro_rules! named_page {
+    ($request:expr, $token:expr, $op:expr) => {{
+        let out = $request.set_next_token($token).max_results(PAGE_SIZE).send().await.aws($op)?;
+        let items = out
+            .summaries()
+            .iter()
+            .filter_map(|s| {
+                Some(Listed { arn: s.arn()?.to_owned(), name: s.name().map(str::to_owned), ..Listed::default() })
+            })
+            .collect();
+        Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
+    }};
+}
+
 /// No status in the summary.
 fn none<T>(_: &T) -> Option<String> {
     None
@@ -283,21 +299,7 @@ impl Lister {
                 tracking_server_arn,
                 none
             ),
-            Listing::MlflowApps => {
-                let out = sm.list_mlflow_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
-                let items = out
-                    .summaries()
-                    .iter()
-                    .filter_map(|s| {
-                        Some(Listed {
-                            arn: s.arn()?.to_owned(),
-                            name: s.name().map(str::to_owned),
-                            ..Listed::default()
-                        })
-                    })
-                    .collect();
-                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
-            }
+            Listing::MlflowApps => named_page!(sm.list_mlflow_apps(), token, op),
             Listing::TrainingPlans => {
                 arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
             }
@@ -376,21 +378,7 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            Listing::PartnerApps => {
-                let out = sm.list_partner_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
-                let items = out
-                    .summaries()
-                    .iter()
-                    .filter_map(|s| {
-                        Some(Listed {
-                            arn: s.arn()?.to_owned(),
-                            name: s.name().map(str::to_owned),
-                            ..Listed::default()
-                        })
-                    })
-                    .collect();
-                Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
-            }
+            Listing::PartnerApps => named_page!(sm.list_partner_apps(), token, op),
             Listing::FlowDefinitions => {
                 arn_page!(sm.list_flow_definitions(), token, op, flow_definition_summaries, flow_definition_arn, none)
             }
