@@ -10,7 +10,8 @@
 //! The pass is resumable: [`HistoryState`] holds the event names read to the end, the page the pass is at
 //! and the records found; it stops at the sweep's deadline and goes on from there in the next run with the
 //! same state. `LookupEvents` is not charged for; the pass costs time: at least one call per event name
-//! ([`create_event_names`]), then one per 50 creations, at 2 calls a second.
+//! ([`create_event_names`], the EventBridge rule's list, in its sorted order), then one per 50 creations, at
+//! 2 calls a second.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsError, ResultExt};
+pub use crate::resource::create_event_names;
 use crate::tagging::CreateCall;
 
 /// `LookupEvents` allows 2 calls per second per account and region: the pause between two calls.
@@ -63,12 +65,6 @@ impl HistoryState {
         let record: Value = serde_json::from_str(self.records.get(arn)?).ok()?;
         CreateCall::from_event(&envelope(record)).ok()
     }
-}
-
-/// The distinct create event names of the resource table, in table order.
-pub fn create_event_names() -> Vec<&'static str> {
-    let mut seen = BTreeSet::new();
-    crate::resource::KINDS.iter().map(|k| k.create_event).filter(|name| seen.insert(*name)).collect()
 }
 
 /// The EventBridge event that delivers a CloudTrail record (what the auto-tagger's rule receives).
