@@ -31,7 +31,7 @@ pub fn markdown() -> String {
     let mut out = String::new();
     out.push_str("# Coverage: SageMaker resource types\n\n");
     out.push_str(
-        "Generated from the resource table (`crates/tagwarden/src/resource.rs`) and the enforcer's action table \
+        "Generated from the resource table (`crates/tagwarden/src/resource/mod.rs`) and the enforcer's action table \
          (`crates/tagwarden/src/enforce/mod.rs`); `crates/tagwarden/tests/coverage.rs` fails when this page \
          differs. Regenerate it with `TAGWARDEN_WRITE_COVERAGE=1 cargo nextest run --workspace -E \
          'test(/coverage_page/)'`.\n\n",

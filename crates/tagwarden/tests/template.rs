@@ -124,7 +124,7 @@ fn the_event_rule_lists_exactly_the_create_calls_of_the_resource_table_and_the_t
     let table: Vec<String> = permissions::auto_tagger_event_names().into_iter().map(str::to_owned).collect();
     assert!(create_event_names().iter().all(|name| table.iter().any(|t| t == name)));
     assert!(table.iter().any(|t| t == "DeleteTags"), "tamper protection needs the tag changes");
-    assert_eq!(listed, table, "update infra/template.yaml from crates/tagwarden/src/resource.rs");
+    assert_eq!(listed, table, "update infra/template.yaml from crates/tagwarden/src/resource/mod.rs");
     assert_eq!(strings(&pattern["source"]), ["aws.sagemaker"]);
 }
 
