@@ -81,11 +81,13 @@ async fn the_pass_over_the_history_stops_at_the_deadline_and_resumes_from_its_pa
             format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/old-job-{i}").into();
         w.emulator.record_cloudtrail_event(&record).unwrap();
     }
-    let history = EventHistory::new(&w.config).with_pace(Duration::from_millis(300));
+    // NOTE: the deadline falls well after the first call and well before the second (a pause of 2 s), so
+    // a slow machine stops at the same page.
+    let history = EventHistory::new(&w.config).with_pace(Duration::from_secs(2));
     // A pass that read the names before this one already: the next page is the training jobs' first.
     let mut state = HistoryState { names_done: before.collect(), ..HistoryState::default() };
     let done_before = state.names_done.len();
-    let done = history.read(&mut state, Some(Instant::now() + Duration::from_millis(100))).await.unwrap();
+    let done = history.read(&mut state, Some(Instant::now() + Duration::from_secs(1))).await.unwrap();
     assert!(!done, "stopped at the deadline");
     assert_eq!((state.records.len(), state.calls), (50, 1), "one page of 50");
     assert_eq!(state.at.as_ref().map(|(name, _)| name.as_str()), Some(first_name), "the page it is at");
