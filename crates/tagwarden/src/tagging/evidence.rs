@@ -144,7 +144,7 @@ impl AutoTagger {
         if let (Some(domain), Some(role)) = (&domain, role) {
             let defaults = self.domain_roles(domain, warnings).await?;
             let own = match &profile {
-                Some(name) => self.profile_role(domain, name, warnings).await?,
+                Some(name) => self.describe_profile(domain, name, warnings).await?.1,
                 None => None,
             };
             let is_default = |r: &str| defaults.iter().any(|d| same_role(d, r));
@@ -218,7 +218,7 @@ impl AutoTagger {
     ) -> Result<bool, AwsError> {
         let mut roles = self.domain_roles(domain, warnings).await?;
         if let Some(profile) = profile {
-            roles.extend(self.profile_role(domain, profile, warnings).await?);
+            roles.extend(self.describe_profile(domain, profile, warnings).await?.1);
         }
         Ok(roles.iter().any(|r| same_role(r, role)))
     }
@@ -240,33 +240,6 @@ impl AutoTagger {
         self.lookups.insert(users, user.clone());
         self.lookups.insert(spaces, space.clone());
         Ok(user.into_iter().chain(space).collect())
-    }
-
-    /// The profile's own execution role, cached.
-    async fn profile_role(
-        &self,
-        domain: &str,
-        profile: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<String>, AwsError> {
-        let key = format!("profile-role:{domain}/{profile}");
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
-        }
-        let sm = &self.clients.sagemaker;
-        let described = sm
-            .describe_user_profile()
-            .domain_id(domain)
-            .user_profile_name(profile)
-            .send()
-            .await
-            .aws("DescribeUserProfile");
-        let role = match described {
-            Ok(out) => out.user_settings().and_then(|s| s.execution_role()).map(str::to_owned),
-            Err(err) => super::sources::soft(err, warnings, &format!("user profile {domain}/{profile}"))?,
-        };
-        self.lookups.insert(key, role.clone());
-        Ok(role)
     }
 
     /// The pipeline's own role (`DescribePipeline` -> `RoleArn`), cached.

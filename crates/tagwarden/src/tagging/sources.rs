@@ -26,25 +26,40 @@ impl AutoTagger {
         let Some(domain) = &profile.domain_id else {
             return Ok(None);
         };
-        let key = format!("profile-arn:{domain}/{}", profile.name);
-        if let Some(hit) = self.lookups.get(&key) {
-            return Ok(hit);
+        Ok(self.describe_profile(domain, &profile.name, warnings).await?.0)
+    }
+
+    /// A profile's ARN and its own execution role, read with one `DescribeUserProfile` and each cached
+    /// (the creator's profile source and the evidence that confirms a Studio claim ask the same call).
+    pub(super) async fn describe_profile(
+        &self,
+        domain: &str,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<(Option<String>, Option<String>), AwsError> {
+        let (arn_key, role_key) = (format!("profile-arn:{domain}/{name}"), format!("profile-role:{domain}/{name}"));
+        if let (Some(arn), Some(role)) = (self.lookups.get(&arn_key), self.lookups.get(&role_key)) {
+            return Ok((arn, role));
         }
         let described = self
             .clients
             .sagemaker
             .describe_user_profile()
             .domain_id(domain)
-            .user_profile_name(&profile.name)
+            .user_profile_name(name)
             .send()
             .await
             .aws("DescribeUserProfile");
-        let arn = match described {
-            Ok(out) => out.user_profile_arn().map(str::to_owned),
-            Err(err) => soft(err, warnings, &format!("user profile {domain}/{}", profile.name))?,
+        let (arn, role) = match described {
+            Ok(out) => (
+                out.user_profile_arn().map(str::to_owned),
+                out.user_settings().and_then(|s| s.execution_role()).map(str::to_owned),
+            ),
+            Err(err) => (soft(err, warnings, &format!("user profile {domain}/{name}"))?, None),
         };
-        self.lookups.insert(key, arn.clone());
-        Ok(arn)
+        self.lookups.insert(arn_key, arn.clone());
+        self.lookups.insert(role_key, role.clone());
+        Ok((arn, role))
     }
 
     /// The domain holding a profile of this name, when exactly one does.
