@@ -43,6 +43,7 @@ const STORY: &[&str] = &[
     "model-studio-system-tags.json",
     "notebook-instance-assumed-role-console.json",
     "model-package-group-assumed-role-ci.json",
+    "mlflow-tracking-server-assumed-role-ci.json",
     "domain-root.json",
     "app-amplify.json",
     "training-job-failed-call.json",
@@ -292,9 +293,12 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
     Ok(())
 }
 
+/// The estate's MLflow tracking server whose creation CloudTrail's event history holds.
+const HISTORY_SERVER: &str = "estate-mlflow-untagged";
+
 /// Part three: the resources that existed before Tagwarden: audit, sweep, audit again.
 async fn estate_part(emulator: &Emulator) -> Result<(), String> {
-    use tagwarden::sweep::{self, Lister, Progress, SweepOptions, SweepState};
+    use tagwarden::sweep::{self, EventHistory, Lister, Progress, SweepOptions, SweepState};
     use tagwarden_e2e::estate::{ESTATE, ESTATE_TYPES, seed_estate};
     use tagwarden_ops::audit::{self, Format};
 
@@ -310,9 +314,21 @@ async fn estate_part(emulator: &Emulator) -> Result<(), String> {
     println!("values not allowed (qa) or in the wrong case (PRODUCTION), resources Studio made for alice and bob,");
     println!("a notebook whose protected cost-center someone overwrote, a space, apps (one deleted).\n");
 
+    // One resource made before Tagwarden whose creation CloudTrail's 90-day event history still holds.
+    let mut record = sample_event("auto-tagger", "mlflow-tracking-server-assumed-role-ci.json")?["detail"].clone();
+    record["requestParameters"]["trackingServerName"] = HISTORY_SERVER.into();
+    record["responseElements"]["trackingServerArn"] =
+        format!("arn:aws:sagemaker:{REGION}:123456789012:mlflow-tracking-server/{HISTORY_SERVER}").into();
+    emulator.record_cloudtrail_event(&record)?;
+    println!("CloudTrail's event history still holds who created the MLflow tracking server {HISTORY_SERVER}");
+    println!(
+        "(the ci-deployer role); the sweep reads it once (LookupEvents) and tags it as the auto-tagger would have.\n"
+    );
+
     let clients = Clients::new(&config);
     let policy = Arc::new(Policy::example().map_err(|e| e.to_string())?);
-    let lister = Lister::new(clients.clone());
+    let history = EventHistory::new(&config).with_pace(std::time::Duration::ZERO);
+    let lister = Lister::new(clients.clone()).with_history(history);
     let kinds = sweep::kinds_named(&ESTATE_TYPES.iter().map(|t| t.to_string()).collect::<Vec<_>>())?;
     let coverage = |report: &audit::AuditReport| {
         let table = audit::render(report, Format::Table);
@@ -332,7 +348,13 @@ async fn estate_part(emulator: &Emulator) -> Result<(), String> {
     emulator.reset_calls()?;
     let options = SweepOptions { kinds: kinds.clone(), ..SweepOptions::default() };
     let mut drift = Vec::new();
+    let mut from_history = None;
     let summary = sweep::sweep(&tagger, &lister, &options, &mut SweepState::default(), &mut |p| {
+        if let Progress::Resource { outcome: Outcome::Tagged(r), .. } = p
+            && r.resource_arn.ends_with(HISTORY_SERVER)
+        {
+            from_history = Some(r.added.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
+        }
         if let Progress::Resource { outcome: Outcome::Tagged(r), .. } = p
             && r.origins.get("cost-center").is_some_and(|o| o != "caller")
             && r.added.contains_key("cost-center")
@@ -357,6 +379,15 @@ async fn estate_part(emulator: &Emulator) -> Result<(), String> {
         calls as f64 / t.scanned.max(1) as f64,
         summary.elapsed_ms as f64 / 1000.0
     );
+    if let Some(h) = &summary.history {
+        println!(
+            "  CloudTrail history: {} LookupEvents call(s), {} create record(s), {} creator(s) named",
+            h.calls, h.records, h.creators_named
+        );
+    }
+    if let Some(tags) = from_history {
+        println!("  e.g. {HISTORY_SERVER}: {tags}");
+    }
     println!("  cost centers set or put back from profiles and execution roles: {}", drift.len());
     if let Some(line) = drift.iter().find(|l| l.starts_with("estate-nb-drift")) {
         println!("  e.g. the hand-edited notebook: {line}");
