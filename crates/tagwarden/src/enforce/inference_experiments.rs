@@ -206,3 +206,112 @@ mod tests {
         assert_eq!(actions["challenger"], ModelVariantAction::Remove);
     }
 }
+
+#[cfg(test)]
+mod mock_tests {
+    use std::sync::Arc;
+
+    use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
+    use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag as RgtTag};
+    use aws_sdk_sagemaker::Client as SageMaker;
+    use aws_sdk_sagemaker::operation::list_inference_experiments::ListInferenceExperimentsOutput;
+    use aws_sdk_sagemaker::operation::stop_inference_experiment::StopInferenceExperimentOutput;
+    use aws_sdk_sagemaker::types::{InferenceExperimentSummary, ShadowModeConfig, ShadowModelVariantConfig};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::aws::Clients;
+    use crate::enforce::{BudgetEnforcer, EnforcementOutcome};
+    use crate::policy::Policy;
+
+    const POLICY: &str = "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  rules:\n    - budget: ml-marketing\n      scope: {tags: {cost-center: CC-4100}}\n      steps: [{at: 100, actions: [stop-inference-experiments]}]\n";
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:sagemaker:us-east-1:123456789012:inference-experiment/{name}")
+    }
+
+    fn alert() -> Value {
+        let message = "AWS Budget Notification\nAWS Account 123456789012\n\nBudget Name: ml-marketing\nBudget Type: Cost\nBudgeted Amount: $100.00\nAlert Type: ACTUAL\nAlert Threshold: > $100.00\nACTUAL Amount: $120.00\n";
+        json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Subject": "AWS Budgets: ml-marketing has exceeded your alert threshold", "Message": message}}]})
+    }
+
+    fn described(name: &str) -> DescribeInferenceExperimentOutput {
+        let shadow = ShadowModelVariantConfig::builder().shadow_model_variant_name("challenger").build();
+        let config =
+            ShadowModeConfig::builder().source_model_variant_name("production").shadow_model_variants(shadow).build();
+        DescribeInferenceExperimentOutput::builder()
+            .arn(arn(name))
+            .name(name)
+            .status(InferenceExperimentStatus::Running)
+            .shadow_mode_config(config)
+            .build()
+    }
+
+    fn enforcer(sagemaker: &[&Rule], tagging: &Rule) -> BudgetEnforcer {
+        let empty = std::iter::empty::<&Rule>;
+        let budget = crate::enforce::verify::test_support::described("ml-marketing", "100", "120");
+        let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
+            c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+        };
+        let clients = Clients {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, empty()),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, [tagging]),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, [&budget]),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()),
+        };
+        BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
+    }
+
+    #[tokio::test]
+    async fn in_scope_experiments_end_with_the_shadow_removed_and_one_gone_meanwhile_is_already_stopped() {
+        let names = ["shadow-1", "shadow-2", "other-team"];
+        let list = mock!(SageMaker::list_inference_experiments).then_output(move || {
+            let summaries = names.iter().map(|n| InferenceExperimentSummary::builder().name(*n).build());
+            ListInferenceExperimentsOutput::builder().set_inference_experiments(Some(summaries.collect())).build()
+        });
+        let describe = mock!(SageMaker::describe_inference_experiment)
+            .then_compute_output(|input| described(input.name().unwrap_or_default()));
+        let stopped = mock!(SageMaker::stop_inference_experiment)
+            .match_requests(|r| {
+                let actions = r.model_variant_actions().cloned().unwrap_or_default();
+                r.name() == Some("shadow-1")
+                    && actions.get("production") == Some(&ModelVariantAction::Retain)
+                    && actions.get("challenger") == Some(&ModelVariantAction::Remove)
+                    && r.desired_state() == Some(&InferenceExperimentStopDesiredState::Completed)
+            })
+            .then_output(|| StopInferenceExperimentOutput::builder().inference_experiment_arn(arn("shadow-1")).build());
+        let gone = mock!(SageMaker::stop_inference_experiment)
+            .match_requests(|r| r.name() == Some("shadow-2"))
+            .then_http_response(|| {
+                let body = json!({"__type": "ResourceNotFound", "message": "gone"}).to_string();
+                HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+            });
+        // NOTE: `other-team` is not tagged into the scope: the tagging API does not return it.
+        let tagging = mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_output(move || {
+            let tag = RgtTag::builder().key("cost-center").value("CC-4100").build().unwrap();
+            let mappings = ["shadow-1", "shadow-2"]
+                .iter()
+                .map(|n| ResourceTagMapping::builder().resource_arn(arn(n)).tags(tag.clone()).build());
+            GetResourcesOutput::builder().set_resource_tag_mapping_list(Some(mappings.collect())).build()
+        });
+        let outcome = enforcer(&[&list, &describe, &stopped, &gone], &tagging).handle(&alert(), false).await.unwrap();
+        let EnforcementOutcome::Enforced(report) = outcome else { panic!("expected enforced, got {outcome:?}") };
+        let results: Vec<(String, String)> =
+            report.results.iter().map(|r| (r.resource_arn.clone(), r.result.to_string())).collect();
+        assert_eq!(
+            results,
+            [(arn("shadow-1"), "done".to_owned()), (arn("shadow-2"), "already-stopped".to_owned())],
+            "the out-of-scope experiment is not touched"
+        );
+        assert_eq!((describe.num_calls(), stopped.num_calls(), gone.num_calls()), (3, 1, 1));
+    }
+}
