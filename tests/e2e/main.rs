@@ -23,6 +23,7 @@ mod plans;
 mod reserved_tags;
 mod scaling;
 mod source_repair;
+mod stops;
 mod sweep;
 mod tamper;
 mod verified_alerts;

@@ -44,6 +44,12 @@ ADDED_OPS = {
         "InferenceRecommendationsJob", "InferenceExperiment", "PartnerApp", "FlowDefinition", "AIBenchmarkJob",
         "AIRecommendationJob", "EdgePackagingJob") for verb in ("Create", "List")),
     "DescribeInferenceExperiment",
+    # gap 13: stopping every job kind, pipeline executions and inference experiments
+    "CreateLabelingJob", "ListLabelingJobs",
+    *(f"{verb}{noun}" for noun in (
+        "Job", "TrainingSession", "OptimizationJob", "InferenceRecommendationsJob", "AIBenchmarkJob",
+        "AIRecommendationJob", "EdgePackagingJob", "LabelingJob") for verb in ("Stop", "Describe")),
+    "StopInferenceExperiment", "StopCompilationJob", "StopPipelineExecution",
     # gap 12: scaling what keeps running
     "CreateInferenceComponent", "DescribeInferenceComponent", "UpdateInferenceComponentRuntimeConfig",
     "UpdateCluster", "UpdateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs",
@@ -803,9 +809,11 @@ GAP11 = {
                               AuthType="IAM"), "Summaries"),
     "CreateFlowDefinition": (dict(FlowDefinitionName="review-a", OutputConfig={"S3OutputPath": S3},
                                   RoleArn=ROLE), "FlowDefinitionSummaries"),
-    "CreateAIBenchmarkJob": (dict(AIBenchmarkJobName="bench-a", BenchmarkTarget={}, OutputConfig={},
+    "CreateAIBenchmarkJob": (dict(AIBenchmarkJobName="bench-a", BenchmarkTarget={"Endpoint": {"Identifier": "ep"}},
+                                  OutputConfig={"S3OutputLocation": S3},
                                   AIWorkloadConfigIdentifier="w", RoleArn=ROLE), "AIBenchmarkJobs"),
-    "CreateAIRecommendationJob": (dict(AIRecommendationJobName="airec-a", ModelSource={}, OutputConfig={},
+    "CreateAIRecommendationJob": (dict(AIRecommendationJobName="airec-a", ModelSource={"S3": {"S3Uri": S3}},
+                                       OutputConfig={"S3OutputLocation": S3},
                                        AIWorkloadConfigIdentifier="w", PerformanceTarget={}, RoleArn=ROLE),
                                   "AIRecommendationJobs"),
     "CreateEdgePackagingJob": (dict(EdgePackagingJobName="edge-a", CompilationJobName="c", ModelName="m",
@@ -954,3 +962,151 @@ def test_a_completed_jobs_warm_pool_is_available_until_its_keep_alive_is_set_to_
     assert sm.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"] == []
     assert len(sm.list_training_jobs()["TrainingJobSummaries"]) == 2, "without the filter: moto's own listing"
     assert {"UpdateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs"} <= set(raw_checked)
+
+
+# --------------------------------------------------------------------------
+# gap 13: stopping every job kind, pipeline executions and inference experiments
+# --------------------------------------------------------------------------
+LABELING = dict(LabelingJobName="label-a", LabelAttributeName="label", RoleArn=ROLE,
+                InputConfig={"DataSource": {"S3DataSource": {"ManifestS3Uri": S3}}},
+                OutputConfig={"S3OutputPath": S3},
+                HumanTaskConfig={"WorkteamArn": arn("workteam", "private-crowd/team"), "UiConfig": {},
+                                 "TaskTitle": "t", "TaskDescription": "d", "NumberOfHumanWorkersPerDataObject": 1,
+                                 "TaskTimeLimitInSeconds": 60})
+# Create* -> (Stop*, Describe*, the status member, running, stopped)
+STOPPABLE13 = {
+    "CreateJob": ("StopJob", "DescribeJob", "JobStatus", "InProgress", "Stopped"),
+    "CreateTrainingSession": ("StopTrainingSession", "DescribeTrainingSession", "TrainingSessionStatus",
+                              "Running", "Stopped"),
+    "CreateOptimizationJob": ("StopOptimizationJob", "DescribeOptimizationJob", "OptimizationJobStatus",
+                              "INPROGRESS", "STOPPED"),
+    "CreateInferenceRecommendationsJob": ("StopInferenceRecommendationsJob", "DescribeInferenceRecommendationsJob",
+                                          "Status", "IN_PROGRESS", "STOPPED"),
+    "CreateAIBenchmarkJob": ("StopAIBenchmarkJob", "DescribeAIBenchmarkJob", "AIBenchmarkJobStatus",
+                             "InProgress", "Stopped"),
+    "CreateAIRecommendationJob": ("StopAIRecommendationJob", "DescribeAIRecommendationJob",
+                                  "AIRecommendationJobStatus", "InProgress", "Stopped"),
+    "CreateEdgePackagingJob": ("StopEdgePackagingJob", "DescribeEdgePackagingJob", "EdgePackagingJobStatus",
+                               "INPROGRESS", "STOPPED"),
+    "CreateLabelingJob": ("StopLabelingJob", "DescribeLabelingJob", "LabelingJobStatus", "InProgress", "Stopped"),
+}
+
+
+def _request13(op: str) -> dict:
+    return LABELING if op == "CreateLabelingJob" else GAP11[op][0]
+
+
+def _status13(sm, op: str, request: dict) -> str:
+    stop, describe, member = STOPPABLE13[op][:3]
+    name_member = next(k for k in request if k.endswith("Name") and k not in ("ModelName", "CompilationJobName"))
+    key = {name_member: request[name_member], **({"JobCategory": "AgentRFT"} if op == "CreateJob" else {})}
+    described = sm._make_api_call(describe, key)
+    return described.get("TrainingSessionDetail", described)[member]
+
+
+def test_every_gap11_job_kind_and_labeling_jobs_are_described_filtered_by_status_and_stopped(
+        server, sm, raw_checked):
+    loose = _make_client("sagemaker", server, raw_checked, validate=False)
+    for op, (stop, describe, member, running, stopped) in STOPPABLE13.items():
+        request = _request13(op)
+        loose._make_api_call(op, request)
+        name_member = next(k for k in request if k.endswith("Name") and k not in ("ModelName", "CompilationJobName"))
+        key = {name_member: request[name_member], **({"JobCategory": "AgentRFT"} if op == "CreateJob" else {})}
+        assert _status13(loose, op, request) == running, op
+        listing = "List" + op[len("Create"):] + "s"
+        base = {"MaxResults": 100, **({"JobCategory": "AgentRFT"} if op == "CreateJob" else {})}
+        list_member = GAP11[op][1] if op in GAP11 else "LabelingJobSummaryList"
+        assert len(sm._make_api_call(listing, {**base, "StatusEquals": running})[list_member]) == 1, op
+        out = loose._make_api_call(stop, key)
+        if stop in ("StopAIBenchmarkJob", "StopAIRecommendationJob"):
+            assert out[stop[len("Stop"):] + "Arn"].endswith("/" + request[name_member]), op
+        assert _status13(sm, op, request) == stopped, op
+        assert sm._make_api_call(listing, {**base, "StatusEquals": running})[list_member] == [], op
+        assert len(sm._make_api_call(listing, {**base, "StatusEquals": stopped})[list_member]) == 1, op
+        loose._make_api_call(stop, key)  # already stopped: a no-op
+        with pytest.raises(ClientError) as e:
+            loose._make_api_call(stop, {**key, name_member: "nope"})
+        assert err(e)[:2] == ("ResourceNotFound", 400), op
+    assert {s for s, *_ in STOPPABLE13.values()} | {d for _, d, *_ in STOPPABLE13.values()} <= set(raw_checked)
+
+
+def test_a_finished_job_cannot_be_stopped_and_the_admin_endpoint_sets_a_gap11_status(server, sm):
+    loose = _make_client("sagemaker", server, validate=False)
+    arn_ = loose.create_optimization_job(**GAP11["CreateOptimizationJob"][0])["OptimizationJobArn"]
+    url = f"{server}/_tagwarden/status"
+    assert http(url, "POST", {"arn": arn_, "status": "COMPLETED"}) == (200, {"arn": arn_, "status": "COMPLETED"})
+    with pytest.raises(ClientError) as e:
+        loose.stop_optimization_job(OptimizationJobName="opt-a")
+    assert err(e)[:2] == ("ValidationException", 400)
+    code, body = http(url, "POST", {"arn": arn_, "status": "InProgress"})  # not the model's spelling
+    assert code == 400 and "INPROGRESS" in body["message"]
+
+
+def test_stopping_an_inference_experiment_retains_production_and_removes_the_shadow(sm, raw_checked):
+    variant = {"InfrastructureType": "RealTimeInference",
+               "RealTimeInferenceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}
+    sm.create_inference_experiment(
+        Name="shadow-b", Type="ShadowMode", RoleArn=ROLE, EndpointName="ep",
+        ModelVariants=[{"ModelName": "m1", "VariantName": "production", "InfrastructureConfig": variant},
+                       {"ModelName": "m2", "VariantName": "challenger", "InfrastructureConfig": variant}],
+        ShadowModeConfig={"SourceModelVariantName": "production",
+                          "ShadowModelVariants": [{"ShadowModelVariantName": "challenger",
+                                                   "SamplingPercentage": 50}]})
+    assert [e["Name"] for e in sm.list_inference_experiments(StatusEquals="Running")["InferenceExperiments"]] \
+        == ["shadow-b"]
+    with pytest.raises(ClientError) as e:
+        sm.stop_inference_experiment(Name="shadow-b", ModelVariantActions={"ghost": "Remove"})
+    assert err(e)[:2] == ("ValidationException", 400)
+    out = sm.stop_inference_experiment(Name="shadow-b", ModelVariantActions={"production": "Retain",
+                                                                              "challenger": "Remove"})
+    d = sm.describe_inference_experiment(Name="shadow-b")
+    assert out["InferenceExperimentArn"] == d["Arn"] and d["Status"] == "Completed"
+    assert {v["VariantName"]: v["Status"] for v in d["ModelVariants"]} == {"production": "InService",
+                                                                         "challenger": "Deleted"}
+    assert d["ShadowModeConfig"]["SourceModelVariantName"] == "production"
+    assert sm.list_inference_experiments(StatusEquals="Running")["InferenceExperiments"] == []
+    with pytest.raises(ClientError) as e:
+        sm.stop_inference_experiment(Name="nope", ModelVariantActions={"v": "Retain"})
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"StopInferenceExperiment", "DescribeInferenceExperiment"} <= set(raw_checked)
+
+
+def test_pipeline_executions_and_compilation_jobs_are_stopped(server, sm, raw_checked):
+    url = f"{server}/_tagwarden/status"
+    sm.create_pipeline(PipelineName="pipe-a", RoleArn=ROLE, PipelineDefinition='{"Version": "2020-12-01"}')
+    execution = sm.start_pipeline_execution(PipelineName="pipe-a")["PipelineExecutionArn"]
+    token = "t" * 32
+    with pytest.raises(ClientError) as e:  # moto starts it Succeeded: nothing to stop
+        sm.stop_pipeline_execution(PipelineExecutionArn=execution, ClientRequestToken=token)
+    assert err(e)[:2] == ("ConflictException", 400)
+    assert http(url, "POST", {"arn": execution, "status": "Executing"})[0] == 200
+    summaries = sm.list_pipeline_executions(PipelineName="pipe-a")["PipelineExecutionSummaries"]
+    assert [s["PipelineExecutionStatus"] for s in summaries] == ["Executing"]
+    assert sm.stop_pipeline_execution(PipelineExecutionArn=execution,
+                                      ClientRequestToken=token)["PipelineExecutionArn"] == execution
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=execution)["PipelineExecutionStatus"] == "Stopped"
+    sm.stop_pipeline_execution(PipelineExecutionArn=execution, ClientRequestToken=token)  # a retry: no-op
+    with pytest.raises(ClientError) as e:
+        sm.stop_pipeline_execution(PipelineExecutionArn=execution.replace("pipe-a", "pipe-z"),
+                                   ClientRequestToken=token)
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    code, body = http(url, "POST", {"arn": execution, "status": "Running"})
+    assert code == 400 and "Executing" in body["message"]
+
+    sm.create_compilation_job(CompilationJobName="neo-a", RoleArn=ROLE,
+                              OutputConfig={"S3OutputLocation": S3, "TargetDevice": "ml_c5"},
+                              StoppingCondition={"MaxRuntimeInSeconds": 60},
+                              InputConfig={"S3Uri": S3, "Framework": "PYTORCH"})
+    job = sm.describe_compilation_job(CompilationJobName="neo-a")["CompilationJobArn"]
+    with pytest.raises(ClientError) as e:  # moto creates it COMPLETED
+        sm.stop_compilation_job(CompilationJobName="neo-a")
+    assert err(e)[:2] == ("ValidationException", 400)
+    assert http(url, "POST", {"arn": job, "status": "INPROGRESS"})[0] == 200
+    listed = sm.list_compilation_jobs(StatusEquals="INPROGRESS")["CompilationJobSummaries"]
+    assert [j["CompilationJobName"] for j in listed] == ["neo-a"]
+    sm.stop_compilation_job(CompilationJobName="neo-a")
+    assert sm.describe_compilation_job(CompilationJobName="neo-a")["CompilationJobStatus"] == "STOPPED"
+    with pytest.raises(ClientError) as e:
+        sm.stop_compilation_job(CompilationJobName="nope")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"StopPipelineExecution", "StopCompilationJob"} <= set(raw_checked)

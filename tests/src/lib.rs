@@ -166,6 +166,29 @@ impl Emulator {
             .collect())
     }
 
+    /// One SageMaker call as raw awsJson 1.1 (`X-Amz-Target: SageMaker.<operation>`, region `us-east-1`): for
+    /// seeding kinds whose create requests carry nested members the emulator stores but never reads.
+    pub fn sagemaker(&self, operation: &str, body: &Value) -> Result<Value, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+        let body = body.to_string();
+        let request = format!(
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: SageMaker.{operation}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sagemaker/aws4_request, \
+             SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+        let (head, answer) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        if head.split_whitespace().nth(1) != Some("200") {
+            return Err(format!("{operation}: {}: {answer}", head.lines().next().unwrap_or_default()));
+        }
+        serde_json::from_str(if answer.is_empty() { "{}" } else { answer }).map_err(|e| format!("{operation}: {e}"))
+    }
+
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;

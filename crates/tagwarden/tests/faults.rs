@@ -417,6 +417,18 @@ fn enforcer_world() -> World {
                         "sagemaker:inference-component" => &["inference-component/ic-1"],
                         "sagemaker:cluster" => &["cluster/hp-1"],
                         "sagemaker:user-profile" => &["user-profile/d-1/alice", "user-profile/d-1/bob"],
+                        "sagemaker:pipeline" => &["pipeline/pipe-1"],
+                        "sagemaker:automl-job" => &["automl-job/automl-1"],
+                        "sagemaker:labeling-job" => &["labeling-job/label-1"],
+                        "sagemaker:compilation-job" => &["compilation-job/neo-1"],
+                        "sagemaker:optimization-job" => &["optimization-job/opt-1"],
+                        "sagemaker:inference-recommendations-job" => &["inference-recommendations-job/rec-1"],
+                        "sagemaker:edge-packaging-job" => &["edge-packaging-job/edge-1"],
+                        "sagemaker:training-session" => &["training-session/session-1"],
+                        "sagemaker:job" => &["job/custom-1"],
+                        "sagemaker:ai-benchmark-job" => &["ai-benchmark-job/bench-1"],
+                        "sagemaker:ai-recommendation-job" => &["ai-recommendation-job/airec-1"],
+                        "sagemaker:inference-experiment" => &["inference-experiment/shadow-1"],
                         _ => &[],
                     };
                     for path in paths {
@@ -491,6 +503,183 @@ fn enforcer_world() -> World {
                     .build();
                 op::list_hyper_parameter_tuning_jobs::ListHyperParameterTuningJobsOutput::builder()
                     .hyper_parameter_tuning_job_summaries(job)
+                    .build()
+            }),
+        ),
+        // stop-jobs' kinds of issue 15: one running job of each, in scope.
+        (
+            "ListPipelines",
+            mock!(Sm::list_pipelines).then_output(|| {
+                let pipeline = t::PipelineSummary::builder().pipeline_name("pipe-1").pipeline_arn(sm("pipeline/pipe-1")).build();
+                op::list_pipelines::ListPipelinesOutput::builder().pipeline_summaries(pipeline).build()
+            }),
+        ),
+        (
+            "ListPipelineExecutions",
+            mock!(Sm::list_pipeline_executions).then_output(|| {
+                let running = t::PipelineExecutionSummary::builder()
+                    .pipeline_execution_arn(sm("pipeline/pipe-1/execution/exec1"))
+                    .pipeline_execution_status(t::PipelineExecutionStatus::Executing)
+                    .build();
+                let done = t::PipelineExecutionSummary::builder()
+                    .pipeline_execution_arn(sm("pipeline/pipe-1/execution/exec0"))
+                    .pipeline_execution_status(t::PipelineExecutionStatus::Succeeded)
+                    .build();
+                op::list_pipeline_executions::ListPipelineExecutionsOutput::builder()
+                    .pipeline_execution_summaries(running)
+                    .pipeline_execution_summaries(done)
+                    .build()
+            }),
+        ),
+        (
+            "ListAutoMLJobs",
+            mock!(Sm::list_auto_ml_jobs).then_output(|| {
+                let job = t::AutoMlJobSummary::builder().auto_ml_job_name("automl-1").auto_ml_job_arn(sm("automl-job/automl-1")).build();
+                op::list_auto_ml_jobs::ListAutoMlJobsOutput::builder().auto_ml_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListLabelingJobs",
+            mock!(Sm::list_labeling_jobs).then_output(|| {
+                let job = t::LabelingJobSummary::builder().labeling_job_name("label-1").labeling_job_arn(sm("labeling-job/label-1")).build();
+                op::list_labeling_jobs::ListLabelingJobsOutput::builder().labeling_job_summary_list(job).build()
+            }),
+        ),
+        (
+            "ListCompilationJobs",
+            mock!(Sm::list_compilation_jobs).then_output(|| {
+                let job = t::CompilationJobSummary::builder().compilation_job_name("neo-1").compilation_job_arn(sm("compilation-job/neo-1")).build();
+                op::list_compilation_jobs::ListCompilationJobsOutput::builder().compilation_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListOptimizationJobs",
+            mock!(Sm::list_optimization_jobs).then_output(|| {
+                let job = t::OptimizationJobSummary::builder().optimization_job_name("opt-1").optimization_job_arn(sm("optimization-job/opt-1")).build();
+                op::list_optimization_jobs::ListOptimizationJobsOutput::builder().optimization_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListInferenceRecommendationsJobs",
+            mock!(Sm::list_inference_recommendations_jobs).then_output(|| {
+                let job = t::InferenceRecommendationsJob::builder().job_name("rec-1").job_arn(sm("inference-recommendations-job/rec-1")).build();
+                op::list_inference_recommendations_jobs::ListInferenceRecommendationsJobsOutput::builder()
+                    .inference_recommendations_jobs(job)
+                    .build()
+            }),
+        ),
+        (
+            "ListEdgePackagingJobs",
+            mock!(Sm::list_edge_packaging_jobs).then_output(|| {
+                let job = t::EdgePackagingJobSummary::builder().edge_packaging_job_name("edge-1").edge_packaging_job_arn(sm("edge-packaging-job/edge-1")).build();
+                op::list_edge_packaging_jobs::ListEdgePackagingJobsOutput::builder().edge_packaging_job_summaries(job).build()
+            }),
+        ),
+        (
+            "ListTrainingSessions",
+            mock!(Sm::list_training_sessions).then_output(|| {
+                let session = t::TrainingSessionSummary::builder().training_session_arn(sm("training-session/session-1")).build();
+                op::list_training_sessions::ListTrainingSessionsOutput::builder().training_session_summaries(session).build()
+            }),
+        ),
+        (
+            "ListJobs",
+            mock!(Sm::list_jobs).then_compute_output(|input| {
+                let mut out = op::list_jobs::ListJobsOutput::builder();
+                if input.job_category() == Some(&t::JobCategory::AgentRft) {
+                    let job = t::JobSummary::builder()
+                        .job_name("custom-1")
+                        .job_arn(sm("job/custom-1"))
+                        .job_category(t::JobCategory::AgentRft)
+                        .build();
+                    out = out.job_summaries(job);
+                }
+                out.build()
+            }),
+        ),
+        (
+            "ListAIBenchmarkJobs",
+            mock!(Sm::list_ai_benchmark_jobs).then_output(|| {
+                let job = t::AiBenchmarkJobSummary::builder().ai_benchmark_job_name("bench-1").ai_benchmark_job_arn(sm("ai-benchmark-job/bench-1")).build();
+                op::list_ai_benchmark_jobs::ListAiBenchmarkJobsOutput::builder().ai_benchmark_jobs(job).build()
+            }),
+        ),
+        (
+            "ListAIRecommendationJobs",
+            mock!(Sm::list_ai_recommendation_jobs).then_output(|| {
+                let job = t::AiRecommendationJobSummary::builder()
+                    .ai_recommendation_job_name("airec-1")
+                    .ai_recommendation_job_arn(sm("ai-recommendation-job/airec-1"))
+                    .build();
+                op::list_ai_recommendation_jobs::ListAiRecommendationJobsOutput::builder().ai_recommendation_jobs(job).build()
+            }),
+        ),
+        (
+            "ListInferenceExperiments",
+            mock!(Sm::list_inference_experiments).then_output(|| {
+                let experiment = t::InferenceExperimentSummary::builder().name("shadow-1").build();
+                op::list_inference_experiments::ListInferenceExperimentsOutput::builder().inference_experiments(experiment).build()
+            }),
+        ),
+        (
+            "DescribeInferenceExperiment",
+            mock!(Sm::describe_inference_experiment).then_output(|| {
+                let shadow = t::ShadowModelVariantConfig::builder().shadow_model_variant_name("challenger").sampling_percentage(50).build();
+                let config = t::ShadowModeConfig::builder().source_model_variant_name("production").shadow_model_variants(shadow).build();
+                op::describe_inference_experiment::DescribeInferenceExperimentOutput::builder()
+                    .arn(sm("inference-experiment/shadow-1"))
+                    .name("shadow-1")
+                    .status(t::InferenceExperimentStatus::Running)
+                    .shadow_mode_config(config)
+                    .build()
+            }),
+        ),
+        (
+            "StopPipelineExecution",
+            mock!(Sm::stop_pipeline_execution).then_output(|| {
+                op::stop_pipeline_execution::StopPipelineExecutionOutput::builder()
+                    .pipeline_execution_arn(sm("pipeline/pipe-1/execution/exec1"))
+                    .build()
+            }),
+        ),
+        ("StopAutoMLJob", mock!(Sm::stop_auto_ml_job).then_output(|| op::stop_auto_ml_job::StopAutoMlJobOutput::builder().build())),
+        ("StopLabelingJob", mock!(Sm::stop_labeling_job).then_output(|| op::stop_labeling_job::StopLabelingJobOutput::builder().build())),
+        (
+            "StopCompilationJob",
+            mock!(Sm::stop_compilation_job).then_output(|| op::stop_compilation_job::StopCompilationJobOutput::builder().build()),
+        ),
+        (
+            "StopOptimizationJob",
+            mock!(Sm::stop_optimization_job).then_output(|| op::stop_optimization_job::StopOptimizationJobOutput::builder().build()),
+        ),
+        (
+            "StopInferenceRecommendationsJob",
+            mock!(Sm::stop_inference_recommendations_job).then_output(|| {
+                op::stop_inference_recommendations_job::StopInferenceRecommendationsJobOutput::builder().build()
+            }),
+        ),
+        (
+            "StopEdgePackagingJob",
+            mock!(Sm::stop_edge_packaging_job).then_output(|| op::stop_edge_packaging_job::StopEdgePackagingJobOutput::builder().build()),
+        ),
+        (
+            "StopTrainingSession",
+            mock!(Sm::stop_training_session).then_output(|| op::stop_training_session::StopTrainingSessionOutput::builder().build()),
+        ),
+        ("StopJob", mock!(Sm::stop_job).then_output(|| op::stop_job::StopJobOutput::builder().build())),
+        (
+            "StopAIBenchmarkJob",
+            mock!(Sm::stop_ai_benchmark_job).then_output(|| op::stop_ai_benchmark_job::StopAiBenchmarkJobOutput::builder().build()),
+        ),
+        (
+            "StopAIRecommendationJob",
+            mock!(Sm::stop_ai_recommendation_job).then_output(|| op::stop_ai_recommendation_job::StopAiRecommendationJobOutput::builder().build()),
+        ),
+        (
+            "StopInferenceExperiment",
+            mock!(Sm::stop_inference_experiment).then_output(|| {
+                op::stop_inference_experiment::StopInferenceExperimentOutput::builder()
+                    .inference_experiment_arn(sm("inference-experiment/shadow-1"))
                     .build()
             }),
         ),
@@ -812,7 +1001,7 @@ fn enforcer_world() -> World {
 
 fn enforcer_policy(endpoints: &str) -> Policy {
     let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, deny-iam]}}]\n"
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, stop-inference-experiments, deny-iam]}}]\n"
     );
     Policy::from_yaml(&yaml, "faults").unwrap()
 }
@@ -993,6 +1182,18 @@ const WRITES: &[&str] = &[
     "StopProcessingJob",
     "StopTransformJob",
     "StopHyperParameterTuningJob",
+    "StopPipelineExecution",
+    "StopAutoMLJob",
+    "StopLabelingJob",
+    "StopCompilationJob",
+    "StopOptimizationJob",
+    "StopInferenceRecommendationsJob",
+    "StopEdgePackagingJob",
+    "StopTrainingSession",
+    "StopJob",
+    "StopAIBenchmarkJob",
+    "StopAIRecommendationJob",
+    "StopInferenceExperiment",
     "DeleteApp",
     "DeleteEndpoint",
     "UpdateEndpointWeightsAndCapacities",

@@ -22,12 +22,13 @@
 //! |-----------------|----------------------|----------------------------------|
 //! | `notify`        | `notify`             | —                                |
 //! | `notebooks`     | `stop-notebooks`     | `restart-notebook` (if the rule says so) |
-//! | `jobs`          | `stop-jobs`          | — (a stopped job cannot resume)  |
+//! | `jobs`, `pipelines` | `stop-jobs` (pipeline executions, then every job kind) | — (a stopped job cannot resume) |
 //! | `studio_apps`   | `delete-studio-apps` | — (user files stay on EFS)       |
 //! | `endpoints`     | `scale-endpoints`    | `restore-endpoint` (counts, autoscaling bounds, provisioned concurrency) |
 //! | `inference_components` | `scale-inference-components` | `restore-inference-component` |
 //! | `clusters`      | `scale-clusters`     | `restore-cluster`                |
 //! | `warm_pools`    | `stop-warm-pools`    | — (a released pool cannot come back) |
+//! | `inference_experiments` | `stop-inference-experiments` | — (shadows removed, production kept; an ended experiment cannot resume) |
 //! | `iam`           | `deny-iam`           | `detach-deny`                    |
 //!
 //! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
@@ -69,10 +70,12 @@ mod endpoints;
 mod fanout;
 mod iam;
 mod inference_components;
+mod inference_experiments;
 mod jobs;
 pub mod ledger;
 mod notebooks;
 mod notify;
+mod pipelines;
 pub mod plan;
 mod plans;
 pub mod report;
@@ -119,6 +122,7 @@ pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
     &inference_components::ScaleInferenceComponents,
     &clusters::ScaleClusters,
     &warm_pools::StopWarmPools,
+    &inference_experiments::StopInferenceExperiments,
     &iam::DenyIam,
 ];
 
@@ -451,6 +455,7 @@ mod tests {
             Action::ScaleInferenceComponents,
             Action::ScaleClusters,
             Action::StopWarmPools,
+            Action::StopInferenceExperiments,
             Action::DenyIam,
         ];
         for action in every {
@@ -463,6 +468,7 @@ mod tests {
                 | Action::ScaleInferenceComponents
                 | Action::ScaleClusters
                 | Action::StopWarmPools
+                | Action::StopInferenceExperiments
                 | Action::DenyIam => {}
             }
             let rows = ACTIONS.iter().filter(|row| row.action() == action).count();

@@ -252,7 +252,8 @@ pub enum Action {
     Notify,
     /// Stop InService notebook instances.
     StopNotebooks,
-    /// Stop InProgress training, processing, transform and tuning jobs.
+    /// Stop the executions of pipelines and every running job (training, processing, transform, tuning, AutoML,
+    /// labeling, compilation, optimization, …; not reversible).
     StopJobs,
     /// Delete running Studio apps of in-scope user profiles and spaces.
     DeleteStudioApps,
@@ -266,6 +267,8 @@ pub enum Action {
     ScaleClusters,
     /// Release the warm pools of in-scope training jobs (`KeepAlivePeriodInSeconds` to 0; not reversible).
     StopWarmPools,
+    /// End Running inference experiments: shadow variants removed, production variants retained (not reversible).
+    StopInferenceExperiments,
 }
 
 impl fmt::Display for Action {

@@ -182,6 +182,30 @@ sagemaker_calls! {
         TransformJob => "StopTransformJob",
         /// `StopHyperParameterTuningJob` (its training jobs stop with it).
         HyperParameterTuningJob => "StopHyperParameterTuningJob",
+        /// `StopPipelineExecution`, per `Executing` execution of the pipeline (a running pipeline starts jobs).
+        PipelineExecution => "StopPipelineExecution",
+        /// `StopAutoMLJob`, V1 and V2 (the training, processing and transform jobs it started stop with it).
+        AutoMlJob => "StopAutoMLJob",
+        /// `StopLabelingJob` (its annotation and auto-labeling jobs stop with it).
+        LabelingJob => "StopLabelingJob",
+        /// `StopCompilationJob`.
+        CompilationJob => "StopCompilationJob",
+        /// `StopOptimizationJob`.
+        OptimizationJob => "StopOptimizationJob",
+        /// `StopInferenceRecommendationsJob`.
+        InferenceRecommendationsJob => "StopInferenceRecommendationsJob",
+        /// `StopEdgePackagingJob`.
+        EdgePackagingJob => "StopEdgePackagingJob",
+        /// `StopTrainingSession`.
+        TrainingSession => "StopTrainingSession",
+        /// `StopJob`: a model customization job (`CreateJob`), named with its `JobCategory`.
+        Job => "StopJob",
+        /// `StopAIBenchmarkJob`.
+        AiBenchmarkJob => "StopAIBenchmarkJob",
+        /// `StopAIRecommendationJob`.
+        AiRecommendationJob => "StopAIRecommendationJob",
+        /// `StopInferenceExperiment`: the shadow variants are removed, production serving is kept.
+        InferenceExperiment => "StopInferenceExperiment",
         /// `DeleteApp`: a Studio app cannot be stopped, only deleted.
         App => "DeleteApp",
         /// `UpdateEndpointWeightsAndCapacities` to the lowest instance count (undone by the same call).
@@ -205,13 +229,48 @@ impl Stop {
             | Self::ProcessingJob
             | Self::TransformJob
             | Self::HyperParameterTuningJob
+            | Self::PipelineExecution
+            | Self::AutoMlJob
+            | Self::LabelingJob
+            | Self::CompilationJob
+            | Self::OptimizationJob
+            | Self::InferenceRecommendationsJob
+            | Self::EdgePackagingJob
+            | Self::TrainingSession
+            | Self::Job
+            | Self::AiBenchmarkJob
+            | Self::AiRecommendationJob
+            | Self::InferenceExperiment
             | Self::App => None,
         }
     }
 
-    /// Whether this is one of the jobs `stop-jobs` stops (tuning jobs first, so their children end with them).
+    /// Whether this is one of the jobs `stop-jobs` stops (pipeline executions first, as a running pipeline
+    /// starts jobs; then tuning, AutoML and labeling jobs, so their children end with them).
     pub const fn is_job(self) -> bool {
-        matches!(self, Self::TrainingJob | Self::ProcessingJob | Self::TransformJob | Self::HyperParameterTuningJob)
+        match self {
+            Self::TrainingJob
+            | Self::ProcessingJob
+            | Self::TransformJob
+            | Self::HyperParameterTuningJob
+            | Self::PipelineExecution
+            | Self::AutoMlJob
+            | Self::LabelingJob
+            | Self::CompilationJob
+            | Self::OptimizationJob
+            | Self::InferenceRecommendationsJob
+            | Self::EdgePackagingJob
+            | Self::TrainingSession
+            | Self::Job
+            | Self::AiBenchmarkJob
+            | Self::AiRecommendationJob => true,
+            Self::NotebookInstance
+            | Self::InferenceExperiment
+            | Self::App
+            | Self::EndpointCapacity
+            | Self::InferenceComponentCopies
+            | Self::ClusterInstances => false,
+        }
     }
 }
 
@@ -488,21 +547,26 @@ pub const KINDS: &[ResourceKind] = &[
         L::EndpointConfigs,
     ),
     ResourceKind::new("model", "CreateModel", "modelArn", "modelName", L::Models).role(RoleLookup::Model),
-    ResourceKind::new("pipeline", "CreatePipeline", "pipelineArn", "pipelineName", L::Pipelines),
+    ResourceKind::new("pipeline", "CreatePipeline", "pipelineArn", "pipelineName", L::Pipelines)
+        .stop(Stop::PipelineExecution),
     DOMAIN,
     USER_PROFILE,
     SPACE,
     APP,
-    ResourceKind::new("labeling-job", "CreateLabelingJob", "labelingJobArn", "labelingJobName", L::LabelingJobs),
+    ResourceKind::new("labeling-job", "CreateLabelingJob", "labelingJobArn", "labelingJobName", L::LabelingJobs)
+        .stop(Stop::LabelingJob),
     ResourceKind::new(
         "compilation-job",
         "CreateCompilationJob",
         "compilationJobArn",
         "compilationJobName",
         L::CompilationJobs,
-    ),
-    ResourceKind::new("automl-job", "CreateAutoMLJob", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs),
-    ResourceKind::new("automl-job", "CreateAutoMLJobV2", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs),
+    )
+    .stop(Stop::CompilationJob),
+    ResourceKind::new("automl-job", "CreateAutoMLJob", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs)
+        .stop(Stop::AutoMlJob),
+    ResourceKind::new("automl-job", "CreateAutoMLJobV2", "autoMLJobArn", "autoMLJobName", L::AutoMlJobs)
+        .stop(Stop::AutoMlJob),
     ResourceKind {
         versioned: true,
         ..ResourceKind::new(
@@ -550,35 +614,39 @@ pub const KINDS: &[ResourceKind] = &[
     ),
     ResourceKind::new("mlflow-app", "CreateMlflowApp", "arn", "name", L::MlflowApps),
     ResourceKind::new("training-plan", "CreateTrainingPlan", "trainingPlanArn", "trainingPlanName", L::TrainingPlans),
-    ResourceKind::new("job", "CreateJob", "jobArn", "jobName", L::Jobs),
+    ResourceKind::new("job", "CreateJob", "jobArn", "jobName", L::Jobs).stop(Stop::Job),
     ResourceKind::new(
         "training-session",
         "CreateTrainingSession",
         "trainingSessionArn",
         "trainingSessionName",
         L::TrainingSessions,
-    ),
+    )
+    .stop(Stop::TrainingSession),
     ResourceKind::new(
         "optimization-job",
         "CreateOptimizationJob",
         "optimizationJobArn",
         "optimizationJobName",
         L::OptimizationJobs,
-    ),
+    )
+    .stop(Stop::OptimizationJob),
     ResourceKind::new(
         "inference-recommendations-job",
         "CreateInferenceRecommendationsJob",
         "jobArn",
         "jobName",
         L::InferenceRecommendationsJobs,
-    ),
+    )
+    .stop(Stop::InferenceRecommendationsJob),
     ResourceKind::new(
         "inference-experiment",
         "CreateInferenceExperiment",
         "inferenceExperimentArn",
         "name",
         L::InferenceExperiments,
-    ),
+    )
+    .stop(Stop::InferenceExperiment),
     ResourceKind::new("partner-app", "CreatePartnerApp", "arn", "name", L::PartnerApps),
     ResourceKind::new(
         "flow-definition",
@@ -593,14 +661,16 @@ pub const KINDS: &[ResourceKind] = &[
         "aIBenchmarkJobArn",
         "aIBenchmarkJobName",
         L::AiBenchmarkJobs,
-    ),
+    )
+    .stop(Stop::AiBenchmarkJob),
     ResourceKind::new(
         "ai-recommendation-job",
         "CreateAIRecommendationJob",
         "aIRecommendationJobArn",
         "aIRecommendationJobName",
         L::AiRecommendationJobs,
-    ),
+    )
+    .stop(Stop::AiRecommendationJob),
     ResourceKind {
         arn_from_name: true,
         ..ResourceKind::new(
@@ -610,6 +680,7 @@ pub const KINDS: &[ResourceKind] = &[
             "edgePackagingJobName",
             L::EdgePackagingJobs,
         )
+        .stop(Stop::EdgePackagingJob)
     },
 ];
 
@@ -728,7 +799,7 @@ mod tests {
         let stops: BTreeSet<Stop> = KINDS.iter().filter_map(|k| k.stop).collect();
         assert_eq!(stops, Stop::ALL.iter().copied().collect());
         let jobs: Vec<_> = Stop::ALL.iter().filter(|s| s.is_job()).flat_map(|s| stopped_by(*s)).collect();
-        assert_eq!(jobs.len(), 4);
+        assert_eq!(jobs.len(), 15, "4 of the original jobs, 10 of issue 15's job kinds, pipelines");
     }
 
     #[test]
