@@ -145,7 +145,9 @@ async fn running_jobs(actor: &Actor<'_>, kind: &JobKind) -> Result<Vec<(String, 
         | Stop::App
         | Stop::EndpointCapacity
         | Stop::InferenceComponentCopies
-        | Stop::ClusterInstances => return Err(not_a_job(kind.stop)),
+        | Stop::ClusterInstances
+        | Stop::TrackingServer
+        | Stop::MonitoringSchedule => return Err(not_a_job(kind.stop)),
     })
 }
 
@@ -173,7 +175,9 @@ async fn stop_job(actor: &Actor<'_>, kind: &JobKind, name: &str) -> Result<(), A
         | Stop::App
         | Stop::EndpointCapacity
         | Stop::InferenceComponentCopies
-        | Stop::ClusterInstances => Err(not_a_job(kind.stop)),
+        | Stop::ClusterInstances
+        | Stop::TrackingServer
+        | Stop::MonitoringSchedule => Err(not_a_job(kind.stop)),
     }
 }
 

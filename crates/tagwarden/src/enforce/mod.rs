@@ -28,6 +28,9 @@
 //! | `inference_components` | `scale-inference-components` | `restore-inference-component` |
 //! | `clusters`      | `scale-clusters`     | `restore-cluster`                |
 //! | `warm_pools`    | `stop-warm-pools`    | — (a released pool cannot come back) |
+//! | `tracking_servers` | `stop-tracking-servers` | `start-tracking-server`       |
+//! | `monitoring_schedules` | `stop-monitoring-schedules` | `start-monitoring-schedule` |
+//! | `storage`       | `notify-storage`     | — (changes nothing: deleting data is never automatic) |
 //! | `iam`           | `deny-iam`           | `detach-deny`                    |
 //!
 //! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
@@ -71,6 +74,7 @@ mod iam;
 mod inference_components;
 mod jobs;
 pub mod ledger;
+mod monitoring_schedules;
 mod notebooks;
 mod notify;
 pub mod plan;
@@ -79,7 +83,9 @@ pub mod report;
 mod restore;
 mod scalable;
 pub mod scope;
+mod storage;
 mod studio_apps;
+mod tracking_servers;
 pub mod verify;
 mod warm_pools;
 
@@ -119,6 +125,9 @@ pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
     &inference_components::ScaleInferenceComponents,
     &clusters::ScaleClusters,
     &warm_pools::StopWarmPools,
+    &tracking_servers::StopTrackingServers,
+    &monitoring_schedules::StopMonitoringSchedules,
+    &storage::NotifyStorage,
     &iam::DenyIam,
 ];
 
@@ -207,7 +216,7 @@ pub(crate) fn permissions_of(action: Action) -> &'static [Permission] {
 pub enum EnforcementOutcome {
     /// Actions beyond `notify` were carried out.
     Enforced(EnforcementReport),
-    /// Only a notification was sent.
+    /// Only a notification was sent (the step's actions only tell: `notify`, `notify-storage`).
     Notified(EnforcementReport),
     /// Dry run: what would have been done.
     DryRun(EnforcementReport),
@@ -451,6 +460,9 @@ mod tests {
             Action::ScaleInferenceComponents,
             Action::ScaleClusters,
             Action::StopWarmPools,
+            Action::StopTrackingServers,
+            Action::StopMonitoringSchedules,
+            Action::NotifyStorage,
             Action::DenyIam,
         ];
         for action in every {
@@ -463,6 +475,9 @@ mod tests {
                 | Action::ScaleInferenceComponents
                 | Action::ScaleClusters
                 | Action::StopWarmPools
+                | Action::StopTrackingServers
+                | Action::StopMonitoringSchedules
+                | Action::NotifyStorage
                 | Action::DenyIam => {}
             }
             let rows = ACTIONS.iter().filter(|row| row.action() == action).count();

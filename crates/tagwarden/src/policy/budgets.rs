@@ -266,6 +266,19 @@ pub enum Action {
     ScaleClusters,
     /// Release the warm pools of in-scope training jobs (`KeepAlivePeriodInSeconds` to 0; not reversible).
     StopWarmPools,
+    /// Stop running MLflow tracking servers (restore starts them again).
+    StopTrackingServers,
+    /// Stop Scheduled monitoring schedules (restore starts them again).
+    StopMonitoringSchedules,
+    /// List the storage in scope (spaces' EBS volumes, feature groups' online stores) in the notice; changes nothing.
+    NotifyStorage,
+}
+
+impl Action {
+    /// Whether it only tells (`notify`, `notify-storage`): it changes nothing, and makes the summary published.
+    pub fn is_notice(self) -> bool {
+        matches!(self, Self::Notify | Self::NotifyStorage)
+    }
 }
 
 impl fmt::Display for Action {
