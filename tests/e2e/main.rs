@@ -19,6 +19,7 @@ mod notices;
 mod org;
 mod org_budget;
 mod outage;
+mod pauses;
 mod plans;
 mod reserved_tags;
 mod scaling;

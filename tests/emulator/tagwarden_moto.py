@@ -54,6 +54,14 @@ Gaps filled (one section below per gap):
    UpdateTrainingJob's ``ResourceConfig.KeepAlivePeriodInSeconds``).
    Application Auto Scaling is moto's own, with the inference-component
    dimension (``sagemaker:inference-component:DesiredCopyCount``) it lacks.
+13. Pausing what keeps running, and the storage a notice lists (the
+   budget-enforcer) -- MLflow tracking servers (gap 11) gain
+   Describe/Stop/StartMlflowTrackingServer and ListMlflowTrackingServers'
+   ``TrackingServerStatus`` filter; monitoring schedules
+   (Create/Describe/List/Stop/Start/DeleteMonitoringSchedule, tags, the
+   tagging API: not in moto); feature groups keep ``OnlineStoreConfig`` and
+   answer ``OnlineStoreTotalSizeBytes`` (moto drops the first and lacks the
+   second; an unknown feature group is ``ResourceNotFound``, not a 500).
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -716,8 +724,8 @@ def _empty_listing(member: str) -> Callable[[R], ActionResult]:
     return handler
 
 
-# NOTE: ListInferenceComponents: gap 12 keeps inference components and lists them.
-r_list_monitoring_schedules = _empty_listing("MonitoringScheduleSummaries")
+# NOTE: ListInferenceComponents: gap 12 keeps inference components and lists them; ListLabelingJobs: gap 13
+# keeps labeling jobs and lists them; ListMonitoringSchedules: gap 14 keeps monitoring schedules and lists them.
 
 
 # --------------------------------------------------------------------------
@@ -776,7 +784,9 @@ KINDS11: dict[str, Kind11] = {
     "CreateMlflowTrackingServer": Kind11(
         "mlflow-tracking-server", "TrackingServerName", "TrackingServerArn", "TrackingServerSummaries",
         lambda r: {"TrackingServerArn": r.arn, "TrackingServerName": r.name,
-                   "TrackingServerStatus": "Created", "IsActive": "Active", **_s11_times(r)}),
+                   "TrackingServerStatus": _tracking_status(r),
+                   "IsActive": "Active" if _tracking_status(r) in TRACKING_SERVER_RUNNING else "Inactive",
+                   **_s11_times(r)}),
     "CreateMlflowApp": Kind11(
         "mlflow-app", "Name", "Arn", "Summaries",
         lambda r: {"Arn": r.arn, "Name": r.name, "Status": "Created", **_s11_times(r)}, by_id=True),
@@ -1108,6 +1118,7 @@ def install() -> None:
             setattr(SageMakerResponse, name[2:], fn)
     _serialise_dynamodb_items()
     _install_scaling()  # gap 12
+    _install_pauses()  # gap 14
     _installed = True
 
 
@@ -1405,6 +1416,8 @@ class TagwardenMiddleware:
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":
             status, body = _set_field(environ, "status", set_status)
+        elif path == "/_tagwarden/online-store-size" and method == "POST":
+            status, body = _set_field(environ, "bytes", set_online_store_size)
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/json"),
                                 ("Content-Length", str(len(data)))])
@@ -1684,6 +1697,255 @@ def _install_scaling() -> None:
                        ("iter_tagged_resources", _scaling_tagged_resources)):
         setattr(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))
     SageMakerResponse.list_training_jobs = _scaling_list_training_jobs(SageMakerResponse.list_training_jobs)
+
+
+
+# --------------------------------------------------------------------------
+# Gap 14: pausing what keeps running, and the storage a notice lists
+# --------------------------------------------------------------------------
+# MLflow tracking servers (kept by gap 11) stop and start; monitoring schedules
+# (not in moto) are created, listed, described, stopped, started, deleted and
+# tagged; feature groups keep their online store's configuration and size.
+# Same wire shapes as the AWS API model.  Transitions are immediate: the
+# emulator never answers Stopping or Starting.
+
+# -- MLflow tracking servers: Describe, Stop, Start, the status filter ----------
+
+# NOTE: a tracking server runs (and bills) from Created on, not only once Started.
+TRACKING_SERVER_RUNNING = ("Created", "Updated", "Started", "MaintenanceComplete")
+
+
+def _tracking_status(r: Resource11) -> str:
+    return getattr(r, "tw_status", "Created")
+
+
+def _tracking_server(backend: B, name: str | None) -> Resource11:
+    name = _require(name, "TrackingServerName")
+    found = _store11(backend, KINDS11["CreateMlflowTrackingServer"]).get(name)
+    if found is None:
+        raise ResourceNotFound(f"Tracking server {name} does not exist.")
+    return found
+
+
+def r_list_mlflow_tracking_servers(self: R) -> ActionResult:
+    kind = KINDS11["CreateMlflowTrackingServer"]
+    items = sorted(_store11(self.sagemaker_backend, kind).values(), key=lambda r: r.creation_time)
+    wanted = self._get_param("TrackingServerStatus")
+    items = [r for r in items if not wanted or _tracking_status(r) == wanted]
+    page, token = _page(items, self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({kind.list_member: [kind.summary(r) for r in page], "NextToken": token}))
+
+
+def r_describe_mlflow_tracking_server(self: R) -> ActionResult:
+    r = _tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))
+    status = _tracking_status(r)
+    return ActionResult(_compact({
+        "TrackingServerArn": r.arn, "TrackingServerName": r.name,
+        "ArtifactStoreUri": r.request.get("ArtifactStoreUri"),
+        "TrackingServerSize": r.request.get("TrackingServerSize", "Small"),
+        "MlflowVersion": r.request.get("MlflowVersion", "2.16.2"), "RoleArn": r.request.get("RoleArn"),
+        "TrackingServerStatus": status, "IsActive": "Active" if status in TRACKING_SERVER_RUNNING else "Inactive",
+        "TrackingServerUrl": f"https://{r.name}.mlflow.sagemaker.aws",
+        "AutomaticModelRegistration": bool(r.request.get("AutomaticModelRegistration", False)),
+        "CreationTime": r.creation_time, "LastModifiedTime": r.last_modified_time,
+    }))
+
+
+def _transition(self: R, allowed: tuple[str, ...], to: str, verb: str) -> ActionResult:
+    r = _tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))
+    status = _tracking_status(r)
+    if status not in allowed:
+        raise ConflictException(f"Cannot {verb} tracking server {r.name} in status {status}.")
+    r.tw_status, r.last_modified_time = to, utcnow()
+    return ActionResult({"TrackingServerArn": r.arn})
+
+
+def r_stop_mlflow_tracking_server(self: R) -> ActionResult:
+    return _transition(self, TRACKING_SERVER_RUNNING, "Stopped", "stop")
+
+
+def r_start_mlflow_tracking_server(self: R) -> ActionResult:
+    return _transition(self, ("Stopped",), "Started", "start")
+
+
+# -- monitoring schedules ------------------------------------------------------
+
+class MonitoringSchedule:
+    def __init__(self, backend: B, request: dict[str, Any]) -> None:
+        self.name = request["MonitoringScheduleName"]
+        self.arn = arn_formatter("monitoring-schedule", self.name, backend.account_id, backend.region_name)
+        self.config = request["MonitoringScheduleConfig"] or {}
+        self.tags = list(request.get("Tags") or [])
+        self.status = "Scheduled"
+        self.creation_time = self.last_modified_time = utcnow()
+
+    def endpoint_name(self) -> str | None:
+        inputs = (self.config.get("MonitoringJobDefinition") or {}).get("MonitoringInputs") or []
+        return next((i["EndpointInput"].get("EndpointName") for i in inputs if i.get("EndpointInput")), None)
+
+    def summary(self) -> dict[str, Any]:
+        return _compact({
+            "MonitoringScheduleName": self.name, "MonitoringScheduleArn": self.arn,
+            "CreationTime": self.creation_time, "LastModifiedTime": self.last_modified_time,
+            "MonitoringScheduleStatus": self.status, "EndpointName": self.endpoint_name(),
+            "MonitoringJobDefinitionName": self.config.get("MonitoringJobDefinitionName"),
+            "MonitoringType": self.config.get("MonitoringType"),
+        })
+
+    def describe(self) -> dict[str, Any]:
+        return _compact({**self.summary(), "MonitoringScheduleConfig": self.config})
+
+
+def _schedules(backend: B) -> dict[str, MonitoringSchedule]:
+    return _state(backend, "monitoring_schedules")
+
+
+def _schedule(backend: B, name: str | None) -> MonitoringSchedule:
+    name = _require(name, "MonitoringScheduleName")
+    found = _schedules(backend).get(name)
+    if found is None:
+        arn = arn_formatter("monitoring-schedule", name, backend.account_id, backend.region_name)
+        raise ResourceNotFound(f"Monitoring schedule {arn} does not exist.")
+    return found
+
+
+def r_create_monitoring_schedule(self: R) -> ActionResult:
+    request = {k: self._get_param(k) for k in ("MonitoringScheduleName", "MonitoringScheduleConfig", "Tags")}
+    name = _require(request["MonitoringScheduleName"], "MonitoringScheduleName")
+    _require(request["MonitoringScheduleConfig"], "MonitoringScheduleConfig")
+    if name in _schedules(self.sagemaker_backend):
+        raise ResourceInUseException(f"Monitoring schedule {name} already exists.")
+    schedule = MonitoringSchedule(self.sagemaker_backend, request)
+    _schedules(self.sagemaker_backend)[name] = schedule
+    return ActionResult({"MonitoringScheduleArn": schedule.arn})
+
+
+def r_describe_monitoring_schedule(self: R) -> ActionResult:
+    return ActionResult(_schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName")).describe())
+
+
+def r_list_monitoring_schedules(self: R) -> ActionResult:
+    items = list(_schedules(self.sagemaker_backend).values())
+    status, endpoint = self._get_param("StatusEquals"), self._get_param("EndpointName")
+    contains = self._get_param("NameContains")
+    items = [s for s in items if (not status or s.status == status)
+             and (not endpoint or s.endpoint_name() == endpoint) and (not contains or contains in s.name)]
+    page, token = _page(_sorted(items, "CreationTime", self._get_param("SortOrder")),
+                        self._get_param("MaxResults"), self._get_param("NextToken"))
+    return ActionResult(_compact({"MonitoringScheduleSummaries": [s.summary() for s in page],
+                                  "NextToken": token}))
+
+
+def _set_schedule_status(self: R, status: str) -> ActionResult:
+    schedule = _schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName"))
+    schedule.status, schedule.last_modified_time = status, utcnow()
+    return EmptyResult()
+
+
+def r_stop_monitoring_schedule(self: R) -> ActionResult:
+    return _set_schedule_status(self, "Stopped")
+
+
+def r_start_monitoring_schedule(self: R) -> ActionResult:
+    return _set_schedule_status(self, "Scheduled")
+
+
+def r_delete_monitoring_schedule(self: R) -> ActionResult:
+    schedule = _schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName"))
+    del _schedules(self.sagemaker_backend)[schedule.name]
+    return EmptyResult()
+
+
+def _pauses_resource_from_arn(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_resource_from_arn(self: B, arn: str) -> Any:
+        m = _ARN_RE.match(arn or "")
+        if m and m["type"] == "monitoring-schedule":
+            store = _schedules(self)
+            found = store.get(m["path"]) or _casefold_lookup(store, m["path"])
+            if found is None:
+                raise ValidationError(f"Could not find resource {arn}.")
+            return found
+        return orig(self, arn)
+    return _get_resource_from_arn
+
+
+def _pauses_tagged_resources(orig: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
+    def iter_tagged_resources(self: B) -> Iterable[Any]:
+        from moto.core.resource_tagging import TaggedResource
+
+        yield from orig(self)
+        for s in _schedules(self).values():
+            yield TaggedResource(arn=s.arn, resource_type="sagemaker:monitoring-schedule",
+                                 tags={t["Key"]: t.get("Value", "") for t in s.tags})
+    return iter_tagged_resources
+
+
+# -- feature groups: the online store -----------------------------------------
+
+def r_create_feature_group(self: R) -> ActionResult:
+    """moto's, keeping ``OnlineStoreConfig``; ``OfflineStoreConfig`` is optional, as in the model."""
+    offline = self._get_param("OfflineStoreConfig")
+    arn = self.sagemaker_backend.create_feature_group(
+        feature_group_name=_require(self._get_param("FeatureGroupName"), "FeatureGroupName"),
+        record_identifier_feature_name=self._get_param("RecordIdentifierFeatureName"),
+        event_time_feature_name=self._get_param("EventTimeFeatureName"),
+        feature_definitions=self._get_param("FeatureDefinitions"),
+        # NOTE: moto's FeatureGroup fills in an offline store's catalog and cannot be built without one.
+        offline_store_config=offline or {"S3StorageConfig": {"S3Uri": "s3://none"}},
+        role_arn=self._get_param("RoleArn"), tags=self._get_param("Tags"))
+    group = self.sagemaker_backend.feature_groups[arn]
+    group.tw_offline = offline is not None
+    group.tw_online = self._get_param("OnlineStoreConfig")
+    group.tw_online_bytes = 0
+    group.tw_last_modified = group.creation_time
+    return ActionResult({"FeatureGroupArn": arn})
+
+
+def _feature_group(backend: B, name: str) -> Any:
+    groups = {g.feature_group_name: g for g in backend.feature_groups.values()}
+    found = groups.get(name) or _casefold_lookup(groups, name)
+    if found is None:
+        arn = arn_formatter("feature-group", name.lower(), backend.account_id, backend.region_name)
+        raise ResourceNotFound(f"Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name "
+                               f"{name} ({arn}).")
+    return found
+
+
+def r_describe_feature_group(self: R) -> ActionResult:
+    group = _feature_group(self.sagemaker_backend, _require(self._get_param("FeatureGroupName"),
+                                                            "FeatureGroupName"))
+    described = dict(group.describe(), LastModifiedTime=getattr(group, "tw_last_modified", group.creation_time),
+                     NextToken="")
+    if not getattr(group, "tw_offline", True):
+        described.pop("OfflineStoreConfig", None)
+    online = getattr(group, "tw_online", None)
+    if online:
+        described["OnlineStoreConfig"] = online
+        if online.get("EnableOnlineStore"):
+            described["OnlineStoreTotalSizeBytes"] = getattr(group, "tw_online_bytes", 0)
+    return ActionResult(described)
+
+
+def set_online_store_size(arn: str, size: str) -> None:
+    """Test support: the bytes a feature group's online store holds (raises ValueError)."""
+    m = _ARN_RE.match(arn or "")
+    if not m or m["type"] != "feature-group":
+        raise ValueError(f"not a feature group ARN: {arn!r}")
+    try:
+        backend = sagemaker_backends[m["account"]][m["region"]]
+    except KeyError:
+        raise ValueError(f"no such resource: {arn}")
+    groups = {g.feature_group_name: g for g in backend.feature_groups.values()}
+    group = backend.feature_groups.get(arn) or _casefold_lookup(groups, m["path"])
+    if group is None or not (getattr(group, "tw_online", None) or {}).get("EnableOnlineStore"):
+        raise ValueError(f"no feature group with an online store: {arn}")
+    group.tw_online_bytes = int(size)
+
+
+def _install_pauses() -> None:
+    for name, wrap in (("_get_resource_from_arn", _pauses_resource_from_arn),
+                       ("iter_tagged_resources", _pauses_tagged_resources)):
+        setattr(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))
 
 
 if __name__ == "__main__":

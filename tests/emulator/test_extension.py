@@ -54,6 +54,11 @@ ADDED_OPS = {
     "CreateInferenceComponent", "DescribeInferenceComponent", "UpdateInferenceComponentRuntimeConfig",
     "UpdateCluster", "UpdateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs",
     "UpdateEndpointWeightsAndCapacities",
+    # gap 14: pausing what keeps running, the storage a notice lists
+    "DescribeMlflowTrackingServer", "StopMlflowTrackingServer", "StartMlflowTrackingServer",
+    "CreateMonitoringSchedule", "DescribeMonitoringSchedule", "StopMonitoringSchedule",
+    "StartMonitoringSchedule", "DeleteMonitoringSchedule",
+    "CreateFeatureGroup", "DescribeFeatureGroup",
 }
 SM_MODEL = botocore.session.get_session().get_service_model("sagemaker")
 
@@ -1110,3 +1115,98 @@ def test_pipeline_executions_and_compilation_jobs_are_stopped(server, sm, raw_ch
         sm.stop_compilation_job(CompilationJobName="nope")
     assert err(e)[:2] == ("ResourceNotFound", 400)
     assert {"StopPipelineExecution", "StopCompilationJob"} <= set(raw_checked)
+# Gap 14: pausing what keeps running, and the storage a notice lists
+# --------------------------------------------------------------------------
+
+def test_a_tracking_server_stops_and_starts_again(sm, raw_checked):
+    server_arn = sm.create_mlflow_tracking_server(
+        TrackingServerName="mlflow-p", ArtifactStoreUri=S3, RoleArn=ROLE)["TrackingServerArn"]
+    described = sm.describe_mlflow_tracking_server(TrackingServerName="mlflow-p")
+    assert (described["TrackingServerArn"], described["TrackingServerStatus"]) == (server_arn, "Created")
+    assert sm.stop_mlflow_tracking_server(TrackingServerName="mlflow-p")["TrackingServerArn"] == server_arn
+    assert sm.describe_mlflow_tracking_server(TrackingServerName="mlflow-p")["TrackingServerStatus"] == "Stopped"
+    stopped = sm.list_mlflow_tracking_servers(TrackingServerStatus="Stopped")["TrackingServerSummaries"]
+    assert [(s["TrackingServerArn"], s["IsActive"]) for s in stopped] == [(server_arn, "Inactive")]
+    assert sm.list_mlflow_tracking_servers(TrackingServerStatus="Started")["TrackingServerSummaries"] == []
+    with pytest.raises(ClientError) as e:
+        sm.stop_mlflow_tracking_server(TrackingServerName="mlflow-p")
+    assert err(e)[:2] == ("ConflictException", 400)
+    sm.start_mlflow_tracking_server(TrackingServerName="mlflow-p")
+    assert sm.describe_mlflow_tracking_server(TrackingServerName="mlflow-p")["TrackingServerStatus"] == "Started"
+    with pytest.raises(ClientError) as e:
+        sm.start_mlflow_tracking_server(TrackingServerName="mlflow-p")
+    assert err(e)[0] == "ConflictException"
+    sm.stop_mlflow_tracking_server(TrackingServerName="mlflow-p")  # Started -> Stopped as well
+    for call in (sm.describe_mlflow_tracking_server, sm.stop_mlflow_tracking_server,
+                 sm.start_mlflow_tracking_server):
+        with pytest.raises(ClientError) as e:
+            call(TrackingServerName="nope")
+        assert err(e)[0] == "ResourceNotFound"
+    assert {"DescribeMlflowTrackingServer", "StopMlflowTrackingServer", "StartMlflowTrackingServer"} \
+        <= set(raw_checked)
+
+
+SCHEDULE_CONFIG = {
+    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+    "MonitoringJobDefinitionName": "data-quality", "MonitoringType": "DataQuality",
+}
+
+
+def test_monitoring_schedules_are_created_listed_tagged_stopped_and_started(sm, tagging, raw_checked):
+    schedule = sm.create_monitoring_schedule(
+        MonitoringScheduleName="drift", MonitoringScheduleConfig=SCHEDULE_CONFIG,
+        Tags=[{"Key": "cost-center", "Value": "cc-1"}])["MonitoringScheduleArn"]
+    assert schedule == arn("monitoring-schedule", "drift")
+    sm.create_monitoring_schedule(MonitoringScheduleName="other", MonitoringScheduleConfig=SCHEDULE_CONFIG)
+    with pytest.raises(ClientError) as e:
+        sm.create_monitoring_schedule(MonitoringScheduleName="drift", MonitoringScheduleConfig=SCHEDULE_CONFIG)
+    assert err(e)[0] == "ResourceInUse"
+    described = sm.describe_monitoring_schedule(MonitoringScheduleName="drift")
+    assert described["MonitoringScheduleStatus"] == "Scheduled"
+    assert described["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == "data-quality"
+    sm.stop_monitoring_schedule(MonitoringScheduleName="drift")
+    scheduled = sm.list_monitoring_schedules(StatusEquals="Scheduled")["MonitoringScheduleSummaries"]
+    assert [s["MonitoringScheduleName"] for s in scheduled] == ["other"]
+    stopped = sm.list_monitoring_schedules(StatusEquals="Stopped")["MonitoringScheduleSummaries"]
+    assert [s["MonitoringScheduleArn"] for s in stopped] == [schedule]
+    sm.start_monitoring_schedule(MonitoringScheduleName="drift")
+    assert sm.describe_monitoring_schedule(MonitoringScheduleName="drift")["MonitoringScheduleStatus"] == "Scheduled"
+    sm.add_tags(ResourceArn=schedule, Tags=[{"Key": "team", "Value": "ml"}])
+    assert {t["Key"] for t in sm.list_tags(ResourceArn=schedule)["Tags"]} == {"cost-center", "team"}
+    found = tagging.get_resources(ResourceTypeFilters=["sagemaker:monitoring-schedule"])["ResourceTagMappingList"]
+    assert [r["ResourceARN"] for r in found] == [schedule], "untagged ones are not returned"
+    for call in (sm.describe_monitoring_schedule, sm.stop_monitoring_schedule, sm.start_monitoring_schedule):
+        with pytest.raises(ClientError) as e:
+            call(MonitoringScheduleName="nope")
+        assert err(e)[0] == "ResourceNotFound"
+    sm.delete_monitoring_schedule(MonitoringScheduleName="other")
+    assert len(sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]) == 1
+    assert {"CreateMonitoringSchedule", "DescribeMonitoringSchedule", "ListMonitoringSchedules",
+            "StopMonitoringSchedule", "StartMonitoringSchedule", "DeleteMonitoringSchedule"} <= set(raw_checked)
+
+
+def test_a_feature_groups_online_store_is_described_with_its_size(sm, server, raw_checked):
+    features = [{"FeatureName": "id", "FeatureType": "String"}, {"FeatureName": "ts", "FeatureType": "String"}]
+    online = sm.create_feature_group(
+        FeatureGroupName="Online", RecordIdentifierFeatureName="id", EventTimeFeatureName="ts",
+        FeatureDefinitions=features, RoleArn=ROLE,
+        OnlineStoreConfig={"EnableOnlineStore": True, "StorageType": "Standard"})["FeatureGroupArn"]
+    sm.create_feature_group(
+        FeatureGroupName="offline", RecordIdentifierFeatureName="id", EventTimeFeatureName="ts",
+        FeatureDefinitions=features, RoleArn=ROLE,
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://bucket/fg"}})
+    described = sm.describe_feature_group(FeatureGroupName="Online")
+    assert described["OnlineStoreConfig"] == {"EnableOnlineStore": True, "StorageType": "Standard"}
+    assert described["OnlineStoreTotalSizeBytes"] == 0
+    assert "OfflineStoreConfig" not in described, "no offline store was asked for"
+    assert http(f"{server}/_tagwarden/online-store-size", "POST", {"arn": online, "bytes": 5 << 30})[0] == 200
+    assert sm.describe_feature_group(FeatureGroupName="Online")["OnlineStoreTotalSizeBytes"] == 5 << 30
+    offline = sm.describe_feature_group(FeatureGroupName="offline")
+    assert "OnlineStoreConfig" not in offline and "OnlineStoreTotalSizeBytes" not in offline
+    assert "OfflineStoreConfig" in offline
+    offline_arn = offline["FeatureGroupArn"]
+    assert http(f"{server}/_tagwarden/online-store-size", "POST", {"arn": offline_arn, "bytes": 1})[0] == 400
+    with pytest.raises(ClientError) as e:
+        sm.describe_feature_group(FeatureGroupName="nope")
+    assert err(e)[:2] == ("ResourceNotFound", 400)
+    assert {"CreateFeatureGroup", "DescribeFeatureGroup"} <= set(raw_checked)

@@ -129,6 +129,12 @@ impl Emulator {
         self.request("POST", "/_tagwarden/status", &body).map(drop)
     }
 
+    /// Sets what a feature group's online store holds (`OnlineStoreTotalSizeBytes`; the emulator stores no records).
+    pub fn set_online_store_size(&self, arn: &str, bytes: i64) -> Result<(), String> {
+        let body = serde_json::json!({"arn": arn, "bytes": bytes}).to_string();
+        self.request("POST", "/_tagwarden/online-store-size", &body).map(drop)
+    }
+
     /// Keeps a CloudTrail record (an event's `detail`) in the emulator's event history (`LookupEvents`).
     pub fn record_cloudtrail_event(&self, record: &Value) -> Result<(), String> {
         self.request("POST", "/_tagwarden/cloudtrail-event", &record.to_string()).map(drop)

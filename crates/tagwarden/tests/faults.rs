@@ -416,6 +416,10 @@ fn enforcer_world() -> World {
                         "sagemaker:endpoint" => &["endpoint/ep-1"],
                         "sagemaker:inference-component" => &["inference-component/ic-1"],
                         "sagemaker:cluster" => &["cluster/hp-1"],
+                        "sagemaker:mlflow-tracking-server" => &["mlflow-tracking-server/mlflow-1"],
+                        "sagemaker:monitoring-schedule" => &["monitoring-schedule/drift-1"],
+                        "sagemaker:space" => &["space/d-1/team"],
+                        "sagemaker:feature-group" => &["feature-group/fg-1"],
                         "sagemaker:user-profile" => &["user-profile/d-1/alice", "user-profile/d-1/bob"],
                         "sagemaker:pipeline" => &["pipeline/pipe-1"],
                         "sagemaker:automl-job" => &["automl-job/automl-1"],
@@ -943,6 +947,118 @@ fn enforcer_world() -> World {
             mock!(aws_sdk_iam::Client::attach_role_policy)
                 .then_output(|| aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build()),
         ),
+        (
+            "ListMlflowTrackingServers",
+            mock!(Sm::list_mlflow_tracking_servers).then_output(|| {
+                let server = t::TrackingServerSummary::builder()
+                    .tracking_server_name("mlflow-1")
+                    .tracking_server_arn(sm("mlflow-tracking-server/mlflow-1"))
+                    .tracking_server_status(t::TrackingServerStatus::Created)
+                    .build();
+                op::list_mlflow_tracking_servers::ListMlflowTrackingServersOutput::builder()
+                    .tracking_server_summaries(server)
+                    .build()
+            }),
+        ),
+        (
+            "StopMlflowTrackingServer",
+            mock!(Sm::stop_mlflow_tracking_server).then_output(|| {
+                op::stop_mlflow_tracking_server::StopMlflowTrackingServerOutput::builder()
+                    .tracking_server_arn(sm("mlflow-tracking-server/mlflow-1"))
+                    .build()
+            }),
+        ),
+        (
+            "DescribeMlflowTrackingServer",
+            mock!(Sm::describe_mlflow_tracking_server).then_output(|| {
+                op::describe_mlflow_tracking_server::DescribeMlflowTrackingServerOutput::builder()
+                    .tracking_server_name("mlflow-1")
+                    .tracking_server_status(t::TrackingServerStatus::Stopped)
+                    .build()
+            }),
+        ),
+        (
+            "StartMlflowTrackingServer",
+            mock!(Sm::start_mlflow_tracking_server).then_output(|| {
+                op::start_mlflow_tracking_server::StartMlflowTrackingServerOutput::builder()
+                    .tracking_server_arn(sm("mlflow-tracking-server/mlflow-1"))
+                    .build()
+            }),
+        ),
+        (
+            "ListMonitoringSchedules",
+            mock!(Sm::list_monitoring_schedules).then_output(move || {
+                let schedule = t::MonitoringScheduleSummary::builder()
+                    .monitoring_schedule_name("drift-1")
+                    .monitoring_schedule_arn(sm("monitoring-schedule/drift-1"))
+                    .creation_time(epoch)
+                    .last_modified_time(epoch)
+                    .monitoring_schedule_status(t::ScheduleStatus::Scheduled)
+                    .build();
+                op::list_monitoring_schedules::ListMonitoringSchedulesOutput::builder()
+                    .monitoring_schedule_summaries(schedule)
+                    .build()
+            }),
+        ),
+        (
+            "StopMonitoringSchedule",
+            mock!(Sm::stop_monitoring_schedule)
+                .then_output(|| op::stop_monitoring_schedule::StopMonitoringScheduleOutput::builder().build()),
+        ),
+        (
+            "DescribeMonitoringSchedule",
+            mock!(Sm::describe_monitoring_schedule).then_output(|| {
+                op::describe_monitoring_schedule::DescribeMonitoringScheduleOutput::builder()
+                    .monitoring_schedule_name("drift-1")
+                    .monitoring_schedule_status(t::ScheduleStatus::Stopped)
+                    .build()
+            }),
+        ),
+        (
+            "StartMonitoringSchedule",
+            mock!(Sm::start_monitoring_schedule)
+                .then_output(|| op::start_monitoring_schedule::StartMonitoringScheduleOutput::builder().build()),
+        ),
+        (
+            "ListSpaces",
+            mock!(Sm::list_spaces).then_output(|| {
+                let space = t::SpaceDetails::builder().domain_id("d-1").space_name("team").build();
+                op::list_spaces::ListSpacesOutput::builder().spaces(space).build()
+            }),
+        ),
+        (
+            "DescribeSpace",
+            mock!(Sm::describe_space).then_output(|| {
+                let ebs = t::EbsStorageSettings::builder().ebs_volume_size_in_gb(100).build();
+                let storage = t::SpaceStorageSettings::builder().ebs_storage_settings(ebs).build();
+                op::describe_space::DescribeSpaceOutput::builder()
+                    .space_name("team")
+                    .space_settings(t::SpaceSettings::builder().space_storage_settings(storage).build())
+                    .build()
+            }),
+        ),
+        (
+            "ListFeatureGroups",
+            mock!(Sm::list_feature_groups).then_output(move || {
+                let group = t::FeatureGroupSummary::builder()
+                    .feature_group_name("fg-1")
+                    .feature_group_arn(sm("feature-group/fg-1"))
+                    .creation_time(epoch)
+                    .feature_group_status(t::FeatureGroupStatus::Created)
+                    .build();
+                op::list_feature_groups::ListFeatureGroupsOutput::builder().feature_group_summaries(group).build()
+            }),
+        ),
+        (
+            "DescribeFeatureGroup",
+            mock!(Sm::describe_feature_group).then_output(|| {
+                op::describe_feature_group::DescribeFeatureGroupOutput::builder()
+                    .feature_group_name("fg-1")
+                    .online_store_config(t::OnlineStoreConfig::builder().enable_online_store(true).build())
+                    .online_store_total_size_bytes(1 << 30)
+                    .build()
+            }),
+        ),
         // The enforcement ledger: claims and records succeed; restore finds one undo item per reversible action.
         ("PutItem", mock!(Ddb::put_item).then_output(|| ddb::put_item::PutItemOutput::builder().build())),
         ("UpdateItem", mock!(Ddb::update_item).then_output(|| ddb::update_item::UpdateItemOutput::builder().build())),
@@ -976,6 +1092,16 @@ fn enforcer_world() -> World {
                             r#"{"kind":"cluster","name":"hp-1","instance_groups":[["workers",4]]}"#,
                         ),
                         undo_item(
+                            "stop-tracking-servers",
+                            &sm("mlflow-tracking-server/mlflow-1"),
+                            r#"{"kind":"tracking-server","name":"mlflow-1","status":"Created"}"#,
+                        ),
+                        undo_item(
+                            "stop-monitoring-schedules",
+                            &sm("monitoring-schedule/drift-1"),
+                            r#"{"kind":"monitoring-schedule","name":"drift-1","status":"Scheduled"}"#,
+                        ),
+                        undo_item(
                             "deny-iam",
                             &format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec"),
                             &format!(r#"{{"kind":"role","name":"sm-exec","policy_arn":"arn:aws:iam::{ACCOUNT}:policy/deny"}}"#),
@@ -1001,7 +1127,7 @@ fn enforcer_world() -> World {
 
 fn enforcer_policy(endpoints: &str) -> Policy {
     let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, stop-inference-experiments, deny-iam]}}]\n"
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, stop-inference-experiments, stop-tracking-servers, stop-monitoring-schedules, notify-storage, deny-iam]}}]\n"
     );
     Policy::from_yaml(&yaml, "faults").unwrap()
 }
@@ -1201,6 +1327,10 @@ const WRITES: &[&str] = &[
     "UpdateInferenceComponentRuntimeConfig",
     "UpdateCluster",
     "UpdateTrainingJob",
+    "StopMlflowTrackingServer",
+    "StartMlflowTrackingServer",
+    "StopMonitoringSchedule",
+    "StartMonitoringSchedule",
     "AddTags",
     "DeleteTags",
     "TagRole",

@@ -29,7 +29,7 @@ use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert_topic, parse_budget_envelope};
 use crate::org::{ClientPool, MemberFunction, Organization};
-use crate::policy::{Action, BudgetRule, Policy, Scope};
+use crate::policy::{BudgetRule, Policy, Scope};
 use crate::telemetry::clip;
 
 /// A retryable failure with the results recorded before it, logged with the failures' resources.
@@ -340,12 +340,12 @@ impl BudgetEnforcer {
             results: tally.results,
             notified: false,
         };
-        if report.plan.actions.contains(&Action::Notify) && !report.plan.dry_run {
+        if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
             report.notified = self.notify(&report).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
         Ok(if report.plan.dry_run {
             EnforcementOutcome::DryRun(report)
-        } else if report.plan.actions.iter().all(|a| *a == Action::Notify) {
+        } else if report.plan.actions.iter().all(|a| a.is_notice()) {
             EnforcementOutcome::Notified(report)
         } else {
             EnforcementOutcome::Enforced(report)

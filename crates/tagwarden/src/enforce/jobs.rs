@@ -281,7 +281,9 @@ async fn running_jobs(actor: &Actor<'_>, kind: &JobKind) -> Result<Running, AwsE
         | Stop::App
         | Stop::EndpointCapacity
         | Stop::InferenceComponentCopies
-        | Stop::ClusterInstances => return Err(not_a_job(kind.stop)),
+        | Stop::ClusterInstances
+        | Stop::TrackingServer
+        | Stop::MonitoringSchedule => return Err(not_a_job(kind.stop)),
     })
 }
 
@@ -366,7 +368,9 @@ async fn stop_job(
         | Stop::App
         | Stop::EndpointCapacity
         | Stop::InferenceComponentCopies
-        | Stop::ClusterInstances => Err(not_a_job(kind.stop)),
+        | Stop::ClusterInstances
+        | Stop::TrackingServer
+        | Stop::MonitoringSchedule => Err(not_a_job(kind.stop)),
     }
 }
 

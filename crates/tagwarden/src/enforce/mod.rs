@@ -29,6 +29,9 @@
 //! | `clusters`      | `scale-clusters`     | `restore-cluster`                |
 //! | `warm_pools`    | `stop-warm-pools`    | — (a released pool cannot come back) |
 //! | `inference_experiments` | `stop-inference-experiments` | — (shadows removed, production kept; an ended experiment cannot resume) |
+//! | `tracking_servers` | `stop-tracking-servers` | `start-tracking-server`       |
+//! | `monitoring_schedules` | `stop-monitoring-schedules` | `start-monitoring-schedule` |
+//! | `storage`       | `notify-storage`     | — (changes nothing: deleting data is never automatic) |
 //! | `iam`           | `deny-iam`           | `detach-deny`                    |
 //!
 //! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
@@ -73,6 +76,7 @@ mod inference_components;
 mod inference_experiments;
 mod jobs;
 pub mod ledger;
+mod monitoring_schedules;
 mod notebooks;
 mod notify;
 mod pipelines;
@@ -82,7 +86,9 @@ pub mod report;
 mod restore;
 mod scalable;
 pub mod scope;
+mod storage;
 mod studio_apps;
+mod tracking_servers;
 pub mod verify;
 mod warm_pools;
 
@@ -123,6 +129,9 @@ pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
     &clusters::ScaleClusters,
     &warm_pools::StopWarmPools,
     &inference_experiments::StopInferenceExperiments,
+    &tracking_servers::StopTrackingServers,
+    &monitoring_schedules::StopMonitoringSchedules,
+    &storage::NotifyStorage,
     &iam::DenyIam,
 ];
 
@@ -211,7 +220,7 @@ pub(crate) fn permissions_of(action: Action) -> &'static [Permission] {
 pub enum EnforcementOutcome {
     /// Actions beyond `notify` were carried out.
     Enforced(EnforcementReport),
-    /// Only a notification was sent.
+    /// Only a notification was sent (the step's actions only tell: `notify`, `notify-storage`).
     Notified(EnforcementReport),
     /// Dry run: what would have been done.
     DryRun(EnforcementReport),
@@ -456,6 +465,9 @@ mod tests {
             Action::ScaleClusters,
             Action::StopWarmPools,
             Action::StopInferenceExperiments,
+            Action::StopTrackingServers,
+            Action::StopMonitoringSchedules,
+            Action::NotifyStorage,
             Action::DenyIam,
         ];
         for action in every {
@@ -469,6 +481,9 @@ mod tests {
                 | Action::ScaleClusters
                 | Action::StopWarmPools
                 | Action::StopInferenceExperiments
+                | Action::StopTrackingServers
+                | Action::StopMonitoringSchedules
+                | Action::NotifyStorage
                 | Action::DenyIam => {}
             }
             let rows = ACTIONS.iter().filter(|row| row.action() == action).count();

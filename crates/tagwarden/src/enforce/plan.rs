@@ -57,10 +57,15 @@ pub fn plan_at(
     };
     let mut limited = None;
     if alert.alert_type == AlertType::Forecasted && rule.forecasted == ForecastedMode::Notify {
-        if actions.iter().any(|a| *a != Action::Notify) {
+        if actions.iter().any(|a| !a.is_notice()) {
             limited = Some("FORECASTED alert: notify only (rule says forecasted: notify)".to_owned());
         }
+        // NOTE: `notify-storage` only tells, so a notify-only alert keeps it.
+        let storage = actions.contains(&Action::NotifyStorage);
         actions = vec![Action::Notify];
+        if storage {
+            actions.push(Action::NotifyStorage);
+        }
     }
     Ok(EnforcementPlan {
         rule: rule.budget.clone(),

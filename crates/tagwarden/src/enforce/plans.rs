@@ -18,7 +18,7 @@ use super::report::{ResultKind, Tally, summary};
 use super::scope::ResolvedScope;
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, PendingReport, Period};
 use crate::event::budget::{AlertError, BudgetAlert};
-use crate::policy::{Action, Approval, BudgetRule};
+use crate::policy::{Approval, BudgetRule};
 
 /// What an enforcement is for: an alert as it comes, or a plan being carried out.
 pub(super) enum Origin<'a> {
@@ -52,10 +52,10 @@ pub(super) struct Planning<'a> {
     pub(super) period_key: PeriodKey,
 }
 
-/// Whether the step the plan reached defers its actions (and there is something beyond `notify` to defer).
+/// Whether the step the plan reached defers its actions (and there is something beyond the notices to defer).
 pub(super) fn defers(rule: &BudgetRule, plan: &EnforcementPlan) -> bool {
     !plan.dry_run
-        && plan.actions.iter().any(|a| *a != Action::Notify)
+        && plan.actions.iter().any(|a| !a.is_notice())
         && rule.step_at(plan.step).is_some_and(|step| step.defers())
 }
 

@@ -57,8 +57,14 @@ pub enum ResultKind {
     },
     /// Restore: the notebook stays stopped because its rule does not restart notebooks.
     LeftStopped,
-    /// Restore: the notebook is not stopped any more (someone started it): nothing to restart.
+    /// Restore: the notebook, tracking server or schedule is not stopped any more (someone started it):
+    /// nothing to start.
     NotStopped,
+    /// Told only (`notify-storage`): what the resource holds; nothing was changed. Neither done nor failed.
+    Reported {
+        /// What it holds (`EBS volume 100 GiB`, …).
+        detail: String,
+    },
     /// Spared: carrying out a plan, and the resource was not in it.
     NotInPlan,
     /// The call failed; the reason names the operation.
@@ -89,6 +95,7 @@ impl ResultKind {
             Self::NotScalable { .. } => "not-scalable",
             Self::LeftStopped => "left-stopped",
             Self::NotStopped => "not-stopped",
+            Self::Reported { .. } => "reported",
             Self::NotInPlan => "not-in-plan",
             Self::Failed { .. } => "failed",
         }
@@ -119,6 +126,7 @@ impl fmt::Display for ResultKind {
             Self::Exempt { reason } => write!(f, ": {reason}"),
             Self::NotScalable { reason } => write!(f, ": {reason}"),
             Self::ExemptionExpired { detail } => write!(f, ": {detail}"),
+            Self::Reported { detail } => write!(f, ": {detail}"),
             Self::LeftStopped => f.write_str(" (restart_notebooks_on_restore is off)"),
             _ => Ok(()),
         }
@@ -204,6 +212,25 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
             body.push_str(&format!("  {arn}: {detail}\n"));
         }
     }
+    let mut stored: Vec<(&str, &str)> = report
+        .results
+        .iter()
+        .filter_map(|r| match &r.result {
+            ResultKind::Reported { detail } => Some((r.resource_arn.as_str(), detail.as_str())),
+            _ => None,
+        })
+        .collect();
+    stored.sort_unstable();
+    stored.dedup();
+    if !stored.is_empty() {
+        body.push_str("Storage in scope (kept: deleting data is never automatic; delete what is no longer needed):\n");
+        for (arn, detail) in stored.iter().take(50) {
+            body.push_str(&format!("  {arn}: {detail}\n"));
+        }
+        if stored.len() > 50 {
+            body.push_str(&format!("  … and {} more\n", stored.len() - 50));
+        }
+    }
     let failures: Vec<&ActionResult> = report.results.iter().filter(|r| r.result.is_failed()).collect();
     for f in failures.iter().take(50) {
         body.push_str(&format!("  FAILED {} {}: {}\n", f.action, f.resource_arn, f.result));
@@ -261,5 +288,8 @@ mod tests {
         assert_eq!(text(ResultKind::Exempt { reason: "INC-1".into() })["result"], "exempt: INC-1");
         let expired = ResultKind::ExemptionExpired { detail: "exemption expired 2026-11-30: INC-1".into() };
         assert_eq!(text(expired)["result"], "exemption-expired: exemption expired 2026-11-30: INC-1");
+        let reported = ResultKind::Reported { detail: "EBS volume 100 GiB".into() };
+        assert_eq!(text(reported.clone())["result"], "reported: EBS volume 100 GiB");
+        assert!(!reported.is_done() && !reported.is_failed(), "a report is neither an action taken nor a failure");
     }
 }

@@ -126,9 +126,10 @@ impl BudgetEnforcer {
                     ledger::Before::Notebook { .. } => ResultKind::NotebookGone,
                     ledger::Before::Endpoint { .. } => ResultKind::EndpointGone,
                     ledger::Before::Role { .. } => ResultKind::RoleGone,
-                    ledger::Before::InferenceComponent { .. } | ledger::Before::Cluster { .. } => {
-                        ResultKind::ResourceGone
-                    }
+                    ledger::Before::InferenceComponent { .. }
+                    | ledger::Before::Cluster { .. }
+                    | ledger::Before::TrackingServer { .. }
+                    | ledger::Before::MonitoringSchedule { .. } => ResultKind::ResourceGone,
                 };
                 tally.record(name, &undo.resource, result, gone);
                 let Some(recorded) = tally.results.last() else { continue };

@@ -269,6 +269,19 @@ pub enum Action {
     StopWarmPools,
     /// End Running inference experiments: shadow variants removed, production variants retained (not reversible).
     StopInferenceExperiments,
+    /// Stop running MLflow tracking servers (restore starts them again).
+    StopTrackingServers,
+    /// Stop Scheduled monitoring schedules (restore starts them again).
+    StopMonitoringSchedules,
+    /// List the storage in scope (spaces' EBS volumes, feature groups' online stores) in the notice; changes nothing.
+    NotifyStorage,
+}
+
+impl Action {
+    /// Whether it only tells (`notify`, `notify-storage`): it changes nothing, and makes the summary published.
+    pub fn is_notice(self) -> bool {
+        matches!(self, Self::Notify | Self::NotifyStorage)
+    }
 }
 
 impl fmt::Display for Action {

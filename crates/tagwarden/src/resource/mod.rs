@@ -214,6 +214,10 @@ sagemaker_calls! {
         InferenceComponentCopies => "UpdateInferenceComponentRuntimeConfig",
         /// `UpdateCluster` to the lowest instance count per group (undone by the same call; never deleted).
         ClusterInstances => "UpdateCluster",
+        /// `StopMlflowTrackingServer` (undone by `StartMlflowTrackingServer`).
+        TrackingServer => "StopMlflowTrackingServer",
+        /// `StopMonitoringSchedule` (undone by `StartMonitoringSchedule`).
+        MonitoringSchedule => "StopMonitoringSchedule",
     }
 }
 
@@ -225,6 +229,8 @@ impl Stop {
             Self::EndpointCapacity => Some(Self::EndpointCapacity.iam_action()),
             Self::InferenceComponentCopies => Some(Self::InferenceComponentCopies.iam_action()),
             Self::ClusterInstances => Some(Self::ClusterInstances.iam_action()),
+            Self::TrackingServer => Some("sagemaker:StartMlflowTrackingServer"),
+            Self::MonitoringSchedule => Some("sagemaker:StartMonitoringSchedule"),
             Self::TrainingJob
             | Self::ProcessingJob
             | Self::TransformJob
@@ -269,7 +275,9 @@ impl Stop {
             | Self::App
             | Self::EndpointCapacity
             | Self::InferenceComponentCopies
-            | Self::ClusterInstances => false,
+            | Self::ClusterInstances
+            | Self::TrackingServer
+            | Self::MonitoringSchedule => false,
         }
     }
 }
@@ -600,7 +608,8 @@ pub const KINDS: &[ResourceKind] = &[
         "monitoringScheduleArn",
         "monitoringScheduleName",
         L::MonitoringSchedules,
-    ),
+    )
+    .stop(Stop::MonitoringSchedule),
     ResourceKind::new("cluster", "CreateCluster", "clusterArn", "clusterName", L::Clusters)
         .stop(Stop::ClusterInstances),
     // NOTE: CloudTrail names `responseElements` after the API's output members in lowerCamelCase:
@@ -611,7 +620,8 @@ pub const KINDS: &[ResourceKind] = &[
         "trackingServerArn",
         "trackingServerName",
         L::MlflowTrackingServers,
-    ),
+    )
+    .stop(Stop::TrackingServer),
     ResourceKind::new("mlflow-app", "CreateMlflowApp", "arn", "name", L::MlflowApps),
     ResourceKind::new("training-plan", "CreateTrainingPlan", "trainingPlanArn", "trainingPlanName", L::TrainingPlans),
     ResourceKind::new("job", "CreateJob", "jobArn", "jobName", L::Jobs).stop(Stop::Job),

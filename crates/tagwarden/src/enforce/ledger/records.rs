@@ -62,12 +62,28 @@ pub enum Before {
         /// The deny policy attached.
         policy_arn: String,
     },
+    /// An MLflow tracking server the enforcer stopped, and its status then.
+    TrackingServer {
+        /// The tracking server name.
+        name: String,
+        /// Its status before the stop (`Created`, `Started`, …).
+        status: String,
+    },
+    /// A monitoring schedule the enforcer stopped, and its status then.
+    MonitoringSchedule {
+        /// The monitoring schedule name.
+        name: String,
+        /// Its status before the stop (`Scheduled`).
+        status: String,
+    },
 }
 
 impl std::fmt::Display for Before {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Notebook { status, .. } => write!(f, "status {status}"),
+            Self::Notebook { status, .. }
+            | Self::TrackingServer { status, .. }
+            | Self::MonitoringSchedule { status, .. } => write!(f, "status {status}"),
             Self::Endpoint { variants, scalable_targets, provisioned_concurrency, .. } => {
                 let counts: Vec<String> = variants.iter().map(|(v, c)| format!("{v}={c}")).collect();
                 write!(f, "instances {}", counts.join(" "))?;
