@@ -10,6 +10,7 @@ use std::time::Instant;
 use aws_sdk_sagemaker::types::{AppStatus, NotebookInstanceStatus, Tag};
 use serde_json::{Value, json};
 use tagwarden::enforce::{ActionResult, EnforcementReport, ResultKind};
+use tagwarden::policy::Action;
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::{BudgetWorld, seed_budget_world};
 use tagwarden_e2e::ledger::create_ledger;
@@ -260,17 +261,25 @@ async fn at_125_percent_execution_roles_are_denied_and_restore_detaches_only_wha
     );
 }
 
+/// Whether an emulator call (`service.Operation`) only reads.
+fn is_read(call: &str) -> bool {
+    let op = call.split('.').nth(1).unwrap_or_default();
+    ["List", "Get", "Describe"].iter().any(|read| op.starts_with(read))
+}
+
 #[tokio::test]
 async fn forecasts_notify_only_and_dry_runs_write_nothing() {
     let w = world(5).await;
     w.emulator.reset_calls().unwrap();
     let forecast = report(w.alert("forecasted-110-percent.json").await);
-    assert_eq!(forecast.plan.actions.len(), 1, "{:?}", forecast.plan.actions);
-    assert!(forecast.results.is_empty() && forecast.notified);
-    let calls = w.emulator.calls().unwrap();
-    // The delivery's claim in the ledger (put, then settled) is the only write besides the notice.
-    let expected = ["budgets.DescribeBudget", "dynamodb.PutItem", "dynamodb.UpdateItem", "sns.Publish"];
-    assert_eq!(calls.by_action.keys().collect::<Vec<_>>(), expected);
+    let notices = [Action::Notify, Action::NotifyStorage];
+    assert_eq!(forecast.plan.actions, notices, "the notices of the steps reached (storage listed, not touched)");
+    assert!(forecast.notified);
+    assert!(forecast.results.iter().all(|r| r.action == "notify-storage"), "{:?}", forecast.results);
+    // The ledger's writes (the delivery's claim, put then settled; the listed storage in its history) are the
+    // only writes besides the notice.
+    let writes: Vec<String> = w.emulator.calls().unwrap().by_action.into_keys().filter(|a| !is_read(a)).collect();
+    assert_eq!(writes, ["dynamodb.BatchWriteItem", "dynamodb.PutItem", "dynamodb.UpdateItem", "sns.Publish"]);
 
     w.emulator.reset_calls().unwrap();
     let event = sample_event("budget-enforcer", "actual-125-percent.json").unwrap();
@@ -278,17 +287,7 @@ async fn forecasts_notify_only_and_dry_runs_write_nothing() {
     assert_eq!(dry.label(), "dry-run");
     let dry = report(dry);
     assert!(dry.results.iter().any(|r| r.result == ResultKind::DryRun));
-    let writes: Vec<String> = w
-        .emulator
-        .calls()
-        .unwrap()
-        .by_action
-        .into_keys()
-        .filter(|a| {
-            let op = a.split('.').nth(1).unwrap_or_default();
-            !["List", "Get", "Describe"].iter().any(|read| op.starts_with(read))
-        })
-        .collect();
+    let writes: Vec<String> = w.emulator.calls().unwrap().by_action.into_keys().filter(|a| !is_read(a)).collect();
     assert!(writes.is_empty(), "dry run wrote: {writes:?}");
     for arn in &w.seeded.in_scope.notebooks_running {
         assert_eq!(w.notebook_status(arn).await, NotebookInstanceStatus::InService);

@@ -27,12 +27,7 @@ struct World {
 
 /// The example policy, whose 100 % step of `ml-*` takes `actions` instead.
 fn policy_with(actions: &str) -> Policy {
-    let path = tagwarden_e2e::repo_root().join("policy/tagwarden.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let step = "{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}";
-    assert!(text.contains(step), "the example policy's 100 % step moved");
-    let text = text.replace(step, &format!("{{at: 100, actions: [{actions}]}}"));
-    Policy::from_yaml(&text, "pauses test").unwrap()
+    tagwarden_e2e::example_policy_with_step_100(actions, "pauses test").unwrap()
 }
 
 async fn world_with(policy: Policy) -> World {

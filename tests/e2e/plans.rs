@@ -17,7 +17,7 @@ use tagwarden_e2e::ledger::create_ledger;
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 /// The example policy's 100 % step, as it ships.
-const STEP: &str = "- {at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}";
+const STEP: &str = tagwarden_e2e::EXAMPLE_STEP_100;
 
 struct World {
     config: aws_config::SdkConfig,
@@ -35,7 +35,7 @@ async fn world(waits: &str) -> World {
     let seeded = seed_budget_world(&emulator, &config, 2).await.expect("seed");
     let clients = Clients::new(&config);
     let ledger = create_ledger(&config).await.expect("ledger table");
-    let step = STEP.replace("scale-endpoints]}", &format!("scale-endpoints], {waits}}}"));
+    let step = STEP.replace("]}", &format!("], {waits}}}"));
     let text = tagwarden::policy::EXAMPLE_POLICY.replace(STEP, &step);
     assert_ne!(text, tagwarden::policy::EXAMPLE_POLICY, "the example policy's 100 % step moved");
     let policy = Policy::from_yaml(&text, "plans-test").unwrap();

@@ -26,14 +26,9 @@ struct World {
     seeded: BudgetWorld,
 }
 
-/// The example policy, whose 100 % step of `ml-*` also takes the given actions.
+/// The example policy, whose 100 % step of `ml-*` scales endpoints and takes the given actions.
 fn policy_with(actions: &str) -> Policy {
-    let path = tagwarden_e2e::repo_root().join("policy/tagwarden.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let step = "{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}";
-    assert!(text.contains(step), "the example policy's 100 % step moved");
-    let text = text.replace(step, &format!("{{at: 100, actions: [notify, scale-endpoints, {actions}]}}"));
-    Policy::from_yaml(&text, "scaling test").unwrap()
+    tagwarden_e2e::example_policy_with_step_100(&format!("notify, scale-endpoints, {actions}"), "scaling test").unwrap()
 }
 
 async fn world() -> World {

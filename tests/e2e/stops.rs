@@ -20,12 +20,7 @@ const S3: &str = "s3://ml-marketing-artifacts-123456789012/out";
 
 /// The example policy, whose 100 % step of `ml-*` stops jobs and inference experiments (and notifies).
 fn policy() -> Policy {
-    let path = tagwarden_e2e::repo_root().join("policy/tagwarden.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let step = "{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}";
-    assert!(text.contains(step), "the example policy's 100 % step moved");
-    let text = text.replace(step, "{at: 100, actions: [notify, stop-jobs, stop-inference-experiments]}");
-    Policy::from_yaml(&text, "stops test").unwrap()
+    tagwarden_e2e::example_policy_with_step_100("notify, stop-jobs, stop-inference-experiments", "stops test").unwrap()
 }
 
 fn arn(kind: &str, name: &str) -> String {

@@ -32,6 +32,22 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The example policy's 100 % step of `ml-*`, exactly as policy/tagwarden.yaml ships it.
+pub const EXAMPLE_STEP_100: &str = "- {at: 100, actions: [notify, notify-storage, stop-notebooks, stop-jobs, \
+delete-studio-apps, scale-endpoints,
+            scale-inference-components, scale-clusters, stop-warm-pools, stop-tracking-servers,
+            stop-monitoring-schedules, stop-inference-experiments]}";
+
+/// The example policy with its 100 % step of `ml-*` taking `actions` (`"notify, stop-jobs"`) instead.
+pub fn example_policy_with_step_100(actions: &str, source: &str) -> Result<tagwarden::Policy, String> {
+    let text = tagwarden::policy::EXAMPLE_POLICY;
+    if !text.contains(EXAMPLE_STEP_100) {
+        return Err("the example policy's 100 % step moved: update EXAMPLE_STEP_100".into());
+    }
+    let text = text.replace(EXAMPLE_STEP_100, &format!("- {{at: 100, actions: [{actions}]}}"));
+    tagwarden::Policy::from_yaml(&text, source).map_err(|e| e.to_string())
+}
+
 /// A running emulator; stopped when dropped.
 #[derive(Debug)]
 pub struct Emulator {

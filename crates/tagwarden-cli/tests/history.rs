@@ -56,7 +56,7 @@ async fn plans_lists_a_pending_plan_and_approve_carries_it_out_from_the_command_
     let config = emulator.sdk_config(REGION, 1).await;
     seed_budget_world(&emulator, &config, 2).await.expect("seed");
     let ledger = create_ledger(&config).await.expect("ledger table");
-    let step = "- {at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}";
+    let step = tagwarden_e2e::EXAMPLE_STEP_100;
     let waiting = step.replace("]}", "], approval: required}");
     let text = tagwarden::policy::EXAMPLE_POLICY.replace(step, &waiting);
     let policy = std::env::temp_dir().join(format!("tagwarden-plans-{}.yaml", std::process::id()));

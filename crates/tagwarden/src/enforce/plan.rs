@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn a_forecasted_alert_only_notifies_by_default() {
         let plan = plan_enforcement(&alert(130.0, AlertType::Forecasted), &policy(), false).unwrap();
-        assert_eq!(plan.actions, [Action::Notify]);
+        assert_eq!(plan.actions, [Action::Notify, Action::NotifyStorage], "only the notices of the steps reached");
         assert!(plan.limited.is_some());
     }
 
