@@ -9,6 +9,7 @@ mod budget_enforcer;
 mod corpus;
 mod cost;
 mod creator_names;
+mod deny_instance_types;
 mod evidence;
 mod exemptions;
 mod history;

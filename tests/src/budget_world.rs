@@ -61,6 +61,8 @@ pub const SUMMARY_TOPIC: &str = "tagwarden-enforcement";
 pub const ALERTS_TOPIC: &str = "tagwarden-budget-alerts";
 /// The customer-managed policy `deny-iam` attaches.
 pub const DENY_POLICY: &str = "tagwarden-deny-sagemaker";
+/// The instance-types deny policy `deny-instance-types` attaches (the example policy's ARN names it).
+pub const INSTANCE_TYPES_POLICY: &str = "tagwarden-deny-instance-types";
 /// The Studio domain's name (its moto id is [`DOMAIN_ID`]).
 pub const DOMAIN_NAME: &str = "marketing-studio";
 /// The Studio domain's id.
@@ -383,6 +385,14 @@ async fn seed_iam(config: &SdkConfig, world: &mut BudgetWorld) -> Result<String,
         .await
         .map_err(sdk_error(format!("CreatePolicy {DENY_POLICY}")))?;
     let policy_arn = policy.policy().and_then(|p| p.arn()).map(str::to_owned).ok_or("CreatePolicy: no ARN")?;
+    let patterns = tagwarden::deny_policy::DEFAULT_DENIED_INSTANCE_TYPES;
+    iam.create_policy()
+        .policy_name(INSTANCE_TYPES_POLICY)
+        .policy_document(tagwarden::deny_policy::instance_types_document(patterns).to_string())
+        .description("Tagwarden: deny GPU, accelerator and huge SageMaker instances while a budget is exceeded")
+        .send()
+        .await
+        .map_err(sdk_error(format!("CreatePolicy {INSTANCE_TYPES_POLICY}")))?;
 
     let sagemaker = "sagemaker.amazonaws.com";
     let roles: [RoleSpec; 6] = [

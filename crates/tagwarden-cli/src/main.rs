@@ -118,6 +118,12 @@ enum Command {
     Manifest,
     /// Print the deny policy `deny-iam` attaches (infra/generated/deny-policy.json; the templates deploy it).
     DenyPolicy,
+    /// Print the instance-types deny policy `deny-instance-types` attaches, for the given patterns or the default
+    /// list (infra/generated/deny-instance-types-policy.json).
+    DenyInstanceTypesPolicy {
+        /// Instance-type patterns to deny (`ml.p*`, `ml.*.24xlarge`); none: the default list.
+        patterns: Vec<String>,
+    },
     /// Check a policy file and print what it requires.
     CheckPolicy {
         /// The policy file.
@@ -307,6 +313,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::DenyPolicy => {
             print_json(&tagwarden::deny_policy::document())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DenyInstanceTypesPolicy { patterns } => {
+            let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+            let patterns =
+                if patterns.is_empty() { tagwarden::deny_policy::DEFAULT_DENIED_INSTANCE_TYPES } else { &patterns };
+            print_json(&tagwarden::deny_policy::instance_types_document(patterns))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckPolicy { policy } => {

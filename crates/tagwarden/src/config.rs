@@ -4,8 +4,9 @@
 //!   functions get it; read once at cold start); else `TAGWARDEN_POLICY_FILE`: path of the policy YAML;
 //!   else `TAGWARDEN_POLICY`: the YAML itself; else the example policy built into the binary.
 //! - `TAGWARDEN_NOTIFY_TOPIC_ARN`: overrides the policy's `tags.notify_topic_arn` (empty: no notifications).
-//! - `TAGWARDEN_ENFORCEMENT_TOPIC_ARN`, `TAGWARDEN_DENY_POLICY_ARN`: override `budgets.notify_topic_arn` and
-//!   `budgets.deny_policy_arn` (the deployment sets them to the resources it creates).
+//! - `TAGWARDEN_ENFORCEMENT_TOPIC_ARN`, `TAGWARDEN_DENY_POLICY_ARN`, `TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN`:
+//!   override `budgets.notify_topic_arn`, `budgets.deny_policy_arn` and `budgets.deny_instance_types_policy_arn`
+//!   (the deployment sets them to the resources it creates).
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 //! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
@@ -138,6 +139,9 @@ impl Config {
         if let Some(deny) = arn_override(&var, "TAGWARDEN_DENY_POLICY_ARN")? {
             policy.budgets.deny_policy_arn = deny;
         }
+        if let Some(deny) = arn_override(&var, "TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN")? {
+            policy.budgets.deny_instance_types_policy_arn = deny;
+        }
         let mut tagger = TaggerSettings::default();
         if let Some(ttl) = var("TAGWARDEN_CACHE_TTL_SECONDS") {
             let seconds = ttl.parse::<u64>().map_err(|_| ConfigError::Variable {
@@ -203,6 +207,7 @@ mod tests {
             ("TAGWARDEN_POLICY", "tags:\n  keys:\n    owner: {required: true}\n"),
             ("TAGWARDEN_NOTIFY_TOPIC_ARN", "arn:aws:sns:eu-west-1:1:t"),
             ("TAGWARDEN_DENY_POLICY_ARN", "arn:aws:iam::1:policy/deny"),
+            ("TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN", "arn:aws:iam::1:policy/deny-instance-types"),
             ("TAGWARDEN_ENFORCEMENT_TOPIC_ARN", ""),
             ("TAGWARDEN_CACHE_TTL_SECONDS", "0"),
         ])
@@ -210,6 +215,8 @@ mod tests {
         assert_eq!(config.policy.tags.required_keys().collect::<Vec<_>>(), ["owner"]);
         assert_eq!(config.policy.tags.notify_topic_arn.as_deref(), Some("arn:aws:sns:eu-west-1:1:t"));
         assert_eq!(config.policy.budgets.deny_policy_arn.as_deref(), Some("arn:aws:iam::1:policy/deny"));
+        let instance_types = config.policy.budgets.deny_instance_types_policy_arn.as_deref();
+        assert_eq!(instance_types, Some("arn:aws:iam::1:policy/deny-instance-types"));
         assert_eq!(config.policy.budgets.notify_topic_arn, None, "set empty: switched off");
         assert_eq!(config.tagger.cache_ttl, Duration::ZERO);
     }

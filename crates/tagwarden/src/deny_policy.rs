@@ -7,6 +7,12 @@
 //! Studio or notebook session — and any change of `tagwarden:` tag keys. A test checks it against every
 //! operation of the SageMaker API ([`SPENDING_PREFIXES`]): each is denied or listed in [`ALLOWED`] with a
 //! reason. What it cannot stop is said in docs/budget-enforcer.md.
+//!
+//! The second policy, the one `deny-instance-types` attaches ([`instance_types_document`]), is the graduated
+//! step before it: it denies only the calls that launch instances of the expensive types
+//! ([`DEFAULT_DENIED_INSTANCE_TYPES`], or the deployment's `DeniedInstanceTypes`), so work goes on on small
+//! instances. The SAM template's `DenyInstanceTypesPolicy`, the member template's
+//! `MemberDenyInstanceTypesPolicy` and `infra/generated/deny-instance-types-policy.json` deploy it.
 
 use serde_json::{Value, json};
 
@@ -70,6 +76,72 @@ pub fn document() -> Value {
                 "Action": RESERVED_TAG_ACTIONS,
                 "Resource": "*",
                 "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": crate::grant::MARKER_TAG_KEYS}},
+            },
+        ],
+    })
+}
+
+/// The SageMaker actions that support the `sagemaker:InstanceTypes` condition key (Service Authorization
+/// Reference, "Actions, resources, and condition keys for Amazon SageMaker"): the creates and updates that take
+/// instance types. `deny-instance-types` denies exactly these.
+pub const INSTANCE_TYPE_ACTIONS: &[&str] = &[
+    "sagemaker:CreateApp",
+    "sagemaker:CreateCluster",
+    "sagemaker:CreateDataQualityJobDefinition",
+    "sagemaker:CreateDomain",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateModelBiasJobDefinition",
+    "sagemaker:CreateModelExplainabilityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition",
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:CreateNotebookInstance",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateSpace",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:CreateUserProfile",
+    "sagemaker:UpdateCluster",
+    "sagemaker:UpdateDomain",
+    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:UpdateNotebookInstance",
+    "sagemaker:UpdateSpace",
+    "sagemaker:UpdateTrainingJob",
+    "sagemaker:UpdateUserProfile",
+];
+
+/// The instance types `deny-instance-types` denies by default (`StringLike` patterns): every GPU and accelerator
+/// family, and the largest sizes of any family.
+pub const DEFAULT_DENIED_INSTANCE_TYPES: &[&str] = &[
+    // GPU: P2-P6 (A100, H100, H200, B200, GB200), G4dn-G6e, Gr6.
+    "ml.p*",
+    "ml.g*",
+    // AWS Trainium and Inferentia, Habana Gaudi (DL1).
+    "ml.trn*",
+    "ml.inf*",
+    "ml.dl*",
+    // The largest CPU sizes (tens of dollars an hour with memory-optimised families).
+    "ml.*.24xlarge",
+    "ml.*.32xlarge",
+    "ml.*.48xlarge",
+    "ml.*.metal*",
+];
+
+/// The `Sid` of the instance-types policy's one statement.
+pub const INSTANCE_TYPES_SID: &str = "NoExpensiveSageMakerInstances";
+
+/// The instance-types deny policy's document: [`INSTANCE_TYPE_ACTIONS`] denied when any instance type of the
+/// request matches one of `patterns` (`ForAnyValue:StringLike` on `sagemaker:InstanceTypes`).
+pub fn instance_types_document(patterns: &[&str]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": INSTANCE_TYPES_SID,
+                "Effect": "Deny",
+                "Action": INSTANCE_TYPE_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringLike": {"sagemaker:InstanceTypes": patterns}},
             },
         ],
     })
@@ -160,6 +232,59 @@ mod tests {
             assert!(operations.contains(&folded(op)), "{op} is not a SageMaker operation");
             assert!(!denies(op), "{op} is both denied and allowed");
             assert!(!reason.trim().is_empty(), "{op} needs a reason");
+        }
+    }
+
+    #[test]
+    fn the_instance_types_policy_denies_its_actions_only_when_an_instance_type_matches() {
+        let doc = instance_types_document(DEFAULT_DENIED_INSTANCE_TYPES);
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1);
+        let statement = &statements[0];
+        assert_eq!((statement["Sid"].as_str(), statement["Effect"].as_str()), (Some(INSTANCE_TYPES_SID), Some("Deny")));
+        assert_eq!(statement["Resource"], "*");
+        let condition = statement["Condition"].as_object().unwrap();
+        assert_eq!(condition.keys().collect::<Vec<_>>(), ["ForAnyValue:StringLike"], "any matching type denies");
+        let patterns = &condition["ForAnyValue:StringLike"]["sagemaker:InstanceTypes"];
+        assert_eq!(patterns, &json!(DEFAULT_DENIED_INSTANCE_TYPES));
+        assert_eq!(statement["Action"], json!(INSTANCE_TYPE_ACTIONS));
+    }
+
+    #[test]
+    fn every_instance_type_action_is_a_create_or_update_of_the_sdk_that_the_deny_policy_also_denies() {
+        let operations: Vec<String> = sdk_operations().iter().map(|op| folded(op)).collect();
+        let mut sorted = INSTANCE_TYPE_ACTIONS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, INSTANCE_TYPE_ACTIONS, "sorted, each once");
+        for action in INSTANCE_TYPE_ACTIONS {
+            let operation = action.strip_prefix("sagemaker:").unwrap();
+            assert!(operation.starts_with("Create") || operation.starts_with("Update"), "{action}");
+            assert!(operations.contains(&folded(operation)), "{action} is not a SageMaker operation");
+            // NOTE: the instance-types policy is a step before deny-iam, never more than it.
+            assert!(denies(operation), "{action} is not denied by deny-iam's policy");
+        }
+    }
+
+    #[test]
+    fn the_default_patterns_catch_gpu_accelerator_and_huge_types_and_spare_small_ones() {
+        let matches = |t: &str| DEFAULT_DENIED_INSTANCE_TYPES.iter().any(|p| wildmatch::WildMatch::new(p).matches(t));
+        for expensive in [
+            "ml.p4d.24xlarge",
+            "ml.p5.48xlarge",
+            "ml.g5.xlarge",
+            "ml.g6e.2xlarge",
+            "ml.trn1.32xlarge",
+            "ml.inf2.xlarge",
+            "ml.dl1.24xlarge",
+            "ml.m5.24xlarge",
+            "ml.r7i.48xlarge",
+            "ml.c6i.32xlarge",
+        ] {
+            assert!(matches(expensive), "{expensive}");
+        }
+        for small in ["ml.t3.medium", "ml.m5.large", "ml.c5.2xlarge", "ml.m6g.xlarge", "ml.r5.4xlarge", "system"] {
+            assert!(!matches(small), "{small}");
         }
     }
 

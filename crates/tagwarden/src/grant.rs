@@ -20,6 +20,8 @@ pub enum Scope {
     IamRoleMarkers,
     /// Attaching or detaching only the deny policy (`iam:PolicyARN` condition).
     DenyPolicyAttachment,
+    /// Attaching or detaching only the instance-types deny policy (`iam:PolicyARN` condition).
+    DenyInstanceTypesAttachment,
     /// The notification topic.
     NotifyTopic,
     /// This account's budgets.

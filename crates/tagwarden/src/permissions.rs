@@ -167,6 +167,7 @@ impl Scope {
             Self::SageMakerMarkers => "SageMakerMarkerTags",
             Self::IamRoleMarkers => "IamRoleMarkerTags",
             Self::DenyPolicyAttachment => "DenyPolicyAttachment",
+            Self::DenyInstanceTypesAttachment => "DenyInstanceTypesPolicyAttachment",
             Self::NotifyTopic => "NotifyTopic",
             Self::Budgets => "Budgets",
             Self::PolicyParameter => "PolicyParameter",

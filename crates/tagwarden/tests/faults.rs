@@ -1106,6 +1106,11 @@ fn enforcer_world() -> World {
                             &format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec"),
                             &format!(r#"{{"kind":"role","name":"sm-exec","policy_arn":"arn:aws:iam::{ACCOUNT}:policy/deny"}}"#),
                         ),
+                        undo_item(
+                            "deny-instance-types",
+                            &format!("arn:aws:iam::{ACCOUNT}:role/service-role/sm-exec"),
+                            &format!(r#"{{"kind":"role","name":"sm-exec","policy_arn":"arn:aws:iam::{ACCOUNT}:policy/deny-instance-types"}}"#),
+                        ),
                     ],
                     _ => vec![],
                 };
@@ -1127,7 +1132,7 @@ fn enforcer_world() -> World {
 
 fn enforcer_policy(endpoints: &str) -> Policy {
     let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, stop-inference-experiments, stop-tracking-servers, stop-monitoring-schedules, notify-storage, deny-iam]}}]\n"
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  deny_instance_types_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny-instance-types\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [notify, stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints, scale-inference-components, scale-clusters, stop-warm-pools, stop-inference-experiments, stop-tracking-servers, stop-monitoring-schedules, notify-storage, deny-instance-types, deny-iam]}}]\n"
     );
     Policy::from_yaml(&yaml, "faults").unwrap()
 }
@@ -1398,7 +1403,7 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
 /// A policy whose one step takes only `action`.
 fn single_action_policy(action: &str, endpoints: &str) -> Policy {
     let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [{action}]}}]\n"
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  deny_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny\n  deny_instance_types_policy_arn: arn:aws:iam::{ACCOUNT}:policy/deny-instance-types\n  role_path_prefix: /\n  rules:\n    - budget: ml-*\n      scope: from-budget\n      restart_notebooks_on_restore: true\n      endpoints: {endpoints}\n      steps: [{{at: 100, actions: [{action}]}}]\n"
     );
     Policy::from_yaml(&yaml, "faults").unwrap()
 }

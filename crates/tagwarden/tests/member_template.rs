@@ -165,7 +165,9 @@ fn account_wide_resources_are_created_once_per_account_and_the_rule_in_every_reg
     let resources = template["Resources"].as_mapping().unwrap();
     for (id, resource) in resources {
         let id = id.as_str().unwrap();
-        let is_iam_named_once = ["AutoTaggerMemberRole", "BudgetEnforcerMemberRole", "MemberDenyPolicy"].contains(&id);
+        let is_iam_named_once =
+            ["AutoTaggerMemberRole", "BudgetEnforcerMemberRole", "MemberDenyPolicy", "MemberDenyInstanceTypesPolicy"]
+                .contains(&id);
         let condition = resource["Condition"].as_str();
         if is_iam_named_once {
             assert_eq!(condition, Some("IsPrimaryRegion"), "{id}: IAM names are account-wide");
@@ -208,6 +210,9 @@ fn the_member_deny_policy_is_the_only_one_the_member_role_may_attach() {
     let statements = statements(&template["Resources"]["BudgetEnforcerMemberRole"]);
     let attach = statements.iter().find(|s| s["Sid"].as_str() == Some(Scope::DenyPolicyAttachment.sid())).unwrap();
     assert_eq!(reference(&attach["Condition"]["ArnEquals"]["iam:PolicyARN"]), "!Ref:MemberDenyPolicy");
+    let sid = Scope::DenyInstanceTypesAttachment.sid();
+    let attach = statements.iter().find(|s| s["Sid"].as_str() == Some(sid)).unwrap();
+    assert_eq!(reference(&attach["Condition"]["ArnEquals"]["iam:PolicyARN"]), "!Ref:MemberDenyInstanceTypesPolicy");
     for sid in [Scope::SageMakerMarkers.sid(), Scope::IamRoleMarkers.sid()] {
         let statement = statements.iter().find(|s| s["Sid"].as_str() == Some(sid)).unwrap();
         let keys = &statement["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"];
@@ -310,11 +315,16 @@ fn the_scp_protects_exactly_member_yamls_roles_and_rules_from_everyone_but_stack
             .all(|a| exec_actions.iter().any(|e| e == a))
     );
 
-    let deny_policy = default("DenyPolicyName");
+    let deny_policies =
+        ["arn:*:iam::*:policy/tagwarden-deny-sagemaker-*", "arn:*:iam::*:policy/tagwarden-deny-instance-types-*"];
     let protected = json_strings(&scp_statement("ProtectTheDenyPolicy")["Resource"]);
-    assert_eq!(protected, ["arn:*:iam::*:policy/tagwarden-deny-sagemaker-*"]);
+    assert_eq!(protected, deny_policies);
+    let deny_policy = default("DenyPolicyName");
     assert!(deny_policy.starts_with("tagwarden-deny-sagemaker-"), "{deny_policy}");
+    let instance_types = default("DenyInstanceTypesPolicyName");
+    assert!(instance_types.starts_with("tagwarden-deny-instance-types-"), "{instance_types}");
     let detach = scp_statement("OnlyTheEnforcerDetachesTheDenyPolicy");
+    assert_eq!(json_strings(&detach["Condition"]["ArnLike"]["iam:PolicyARN"]), deny_policies);
     let detachers = json_strings(&detach["Condition"]["ArnNotLike"]["aws:PrincipalArn"]);
     assert_eq!(
         detachers,

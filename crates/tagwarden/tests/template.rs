@@ -20,6 +20,7 @@ const SCOPES: &[Scope] = &[
     Scope::SageMakerMarkers,
     Scope::IamRoleMarkers,
     Scope::DenyPolicyAttachment,
+    Scope::DenyInstanceTypesAttachment,
     Scope::NotifyTopic,
     Scope::Budgets,
     Scope::PolicyParameter,
@@ -158,7 +159,13 @@ fn attaching_policies_is_limited_to_the_deny_policy() {
     let statements = properties["Policies"][0]["Statement"].as_sequence().unwrap();
     let attach = statements.iter().find(|s| s["Sid"].as_str() == Some("DenyPolicyAttachment")).unwrap();
     let condition = &attach["Condition"]["ArnEquals"]["iam:PolicyARN"];
-    assert!(format!("{condition:?}").contains("DenyPolicy"), "{condition:?}");
+    assert_eq!(reference(condition), "!Ref:DenyPolicy");
+    let sid = Scope::DenyInstanceTypesAttachment.sid();
+    let attach = statements.iter().find(|s| s["Sid"].as_str() == Some(sid)).unwrap();
+    assert_eq!(reference(&attach["Condition"]["ArnEquals"]["iam:PolicyARN"]), "!Ref:DenyInstanceTypesPolicy");
+    let environment = &properties["Environment"]["Variables"];
+    assert_eq!(reference(&environment["TAGWARDEN_DENY_POLICY_ARN"]), "!Ref:DenyPolicy");
+    assert_eq!(reference(&environment["TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN"]), "!Ref:DenyInstanceTypesPolicy");
 }
 
 #[test]
@@ -187,6 +194,7 @@ fn the_enforcer_writes_only_tagwarden_marker_tags() {
         tagwarden::enforce::SCALED_BY_TAG,
         tagwarden::enforce::SCALED_FROM_TAG,
         tagwarden::enforce::DENIED_BY_TAG,
+        tagwarden::enforce::INSTANCE_TYPES_DENIED_BY_TAG,
     ];
     let prefix = permissions::MARKER_TAG_KEYS.trim_end_matches('*');
     assert!(markers.iter().all(|m| m.starts_with(prefix)), "{markers:?}");

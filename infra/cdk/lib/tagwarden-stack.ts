@@ -27,7 +27,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
 import { Manifest, PermissionsBySid } from './manifest';
-import { loadDenyPolicy } from './deny-policy';
+import { INSTANCE_TYPES_CONDITION, loadDenyInstanceTypesPolicy, loadDenyPolicy } from './deny-policy';
 
 /** The Cargo workspace whose `functions/<name>` binaries are deployed. */
 export const WORKSPACE_MANIFEST = join(__dirname, '..', '..', '..', 'Cargo.toml');
@@ -264,6 +264,37 @@ export class TagwardenStack extends Stack {
     });
     logicalId(denyPolicy, 'DenyPolicy');
 
+    // ------------------------------------------------------------ the policy of `deny-instance-types`
+    // The library's document (`tagwarden deny-instance-types-policy`) with its patterns as a parameter whose
+    // default is the library's list, as in the SAM template.
+    const instanceTypes = loadDenyInstanceTypesPolicy();
+    const deniedInstanceTypes = new CfnParameter(this, 'DeniedInstanceTypes', {
+      type: 'CommaDelimitedList',
+      default: instanceTypes.patterns.join(','),
+      description:
+        'Instance types `deny-instance-types` denies (IAM StringLike patterns on sagemaker:InstanceTypes). The ' +
+        "default, GPU and accelerator families and the largest sizes, is the library's.",
+    });
+    const [instanceTypesStatement] = instanceTypes.document.Statement;
+    const denyInstanceTypesPolicy = new iam.ManagedPolicy(this, 'DenyInstanceTypesPolicy', {
+      managedPolicyName: `tagwarden-deny-instance-types-${Aws.REGION}`,
+      description:
+        'Attached by the Tagwarden budget-enforcer to execution roles of a budget over a step: no GPU, ' +
+        'accelerator or huge SageMaker instances; small ones still run.',
+      document: iam.PolicyDocument.fromJson({
+        ...instanceTypes.document,
+        Statement: [
+          {
+            ...instanceTypesStatement,
+            Condition: {
+              [INSTANCE_TYPES_CONDITION]: { 'sagemaker:InstanceTypes': deniedInstanceTypes.valueAsList },
+            },
+          },
+        ],
+      }),
+    });
+    logicalId(denyInstanceTypesPolicy, 'DenyInstanceTypesPolicy');
+
     // One statement per Sid of the manifest, scoped as in the SAM template. A Sid this app does not know
     // (a new scope in the library) fails the synth rather than being granted on "*".
     const account = Aws.ACCOUNT_ID;
@@ -291,6 +322,10 @@ export class TagwardenStack extends Stack {
             return statement([`arn:${partition}:iam::${account}:user/*`]);
           case 'DenyPolicyAttachment':
             return statement([iamRoles], { ArnEquals: { 'iam:PolicyARN': denyPolicy.managedPolicyArn } });
+          case 'DenyInstanceTypesPolicyAttachment':
+            return statement([iamRoles], {
+              ArnEquals: { 'iam:PolicyARN': denyInstanceTypesPolicy.managedPolicyArn },
+            });
           case 'NotifyTopic':
             return statement([notificationTopic.topicArn]);
           case 'Budgets':
@@ -503,6 +538,7 @@ export class TagwardenStack extends Stack {
           ...environment,
           TAGWARDEN_ENFORCEMENT_TOPIC_ARN: notificationTopic.topicArn,
           TAGWARDEN_DENY_POLICY_ARN: denyPolicy.managedPolicyArn,
+          TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN: denyInstanceTypesPolicy.managedPolicyArn,
           TAGWARDEN_LEDGER_TABLE: ledger.ref,
           // Comma-separated: an SNS record from any other topic is refused.
           TAGWARDEN_ALERT_TOPICS: budgetAlertsTopic.topicArn,
@@ -614,6 +650,7 @@ export class TagwardenStack extends Stack {
     );
     output('BudgetAlertsTopicArn', budgetAlertsTopic.topicArn, "Point your other AWS Budgets' notifications here.");
     output('DenyPolicyArn', denyPolicy.managedPolicyArn);
+    output('DenyInstanceTypesPolicyArn', denyInstanceTypesPolicy.managedPolicyArn);
     output('EnforcementLedgerTableName', ledger.ref, 'The enforcement ledger (`tagwarden history` reads it).');
     output('AutoTaggerDeadLetterQueueUrl', autoTaggerDlq.queueUrl);
     output('BudgetEnforcerDeadLetterQueueUrl', budgetEnforcerDlq.queueUrl);

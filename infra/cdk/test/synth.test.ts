@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadDenyPolicy } from '../lib/deny-policy';
+import { INSTANCE_TYPES_CONDITION, loadDenyInstanceTypesPolicy, loadDenyPolicy } from '../lib/deny-policy';
 import { loadManifest, PermissionsBySid } from '../lib/manifest';
 import { CONDITIONAL_SIDS, DEFAULT_POLICY, ORGANIZATION_ONLY_SIDS, withoutOrganizationOnly } from '../lib/tagwarden-stack';
 
@@ -106,6 +106,7 @@ test('environment variables are exactly those of the SAM template', () => {
     ...common,
     TAGWARDEN_ENFORCEMENT_TOPIC_ARN: { Ref: 'NotificationTopic' },
     TAGWARDEN_DENY_POLICY_ARN: { Ref: 'DenyPolicy' },
+    TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN: { Ref: 'DenyInstanceTypesPolicy' },
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_ALERT_TOPICS: { Ref: 'BudgetAlertsTopic' },
   });
@@ -149,6 +150,21 @@ test('the deny policy can be attached and detached only as itself', () => {
 
 test("the deny policy deploys the library's document (infra/generated/deny-policy.json)", () => {
   assert.deepEqual(resources.DenyPolicy.Properties.PolicyDocument, loadDenyPolicy());
+});
+
+test('the instance-types policy can be attached and detached only as itself', () => {
+  const statement = statementsBySid('BudgetEnforcerFunctionRole').DenyInstanceTypesPolicyAttachment;
+  assert.deepEqual(statement.Condition, { ArnEquals: { 'iam:PolicyARN': { Ref: 'DenyInstanceTypesPolicy' } } });
+});
+
+test("the instance-types policy deploys the library's document with its patterns as DeniedInstanceTypes", () => {
+  const { document, patterns } = loadDenyInstanceTypesPolicy();
+  const deployed = JSON.parse(JSON.stringify(resources.DenyInstanceTypesPolicy.Properties.PolicyDocument));
+  const condition = deployed.Statement[0].Condition[INSTANCE_TYPES_CONDITION];
+  assert.deepEqual(condition['sagemaker:InstanceTypes'], { Ref: 'DeniedInstanceTypes' });
+  assert.equal(template.Parameters.DeniedInstanceTypes.Default, patterns.join(','));
+  condition['sagemaker:InstanceTypes'] = patterns;
+  assert.deepEqual(deployed, document);
 });
 
 test('failed async invocations go to one dead-letter queue per function', () => {
@@ -350,19 +366,20 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
     'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
-    'BudgetEnforcerDeadLetterQueue', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
+    'BudgetEnforcerDeadLetterQueue', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
     'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges',
   ];
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
     'AllowEndpointDeletion', 'AutoTaggerReservedConcurrency', 'BootstrapVersion', 'BudgetAmount', 'BudgetName',
-    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'EnableSweep', 'LogRetentionDays',
+    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'DeniedInstanceTypes', 'EnableSweep',
+    'LogRetentionDays',
     'PolicyParameterName', 'PolicyYaml', 'SweepSchedule',
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',
-    'BudgetEnforcerFunctionArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
+    'BudgetEnforcerFunctionArn', 'DenyInstanceTypesPolicyArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
   ]);
 });
 

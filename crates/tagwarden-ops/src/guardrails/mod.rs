@@ -8,8 +8,10 @@
 //!   missing from the request (`Null` on `aws:RequestTag/<key>`, one statement per key, because the `Null` tests
 //!   of one statement are ANDed: one statement for all keys would deny only requests missing every key), or when
 //!   a key with an `allowed` list carries another value, and it denies `sagemaker:DeleteTags` of a required or
-//!   protected key.
-//! - `scp-deny-untagged-sagemaker.json`, the same statements as a Service Control Policy, minified.
+//!   protected key. The create calls are spread over as many parts as fit IAM's 6,144 characters (at most four:
+//!   [`IAM_POLICY_PARTS`], the first keeping this name and the statements that name no create call).
+//! - `scp-deny-untagged-sagemaker.json`, the same statements as a Service Control Policy, minified (and its
+//!   parts, [`SCP_PARTS`], when they outgrow 5,120 characters even with merged actions).
 //! - `org-tag-policy.json`, an AWS Organizations tag policy: canonical key spelling, allowed values, enforcement.
 //! - `iam-protect-tag-sources.json` and `scp-protect-tag-sources.json` ([`sources`]): nobody but the policy's
 //!   `admins:` and Tagwarden's roles changes the policy's keys on Studio domains, user profiles and spaces or on
@@ -50,7 +52,7 @@ use tagwarden::resource;
 
 use json::{minified, pretty};
 use readme::{Sizes, readme};
-use scp::{deny_policy, scp};
+use scp::{deny_policy, deny_policy_part, scp};
 use sources::source_documents;
 use tag_policy::tag_policy;
 
@@ -101,26 +103,31 @@ pub const RESERVED_TAG_ACTIONS: [&str; 7] = [
     "sagemaker:DeleteTags",
 ];
 
-/// Create calls of the resource table that are deliberately not guarded (see the module doc).
-///
-/// NOTE: the kinds added for issue 15 are not guarded yet: with them the deny statements (one per required
-/// key, each listing every create call) outgrow the IAM policy's 6,144 and the SCP's 5,120 characters, and
-/// no exact wildcard covers them. Guarding them needs the documents split in two (guardrails' owner).
-const UNGUARDED_CREATE_CALLS: &[&str] = &[
-    "CreateModelPackage",
-    "CreateAIBenchmarkJob",
-    "CreateAIRecommendationJob",
-    "CreateEdgePackagingJob",
-    "CreateFlowDefinition",
-    "CreateInferenceExperiment",
-    "CreateInferenceRecommendationsJob",
-    "CreateJob",
-    "CreateMlflowApp",
-    "CreateMlflowTrackingServer",
-    "CreateOptimizationJob",
-    "CreatePartnerApp",
-    "CreateTrainingPlan",
-    "CreateTrainingSession",
+/// Create calls of the resource table that are deliberately not guarded, each with its reason (see the module
+/// doc). A call whose IAM action supports no `aws:RequestTag` cannot be guarded: its request never has the key,
+/// so the `Null` statement would refuse every call.
+const UNGUARDED_CREATE_CALLS: &[(&str, &str)] = &[
+    ("CreateModelPackage", "a version in a group takes the group's tags and refuses a Tags argument"),
+    (
+        "CreateTrainingSession",
+        "the Service Authorization Reference lists no aws:RequestTag or aws:TagKeys for it: a Null test would deny every call",
+    ),
+];
+
+/// File names of the IAM policies that deny untagged creation, one per part: the first keeps the name of the
+/// one-document days, so attaching it stays right; the create calls are spread over as many as fit.
+pub const IAM_POLICY_PARTS: [&str; 4] = [
+    IAM_POLICY_FILE,
+    "iam-deny-untagged-sagemaker-2.json",
+    "iam-deny-untagged-sagemaker-3.json",
+    "iam-deny-untagged-sagemaker-4.json",
+];
+/// File names of the SCPs that deny untagged creation, one per part (as [`IAM_POLICY_PARTS`]).
+pub const SCP_PARTS: [&str; 4] = [
+    SCP_FILE,
+    "scp-deny-untagged-sagemaker-2.json",
+    "scp-deny-untagged-sagemaker-3.json",
+    "scp-deny-untagged-sagemaker-4.json",
 ];
 
 /// Wildcards that stand for exactly the listed actions (checked against the `Create*` operations of
@@ -221,7 +228,7 @@ pub enum GuardrailError {
 /// The size of a generated file as AWS counts it against its limit: an IAM policy without the whitespace
 /// between JSON tokens, the others character for character.
 pub fn counted_size(file: &str, text: &str) -> usize {
-    if file != IAM_POLICY_FILE && file != IAM_SOURCES_FILE {
+    if !IAM_POLICY_PARTS.contains(&file) && file != IAM_SOURCES_FILE {
         return text.chars().count();
     }
     let (mut count, mut in_string, mut escaped) = (0, false, false);
@@ -245,8 +252,10 @@ pub fn counted_size(file: &str, text: &str) -> usize {
 /// The AWS size limit of a generated file, as [`counted_size`] counts; `None` for the README.
 pub fn size_limit(file: &str) -> Option<usize> {
     match file {
-        IAM_POLICY_FILE | IAM_SOURCES_FILE => Some(IAM_POLICY_LIMIT),
-        SCP_FILE | SCP_SOURCES_FILE => Some(SCP_LIMIT),
+        IAM_SOURCES_FILE => Some(IAM_POLICY_LIMIT),
+        SCP_SOURCES_FILE => Some(SCP_LIMIT),
+        _ if IAM_POLICY_PARTS.contains(&file) => Some(IAM_POLICY_LIMIT),
+        _ if SCP_PARTS.contains(&file) => Some(SCP_LIMIT),
         TAG_POLICY_FILE => Some(TAG_POLICY_LIMIT),
         _ => None,
     }
@@ -275,40 +284,47 @@ pub fn generate(policy: &Policy, options: &GuardrailOptions) -> Result<Guardrail
     }
 
     let actions = guarded_actions();
-    let iam = deny_policy(policy, options, &actions);
-    let iam_text = pretty(IAM_POLICY_FILE, &iam)?;
-    let iam_size = minified(IAM_POLICY_FILE, &iam)?.chars().count();
-    if iam_size > IAM_POLICY_LIMIT {
-        return Err(GuardrailError::TooLarge {
-            document: IAM_POLICY_FILE,
-            size: iam_size,
-            limit: IAM_POLICY_LIMIT,
-            counted: "without whitespace",
-            hint: "split the policy's required keys over two policy files or attach two managed policies",
-        });
+    let iam_fits = |part: &[String], first: bool| -> Result<bool, GuardrailError> {
+        let size = minified(IAM_POLICY_FILE, &deny_policy_part(policy, options, part, first))?.chars().count();
+        Ok(size <= IAM_POLICY_LIMIT)
+    };
+    let iam_parts = split(&actions, iam_fits).ok_or(GuardrailError::TooLarge {
+        document: IAM_POLICY_FILE,
+        size: minified(IAM_POLICY_FILE, &deny_policy(policy, options, &actions))?.chars().count(),
+        limit: IAM_POLICY_LIMIT,
+        counted: "without whitespace, in one document",
+        hint: "not even one create call fits a policy, or more than four are needed: split the policy's required keys",
+    })??;
+    let mut iam = Vec::new();
+    for (i, part) in iam_parts.iter().enumerate() {
+        let document = deny_policy_part(policy, options, part, i == 0);
+        iam.push((IAM_POLICY_PARTS[i], pretty(IAM_POLICY_PARTS[i], &document)?, minified(IAM_POLICY_FILE, &document)?));
     }
 
-    let (scp_text, scp_merged) = scp(policy, options, &actions)?;
+    let (scp_texts, scp_merged) = scp(policy, options, &actions)?;
     let tag_text = tag_policy(policy)?;
     let sources = source_documents(policy, options)?;
 
     let sizes = Sizes {
-        iam: iam_size,
-        scp: scp_text.chars().count(),
+        iam: iam.iter().map(|(name, _, min)| (*name, min.chars().count())).collect(),
+        scp: scp_texts.iter().map(|(name, text)| (*name, text.chars().count())).collect(),
         tag: tag_text.chars().count(),
         iam_sources: sources.iam_size,
         scp_sources: sources.scp.chars().count(),
     };
     let readme = readme(policy, options, &actions, &sizes, scp_merged);
     Ok(Guardrails {
-        files: vec![
-            (IAM_POLICY_FILE, iam_text),
-            (SCP_FILE, scp_text),
-            (TAG_POLICY_FILE, tag_text),
-            (IAM_SOURCES_FILE, sources.iam),
-            (SCP_SOURCES_FILE, sources.scp),
-            (README_FILE, readme),
-        ],
+        files: iam
+            .into_iter()
+            .map(|(name, text, _)| (name, text))
+            .chain(scp_texts)
+            .chain([
+                (TAG_POLICY_FILE, tag_text),
+                (IAM_SOURCES_FILE, sources.iam),
+                (SCP_SOURCES_FILE, sources.scp),
+                (README_FILE, readme),
+            ])
+            .collect(),
     })
 }
 
@@ -337,9 +353,42 @@ fn is_exact_role_arn(arn: &str) -> bool {
 fn guarded_actions() -> Vec<String> {
     resource::create_event_names()
         .into_iter()
-        .filter(|name| !UNGUARDED_CREATE_CALLS.contains(name))
+        .filter(|name| !UNGUARDED_CREATE_CALLS.iter().any(|(call, _)| call == name))
         .map(|name| format!("sagemaker:{name}"))
         .collect()
+}
+
+/// `actions` (sorted) spread over the fewest consecutive parts, at most four, for which `fits(part, first)`
+/// holds; `None` when that cannot be done.
+fn split<E>(
+    actions: &[String],
+    fits: impl Fn(&[String], bool) -> Result<bool, E>,
+) -> Option<Result<Vec<Vec<String>>, E>> {
+    let mut parts: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for action in actions {
+        current.push(action.clone());
+        match fits(&current, parts.is_empty()) {
+            Err(e) => return Some(Err(e)),
+            Ok(true) => continue,
+            Ok(false) => {}
+        }
+        let last = current.pop()?;
+        if current.is_empty() {
+            return None;
+        }
+        parts.push(std::mem::take(&mut current));
+        current.push(last);
+        match fits(&current, false) {
+            Err(e) => return Some(Err(e)),
+            Ok(true) => {}
+            Ok(false) => return None,
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    (parts.len() <= IAM_POLICY_PARTS.len()).then_some(Ok(parts))
 }
 
 /// `actions` with each [`ACTION_MERGES`] wildcard in place of the actions it stands for, when all are present.

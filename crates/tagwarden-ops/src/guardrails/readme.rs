@@ -8,8 +8,8 @@ use super::*;
 
 /// The sizes as AWS counts them, for the README.
 pub(super) struct Sizes {
-    pub(super) iam: usize,
-    pub(super) scp: usize,
+    pub(super) iam: Vec<(&'static str, usize)>,
+    pub(super) scp: Vec<(&'static str, usize)>,
     pub(super) tag: usize,
     pub(super) iam_sources: usize,
     pub(super) scp_sources: usize,
@@ -61,17 +61,24 @@ pub(super) fn readme(
     line("");
     line("| file | what it is | size | AWS limit |");
     line("|---|---|---|---|");
-    line(&format!(
-        "| `{IAM_POLICY_FILE}` | IAM identity policy for the roles, users and groups that create SageMaker resources | {} characters without whitespace | {} |",
-        thousands(sizes.iam),
-        thousands(IAM_POLICY_LIMIT)
-    ));
-    line(&format!(
-        "| `{SCP_FILE}` | the same statements as a Service Control Policy, minified{} | {} characters | {} |",
-        if merged { ", actions merged into wildcards" } else { "" },
-        thousands(sizes.scp),
-        thousands(SCP_LIMIT)
-    ));
+    let part = |i: usize, of: usize| if of > 1 { format!(" (part {} of {of})", i + 1) } else { String::new() };
+    for (i, (file, size)) in sizes.iam.iter().enumerate() {
+        line(&format!(
+            "| `{file}` | IAM identity policy for the roles, users and groups that create SageMaker resources{} | {} characters without whitespace | {} |",
+            part(i, sizes.iam.len()),
+            thousands(*size),
+            thousands(IAM_POLICY_LIMIT)
+        ));
+    }
+    for (i, (file, size)) in sizes.scp.iter().enumerate() {
+        line(&format!(
+            "| `{file}` | the same statements as a Service Control Policy, minified{}{} | {} characters | {} |",
+            if merged { ", actions merged into wildcards" } else { "" },
+            part(i, sizes.scp.len()),
+            thousands(*size),
+            thousands(SCP_LIMIT)
+        ));
+    }
     line(&format!(
         "| `{TAG_POLICY_FILE}` | AWS Organizations tag policy: key spelling, allowed values, enforcement | {} characters | {} |",
         thousands(sizes.tag),
@@ -102,6 +109,10 @@ pub(super) fn readme(
     ));
     line("aws iam attach-group-policy --group-name data-scientists \\");
     line("    --policy-arn arn:aws:iam::123456789012:policy/tagwarden-deny-untagged-sagemaker");
+    if sizes.iam.len() > 1 || sizes.scp.len() > 1 {
+        line("# Every further part in the table (-2.json, ...): the same commands, its number in the names. Attach");
+        line("# all parts together: each guards only its share of the create calls.");
+    }
     line("# Organizations (from the management account): every account of an OU");
     line(&format!(
         "aws organizations create-policy --type SERVICE_CONTROL_POLICY --name tagwarden-deny-untagged-sagemaker \\\n    --description 'Deny untagged SageMaker creation' --content file://{SCP_FILE}"

@@ -3,34 +3,53 @@
 use tagwarden::policy::{KeyRule, Policy};
 
 use super::json::{Node, Sids, minified, pascal};
-use super::{GuardrailError, GuardrailOptions, RESERVED_TAG_ACTIONS, SCP_FILE, SCP_LIMIT, merge_actions};
+use super::{
+    GuardrailError, GuardrailOptions, RESERVED_TAG_ACTIONS, SCP_FILE, SCP_LIMIT, SCP_PARTS, merge_actions, split,
+};
 
-/// The SCP text, minified; with merged actions when the exact list is too large. `true` when merged.
+/// A generated file: its name and text.
+type Named = (&'static str, String);
+
+/// The SCP texts, minified, by file name: one document when the exact actions fit, else the merged actions
+/// spread over as many parts as needed. `true` when merged.
 pub(super) fn scp(
     policy: &Policy,
     options: &GuardrailOptions,
     actions: &[String],
-) -> Result<(String, bool), GuardrailError> {
+) -> Result<(Vec<Named>, bool), GuardrailError> {
     let text = minified(SCP_FILE, &deny_policy(policy, options, actions))? + "\n";
     if text.chars().count() <= SCP_LIMIT {
-        return Ok((text, false));
+        return Ok((vec![(SCP_FILE, text)], false));
     }
-    let merged = minified(SCP_FILE, &deny_policy(policy, options, &merge_actions(actions)))? + "\n";
-    let size = merged.chars().count();
-    if size <= SCP_LIMIT {
-        return Ok((merged, true));
+    let merged = merge_actions(actions);
+    let fits = |part: &[String], first: bool| -> Result<bool, GuardrailError> {
+        let text = minified(SCP_FILE, &deny_policy_part(policy, options, part, first))?;
+        Ok(text.chars().count() < SCP_LIMIT)
+    };
+    let Some(parts) = split(&merged, fits) else {
+        return Err(GuardrailError::TooLarge {
+            document: SCP_FILE,
+            size: minified(SCP_FILE, &deny_policy(policy, options, &merged))?.chars().count(),
+            limit: SCP_LIMIT,
+            counted: "minified, with merged actions, in one document",
+            hint: "not even one create call fits an SCP, or more than four are needed: split the policy's required keys",
+        });
+    };
+    let mut texts = Vec::new();
+    for (i, part) in parts?.iter().enumerate() {
+        texts.push((SCP_PARTS[i], minified(SCP_FILE, &deny_policy_part(policy, options, part, i == 0))? + "\n"));
     }
-    Err(GuardrailError::TooLarge {
-        document: SCP_FILE,
-        size,
-        limit: SCP_LIMIT,
-        counted: "minified, with merged actions",
-        hint: "fewer required keys or allowed values per SCP: split them over two SCPs",
-    })
+    Ok((texts, true))
 }
 
-/// The statements shared by the IAM policy and the SCP.
+/// The statements shared by the IAM policy and the SCP, in one document.
 pub(super) fn deny_policy(policy: &Policy, options: &GuardrailOptions, actions: &[String]) -> Node {
+    deny_policy_part(policy, options, actions, true)
+}
+
+/// The statements of one part: the per-key statements over `actions`; the statements that name no create call
+/// (deleting policy keys, `tagwarden:` keys) only in the `first`.
+pub(super) fn deny_policy_part(policy: &Policy, options: &GuardrailOptions, actions: &[String], first: bool) -> Node {
     let tags = &policy.tags;
     let action_list = Node::list(actions.iter().map(String::as_str));
     let mut sids = Sids::default();
@@ -67,6 +86,9 @@ pub(super) fn deny_policy(policy: &Policy, options: &GuardrailOptions, actions: 
         let sid = sids.unique("DenyCreateWithTagKeysOutsidePolicy");
         let outside = Node::obj([("aws:TagKeys", Node::list(keys))]);
         statements.push(deny(sid, action_list.clone(), vec![("ForAnyValue:StringNotLike", outside)]));
+    }
+    if !first {
+        return Node::obj([("Version", Node::str("2012-10-17")), ("Statement", Node::List(statements))]);
     }
     let guarded: Vec<&str> = tags.keys.iter().filter(|r| r.required || r.protected).map(|r| r.key.as_str()).collect();
     let sid = sids.unique("DenyDeletingPolicyTags");

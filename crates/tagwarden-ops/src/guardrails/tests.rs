@@ -21,27 +21,96 @@ fn example() -> Guardrails {
     generate(&Policy::example().unwrap(), &GuardrailOptions::checked_in()).unwrap()
 }
 
+/// The parts of a document that exist, in order.
+fn parts<'a>(guardrails: &Guardrails, names: &'a [&'a str]) -> Vec<(&'a str, Value)> {
+    names.iter().filter(|n| guardrails.file(n).is_some()).map(|n| (*n, json(guardrails, n))).collect()
+}
+
+/// The actions each `Null`-is-`true` statement denies, by request-tag key, over every part.
+fn null_actions(documents: &[(&str, Value)]) -> Vec<(String, Vec<String>)> {
+    let mut by_key: Vec<(String, Vec<String>)> = Vec::new();
+    for (_, document) in documents {
+        for statement in statements(document) {
+            let Some(null) = statement["Condition"]["Null"].as_object() else { continue };
+            let Some((key, value)) = null.iter().next() else { continue };
+            if value != "true" {
+                continue;
+            }
+            let actions = statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned());
+            match by_key.iter_mut().find(|(k, _)| k == key) {
+                Some((_, all)) => all.extend(actions),
+                None => by_key.push((key.clone(), actions.collect())),
+            }
+        }
+    }
+    by_key
+}
+
 #[test]
-fn each_required_key_gets_its_own_null_statement() {
-    let iam = json(&example(), IAM_POLICY_FILE);
-    let nulls: Vec<(String, Value)> = statements(&iam)
-        .into_iter()
-        .filter_map(|s| {
-            let null = s["Condition"]["Null"].as_object()?.clone();
-            let (key, value) = null.into_iter().next()?;
-            (value == "true").then(|| (key, s["Action"].clone()))
-        })
-        .collect();
+fn each_required_key_gets_its_own_null_statement_over_every_guarded_create_call_once() {
+    let iam = parts(&example(), &IAM_POLICY_PARTS);
+    let nulls = null_actions(&iam);
     let keys: Vec<&str> = nulls.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["aws:RequestTag/cost-center", "aws:RequestTag/team", "aws:RequestTag/environment"]);
-    for (_, actions) in &nulls {
-        let actions = actions.as_array().unwrap();
-        assert_eq!(actions.len(), resource::create_event_names().len() - super::UNGUARDED_CREATE_CALLS.len());
-        assert!(actions.contains(&Value::from("sagemaker:CreateTrainingJob")));
-        assert!(actions.contains(&Value::from("sagemaker:CreateAutoMLJobV2")));
-        assert!(actions.contains(&Value::from("sagemaker:CreateModelPackageGroup")));
-        assert!(!actions.contains(&Value::from("sagemaker:CreateModelPackage")), "versions cannot carry tags");
+    let mut guarded = guarded_actions();
+    guarded.sort();
+    for (key, actions) in &nulls {
+        let mut sorted = actions.clone();
+        sorted.sort();
+        assert_eq!(sorted, guarded, "{key}: every guarded create call, in exactly one part");
+        for call in ["CreateTrainingJob", "CreateAutoMLJobV2", "CreateModelPackageGroup", "CreateMlflowTrackingServer"]
+        {
+            assert!(actions.contains(&format!("sagemaker:{call}")), "{key}: {call}");
+        }
+        assert!(!actions.contains(&"sagemaker:CreateModelPackage".to_owned()), "versions cannot carry tags");
     }
+    assert_eq!(guarded.len(), resource::create_event_names().len() - super::UNGUARDED_CREATE_CALLS.len());
+}
+
+#[test]
+fn the_issue_15_create_calls_are_guarded_and_only_calls_that_cannot_be_are_left_out_with_a_reason() {
+    let guarded = guarded_actions();
+    for call in [
+        "CreateAIBenchmarkJob",
+        "CreateAIRecommendationJob",
+        "CreateEdgePackagingJob",
+        "CreateFlowDefinition",
+        "CreateInferenceExperiment",
+        "CreateInferenceRecommendationsJob",
+        "CreateJob",
+        "CreateMlflowApp",
+        "CreateMlflowTrackingServer",
+        "CreateOptimizationJob",
+        "CreatePartnerApp",
+        "CreateTrainingPlan",
+    ] {
+        assert!(guarded.contains(&format!("sagemaker:{call}")), "{call}");
+    }
+    let unguarded: Vec<&str> = super::UNGUARDED_CREATE_CALLS.iter().map(|(call, _)| *call).collect();
+    assert_eq!(unguarded, ["CreateModelPackage", "CreateTrainingSession"]);
+    assert!(super::UNGUARDED_CREATE_CALLS.iter().all(|(_, reason)| !reason.trim().is_empty()));
+    assert!(unguarded.iter().all(|call| resource::create_event_names().contains(call)), "calls of the table");
+}
+
+#[test]
+fn every_part_of_every_document_fits_its_limit() {
+    let guardrails = example();
+    for (name, text) in &guardrails.files {
+        let Some(limit) = size_limit(name) else { continue };
+        assert!(counted_size(name, text) <= limit, "{name}: {} of {limit}", counted_size(name, text));
+    }
+    // Four required keys with allowed values and one exempt role: more parts, each still within its limit.
+    let keys: String = (1..=4).map(|i| format!("    key-{i}: {{required: true, allowed: [a, b, c]}}\n")).collect();
+    let big = policy(&format!("tags:\n  keys:\n{keys}"));
+    let guardrails = generate(&big, &GuardrailOptions::checked_in()).unwrap();
+    let iam = parts(&guardrails, &IAM_POLICY_PARTS);
+    assert!(iam.len() > 2, "{} parts", iam.len());
+    for (name, text) in &guardrails.files {
+        let Some(limit) = size_limit(name) else { continue };
+        assert!(counted_size(name, text) <= limit, "{name}: {} of {limit}", counted_size(name, text));
+    }
+    let readme = guardrails.file(README_FILE).unwrap();
+    assert!(IAM_POLICY_PARTS[..iam.len()].iter().all(|n| readme.contains(n)), "the README names every part");
 }
 
 #[test]
@@ -96,15 +165,39 @@ fn strict_mode_denies_keys_outside_the_policy_and_is_off_by_default() {
 }
 
 #[test]
-fn the_scp_is_minified_and_within_5120_characters() {
+fn the_scp_parts_are_minified_within_5120_characters_and_deny_what_the_iam_parts_deny() {
     let guardrails = example();
-    let scp = guardrails.file(SCP_FILE).unwrap();
-    assert!(scp.chars().count() <= SCP_LIMIT, "{}", scp.len());
-    assert_eq!(scp.trim_end().lines().count(), 1);
-    assert!(!scp.contains(": ") && !scp.contains(", "));
-    let parsed: Value = serde_json::from_str(scp).unwrap();
-    assert_eq!(parsed, json(&guardrails, IAM_POLICY_FILE), "the SCP says what the IAM policy says");
-    assert!(statements(&parsed).iter().all(|s| s["Resource"] == "*" && s.get("Principal").is_none()));
+    let scp = parts(&guardrails, &SCP_PARTS);
+    for (name, _) in &scp {
+        let text = guardrails.file(name).unwrap();
+        assert!(text.chars().count() <= SCP_LIMIT, "{name}: {}", text.len());
+        assert_eq!(text.trim_end().lines().count(), 1);
+        assert!(!text.contains(": ") && !text.contains(", "));
+    }
+    let expand = |actions: &[String]| -> Vec<String> {
+        let mut all: Vec<String> = actions
+            .iter()
+            .flat_map(|a| match ACTION_MERGES.iter().find(|(w, _)| w == a) {
+                Some((_, members)) => members.iter().map(|m| (*m).to_owned()).collect(),
+                None => vec![a.clone()],
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let iam = null_actions(&parts(&guardrails, &IAM_POLICY_PARTS));
+    let scp_nulls = null_actions(&scp);
+    assert_eq!(iam.len(), scp_nulls.len());
+    for ((key, iam_actions), (scp_key, scp_actions)) in iam.iter().zip(&scp_nulls) {
+        assert_eq!(key, scp_key);
+        assert_eq!(expand(scp_actions), expand(iam_actions), "{key}");
+    }
+    for (_, document) in &scp {
+        assert!(statements(document).iter().all(|s| s["Resource"] == "*" && s.get("Principal").is_none()));
+    }
+    let first = statements(&scp[0].1);
+    assert!(first.iter().any(|s| s["Sid"] == "DenyTagwardenTagKeys"), "the statements naming no create call: first");
+    assert!(scp[1..].iter().all(|(_, d)| statements(d).iter().all(|s| s["Sid"] != "DenyTagwardenTagKeys")));
 }
 
 #[test]
@@ -167,7 +260,10 @@ fn documents_are_deterministic_and_end_with_a_newline() {
     let (a, b) = (example(), example());
     assert_eq!(a, b);
     let names: Vec<&str> = a.files.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, [IAM_POLICY_FILE, SCP_FILE, TAG_POLICY_FILE, IAM_SOURCES_FILE, SCP_SOURCES_FILE, README_FILE]);
+    let (iam_parts, scp_parts) = (&IAM_POLICY_PARTS[..2], &SCP_PARTS[..2]);
+    let rest = [TAG_POLICY_FILE, IAM_SOURCES_FILE, SCP_SOURCES_FILE, README_FILE];
+    let expected: Vec<&str> = iam_parts.iter().chain(scp_parts).chain(&rest).copied().collect();
+    assert_eq!(names, expected, "the example needs two parts of each");
     for (name, text) in &a.files {
         assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{name}");
     }

@@ -53,6 +53,8 @@ pub(crate) struct Actor<'a> {
     pub(crate) region: String,
     /// The deny policy of this account (the configured ARN with the account swapped in).
     pub(crate) deny_policy_arn: Option<String>,
+    /// The instance-types deny policy of this account (the configured ARN with the account swapped in).
+    pub(crate) deny_instance_types_policy_arn: Option<String>,
     /// The single-account enforcer, whose account and region are read lazily (`account`/`region` unset).
     pub(crate) central: Option<&'a BudgetEnforcer>,
 }

@@ -94,6 +94,7 @@ impl BudgetEnforcer {
             account: String::new(),
             region: String::new(),
             deny_policy_arn: self.policy.budgets.deny_policy_arn.clone(),
+            deny_instance_types_policy_arn: self.policy.budgets.deny_instance_types_policy_arn.clone(),
             central: Some(self),
         }
     }
@@ -106,19 +107,23 @@ impl BudgetEnforcer {
             _ => self.clients.clone(),
         };
         let deny_policy_arn = self.policy.budgets.deny_policy_arn.as_deref().map(|arn| in_account(arn, account));
+        let deny_instance_types_policy_arn =
+            self.policy.budgets.deny_instance_types_policy_arn.as_deref().map(|arn| in_account(arn, account));
         Actor {
             clients,
             policy: &self.policy,
             account: account.to_owned(),
             region: region.to_owned(),
             deny_policy_arn,
+            deny_instance_types_policy_arn,
             central: None,
         }
     }
 }
 
 /// An IAM ARN moved to another account (`arn:aws:iam::111:policy/x` -> `arn:aws:iam::222:policy/x`): the
-/// member accounts' deny policy carries the central one's name (infra/member.yaml, `DenyPolicyName`).
+/// member accounts' deny policies carry the central ones' names (infra/member.yaml, `DenyPolicyName`,
+/// `DenyInstanceTypesPolicyName`).
 fn in_account(arn: &str, account: &str) -> String {
     let mut fields: Vec<&str> = arn.splitn(6, ':').collect();
     if fields.len() == 6 {

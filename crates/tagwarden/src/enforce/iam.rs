@@ -1,7 +1,13 @@
-//! `deny-iam`: attach the deny policy to SageMaker execution roles in scope — roles SageMaker may assume
-//! that carry the scope's tags, and the execution roles of in-scope user profiles — recording each in the
-//! ledger first. `restore` detaches it from exactly the roles the ledger recorded (the
-//! `tagwarden:denied-by` tag is a hint for people, never read).
+//! The two rows that attach a managed deny policy to SageMaker execution roles in scope — roles SageMaker may
+//! assume that carry the scope's tags, and the execution roles of in-scope user profiles — recording each in
+//! the ledger first:
+//!
+//! - `deny-instance-types` ([`DENY_INSTANCE_TYPES`]): the instance-types policy (no GPU, accelerator or huge
+//!   instances; `crate::deny_policy::instance_types_document`), the graduated step before
+//! - `deny-iam` ([`DENY_IAM`]): the deny policy (no new SageMaker spend at all; `crate::deny_policy::document`).
+//!
+//! They differ only in which policy, which marker tag and which names; `restore` detaches the policy from
+//! exactly the roles the ledger recorded (the marker tag is a hint for people, never read).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +19,7 @@ use super::ledger::{Before, Undo};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::report::Tally;
-use super::{Context, DENIED_BY_TAG, EnforcementAction};
+use super::{Context, DENIED_BY_TAG, EnforcementAction, INSTANCE_TYPES_DENIED_BY_TAG};
 use crate::aws::{AwsError, ResultExt};
 use crate::grant::{Permission, Scope as Grant};
 use crate::ids::partition_of;
@@ -22,15 +28,66 @@ use crate::resource::SageMakerArn;
 use crate::tag_rules::sanitize_value;
 use crate::tagging::Tags;
 
-/// The `deny-iam` row.
-pub(crate) struct DenyIam;
+/// A row that attaches one managed deny policy to in-scope execution roles.
+pub(crate) struct DenyRoles {
+    /// Its policy name.
+    action: Action,
+    /// The result name of its `restore`.
+    detach: &'static str,
+    /// The marker tag it puts on a role (the budget's name).
+    marker: &'static str,
+    /// Its IAM actions: the attach/detach grant is limited to its own policy.
+    permissions: &'static [Permission],
+    /// What it attaches, for people.
+    describe: &'static str,
+    /// Its policy's ARN in the actor's account (`None`: not configured, nothing to do).
+    policy_arn: fn(&Actor<'_>) -> Option<String>,
+}
 
-/// The result name of `restore`.
-const DETACH: &str = "detach-deny";
+/// The `deny-iam` row: the deny policy.
+pub(crate) const DENY_IAM: DenyRoles = DenyRoles {
+    action: Action::DenyIam,
+    detach: "detach-deny",
+    marker: DENIED_BY_TAG,
+    permissions: &[
+        ("iam:ListRoles", Grant::Any),
+        ("iam:ListRoleTags", Grant::IamRoles),
+        ("iam:ListAttachedRolePolicies", Grant::IamRoles),
+        ("iam:TagRole", Grant::IamRoleMarkers),
+        ("iam:UntagRole", Grant::IamRoleMarkers),
+        ("iam:AttachRolePolicy", Grant::DenyPolicyAttachment),
+        ("iam:DetachRolePolicy", Grant::DenyPolicyAttachment),
+        ("sagemaker:DescribeUserProfile", Grant::SageMaker),
+        ("sagemaker:DescribeDomain", Grant::SageMaker),
+    ],
+    describe: "attach the deny policy to in-scope SageMaker execution roles",
+    policy_arn: |actor| actor.deny_policy_arn.clone(),
+};
 
-impl EnforcementAction for DenyIam {
+/// The `deny-instance-types` row: the instance-types deny policy.
+pub(crate) const DENY_INSTANCE_TYPES: DenyRoles = DenyRoles {
+    action: Action::DenyInstanceTypes,
+    detach: "detach-deny-instance-types",
+    marker: INSTANCE_TYPES_DENIED_BY_TAG,
+    permissions: &[
+        ("iam:ListRoles", Grant::Any),
+        ("iam:ListRoleTags", Grant::IamRoles),
+        ("iam:ListAttachedRolePolicies", Grant::IamRoles),
+        ("iam:TagRole", Grant::IamRoleMarkers),
+        ("iam:UntagRole", Grant::IamRoleMarkers),
+        ("iam:AttachRolePolicy", Grant::DenyInstanceTypesAttachment),
+        ("iam:DetachRolePolicy", Grant::DenyInstanceTypesAttachment),
+        ("sagemaker:DescribeUserProfile", Grant::SageMaker),
+        ("sagemaker:DescribeDomain", Grant::SageMaker),
+    ],
+    describe: "attach the instance-types deny policy (no GPU, accelerator or huge instances) to in-scope \
+               SageMaker execution roles",
+    policy_arn: |actor| actor.deny_instance_types_policy_arn.clone(),
+};
+
+impl EnforcementAction for DenyRoles {
     fn action(&self) -> Action {
-        Action::DenyIam
+        self.action
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
@@ -38,21 +95,11 @@ impl EnforcementAction for DenyIam {
     }
 
     fn permissions(&self) -> &'static [Permission] {
-        &[
-            ("iam:ListRoles", Grant::Any),
-            ("iam:ListRoleTags", Grant::IamRoles),
-            ("iam:ListAttachedRolePolicies", Grant::IamRoles),
-            ("iam:TagRole", Grant::IamRoleMarkers),
-            ("iam:UntagRole", Grant::IamRoleMarkers),
-            ("iam:AttachRolePolicy", Grant::DenyPolicyAttachment),
-            ("iam:DetachRolePolicy", Grant::DenyPolicyAttachment),
-            ("sagemaker:DescribeUserProfile", Grant::SageMaker),
-            ("sagemaker:DescribeDomain", Grant::SageMaker),
-        ]
+        self.permissions
     }
 
     fn describe(&self, _rule: &BudgetRule) -> String {
-        "attach the deny policy to in-scope SageMaker execution roles".to_owned()
+        self.describe.to_owned()
     }
 
     fn act<'a>(
@@ -61,15 +108,15 @@ impl EnforcementAction for DenyIam {
         cx: &'a Context<'a>,
         tally: &'a mut Tally,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(deny_roles(actor, cx, tally))
+        Box::pin(self.deny_roles(actor, cx, tally))
     }
 
     fn restore_name(&self) -> Option<&'static str> {
-        Some(DETACH)
+        Some(self.detach)
     }
 
     fn undo<'a>(&'a self, actor: &'a Actor<'a>, undo: &'a Undo) -> BoxFuture<'a, Result<ResultKind, AwsError>> {
-        Box::pin(detach(actor, undo))
+        Box::pin(self.detach(actor, undo))
     }
 }
 
@@ -80,73 +127,94 @@ async fn role_arn(actor: &Actor<'_>, name: &str) -> Result<String, AwsError> {
     Ok(format!("arn:{}:iam::{account}:role/{name}", partition_of(region)))
 }
 
-async fn deny_roles(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
-    let Some(deny_arn) = actor.deny_policy_arn.clone() else {
-        return Ok(());
-    };
-    let roles = sagemaker_roles(actor).await?;
-    let mut in_scope: BTreeMap<String, Tags> = BTreeMap::new();
-    for (name, tags) in &roles {
-        if cx.scope.matches(tags) {
-            in_scope.insert(name.clone(), tags.clone());
-        }
-    }
-    if let Some(profiles) = actor.in_scope(cx.scope, DenyIam.resource_types()).await? {
-        for (arn, _) in profiles.values() {
-            if let Some(role) = profile_role(actor, arn).await? {
-                let tags = roles.get(&role).cloned().unwrap_or_default();
-                in_scope.insert(role, tags);
+impl DenyRoles {
+    async fn deny_roles(&self, actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally) -> Result<(), AwsError> {
+        let Some(policy_arn) = (self.policy_arn)(actor) else {
+            return Ok(());
+        };
+        let roles = sagemaker_roles(actor).await?;
+        let mut in_scope: BTreeMap<String, Tags> = BTreeMap::new();
+        for (name, tags) in &roles {
+            if cx.scope.matches(tags) {
+                in_scope.insert(name.clone(), tags.clone());
             }
         }
+        if let Some(profiles) = actor.in_scope(cx.scope, self.resource_types()).await? {
+            for (arn, _) in profiles.values() {
+                if let Some(role) = profile_role(actor, arn).await? {
+                    let tags = roles.get(&role).cloned().unwrap_or_default();
+                    in_scope.insert(role, tags);
+                }
+            }
+        }
+        let mut candidates = Vec::new();
+        for (name, tags) in in_scope {
+            candidates.push(Candidate { arn: role_arn(actor, &name).await?, tags, active: true });
+        }
+        let action = self.action.to_string();
+        let targets = actor.select(&action, candidates, ResultKind::AlreadyDenied, tally);
+        let marker = sanitize_value(&cx.alert.budget_name);
+        actor
+            .execute(&action, targets, cx.dry_run, ResultKind::RoleGone, tally, |target| {
+                let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
+                let (policy_arn, marker) = (policy_arn.clone(), marker.clone());
+                let arn = target.arn.clone();
+                async move { self.deny_role(actor, cx, &arn, &name, &policy_arn, marker).await }
+            })
+            .await;
+        Ok(())
     }
-    let mut candidates = Vec::new();
-    for (name, tags) in in_scope {
-        candidates.push(Candidate { arn: role_arn(actor, &name).await?, tags, active: true });
-    }
-    let action = Action::DenyIam.to_string();
-    let targets = actor.select(&action, candidates, ResultKind::AlreadyDenied, tally);
-    let marker = sanitize_value(&cx.alert.budget_name);
-    actor
-        .execute(&action, targets, cx.dry_run, ResultKind::RoleGone, tally, |target| {
-            let name = target.arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let (deny_arn, marker) = (deny_arn.clone(), marker.clone());
-            let arn = target.arn.clone();
-            async move { deny_role(actor, cx, &arn, &name, &deny_arn, marker).await }
-        })
-        .await;
-    Ok(())
-}
 
-async fn deny_role(
-    actor: &Actor<'_>,
-    cx: &Context<'_>,
-    arn: &str,
-    role: &str,
-    deny_arn: &str,
-    marker: String,
-) -> Result<ResultKind, AwsError> {
-    let iam = &actor.clients.iam;
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .max_items(1000)
-        .send()
-        .await
-        .aws("ListAttachedRolePolicies")?;
-    if attached.attached_policies().iter().any(|p| p.policy_arn() == Some(deny_arn)) {
-        // Attached by someone else (or by us, already recorded): not ours to record.
-        return Ok(ResultKind::AlreadyDenied);
+    async fn deny_role(
+        &self,
+        actor: &Actor<'_>,
+        cx: &Context<'_>,
+        arn: &str,
+        role: &str,
+        policy_arn: &str,
+        marker: String,
+    ) -> Result<ResultKind, AwsError> {
+        let iam = &actor.clients.iam;
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .max_items(1000)
+            .send()
+            .await
+            .aws("ListAttachedRolePolicies")?;
+        if attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy_arn)) {
+            // Attached by someone else (or by us, already recorded): not ours to record.
+            return Ok(ResultKind::AlreadyDenied);
+        }
+        // NOTE: the ledger first: a record without the policy is harmless (detaching finds nothing), a policy
+        // without the record is never restored.
+        let before = Before::Role { name: role.to_owned(), policy_arn: policy_arn.to_owned() };
+        cx.remember(actor, self.action, arn, before).await?;
+        let tag = aws_sdk_iam::types::Tag::builder().key(self.marker).value(marker).build().map_err(|e| {
+            AwsError::Rejected { operation: "TagRole", code: "BuildFailure".into(), message: e.to_string() }
+        })?;
+        iam.tag_role().role_name(role).tags(tag).send().await.aws("TagRole")?;
+        iam.attach_role_policy().role_name(role).policy_arn(policy_arn).send().await.aws("AttachRolePolicy")?;
+        Ok(ResultKind::Done)
     }
-    // NOTE: the ledger first: a record without the policy is harmless (detaching finds nothing), a policy
-    // without the record is never restored.
-    let before = Before::Role { name: role.to_owned(), policy_arn: deny_arn.to_owned() };
-    cx.remember(actor, Action::DenyIam, arn, before).await?;
-    let tag = aws_sdk_iam::types::Tag::builder().key(DENIED_BY_TAG).value(marker).build().map_err(|e| {
-        AwsError::Rejected { operation: "TagRole", code: "BuildFailure".into(), message: e.to_string() }
-    })?;
-    iam.tag_role().role_name(role).tags(tag).send().await.aws("TagRole")?;
-    iam.attach_role_policy().role_name(role).policy_arn(deny_arn).send().await.aws("AttachRolePolicy")?;
-    Ok(ResultKind::Done)
+
+    /// Detaches the policy the ledger recorded attaching from the role it recorded, and removes the marker.
+    async fn detach(&self, actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
+        let Before::Role { name, policy_arn } = &undo.before else {
+            return Ok(ResultKind::failed("the ledger's record is not a role's"));
+        };
+        let iam = &actor.clients.iam;
+        match iam.detach_role_policy().role_name(name).policy_arn(policy_arn).send().await.aws("DetachRolePolicy") {
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err),
+        }
+        match iam.untag_role().role_name(name).tag_keys(self.marker).send().await.aws("UntagRole") {
+            Err(err) if err.is_not_found() => Ok(ResultKind::RoleGone),
+            Err(err) => Err(err),
+            Ok(_) => Ok(ResultKind::Done),
+        }
+    }
 }
 
 /// Roles under the policy's path prefix that SageMaker may assume, with their tags.
@@ -217,24 +285,6 @@ async fn profile_role(actor: &Actor<'_>, profile_arn: &str) -> Result<Option<Str
     Ok(role.and_then(|arn| arn.rsplit('/').next().map(str::to_owned)))
 }
 
-/// Detaches the deny policy from a role the ledger recorded attaching it to (the policy it recorded).
-async fn detach(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
-    let Before::Role { name, policy_arn } = &undo.before else {
-        return Ok(ResultKind::failed("the ledger's record is not a role's"));
-    };
-    let iam = &actor.clients.iam;
-    match iam.detach_role_policy().role_name(name).policy_arn(policy_arn).send().await.aws("DetachRolePolicy") {
-        Ok(_) => {}
-        Err(err) if err.is_not_found() => {}
-        Err(err) => return Err(err),
-    }
-    match iam.untag_role().role_name(name).tag_keys(DENIED_BY_TAG).send().await.aws("UntagRole") {
-        Err(err) if err.is_not_found() => Ok(ResultKind::RoleGone),
-        Err(err) => Err(err),
-        Ok(_) => Ok(ResultKind::Done),
-    }
-}
-
 /// IAM returns trust policies URL-encoded.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -266,5 +316,20 @@ mod tests {
             r#"{"Service":"sagemaker.amazonaws.com"}"#
         );
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn the_two_rows_differ_only_in_policy_marker_names_and_attachment_grant() {
+        assert_ne!(DENY_IAM.marker, DENY_INSTANCE_TYPES.marker, "detaching one leaves the other's marker");
+        assert_ne!(DENY_IAM.detach, DENY_INSTANCE_TYPES.detach);
+        let attach = |row: &DenyRoles| {
+            row.permissions.iter().filter(|(a, _)| a.ends_with("RolePolicy")).map(|(_, g)| *g).collect::<Vec<_>>()
+        };
+        assert_eq!(attach(&DENY_IAM), [Grant::DenyPolicyAttachment; 2]);
+        assert_eq!(attach(&DENY_INSTANCE_TYPES), [Grant::DenyInstanceTypesAttachment; 2]);
+        let others = |row: &DenyRoles| {
+            row.permissions.iter().filter(|(a, _)| !a.ends_with("RolePolicy")).copied().collect::<Vec<_>>()
+        };
+        assert_eq!(others(&DENY_IAM), others(&DENY_INSTANCE_TYPES));
     }
 }

@@ -32,6 +32,7 @@
 //! | `tracking_servers` | `stop-tracking-servers` | `start-tracking-server`       |
 //! | `monitoring_schedules` | `stop-monitoring-schedules` | `start-monitoring-schedule` |
 //! | `storage`       | `notify-storage`     | — (changes nothing: deleting data is never automatic) |
+//! | `iam`           | `deny-instance-types` | `detach-deny-instance-types`    |
 //! | `iam`           | `deny-iam`           | `detach-deny`                    |
 //!
 //! Every result an action records carries its policy name as `action` (`{"action":"stop-notebooks", …}`).
@@ -117,6 +118,8 @@ pub const SCALED_BY_TAG: &str = "tagwarden:scaled-by";
 pub const SCALED_FROM_TAG: &str = "tagwarden:scaled-from";
 /// Tag Tagwarden puts on a role it attached the deny policy to: the budget's name.
 pub const DENIED_BY_TAG: &str = "tagwarden:denied-by";
+/// Tag Tagwarden puts on a role it attached the instance-types deny policy to: the budget's name.
+pub const INSTANCE_TYPES_DENIED_BY_TAG: &str = "tagwarden:instance-types-denied-by";
 
 /// Every enforcement action, one row per action family; the policy names each by its [`Action`].
 pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
@@ -132,7 +135,8 @@ pub(crate) const ACTIONS: &[&dyn EnforcementAction] = &[
     &tracking_servers::StopTrackingServers,
     &monitoring_schedules::StopMonitoringSchedules,
     &storage::NotifyStorage,
-    &iam::DenyIam,
+    &iam::DENY_INSTANCE_TYPES,
+    &iam::DENY_IAM,
 ];
 
 /// The policy actions the table implements, in table order.
@@ -468,6 +472,7 @@ mod tests {
             Action::StopTrackingServers,
             Action::StopMonitoringSchedules,
             Action::NotifyStorage,
+            Action::DenyInstanceTypes,
             Action::DenyIam,
         ];
         for action in every {
@@ -484,6 +489,7 @@ mod tests {
                 | Action::StopTrackingServers
                 | Action::StopMonitoringSchedules
                 | Action::NotifyStorage
+                | Action::DenyInstanceTypes
                 | Action::DenyIam => {}
             }
             let rows = ACTIONS.iter().filter(|row| row.action() == action).count();

@@ -6,12 +6,14 @@
 //!   exemptions:                    # the only way to spare a resource or a role (see `exemptions`)
 //!     - {resource: "prod-fraud-*", reason: "serves customers; INC-2291", expires: 2026-12-31}
 //!   deny_policy_arn: arn:aws:iam::123456789012:policy/tagwarden-deny-sagemaker
+//!   deny_instance_types_policy_arn: arn:aws:iam::123456789012:policy/tagwarden-deny-instance-types
 //!   rules:
 //!     - budget: ml-*                 # exact name or glob
 //!       scope: from-budget           # or `account`, or {tags: {cost-center: [CC-2100]}}
 //!       steps:
 //!         - {at: 80, actions: [notify]}
 //!         - {at: 100, actions: [stop-notebooks, stop-jobs, delete-studio-apps, scale-endpoints]}
+//!         - {at: 110, actions: [deny-instance-types]}
 //!         - {at: 120, actions: [deny-iam]}
 //! ```
 
@@ -47,6 +49,9 @@ pub struct BudgetPolicy {
     /// The deny managed policy `deny-iam` attaches to execution roles.
     #[serde(default, deserialize_with = "policy_arn")]
     pub deny_policy_arn: Option<String>,
+    /// The managed policy `deny-instance-types` attaches (denies launching the expensive instance types).
+    #[serde(default, deserialize_with = "instance_types_policy_arn")]
+    pub deny_instance_types_policy_arn: Option<String>,
     /// IAM path prefix of the roles `deny-iam` considers.
     #[serde(default = "default_role_path")]
     pub role_path_prefix: String,
@@ -70,6 +75,7 @@ impl Default for BudgetPolicy {
             removed_exempt_tag: None,
             today: None,
             deny_policy_arn: None,
+            deny_instance_types_policy_arn: None,
             role_path_prefix: default_role_path(),
             concurrency: default_concurrency(),
             max_resources_per_action: default_cap(),
@@ -99,9 +105,12 @@ impl BudgetPolicy {
         if let Some(never) = self.removed_exempt_tag {
             match never {}
         }
-        let denies = self.rules.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&Action::DenyIam)));
-        if denies && self.deny_policy_arn.is_none() {
+        let uses = |action: Action| self.rules.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&action)));
+        if uses(Action::DenyIam) && self.deny_policy_arn.is_none() {
             return Err("budgets: rules use deny-iam but deny_policy_arn is not set".into());
+        }
+        if uses(Action::DenyInstanceTypes) && self.deny_instance_types_policy_arn.is_none() {
+            return Err("budgets: rules use deny-instance-types but deny_instance_types_policy_arn is not set".into());
         }
         Ok(self)
     }
@@ -261,6 +270,8 @@ pub enum Action {
     ScaleEndpoints,
     /// Attach the deny policy to in-scope execution roles.
     DenyIam,
+    /// Attach the instance-types deny policy (no GPU, accelerator or huge instances) to in-scope execution roles.
+    DenyInstanceTypes,
     /// Scale InService inference components down to the rule's `inference_components.min_copies`.
     ScaleInferenceComponents,
     /// Scale the instance groups of InService HyperPod clusters down to the rule's `clusters.min_instances`.
@@ -489,11 +500,19 @@ fn exempt_tag_moved<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::conve
 }
 
 fn policy_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_policy_arn(d, "deny_policy_arn")
+}
+
+fn instance_types_policy_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_policy_arn(d, "deny_instance_types_policy_arn")
+}
+
+fn checked_policy_arn<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<String>, D::Error> {
     let arn = Option::<String>::deserialize(d)?;
     if let Some(arn) = &arn
         && !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":policy/"))
     {
-        return Err(de::Error::custom(format!("deny_policy_arn: {arn:?} is not an IAM policy ARN")));
+        return Err(de::Error::custom(format!("{key}: {arn:?} is not an IAM policy ARN")));
     }
     Ok(arn)
 }
@@ -587,6 +606,18 @@ mod tests {
         let err =
             parse("  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 100, actions: [deny-iam]}]\n");
         assert!(err.unwrap_err().contains("budgets: rules use deny-iam"));
+        let err = parse("  deny_instance_types_policy_arn: arn:aws:s3:::bucket\n").unwrap_err();
+        assert!(err.contains("deny_instance_types_policy_arn: \"arn:aws:s3:::bucket\" is not an IAM"), "{err}");
+    }
+
+    #[test]
+    fn a_rule_with_deny_instance_types_needs_its_policy_arn() {
+        let rule = "  rules:\n    - budget: b\n      scope: account\n      steps: [{at: 110, actions: [deny-instance-types]}]\n";
+        let err = parse(rule).unwrap_err();
+        assert!(err.contains("deny_instance_types_policy_arn is not set"), "{err}");
+        let arn = "  deny_instance_types_policy_arn: arn:aws:iam::123456789012:policy/tagwarden-deny-instance-types\n";
+        let budgets = parse(&format!("{arn}{rule}")).unwrap();
+        assert_eq!(budgets.rules[0].steps[0].actions, [Action::DenyInstanceTypes]);
     }
 
     #[test]
