@@ -10,6 +10,7 @@ mod corpus;
 mod cost;
 mod creator_names;
 mod deny_instance_types;
+mod every_dollar;
 mod evidence;
 mod exemptions;
 mod history;

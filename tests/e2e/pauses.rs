@@ -13,16 +13,17 @@ use aws_sdk_sagemaker::types::{
 use tagwarden::enforce::ledger::LedgerTable;
 use tagwarden::enforce::{EnforcementReport, summary};
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
-use tagwarden_e2e::budget_world::{DOMAIN_ID, seed_budget_world};
+use tagwarden_e2e::budget_world::{BudgetWorld, DOMAIN_ID, seed_budget_world};
 use tagwarden_e2e::ledger::create_ledger;
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/ml-marketing-exec";
 
-struct World {
-    emulator: Emulator,
-    clients: Clients,
-    enforcer: BudgetEnforcer,
+pub(super) struct World {
+    pub(super) emulator: Emulator,
+    pub(super) clients: Clients,
+    pub(super) enforcer: BudgetEnforcer,
+    pub(super) seeded: BudgetWorld,
 }
 
 /// The example policy, whose 100 % step of `ml-*` takes `actions` instead.
@@ -30,14 +31,15 @@ fn policy_with(actions: &str) -> Policy {
     tagwarden_e2e::example_policy_with_step_100(actions, "pauses test").unwrap()
 }
 
-async fn world_with(policy: Policy) -> World {
+/// The budget world (two resources of each kind per scope) and an enforcer with `policy` and a ledger.
+pub(super) async fn world_with(policy: Policy) -> World {
     let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
     let config = emulator.sdk_config(REGION, 1).await;
-    seed_budget_world(&emulator, &config, 2).await.expect("seed");
+    let seeded = seed_budget_world(&emulator, &config, 2).await.expect("seed");
     let clients = Clients::new(&config);
     let ledger: LedgerTable = create_ledger(&config).await.expect("ledger table");
     let enforcer = BudgetEnforcer::new(clients.clone(), Arc::new(policy)).with_ledger(ledger);
-    World { emulator, clients, enforcer }
+    World { emulator, clients, enforcer, seeded }
 }
 
 fn cost_center(value: &str) -> Tag {
@@ -45,15 +47,16 @@ fn cost_center(value: &str) -> Tag {
 }
 
 /// The ARNs of what the test seeds: `(in scope, out of scope)` of each kind.
-struct Seeded {
-    servers: (String, String),
-    schedules: (String, String),
-    spaces: (String, String),
-    groups: (String, String),
+pub(super) struct Seeded {
+    pub(super) servers: (String, String),
+    pub(super) schedules: (String, String),
+    pub(super) spaces: (String, String),
+    pub(super) groups: (String, String),
 }
 
 impl World {
-    async fn seed(&self) -> Seeded {
+    /// Seeds a tracking server, schedule, space and feature group in scope (`mkt-…`) and out (`fin-…`).
+    pub(super) async fn seed(&self) -> Seeded {
         Seeded {
             servers: (
                 self.tracking_server("mkt-mlflow", "CC-4100").await,
@@ -146,12 +149,12 @@ impl World {
         arn
     }
 
-    async fn server_status(&self, name: &str) -> String {
+    pub(super) async fn server_status(&self, name: &str) -> String {
         let out = self.clients.sagemaker.describe_mlflow_tracking_server().tracking_server_name(name).send().await;
         out.unwrap().tracking_server_status().unwrap().as_str().to_owned()
     }
 
-    async fn schedule_status(&self, name: &str) -> String {
+    pub(super) async fn schedule_status(&self, name: &str) -> String {
         let out = self.clients.sagemaker.describe_monitoring_schedule().monitoring_schedule_name(name).send().await;
         out.unwrap().monitoring_schedule_status().unwrap().as_str().to_owned()
     }
@@ -166,12 +169,12 @@ impl World {
         (out.online_store_config().and_then(|c| c.enable_online_store()), out.online_store_total_size_bytes())
     }
 
-    async fn alert(&self) -> EnforcementOutcome {
+    pub(super) async fn alert(&self) -> EnforcementOutcome {
         let event = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
         self.enforcer.handle(&event, false).await.expect("no error")
     }
 
-    async fn restore(&self) -> Vec<(String, String, String)> {
+    pub(super) async fn restore(&self) -> Vec<(String, String, String)> {
         let restore = serde_json::json!({"tagwarden": "restore", "budget": "ml-marketing"});
         let outcome = self.enforcer.handle(&restore, false).await.expect("restore");
         let EnforcementOutcome::Restored(report) = outcome else { panic!("expected restored, got {outcome:?}") };

@@ -183,130 +183,126 @@ fn in_scope() -> Tag {
 }
 
 /// One of each running cost the scaling actions own, in scope (`cost-center=CC-4100`).
-struct Running {
-    serverless: String,
-    component: String,
-    cluster: String,
-    warm_job: String,
+pub(super) struct Running {
+    pub(super) serverless: String,
+    pub(super) component: String,
+    pub(super) cluster: String,
+    pub(super) warm_job: String,
+}
+
+/// Seeds one of each running cost in scope: a serverless endpoint (provisioned concurrency 10), an inference
+/// component of 4 copies on `host` (autoscaled 2..=8), a HyperPod cluster of 4 workers, a completed training
+/// job whose warm pool is Available.
+pub(super) async fn seed_running(emulator: &Emulator, clients: &Clients, host: &str) -> Running {
+    let sm = &clients.sagemaker;
+    let container = ContainerDefinition::builder().image("img").model_data_url("s3://bucket/m.tar.gz").build();
+    sm.create_model()
+        .model_name("sls-model")
+        .execution_role_arn(ROLE)
+        .primary_container(container)
+        .send()
+        .await
+        .unwrap();
+    let serverless = ProductionVariantServerlessConfig::builder()
+        .memory_size_in_mb(2048)
+        .max_concurrency(20)
+        .provisioned_concurrency(10)
+        .build();
+    let variant = ProductionVariant::builder()
+        .variant_name("AllTraffic")
+        .model_name("sls-model")
+        .serverless_config(serverless)
+        .build();
+    sm.create_endpoint_config()
+        .endpoint_config_name("mkt-sls-config")
+        .production_variants(variant)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = sm
+        .create_endpoint()
+        .endpoint_name("mkt-sls")
+        .endpoint_config_name("mkt-sls-config")
+        .tags(in_scope())
+        .send()
+        .await
+        .unwrap();
+
+    let spec = InferenceComponentSpecification::builder().model_name("sls-model").build();
+    let component = sm
+        .create_inference_component()
+        .inference_component_name("mkt-llm")
+        .endpoint_name(host)
+        .variant_name("AllTraffic")
+        .specification(spec)
+        .runtime_config(InferenceComponentRuntimeConfig::builder().copy_count(4).build())
+        .tags(in_scope())
+        .send()
+        .await
+        .unwrap();
+    clients
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
+        .resource_id("inference-component/mkt-llm")
+        .min_capacity(2)
+        .max_capacity(8)
+        .send()
+        .await
+        .unwrap();
+
+    let lifecycle =
+        ClusterLifeCycleConfig::builder().source_s3_uri("s3://sagemaker-lifecycle/").on_create("on_create.sh").build();
+    let group = ClusterInstanceGroupSpecification::builder()
+        .instance_group_name("workers")
+        .instance_type(ClusterInstanceType::MlG5Xlarge)
+        .instance_count(4)
+        .life_cycle_config(lifecycle)
+        .execution_role(ROLE)
+        .threads_per_core(1)
+        .build();
+    let cluster =
+        sm.create_cluster().cluster_name("mkt-hyperpod").instance_groups(group).tags(in_scope()).send().await.unwrap();
+
+    let resources = ResourceConfig::builder()
+        .instance_type(TrainingInstanceType::MlG5Xlarge)
+        .instance_count(1)
+        .volume_size_in_gb(10)
+        .keep_alive_period_in_seconds(1800)
+        .build();
+    let job = sm
+        .create_training_job()
+        .training_job_name("mkt-warm")
+        .role_arn(ROLE)
+        .algorithm_specification(
+            aws_sdk_sagemaker::types::AlgorithmSpecification::builder()
+                .training_image("img")
+                .training_input_mode(TrainingInputMode::File)
+                .build(),
+        )
+        .output_data_config(
+            aws_sdk_sagemaker::types::OutputDataConfig::builder().s3_output_path("s3://bucket/out").build(),
+        )
+        .resource_config(resources)
+        .stopping_condition(aws_sdk_sagemaker::types::StoppingCondition::builder().max_runtime_in_seconds(3600).build())
+        .tags(in_scope())
+        .send()
+        .await
+        .unwrap();
+    let warm_job = job.training_job_arn().unwrap().to_owned();
+    emulator.set_status(&warm_job, "Completed").unwrap();
+    Running {
+        serverless: endpoint.endpoint_arn().unwrap().to_owned(),
+        component: component.inference_component_arn().unwrap().to_owned(),
+        cluster: cluster.cluster_arn().unwrap().to_owned(),
+        warm_job,
+    }
 }
 
 impl World {
     async fn seed_running(&self) -> Running {
-        let sm = &self.clients.sagemaker;
-        let container = ContainerDefinition::builder().image("img").model_data_url("s3://bucket/m.tar.gz").build();
-        sm.create_model()
-            .model_name("sls-model")
-            .execution_role_arn(ROLE)
-            .primary_container(container)
-            .send()
-            .await
-            .unwrap();
-        let serverless = ProductionVariantServerlessConfig::builder()
-            .memory_size_in_mb(2048)
-            .max_concurrency(20)
-            .provisioned_concurrency(10)
-            .build();
-        let variant = ProductionVariant::builder()
-            .variant_name("AllTraffic")
-            .model_name("sls-model")
-            .serverless_config(serverless)
-            .build();
-        sm.create_endpoint_config()
-            .endpoint_config_name("mkt-sls-config")
-            .production_variants(variant)
-            .send()
-            .await
-            .unwrap();
-        let endpoint = sm
-            .create_endpoint()
-            .endpoint_name("mkt-sls")
-            .endpoint_config_name("mkt-sls-config")
-            .tags(in_scope())
-            .send()
-            .await
-            .unwrap();
-
-        let host = name_of(&self.seeded.in_scope.endpoints[0]).to_owned();
-        let spec = InferenceComponentSpecification::builder().model_name("sls-model").build();
-        let component = sm
-            .create_inference_component()
-            .inference_component_name("mkt-llm")
-            .endpoint_name(&host)
-            .variant_name("AllTraffic")
-            .specification(spec)
-            .runtime_config(InferenceComponentRuntimeConfig::builder().copy_count(4).build())
-            .tags(in_scope())
-            .send()
-            .await
-            .unwrap();
-        self.clients
-            .autoscaling
-            .register_scalable_target()
-            .service_namespace(ServiceNamespace::Sagemaker)
-            .scalable_dimension(ScalableDimension::SageMakerInferenceComponentDesiredCopyCount)
-            .resource_id("inference-component/mkt-llm")
-            .min_capacity(2)
-            .max_capacity(8)
-            .send()
-            .await
-            .unwrap();
-
-        let lifecycle = ClusterLifeCycleConfig::builder()
-            .source_s3_uri("s3://sagemaker-lifecycle/")
-            .on_create("on_create.sh")
-            .build();
-        let group = ClusterInstanceGroupSpecification::builder()
-            .instance_group_name("workers")
-            .instance_type(ClusterInstanceType::MlG5Xlarge)
-            .instance_count(4)
-            .life_cycle_config(lifecycle)
-            .execution_role(ROLE)
-            .threads_per_core(1)
-            .build();
-        let cluster = sm
-            .create_cluster()
-            .cluster_name("mkt-hyperpod")
-            .instance_groups(group)
-            .tags(in_scope())
-            .send()
-            .await
-            .unwrap();
-
-        let resources = ResourceConfig::builder()
-            .instance_type(TrainingInstanceType::MlG5Xlarge)
-            .instance_count(1)
-            .volume_size_in_gb(10)
-            .keep_alive_period_in_seconds(1800)
-            .build();
-        let job = sm
-            .create_training_job()
-            .training_job_name("mkt-warm")
-            .role_arn(ROLE)
-            .algorithm_specification(
-                aws_sdk_sagemaker::types::AlgorithmSpecification::builder()
-                    .training_image("img")
-                    .training_input_mode(TrainingInputMode::File)
-                    .build(),
-            )
-            .output_data_config(
-                aws_sdk_sagemaker::types::OutputDataConfig::builder().s3_output_path("s3://bucket/out").build(),
-            )
-            .resource_config(resources)
-            .stopping_condition(
-                aws_sdk_sagemaker::types::StoppingCondition::builder().max_runtime_in_seconds(3600).build(),
-            )
-            .tags(in_scope())
-            .send()
-            .await
-            .unwrap();
-        let warm_job = job.training_job_arn().unwrap().to_owned();
-        self.emulator.set_status(&warm_job, "Completed").unwrap();
-        Running {
-            serverless: endpoint.endpoint_arn().unwrap().to_owned(),
-            component: component.inference_component_arn().unwrap().to_owned(),
-            cluster: cluster.cluster_arn().unwrap().to_owned(),
-            warm_job,
-        }
+        seed_running(&self.emulator, &self.clients, name_of(&self.seeded.in_scope.endpoints[0])).await
     }
 
     async fn provisioned_concurrency(&self, endpoint: &str) -> Option<i32> {

@@ -28,19 +28,19 @@ fn arn(kind: &str, name: &str) -> String {
 }
 
 /// One running resource of a kind: how it is created, and how its status is read back.
-struct Running {
+pub(super) struct Running {
     /// The ARN its results are recorded under (an execution's for a pipeline).
-    arn: String,
+    pub(super) arn: String,
     /// The `Describe*` call and its request.
-    describe: (&'static str, Value),
+    pub(super) describe: (&'static str, Value),
     /// Where the status is in the answer (`/AutoMLJobStatus`, a JSON pointer).
-    status: &'static str,
+    pub(super) status: &'static str,
     /// The status it has once stopped.
-    stopped: &'static str,
+    pub(super) stopped: &'static str,
 }
 
 /// Creates one running resource of every kind the two actions stop, named `<prefix>-…`, tagged `value`.
-fn seed(emulator: &Emulator, prefix: &str, value: &str) -> Vec<Running> {
+pub(super) fn seed(emulator: &Emulator, prefix: &str, value: &str) -> Vec<Running> {
     let tags = json!([{"Key": SCOPE_KEY, "Value": value}]);
     let create = |op: &str, body: Value| {
         let mut body = body;
@@ -218,7 +218,7 @@ fn shadow_test(name: &str) -> Value {
             "ShadowModelVariants": [{"ShadowModelVariantName": "challenger", "SamplingPercentage": 50}]}})
 }
 
-fn status_of(emulator: &Emulator, running: &Running) -> String {
+pub(super) fn status_of(emulator: &Emulator, running: &Running) -> String {
     let (describe, key) = &running.describe;
     let answer = emulator.sagemaker(describe, key).unwrap();
     answer.pointer(running.status).and_then(Value::as_str).unwrap_or_else(|| panic!("{describe}: {answer}")).to_owned()
