@@ -272,9 +272,11 @@ mod tests {
         for expensive in [
             "ml.p4d.24xlarge",
             "ml.p5.48xlarge",
+            "ml.p5e.48xlarge",
             "ml.g5.xlarge",
             "ml.g6e.2xlarge",
             "ml.trn1.32xlarge",
+            "ml.trn2.48xlarge",
             "ml.inf2.xlarge",
             "ml.dl1.24xlarge",
             "ml.m5.24xlarge",

@@ -213,13 +213,16 @@ async fn tamper_part(emulator: &Emulator, clients: &Clients, tagger: &AutoTagger
 /// Part two: a budget climbs through its alerts; the enforcer acts on its scope only, then restores.
 async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, clients: Clients) -> Result<(), String> {
     let world = seed_budget_world(emulator, config, 3).await?;
+    seed_running_costs(&clients).await?;
     println!("\n=== Part 2: budget-enforcer ===\n");
     println!("Budget ml-marketing: $1,000.00 a month, filtered on the cost-allocation tag user:cost-center$CC-4100.");
     println!("Seeded: Studio domain marketing-studio (profiles mia in scope, raj out of scope, ed exempt), and per");
     println!("category (cost-center=CC-4100 / CC-4200 / CC-4100, exempt by the policy's budgets.exemptions):");
     println!("3 running notebooks, a training, processing, transform and tuning job in progress, an endpoint at");
-    println!("3 instances, Studio apps, an execution role; plus 3 stopped and 2 finished in-scope resources, a role");
-    println!("with the deny policy already attached by a person, and an in-scope role SageMaker cannot assume.\n");
+    println!("3 instances, Studio apps, an execution role; in scope also an MLflow tracking server (billed every");
+    println!("hour it runs) and a HyperPod cluster of 4 GPU workers; plus 3 stopped and 2 finished in-scope");
+    println!("resources, a role with the deny policy already attached by a person, and an in-scope role SageMaker");
+    println!("cannot assume.\n");
 
     let policy = Policy::example().map_err(|e| e.to_string())?;
     // NOTE: as the Lambda is configured: alerts only from the alerts topic the samples come through.
@@ -290,6 +293,42 @@ async fn budget_part(emulator: &Emulator, config: &aws_config::SdkConfig, client
         print_results(&r.results);
         println!("  the deny policy a person attached to {} stays attached.", world.preattached_role);
     }
+    Ok(())
+}
+
+/// In the budget's scope besides the budget world: an MLflow tracking server and a HyperPod cluster of 4 workers.
+async fn seed_running_costs(clients: &Clients) -> Result<(), String> {
+    use aws_sdk_sagemaker::types::{
+        ClusterInstanceGroupSpecification, ClusterInstanceType, ClusterLifeCycleConfig, Tag,
+    };
+    let role = "arn:aws:iam::123456789012:role/ml-marketing-exec";
+    let tag = Tag::builder().key("cost-center").value("CC-4100").build();
+    let sm = &clients.sagemaker;
+    sm.create_mlflow_tracking_server()
+        .tracking_server_name("mkt-mlflow")
+        .artifact_store_uri("s3://ml-marketing-artifacts-123456789012/mlflow")
+        .role_arn(role)
+        .tags(tag.clone())
+        .send()
+        .await
+        .map_err(|e| format!("CreateMlflowTrackingServer: {e:?}"))?;
+    let lifecycle =
+        ClusterLifeCycleConfig::builder().source_s3_uri("s3://sagemaker-lifecycle/").on_create("on_create.sh").build();
+    let workers = ClusterInstanceGroupSpecification::builder()
+        .instance_group_name("workers")
+        .instance_type(ClusterInstanceType::MlP548Xlarge)
+        .instance_count(4)
+        .life_cycle_config(lifecycle)
+        .execution_role(role)
+        .threads_per_core(1)
+        .build();
+    sm.create_cluster()
+        .cluster_name("mkt-hyperpod")
+        .instance_groups(workers)
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| format!("CreateCluster: {e:?}"))?;
     Ok(())
 }
 
@@ -428,7 +467,7 @@ fn print_results(results: &[ActionResult]) {
         println!("  (no resource actions at this step)");
     }
     for ((action, result), names) in grouped {
-        println!("  {action:<20} {result:<16} {}", names.join(", "));
+        println!("  {action:<26} {result:<16} {}", names.join(", "));
     }
 }
 
@@ -559,27 +598,51 @@ async fn org_part(emulator: &Emulator, central: &aws_config::SdkConfig) -> Resul
     };
     let pool = ClientPool::new(central, &CallPolicy::DEFAULT, tagwarden_e2e::ACCOUNT, organization, "auto-tagger");
     let tagger = OrgTagger::new(pool, Arc::new(policy), &TaggerSettings::default());
-    let sample = sample_event("auto-tagger", "model-assumed-role-ci.json")?;
-    let mut places: Vec<(String, String, String, &str)> = Vec::new();
+    let model = sample_event("auto-tagger", "model-assumed-role-ci.json")?;
+    let renamed = |name: &str| -> Result<serde_json::Value, String> {
+        serde_json::from_str(&model.to_string().replace("fraud-scorer-v3", name)).map_err(|e| e.to_string())
+    };
+    let mut places: Vec<(String, String, String, String, serde_json::Value)> = Vec::new();
     for (name, account, ou_name) in &org.members {
         for (region, model) in [(REGION, "fraud-scorer-v3"), ("eu-west-1", "fraud-scorer-v3"), (REGION, "churn-v1")] {
-            places.push((format!("{name} ({ou_name})"), account.clone(), region.to_owned(), model));
+            places.push((
+                format!("{name} ({ou_name})"),
+                account.clone(),
+                region.to_owned(),
+                model.into(),
+                renamed(model)?,
+            ));
         }
     }
-    places.push(("outsider (not in the org)".into(), "999999999999".into(), REGION.to_owned(), "fraud-scorer-v3"));
+    // An MLflow tracking server (billed every hour it exists), made in the first member's second region.
+    if let Some((name, account, ou_name)) = org.members.first() {
+        let server = sample_event("auto-tagger", "mlflow-tracking-server-assumed-role-ci.json")?;
+        places.push((
+            format!("{name} ({ou_name})"),
+            account.clone(),
+            "eu-west-1".into(),
+            "mlflow fraud-experiments".into(),
+            server,
+        ));
+    }
+    places.push((
+        "outsider (not in the org)".into(),
+        "999999999999".into(),
+        REGION.to_owned(),
+        "fraud-scorer-v3".into(),
+        renamed("fraud-scorer-v3")?,
+    ));
     let mut events = Vec::new();
-    for (label, account, region, model) in &places {
-        let renamed: serde_json::Value =
-            serde_json::from_str(&sample.to_string().replace("fraud-scorer-v3", model)).map_err(|e| e.to_string())?;
-        let event = event_from(&renamed, account, region);
+    for (label, account, region, resource, sample) in &places {
+        let event = event_from(sample, account, region);
         if org.members.iter().any(|(_, a, _)| a == account) {
             create_resource(&config_as(central, account).await, &event).await?;
         }
-        events.push((label, account, region, model, event));
+        events.push((label, account, region, resource, event));
     }
     emulator.reset_calls()?;
-    println!("  {:<26} {:<13} {:<10} {:<15} {:<8} {:>5}", "account", "id", "region", "model", "outcome", "calls");
-    for (label, account, region, model, event) in &events {
+    println!("  {:<26} {:<13} {:<10} {:<25} {:<8} {:>5}", "account", "id", "region", "resource", "outcome", "calls");
+    for (label, account, region, resource, event) in &events {
         let before = emulator.calls()?.total;
         let outcome = tagger.handle(event).await.map_err(|e| e.to_string())?;
         let calls = emulator.calls()?.total - before;
@@ -591,7 +654,10 @@ async fn org_part(emulator: &Emulator, central: &aws_config::SdkConfig) -> Resul
             Outcome::Failed { reason, .. } => reason.clone(),
             _ => String::new(),
         };
-        println!("  {label:<26} {account:<13} {region:<10} {model:<15} {:<8} {calls:>5}   {detail}", outcome.label());
+        println!(
+            "  {label:<26} {account:<13} {region:<10} {resource:<25} {:<8} {calls:>5}   {detail}",
+            outcome.label()
+        );
     }
     let calls = emulator.calls()?;
     let count = |k: &str| calls.by_action.get(k).copied().unwrap_or(0);
