@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Run Tagwarden's generated Athena queries with DuckDB over a CUR CSV and print their rows as JSON.
+"""Run Tagwarden's generated Athena queries with DuckDB over a sample export CSV and print their rows as JSON.
 
-The CSV is exposed as a view named like the CUR table (`"<database>"."<table>"`), with
-line_item_unblended_cost as DECIMAL(38,10) so sums are exact (Athena's CUR table has it as DOUBLE).
+The CSV is exposed as a view named like the export's Athena table (`"<database>"."<table>"`), typed as Athena
+types it: the cost columns as DECIMAL(38,10) so sums are exact (Athena has them as DOUBLE), and the map columns
+(CUR 2.0 `resource_tags`, FOCUS `Tags`; JSON objects in the CSV) as MAP(VARCHAR, VARCHAR).
 
-Usage: athena_duckdb.py CUR_CSV SQL_DIR DATABASE TABLE
+Usage: athena_duckdb.py EXPORT CSV SQL_DIR DATABASE TABLE     (EXPORT: legacy, cur2 or focus)
 Prints {"<query name>": [[column, ...], ...], ...}: every value as a string, NULL as null.
 """
 
@@ -16,18 +17,26 @@ from pathlib import Path
 
 import duckdb
 
+# The columns each format carries as numbers and as maps.
+COSTS = {"legacy": ["line_item_unblended_cost"], "cur2": ["line_item_unblended_cost"],
+         "focus": ["BilledCost", "EffectiveCost", "ListCost"]}
+MAPS = {"legacy": [], "cur2": ["resource_tags"], "focus": ["Tags"]}
 
-def main() -> None:
-    csv_path, sql_dir, database, table = sys.argv[1:5]
-    con = duckdb.connect()
-    con.execute(f'CREATE SCHEMA "{database}"')
+
+def typed_select(export: str, csv_path: str, cost_type: str) -> str:
+    """SELECT over the CSV with costs as `cost_type`, maps as MAP(VARCHAR, VARCHAR), empty strings as NULL."""
     # NOTE: views cannot take prepared parameters: the path is quoted as an SQL string literal.
     literal = "'" + csv_path.replace("'", "''") + "'"
-    con.execute(
-        f'CREATE VIEW "{database}"."{table}" AS '
-        "SELECT * REPLACE (CAST(line_item_unblended_cost AS DECIMAL(38, 10)) AS line_item_unblended_cost) "
-        f"FROM read_csv({literal}, header = true, all_varchar = true)"
-    )
+    replace = [f'CAST(NULLIF("{c}", \'\') AS {cost_type}) AS "{c}"' for c in COSTS[export]]
+    replace += [f'CAST(CAST(NULLIF("{c}", \'\') AS JSON) AS MAP(VARCHAR, VARCHAR)) AS "{c}"' for c in MAPS[export]]
+    return f"SELECT * REPLACE ({', '.join(replace)}) FROM read_csv({literal}, header = true, all_varchar = true)"
+
+
+def main() -> None:
+    export, csv_path, sql_dir, database, table = sys.argv[1:6]
+    con = duckdb.connect()
+    con.execute(f'CREATE SCHEMA "{database}"')
+    con.execute(f'CREATE VIEW "{database}"."{table}" AS {typed_select(export, csv_path, "DECIMAL(38, 10)")}')
     results = {}
     for path in sorted(Path(sql_dir).glob("*.sql")):
         rows = con.execute(path.read_text()).fetchall()

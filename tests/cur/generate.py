@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
-"""Generate a sample Cost and Usage Report for Tagwarden's cost-report tests (stdlib only).
+"""Generate sample billing exports for Tagwarden's cost-report tests (stdlib only).
 
-Writes to OUTDIR:
-  cur.csv             CUR 2.0 / Athena column names (line_item_unblended_cost, resource_tags_user_cost_center, ...)
-  cur-legacy.csv.gz   the same line items with legacy CUR headers (lineItem/UnblendedCost,
-                      resourceTags/user:cost-center, ...), gzip-compressed
-  expected.json       SageMaker cost by tag value for KEYS and the untagged SageMaker cost, computed here
-                      with decimal.Decimal from the generated rows, in the shape of `tagwarden report --format json`
+Writes to OUTDIR the same line items in each export format:
+  cur-legacy.csv      legacy CUR with Athena column names, one column per tag
+                      (line_item_unblended_cost, resource_tags_user_cost_center, ...)
+  cur-legacy.csv.gz   the same with legacy CUR headers (lineItem/UnblendedCost, resourceTags/user:cost-center, ...)
+  cur2.csv[.gz]       CUR 2.0 (Data Exports): the line-item columns and one `resource_tags` map, written as a JSON
+                      object with AWS's keys (`user_cost_center`); a key without a value is left out of the map
+  focus.csv[.gz]      FOCUS 1.2 with AWS columns: BilledCost (= the unblended cost), EffectiveCost (some usage
+                      amortised at 72 %), ServiceName, x_ServiceCode, ResourceId, and `Tags` (JSON, keys as written)
+  expected.json       SageMaker cost by tag value for KEYS and the untagged SageMaker cost, in the shape of
+                      `tagwarden report --format json` (without its `export` and `cost_column` fields), computed
+                      here with decimal.Decimal; each written CSV is read back with its own format's rules
+                      and must give the same totals (BilledCost for FOCUS)
+  expected-effective.json   the same for FOCUS EffectiveCost
+Parquet copies come from tests/cur/to_parquet.py (DuckDB, in the venv).
 
 Line items: daily SageMaker usage of a few hundred resources over a month (fully tagged, partly tagged,
 untagged, tagged with misspelt keys such as `costcentre` or `env`, a few credits), plus EC2/S3/Lambda
@@ -51,6 +59,15 @@ COLUMNS = [
 ]
 TAG_COLUMN = {"cost-center": "resource_tags_user_cost_center", "team": "resource_tags_user_team",
               "environment": "resource_tags_user_environment"}
+# Each flattened tag column's key as the user wrote it (FOCUS `Tags`) and in CUR 2.0's `resource_tags` map.
+TAG_KEYS = {c: legacy.split("user:", 1)[1] for c, legacy in COLUMNS if c.startswith("resource_tags_user_")}
+CUR2_KEYS = {c: c.removeprefix("resource_tags_") for c in TAG_KEYS}
+CUR2_COLUMNS = [c for c, _ in COLUMNS if not c.startswith("resource_tags_")] + ["resource_tags"]
+SERVICE_NAMES = {"AmazonSageMaker": "Amazon SageMaker", "AmazonEC2": "Amazon Elastic Compute Cloud",
+                 "AmazonS3": "Amazon Simple Storage Service", "AWSLambda": "AWS Lambda"}
+FOCUS_COLUMNS = ["BillingAccountId", "SubAccountId", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
+                 "ProviderName", "ServiceName", "ResourceId", "ConsumedQuantity", "ListCost", "BilledCost",
+                 "EffectiveCost", "ChargeDescription", "Tags", "x_ServiceCode", "x_UsageType", "x_Operation"]
 KINDS = [  # (ARN resource type, usage type, operation, description)
     ("training-job", "USE1-Train:ml.p3.2xlarge", "CreateTrainingJob",
      "$3.825 per On Demand ml.p3.2xlarge hour, training"),
@@ -125,11 +142,58 @@ def generate(seed: int, resources: int, days: int) -> list[dict[str, str]]:
                          "line_item_resource_id": rid.format(rng.randint(0, 999)),
                          "line_item_usage_amount": "1", "line_item_unblended_cost": format(money(rng), "f"),
                          "line_item_line_item_description": f"{product}, {usage}", **tags_for(rng)})
+    # NOTE: a separate generator, so the line items stay those of earlier versions of this sample.
+    amortised = random.Random(seed + 1)
     for n, row in enumerate(rows):
         row["identity_line_item_id"] = f"li-{n:08d}"
         row["bill_payer_account_id"] = ACCOUNT
         row["line_item_usage_account_id"] = ACCOUNT
+        cost = Decimal(row["line_item_unblended_cost"])
+        if row["line_item_line_item_type"] == "Usage" and amortised.random() < 0.3:
+            cost = (cost * Decimal("0.72")).quantize(Decimal("1E-10"))
+        row["effective_cost"] = format(cost, "f")
     return rows
+
+
+def tags_of(row: dict[str, str], keys: dict[str, str]) -> str:
+    """The row's tags as the JSON object of a CSV map cell; keys without a value are left out."""
+    return json.dumps({keys[c]: row[c] for c in keys if row.get(c)}, separators=(",", ":"))
+
+
+def cur2_row(row: dict[str, str]) -> list[str]:
+    return [row.get(c, "") for c in CUR2_COLUMNS[:-1]] + [tags_of(row, CUR2_KEYS)]
+
+
+def focus_row(row: dict[str, str]) -> list[str]:
+    product = row["line_item_product_code"]
+    return [ACCOUNT, ACCOUNT, row["line_item_line_item_type"], row["line_item_usage_start_date"],
+            row["line_item_usage_end_date"], "AWS", SERVICE_NAMES[product], row["line_item_resource_id"],
+            row["line_item_usage_amount"], row["line_item_unblended_cost"], row["line_item_unblended_cost"],
+            row["effective_cost"], row["line_item_line_item_description"], tags_of(row, TAG_KEYS), product,
+            row["line_item_usage_type"], row["line_item_operation"]]
+
+
+def read_back(path: Path, export: str, cost: str) -> list[dict[str, str]]:
+    """Rows of a written CSV reduced, by that format's own rules, to service, cost and the KEYS' values."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as f:
+        out = []
+        for record in csv.DictReader(f):
+            if export == "legacy":
+                product = record.get("line_item_product_code", record.get("lineItem/ProductCode"))
+                amount = record.get("line_item_unblended_cost", record.get("lineItem/UnblendedCost"))
+                tags = {k: record.get(TAG_COLUMN[k], record.get(f"resourceTags/user:{k}", "")) for k in KEYS}
+            elif export == "cur2":
+                product, amount = record["line_item_product_code"], record["line_item_unblended_cost"]
+                cell = json.loads(record["resource_tags"])
+                tags = {k: cell.get(CUR2_KEYS[TAG_COLUMN[k]], "") for k in KEYS}
+            else:
+                product, amount = record["x_ServiceCode"], record[cost]
+                cell = json.loads(record["Tags"])
+                tags = {k: cell.get(k, "") for k in KEYS}
+            out.append({"line_item_product_code": product, "cost": amount,
+                        **{TAG_COLUMN[k]: v for k, v in tags.items()}})
+        return out
 
 
 def fmt(amount: Decimal) -> str:
@@ -140,7 +204,7 @@ def fmt(amount: Decimal) -> str:
     return f"{whole}.{frac}"
 
 
-def expected(rows: list[dict[str, str]]) -> dict:
+def expected(rows: list[dict[str, str]], cost_field: str = "line_item_unblended_cost") -> dict:
     def total() -> dict:
         return {"cost": Decimal(0), "line_items": 0}
 
@@ -149,7 +213,7 @@ def expected(rows: list[dict[str, str]]) -> dict:
     for row in rows:
         if row["line_item_product_code"] != "AmazonSageMaker":
             continue
-        cost = Decimal(row["line_item_unblended_cost"])
+        cost = Decimal(row[cost_field])
         sagemaker["cost"] += cost
         sagemaker["line_items"] += 1
         missing = False
@@ -180,16 +244,33 @@ def main() -> None:
     args = parser.parse_args()
     args.outdir.mkdir(parents=True, exist_ok=True)
     rows = generate(args.seed, args.resources, args.days)
-    with open(args.outdir / "cur.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([c for c, _ in COLUMNS])
-        writer.writerows([row.get(c, "") for c, _ in COLUMNS] for row in rows)
-    with gzip.open(args.outdir / "cur-legacy.csv.gz", "wt", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([legacy for _, legacy in COLUMNS])
-        writer.writerows([row.get(c, "") for c, _ in COLUMNS] for row in rows)
-    (args.outdir / "expected.json").write_text(json.dumps(expected(rows), indent=2) + "\n")
-    print(f"{len(rows)} line items in {args.outdir}")
+    athena_legacy = ([c for c, _ in COLUMNS], [[row.get(c, "") for c, _ in COLUMNS] for row in rows])
+    files = {
+        "cur-legacy.csv": athena_legacy,
+        "cur-legacy.csv.gz": ([legacy for _, legacy in COLUMNS], athena_legacy[1]),
+        "cur2.csv": (CUR2_COLUMNS, [cur2_row(row) for row in rows]),
+        "focus.csv": (FOCUS_COLUMNS, [focus_row(row) for row in rows]),
+    }
+    files["cur2.csv.gz"] = files["cur2.csv"]
+    files["focus.csv.gz"] = files["focus.csv"]
+    for name, (header, body) in files.items():
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(args.outdir / name, "wt", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(body)
+    billed, effective = expected(rows), expected(rows, "effective_cost")
+    assert billed != effective, "the sample amortises some usage"
+    for name in files:
+        export = name.split(".")[0].removeprefix("cur-")
+        back = read_back(args.outdir / name, export, "BilledCost")
+        assert expected(back, "cost") == billed, f"{name} read back gives other totals"
+    for name in ("focus.csv", "focus.csv.gz"):
+        back = read_back(args.outdir / name, "focus", "EffectiveCost")
+        assert expected(back, "cost") == effective, f"{name} EffectiveCost read back gives other totals"
+    (args.outdir / "expected.json").write_text(json.dumps(billed, indent=2) + "\n")
+    (args.outdir / "expected-effective.json").write_text(json.dumps(effective, indent=2) + "\n")
+    print(f"{len(rows)} line items in {args.outdir}, {len(files)} files")
 
 
 if __name__ == "__main__":

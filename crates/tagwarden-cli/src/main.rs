@@ -6,6 +6,7 @@
 //! calls go.
 
 mod cost;
+mod cur;
 mod history;
 
 use std::path::{Path, PathBuf};
@@ -168,6 +169,10 @@ enum Command {
         /// Policy file; default: the built-in example (policy/tagwarden.yaml).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// The table's export format: legacy (flattened resource_tags_user_* columns), cur2 (the
+        /// resource_tags map) or focus (Tags, BilledCost, x_ServiceCode).
+        #[arg(long, default_value = "legacy", value_parser = export_format())]
+        export: tagwarden_ops::cost::ExportFormat,
         /// The Athena database of the CUR table.
         #[arg(long, default_value = tagwarden_ops::cost::DEFAULT_DATABASE)]
         database: String,
@@ -178,11 +183,19 @@ enum Command {
         #[arg(long, default_value = cost::DEFAULT_ATHENA_DIR)]
         out: PathBuf,
     },
-    /// SageMaker cost by tag value and untagged SageMaker cost from a CUR export (CSV, .csv.gz, Parquet).
+    /// SageMaker cost by tag value and untagged SageMaker cost from a billing export (legacy CUR, CUR 2.0 or
+    /// FOCUS; CSV, .csv.gz, Parquet).
     Report {
-        /// The CUR file.
+        /// The export file (legacy CUR, CUR 2.0 or FOCUS).
         #[arg(long)]
         cur: PathBuf,
+        /// Its format; default: found from its columns.
+        #[arg(long, value_parser = export_format())]
+        export: Option<tagwarden_ops::cost::ExportFormat>,
+        /// The cost summed: billed (CUR line_item_unblended_cost, FOCUS BilledCost) or effective (FOCUS
+        /// EffectiveCost).
+        #[arg(long, default_value = "billed", value_parser = cost_measure())]
+        cost: tagwarden_ops::cost::CostMeasure,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: cost::ReportFormat,
@@ -197,6 +210,18 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
     Audit(sweep::AuditArgs),
+}
+
+/// `--export`: legacy, cur2 or focus.
+fn export_format() -> impl clap::builder::TypedValueParser<Value = tagwarden_ops::cost::ExportFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["legacy", "cur2", "focus"]).try_map(|s| s.parse())
+}
+
+/// `--cost`: billed or effective.
+fn cost_measure() -> impl clap::builder::TypedValueParser<Value = tagwarden_ops::cost::CostMeasure> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["billed", "effective"]).try_map(|s| s.parse())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -359,10 +384,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ActivateTags { policy, dry_run } => cost::activate_tags(policy.as_deref(), dry_run).await,
-        Command::AthenaQueries { policy, database, table, out } => {
-            cost::athena_queries(policy.as_deref(), &database, &table, &out)
+        Command::AthenaQueries { policy, export, database, table, out } => {
+            cost::athena_queries(policy.as_deref(), export, &database, &table, &out)
         }
-        Command::Report { cur, format, tags, policy } => cost::report(&cur, format, tags, policy.as_deref()),
+        Command::Report { cur, export, cost: measure, format, tags, policy } => {
+            let request = cur::ExportRequest { keys: tags, forced: export, measure };
+            cost::report(&cur, format, request, policy.as_deref())
+        }
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
     }

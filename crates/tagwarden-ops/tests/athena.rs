@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_norway::Value;
 use tagwarden::Policy;
-use tagwarden_ops::cost::{DEFAULT_DATABASE, DEFAULT_TABLE, athena_queries};
+use tagwarden_ops::cost::{DEFAULT_DATABASE, DEFAULT_TABLE, ExportFormat, athena_queries};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -39,7 +39,7 @@ fn template_named_queries_equal_the_generator_output_for_the_example_policy() {
         })
         .collect();
     let generated: BTreeMap<String, (String, String)> =
-        athena_queries(&Policy::example().unwrap().tags, "${CurDatabase}", "${CurTable}")
+        athena_queries(&Policy::example().unwrap().tags, ExportFormat::Legacy, "${CurDatabase}", "${CurTable}")
             .into_iter()
             .map(|q| (q.name, (q.description, q.sql)))
             .collect();
@@ -54,7 +54,8 @@ fn template_named_queries_equal_the_generator_output_for_the_example_policy() {
 #[test]
 fn generated_sql_files_equal_the_generator_output_for_the_example_policy() {
     let dir = repo().join("infra/generated/athena");
-    let queries = athena_queries(&Policy::example().unwrap().tags, DEFAULT_DATABASE, DEFAULT_TABLE);
+    let queries =
+        athena_queries(&Policy::example().unwrap().tags, ExportFormat::Legacy, DEFAULT_DATABASE, DEFAULT_TABLE);
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
