@@ -1344,7 +1344,10 @@ const WRITES: &[&str] = &[
     "DetachRolePolicy",
 ];
 
-#[tokio::test]
+/// How many tasks share the budget-enforcer's fault table (the machine's two cores, with waiting to overlap).
+const SHARES: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_that_reports_partial_work() {
     let mut reaching: BTreeMap<String, (&str, Value, Policy)> = BTreeMap::new();
     for (name, event, policy) in enforcer_scenarios() {
@@ -1369,27 +1372,49 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     // and the claim's lease ends it. Restore's UpdateItem (closing what it undid) must surface a fault.
     let restore = enforcer_scenarios().into_iter().find(|(name, _, _)| *name == "restore").expect("restore");
     reaching.insert("UpdateItem".to_owned(), restore);
-    let (mut cases, mut failures, mut partial) = (0, Vec::new(), 0);
     let started = Instant::now();
-    for (op, (name, event, policy)) in &reaching {
-        for fault in FAULTS {
-            let case = format!("budget-enforcer {op} x {fault:?} ({name})");
-            let (run, client) = run_enforcer(event, policy, Some(injection(op, *fault)), &TEST_POLICY).await;
-            cases += 1;
-            if let Err(e) = check(&case, &run, &client, op) {
-                failures.push(e);
-                continue;
-            }
-            if let Run::Retryable { failed, done, message, .. } = &run {
-                if WRITES.contains(&op.as_str()) && *failed == 0 {
-                    failures.push(format!("{case}: a failed write is not reported as failed: {message}"));
-                }
-                if *done > 0 || *failed > 0 {
-                    partial += 1;
-                }
-            }
-        }
+    // NOTE: the cases are independent (each builds its own world and clients): run them on both cores,
+    // a share each, so that the table's time stays flat as actions are added.
+    let all: Vec<(String, &'static str, Value, Policy, Fault)> = reaching
+        .iter()
+        .flat_map(|(op, (name, event, policy))| {
+            FAULTS.iter().map(move |fault| (op.clone(), *name, event.clone(), policy.clone(), *fault))
+        })
+        .collect();
+    let cases = all.len();
+    let mut shares: Vec<Vec<_>> = (0..SHARES).map(|_| Vec::new()).collect();
+    for (i, case) in all.into_iter().enumerate() {
+        shares[i % SHARES].push(case);
     }
+    let mut tasks = tokio::task::JoinSet::new();
+    for share in shares {
+        tasks.spawn(async move {
+            let (mut failures, mut partial) = (Vec::new(), 0);
+            for (op, name, event, policy, fault) in share {
+                let case = format!("budget-enforcer {op} x {fault:?} ({name})");
+                let (run, client) = run_enforcer(&event, &policy, Some(injection(&op, fault)), &TEST_POLICY).await;
+                if let Err(e) = check(&case, &run, &client, &op) {
+                    failures.push(e);
+                    continue;
+                }
+                if let Run::Retryable { failed, done, message, .. } = &run {
+                    if WRITES.contains(&op.as_str()) && *failed == 0 {
+                        failures.push(format!("{case}: a failed write is not reported as failed: {message}"));
+                    }
+                    if *done > 0 || *failed > 0 {
+                        partial += 1;
+                    }
+                }
+            }
+            (failures, partial)
+        });
+    }
+    let (mut failures, mut partial) = (Vec::new(), 0);
+    for (share_failures, share_partial) in tasks.join_all().await {
+        failures.extend(share_failures);
+        partial += share_partial;
+    }
+    failures.sort();
     println!(
         "budget-enforcer: {cases} cases ({} operations x {} faults), {partial} reported partial work, {} failed, {:.1} s",
         reaching.len(),
