@@ -87,13 +87,15 @@ impl ExportSql {
     }
 
     /// The SQL expression of a tag key's value: `resource_tags_user_cost_center` (legacy),
-    /// `resource_tags['user_cost_center']` (CUR 2.0), `Tags['cost-center']` (FOCUS).
+    /// `element_at(resource_tags, 'user_cost_center')` (CUR 2.0), `element_at(Tags, 'cost-center')` (FOCUS).
+    // NOTE: `element_at`, not the subscript: Trino (Athena engine 3) fails a query whose `map[key]` meets a line
+    // item without the key, and `element_at` answers NULL there — an untagged line item is the common case.
     pub fn tag(&self, key: &str) -> String {
         let name = export_tag_key(self.export, key);
         match self.export {
             ExportFormat::Legacy => name,
-            ExportFormat::Cur2 => format!("resource_tags[{}]", literal(&name)),
-            ExportFormat::Focus => format!("Tags[{}]", literal(&name)),
+            ExportFormat::Cur2 => format!("element_at(resource_tags, {})", literal(&name)),
+            ExportFormat::Focus => format!("element_at(Tags, {})", literal(&name)),
         }
     }
 }
@@ -200,10 +202,10 @@ mod tests {
         );
         assert!(
             by_cost_center(ExportFormat::Cur2)
-                .starts_with("SELECT COALESCE(NULLIF(resource_tags['user_cost_center'], '')")
+                .starts_with("SELECT COALESCE(NULLIF(element_at(resource_tags, 'user_cost_center'), '')")
         );
         let focus = by_cost_center(ExportFormat::Focus);
-        assert!(focus.starts_with("SELECT COALESCE(NULLIF(Tags['cost-center'], '')"), "{focus}");
+        assert!(focus.starts_with("SELECT COALESCE(NULLIF(element_at(Tags, 'cost-center'), '')"), "{focus}");
         assert!(
             focus.contains("SUM(BilledCost) AS billed_cost")
                 && focus.contains("WHERE x_ServiceCode = 'AmazonSageMaker'")
@@ -212,6 +214,6 @@ mod tests {
 
     #[test]
     fn a_quote_in_a_key_is_doubled_in_the_sql_literal() {
-        assert_eq!(ExportSql::of(ExportFormat::Focus).tag("o'brien"), "Tags['o''brien']");
+        assert_eq!(ExportSql::of(ExportFormat::Focus).tag("o'brien"), "element_at(Tags, 'o''brien')");
     }
 }
