@@ -24,6 +24,7 @@ mod outage;
 mod pauses;
 mod plans;
 mod reserved_tags;
+mod routing;
 mod scaling;
 mod source_repair;
 mod stops;

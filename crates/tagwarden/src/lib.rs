@@ -12,7 +12,7 @@
 //! import nothing from the crate but other leaves: [`ids`] (account, OU and partition checks), [`grant`]
 //! (what an IAM permission is), [`tag_rules`] (SageMaker's key and value rules), [`resource`] (the registry
 //! of SageMaker kinds, their calls and ARNs), [`event`] (what arrives), [`aws`] (clients and the call
-//! policy), [`date`] (calendar days, over `chrono`), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
+//! policy), [`date`] (calendar days, over `chrono`), [`notice`] (the one shape of every SNS notice, over `aws`), and the private `cache` and [`telemetry`] helpers. Above them: [`identity`] (who created a
 //! resource, from `event` and `resource`), [`policy`] (the one configuration model, from `ids` and
 //! `tag_rules`) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
 //! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
@@ -37,6 +37,7 @@ pub mod event;
 pub mod grant;
 pub mod identity;
 pub mod ids;
+pub mod notice;
 pub mod org;
 pub mod permissions;
 pub mod policy;

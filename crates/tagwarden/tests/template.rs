@@ -556,3 +556,23 @@ fn the_external_id_is_read_from_a_named_secure_string_parameter_never_passed_as_
         assert!(resource.ends_with(":parameter${MemberExternalIdParameterName}"), "{function_id}: {resource}");
     }
 }
+
+#[test]
+fn the_example_team_subscription_filters_the_notification_topic_on_the_notices_cost_center_attribute() {
+    let template = template();
+    let subscription = resource(&template, "CostCenterNoticesSubscription");
+    assert_eq!(subscription["Type"].as_str(), Some("AWS::SNS::Subscription"));
+    assert_eq!(
+        subscription["Condition"].as_str(),
+        Some("CostCenterNoticesSubscribed"),
+        "only when an address is given"
+    );
+    let properties = &subscription["Properties"];
+    assert_eq!(reference(&properties["TopicArn"]), "!Ref:NotificationTopic");
+    assert_eq!(properties["FilterPolicyScope"].as_str(), Some("MessageAttributes"));
+    let filter = properties["FilterPolicy"].as_mapping().unwrap();
+    let names: Vec<&str> = filter.keys().filter_map(Value::as_str).collect();
+    assert_eq!(names, [tagwarden::notice::COST_CENTER], "the attribute every routed notice carries");
+    let values = filter[tagwarden::notice::COST_CENTER].as_sequence().unwrap();
+    assert_eq!(values.iter().map(reference).collect::<Vec<_>>(), ["!Ref:CostCenterTagValue"]);
+}

@@ -149,6 +149,13 @@ export class TagwardenStack extends Stack {
       default: 'CC-4100',
       description: 'The tag value whose spend the example budget tracks (and whose resources it enforces on).',
     });
+    const costCenterNoticesEmail = new CfnParameter(this, 'CostCenterNoticesEmail', {
+      type: 'String',
+      default: '',
+      description:
+        'An e-mail address that receives only the notices about CostCenterTagValue (an SNS filter policy on the ' +
+        "notices' cost-center message attribute). Empty: no such subscription.",
+    });
     const sweepSchedule = new CfnParameter(this, 'SweepSchedule', {
       type: 'String',
       default: 'rate(1 day)',
@@ -174,6 +181,20 @@ export class TagwardenStack extends Stack {
       displayName: 'Tagwarden non-compliance and enforcement summaries',
     });
     logicalId(notificationTopic, 'NotificationTopic');
+
+    // One team's subscription: a filter policy on the notices' cost-center message attribute.
+    const costCenterNoticesSubscribed = new CfnCondition(this, 'CostCenterNoticesSubscribed', {
+      expression: Fn.conditionNot(Fn.conditionEquals(costCenterNoticesEmail.valueAsString, '')),
+    });
+    const costCenterNotices = new sns.CfnSubscription(this, 'CostCenterNoticesSubscription', {
+      topicArn: notificationTopic.topicArn,
+      protocol: 'email',
+      endpoint: costCenterNoticesEmail.valueAsString,
+      filterPolicyScope: 'MessageAttributes',
+      filterPolicy: { 'cost-center': [costCenterTagValue.valueAsString] },
+    });
+    costCenterNotices.cfnOptions.condition = costCenterNoticesSubscribed;
+    logicalId(costCenterNotices, 'CostCenterNoticesSubscription');
 
     // ------------------------------------------------------------ the policy, owned by the stack
     const policyParameter = new ssm.CfnParameter(this, 'PolicyParameter', {

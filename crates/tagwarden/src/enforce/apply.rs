@@ -21,13 +21,14 @@ use super::ledger::{self, Claim, Journal, LedgerError, LedgerTable, PeriodKey};
 use super::plan::{EnforcementPlan, plan_at, plan_enforcement};
 use super::plans::{Origin, Planning, defers};
 use super::report::Tally;
-use super::report::{ActionResult, ResultKind, summary};
+use super::report::{ActionResult, ResultKind};
 use super::scope::{ResolvedScope, scope_of_budget};
 use super::verify::{self, Unverified};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert_topic, parse_budget_envelope};
+use crate::notice::Notice;
 use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::policy::{BudgetRule, Policy, Scope};
 use crate::telemetry::clip;
@@ -341,7 +342,8 @@ impl BudgetEnforcer {
             notified: false,
         };
         if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
-            report.notified = self.notify(&report).await.map_err(|err| incomplete(err, report.results.clone()))?;
+            report.notified =
+                self.notify(&report, &scope).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
         Ok(if report.plan.dry_run {
             EnforcementOutcome::DryRun(report)
@@ -424,8 +426,7 @@ impl BudgetEnforcer {
         let notified = if dry_run {
             false
         } else {
-            let (subject, message) = verify::notice(&alert, &unverified);
-            self.publish(subject, message).await.map_err(EnforceError::Retryable)?
+            self.publish(&verify::notice(&alert, &unverified)).await.map_err(EnforceError::Retryable)?
         };
         Ok(EnforcementOutcome::Unverified {
             reason: unverified.reason,
@@ -471,28 +472,17 @@ impl BudgetEnforcer {
     }
 
     /// Publishes the summary; a missing topic is not an error (returns false).
-    async fn notify(&self, report: &EnforcementReport) -> Result<bool, AwsError> {
-        let (subject, message) = summary(report);
-        self.publish(subject, message).await
+    async fn notify(&self, report: &EnforcementReport, scope: &ResolvedScope) -> Result<bool, AwsError> {
+        self.publish(&super::report::notice(report, &scope.certain_tags())).await
     }
 
     /// Publishes one message to the notification topic; a missing topic or a refused publish is not an
     /// error (returns false, logged), a retryable failure is.
-    pub(super) async fn publish(&self, subject: String, message: String) -> Result<bool, AwsError> {
+    pub(super) async fn publish(&self, notice: &Notice) -> Result<bool, AwsError> {
         let Some(topic) = self.policy.budgets.notify_topic_arn.as_deref() else {
             return Ok(false);
         };
-        let sent = self
-            .clients
-            .sns
-            .publish()
-            .topic_arn(topic)
-            .subject(crate::tag_rules::sns_subject(&subject))
-            .message(message)
-            .send()
-            .await
-            .aws("Publish");
-        match sent {
+        match crate::notice::publish(&self.clients.sns, topic, notice).await {
             Ok(_) => Ok(true),
             Err(err) if err.is_retryable() => Err(err),
             Err(err) => {

@@ -18,7 +18,9 @@ use super::report::{ResultKind, Tally, summary};
 use super::scope::ResolvedScope;
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, PendingReport, Period};
 use crate::event::budget::{AlertError, BudgetAlert};
+use crate::notice::{Notice, Severity};
 use crate::policy::{Approval, BudgetRule};
+use crate::tagging::Tags;
 
 /// What an enforcement is for: an alert as it comes, or a plan being carried out.
 pub(super) enum Origin<'a> {
@@ -124,9 +126,9 @@ impl BudgetEnforcer {
         let mut pending =
             PendingReport { plan_id: record.id.clone(), mode: record.mode, due, expires: period_key.end, report };
         if new {
-            let (subject, message) = plan_notice(&pending, &record);
+            let notice = plan_notice(&pending, &record, &scope.certain_tags());
             pending.report.notified =
-                self.publish(subject, message).await.map_err(|err| EnforceError::retryable(err, vec![]))?;
+                self.publish(&notice).await.map_err(|err| EnforceError::retryable(err, vec![]))?;
         }
         info!(plan = %record.id, targets = record.targets.len(), mode = ?record.mode, "actions deferred to a plan");
         Ok(EnforcementOutcome::Pending(pending))
@@ -252,8 +254,9 @@ fn bad(message: String) -> EnforceError {
     EnforceError::BadInput(AlertError::BadCommand(message))
 }
 
-/// Subject and body of a plan's notice: the summary of what would be done, how to approve, when it expires.
-fn plan_notice(pending: &PendingReport, plan: &Plan) -> (String, String) {
+/// A plan's notice: the summary of what would be done, how to approve, when it expires; routed like the
+/// summary by `routing`.
+fn plan_notice(pending: &PendingReport, plan: &Plan, routing: &Tags) -> Notice {
     let (_, body) = summary(&pending.report);
     let alert = &pending.report.alert;
     let waits = match (plan.mode, &plan.due) {
@@ -280,7 +283,14 @@ fn plan_notice(pending: &PendingReport, plan: &Plan) -> (String, String) {
     if plan.targets.len() > 200 {
         message.push_str(&format!("  … and {} more (tagwarden plans --format json)\n", plan.targets.len() - 200));
     }
-    (crate::tag_rules::sns_subject(&subject), message)
+    let mut notice = Notice::new("plan", Severity::Warning, subject, message);
+    super::report::budget_routing(&mut notice, alert, routing);
+    notice.step(match plan.mode {
+        PlanMode::Approval => format!("Approve: `tagwarden approve {}`", plan.id),
+        PlanMode::Grace => "Review the list: `tagwarden plans`; spend back below the step makes it lapse".to_owned(),
+    });
+    notice.detail("plan", plan.id.clone());
+    notice
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use serde::{Serialize, Serializer};
 
 use super::EnforcementReport;
 use crate::aws::AwsError;
+use crate::notice::{self, Notice, Severity};
+use crate::tagging::Tags;
 
 /// How one action ended for one resource; serialised as the kebab-case word, with its detail after `: `
 /// (`done`, `capped: safety cap of 3 per action reached`, `failed: StopNotebookInstance: …`).
@@ -239,6 +241,37 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
         body.push_str(&format!("  … and {} more failures\n", failures.len() - 50));
     }
     (crate::tag_rules::sns_subject(&subject), body)
+}
+
+/// The enforcement summary as a [`Notice`]: [`summary`]'s text as its description, routed by the budget,
+/// its account and the tags every resource in scope carries (`routing`); critical when it acted.
+pub fn notice(report: &EnforcementReport, routing: &Tags) -> Notice {
+    let (subject, body) = summary(report);
+    let acted = !report.plan.dry_run && report.plan.actions.iter().any(|a| !a.is_notice());
+    let kind = if acted { "enforcement" } else { "budget-notice" };
+    let mut notice = Notice::new(kind, if acted { Severity::Critical } else { Severity::Warning }, subject, body);
+    budget_routing(&mut notice, &report.alert, routing);
+    if acted {
+        notice.step(format!("Undo what can be undone: `tagwarden restore --budget {:?}`", report.alert.budget_name));
+        notice.step("Spare a resource: an entry with a reason under `budgets.exemptions` in the policy");
+    } else {
+        notice.step(format!(
+            "Review the spend of budget {:?} before the next step of its rule",
+            report.alert.budget_name
+        ));
+    }
+    notice.resources = report.results.iter().map(|r| r.resource_arn.clone()).take(20).collect();
+    notice.resources.dedup();
+    notice.detail("step", format!("{}", report.plan.step)).detail("scope", report.scope.clone());
+    notice
+}
+
+/// Routes a notice about `alert`: its budget, its account, and the scope's certain tags.
+pub(crate) fn budget_routing(notice: &mut Notice, alert: &crate::event::budget::BudgetAlert, routing: &Tags) {
+    notice
+        .set(notice::BUDGET, Some(&alert.budget_name))
+        .set(notice::ACCOUNT, alert.account_id.as_deref())
+        .route_by_tags(routing);
 }
 
 /// Results collected while acting, and the first retryable failure if any.

@@ -30,6 +30,19 @@ impl ResolvedScope {
         }
     }
 
+    /// The tags every resource in scope carries for certain: the keys with exactly one value when there is
+    /// one group (what a notice is routed by); empty for the whole account or alternatives.
+    pub fn certain_tags(&self) -> Tags {
+        match self {
+            Self::Tags(groups) if groups.len() == 1 => groups[0]
+                .iter()
+                .filter(|(_, values)| values.len() == 1)
+                .map(|(key, values)| (key.clone(), values[0].clone()))
+                .collect(),
+            _ => Tags::new(),
+        }
+    }
+
     /// The scope for people; `from_budget` adds where it came from.
     pub fn describe(&self, from_budget: bool) -> String {
         let text = match self {
@@ -197,6 +210,21 @@ pub fn scope_of_budget(budget: Option<&Budget>, budget_name: &str) -> Result<(Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certain_tags_are_the_single_values_of_a_single_group_only() {
+        let one = ResolvedScope::Tags(vec![vec![
+            ("cost-center".into(), vec!["CC-4100".into()]),
+            ("team".into(), vec!["a".into(), "b".into()]),
+        ]]);
+        assert_eq!(one.certain_tags(), Tags::from([("cost-center".to_owned(), "CC-4100".to_owned())]));
+        let two = ResolvedScope::Tags(vec![
+            vec![("cost-center".into(), vec!["CC-1".into()])],
+            vec![("cost-center".into(), vec!["CC-2".into()])],
+        ]);
+        assert!(two.certain_tags().is_empty());
+        assert!(ResolvedScope::Account.certain_tags().is_empty());
+    }
 
     #[test]
     fn cost_filters_become_one_alternative_per_tag_key() {

@@ -15,6 +15,7 @@ use aws_sdk_budgets::types::{Budget, Spend, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use crate::event::budget::{AlertType, BudgetAlert};
+use crate::notice::{Notice, Severity};
 use crate::policy::BudgetRule;
 
 pub use crate::date::Date;
@@ -189,8 +190,8 @@ pub fn verify(
     Ok(Verified { percent, budget_percent: own })
 }
 
-/// Subject and body of the one notice an unverified alert sends: both figures, and that nothing was done.
-pub fn notice(alert: &BudgetAlert, unverified: &Unverified) -> (String, String) {
+/// The one notice an unverified alert sends: both figures, and that nothing was done.
+pub fn notice(alert: &BudgetAlert, unverified: &Unverified) -> Notice {
     let subject = format!("Tagwarden: UNVERIFIED alert for budget {} - nothing done", alert.budget_name);
     let own = unverified.budget_percent.map_or("no figure (see the reason)".to_owned(), |p| format!("{p:.2}%"));
     let body = format!(
@@ -206,7 +207,14 @@ pub fn notice(alert: &BudgetAlert, unverified: &Unverified) -> (String, String) 
         alert.topic_arn.as_deref().unwrap_or("(none)"),
         alert.account_id.as_deref().unwrap_or("(none)"),
     );
-    (crate::tag_rules::sns_subject(&subject), body)
+    let mut notice = Notice::new("unverified-alert", Severity::Warning, subject, body);
+    super::report::budget_routing(&mut notice, alert, &Default::default());
+    notice.step(format!(
+        "Compare budget {:?} in AWS Budgets with the alert; find who can publish to the topic",
+        alert.budget_name
+    ));
+    notice.detail("reason", unverified.reason.clone());
+    notice
 }
 
 #[cfg(test)]
@@ -261,7 +269,7 @@ mod tests {
     fn the_notice_for_a_budget_with_a_long_multi_byte_name_has_a_subject_sns_accepts() {
         let mut alert = alert(120.0, AlertType::Actual);
         alert.budget_name = format!("ml-{}-Müller-🚀", "x".repeat(63));
-        let (subject, _) = notice(&alert, &missing(&alert));
+        let subject = crate::tag_rules::sns_subject(&notice(&alert, &missing(&alert)).subject);
         assert!(subject.len() < 100 && subject.chars().count() < 100, "{} bytes: {subject}", subject.len());
         assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{subject}");
         assert!(subject.starts_with("Tagwarden: UNVERIFIED alert for budget ml-xxx") && subject.ends_with("..."));
@@ -430,8 +438,11 @@ mod tests {
         let low = budget(Some("400"), "900", "1000");
         let claim = alert(200.0, AlertType::Actual);
         let refused = verify(&claim, &low, &rule(), &NOV).unwrap_err();
-        let (subject, body) = notice(&claim, &refused);
+        let notice = notice(&claim, &refused);
+        let (subject, body) = (&notice.subject, &notice.description);
         assert!(subject.contains("UNVERIFIED") && subject.contains("ml-marketing"), "{subject}");
+        assert_eq!(notice.attributes()["kind"], "unverified-alert");
+        assert_eq!(notice.attributes()["budget"], "ml-marketing");
         assert!(body.contains("(200.00%)") && body.contains("own record: 40.00%"), "{body}");
         assert!(body.contains("Nothing was stopped"), "{body}");
     }

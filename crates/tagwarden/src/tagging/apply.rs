@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::{info, warn};
 
 // NOTE: the shared tag calls live in `calls`; their old paths (`tagging::apply::list_tags`, …) stay.
@@ -24,6 +24,7 @@ use crate::identity::{
     Creator, CreatorKind, PIPELINE_EXECUTION_TAG, Principal, ProfileRef, STUDIO_DOMAIN_TAG, STUDIO_PROFILE_TAG,
     STUDIO_SPACE_TAG, Via,
 };
+use crate::notice::{Notice, Severity};
 use crate::policy::{Policy, SourceKind};
 use crate::resource::{Owner, ParentLookup, Studio};
 use crate::telemetry::clip;
@@ -284,7 +285,8 @@ impl AutoTagger {
         };
         let seen = (is_source && only.is_none() && !options.dry_run)
             .then(|| super::tamper::protected_values_after(&existing, &plan, &self.policy.tags));
-        let outcome = self.write(subject, &arn, creator, parent.map(|p| p.origin), plan, warnings, options).await?;
+        let parent = parent.map(|p| p.origin);
+        let outcome = self.write(subject, &arn, &existing, creator, parent, plan, warnings, options).await?;
         match seen {
             Some(values) => self.remember_source(&arn, values, options.keep_source_values, outcome).await,
             None => Ok(outcome),
@@ -296,6 +298,7 @@ impl AutoTagger {
         &self,
         subject: &Subject,
         arn: &str,
+        existing: &Tags,
         creator: Creator,
         parent_arn: Option<String>,
         plan: TagPlan,
@@ -343,7 +346,9 @@ impl AutoTagger {
             resource_name: None,
         };
         if !report.missing_required.is_empty() && options.notify && !options.dry_run {
-            self.notify(&mut report, subject.event_id.as_deref()).await?;
+            let mut carries = existing.clone();
+            carries.extend(report.added.clone());
+            self.notify(&mut report, &carries, subject.event_id.as_deref()).await?;
         }
         Ok(if report.added.is_empty() && report.removed.is_empty() {
             Outcome::Unchanged(report)
@@ -352,55 +357,61 @@ impl AutoTagger {
         })
     }
 
-    /// Publishes one non-compliance notification; a missing or refused topic is a warning, not a failure.
-    async fn notify(&self, report: &mut Report, event_id: Option<&str>) -> Result<(), AwsError> {
+    /// Publishes one non-compliance notification, routed by the tags the resource now `carries`; a missing
+    /// or refused topic is a warning, not a failure.
+    async fn notify(&self, report: &mut Report, carries: &Tags, event_id: Option<&str>) -> Result<(), AwsError> {
         let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
         let subject = format!("Tagwarden: {} {name} is missing required tags", report.resource_type);
-        let message = json!({
-            "tagwarden": "non-compliant",
-            "resource_arn": report.resource_arn,
-            "resource_type": report.resource_type,
-            "creator": report.creator,
-            "missing_required": report.missing_required,
-            "added": report.added,
-            "event_id": event_id,
-        });
-        self.publish(report, &subject, &message).await
+        let missing = report.missing_required.join(", ");
+        let mut description = format!(
+            "{} `{}`, created by {}, has no valid value for: **{missing}**.\n",
+            report.resource_type, report.resource_arn, report.creator.name
+        );
+        if !report.added.is_empty() {
+            description.push_str(&format!("Tagwarden wrote: {}.\n", pairs(&report.added)));
+        }
+        let mut notice = Notice::new("non-compliant", Severity::Warning, subject, description);
+        notice.route_by_tags(carries).account_of_arn(&report.resource_arn);
+        notice
+            .step(format!("Tag it: {missing} (or give its creator's user profile or role these tags)"))
+            .detail("missing_required", missing.clone())
+            .detail("creator", report.creator.name.clone())
+            .detail("event_id", event_id.unwrap_or_default());
+        notice.resources.push(report.resource_arn.clone());
+        self.publish(report, &notice).await
     }
 
     /// Publishes one notice that protected tags were changed and put back.
     async fn notify_restore(&self, report: &mut Report, event_id: Option<&str>) -> Result<(), AwsError> {
         let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
         let subject = format!("Tagwarden: protected tags of {} {name} restored", report.resource_type);
-        let message = json!({
-            "tagwarden": "restored",
-            "resource_arn": report.resource_arn,
-            "resource_type": report.resource_type,
-            "event_name": report.event_name,
-            "changed_by": report.changed_by,
-            "restored": report.added,
-            "event_id": event_id,
-        });
-        self.publish(report, &subject, &message).await
+        let changed_by = report.changed_by.clone().unwrap_or_default();
+        let description = format!(
+            "{} `{}`: {} changed protected tags ({}); Tagwarden put back {}.\n",
+            report.resource_type,
+            report.resource_arn,
+            changed_by,
+            report.event_name,
+            pairs(&report.added)
+        );
+        let mut notice = Notice::new("tags-restored", Severity::Warning, subject, description);
+        notice.route_by_tags(&report.added).account_of_arn(&report.resource_arn);
+        notice
+            .step("Protected tags change on their sources (user profile, domain, role), by an admin of the policy")
+            .detail("changed_by", changed_by)
+            .detail("event_name", report.event_name.clone())
+            .detail("event_id", event_id.unwrap_or_default());
+        notice.resources.push(report.resource_arn.clone());
+        self.publish(report, &notice).await
     }
 
-    /// One SNS message to the policy's topic, if there is one; only a retryable failure is an error.
-    pub(super) async fn publish(&self, report: &mut Report, subject: &str, message: &Value) -> Result<(), AwsError> {
+    /// One notice to the policy's topic, if there is one; only a retryable failure is an error.
+    pub(super) async fn publish(&self, report: &mut Report, notice: &Notice) -> Result<(), AwsError> {
         let Some(topic) = self.policy.tags.notify_topic_arn.as_deref() else {
             return Ok(());
         };
-        let sent = self
-            .clients
-            .sns
-            .publish()
-            .topic_arn(topic)
-            .subject(crate::tag_rules::sns_subject(subject))
-            .message(message.to_string())
-            .send()
-            .await
-            .aws("Publish");
-        match sent {
-            Ok(_) => report.notified = true,
+        match crate::notice::publish(&self.clients.sns, topic, notice).await {
+            Ok(()) => report.notified = true,
             Err(err) if err.is_retryable() => return Err(err),
             Err(err) => report.warnings.push(format!("notification not sent: {err}")),
         }
@@ -580,6 +591,11 @@ pub(crate) fn may_have_a_launcher(subject: &Subject) -> bool {
             subject.kind.parent == Some(ParentLookup::TrainingJob) && tuning_job_name(subject.arn.name()).is_some()
         }
     }
+}
+
+/// `k=v, k=v` for people.
+pub(super) fn pairs(tags: &Tags) -> String {
+    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -775,7 +791,11 @@ mod tests {
         let add = mock!(SageMaker::add_tags).then_output(|| AddTagsOutput::builder().build());
         let denied = mock!(aws_sdk_iam::Client::list_role_tags).then_http_response(|| aws_error(403, "AccessDenied"));
         let publish = mock!(aws_sdk_sns::Client::publish)
-            .match_requests(|r| r.message().is_some_and(|m| m.contains("\"cost-center\"")))
+            .match_requests(|r| {
+                let kind = r.message_attributes().and_then(|a| a.get("kind")).and_then(|k| k.string_value());
+                r.message().is_some_and(|m| m.contains("\"missing_required\": \"cost-center, team\""))
+                    && kind == Some("non-compliant")
+            })
             .then_output(|| PublishOutput::builder().message_id("m-1").build());
         let outcome = tagger(&[&list, &add], &[&denied], &[&publish]).handle(&notebook_event()).await.unwrap();
         let Outcome::Tagged(report) = outcome else { panic!("expected tagged, got {outcome:?}") };

@@ -16,7 +16,7 @@ use tracing::warn;
 
 use super::tamper::TagChange;
 use super::{AutoTagger, CreateCall, Outcome, RetryableError, TaggerSettings};
-use crate::aws::ResultExt;
+use crate::notice::{Notice, Severity};
 use crate::org::{AccessError, ClientPool, MAX_CLIENT_SETS};
 use crate::policy::Policy;
 use crate::resource::SageMakerArn;
@@ -122,24 +122,18 @@ impl OrgTagger {
         warn!(account, error = %clip(&refusal.to_string()), "Tagwarden cannot act in this account");
         if let Some(topic) = &self.policy.tags.notify_topic_arn {
             let subject = format!("Tagwarden cannot act in account {account}");
-            let message = format!(
+            let description = format!(
                 "{refusal}.\n\nEvents from this account are not tagged until this is fixed (a member account \
-                 needs the role {} trusted by the central account {}). This is reported once per function \
+                 needs the role `{}` trusted by the central account {}). This is reported once per function \
                  instance.",
                 self.pool.role_arn(account),
                 self.pool.home_account()
             );
-            let published = self
-                .pool
-                .home()
-                .sns
-                .publish()
-                .topic_arn(topic)
-                .subject(crate::tag_rules::sns_subject(&subject))
-                .message(message)
-                .send()
-                .await;
-            match published.aws("Publish") {
+            let mut notice = Notice::new("cannot-act", Severity::Critical, subject, description);
+            notice.set(crate::notice::ACCOUNT, Some(account));
+            notice.step(format!("Deploy the member template in account {account}, or fix its role's trust policy"));
+            let published = crate::notice::publish(&self.pool.home().sns, topic, &notice).await;
+            match published {
                 Ok(_) => {}
                 Err(err) if err.is_retryable() => return Err(err.into()),
                 Err(err) => warn!(error = %clip(&err.to_string()), "cannot publish the refusal"),

@@ -9,7 +9,7 @@
 //! holds the value the caller wrote, so a marker Tagwarden wrote over it since is never lost, and a
 //! re-delivered event removes nothing twice.
 
-use serde_json::json;
+use crate::notice::{Notice, Severity};
 
 use super::apply::{AutoTagger, list_tags};
 use super::plan::Tags;
@@ -118,16 +118,22 @@ impl AutoTagger {
     ) -> Result<(), AwsError> {
         let name = report.resource_arn.rsplit('/').next().unwrap_or_default();
         let subject = format!("Tagwarden: reserved tagwarden: tags removed from {} {name}", report.resource_type);
-        let message = json!({
-            "tagwarden": "reserved-keys-removed",
-            "resource_arn": report.resource_arn,
-            "resource_type": report.resource_type,
-            "event_name": report.event_name,
-            "written_by": report.changed_by,
-            "removed": removed,
-            "event_id": event_id,
-        });
-        self.publish(report, &subject, &message).await
+        let writer = report.changed_by.clone().unwrap_or_default();
+        let description = format!(
+            "{} `{}`: {writer} wrote {} ({}). The `tagwarden:` key namespace is reserved for Tagwarden; removed.\n",
+            report.resource_type,
+            report.resource_arn,
+            report_keys(removed),
+            report.event_name
+        );
+        let mut notice = Notice::new("reserved-keys-removed", Severity::Warning, subject, description);
+        notice.account_of_arn(&report.resource_arn);
+        notice
+            .step("Exemptions belong in the policy's `budgets.exemptions`, with a reason, not in resource tags")
+            .detail("written_by", writer)
+            .detail("event_id", event_id.unwrap_or_default());
+        notice.resources.push(report.resource_arn.clone());
+        self.publish(report, &notice).await
     }
 }
 
