@@ -6,6 +6,7 @@
 //! calls go.
 
 mod cost;
+mod costs;
 mod history;
 
 use std::path::{Path, PathBuf};
@@ -193,6 +194,9 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// SageMaker spend by each required tag's values from Cost Explorer: shares, the untagged bucket,
+    /// forecasts, linked accounts; says how many (billed) requests it made.
+    Costs(costs::CostsArgs),
     /// Tag every existing SageMaker resource by the policy (resumable with --state); JSON lines when piped.
     Sweep(sweep::SweepArgs),
     /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
@@ -363,6 +367,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             cost::athena_queries(policy.as_deref(), &database, &table, &out)
         }
         Command::Report { cur, format, tags, policy } => cost::report(&cur, format, tags, policy.as_deref()),
+        Command::Costs(args) => costs::run(args).await,
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
     }
