@@ -480,8 +480,10 @@ fn table(report: &CostsReport) -> String {
     for key in &report.keys {
         let _ = writeln!(out, "\nby {} (total {}):", key.key, key.total);
         let width = key.values.iter().map(|v| v.value.chars().count()).max().unwrap_or(0).max(5);
+        let cost_width = key.values.iter().map(|v| v.cost.to_string().len()).max().unwrap_or(0);
         for v in &key.values {
-            let _ = write!(out, "  {:<width$}  {:>14}  {:>6.2} %", v.value, v.cost.to_string(), v.share_percent);
+            let _ =
+                write!(out, "  {:<width$}  {:>cost_width$}  {:>6.2} %", v.value, v.cost.to_string(), v.share_percent);
             if report.forecast_window.is_some() || v.forecast_note.is_some() {
                 let _ = write!(
                     out,
@@ -492,7 +494,7 @@ fn table(report: &CostsReport) -> String {
             }
             out.push('\n');
             for (account, cost) in &v.by_account {
-                let _ = writeln!(out, "  {:<width$}    account {account}  {:>14}", "", cost.to_string());
+                let _ = writeln!(out, "  {:<width$}    account {account}  {:>cost_width$}", "", cost.to_string());
             }
             if let Some(note) = &v.forecast_note {
                 let _ = writeln!(out, "  {:<width$}    {note}", "");
@@ -533,3 +535,6 @@ fn csv(report: &CostsReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
