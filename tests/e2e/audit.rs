@@ -157,7 +157,7 @@ async fn all_four_formats_parse_and_agree_with_the_report() {
 }
 
 /// Headless Chromium, or why it cannot run (under CI a missing Chromium fails the test).
-fn chromium() -> Option<String> {
+pub(crate) fn chromium() -> Option<String> {
     let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|name| Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success()));
@@ -169,7 +169,7 @@ fn chromium() -> Option<String> {
     found.map(str::to_owned)
 }
 
-fn screenshot(browser: &str, page: &Path, png: &Path) {
+pub(crate) fn screenshot(browser: &str, page: &Path, png: &Path) {
     let profile = std::env::temp_dir().join(format!("tagwarden-chromium-{}", std::process::id()));
     let out = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
@@ -184,7 +184,7 @@ fn screenshot(browser: &str, page: &Path, png: &Path) {
     assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn rgb(hex: &str) -> [u8; 3] {
+pub(crate) fn rgb(hex: &str) -> [u8; 3] {
     let n = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
     [(n >> 16) as u8, (n >> 8) as u8, n as u8]
 }

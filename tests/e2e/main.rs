@@ -8,6 +8,7 @@ mod auto_tagger;
 mod budget_enforcer;
 mod corpus;
 mod cost;
+mod costs;
 mod creator_names;
 mod deny_instance_types;
 mod every_dollar;

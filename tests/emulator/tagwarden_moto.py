@@ -98,6 +98,7 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
+from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
 from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
 from tagwarden_moto_trail import record as record_cloudtrail_event
 
@@ -1412,6 +1413,13 @@ class TagwardenMiddleware:
                 status, body = "200 OK", {"EventId": entry["EventId"]}
             except (ValueError, AttributeError) as err:
                 status, body = "400 Bad Request", {"message": str(err)}
+        elif path == "/_tagwarden/ce-forecast" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                count = seed_cost_forecasts(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                status, body = "200 OK", {"forecasts": count}
+            except (ValueError, KeyError, TypeError, ArithmeticError) as err:
+                status, body = "400 Bad Request", {"message": f"bad forecast seed: {err!r}"}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

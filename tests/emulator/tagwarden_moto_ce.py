@@ -33,6 +33,22 @@ The payer is ``TAGWARDEN_EMULATOR_PAYER_ACCOUNT`` (default 123456789012,
 moto's default account).  That ListCostAllocationTags refuses linked
 accounts the same way is an assumption (only the Update message is on record).
 
+GetCostForecast (not in moto; README section 15): answered from forecasts
+seeded through ``POST /_tagwarden/ce-forecast`` (test support), computed
+linearly: a seed gives a tag condition and a daily mean; the answer's
+``ForecastResultsByTime`` has one entry per DAILY day or MONTHLY month slice of
+the requested ``TimePeriod`` with ``MeanValue`` = daily mean x days, and
+``Total`` their sum.  A request matches the seed whose ``Tag`` equals the
+``Tags`` condition of its ``Filter`` (top level or inside ``And``): ``Key``
+with ``Values: [v]`` matches ``{"Key": k, "Value": v}``, ``Key`` with
+``MatchOptions: ["ABSENT"]`` (or no values) matches ``{"Key": k, "Value": ""}``,
+a filter without ``Tags`` matches a seed without ``Tag``.  No matching seed:
+``DataUnavailableException`` ("Insufficient amount of historical data to
+generate forecast."), what AWS answers without enough history.  Validation as
+the model and its documentation: ``TimePeriod``, ``Metric`` (enum) and
+``Granularity`` (DAILY or MONTHLY) required, the start not before today (UTC),
+the end after the start.
+
 Use: ``tagwarden_moto.install()`` calls ``install()`` here.
 """
 
@@ -40,9 +56,11 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from moto.ce.models import CostExplorerBackend
+from moto.ce.models import CostExplorerBackend, ce_backends
 from moto.ce.responses import CostExplorerResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import utcnow
@@ -179,6 +197,115 @@ def r_update_cost_allocation_tags_status(self: CostExplorerResponse) -> str:
     return json.dumps({"Errors": errors})
 
 
+# --------------------------------------------------------------------------
+# GetCostForecast (section 15)
+# --------------------------------------------------------------------------
+
+FORECAST_METRICS = {"BLENDED_COST", "UNBLENDED_COST", "AMORTIZED_COST", "NET_UNBLENDED_COST",
+                    "NET_AMORTIZED_COST", "USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT", "LIST_COST",
+                    "CONTRACTED_COST", "BILLED_COST", "PUBLIC_EQUIVALENT_BILLED_COST",
+                    "PUBLIC_ON_DEMAND_COST"}
+NO_HISTORY = "Insufficient amount of historical data to generate forecast."
+
+
+def _forecasts(backend: CostExplorerBackend) -> list[dict[str, Any]]:
+    if not hasattr(backend, "tw_forecasts"):
+        backend.tw_forecasts = []
+    return backend.tw_forecasts
+
+
+def seed_forecasts(body: dict[str, Any]) -> int:
+    """``POST /_tagwarden/ce-forecast``: ``{"account_id"?, "forecasts": [{"Tag"?: {"Key", "Value"},
+    "DailyMean": "1.25"}]}``; a later seed of the same tag replaces the earlier one."""
+    backend = ce_backends[str(body.get("account_id") or DEFAULT_PAYER)]["global"]
+    seeds = _forecasts(backend)
+    for entry in body.get("forecasts") or []:
+        tag = entry.get("Tag")
+        key = (tag["Key"], tag.get("Value") or "") if tag else None
+        Decimal(str(entry["DailyMean"]))  # a bad number fails the seed, not a later request
+        seeds[:] = [s for s in seeds if s["tag"] != key]
+        seeds.append({"tag": key, "daily": str(entry["DailyMean"])})
+    return len(seeds)
+
+
+def _tag_condition(expression: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The (key, value) a Filter's Tags condition names; value "" for ABSENT."""
+    if not expression:
+        return None
+    tags = expression.get("Tags")
+    if tags:
+        values = tags.get("Values") or []
+        if "ABSENT" in (tags.get("MatchOptions") or []) or not values:
+            return (tags.get("Key", ""), "")
+        return (tags.get("Key", ""), values[0])
+    for inner in expression.get("And") or []:
+        found = _tag_condition(inner)
+        if found:
+            return found
+    return None
+
+
+def _date(text: Any, member: str) -> date:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ValidationError(f"TimePeriod.{member} {text!r} is not a date (YYYY-MM-DD)")
+
+
+def _slices(start: date, end: date, granularity: str) -> list[tuple[date, date]]:
+    out, cursor = [], start
+    while cursor < end:
+        if granularity == "DAILY":
+            nxt = cursor + timedelta(days=1)
+        else:
+            nxt = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+        out.append((cursor, min(nxt, end)))
+        cursor = min(nxt, end)
+    return out
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.quantize(Decimal("1E-10")).normalize(), "f")
+
+
+def get_cost_forecast(self: CostExplorerBackend, params: dict[str, Any]) -> dict[str, Any]:
+    period, metric, granularity = params.get("TimePeriod"), params.get("Metric"), params.get("Granularity")
+    if not period or not metric or not granularity:
+        raise ValidationError("TimePeriod, Metric and Granularity are required")
+    if metric not in FORECAST_METRICS:
+        raise ValidationError(f"Metric {metric!r} is not one of {sorted(FORECAST_METRICS)}")
+    if granularity not in ("DAILY", "MONTHLY"):
+        raise ValidationError("GetCostForecast supports only DAILY and MONTHLY granularities")
+    start, end = _date(period.get("Start"), "Start"), _date(period.get("End"), "End")
+    if start < utcnow().date():
+        raise ValidationError(f"Start date {start} must be equal to or later than the current date")
+    if end <= start:
+        raise ValidationError("End date must be after the start date")
+    condition = _tag_condition(params.get("Filter"))
+    seed = next((s for s in _forecasts(self) if s["tag"] == condition), None)
+    if seed is None:
+        raise JsonRESTError("DataUnavailableException", NO_HISTORY)
+    daily = Decimal(seed["daily"])
+    results, total = [], Decimal(0)
+    for lo, hi in _slices(start, end, granularity):
+        mean = daily * (hi - lo).days
+        total += mean
+        result = {"TimePeriod": {"Start": lo.isoformat(), "End": hi.isoformat()}, "MeanValue": _amount(mean)}
+        if params.get("PredictionIntervalLevel"):
+            result["PredictionIntervalLowerBound"] = _amount(mean * Decimal("0.9"))
+            result["PredictionIntervalUpperBound"] = _amount(mean * Decimal("1.1"))
+        results.append(result)
+    return {"Total": {"Amount": _amount(total), "Unit": "USD"}, "ForecastResultsByTime": results}
+
+
+def r_get_cost_forecast(self: CostExplorerResponse) -> str:
+    try:
+        params = json.loads(self.body or "{}")
+    except (ValueError, InvalidOperation):
+        raise ValidationError("the request is not JSON")
+    return json.dumps(self.ce_backend.get_cost_forecast(params))
+
+
 def install() -> None:
     """Patch moto's Cost Explorer classes (idempotent)."""
     global _installed
@@ -188,4 +315,6 @@ def install() -> None:
     CostExplorerBackend.update_cost_allocation_tags_status = update_cost_allocation_tags_status
     CostExplorerResponse.list_cost_allocation_tags = r_list_cost_allocation_tags
     CostExplorerResponse.update_cost_allocation_tags_status = r_update_cost_allocation_tags_status
+    CostExplorerBackend.get_cost_forecast = get_cost_forecast
+    CostExplorerResponse.get_cost_forecast = r_get_cost_forecast
     _installed = True

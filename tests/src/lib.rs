@@ -211,7 +211,21 @@ impl Emulator {
         serde_json::from_str(if answer.is_empty() { "{}" } else { answer }).map_err(|e| format!("{operation}: {e}"))
     }
 
-    /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 200 answer.
+    /// Queues answers for moto's own `GetCostAndUsage` (`POST /moto-api/static/ce/cost-and-usage-results`): each
+    /// request body not seen before takes the next one, in the order requests arrive (the same body, the same answer).
+    pub fn seed_cost_and_usage(&self, results: &[Value]) -> Result<(), String> {
+        let body = serde_json::json!({ "results": results }).to_string();
+        self.request("POST", "/moto-api/static/ce/cost-and-usage-results", &body).map(drop)
+    }
+
+    /// Seeds `GetCostForecast` (emulator section 15): `[{"Tag": {"Key", "Value"}, "DailyMean": "1.5"}]`, value
+    /// `""` for the untagged bucket.
+    pub fn seed_cost_forecasts(&self, forecasts: &Value) -> Result<(), String> {
+        let body = serde_json::json!({ "forecasts": forecasts }).to_string();
+        self.request("POST", "/_tagwarden/ce-forecast", &body).map(drop)
+    }
+
+    /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 2xx answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
         stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
@@ -223,7 +237,7 @@ impl Emulator {
         let mut response = String::new();
         stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        if head.split_whitespace().nth(1) != Some("200") {
+        if !head.split_whitespace().nth(1).is_some_and(|status| status.starts_with('2')) {
             return Err(format!("{method} {path}: {}", head.lines().next().unwrap_or_default()));
         }
         Ok(body.to_owned())

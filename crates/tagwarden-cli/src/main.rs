@@ -6,6 +6,7 @@
 //! calls go.
 
 mod cost;
+mod costs;
 mod cur;
 mod history;
 
@@ -206,6 +207,9 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// SageMaker spend by each required tag's values from Cost Explorer: shares, the untagged bucket,
+    /// forecasts, linked accounts; says how many (billed) requests it made.
+    Costs(costs::CostsArgs),
     /// Tag every existing SageMaker resource by the policy (resumable with --state); JSON lines when piped.
     Sweep(sweep::SweepArgs),
     /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
@@ -391,6 +395,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let request = cur::ExportRequest { keys: tags, forced: export, measure };
             cost::report(&cur, format, request, policy.as_deref())
         }
+        Command::Costs(args) => costs::run(args).await,
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
     }

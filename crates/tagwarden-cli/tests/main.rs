@@ -4,6 +4,7 @@
 
 mod activate_tags;
 mod corpus;
+mod costs;
 mod cur_report;
 mod history;
 mod logs;

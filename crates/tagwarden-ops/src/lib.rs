@@ -4,6 +4,7 @@
 //! - [`audit`]: how well the estate's tags comply with the policy (table, JSON, CSV, HTML).
 //! - [`cost`]: cost allocation: activating the policy's keys in Cost Explorer, Athena named queries over
 //!   the CUR, cost reports by tag value.
+//! - [`costs`]: SageMaker spend by tag value from Cost Explorer (`tagwarden costs`), with shares and forecasts.
 //! - [`csv_cell`]: the one CSV cell writer, neutralising formula-looking values (CSV injection).
 //! - [`guardrails`]: IAM, SCP and Organizations tag policies generated from the tag policy (untagged creation,
 //!   the tag sources, source identity).
@@ -14,5 +15,6 @@
 
 pub mod audit;
 pub mod cost;
+pub mod costs;
 pub mod csv_cell;
 pub mod guardrails;
