@@ -5,6 +5,7 @@
 //! ledger says the budget-enforcer did, and `tagwarden history` shows it. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
 //! calls go.
 
+mod budgets;
 mod cost;
 mod history;
 
@@ -197,6 +198,15 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
     Audit(sweep::AuditArgs),
+    /// Budgets as code: `plan | apply [--prune]` keep the policy's budgets.catalog in AWS Budgets; `status`
+    /// reports every SageMaker budget.
+    Budgets {
+        /// Policy file; default: TAGWARDEN_POLICY_FILE, TAGWARDEN_POLICY, or the built-in example.
+        #[arg(long, global = true)]
+        policy: Option<PathBuf>,
+        #[command(subcommand)]
+        command: budgets::BudgetsCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -365,6 +375,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Report { cur, format, tags, policy } => cost::report(&cur, format, tags, policy.as_deref()),
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
+        Command::Budgets { policy, command } => {
+            let policy = load_config(&Clients::from_env().await, policy.as_deref()).await?.policy;
+            budgets::run(command, &policy).await
+        }
     }
 }
 
