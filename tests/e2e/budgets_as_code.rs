@@ -73,7 +73,8 @@ async fn a_changed_amount_is_updated_and_prune_deletes_only_managed_budgets() {
     entry.select = Selection::Values(vec![SCOPE_VALUE.to_owned()]);
     entry.amount = 1500.0;
     let kept = api.plan_catalog(&policy.budgets.catalog, None, false).await.unwrap();
-    assert_eq!(kept.kept, ["ml-CC-4200"], "{}", kept.describe());
+    // NOTE: without --prune the tags of budgets outside the catalog are not read: nothing is said of them.
+    assert!(kept.kept.is_empty(), "{}", kept.describe());
     assert!(matches!(&kept.changes[..], [Change::Update(u)] if u.budget == ["amount 1000 USD -> 1500 USD"]));
 
     let pruned = api.plan_catalog(&policy.budgets.catalog, None, true).await.unwrap();
