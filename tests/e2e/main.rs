@@ -6,6 +6,7 @@
 mod audit;
 mod auto_tagger;
 mod budget_enforcer;
+mod budgets_as_code;
 mod corpus;
 mod cost;
 mod costs;

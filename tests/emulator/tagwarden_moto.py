@@ -62,6 +62,9 @@ Gaps filled (one section below per gap):
    tagging API: not in moto); feature groups keep ``OnlineStoreConfig`` and
    answer ``OnlineStoreTotalSizeBytes`` (moto drops the first and lacks the
    second; an unknown feature group is ``ResourceNotFound``, not a 500).
+16. Budgets as code -- UpdateBudget, notification subscribers, budget
+   resource tags, DescribeBudgets paging and Cost Explorer GetTags: in
+   ``tagwarden_moto_budgets.py``.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
@@ -97,6 +100,7 @@ from moto.sagemaker.exceptions import (
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
+from tagwarden_moto_budgets import install as install_budgets  # Budgets as code: gap 16
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
 from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
 from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
@@ -1096,6 +1100,7 @@ def install() -> None:
     if _installed:
         return
     install_cost_explorer()
+    install_budgets()
     install_event_history()
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,

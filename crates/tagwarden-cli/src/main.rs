@@ -5,6 +5,7 @@
 //! ledger says the budget-enforcer did, and `tagwarden history` shows it. The SDK's own environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles) decides where
 //! calls go.
 
+mod budgets;
 mod cost;
 mod costs;
 mod cur;
@@ -214,6 +215,15 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Report tag coverage of the existing resources per type and required key (table, json, csv, html).
     Audit(sweep::AuditArgs),
+    /// Budgets as code: `plan | apply [--prune]` keep the policy's budgets.catalog in AWS Budgets; `status`
+    /// reports every SageMaker budget.
+    Budgets {
+        /// Policy file; default: TAGWARDEN_POLICY_FILE, TAGWARDEN_POLICY, or the built-in example.
+        #[arg(long, global = true)]
+        policy: Option<PathBuf>,
+        #[command(subcommand)]
+        command: budgets::BudgetsCommand,
+    },
 }
 
 /// `--export`: legacy, cur2 or focus.
@@ -398,6 +408,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Costs(args) => costs::run(args).await,
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
+        Command::Budgets { policy, command } => {
+            let policy = load_config(&Clients::from_env().await, policy.as_deref()).await?.policy;
+            budgets::run(command, &policy).await
+        }
     }
 }
 

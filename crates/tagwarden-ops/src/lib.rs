@@ -2,6 +2,8 @@
 //! Lambda functions never do.
 //!
 //! - [`audit`]: how well the estate's tags comply with the policy (table, JSON, CSV, HTML).
+//! - [`budgets`]: budgets as code (the policy's `budgets.catalog` planned against AWS Budgets) and the
+//!   budgets status report.
 //! - [`cost`]: cost allocation: activating the policy's keys in Cost Explorer, Athena named queries over
 //!   the CUR, cost reports by tag value.
 //! - [`costs`]: SageMaker spend by tag value from Cost Explorer (`tagwarden costs`), with shares and forecasts.
@@ -14,6 +16,7 @@
 //! (policy, resource table, sweep listing, tag reads); nothing in `tagwarden` depends on this crate.
 
 pub mod audit;
+pub mod budgets;
 pub mod cost;
 pub mod costs;
 pub mod csv_cell;

@@ -64,6 +64,9 @@ pub struct BudgetPolicy {
     /// Decide and report, but change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// The budgets Tagwarden keeps in AWS Budgets (`tagwarden budgets plan | apply`).
+    #[serde(default, deserialize_with = "super::catalog::catalog")]
+    pub catalog: super::catalog::Catalog,
 }
 
 impl Default for BudgetPolicy {
@@ -80,6 +83,7 @@ impl Default for BudgetPolicy {
             concurrency: default_concurrency(),
             max_resources_per_action: default_cap(),
             dry_run: false,
+            catalog: super::catalog::Catalog::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::tag_rules::{key_problem, value_problem};
 
 pub mod admins;
 mod budgets;
+pub mod catalog;
 pub mod exemptions;
 pub mod overrides;
 
@@ -23,6 +24,7 @@ pub use admins::Admins;
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };
+pub use catalog::{Catalog, CatalogEntry, Period, Selection};
 pub use exemptions::{Day, Exemption, Judgement};
 
 /// The example policy shipped with Tagwarden; used when no policy is configured.
@@ -65,8 +67,18 @@ pub struct Policy {
 impl Policy {
     /// Parses and validates a policy from YAML text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, PolicyError> {
-        let file: PolicyFile = serde_norway::from_str(text)
-            .map_err(|e| PolicyError::Invalid { origin: origin.to_owned(), message: e.to_string() })?;
+        // NOTE: the tags are read first so that a `budgets.catalog` entry naming another key fails where it
+        // stands, with its line; if they do not parse, the full read below says why.
+        let known = serde_norway::from_str::<TagsOnly>(text).ok().map(|t| {
+            let keys = t.tags.keys.iter().map(|k| k.key.clone()).collect::<Vec<_>>();
+            (keys, t.tags.creator_tag)
+        });
+        let read = || serde_norway::from_str::<PolicyFile>(text);
+        let file = match known {
+            Some((keys, creator_tag)) => catalog::with_known_keys(keys, creator_tag, read),
+            None => read(),
+        }
+        .map_err(|e| PolicyError::Invalid { origin: origin.to_owned(), message: e.to_string() })?;
         overrides::validate(&file.tags, &file.overrides).map_err(|problem| PolicyError::Invalid {
             origin: origin.to_owned(),
             message: format!("overrides: {problem}"),
@@ -121,6 +133,12 @@ struct PolicyFile {
     overrides: Vec<overrides::TagOverride>,
     #[serde(default, deserialize_with = "admins::admins")]
     admins: Admins,
+}
+
+/// The tag policy alone (the rest ignored): the keys `budgets.catalog` entries may name.
+#[derive(Deserialize)]
+struct TagsOnly {
+    tags: TagPolicy,
 }
 
 fn version_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
