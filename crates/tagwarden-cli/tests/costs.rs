@@ -84,8 +84,10 @@ fn costs_from_cost_explorer_equal_report_cur_on_the_sample_and_every_page_is_rea
     let args = ["costs", "--from", "2026-10-01", "--to", "2026-11-01", "--policy", policy.to_str().unwrap()];
     let out = tagwarden(&emulator, &[&args[..], &["--format", "json"]].concat());
     let costs = ok_json(&out);
-    let report =
-        ok_json(&tagwarden(&emulator, &["report", "--cur", dir.join("cur.csv").to_str().unwrap(), "--format", "json"]));
+    let report = ok_json(&tagwarden(
+        &emulator,
+        &["report", "--cur", dir.join("cur-legacy.csv").to_str().unwrap(), "--format", "json"],
+    ));
 
     assert_eq!(costs["keys"].as_array().unwrap().len(), 3);
     for (i, key) in costs["keys"].as_array().unwrap().iter().enumerate() {
