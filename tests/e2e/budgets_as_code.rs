@@ -135,6 +135,8 @@ async fn an_alert_for_an_applied_budget_acts_in_its_scope_and_status_shows_the_s
     assert_eq!((row.rule.as_deref(), row.step), (Some("ml-*"), Some(100.0)));
     let last = row.last.as_ref().expect("the ledger recorded the enforcement");
     assert_eq!(last.step, Some(100.0));
+    assert_eq!(last.results, report.results.len(), "every entry of the alert's run, and only those");
+    assert!(last.actions.contains(&"stop-notebooks".to_owned()), "{last:?}");
     let other = rows.iter().find(|r| r.budget == "ml-CC-4200").unwrap();
     assert_eq!((other.step, &other.last), (None, &None));
     let page = status::html(&rows, "test");

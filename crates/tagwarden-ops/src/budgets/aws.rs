@@ -439,16 +439,17 @@ fn budget(spec: &BudgetSpec) -> Result<Budget, BudgetsError> {
     build("Budget", budget.build())
 }
 
-/// The latest ledger entry of each of `budgets` that has one (one query per budget).
+/// The ledger history of each of `budgets` that has one (one query per budget), for
+/// [`status::LastEnforcement::of`](super::status::LastEnforcement::of).
 pub async fn last_enforcements(
     ledger: &LedgerTable,
     budgets: &[&str],
-) -> Result<BTreeMap<String, Entry>, BudgetsError> {
+) -> Result<BTreeMap<String, Vec<Entry>>, BudgetsError> {
     let mut last = BTreeMap::new();
     for name in budgets {
         let entries = ledger.history_of_budget(name, None).await.map_err(|e| BudgetsError::Ledger(e.to_string()))?;
-        if let Some(entry) = entries.into_iter().max_by(|a, b| a.at.cmp(&b.at)) {
-            last.insert((*name).to_owned(), entry);
+        if !entries.is_empty() {
+            last.insert((*name).to_owned(), entries);
         }
     }
     Ok(last)

@@ -1,6 +1,6 @@
 //! `tagwarden budgets status`: every SageMaker budget with its limit, actual and forecasted spend, the
 //! percent used, the policy step it has reached and the last enforcement the ledger recorded. In: the
-//! budgets `DescribeBudgets` returned, the policy, the ledger's last entry per budget; out: rows, printed
+//! budgets `DescribeBudgets` returned, the policy, each budget's ledger history; out: rows, printed
 //! as a table, JSON or one self-contained HTML page. Pure.
 
 use std::collections::BTreeMap;
@@ -37,30 +37,40 @@ pub struct StatusRow {
     pub last: Option<LastEnforcement>,
 }
 
-/// The ledger's most recent entry for a budget.
+/// The budget's most recent enforcement in the ledger: every entry of the latest run (one alert, `restore`,
+/// `tick` or plan), summed up.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LastEnforcement {
-    /// When.
+    /// When its last entry was written.
     pub at: String,
+    /// What asked for it: the alert's SNS `MessageId`, `restore`, `tick` or `plan:<id>`.
+    pub trigger: String,
     /// The step, if an alert's.
     pub step: Option<f64>,
-    /// The action.
-    pub action: String,
-    /// The resource.
-    pub resource: String,
-    /// How it ended.
-    pub result: String,
+    /// Its entries (one per action and resource).
+    pub results: usize,
+    /// Those whose result is `done`.
+    pub done: usize,
+    /// The actions taken, in name order, each once.
+    pub actions: Vec<String>,
 }
 
-impl From<&Entry> for LastEnforcement {
-    fn from(e: &Entry) -> Self {
-        Self {
-            at: e.at.clone(),
-            step: e.step,
-            action: e.action.clone(),
-            resource: e.resource.clone(),
-            result: e.result.clone(),
-        }
+impl LastEnforcement {
+    /// The run of the latest entry among `entries` (a budget's ledger history), or `None` for none.
+    pub fn of(entries: &[Entry]) -> Option<Self> {
+        let latest = entries.iter().max_by(|a, b| a.at.cmp(&b.at))?;
+        let run: Vec<&Entry> = entries.iter().filter(|e| e.trigger == latest.trigger).collect();
+        let mut actions: Vec<String> = run.iter().map(|e| e.action.clone()).collect();
+        actions.sort();
+        actions.dedup();
+        Some(Self {
+            at: latest.at.clone(),
+            trigger: latest.trigger.clone(),
+            step: run.iter().find_map(|e| e.step),
+            results: run.len(),
+            done: run.iter().filter(|e| e.result == "done").count(),
+            actions,
+        })
     }
 }
 
@@ -80,8 +90,8 @@ fn amount(spend: Option<&aws_sdk_budgets::types::Spend>) -> f64 {
 }
 
 /// The report's rows, in name order: the SageMaker budgets of `budgets`, each with its step under `policy`
-/// and its entry of `last` (the ledger's latest per budget).
-pub fn rows(budgets: &[Budget], policy: &BudgetPolicy, last: &BTreeMap<String, Entry>) -> Vec<StatusRow> {
+/// and its entries of `last` (each budget's ledger history).
+pub fn rows(budgets: &[Budget], policy: &BudgetPolicy, last: &BTreeMap<String, Vec<Entry>>) -> Vec<StatusRow> {
     let mut rows: Vec<StatusRow> = budgets
         .iter()
         .filter(|b| is_sagemaker(b, policy))
@@ -102,7 +112,7 @@ pub fn rows(budgets: &[Budget], policy: &BudgetPolicy, last: &BTreeMap<String, E
                 percent: (percent * 10.0).round() / 10.0,
                 rule: rule.map(|r| r.budget.clone()),
                 step: rule.and_then(|r| r.step_for(percent)).map(|(at, _)| at),
-                last: last.get(b.budget_name()).map(LastEnforcement::from),
+                last: last.get(b.budget_name()).and_then(|entries| LastEnforcement::of(entries)),
             }
         })
         .collect();
@@ -119,7 +129,9 @@ fn step_text(row: &StatusRow) -> String {
 }
 
 fn last_text(row: &StatusRow) -> String {
-    row.last.as_ref().map(|l| format!("{} {} {}: {}", l.at, l.action, l.resource, l.result)).unwrap_or_default()
+    let Some(l) = &row.last else { return String::new() };
+    let what = l.step.map_or_else(|| l.trigger.clone(), |step| format!("step {step}%"));
+    format!("{} {what}: {} of {} done ({})", l.at, l.done, l.results, l.actions.join(", "))
 }
 
 /// The rows as an aligned table.

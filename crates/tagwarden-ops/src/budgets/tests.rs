@@ -202,14 +202,22 @@ mod status_rows {
             dry_run: false,
             place: Place::of_arn("arn:aws:sagemaker:us-east-1:1:notebook-instance/nb"),
         };
-        let last = BTreeMap::from([("ml-a".to_string(), entry)]);
+        let skipped = Entry {
+            at: "2026-11-25T09:02:11.100Z".into(),
+            result: "already-stopped".into(),
+            resource: "arn:aws:sagemaker:us-east-1:1:notebook-instance/old".into(),
+            ..entry.clone()
+        };
+        let earlier = Entry { at: "2026-11-24T08:00:00.000Z".into(), trigger: "m-0".into(), ..entry.clone() };
+        let last = BTreeMap::from([("ml-a".to_string(), vec![earlier, skipped, entry])]);
         let rows = rows(&budgets, &policy, &last);
         let names: Vec<&str> = rows.iter().map(|r| r.budget.as_str()).collect();
         assert_eq!(names, ["ml-a", "team-x"], "finance is neither SageMaker-filtered nor under a rule");
         assert_eq!((rows[0].percent, rows[0].step, rows[0].rule.as_deref()), (105.0, Some(100.0), Some("ml-*")));
         assert_eq!(rows[1].step, None);
         let text = table(&rows);
-        assert!(text.contains("100% (ml-*)") && text.contains("stop-notebooks"), "{text}");
+        let summed = "2026-11-25T09:02:11.208Z step 100%: 1 of 2 done (stop-notebooks)";
+        assert!(text.contains("100% (ml-*)") && text.contains(summed), "the latest run, summed up: {text}");
         assert!(text.contains("no rule"), "{text}");
         let page = html(&rows, "2026-11-25");
         assert!(
