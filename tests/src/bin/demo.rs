@@ -5,11 +5,16 @@
 //! tags), replays every event through the real handler, and prints each resource's tags before and after.
 //! Then a budget climbs through its alerts: the budget-enforcer acts on the budget's scope only, and restores.
 //! Then an untidy estate of existing resources is audited, swept and audited again (coverage before -> after).
-//! Last, organization scale: events forwarded from two member accounts are tagged in their own account and
-//! region with their OU's policy, and an event from a foreign account is refused.
+//! Then organization scale: events forwarded from two member accounts are tagged in their own account and
+//! region with their OU's policy, and an event from a foreign account is refused. Last, the cost team's tools:
+//! spend by cost center from Cost Explorer, budgets as code, and the budgets' status.
 //!
 //! `demo --serve PORT` instead seeds both worlds, creates every sample's resource untagged and keeps the
 //! emulator running, for replaying events by hand (`make emulator`).
+
+// NOTE: under demo/, not beside demo.rs, where cargo would take it for a binary of its own.
+#[path = "demo/cost_teams.rs"]
+mod cost_teams;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -154,6 +159,7 @@ async fn run() -> Result<(), String> {
     let estate_emulator = estate_emulator.join().map_err(|_| "the estate emulator thread panicked".to_owned())??;
     estate_part(&estate_emulator).await?;
     org_part(&emulator, &config).await?;
+    cost_teams::cost_teams_part().await?;
     println!(
         "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>\n(budget alerts: add --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, the topic the enforcer takes alerts from)",
         started.elapsed().as_secs_f64()
