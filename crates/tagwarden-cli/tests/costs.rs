@@ -4,8 +4,7 @@
 //! the ones the emulator counted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::Datelike;
 use serde_json::{Value, json};
@@ -18,19 +17,6 @@ fn tagwarden(emulator: &Emulator, args: &[&str]) -> Output {
 fn ok_json(out: &Output) -> Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn cur_sample() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cur-costs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let status = Command::new("python3")
-        .arg(repo_root().join("tests/cur/generate.py"))
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "generate.py failed");
-    dir
 }
 
 /// One `GetCostAndUsage` answer (October 2026, MONTHLY) with `groups` as (`key$value`, amount).
@@ -53,7 +39,7 @@ fn answer(groups: &[(String, String)], next: Option<&str>) -> Value {
 #[test]
 fn costs_from_cost_explorer_equal_report_cur_on_the_sample_and_every_page_is_read() {
     let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
-    let dir = cur_sample();
+    let dir = crate::cur_report::sample("costs", false);
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     // Cost Explorer's view of the generator's totals: `key$value`, and `key$` for line items without the key.
     let mut pages = Vec::new();

@@ -26,7 +26,7 @@ fn python() -> PathBuf {
 }
 
 /// Generates the samples once per test into its own directory (with Parquet copies when `parquet`).
-fn sample(name: &str, parquet: bool) -> PathBuf {
+pub(crate) fn sample(name: &str, parquet: bool) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cur-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     let status = Command::new("python3")

@@ -326,7 +326,7 @@ pub async fn collect_with_progress(
     (resources, errors)
 }
 
-/// Output formats of the audit.
+/// Output formats of the audit and of `tagwarden costs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A plain-text table for terminals.

@@ -437,18 +437,8 @@ pub async fn fetch(ce: &aws_sdk_costexplorer::Client, query: &CostsQuery) -> Res
     Ok(report)
 }
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned text.
-    Table,
-    /// The whole report.
-    Json,
-    /// One row per key, value (and account).
-    Csv,
-    /// One self-contained page, an SVG bar chart per key.
-    Html,
-}
+/// Output format: the audit's four (a CSV row per key, value and account; an SVG bar chart per key).
+pub use crate::audit::Format;
 
 /// The report in `format`.
 pub fn render(report: &CostsReport, format: Format) -> String {
