@@ -366,14 +366,14 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
     'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
-    'BudgetEnforcerDeadLetterQueue', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
+    'BudgetEnforcerDeadLetterQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
     'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges',
   ];
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
   assert.deepEqual(sorted(Object.keys(template.Parameters)), [
     'AllowEndpointDeletion', 'AutoTaggerReservedConcurrency', 'BootstrapVersion', 'BudgetAmount', 'BudgetName',
-    'CostAllocationTagKey', 'CostCenterTagValue', 'CreateExampleBudget', 'DeniedInstanceTypes', 'EnableSweep',
+    'CostAllocationTagKey', 'CostCenterNoticesEmail', 'CostCenterTagValue', 'CreateExampleBudget', 'DeniedInstanceTypes', 'EnableSweep',
     'LogRetentionDays',
     'PolicyParameterName', 'PolicyYaml', 'SweepSchedule',
   ]);
