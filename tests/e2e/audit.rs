@@ -169,7 +169,7 @@ pub(crate) fn chromium() -> Option<String> {
     found.map(str::to_owned)
 }
 
-pub(crate) fn screenshot(browser: &str, page: &Path, png: &Path) {
+fn screenshot(browser: &str, page: &Path, png: &Path) {
     let profile = std::env::temp_dir().join(format!("tagwarden-chromium-{}", std::process::id()));
     let out = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
@@ -184,6 +184,42 @@ pub(crate) fn screenshot(browser: &str, page: &Path, png: &Path) {
     assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A page as headless Chromium drew it: RGB pixels row by row.
+pub(crate) struct Shot {
+    width: u32,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Shot {
+    /// Each pixel with its x coordinate.
+    pub(crate) fn pixels(&self) -> impl Iterator<Item = (u32, [u8; 3])> + '_ {
+        self.rgb.iter().enumerate().map(|(i, p)| ((i % self.width as usize) as u32, *p))
+    }
+}
+
+/// Renders `html` in `browser` (temporary files named after `name`) and decodes the screenshot.
+pub(crate) fn render(browser: &str, name: &str, html: &str) -> Shot {
+    let dir = std::env::temp_dir().join(format!("tagwarden-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (page, png) = (dir.join(format!("{name}.html")), dir.join(format!("{name}.png")));
+    std::fs::write(&page, html).unwrap();
+    screenshot(browser, &page, &png);
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let channels = info.color_type.samples();
+    let rgb = buf[..info.buffer_size()].chunks_exact(channels).map(|p| [p[0], p[1], p[2]]).collect();
+    Shot { width: info.width, rgb }
+}
+
+/// Whether `pixel` is `colour`, give or take 3 per channel (anti-aliasing).
+pub(crate) fn near(pixel: [u8; 3], colour: [u8; 3]) -> bool {
+    pixel.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= 3)
+}
+
 pub(crate) fn rgb(hex: &str) -> [u8; 3] {
     let n = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
     [(n >> 16) as u8, (n >> 8) as u8, n as u8]
@@ -194,34 +230,17 @@ async fn the_html_chart_renders_in_chromium_with_bars_proportional_to_coverage()
     let Some(browser) = chromium() else { return };
     let estate = estate().await;
     let report = estate.audit().await;
-    let dir = std::env::temp_dir().join(format!("tagwarden-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (page, png) = (dir.join("audit.html"), dir.join("audit.png"));
-    std::fs::write(&page, audit::render(&report, Format::Html)).unwrap();
-    screenshot(&browser, &page, &png);
-
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
     let (green, red) = (rgb(audit::COMPLIANT_COLOUR), rgb(audit::NONCOMPLIANT_COLOUR));
-    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 3);
+    let shot = render(&browser, "audit", &audit::render(&report, Format::Html));
     let (mut greens, mut reds, mut xs) = (0u64, 0u64, (u32::MAX, 0u32));
-    for y in 0..info.height {
-        for x in 0..info.width {
-            let i = (y * info.width + x) as usize * channels;
-            let p = &buf[i..i + 3];
-            let (g, r) = (near(p, green), near(p, red));
-            greens += u64::from(g);
-            reds += u64::from(r);
-            if g || r {
-                xs = (xs.0.min(x), xs.1.max(x));
-            }
+    for (x, p) in shot.pixels() {
+        let (g, r) = (near(p, green), near(p, red));
+        greens += u64::from(g);
+        reds += u64::from(r);
+        if g || r {
+            xs = (xs.0.min(x), xs.1.max(x));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 
     // Every bar is CHART_BAR_WIDTH x CHART_BAR_HEIGHT, green for the compliant share.
     let bar = u64::from(audit::CHART_BAR_WIDTH * audit::CHART_BAR_HEIGHT);

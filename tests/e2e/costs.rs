@@ -10,7 +10,7 @@ use tagwarden_e2e::{Emulator, REGION};
 use tagwarden_ops::cost::cost_explorer_client;
 use tagwarden_ops::costs::{self, CostsQuery, Format, Granularity, Period};
 
-use crate::audit::{chromium, rgb, screenshot};
+use crate::audit::{chromium, near, render, rgb};
 
 fn answer(groups: &[(&str, &str)]) -> Value {
     let groups: Vec<Value> = groups
@@ -44,30 +44,15 @@ async fn the_html_page_renders_in_chromium_with_bars_proportional_to_each_values
     let html = costs::render(&report, Format::Html);
     assert!(!html.contains("src=") && !html.contains("href="), "self-contained");
 
-    let dir = std::env::temp_dir().join(format!("tagwarden-costs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (page, png) = (dir.join("costs.html"), dir.join("costs.png"));
-    std::fs::write(&page, &html).unwrap();
-    screenshot(&browser, &page, &png);
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let channels = info.color_type.samples();
     let (tagged, untagged) = (rgb(costs::TAGGED_COLOUR), rgb(costs::UNTAGGED_COLOUR));
-    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 3);
+    let shot = render(&browser, "costs", &html);
     let (mut blue, mut red, mut min_x) = (0f64, 0f64, u32::MAX);
-    for y in 0..info.height {
-        for x in 0..info.width {
-            let i = (y * info.width + x) as usize * channels;
-            let (b, r) = (near(&buf[i..i + 3], tagged), near(&buf[i..i + 3], untagged));
-            blue += f64::from(u8::from(b));
-            red += f64::from(u8::from(r));
-            if b || r {
-                min_x = min_x.min(x);
-            }
+    for (x, p) in shot.pixels() {
+        let (b, r) = (near(p, tagged), near(p, untagged));
+        blue += f64::from(u8::from(b));
+        red += f64::from(u8::from(r));
+        if b || r {
+            min_x = min_x.min(x);
         }
     }
     // Each key's bars together are one full bar (shares add to 100 %): 75 + 50 % tagged, 25 + 50 % untagged.
