@@ -4,7 +4,7 @@
 //! `SageMaker.StopNotebookInstance`) arrives, before that request is forwarded: an outage in the middle of
 //! a run, at a reproducible point.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,8 +27,10 @@ struct Shared {
     marked: AtomicUsize,
     /// Kill when the `n`-th request containing `marker` arrives.
     trip: Mutex<Option<(Vec<u8>, usize)>>,
-    /// Kills so far.
+    /// Kills so far: a kill of a proxy that is already down (two tripping requests racing) is not another.
     kills: AtomicUsize,
+    /// Whether the proxy is down (killed and not restarted).
+    down: AtomicBool,
 }
 
 impl Proxy {
@@ -42,6 +44,7 @@ impl Proxy {
             marked: AtomicUsize::new(0),
             trip: Mutex::default(),
             kills: AtomicUsize::new(0),
+            down: AtomicBool::new(false),
         });
         accept(listener, shared.clone());
         Ok(Self { port, shared })
@@ -63,7 +66,7 @@ impl Proxy {
         self.shared.marked.load(Ordering::SeqCst)
     }
 
-    /// Whether a kill (by hand or by the trip wire) has happened.
+    /// Kills (by hand or by the trip wire) so far; killing a proxy that is down does not count again.
     pub fn kills(&self) -> usize {
         self.shared.kills.load(Ordering::SeqCst)
     }
@@ -79,6 +82,7 @@ impl Proxy {
         let listener = TcpListener::bind(("127.0.0.1", self.port))
             .await
             .map_err(|e| format!("proxy rebind {}: {e}", self.port))?;
+        self.shared.down.store(false, Ordering::SeqCst);
         accept(listener, self.shared.clone());
         Ok(())
     }
@@ -92,7 +96,9 @@ impl Drop for Proxy {
 
 impl Shared {
     fn kill(&self) {
-        self.kills.fetch_add(1, Ordering::SeqCst);
+        if !self.down.swap(true, Ordering::SeqCst) {
+            self.kills.fetch_add(1, Ordering::SeqCst);
+        }
         for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             task.abort();
         }
