@@ -11,6 +11,7 @@ use super::list::{Listed, Lister, has_role_lookup};
 use super::{
     HistorySummary, NOT_SWEPT, Progress, SweepOptions, SweepState, SweepSummary, TypeSummary, is_schedule, subject_for,
 };
+use crate::aws::AwsError;
 use crate::policy::SourceKind;
 use crate::resource::{ResourceKind, SageMakerArn};
 use crate::tagging::{AutoTagger, CreateCall, Outcome, RetryableError, TagOptions};
@@ -18,23 +19,24 @@ use crate::tagging::{AutoTagger, CreateCall, Outcome, RetryableError, TagOptions
 /// Time kept free before the Lambda's deadline: in-flight resources finish and the summary is returned.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-struct Gauge {
+#[derive(Default)]
+pub(super) struct Gauge {
     now: AtomicUsize,
     max: AtomicUsize,
 }
 
 impl Gauge {
-    fn enter(&self) {
+    pub(super) fn enter(&self) {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.max.fetch_max(now, Ordering::SeqCst);
     }
 
-    fn leave(&self) {
+    pub(super) fn leave(&self) {
         self.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-fn past(deadline: Option<Instant>) -> bool {
+pub(super) fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
 
@@ -163,10 +165,10 @@ pub async fn sweep(
 
 /// How one listed resource is tagged: the tag options, whether its execution role is read, and its create
 /// call from the event history, if the history holds it.
-struct How {
-    options: TagOptions,
-    reads_roles: bool,
-    from_history: Option<CreateCall>,
+pub(super) struct How {
+    pub(super) options: TagOptions,
+    pub(super) reads_roles: bool,
+    pub(super) from_history: Option<CreateCall>,
 }
 
 async fn handle_one(
@@ -194,35 +196,42 @@ async fn tag_listed(
     listed: &Listed,
     how: How,
 ) -> Outcome {
+    match try_tag_listed(tagger, lister, kind, listed, how).await {
+        Ok(outcome) => outcome,
+        Err(err) => Outcome::Failed { reason: err.to_string(), resource_arn: listed.arn.clone() },
+    }
+}
+
+/// One listed resource tagged as the event path would: `Err` when an AWS call failed (retryable or not),
+/// so that the queued sweep can tell a page to retry from a resource to report.
+pub(super) async fn try_tag_listed(
+    tagger: &AutoTagger,
+    lister: &Lister,
+    kind: &'static ResourceKind,
+    listed: &Listed,
+    how: How,
+) -> Result<Outcome, AwsError> {
     let How { options, reads_roles, from_history } = how;
-    let failed = |reason: String| Outcome::Failed { reason, resource_arn: listed.arn.clone() };
     let role = match SageMakerArn::parse(&listed.arn) {
         Some(arn) if from_history.is_none() && reads_roles && listed.role_arn.is_none() && has_role_lookup(kind) => {
-            match lister.execution_role(kind, &arn).await {
-                Ok(role) => role,
-                Err(err) => return failed(err.to_string()),
-            }
+            lister.execution_role(kind, &arn).await?
         }
         _ => None,
     };
     match subject_for(kind, listed, role.as_deref()) {
-        Err(refusal) => Outcome::skipped(refusal.to_string(), Some(kind.create_event), Some(&listed.arn)),
+        Err(refusal) => Ok(Outcome::skipped(refusal.to_string(), Some(kind.create_event), Some(&listed.arn))),
         Ok(listed_subject) => {
             // NOTE: the create record names the creator: tagged as the event path would have.
             let subject = match from_history {
                 Some(call) => call.subject_under(&tagger.policy().tags),
                 None => listed_subject,
             };
-            match tagger.tag_resource(&subject, options).await {
-                Ok(mut outcome) => {
-                    // NOTE: a HyperPod cluster's ARN names it by id: the listing's name goes with the outcome.
-                    if let Outcome::Tagged(report) | Outcome::Unchanged(report) = &mut outcome {
-                        report.resource_name.clone_from(&listed.name);
-                    }
-                    outcome
-                }
-                Err(err) => failed(err.to_string()),
+            let mut outcome = tagger.tag_resource(&subject, options).await?;
+            // NOTE: a HyperPod cluster's ARN names it by id: the listing's name goes with the outcome.
+            if let Outcome::Tagged(report) | Outcome::Unchanged(report) = &mut outcome {
+                report.resource_name.clone_from(&listed.name);
             }
+            Ok(outcome)
         }
     }
 }

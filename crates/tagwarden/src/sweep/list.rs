@@ -52,12 +52,13 @@ pub struct Lister {
     clients: Clients,
     domains: Mutex<Option<HashMap<String, SageMakerArn>>>,
     history: Option<super::EventHistory>,
+    page_size: i32,
 }
 
-/// One page of a listing whose summaries carry ARNs: `arn_page!(request, token, operation, items, arn, status)`.
+/// One page of a listing whose summaries carry ARNs: `arn_page!(size, request, token, operation, items, arn, status)`.
 macro_rules! arn_page {
-    ($request:expr, $token:expr, $op:expr, $items:ident, $arn:ident, $status:expr) => {{
-        let out = $request.set_next_token($token).max_results(PAGE_SIZE).send().await.aws($op)?;
+    ($size:expr, $request:expr, $token:expr, $op:expr, $items:ident, $arn:ident, $status:expr) => {{
+        let out = $request.set_next_token($token).max_results($size).send().await.aws($op)?;
         #[allow(clippy::redundant_closure_call)]
         let items = out
             .$items()
@@ -72,10 +73,10 @@ macro_rules! arn_page {
 }
 
 /// One page of a listing whose `summaries` carry `arn` and `name` (the ARN ends in an id, so the name is
-/// kept for people): `named_page!(request, token, operation)`.
+/// kept for people): `named_page!(size, request, token, operation)`.
 macro_rules! named_page {
-    ($request:expr, $token:expr, $op:expr) => {{
-        let out = $request.set_next_token($token).max_results(PAGE_SIZE).send().await.aws($op)?;
+    ($size:expr, $request:expr, $token:expr, $op:expr) => {{
+        let out = $request.set_next_token($token).max_results($size).send().await.aws($op)?;
         let items = out
             .summaries()
             .iter()
@@ -95,12 +96,18 @@ fn none<T>(_: &T) -> Option<String> {
 impl Lister {
     /// A lister using these clients.
     pub fn new(clients: Clients) -> Self {
-        Self { clients, domains: Mutex::new(None), history: None }
+        Self { clients, domains: Mutex::new(None), history: None, page_size: PAGE_SIZE }
     }
 
     /// The same lister, reading who created what from CloudTrail's event history before it sweeps.
     pub fn with_history(mut self, history: super::EventHistory) -> Self {
         self.history = Some(history);
+        self
+    }
+
+    /// The same lister asking for at most `size` resources per page (1 to [`PAGE_SIZE`]; tests use small pages).
+    pub fn with_page_size(mut self, size: i32) -> Self {
+        self.page_size = size.clamp(1, PAGE_SIZE);
         self
     }
 
@@ -121,15 +128,40 @@ impl Lister {
         // NOTE: one arm per `Listing`; a new listing in the registry does not compile until it has its arm.
         match kind.listing {
             Listing::TrainingJobs => {
-                arn_page!(sm.list_training_jobs(), token, op, training_job_summaries, training_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_training_jobs(),
+                    token,
+                    op,
+                    training_job_summaries,
+                    training_job_arn,
+                    none
+                )
             }
             Listing::ProcessingJobs => {
-                arn_page!(sm.list_processing_jobs(), token, op, processing_job_summaries, processing_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_processing_jobs(),
+                    token,
+                    op,
+                    processing_job_summaries,
+                    processing_job_arn,
+                    none
+                )
             }
             Listing::TransformJobs => {
-                arn_page!(sm.list_transform_jobs(), token, op, transform_job_summaries, transform_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_transform_jobs(),
+                    token,
+                    op,
+                    transform_job_summaries,
+                    transform_job_arn,
+                    none
+                )
             }
             Listing::HyperParameterTuningJobs => arn_page!(
+                self.page_size,
                 sm.list_hyper_parameter_tuning_jobs(),
                 token,
                 op,
@@ -138,15 +170,33 @@ impl Lister {
                 none
             ),
             Listing::NotebookInstances => {
-                arn_page!(sm.list_notebook_instances(), token, op, notebook_instances, notebook_instance_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_notebook_instances(),
+                    token,
+                    op,
+                    notebook_instances,
+                    notebook_instance_arn,
+                    none
+                )
             }
-            Listing::Endpoints => arn_page!(sm.list_endpoints(), token, op, endpoints, endpoint_arn, none),
+            Listing::Endpoints => {
+                arn_page!(self.page_size, sm.list_endpoints(), token, op, endpoints, endpoint_arn, none)
+            }
             Listing::EndpointConfigs => {
-                arn_page!(sm.list_endpoint_configs(), token, op, endpoint_configs, endpoint_config_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_endpoint_configs(),
+                    token,
+                    op,
+                    endpoint_configs,
+                    endpoint_config_arn,
+                    none
+                )
             }
-            Listing::Models => arn_page!(sm.list_models(), token, op, models, model_arn, none),
+            Listing::Models => arn_page!(self.page_size, sm.list_models(), token, op, models, model_arn, none),
             Listing::Pipelines => {
-                let out = sm.list_pipelines().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let out = sm.list_pipelines().set_next_token(token).max_results(self.page_size).send().await.aws(op)?;
                 let items = out
                     .pipeline_summaries()
                     .iter()
@@ -161,6 +211,7 @@ impl Lister {
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
             Listing::Domains => arn_page!(
+                self.page_size,
                 sm.list_domains(),
                 token,
                 op,
@@ -169,7 +220,8 @@ impl Lister {
                 |s: &aws_sdk_sagemaker::types::DomainDetails| s.status().map(|s| s.as_str().to_owned())
             ),
             Listing::UserProfiles => {
-                let out = sm.list_user_profiles().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let out =
+                    sm.list_user_profiles().set_next_token(token).max_results(self.page_size).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for p in out.user_profiles() {
                     let (Some(domain), Some(name)) = (p.domain_id(), p.user_profile_name()) else { continue };
@@ -186,7 +238,7 @@ impl Lister {
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
             Listing::Spaces => {
-                let out = sm.list_spaces().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let out = sm.list_spaces().set_next_token(token).max_results(self.page_size).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for s in out.spaces() {
                     let (Some(domain), Some(name)) = (s.domain_id(), s.space_name()) else { continue };
@@ -206,7 +258,7 @@ impl Lister {
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
             Listing::Apps => {
-                let out = sm.list_apps().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let out = sm.list_apps().set_next_token(token).max_results(self.page_size).send().await.aws(op)?;
                 let mut items = Vec::new();
                 for a in out.apps() {
                     let (Some(domain), Some(app_type), Some(name)) = (a.domain_id(), a.app_type(), a.app_name()) else {
@@ -227,16 +279,41 @@ impl Lister {
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
             Listing::LabelingJobs => {
-                arn_page!(sm.list_labeling_jobs(), token, op, labeling_job_summary_list, labeling_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_labeling_jobs(),
+                    token,
+                    op,
+                    labeling_job_summary_list,
+                    labeling_job_arn,
+                    none
+                )
             }
             Listing::CompilationJobs => {
-                arn_page!(sm.list_compilation_jobs(), token, op, compilation_job_summaries, compilation_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_compilation_jobs(),
+                    token,
+                    op,
+                    compilation_job_summaries,
+                    compilation_job_arn,
+                    none
+                )
             }
             Listing::AutoMlJobs => {
-                arn_page!(sm.list_auto_ml_jobs(), token, op, auto_ml_job_summaries, auto_ml_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_auto_ml_jobs(),
+                    token,
+                    op,
+                    auto_ml_job_summaries,
+                    auto_ml_job_arn,
+                    none
+                )
             }
             // NOTE: only unversioned packages can be tagged; versioned ones are tagged through their group.
             Listing::ModelPackages => arn_page!(
+                self.page_size,
                 sm.list_model_packages().model_package_type(ModelPackageType::Unversioned),
                 token,
                 op,
@@ -245,6 +322,7 @@ impl Lister {
                 none
             ),
             Listing::ModelPackageGroups => arn_page!(
+                self.page_size,
                 sm.list_model_package_groups(),
                 token,
                 op,
@@ -253,6 +331,7 @@ impl Lister {
                 none
             ),
             Listing::InferenceComponents => arn_page!(
+                self.page_size,
                 sm.list_inference_components(),
                 token,
                 op,
@@ -261,12 +340,21 @@ impl Lister {
                 none
             ),
             Listing::Experiments => {
-                arn_page!(sm.list_experiments(), token, op, experiment_summaries, experiment_arn, none)
+                arn_page!(self.page_size, sm.list_experiments(), token, op, experiment_summaries, experiment_arn, none)
             }
             Listing::FeatureGroups => {
-                arn_page!(sm.list_feature_groups(), token, op, feature_group_summaries, feature_group_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_feature_groups(),
+                    token,
+                    op,
+                    feature_group_summaries,
+                    feature_group_arn,
+                    none
+                )
             }
             Listing::MonitoringSchedules => arn_page!(
+                self.page_size,
                 sm.list_monitoring_schedules(),
                 token,
                 op,
@@ -276,7 +364,7 @@ impl Lister {
             ),
             // NOTE: a HyperPod cluster's ARN names it by id (`cluster/pwbqjjlstbop`): the name comes along.
             Listing::Clusters => {
-                let out = sm.list_clusters().set_next_token(token).max_results(PAGE_SIZE).send().await.aws(op)?;
+                let out = sm.list_clusters().set_next_token(token).max_results(self.page_size).send().await.aws(op)?;
                 let items = out
                     .cluster_summaries()
                     .iter()
@@ -292,6 +380,7 @@ impl Lister {
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
             Listing::MlflowTrackingServers => arn_page!(
+                self.page_size,
                 sm.list_mlflow_tracking_servers(),
                 token,
                 op,
@@ -299,9 +388,17 @@ impl Lister {
                 tracking_server_arn,
                 none
             ),
-            Listing::MlflowApps => named_page!(sm.list_mlflow_apps(), token, op),
+            Listing::MlflowApps => named_page!(self.page_size, sm.list_mlflow_apps(), token, op),
             Listing::TrainingPlans => {
-                arn_page!(sm.list_training_plans(), token, op, training_plan_summaries, training_plan_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_training_plans(),
+                    token,
+                    op,
+                    training_plan_summaries,
+                    training_plan_arn,
+                    none
+                )
             }
             Listing::Jobs => {
                 // NOTE: `ListJobs` requires a `JobCategory`: the categories are walked one after the other, the
@@ -317,7 +414,8 @@ impl Lister {
                     return Ok(Page::default());
                 };
                 let request = sm.list_jobs().job_category(JobCategory::from(*category));
-                let page: Result<Page, AwsError> = arn_page!(request, inner, op, job_summaries, job_arn, none);
+                let page: Result<Page, AwsError> =
+                    arn_page!(self.page_size, request, inner, op, job_summaries, job_arn, none);
                 let page = page?;
                 let next_token = match page.next_token {
                     Some(t) => Some(format!("{index}:{t}")),
@@ -326,6 +424,7 @@ impl Lister {
                 Ok(Page { next_token, ..page })
             }
             Listing::TrainingSessions => arn_page!(
+                self.page_size,
                 sm.list_training_sessions(),
                 token,
                 op,
@@ -334,6 +433,7 @@ impl Lister {
                 none
             ),
             Listing::OptimizationJobs => arn_page!(
+                self.page_size,
                 sm.list_optimization_jobs(),
                 token,
                 op,
@@ -342,6 +442,7 @@ impl Lister {
                 none
             ),
             Listing::InferenceRecommendationsJobs => arn_page!(
+                self.page_size,
                 sm.list_inference_recommendations_jobs(),
                 token,
                 op,
@@ -355,7 +456,7 @@ impl Lister {
                 let out = sm
                     .list_inference_experiments()
                     .set_next_token(token)
-                    .max_results(PAGE_SIZE)
+                    .max_results(self.page_size)
                     .send()
                     .await
                     .aws(op)?;
@@ -378,14 +479,31 @@ impl Lister {
                 }
                 Ok(Page { items, next_token: out.next_token().map(str::to_owned) })
             }
-            Listing::PartnerApps => named_page!(sm.list_partner_apps(), token, op),
+            Listing::PartnerApps => named_page!(self.page_size, sm.list_partner_apps(), token, op),
             Listing::FlowDefinitions => {
-                arn_page!(sm.list_flow_definitions(), token, op, flow_definition_summaries, flow_definition_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_flow_definitions(),
+                    token,
+                    op,
+                    flow_definition_summaries,
+                    flow_definition_arn,
+                    none
+                )
             }
             Listing::AiBenchmarkJobs => {
-                arn_page!(sm.list_ai_benchmark_jobs(), token, op, ai_benchmark_jobs, ai_benchmark_job_arn, none)
+                arn_page!(
+                    self.page_size,
+                    sm.list_ai_benchmark_jobs(),
+                    token,
+                    op,
+                    ai_benchmark_jobs,
+                    ai_benchmark_job_arn,
+                    none
+                )
             }
             Listing::AiRecommendationJobs => arn_page!(
+                self.page_size,
                 sm.list_ai_recommendation_jobs(),
                 token,
                 op,
@@ -394,6 +512,7 @@ impl Lister {
                 none
             ),
             Listing::EdgePackagingJobs => arn_page!(
+                self.page_size,
                 sm.list_edge_packaging_jobs(),
                 token,
                 op,

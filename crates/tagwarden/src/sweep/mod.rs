@@ -10,10 +10,16 @@
 //! The pure part ([`subject_for`], [`SweepState`], [`SweepSummary`]) decides what to do with one listed
 //! resource and keeps count; [`sweep`] (in `apply.rs`) carries it out: bounded concurrency, checkpoints,
 //! the deadline, and [`handle_event`], the Lambda handler that sweeps on a schedule.
+//!
+//! With a sweep queue ([`worker::SweepQueue`]) the schedule enqueues one message per account × region ×
+//! type instead ([`queue`], pure), and each SQS record is one page handled by [`worker`]: every account and
+//! region of an organization, across as many invocations as it takes, each page once.
 
 mod apply;
 pub mod history;
 pub mod list;
+pub mod queue;
+pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -151,7 +157,7 @@ pub struct TypeSummary {
 }
 
 impl TypeSummary {
-    fn count(&mut self, outcome: &Outcome) {
+    pub(crate) fn count(&mut self, outcome: &Outcome) {
         self.scanned += 1;
         match outcome {
             Outcome::Tagged(_) | Outcome::Restored(_) => self.tagged += 1,

@@ -88,6 +88,13 @@ impl OrgTagger {
         tagger.handle(event).await
     }
 
+    /// The auto-tagger of `account` in `region` once the pool verified Tagwarden may act there (the queued
+    /// sweep's pages; the membership and the member role are checked once per account).
+    pub async fn tagger_in(&self, account: &str, region: &str) -> Result<Arc<AutoTagger>, AccessError> {
+        let member = self.pool.verify(account).await?;
+        Ok(self.tagger(&member.account, region, &member.ous))
+    }
+
     /// The auto-tagger of `account` in `region`, built on first use and kept.
     fn tagger(&self, account: &str, region: &str, ous: &[String]) -> Arc<AutoTagger> {
         let key = (account.to_owned(), region.to_owned());

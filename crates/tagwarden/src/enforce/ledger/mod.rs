@@ -12,6 +12,7 @@
 //! | undo        | `budget#<budget>`  | `undo#<period start>#<action>#<resource>`   | what to undo: the state before, `open` until restored |
 //! | open period | `open`             | `<period end>#<budget>`                     | a budget period with undo items; the tick restores it when it ends |
 //! | source      | `source#<arn>`     | `last`                                      | the auto-tagger's last known values of a tag source's protected keys ([`SourceRecord`]) |
+//! | sweep       | `sweep#<run>`      | `run`, `page#…`, `type#…`                   | the queued sweep's progress ([`sweeps`]) |
 //!
 //! Entries carry `resource` and `at`, so the index finds a resource's history; undo items name their
 //! resource `target` and stay out of it.
@@ -23,6 +24,7 @@ mod claims;
 mod plans;
 mod records;
 mod sources;
+pub mod sweeps;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,6 +40,7 @@ pub use plans::{Plan, PlanMode, PlanState};
 pub(crate) use records::Journal;
 pub use records::{Before, Bounds, Entry, Undo};
 pub use sources::{SOURCE_SK, SourceRecord, source_item, source_pk};
+pub use sweeps::{ProgressKey, RunProgress, SWEEP_KEY_PREFIX};
 
 /// The index over entries by resource ARN (`resource`, `at`).
 pub const BY_RESOURCE: &str = "by-resource";
