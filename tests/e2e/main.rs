@@ -31,5 +31,6 @@ mod scaling;
 mod source_repair;
 mod stops;
 mod sweep;
+mod sweep_queue;
 mod tamper;
 mod verified_alerts;

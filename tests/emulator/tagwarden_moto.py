@@ -721,6 +721,18 @@ def r_list_feature_groups(self: R) -> ActionResult:
     }))
 
 
+def r_list_models(self: R) -> ActionResult:
+    """ListModels honours MaxResults and NextToken (moto answers every model in one page, no token).
+
+    NOTE: an unset MaxResults gives 100 per page, not AWS's 10, so callers that never paginated keep working.
+    """
+    models = _sorted(self.sagemaker_backend.list_models(), self._get_param("SortBy"), self._get_param("SortOrder"))
+    contains = self._get_param("NameContains")
+    models = [m for m in models if not contains or contains in m.model_name]
+    page, token = _page(models, self._get_param("MaxResults"), self._get_param("NextToken"), default=100)
+    return ActionResult(_compact({"Models": [m.response_object for m in page], "NextToken": token}))
+
+
 def _empty_listing(member: str) -> Callable[[R], ActionResult]:
     """A List* of a resource type moto cannot create: always an empty page."""
     def handler(self: R) -> ActionResult:
@@ -1320,6 +1332,8 @@ class TagwardenMiddleware:
         self.denied_roles: set[str] = set()
         # Role ARN -> the sts:ExternalId its trust policy requires (moto does not check external ids).
         self.required_external_ids: dict[str, str] = {}
+        # "service.Action" -> how many of its next calls are answered ThrottlingException (fault injection).
+        self.throttled: Counter[str] = Counter()
 
     def classify(self, environ: dict[str, Any]) -> str:
         scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")
@@ -1359,6 +1373,11 @@ class TagwardenMiddleware:
             key = self.classify(environ)
             with self.lock:
                 self.counts[key] += 1
+                throttle = self.throttled[key] > 0
+                if throttle:
+                    self.throttled[key] -= 1
+            if throttle:
+                return self.throttle(start_response)
             if self.latency:
                 time.sleep(self.latency)
             if key == "sts.AssumeRole" and (self.denied_roles or self.required_external_ids):
@@ -1366,6 +1385,14 @@ class TagwardenMiddleware:
                 if refusal is not None:
                     return refusal
         return self.app(environ, start_response)
+
+    @staticmethod
+    def throttle(start_response: Any) -> Any:
+        """AWS's throttling answer in the JSON protocols' error shape (SageMaker, DynamoDB, SQS)."""
+        data = json.dumps({"__type": "ThrottlingException", "Message": "Rate exceeded"}).encode()
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                           ("Content-Length", str(len(data)))])
+        return [data]
 
     def refuse_assume_role(self, environ: dict[str, Any], start_response: Any) -> Any:
         """An STS AccessDenied for a denied role (as AWS answers when the trust policy or
@@ -1409,6 +1436,12 @@ class TagwardenMiddleware:
             with self.lock:
                 self.required_external_ids[str(req.get("role_arn", ""))] = str(req.get("external_id", ""))
             status, body = "200 OK", {"roles": sorted(self.required_external_ids)}
+        elif path == "/_tagwarden/throttle" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                self.throttled[str(req.get("action", ""))] = int(req.get("times", 1))
+                status, body = "200 OK", {"throttled": dict(self.throttled)}
         elif path == "/_tagwarden/launched-by" and method == "POST":
             status, body = _set_field(environ, "launched_by", set_launched_by)
         elif path == "/_tagwarden/cloudtrail-event" and method == "POST":

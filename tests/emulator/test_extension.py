@@ -472,6 +472,39 @@ def _tuning_job(sm, name: str) -> str:
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600}})["HyperParameterTuningJobArn"]
 
 
+def test_throttle_answers_the_next_calls_of_one_action_with_throttling_exception(sm, server):
+    model = "throttled-model"
+    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    # NOTE: more than boto3's attempts, which retry a throttle.
+    status, _ = http(f"{server}/_tagwarden/throttle", "POST", {"action": "sagemaker.AddTags", "times": 10})
+    assert status == 200
+    target = arn("model", model)
+    with pytest.raises(ClientError) as excinfo:
+        sm.add_tags(ResourceArn=target, Tags=[{"Key": "k", "Value": "v"}])
+    code, http_status, _ = err(excinfo)
+    assert (code, http_status) == ("ThrottlingException", 400)
+    sm.list_tags(ResourceArn=target)  # other actions answer as before
+    assert http(f"{server}/_tagwarden/throttle", "POST", {"action": "sagemaker.AddTags", "times": 0})[0] == 200
+    sm.add_tags(ResourceArn=target, Tags=[{"Key": "k", "Value": "v"}])
+    assert sm.list_tags(ResourceArn=target)["Tags"] == [{"Key": "k", "Value": "v"}]
+
+
+def test_list_models_pages_by_max_results_and_next_token(sm):
+    for i in range(5):
+        sm.create_model(ModelName=f"paged-{i}", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    names, token, pages = [], None, 0
+    while True:
+        out = sm.list_models(MaxResults=2, **({"NextToken": token} if token else {}))
+        assert len(out["Models"]) <= 2
+        names += [m["ModelName"] for m in out["Models"]]
+        pages += 1
+        token = out.get("NextToken")
+        if not token:
+            break
+    assert (names, pages) == ([f"paged-{i}" for i in range(5)], 3)
+    assert len(sm.list_models()["Models"]) == 5, "no MaxResults: one page"
+
+
 def test_launched_by_puts_the_launcher_in_the_job_description(sm, server):
     url = f"{server}/_tagwarden/launched-by"
     tuning, child, own = _tuning_job(sm, "hpo-1"), _training_job(sm, "hpo-1-001-5e2a7c1b"), _training_job(sm, "own")

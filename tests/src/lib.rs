@@ -169,6 +169,12 @@ impl Emulator {
         self.request("POST", "/_tagwarden/deny-assume-role", &body).map(drop)
     }
 
+    /// Answers the next `times` calls of `action` (`sagemaker.AddTags`) with a `ThrottlingException`.
+    pub fn throttle(&self, action: &str, times: u32) -> Result<(), String> {
+        let body = serde_json::json!({ "action": action, "times": times }).to_string();
+        self.request("POST", "/_tagwarden/throttle", &body).map(drop)
+    }
+
     /// Makes `AssumeRole` of `role_arn` require `external_id`, as a trust policy's `sts:ExternalId` condition
     /// does (moto checks none): a request without it or with another is refused with AccessDenied.
     pub fn require_external_id(&self, role_arn: &str, external_id: &str) -> Result<(), String> {
