@@ -38,6 +38,10 @@ pub enum Scope {
     /// The ledger's `source#` items only (`dynamodb:LeadingKeys` condition): the auto-tagger's last known
     /// values of the tag sources; it can neither read nor write what the enforcer recorded.
     SourceRecords,
+    /// The ledger's `sweep#` items only (`dynamodb:LeadingKeys` condition): the queued sweep's progress.
+    SweepProgress,
+    /// The stack's sweep queue: the auto-tagger sends the next page of a listing.
+    SweepQueue,
     /// SageMaker endpoints, granted only where the deployment opts in to deleting them
     /// (`AllowEndpointDeletion`): a conditional statement in the templates.
     EndpointDeletion,
@@ -48,6 +52,9 @@ pub const MARKER_TAG_KEYS: &str = "tagwarden:*";
 
 /// The partition-key pattern [`Scope::SourceRecords`] allows (`dynamodb:LeadingKeys`, `ForAllValues:StringLike`).
 pub const SOURCE_RECORD_KEYS: &str = "source#*";
+
+/// The partition-key pattern [`Scope::SweepProgress`] allows (`dynamodb:LeadingKeys`, `ForAllValues:StringLike`).
+pub const SWEEP_PROGRESS_KEYS: &str = "sweep#*";
 
 /// One permission: an IAM action on a scope.
 pub type Permission = (&'static str, Scope);

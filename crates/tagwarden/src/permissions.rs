@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use crate::policy::Action;
 use crate::resource::{KINDS, Listing};
 
-pub use crate::grant::{MARKER_TAG_KEYS, Permission, SOURCE_RECORD_KEYS, Scope};
+pub use crate::grant::{MARKER_TAG_KEYS, Permission, SOURCE_RECORD_KEYS, SWEEP_PROGRESS_KEYS, Scope};
 
 /// What every function needs: its policy from SSM.
 const COMMON: &[Permission] = &[("ssm:GetParameter", Scope::PolicyParameter)];
@@ -46,6 +46,15 @@ pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
 /// of a `source#` item of the ledger, nothing else of it.
 pub const SOURCE_LEDGER: &[Permission] =
     &[("dynamodb:GetItem", Scope::SourceRecords), ("dynamodb:PutItem", Scope::SourceRecords)];
+
+/// The queued sweep ([`crate::sweep::worker`]): send a listing's next page to the stack's queue, and claim,
+/// settle or release a page's progress in the ledger's `sweep#` items (nothing else of the ledger).
+pub const SWEEP_QUEUE: &[Permission] = &[
+    ("sqs:SendMessage", Scope::SweepQueue),
+    ("dynamodb:GetItem", Scope::SweepProgress),
+    ("dynamodb:PutItem", Scope::SweepProgress),
+    ("dynamodb:DeleteItem", Scope::SweepProgress),
+];
 
 /// The scheduled sweep (the auto-tagger on its `Schedule` event, and `tagwarden sweep`), from the
 /// registry: each kind's `List*` call (no resource-level permissions), and the `Describe*` calls that
@@ -111,7 +120,7 @@ pub fn for_action(action: Action) -> &'static [Permission] {
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
     let own = COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION);
-    own.chain(SOURCE_LEDGER).copied().collect()
+    own.chain(SOURCE_LEDGER).chain(SWEEP_QUEUE).copied().collect()
 }
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
@@ -133,6 +142,8 @@ pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::MemberExternalId,
     Scope::Ledger,
     Scope::SourceRecords,
+    Scope::SweepProgress,
+    Scope::SweepQueue,
 ];
 
 /// Scopes the deployment grants only when an organization is configured (the templates' `OrganizationEnabled`
@@ -175,6 +186,8 @@ impl Scope {
             Self::MemberExternalId => "MemberExternalId",
             Self::Ledger => "EnforcementLedger",
             Self::SourceRecords => "SourceRecords",
+            Self::SweepProgress => "SweepProgress",
+            Self::SweepQueue => "SweepQueue",
             Self::EndpointDeletion => "EndpointDeletion",
         }
     }

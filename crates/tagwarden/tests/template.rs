@@ -28,6 +28,8 @@ const SCOPES: &[Scope] = &[
     Scope::MemberExternalId,
     Scope::Ledger,
     Scope::SourceRecords,
+    Scope::SweepProgress,
+    Scope::SweepQueue,
     Scope::EndpointDeletion,
 ];
 
@@ -390,11 +392,36 @@ fn only_aws_budgets_of_this_account_may_publish_alerts_and_everyone_else_is_deni
 }
 
 #[test]
+fn the_sweep_queue_hides_a_page_six_timeouts_long_redelivers_it_five_times_and_takes_partial_batch_responses() {
+    let template = template();
+    let tagger = function(&template, "AutoTaggerFunction");
+    let queue = &resource(&template, "SweepQueue")["Properties"];
+    let timeout = tagger["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "AWS: at least 6x the function's timeout");
+    assert_eq!(reference(&queue["RedrivePolicy"]["deadLetterTargetArn"]), "!GetAtt:SweepDeadLetterQueue.Arn");
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
+    let pages = &tagger["Events"]["SweepPages"]["Properties"];
+    assert_eq!(strings(&pages["FunctionResponseTypes"]), ["ReportBatchItemFailures"]);
+    assert!(pages["BatchSize"].as_u64().unwrap() <= 10, "a small batch: each record is a page");
+    let variables = &tagger["Environment"]["Variables"];
+    assert_eq!(reference(&variables["TAGWARDEN_SWEEP_QUEUE_URL"]), "!Ref:SweepQueue");
+    let (condition, send) = statement(&template, "AutoTaggerFunction", Scope::SweepQueue.sid());
+    assert_eq!((condition, reference(&send["Resource"])), (None, "!GetAtt:SweepQueue.Arn".to_owned()));
+    let (_, progress) = statement(&template, "AutoTaggerFunction", Scope::SweepProgress.sid());
+    assert_eq!(reference(&progress["Resource"]), "!GetAtt:EnforcementLedger.Arn", "the table, no index");
+    let leading = &progress["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    assert_eq!(leading.as_str(), Some(permissions::SWEEP_PROGRESS_KEYS));
+}
+
+#[test]
 fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
     let template = template();
     // SAM gives each event source one AWS::Lambda::Permission whose SourceArn is that topic or rule.
     for (function_id, allowed) in [
-        ("AutoTaggerFunction", vec![("EstateSweep", "Schedule"), ("SageMakerCalls", "EventBridgeRule")]),
+        (
+            "AutoTaggerFunction",
+            vec![("EstateSweep", "Schedule"), ("SweepPages", "SQS"), ("SageMakerCalls", "EventBridgeRule")],
+        ),
         ("BudgetEnforcerFunction", vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule")]),
     ] {
         let properties = function(&template, function_id);
@@ -414,6 +441,11 @@ fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
             }
             if event["Type"].as_str() == Some("EventBridgeRule") {
                 assert!(event["Properties"]["EventBusName"].is_null(), "{name:?}: the default bus");
+            }
+            if event["Type"].as_str() == Some("SQS") {
+                let queue = reference(&event["Properties"]["Queue"]);
+                let id = queue.strip_prefix("!GetAtt:").and_then(|q| q.strip_suffix(".Arn")).unwrap();
+                assert_eq!(resource(&template, id)["Type"].as_str(), Some("AWS::SQS::Queue"), "{name:?}: this stack's");
             }
         }
         for key in ["FunctionUrlConfig", "AutoPublishAlias"] {

@@ -316,6 +316,21 @@ export class TagwardenStack extends Stack {
     });
     logicalId(denyInstanceTypesPolicy, 'DenyInstanceTypesPolicy');
 
+    // The queued sweep's pages, as in SAM: visibility 6x the auto-tagger's timeout (AWS's advice for a Lambda
+    // event source), five deliveries, then SweepDeadLetterQueue.
+    const sweepDeadLetterQueue = new sqs.Queue(this, 'SweepDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    logicalId(sweepDeadLetterQueue, 'SweepDeadLetterQueue');
+    const sweepQueue = new sqs.Queue(this, 'SweepQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      visibilityTimeout: Duration.seconds(1800),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: sweepDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    logicalId(sweepQueue, 'SweepQueue');
+
     // One statement per Sid of the manifest, scoped as in the SAM template. A Sid this app does not know
     // (a new scope in the library) fails the synth rather than being granted on "*".
     const account = Aws.ACCOUNT_ID;
@@ -359,6 +374,10 @@ export class TagwardenStack extends Stack {
             return statement([ledger.attrArn, `${ledger.attrArn}/index/*`]);
           case 'SourceRecords':
             return statement([ledger.attrArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'source#*' } });
+          case 'SweepProgress':
+            return statement([ledger.attrArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'sweep#*' } });
+          case 'SweepQueue':
+            return statement([sweepQueue.queueArn]);
           case 'EndpointDeletion':
             return statement([`arn:${partition}:sagemaker:${region}:${account}:endpoint/*`]);
           default:
@@ -461,16 +480,18 @@ export class TagwardenStack extends Stack {
     );
     logicalId(autoTaggerDlq.node.findChild('Policy'), 'AutoTaggerDeadLetterQueuePolicy');
 
+    const autoTaggerRole = executionRole('AutoTagger', manifest.autoTagger.permissions, autoTaggerDlq);
     const autoTagger = rustFunction(
       'AutoTagger',
       'auto-tagger',
-      executionRole('AutoTagger', manifest.autoTagger.permissions, autoTaggerDlq),
+      autoTaggerRole,
       {
         functionName: autoTaggerName,
         description: "Tags new SageMaker resources from their creator's profile, space, domain and IAM tags.",
         // Measured: 16 MB peak RSS (release build, one event); the cold path makes at most 7 AWS calls.
         memorySize: 128,
-        // An event takes well under a second; the scheduled sweep uses the rest and stops 10 s before it.
+        // An event takes well under a second, a sweep page a few; the in-invocation sweep (no queue) uses the
+        // rest and stops 10 s before it. SweepQueue's visibility timeout is 6x this.
         timeout: Duration.seconds(300),
         logGroup: logGroup('AutoTagger', autoTaggerName),
         environment: {
@@ -478,6 +499,8 @@ export class TagwardenStack extends Stack {
           TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn,
           // The last known values of the tag sources (source# items only), what tamper repair restores.
           TAGWARDEN_LEDGER_TABLE: ledger.ref,
+          // The schedule enqueues the sweep's pages here; each SQS record is one page.
+          TAGWARDEN_SWEEP_QUEUE_URL: sweepQueue.queueUrl,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
@@ -517,6 +540,19 @@ export class TagwardenStack extends Stack {
       principal: 'events.amazonaws.com',
       sourceArn: createCalls.attrArn,
     });
+
+    // One listing page per record, partial batch responses: a plain event source mapping as SAM expands an SQS
+    // event, with the managed policy SAM adds for it (receive, delete, visibility of this queue's messages).
+    new lambda.CfnEventSourceMapping(this, 'AutoTaggerFunctionSweepPages', {
+      eventSourceArn: sweepQueue.queueArn,
+      functionName: autoTagger.functionName,
+      batchSize: 5,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      scalingConfig: { maximumConcurrency: 5 },
+    });
+    autoTaggerRole.addManagedPolicy(
+      iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaSQSQueueExecutionRole'),
+    );
 
     // The scheduled sweep of the existing estate, a plain CfnRule as SAM expands a Schedule event.
     const estateSweep = new events.CfnRule(this, 'AutoTaggerFunctionEstateSweep', {
@@ -674,6 +710,8 @@ export class TagwardenStack extends Stack {
     output('DenyInstanceTypesPolicyArn', denyInstanceTypesPolicy.managedPolicyArn);
     output('EnforcementLedgerTableName', ledger.ref, 'The enforcement ledger (`tagwarden history` reads it).');
     output('AutoTaggerDeadLetterQueueUrl', autoTaggerDlq.queueUrl);
+    output('SweepQueueUrl', sweepQueue.queueUrl);
+    output('SweepDeadLetterQueueUrl', sweepDeadLetterQueue.queueUrl);
     output('BudgetEnforcerDeadLetterQueueUrl', budgetEnforcerDlq.queueUrl);
   }
 }

@@ -60,10 +60,14 @@ function assertPermissions(roleId: string, expected: PermissionsBySid) {
   for (const { condition, statement } of inlineStatements(roleId)) {
     if (statement.Sid) assert.equal(condition, CONDITIONAL_SIDS[statement.Sid], `${roleId} ${statement.Sid}: Condition`);
   }
-  // Nothing else: the basic execution role for logs and sqs:SendMessage on the function's own dead-letter queue.
+  // Nothing else: the basic execution role for logs, SAM's SQS poller policy for the auto-tagger's sweep pages,
+  // and sqs:SendMessage on the function's own dead-letter queue.
   const role = resources[roleId];
-  assert.equal(role.Properties.ManagedPolicyArns.length, 1);
-  assert.match(JSON.stringify(role.Properties.ManagedPolicyArns[0]), /service-role\/AWSLambdaBasicExecutionRole/);
+  const managed = role.Properties.ManagedPolicyArns.map((arn: Json) => JSON.stringify(arn));
+  const poller = roleId === 'AutoTaggerFunctionRole' ? [/service-role\/AWSLambdaSQSQueueExecutionRole/] : [];
+  const expected = [/service-role\/AWSLambdaBasicExecutionRole/, ...poller];
+  assert.equal(managed.length, expected.length, `${roleId}: ${managed}`);
+  expected.forEach((pattern, i) => assert.match(managed[i], pattern));
   const others = inlineStatements(roleId)
     .map(({ statement }) => statement)
     .filter((s: Json) => !s.Sid);
@@ -100,6 +104,7 @@ test('environment variables are exactly those of the SAM template', () => {
     ...common,
     TAGWARDEN_NOTIFY_TOPIC_ARN: { Ref: 'NotificationTopic' },
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
+    TAGWARDEN_SWEEP_QUEUE_URL: { Ref: 'SweepQueue' },
     TAGWARDEN_TRUSTED_PRINCIPALS: { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
   });
   assert.deepEqual(resources.BudgetEnforcerFunction.Properties.Environment.Variables, {
@@ -361,13 +366,14 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'AutoTaggerDeadLetterQueue', 'AutoTaggerDeadLetterQueuePolicy', 'AutoTaggerFunction',
     'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionEstateSweepPermission',
     'AutoTaggerFunctionEventInvokeConfig', 'AutoTaggerFunctionRole', 'AutoTaggerFunctionSageMakerCalls',
-    'AutoTaggerFunctionSageMakerCallsPermission', 'AutoTaggerLogGroup', 'BudgetAlertsTopic',
+    'AutoTaggerFunctionSageMakerCallsPermission', 'AutoTaggerFunctionSweepPages', 'AutoTaggerLogGroup',
+    'BudgetAlertsTopic',
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
     'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
     'BudgetEnforcerDeadLetterQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
-    'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges',
+    'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges', 'SweepDeadLetterQueue', 'SweepQueue',
   ];
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
   // Architecture is synth-time context here (cargo-lambda builds for it); BootstrapVersion is CDK's.
@@ -380,7 +386,24 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',
     'BudgetEnforcerFunctionArn', 'DenyInstanceTypesPolicyArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
+    'SweepDeadLetterQueueUrl', 'SweepQueueUrl',
   ]);
+});
+
+test('the sweep queue hides a page 6x the timeout, redelivers it five times and takes partial batch responses', () => {
+  const queue = resources.SweepQueue.Properties;
+  assert.ok(queue.VisibilityTimeout >= 6 * resources.AutoTaggerFunction.Properties.Timeout);
+  assert.deepEqual(queue.RedrivePolicy, {
+    deadLetterTargetArn: { 'Fn::GetAtt': ['SweepDeadLetterQueue', 'Arn'] },
+    maxReceiveCount: 5,
+  });
+  const mapping = resources.AutoTaggerFunctionSweepPages.Properties;
+  assert.deepEqual(mapping.EventSourceArn, { 'Fn::GetAtt': ['SweepQueue', 'Arn'] });
+  assert.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures']);
+  assert.deepEqual(statementsBySid('AutoTaggerFunctionRole').SweepQueue.Resource, { 'Fn::GetAtt': ['SweepQueue', 'Arn'] });
+  assert.deepEqual(statementsBySid('AutoTaggerFunctionRole').SweepProgress.Condition, {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'sweep#*' },
+  });
 });
 
 test('a Sid the app has no resource scope for fails the synth instead of being granted on "*"', () => {
