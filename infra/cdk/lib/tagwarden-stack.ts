@@ -478,6 +478,8 @@ export class TagwardenStack extends Stack {
           TAGWARDEN_NOTIFY_TOPIC_ARN: notificationTopic.topicArn,
           // The last known values of the tag sources (source# items only), what tamper repair restores.
           TAGWARDEN_LEDGER_TABLE: ledger.ref,
+          // Where the budgets of the policy's `per: user-profile` catalog entries notify (the enforcer's topic).
+          TAGWARDEN_ALERTS_TOPIC_ARN: budgetAlertsTopic.topicArn,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),

@@ -101,6 +101,7 @@ test('environment variables are exactly those of the SAM template', () => {
     TAGWARDEN_NOTIFY_TOPIC_ARN: { Ref: 'NotificationTopic' },
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_TRUSTED_PRINCIPALS: { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
+    TAGWARDEN_ALERTS_TOPIC_ARN: { Ref: 'BudgetAlertsTopic' },
   });
   assert.deepEqual(resources.BudgetEnforcerFunction.Properties.Environment.Variables, {
     ...common,
