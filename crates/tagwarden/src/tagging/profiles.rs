@@ -190,3 +190,36 @@ fn failed_all(names: &[String], reason: &str) -> Vec<ProfileBudget> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/auto-tagger/delete-user-profile.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_deleted_profile_sample_names_the_profile_its_domain_and_its_arn() {
+        let event = sample();
+        assert!(ProfileDeletion::is_profile_deletion(&event));
+        let deletion = ProfileDeletion::from_event(&event).unwrap();
+        assert_eq!((deletion.name.as_str(), deletion.domain_id.as_str()), ("dave", "d-ml-platform"));
+        assert_eq!(
+            deletion.arn.to_string(),
+            "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-ml-platform/dave"
+        );
+    }
+
+    #[test]
+    fn a_failed_deletion_or_one_without_a_name_is_skipped_with_a_reason() {
+        let mut failed = sample();
+        failed["detail"]["errorCode"] = "ResourceInUse".into();
+        assert_eq!(ProfileDeletion::from_event(&failed).unwrap_err().reason, "failed call: ResourceInUse");
+        let mut nameless = sample();
+        nameless["detail"]["requestParameters"] = Value::Null;
+        assert!(ProfileDeletion::from_event(&nameless).unwrap_err().reason.contains("no userProfileName"));
+        assert!(!ProfileDeletion::is_profile_deletion(&serde_json::json!([1, 2])));
+    }
+}

@@ -84,3 +84,67 @@ fn without_a_per_profile_entry_or_an_alerts_topic_nothing_is_planned() {
     assert!(profile_specs(&catalog, "alice", Some(TOPIC)).unwrap().is_empty());
     assert!(profile_budget_names(&catalog, "alice").is_empty());
 }
+
+mod aws_failures {
+    use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::alice;
+    use crate::budgets::apply::BudgetsClient;
+    use crate::budgets::profile::{BudgetResult, keep_created, keep_deleted};
+
+    fn error(status: u16, code: &str) -> HttpResponse {
+        let body = serde_json::json!({"__type": code, "Message": "from the mock"}).to_string();
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+    }
+
+    fn client(rules: &[&Rule]) -> BudgetsClient {
+        let no_retry = |c: aws_sdk_budgets::config::Builder| {
+            c.retry_config(aws_sdk_budgets::config::retry::RetryConfig::disabled())
+        };
+        BudgetsClient::new(mock_client!(aws_sdk_budgets, RuleMode::MatchAny, rules.iter().copied(), no_retry), "1")
+    }
+
+    fn missing() -> Rule {
+        mock!(aws_sdk_budgets::Client::describe_budget).then_http_response(|| error(400, "NotFoundException"))
+    }
+
+    #[tokio::test]
+    async fn a_missing_budget_is_created_in_one_call_after_one_read() {
+        let (describe, create) = (
+            missing(),
+            mock!(aws_sdk_budgets::Client::create_budget).then_output(|| CreateBudgetOutput::builder().build()),
+        );
+        let client = client(&[&describe, &create]);
+        let kept = keep_created(&client, &[alice()]).await.unwrap();
+        assert_eq!(kept[0].result, BudgetResult::Created);
+        assert_eq!((describe.num_calls(), create.num_calls(), client.calls()), (1, 1, 2));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_or_failing_budgets_call_is_retryable_and_access_denied_is_reported_not_retried() {
+        for (status, code) in [(400, "ThrottlingException"), (500, "InternalErrorException")] {
+            let describe =
+                mock!(aws_sdk_budgets::Client::describe_budget).then_http_response(move || error(status, code));
+            let err = keep_created(&client(&[&describe]), &[alice()]).await.unwrap_err();
+            assert!(err.is_retryable(), "{code}: {err}");
+            let err = keep_deleted(&client(&[&describe]), &["studio-alice".into()], false).await.unwrap_err();
+            assert!(err.is_retryable(), "{code}: {err}");
+        }
+        let denied =
+            mock!(aws_sdk_budgets::Client::create_budget).then_http_response(|| error(400, "AccessDeniedException"));
+        let describe = missing();
+        let kept = keep_created(&client(&[&describe, &denied]), &[alice()]).await.unwrap();
+        assert_eq!(kept[0].result, BudgetResult::Failed);
+        assert!(kept[0].detail.as_deref().unwrap_or_default().contains("access denied"), "{kept:?}");
+        // NOTE: AWS Budgets refuses a subscriber topic it cannot publish to with InvalidParameterException.
+        let refused = mock!(aws_sdk_budgets::Client::create_budget)
+            .then_http_response(|| error(400, "InvalidParameterException"));
+        let describe = missing();
+        let kept = keep_created(&client(&[&describe, &refused]), &[alice()]).await.unwrap();
+        assert_eq!(kept[0].result, BudgetResult::Failed, "{kept:?}");
+    }
+}
