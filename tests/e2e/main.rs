@@ -25,6 +25,7 @@ mod org_budget;
 mod outage;
 mod pauses;
 mod plans;
+mod profile_budgets;
 mod reserved_tags;
 mod routing;
 mod scaling;

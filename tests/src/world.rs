@@ -1202,6 +1202,8 @@ mod tests {
         // A HyperPod cluster named by id, which moto cannot make (create_resource).
         "cluster-hyperpod-named-by-id.json",
         "app-amplify.json",
+        // A deleted profile (its budgets, tagging::profiles): nothing to create.
+        "delete-user-profile.json",
         "endpoint-delete-not-a-create.json",
         "model-package-versioned.json",
         "scheduled-sweep.json",

@@ -151,6 +151,7 @@ fn resource_type(outcome: &tagwarden::Outcome) -> String {
         Outcome::Tagged(r) | Outcome::Restored(r) | Outcome::Unchanged(r) => return r.resource_type.to_owned(),
         Outcome::Skipped(skip) => skip.resource_arn.as_deref(),
         Outcome::Failed { resource_arn, .. } => Some(resource_arn.as_str()),
+        Outcome::ProfileBudgets(r) => Some(r.resource_arn.as_str()),
     };
     arn.and_then(tagwarden::resource::SageMakerArn::parse).map(|a| a.resource_type).unwrap_or_default()
 }

@@ -7,6 +7,8 @@
 //! - `TAGWARDEN_ENFORCEMENT_TOPIC_ARN`, `TAGWARDEN_DENY_POLICY_ARN`, `TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN`:
 //!   override `budgets.notify_topic_arn`, `budgets.deny_policy_arn` and `budgets.deny_instance_types_policy_arn`
 //!   (the deployment sets them to the resources it creates).
+//! - `TAGWARDEN_ALERTS_TOPIC_ARN`: overrides `budgets.catalog.alerts_topic_arn`, the topic the budgets Tagwarden
+//!   keeps notify (the deployment sets it to its alerts topic; the auto-tagger keeps profiles' budgets).
 //! - `TAGWARDEN_CACHE_TTL_SECONDS`: how long source tags are cached (default 300; 0 disables).
 //! - `TAGWARDEN_TRUSTED_PRINCIPALS`: comma-separated IAM role/user ARNs whose tag changes are Tagwarden's own
 //!   (the deployment lists the budget-enforcer's role); tamper protection leaves their changes alone.
@@ -136,6 +138,9 @@ impl Config {
         if let Some(topic) = arn_override(&var, "TAGWARDEN_ENFORCEMENT_TOPIC_ARN")? {
             policy.budgets.notify_topic_arn = topic;
         }
+        if let Some(topic) = arn_override(&var, "TAGWARDEN_ALERTS_TOPIC_ARN")? {
+            policy.budgets.catalog.alerts_topic_arn = topic;
+        }
         if let Some(deny) = arn_override(&var, "TAGWARDEN_DENY_POLICY_ARN")? {
             policy.budgets.deny_policy_arn = deny;
         }
@@ -210,8 +215,10 @@ mod tests {
             ("TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN", "arn:aws:iam::1:policy/deny-instance-types"),
             ("TAGWARDEN_ENFORCEMENT_TOPIC_ARN", ""),
             ("TAGWARDEN_CACHE_TTL_SECONDS", "0"),
+            ("TAGWARDEN_ALERTS_TOPIC_ARN", "arn:aws:sns:eu-west-1:1:alerts"),
         ])
         .unwrap();
+        assert_eq!(config.policy.budgets.catalog.alerts_topic_arn.as_deref(), Some("arn:aws:sns:eu-west-1:1:alerts"));
         assert_eq!(config.policy.tags.required_keys().collect::<Vec<_>>(), ["owner"]);
         assert_eq!(config.policy.tags.notify_topic_arn.as_deref(), Some("arn:aws:sns:eu-west-1:1:t"));
         assert_eq!(config.policy.budgets.deny_policy_arn.as_deref(), Some("arn:aws:iam::1:policy/deny"));

@@ -17,7 +17,8 @@
 //! `tag_rules`) and [`org`] (organization scale: membership and per-account clients, from `aws` and `ids`;
 //! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
 //! assembles the policy, the tagger's settings and the organization from the environment ([`Config`]).
-//! Then the work: [`tagging`] (plan, apply, tamper repair), [`sweep`] (listing and back-fill, through
+//! Then the work: [`budgets`] (budgets as code: the catalog planned against AWS Budgets, from `policy` and
+//! `aws`), [`tagging`] (plan, apply, tamper repair, a profile's budgets through `budgets`), [`sweep`] (listing and back-fill, through
 //! `tagging`), [`enforce`] (budget actions, one module per action family) and [`permissions`] (the IAM
 //! manifest gathered from the registry and the action table). At the top, the Lambda wiring:
 //! [`auto_tagger`] (tagging and the scheduled sweep) and `enforce`'s handler, under the two binaries.
@@ -27,6 +28,7 @@
 
 pub mod auto_tagger;
 pub mod aws;
+pub mod budgets;
 mod cache;
 mod config;
 pub mod coverage;

@@ -33,13 +33,25 @@ const TAGGER_CALLS: &[Permission] = &[
     ("sns:Publish", Scope::NotifyTopic),
 ];
 
+/// The auto-tagger's keeping of a user profile's budgets ([`crate::tagging::profiles`]), on the payer's budgets
+/// only. AWS Budgets authorizes `DescribeBudget` and the notification reads with `ViewBudget`; `CreateBudget`,
+/// `UpdateBudget`, `DeleteBudget` and the notification writes with `ModifyBudget` (there are no per-call
+/// actions); `CreateBudget` with `ResourceTags` also needs `TagResource`; reading the managed tag
+/// `ListTagsForResource` (Service Authorization Reference, AWS Budgets).
+pub const PROFILE_BUDGETS: &[Permission] = &[
+    ("budgets:ViewBudget", Scope::Budgets),
+    ("budgets:ModifyBudget", Scope::Budgets),
+    ("budgets:TagResource", Scope::Budgets),
+    ("budgets:ListTagsForResource", Scope::Budgets),
+];
+
 /// The auto-tagger's event path: [`TAGGER_CALLS`], each kind's parent lookup from the registry
 /// ([`crate::resource::KINDS`]), and its execution-role lookup (a tamper restore confirms the resource's
 /// Studio tags with it).
 pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     let parents = KINDS.iter().filter_map(|k| k.parent).map(|p| (p.iam_action(), Scope::SageMaker));
     let roles = KINDS.iter().filter_map(|k| k.role).map(|r| (r.iam_action(), Scope::SageMaker));
-    unique(TAGGER_CALLS.iter().copied().chain(parents).chain(roles))
+    unique(TAGGER_CALLS.iter().copied().chain(PROFILE_BUDGETS.iter().copied()).chain(parents).chain(roles))
 });
 
 /// The auto-tagger's last known values of the tag sources ([`crate::tagging::tamper`]): one read and one put
@@ -193,11 +205,13 @@ impl Scope {
     }
 }
 
-/// The auto-tagger rule's `eventName` list, sorted: every create call of the resource table, and the
-/// `AddTags`/`DeleteTags` calls that tamper protection watches.
+/// The auto-tagger rule's `eventName` list, sorted: every create call of the resource table, the
+/// `AddTags`/`DeleteTags` calls that tamper protection watches, and `DeleteUserProfile`, which deletes the
+/// profile's budget (the one delete call the auto-tagger handles).
 pub fn auto_tagger_event_names() -> Vec<&'static str> {
     let mut names = crate::resource::create_event_names();
     names.extend(crate::tagging::tamper::TAG_CHANGE_EVENTS);
+    names.push(crate::tagging::profiles::PROFILE_DELETE_EVENT);
     names.sort_unstable();
     names
 }

@@ -78,6 +78,8 @@ fn expected(file: &str) -> Result<(&'static str, CreatorKind, &'static str), &'s
         "app-amplify.json" => return Err("not a SageMaker event"),
         "training-job-failed-call.json" => return Err("failed call: ResourceLimitExceeded"),
         "endpoint-delete-not-a-create.json" => return Err("unsupported operation: DeleteEndpoint"),
+        // Not a create call: the auto-tagger keeps the deleted profile's budgets (tagging::profiles).
+        "delete-user-profile.json" => return Err("unsupported operation: DeleteUserProfile"),
         "model-package-versioned.json" => return Err("versioned model packages cannot be tagged"),
         // Not a create call: the schedule that makes the auto-tagger sweep (tagwarden::sweep::handle_event).
         "scheduled-sweep.json" => return Err("not a CloudTrail API call"),

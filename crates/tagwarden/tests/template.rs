@@ -388,6 +388,9 @@ fn only_aws_budgets_of_this_account_may_publish_alerts_and_everyone_else_is_deni
     // The budget-enforcer accepts SNS records of this topic only, and is subscribed to it alone.
     let enforcer = function(&template, "BudgetEnforcerFunction");
     assert_eq!(reference(&enforcer["Environment"]["Variables"]["TAGWARDEN_ALERT_TOPICS"]), "!Ref:BudgetAlertsTopic");
+    // The budgets the auto-tagger keeps for `per: user-profile` catalog entries notify the same topic.
+    let tagger = &function(&template, "AutoTaggerFunction")["Environment"]["Variables"];
+    assert_eq!(reference(&tagger["TAGWARDEN_ALERTS_TOPIC_ARN"]), "!Ref:BudgetAlertsTopic");
     assert_eq!(reference(&enforcer["Events"]["BudgetAlerts"]["Properties"]["Topic"]), "!Ref:BudgetAlertsTopic");
 }
 

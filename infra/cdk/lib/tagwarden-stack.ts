@@ -501,6 +501,8 @@ export class TagwardenStack extends Stack {
           TAGWARDEN_LEDGER_TABLE: ledger.ref,
           // The schedule enqueues the sweep's pages here; each SQS record is one page.
           TAGWARDEN_SWEEP_QUEUE_URL: sweepQueue.queueUrl,
+          // Where the budgets of the policy's `per: user-profile` catalog entries notify (the enforcer's topic).
+          TAGWARDEN_ALERTS_TOPIC_ARN: budgetAlertsTopic.topicArn,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),

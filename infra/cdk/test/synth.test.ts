@@ -106,6 +106,7 @@ test('environment variables are exactly those of the SAM template', () => {
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_SWEEP_QUEUE_URL: { Ref: 'SweepQueue' },
     TAGWARDEN_TRUSTED_PRINCIPALS: { 'Fn::GetAtt': ['BudgetEnforcerFunctionRole', 'Arn'] },
+    TAGWARDEN_ALERTS_TOPIC_ARN: { Ref: 'BudgetAlertsTopic' },
   });
   assert.deepEqual(resources.BudgetEnforcerFunction.Properties.Environment.Variables, {
     ...common,

@@ -144,6 +144,10 @@ async fn run() -> Result<(), String> {
                 println!("        skipped: {}", skip.reason);
                 summary.push(row(file, "skipped", "-", 0, calls));
             }
+            Outcome::ProfileBudgets(report) => {
+                println!("        budgets of profile {}: {:?}", report.profile, report.budgets);
+                summary.push(row(file, "profile-budgets", "-", 0, calls));
+            }
             Outcome::Failed { reason, .. } => {
                 println!("        FAILED: {reason}");
                 summary.push(row(file, "failed", "-", 0, calls));

@@ -1,227 +1,66 @@
-use super::*;
+//! The `budgets status` rows, table and page.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_budgets::types::{Budget, BudgetType, CalculatedSpend, Spend, TimeUnit};
 use tagwarden::Policy;
+use tagwarden::enforce::ledger::{Entry, Place};
 
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts";
+use super::status::{html, rows, table};
 
-fn catalog(entries: &str) -> Catalog {
-    let yaml = format!(
-        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  catalog:\n    alerts_topic_arn: {TOPIC}\n    entries:\n{entries}"
-    );
-    Policy::from_yaml(&yaml, "test").unwrap().budgets.catalog
-}
-
-fn two_cost_centers() -> Vec<BudgetSpec> {
-    let catalog = catalog(
-        "      - {key: cost-center, values: [CC-4100, CC-4200], amount: 5000, name: 'ml-{value}', thresholds: {actual: [80, 100], forecasted: [100]}}\n",
-    );
-    desired(
-        &catalog,
-        &|e| match &e.select {
-            tagwarden::policy::Selection::Values(v) => v.clone(),
-            _ => vec![],
-        },
-        catalog.alerts_topic_arn.as_deref(),
-    )
-    .unwrap()
-}
-
-/// What AWS Budgets holds after `spec` was applied.
-fn held_as(spec: &BudgetSpec) -> Held {
-    Held {
-        name: spec.name.clone(),
-        amount: Some(spec.amount),
-        currency: spec.currency.clone(),
-        period: spec.period.as_str().to_owned(),
-        cost_filters: spec.cost_filters(),
-        notices: spec
-            .notices
-            .iter()
-            .map(|n| HeldNotice { notice: *n, percentage: true, topics: vec![spec.topic.clone()] })
-            .collect(),
-        managed: Some(true),
+#[allow(deprecated)]
+fn budget(name: &str, limit: &str, actual: &str, service: bool) -> Budget {
+    let usd = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
+    let mut b = Budget::builder()
+        .budget_name(name)
+        .budget_type(BudgetType::Cost)
+        .time_unit(TimeUnit::Monthly)
+        .budget_limit(usd(limit))
+        .calculated_spend(CalculatedSpend::builder().actual_spend(usd(actual)).forecasted_spend(usd("1300")).build());
+    if service {
+        b = b.cost_filters("Service", vec!["Amazon SageMaker".into()]);
     }
+    b.build().unwrap()
 }
 
 #[test]
-fn missing_budgets_are_created_with_the_tag_value_and_sagemaker_as_cost_filters() {
-    let specs = two_cost_centers();
-    let plan = plan(&specs, &[], false);
-    assert_eq!(plan.changes.len(), 2);
-    let Change::Create(spec) = &plan.changes[0] else { panic!("create") };
-    assert_eq!(spec.name, "ml-CC-4100");
-    assert_eq!(spec.cost_filters()["TagKeyValue"], ["user:cost-center$CC-4100"]);
-    assert_eq!(spec.cost_filters()["Service"], [SAGEMAKER_SERVICE]);
-    assert_eq!(spec.notices.len(), 3);
-    assert!(plan.describe().contains("+ create ml-CC-4200: 5000 USD MONTHLY on cost-center=CC-4200"));
-}
-
-#[test]
-fn the_enforcer_reads_the_scope_of_a_planned_budget_as_its_tag_value() {
-    let spec = &two_cost_centers()[0];
-    let filters = spec.cost_filters().into_iter().collect();
-    let scope = tagwarden::enforce::scope::scope_from_cost_filters(&filters).unwrap();
-    let tags = |v: &str| tagwarden::tagging::Tags::from([("cost-center".to_string(), v.to_string())]);
-    assert!(scope.matches(&tags("CC-4100")));
-    assert!(!scope.matches(&tags("CC-4200")));
-}
-
-#[test]
-fn budgets_already_as_the_catalog_says_are_unchanged() {
-    let specs = two_cost_centers();
-    let held: Vec<Held> = specs.iter().map(held_as).collect();
-    let plan = plan(&specs, &held, true);
-    assert!(plan.is_empty(), "{plan:?}");
-    assert_eq!(plan.unchanged, ["ml-CC-4100", "ml-CC-4200"]);
-    assert!(plan.describe().contains("no changes: 2 budget(s)"));
-}
-
-#[test]
-fn amount_thresholds_and_subscribers_that_differ_are_updated() {
-    let specs = two_cost_centers();
-    let mut held = held_as(&specs[0]);
-    held.amount = Some(4000.0);
-    held.notices.remove(0); // ACTUAL 80 missing
-    held.notices.push(HeldNotice {
-        notice: Notice { kind: Kind::Actual, threshold: 90.0 },
-        percentage: true,
-        topics: vec![TOPIC.into()],
-    });
-    held.notices[0].topics = vec!["arn:aws:sns:us-east-1:123456789012:old".into()];
-    let plan = plan(&specs[..1], &[held], false);
-    let Change::Update(u) = &plan.changes[0] else { panic!("update: {plan:?}") };
-    assert_eq!(u.budget, ["amount 4000 USD -> 5000 USD"]);
-    assert_eq!(u.add, [Notice { kind: Kind::Actual, threshold: 80.0 }]);
-    assert_eq!(u.remove, [Notice { kind: Kind::Actual, threshold: 90.0 }]);
-    assert_eq!(
-        u.resubscribe,
-        [(Notice { kind: Kind::Actual, threshold: 100.0 }, vec!["arn:aws:sns:us-east-1:123456789012:old".to_string()])]
-    );
-    assert!(!u.adopt);
-}
-
-#[test]
-fn an_equal_amount_written_differently_is_no_change() {
-    let specs = two_cost_centers();
-    let mut held = held_as(&specs[0]);
-    held.amount = Some(5000.001);
-    assert!(plan(&specs[..1], &[held], false).is_empty());
-}
-
-#[test]
-fn a_hand_made_budget_of_a_catalog_name_is_adopted_by_tagging_it() {
-    let specs = two_cost_centers();
-    let mut held = held_as(&specs[0]);
-    held.managed = Some(false);
-    let plan = plan(&specs[..1], &[held], false);
-    let Change::Update(u) = &plan.changes[0] else { panic!("update") };
-    assert!(u.adopt && u.budget.is_empty() && u.add.is_empty());
-    assert!(plan.describe().contains("mark tagwarden:managed=true"));
-}
-
-#[test]
-fn only_managed_budgets_outside_the_catalog_are_deleted_and_only_with_prune() {
-    let specs = two_cost_centers();
-    let mut gone = held_as(&specs[1]);
-    gone.name = "ml-CC-9999".into();
-    let mut by_hand = held_as(&specs[1]);
-    by_hand.name = "finance-total".into();
-    by_hand.managed = Some(false);
-    let mut unread = by_hand.clone();
-    unread.name = "ops".into();
-    unread.managed = None;
-    let held = vec![held_as(&specs[0]), held_as(&specs[1]), gone, by_hand, unread];
-    let kept = plan(&specs, &held, false);
-    assert!(kept.is_empty());
-    assert_eq!(kept.kept, ["ml-CC-9999"]);
-    assert!(kept.describe().contains("keep ml-CC-9999: managed, not in the catalog (--prune deletes it)"));
-    let pruned = plan(&specs, &held, true);
-    assert_eq!(pruned.changes, [Change::Delete { name: "ml-CC-9999".into() }]);
-}
-
-#[test]
-fn two_entries_making_one_budget_name_or_no_topic_are_errors() {
-    let catalog = catalog(
-        "      - {key: cost-center, values: [A], amount: 1, name: 'b-{value}'}\n      - {key: cost-center, values_matching: '*', amount: 1, name: 'b-{value}x'}\n",
-    );
-    let values = |e: &CatalogEntry| match &e.select {
-        tagwarden::policy::Selection::Values(_) => vec!["Ax".to_string()],
-        _ => vec!["A".to_string()],
+fn status_shows_sagemaker_budgets_with_their_step_and_last_enforcement() {
+    let policy = Policy::example().unwrap().budgets;
+    let budgets = [
+        budget("ml-a", "1000", "1050", false),
+        budget("team-x", "100", "10", true),
+        budget("finance", "100", "10", false),
+    ];
+    let entry = Entry {
+        at: "2026-11-25T09:02:11.208Z".into(),
+        budget: "ml-a".into(),
+        period: None,
+        trigger: "m-1".into(),
+        step: Some(100.0),
+        action: "stop-notebooks".into(),
+        resource: "arn:aws:sagemaker:us-east-1:1:notebook-instance/nb".into(),
+        result: "done".into(),
+        before: None,
+        dry_run: false,
+        place: Place::of_arn("arn:aws:sagemaker:us-east-1:1:notebook-instance/nb"),
     };
-    let err = desired(&catalog, &values, Some(TOPIC)).unwrap_err();
-    assert_eq!(
-        err,
-        CatalogError::Duplicate { name: "b-Ax".into(), first: "b-{value}".into(), second: "b-{value}x".into() }
-    );
-    assert_eq!(desired(&catalog, &values, None).unwrap_err(), CatalogError::NoTopic);
-}
-
-mod status_rows {
-    use std::collections::BTreeMap;
-
-    use aws_sdk_budgets::types::{Budget, BudgetType, CalculatedSpend, Spend, TimeUnit};
-    use tagwarden::Policy;
-    use tagwarden::enforce::ledger::{Entry, Place};
-
-    use crate::budgets::status::{html, rows, table};
-
-    #[allow(deprecated)]
-    fn budget(name: &str, limit: &str, actual: &str, service: bool) -> Budget {
-        let usd = |a: &str| Spend::builder().amount(a).unit("USD").build().unwrap();
-        let mut b = Budget::builder()
-            .budget_name(name)
-            .budget_type(BudgetType::Cost)
-            .time_unit(TimeUnit::Monthly)
-            .budget_limit(usd(limit))
-            .calculated_spend(
-                CalculatedSpend::builder().actual_spend(usd(actual)).forecasted_spend(usd("1300")).build(),
-            );
-        if service {
-            b = b.cost_filters("Service", vec!["Amazon SageMaker".into()]);
-        }
-        b.build().unwrap()
-    }
-
-    #[test]
-    fn status_shows_sagemaker_budgets_with_their_step_and_last_enforcement() {
-        let policy = Policy::example().unwrap().budgets;
-        let budgets = [
-            budget("ml-a", "1000", "1050", false),
-            budget("team-x", "100", "10", true),
-            budget("finance", "100", "10", false),
-        ];
-        let entry = Entry {
-            at: "2026-11-25T09:02:11.208Z".into(),
-            budget: "ml-a".into(),
-            period: None,
-            trigger: "m-1".into(),
-            step: Some(100.0),
-            action: "stop-notebooks".into(),
-            resource: "arn:aws:sagemaker:us-east-1:1:notebook-instance/nb".into(),
-            result: "done".into(),
-            before: None,
-            dry_run: false,
-            place: Place::of_arn("arn:aws:sagemaker:us-east-1:1:notebook-instance/nb"),
-        };
-        let skipped = Entry {
-            at: "2026-11-25T09:02:11.100Z".into(),
-            result: "already-stopped".into(),
-            resource: "arn:aws:sagemaker:us-east-1:1:notebook-instance/old".into(),
-            ..entry.clone()
-        };
-        let earlier = Entry { at: "2026-11-24T08:00:00.000Z".into(), trigger: "m-0".into(), ..entry.clone() };
-        let last = BTreeMap::from([("ml-a".to_string(), vec![earlier, skipped, entry])]);
-        let rows = rows(&budgets, &policy, &last);
-        let names: Vec<&str> = rows.iter().map(|r| r.budget.as_str()).collect();
-        assert_eq!(names, ["ml-a", "team-x"], "finance is neither SageMaker-filtered nor under a rule");
-        assert_eq!((rows[0].percent, rows[0].step, rows[0].rule.as_deref()), (105.0, Some(100.0), Some("ml-*")));
-        assert_eq!(rows[1].step, None);
-        let text = table(&rows);
-        let summed = "2026-11-25T09:02:11.208Z step 100%: 1 of 2 done (stop-notebooks)";
-        assert!(text.contains("100% (ml-*)") && text.contains(summed), "the latest run, summed up: {text}");
-        assert!(text.contains("no rule"), "{text}");
-        let page = html(&rows, "2026-11-25");
-        assert!(
-            page.starts_with("<!doctype html>") && page.contains("class=\"bar over\"") && !page.contains("<script")
-        );
-    }
+    let skipped = Entry {
+        at: "2026-11-25T09:02:11.100Z".into(),
+        result: "already-stopped".into(),
+        resource: "arn:aws:sagemaker:us-east-1:1:notebook-instance/old".into(),
+        ..entry.clone()
+    };
+    let earlier = Entry { at: "2026-11-24T08:00:00.000Z".into(), trigger: "m-0".into(), ..entry.clone() };
+    let last = BTreeMap::from([("ml-a".to_string(), vec![earlier, skipped, entry])]);
+    let rows = rows(&budgets, &policy, &last);
+    let names: Vec<&str> = rows.iter().map(|r| r.budget.as_str()).collect();
+    assert_eq!(names, ["ml-a", "team-x"], "finance is neither SageMaker-filtered nor under a rule");
+    assert_eq!((rows[0].percent, rows[0].step, rows[0].rule.as_deref()), (105.0, Some(100.0), Some("ml-*")));
+    assert_eq!(rows[1].step, None);
+    let text = table(&rows);
+    let summed = "2026-11-25T09:02:11.208Z step 100%: 1 of 2 done (stop-notebooks)";
+    assert!(text.contains("100% (ml-*)") && text.contains(summed), "the latest run, summed up: {text}");
+    assert!(text.contains("no rule"), "{text}");
+    let page = html(&rows, "2026-11-25");
+    assert!(page.starts_with("<!doctype html>") && page.contains("class=\"bar over\"") && !page.contains("<script"));
 }

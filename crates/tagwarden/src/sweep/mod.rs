@@ -161,7 +161,8 @@ impl TypeSummary {
         self.scanned += 1;
         match outcome {
             Outcome::Tagged(_) | Outcome::Restored(_) => self.tagged += 1,
-            Outcome::Unchanged(_) => self.unchanged += 1,
+            // NOTE: the sweep tags resources; a profile's budgets are kept only on its events.
+            Outcome::Unchanged(_) | Outcome::ProfileBudgets(_) => self.unchanged += 1,
             Outcome::Skipped(_) => self.skipped += 1,
             Outcome::Failed { .. } => self.failed += 1,
         }

@@ -9,6 +9,7 @@ mod calls;
 mod evidence;
 pub mod org;
 pub mod plan;
+pub mod profiles;
 pub mod reserved;
 mod sources;
 pub mod tamper;
@@ -40,6 +41,8 @@ pub enum Outcome {
     Unchanged(Report),
     /// The event is not for the auto-tagger, or the resource cannot be tagged.
     Skipped(Skip),
+    /// A Studio user profile was deleted: its budgets as the catalog's `per: user-profile` entries name them.
+    ProfileBudgets(profiles::ProfileBudgetsReport),
     /// A failure that retrying will not fix (e.g. missing permission, tag rejected by SageMaker).
     Failed {
         /// What failed.
@@ -79,13 +82,14 @@ impl Outcome {
         Self::Skipped(Skip::new(reason, event_name, resource_arn))
     }
 
-    /// `tagged`, `restored`, `unchanged`, `skipped` or `failed`.
+    /// `tagged`, `restored`, `unchanged`, `skipped`, `profile-budgets` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Tagged(_) => "tagged",
             Self::Restored(_) => "restored",
             Self::Unchanged(_) => "unchanged",
             Self::Skipped(_) => "skipped",
+            Self::ProfileBudgets(_) => "profile-budgets",
             Self::Failed { .. } => "failed",
         }
     }
@@ -126,6 +130,9 @@ pub struct Report {
     /// `cluster/<id>`, MLflow and partner apps' `app-…`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
+    /// A new user profile's budgets (the catalog's `per: user-profile` entries) and what was done to each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<crate::budgets::profile::ProfileBudget>,
 }
 
 /// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.

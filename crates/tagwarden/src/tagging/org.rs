@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tracing::warn;
 
+use super::profiles::ProfileDeletion;
 use super::tamper::TagChange;
 use super::{AutoTagger, CreateCall, Outcome, RetryableError, TaggerSettings};
 use crate::notice::{Notice, Severity};
@@ -111,7 +112,10 @@ impl OrgTagger {
             taggers.remove(&evict);
         }
         let policy = Arc::new(self.policy.for_account(account, ous));
-        let tagger = Arc::new(AutoTagger::new(self.pool.clients(account, region), policy, &self.settings));
+        // NOTE: a member account's tagger keeps no profile budgets: the budgets are the central account's.
+        let tagger = Arc::new(
+            AutoTagger::new(self.pool.clients(account, region), policy, &self.settings).with_profile_budgets(false),
+        );
         taggers.insert(key, tagger.clone());
         tagger
     }
@@ -151,10 +155,12 @@ impl OrgTagger {
     }
 }
 
-/// The resource an event is about: the created resource, or the one whose tags changed.
+/// The resource an event is about: the created resource, the one whose tags changed, or a deleted profile.
 pub fn resource_arn(event: &Value) -> Option<SageMakerArn> {
     if TagChange::is_tag_change(event) {
         TagChange::from_event(event).ok().map(|change| change.arn)
+    } else if ProfileDeletion::is_profile_deletion(event) {
+        ProfileDeletion::from_event(event).ok().map(|deletion| deletion.arn)
     } else {
         CreateCall::from_event(event).ok().map(|call| call.arn)
     }

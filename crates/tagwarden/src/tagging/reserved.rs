@@ -104,6 +104,7 @@ impl AutoTagger {
             )],
             changed_by: Some(writer),
             resource_name: None,
+            budgets: Vec::new(),
         };
         self.notify_reserved(&mut report, &remove, write.event_id).await?;
         Ok(Some(report))

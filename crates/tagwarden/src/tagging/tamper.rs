@@ -298,6 +298,7 @@ impl AutoTagger {
             warnings: Vec::new(),
             changed_by: None,
             resource_name: None,
+            budgets: Vec::new(),
         };
         if !unrecorded.is_empty() {
             match with_warning(self.tag_keys_of(subject, &unrecorded).await?, NO_RECORD_WARNING) {

@@ -15,6 +15,7 @@ pub(super) use super::calls::user_tags;
 pub use super::calls::{add_tags, list_tags, role_tags};
 use super::plan::tuning_job_name;
 use super::plan::{SourceLayer, TagPlan, TagSources, Tags, plan_tags};
+use super::profiles::ProfileDeletion;
 use super::reserved::{self, ReservedWrite, reserved_writes};
 use super::tamper::{TagChange, identity_key, principal_key};
 use super::{CreateCall, Outcome, Provenance, Report, RetryableError, Subject, TagOptions, TaggerSettings};
@@ -44,6 +45,8 @@ pub struct AutoTagger {
     own_principal: tokio::sync::OnceCell<Option<String>>,
     /// The last known values of the tag sources ([`super::tamper`]), when a ledger is configured.
     pub(super) ledger: Option<crate::enforce::ledger::LedgerTable>,
+    /// Whether this tagger's account owns the profile budgets ([`super::profiles`]): not a member account's.
+    pub(super) profile_budgets: bool,
 }
 
 impl AutoTagger {
@@ -57,7 +60,14 @@ impl AutoTagger {
             trusted: settings.trusted_principals.iter().filter_map(|arn| principal_key(arn)).collect(),
             own_principal: tokio::sync::OnceCell::new(),
             ledger: settings.ledger.clone(),
+            profile_budgets: true,
         }
+    }
+
+    /// This tagger with profile budgets kept (`true`, the default) or not (a member account's tagger).
+    pub fn with_profile_budgets(mut self, keep: bool) -> Self {
+        self.profile_budgets = keep;
+        self
     }
 
     /// The policy in force.
@@ -68,7 +78,7 @@ impl AutoTagger {
     /// Handles one EventBridge event: the Lambda handler's whole body.
     ///
     /// A create call is tagged; an `AddTags`/`DeleteTags` call that changed a protected key is undone
-    /// ([`super::tamper`]). `Ok` for everything that retrying will not change (tagged, restored, unchanged,
+    /// ([`super::tamper`]); a user profile's creation and deletion keep its budgets ([`super::profiles`]). `Ok` for everything that retrying will not change (tagged, restored, unchanged,
     /// skipped, failed); `Err` only for throttling and outages, so that Lambda retries the event.
     pub async fn handle(&self, event: &Value) -> Result<Outcome, RetryableError> {
         let (result, arn) = if TagChange::is_tag_change(event) {
@@ -76,10 +86,21 @@ impl AutoTagger {
                 Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
                 Ok(change) => (self.guard(&change).await, change.arn.to_string()),
             }
+        } else if ProfileDeletion::is_profile_deletion(event) {
+            match ProfileDeletion::from_event(event) {
+                Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
+                Ok(deletion) => (self.profile_deleted(&deletion).await, deletion.arn.to_string()),
+            }
         } else {
             match CreateCall::from_event(event) {
                 Err(skip) => (Ok(Outcome::Skipped(skip)), String::new()),
-                Ok(call) => (self.tag_create(&call).await, call.arn_string()),
+                Ok(call) => {
+                    let tagged = match self.tag_create(&call).await {
+                        Ok(outcome) => self.profile_created(&call, outcome).await,
+                        Err(err) => Err(err),
+                    };
+                    (tagged, call.arn_string())
+                }
             }
         };
         let outcome = match result {
@@ -344,6 +365,7 @@ impl AutoTagger {
             warnings,
             changed_by: None,
             resource_name: None,
+            budgets: Vec::new(),
         };
         if !report.missing_required.is_empty() && options.notify && !options.dry_run {
             let mut carries = existing.clone();
@@ -570,6 +592,12 @@ fn log_outcome(outcome: &Outcome) {
             "handled"
         ),
         Outcome::Skipped(skip) => info!(outcome = "skipped", reason = %clip(&skip.reason), "handled"),
+        Outcome::ProfileBudgets(r) => info!(
+            outcome = "profile-budgets",
+            resource_arn = %clip(&r.resource_arn),
+            budgets = ?r.budgets,
+            "handled"
+        ),
         Outcome::Failed { reason, resource_arn } => {
             warn!(outcome = "failed", resource_arn = %clip(resource_arn), reason = %clip(reason), "handled")
         }
