@@ -209,6 +209,7 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
         dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy),
         autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy),
+        costexplorer: client!(aws_sdk_costexplorer, rules.iter().copied(), http, policy),
     };
     (clients, fault)
 }
