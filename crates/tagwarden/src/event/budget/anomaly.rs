@@ -376,7 +376,9 @@ mod tests {
             }]
         );
         assert!(anomaly.names_sagemaker());
-        assert!(anomaly.details_link.as_deref().unwrap().starts_with("https://console.aws.amazon.com/cost-management/"));
+        assert!(
+            anomaly.details_link.as_deref().unwrap().starts_with("https://console.aws.amazon.com/cost-management/")
+        );
         assert_eq!(anomaly.subscription_id.as_deref(), Some("874c100c-59a6-4abb-a10a-4682cc3f2d69"));
         assert_eq!(anomaly.subscription_name.as_deref(), Some("alertSubscription"));
         assert_eq!(anomaly.monitor_label(), "ml-team-spend");
