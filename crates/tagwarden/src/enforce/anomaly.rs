@@ -694,3 +694,98 @@ mod tests {
         assert!(unverified.subject.contains("UNVERIFIED cost anomaly in ml-team-spend"));
     }
 }
+
+#[cfg(test)]
+mod mocked {
+    use std::sync::Arc;
+
+    use aws_sdk_costexplorer::operation::get_anomalies::GetAnomaliesOutput;
+    use aws_sdk_sns::operation::publish::PublishOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::{Value, json};
+
+    use crate::aws::Clients;
+    use crate::enforce::{BudgetEnforcer, EnforcementOutcome};
+    use crate::policy::Policy;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts";
+    const POLICY: &str = "tags:\n  keys:\n    team: {}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:123456789012:tagwarden-enforcement\n";
+
+    fn alert() -> Value {
+        let message = json!({"anomalyId": "an-1", "monitorArn": "arn:aws:ce::123456789012:anomalymonitor/m-1",
+            "monitorName": "team-nlp", "anomalyStartDate": "2026-11-30", "impact": {"totalImpact": 500},
+            "rootCauses": [{"service": "Amazon SageMaker"}]});
+        json!({"Records": [{"EventSource": "aws:sns", "Sns": {"TopicArn": TOPIC, "Message": message.to_string()}}]})
+    }
+
+    fn error(code: &str) -> HttpResponse {
+        let body = json!({"__type": code, "Message": "from the mock"}).to_string();
+        HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body))
+    }
+
+    /// An enforcer whose only answering services are Cost Explorer and SNS: any other call panics.
+    fn enforcer(costexplorer: &[&Rule], sns: &[&Rule]) -> BudgetEnforcer {
+        let empty = std::iter::empty::<&Rule>;
+        let no_retry = |c: aws_sdk_costexplorer::config::Builder| {
+            c.retry_config(aws_sdk_costexplorer::config::retry::RetryConfig::disabled())
+        };
+        let clients = Clients {
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, empty()),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, empty()),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()),
+            costexplorer: mock_client!(
+                aws_sdk_costexplorer,
+                RuleMode::MatchAny,
+                costexplorer.iter().copied(),
+                no_retry
+            ),
+        };
+        BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
+    }
+
+    #[tokio::test]
+    async fn a_throttled_get_anomalies_makes_the_alert_retryable() {
+        let throttled =
+            mock!(aws_sdk_costexplorer::Client::get_anomalies).then_http_response(|| error("ThrottlingException"));
+        let err = enforcer(&[&throttled], &[]).handle(&alert(), false).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "Tagwarden.Retryable.Throttled");
+    }
+
+    #[tokio::test]
+    async fn a_refused_get_anomalies_is_unverified_with_one_notice_and_no_retry() {
+        let denied =
+            mock!(aws_sdk_costexplorer::Client::get_anomalies).then_http_response(|| error("AccessDeniedException"));
+        let notice =
+            mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().message_id("m").build());
+        let outcome = enforcer(&[&denied], &[&notice]).handle_lambda(&alert()).await.unwrap();
+        let EnforcementOutcome::UnverifiedAnomaly { reason, notified, .. } = &outcome else {
+            panic!("expected unverified, got {outcome:?}")
+        };
+        assert!(reason.contains("cannot read the anomaly's record") && *notified, "{reason}");
+        assert_eq!((denied.num_calls(), notice.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn every_page_is_read_before_an_anomaly_is_called_missing() {
+        let pages = mock!(aws_sdk_costexplorer::Client::get_anomalies)
+            .sequence()
+            .output(|| GetAnomaliesOutput::builder().set_anomalies(Some(vec![])).next_page_token("2").build().unwrap())
+            .output(|| GetAnomaliesOutput::builder().set_anomalies(Some(vec![])).build().unwrap())
+            .build();
+        let notice =
+            mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().message_id("m").build());
+        let outcome = enforcer(&[&pages], &[&notice]).handle(&alert(), false).await.unwrap();
+        assert_eq!(outcome.label(), "unverified", "{outcome:?}");
+        assert_eq!(pages.num_calls(), 2, "both pages were read before calling it unverified");
+    }
+}
