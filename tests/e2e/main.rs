@@ -3,6 +3,7 @@
 //! One test binary for the directory, so the AWS SDK is linked once; `cargo nextest` (what `make test`
 //! runs) still gives every test its own process and emulator.
 
+mod anomalies;
 mod audit;
 mod auto_tagger;
 mod budget_enforcer;

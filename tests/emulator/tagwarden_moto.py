@@ -100,6 +100,8 @@ from moto.sagemaker.exceptions import (
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
+from tagwarden_moto_anomalies import install as install_anomalies  # Cost Anomaly Detection: gap 17
+from tagwarden_moto_anomalies import seed_anomalies  # Cost Anomaly Detection: seeded anomalies
 from tagwarden_moto_budgets import install as install_budgets  # Budgets as code: gap 16
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
 from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
@@ -1112,6 +1114,7 @@ def install() -> None:
     if _installed:
         return
     install_cost_explorer()
+    install_anomalies()
     install_budgets()
     install_event_history()
     backend_methods: dict[str, Callable[..., Any]] = {
@@ -1458,6 +1461,13 @@ class TagwardenMiddleware:
                 status, body = "200 OK", {"forecasts": count}
             except (ValueError, KeyError, TypeError, ArithmeticError) as err:
                 status, body = "400 Bad Request", {"message": f"bad forecast seed: {err!r}"}
+        elif path == "/_tagwarden/ce-anomalies" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                count = seed_anomalies(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                status, body = "200 OK", {"anomalies": count}
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                status, body = "400 Bad Request", {"message": f"bad anomaly seed: {err}"}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

@@ -231,6 +231,13 @@ impl Emulator {
         self.request("POST", "/_tagwarden/ce-forecast", &body).map(drop)
     }
 
+    /// Seeds what `GetAnomalies` answers (emulator section 17): Cost Explorer's `Anomaly` shapes (`AnomalyId`,
+    /// `MonitorArn` of a monitor created before, `AnomalyScore`, `Impact`, dates, `RootCauses`).
+    pub fn seed_anomalies(&self, anomalies: &Value) -> Result<(), String> {
+        let body = serde_json::json!({ "anomalies": anomalies }).to_string();
+        self.request("POST", "/_tagwarden/ce-anomalies", &body).map(drop)
+    }
+
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 2xx answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;

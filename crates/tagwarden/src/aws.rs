@@ -32,6 +32,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Application Auto Scaling (the scalable targets of autoscaled endpoint variants).
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// Cost Explorer (the anomalies an alert names, and their monitors).
+    pub costexplorer: aws_sdk_costexplorer::Client,
 }
 
 impl Clients {
@@ -47,6 +49,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
+            costexplorer: aws_sdk_costexplorer::Client::new(config),
         }
     }
 

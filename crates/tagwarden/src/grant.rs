@@ -26,6 +26,8 @@ pub enum Scope {
     NotifyTopic,
     /// This account's budgets.
     Budgets,
+    /// This account's Cost Anomaly Detection monitors (`ce:GetAnomalies`, `ce:GetAnomalyMonitors`).
+    AnomalyMonitors,
     /// The policy's SSM parameter.
     PolicyParameter,
     /// The function's own member role (`AutoTaggerMemberRoleName`, `BudgetEnforcerMemberRoleName`) in the

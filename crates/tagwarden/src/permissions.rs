@@ -100,10 +100,13 @@ pub const ORGANIZATION: &[Permission] = &[
     ("organizations:ListParents", Scope::Any),
 ];
 
-/// What the budget-enforcer needs whatever the actions: the budget's filters, the tagging API and the
-/// enforcement ledger (the stack's DynamoDB table and its `by-resource` index).
+/// What the budget-enforcer needs whatever the actions: the budget's filters, a cost anomaly's record and
+/// its monitor (`enforce/anomaly.rs`), the tagging API and the enforcement ledger (the stack's DynamoDB
+/// table and its `by-resource` index).
 pub const ENFORCER_BASE: &[Permission] = &[
     ("budgets:ViewBudget", Scope::Budgets),
+    ("ce:GetAnomalies", Scope::AnomalyMonitors),
+    ("ce:GetAnomalyMonitors", Scope::AnomalyMonitors),
     ("tag:GetResources", Scope::Any),
     ("dynamodb:GetItem", Scope::Ledger),
     ("dynamodb:PutItem", Scope::Ledger),
@@ -150,6 +153,7 @@ pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::PolicyParameter,
     Scope::NotifyTopic,
     Scope::Budgets,
+    Scope::AnomalyMonitors,
     Scope::MemberRoles,
     Scope::MemberExternalId,
     Scope::Ledger,
@@ -193,6 +197,7 @@ impl Scope {
             Self::DenyInstanceTypesAttachment => "DenyInstanceTypesPolicyAttachment",
             Self::NotifyTopic => "NotifyTopic",
             Self::Budgets => "Budgets",
+            Self::AnomalyMonitors => "AnomalyMonitors",
             Self::PolicyParameter => "PolicyParameter",
             Self::MemberRoles => "MemberRoles",
             Self::MemberExternalId => "MemberExternalId",

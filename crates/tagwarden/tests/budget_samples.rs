@@ -34,6 +34,8 @@ enum Expected {
     Tick,
     /// approve this plan
     Approve(&'static str),
+    /// a cost anomaly: its id's start, monitor name, total impact, whether a root cause is SageMaker
+    Anomaly(&'static str, &'static str, f64, bool),
     /// a fragment of the error message
     Error(&'static str),
 }
@@ -56,6 +58,8 @@ fn expected(file: &str) -> Expected {
         "restore-command.json" => Restore(Some("ml-marketing")),
         "tick-command.json" => Tick,
         "approve-command.json" => Approve("p-3f9c2a7d41e0b865"),
+        "anomaly-sagemaker-tag.json" => Anomaly("5b3e9c7a-", "team-nlp", 592.9, true),
+        "anomaly-other-service.json" => Anomaly("e4d3c2b1-", "aws-services", 151.0, false),
         "not-a-budget-alert.json" => Error("not an AWS Budgets alert: the message is JSON"),
         other => panic!("new sample {other}: add its expected parse here and to the README"),
     }
@@ -78,6 +82,12 @@ fn every_budget_enforcer_sample_parses_as_documented() {
             }
             (Expected::Restore(budget), Ok(BudgetEvent::Restore { budget: got })) => {
                 assert_eq!(got.as_deref(), budget, "{file}");
+            }
+            (Expected::Anomaly(id, monitor, impact, sagemaker), Ok(BudgetEvent::Anomaly(a))) => {
+                assert!(a.anomaly_id.starts_with(id), "{file}");
+                assert_eq!(a.monitor_name.as_deref(), Some(monitor), "{file}");
+                assert_eq!((a.impact.total_impact, a.names_sagemaker()), (impact, sagemaker), "{file}");
+                assert!(a.account_id.is_some() && a.topic_arn.is_some() && a.details_link.is_some(), "{file}");
             }
             (Expected::Tick, Ok(BudgetEvent::Tick)) => {}
             (Expected::Approve(plan), Ok(BudgetEvent::Approve { plan: got })) => assert_eq!(got, plan, "{file}"),

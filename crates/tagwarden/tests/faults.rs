@@ -209,6 +209,7 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
         dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy),
         autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy),
+        costexplorer: client!(aws_sdk_costexplorer, rules.iter().copied(), http, policy),
     };
     (clients, fault)
 }
@@ -392,6 +393,44 @@ fn enforcer_world() -> World {
                     .build()
                     .unwrap();
                 aws_sdk_budgets::operation::describe_budget::DescribeBudgetOutput::builder().budget(budget).build()
+            }),
+        ),
+        (
+            "GetAnomalies",
+            // NOTE: AWS's record of the anomaly sample: a SageMaker spike on the `cost-center=CC-1` monitor.
+            mock!(aws_sdk_costexplorer::Client::get_anomalies).then_output(|| {
+                use aws_sdk_costexplorer::types::{Anomaly, AnomalyScore, Impact, RootCause};
+                let anomaly = Anomaly::builder()
+                    .anomaly_id("5b3e9c7a-1f2d-4a6b-8e0c-9d4f7a2b6c13")
+                    .monitor_arn(ANOMALY_MONITOR)
+                    .dimension_value("CC-1")
+                    .anomaly_score(AnomalyScore::builder().max_score(0.9).current_score(0.9).build())
+                    .impact(Impact::builder().max_impact(300.0).total_impact(592.9).build())
+                    .root_causes(RootCause::builder().service("Amazon SageMaker").build())
+                    .build()
+                    .unwrap();
+                aws_sdk_costexplorer::operation::get_anomalies::GetAnomaliesOutput::builder()
+                    .anomalies(anomaly)
+                    .build()
+                    .unwrap()
+            }),
+        ),
+        (
+            "GetAnomalyMonitors",
+            mock!(aws_sdk_costexplorer::Client::get_anomaly_monitors).then_output(|| {
+                use aws_sdk_costexplorer::types::{AnomalyMonitor, Expression, MonitorType, TagValues};
+                let tags = TagValues::builder().key("cost-center").values("CC-1").build();
+                let monitor = AnomalyMonitor::builder()
+                    .monitor_arn(ANOMALY_MONITOR)
+                    .monitor_name("team-nlp")
+                    .monitor_type(MonitorType::Custom)
+                    .monitor_specification(Expression::builder().tags(tags).build())
+                    .build()
+                    .unwrap();
+                aws_sdk_costexplorer::operation::get_anomaly_monitors::GetAnomalyMonitorsOutput::builder()
+                    .anomaly_monitors(monitor)
+                    .build()
+                    .unwrap()
             }),
         ),
         (
@@ -1142,13 +1181,26 @@ fn sample(function: &str, file: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The anomaly sample's monitor (`events/budget-enforcer/anomaly-sagemaker-tag.json`).
+const ANOMALY_MONITOR: &str = "arn:aws:ce::123456789012:anomalymonitor/7d0e4b2a-3c1f-4e8a-9b6d-2f5a8c1e0d41";
+
 /// An enforcer scenario: a name, the event, the policy.
 fn enforcer_scenarios() -> Vec<(&'static str, Value, Policy)> {
     let alert = sample("budget-enforcer", "actual-125-percent.json");
+    let anomaly = enforcer_policy("{min_instances: 0}").budgets;
+    let yaml = format!(
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: {}\n  anomalies:\n    - {{monitor: team-*, actions: [notify, stop-notebooks]}}\n",
+        anomaly.notify_topic_arn.unwrap_or_default()
+    );
     vec![
         ("alert, scale endpoints", alert.clone(), enforcer_policy("{min_instances: 0}")),
         ("alert, delete endpoints", alert, enforcer_policy("{delete: true}")),
         ("restore", sample("budget-enforcer", "restore-command.json"), enforcer_policy("{min_instances: 0}")),
+        (
+            "cost anomaly, stop notebooks",
+            sample("budget-enforcer", "anomaly-sagemaker-tag.json"),
+            Policy::from_yaml(&yaml, "faults").unwrap(),
+        ),
     ]
 }
 

@@ -182,6 +182,9 @@ proptest! {
                 prop_assert!(alert.budgeted_amount > 0.0 && alert.percent_of_budget.is_finite());
             }
             Ok(BudgetEvent::Restore { budget }) => prop_assert!(budget.is_none_or(|b| !b.trim().is_empty())),
+            Ok(BudgetEvent::Anomaly(anomaly)) => {
+                prop_assert!(!anomaly.anomaly_id.is_empty() && anomaly.impact.total_impact.is_finite());
+            }
             Ok(BudgetEvent::Tick) => {}
             Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
             Err(err) => prop_assert!(!err.to_string().is_empty()),

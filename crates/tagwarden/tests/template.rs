@@ -23,6 +23,7 @@ const SCOPES: &[Scope] = &[
     Scope::DenyInstanceTypesAttachment,
     Scope::NotifyTopic,
     Scope::Budgets,
+    Scope::AnomalyMonitors,
     Scope::PolicyParameter,
     Scope::MemberRoles,
     Scope::MemberExternalId,

@@ -366,6 +366,8 @@ export class TagwardenStack extends Stack {
             return statement([notificationTopic.topicArn]);
           case 'Budgets':
             return statement([`arn:${partition}:budgets::${account}:budget/*`]);
+          case 'AnomalyMonitors':
+            return statement([`arn:${partition}:ce::${account}:anomalymonitor/*`]);
           case 'PolicyParameter':
             return statement([
               `arn:${partition}:ssm:${region}:${account}:parameter${policyParameterName.valueAsString}`,

@@ -140,8 +140,8 @@ impl BudgetEnforcer {
         Ok(enforcer.with_alert_topics(config.required_alert_topics()?))
     }
 
-    /// Handles one event (SNS budget alert, or a `restore`, `tick` or `approve` command); `force_dry_run`
-    /// changes nothing.
+    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick` or `approve` command);
+    /// `force_dry_run` changes nothing.
     ///
     /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
     /// any other is bad input, refused before any AWS call. Commands arrive directly.
@@ -152,7 +152,7 @@ impl BudgetEnforcer {
     /// back, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
         let BudgetEnvelope { event: parsed, sns } = parse_budget_envelope(event)?;
-        if let (Some(allowed), BudgetEvent::Alert(_)) = (&self.alert_topics, &parsed) {
+        if let (Some(allowed), BudgetEvent::Alert(_) | BudgetEvent::Anomaly(_)) = (&self.alert_topics, &parsed) {
             check_alert_topic(sns.as_ref(), allowed)?;
         }
         let message_id = sns.as_ref().and_then(|s| s.message_id.as_deref()).filter(|_| !force_dry_run);
@@ -163,9 +163,14 @@ impl BudgetEnforcer {
             info!(outcome = "skipped", reason = %reason, "handled");
             return Ok(EnforcementOutcome::Skipped { reason, alert: None });
         }
-        let claimed = match (&self.ledger, message_id, &parsed) {
-            (Some(ledger), Some(id), BudgetEvent::Alert(alert)) => {
-                match ledger.claim(id, &alert.budget_name, ledger::now()).await.map_err(ledger_error)? {
+        let claim_name = match &parsed {
+            BudgetEvent::Alert(alert) => Some(alert.budget_name.clone()),
+            BudgetEvent::Anomaly(anomaly) => Some(super::anomaly::ledger_name(anomaly)),
+            _ => None,
+        };
+        let claimed = match (&self.ledger, message_id, claim_name) {
+            (Some(ledger), Some(id), Some(name)) => {
+                match ledger.claim(id, &name, ledger::now()).await.map_err(ledger_error)? {
                     Claim::Claimed => Some((ledger, id)),
                     Claim::Done { at, outcome } => {
                         let reason = format!("SNS message {} was already handled at {at} ({outcome})", clip(id));
@@ -184,6 +189,7 @@ impl BudgetEnforcer {
         };
         let outcome = match parsed {
             BudgetEvent::Alert(alert) => self.enforce(alert, message_id, force_dry_run).await,
+            BudgetEvent::Anomaly(anomaly) => self.enforce_anomaly(*anomaly, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
             BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
@@ -340,6 +346,7 @@ impl BudgetEnforcer {
             period: Some(period),
             results: tally.results,
             notified: false,
+            anomaly: None,
         };
         if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
             report.notified =

@@ -68,6 +68,7 @@
 //! action's calls within its declared permissions).
 
 mod actor;
+pub mod anomaly;
 pub mod apply;
 mod clusters;
 mod endpoints;
@@ -253,6 +254,21 @@ pub enum EnforcementOutcome {
         /// Whether the notice was published.
         notified: bool,
     },
+    /// A cost anomaly AWS's record does not confirm (no such anomaly in its monitor's record, another
+    /// monitor's, or a recorded impact below the rule's minimums): nothing was done, one notice was sent.
+    #[serde(rename = "unverified")]
+    UnverifiedAnomaly {
+        /// Why, naming the anomaly and its monitor.
+        reason: String,
+        /// The alert as it claimed the anomaly.
+        anomaly: Box<crate::event::budget::AnomalyAlert>,
+        /// The impact the alert claims, USD.
+        claimed_impact: f64,
+        /// The impact AWS's record gives, USD; `None` when no record was found.
+        recorded_impact: Option<f64>,
+        /// Whether the notice was published.
+        notified: bool,
+    },
     /// Reversible actions undone.
     Restored(RestoreReport),
     /// The input was not a budget alert or command (Lambda only: not retried).
@@ -277,7 +293,7 @@ impl EnforcementOutcome {
             Self::DryRun(_) => "dry-run",
             Self::Pending(_) => "pending",
             Self::Skipped { .. } => "skipped",
-            Self::Unverified { .. } => "unverified",
+            Self::Unverified { .. } | Self::UnverifiedAnomaly { .. } => "unverified",
             Self::Restored(_) => "restored",
             Self::Rejected { .. } => "rejected",
             Self::Failed { .. } => "failed",
@@ -303,6 +319,9 @@ pub struct EnforcementReport {
     pub results: Vec<ActionResult>,
     /// Whether the summary was published.
     pub notified: bool,
+    /// For a cost anomaly: what AWS's record says of it (the figures acted on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<Box<anomaly::VerifiedAnomaly>>,
 }
 
 /// A plan made instead of acting: its id, how it waits, and what it would do.

@@ -214,6 +214,7 @@ mod mock_tests {
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
             autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, empty()),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
     }

@@ -11,8 +11,8 @@ pub mod budget;
 pub mod cloudtrail;
 
 pub use budget::{
-    AlertError, AlertType, BudgetAlert, BudgetEnvelope, BudgetEvent, BudgetPeriod, SnsDelivery, Threshold,
-    ThresholdKind, parse_alert_message, parse_budget_envelope, parse_budget_event,
+    AlertError, AlertType, AnomalyAlert, BudgetAlert, BudgetEnvelope, BudgetEvent, BudgetPeriod, SnsDelivery,
+    Threshold, ThresholdKind, parse_alert_message, parse_budget_envelope, parse_budget_event,
 };
 pub use cloudtrail::{ApiCall, CloudTrailEvent, SessionContext, SessionIssuer, UserIdentity};
 

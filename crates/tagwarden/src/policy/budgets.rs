@@ -67,6 +67,9 @@ pub struct BudgetPolicy {
     /// The budgets Tagwarden keeps in AWS Budgets (`tagwarden budgets plan | apply`).
     #[serde(default, deserialize_with = "super::catalog::catalog")]
     pub catalog: super::catalog::Catalog,
+    /// What verified Cost Anomaly Detection alerts do (`None`: the section is absent, every monitor notifies).
+    #[serde(default)]
+    pub anomalies: Option<Vec<super::anomalies::AnomalyRule>>,
 }
 
 impl Default for BudgetPolicy {
@@ -84,11 +87,17 @@ impl Default for BudgetPolicy {
             max_resources_per_action: default_cap(),
             dry_run: false,
             catalog: super::catalog::Catalog::default(),
+            anomalies: None,
         }
     }
 }
 
 impl BudgetPolicy {
+    /// The anomaly rule for a monitor ([`super::anomalies::rule_for`]): notify-only without an `anomalies` section.
+    pub fn anomaly_rule(&self, monitor_arn: &str, monitor_name: Option<&str>) -> Option<super::anomalies::AnomalyRule> {
+        super::anomalies::rule_for(self.anomalies.as_deref(), monitor_arn, monitor_name)
+    }
+
     /// The first rule whose `budget` pattern matches the budget's name.
     pub fn rule_for(&self, budget_name: &str) -> Option<&BudgetRule> {
         self.rules.iter().find(|r| glob_match(&r.budget, budget_name))
@@ -115,6 +124,15 @@ impl BudgetPolicy {
         }
         if uses(Action::DenyInstanceTypes) && self.deny_instance_types_policy_arn.is_none() {
             return Err("budgets: rules use deny-instance-types but deny_instance_types_policy_arn is not set".into());
+        }
+        let anomalies_use = |action: Action| self.anomalies.iter().flatten().any(|r| r.actions.contains(&action));
+        if anomalies_use(Action::DenyIam) && self.deny_policy_arn.is_none() {
+            return Err("budgets: anomalies use deny-iam but deny_policy_arn is not set".into());
+        }
+        if anomalies_use(Action::DenyInstanceTypes) && self.deny_instance_types_policy_arn.is_none() {
+            return Err(
+                "budgets: anomalies use deny-instance-types but deny_instance_types_policy_arn is not set".into()
+            );
         }
         Ok(self)
     }

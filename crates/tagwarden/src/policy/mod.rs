@@ -15,12 +15,14 @@ use crate::identity::SessionPatterns;
 use crate::tag_rules::{key_problem, value_problem};
 
 pub mod admins;
+pub mod anomalies;
 mod budgets;
 pub mod catalog;
 pub mod exemptions;
 pub mod overrides;
 
 pub use admins::Admins;
+pub use anomalies::{AnomalyRule, AnomalyScope};
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };

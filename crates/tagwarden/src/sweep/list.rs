@@ -626,6 +626,7 @@ mod tests {
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()),
             autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, none()),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, none()),
         })
     }
 

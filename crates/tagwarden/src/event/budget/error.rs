@@ -18,6 +18,9 @@ pub enum AlertError {
         /// The SNS subject, which usually says what the message is.
         subject: Option<String>,
     },
+    /// The SNS message is a Cost Anomaly Detection alert (JSON with `anomalyId`) that cannot be read.
+    #[error("not a readable cost anomaly alert: {0}")]
+    BadAnomaly(String),
     /// A required line is absent.
     #[error("missing '{0}:' line")]
     MissingLine(&'static str),

@@ -1,17 +1,20 @@
-//! What the budget-enforcer receives: an AWS Budgets alert delivered by SNS, or a `restore` command.
+//! What the budget-enforcer receives: an AWS Budgets alert or a Cost Anomaly Detection alert delivered by
+//! SNS, or a `restore` command.
 //!
 //! In: the SNS Lambda event (`{"Records":[{"EventSource":"aws:sns","Sns":{"Subject","Message","TopicArn"}}]}`)
-//! whose `Message` is plain text — a prose paragraph, then `Key: Value` lines — or the JSON command
+//! whose `Message` is plain text — a prose paragraph, then `Key: Value` lines — or an anomaly's JSON
+//! (an object with `anomalyId`), or the JSON command
 //! `{"tagwarden": "restore", "budget": "ml-marketing"}` (no `budget` = all budgets).
 //! Out: a [`BudgetEvent`] (with its [`SnsDelivery`], through [`parse_budget_envelope`]), or an [`AlertError`]
 //! saying exactly what was wrong. Pure, no I/O.
 //!
 //! One module per layer: `sns` (the envelope, through `aws_lambda_events`), `message` (the alert's text),
 //! `amount` (amounts and thresholds, read strictly: `1.234,56` is refused rather than guessed), `command`
-//! (`restore`), `alert` (what comes out), `error` (why not).
+//! (`restore`), `alert` (what comes out), `anomaly` (a cost anomaly's JSON), `error` (why not).
 
 mod alert;
 mod amount;
+mod anomaly;
 mod command;
 mod error;
 #[cfg(test)]
@@ -22,6 +25,7 @@ mod sns;
 use serde_json::{Map, Value};
 
 pub use alert::{AlertType, BudgetAlert, BudgetPeriod, Threshold, ThresholdKind};
+pub use anomaly::{AnomalyAlert, AnomalyImpact, RootCause, is_monitor_arn, is_sagemaker_service, parse_anomaly};
 pub use error::AlertError;
 pub use message::parse_alert_message;
 pub use sns::{SnsDelivery, check_alert_topic};
@@ -33,6 +37,8 @@ pub(crate) use super::clip;
 pub enum BudgetEvent {
     /// A budget crossed a threshold.
     Alert(BudgetAlert),
+    /// Cost Anomaly Detection flagged a spike (boxed: it is the largest variant).
+    Anomaly(Box<AnomalyAlert>),
     /// Undo what the ledger holds for one budget, or for all budgets when `budget` is `None`.
     Restore {
         /// The budget name.
@@ -56,7 +62,7 @@ pub struct BudgetEnvelope {
     pub sns: Option<SnsDelivery>,
 }
 
-/// Parses a Lambda event: SNS budget alert or a `{"tagwarden": "restore"}` command.
+/// Parses a Lambda event: SNS budget or anomaly alert, or a `{"tagwarden": "restore"}` command.
 pub fn parse_budget_event(event: &Value) -> Result<BudgetEvent, AlertError> {
     parse_budget_envelope(event).map(|envelope| envelope.event)
 }
@@ -72,6 +78,16 @@ pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError
     }
     let record = sns::read_record(event, object)?;
     let delivery = record.delivery;
+    if let Ok(json) = serde_json::from_str::<Value>(record.message.trim())
+        && anomaly::is_anomaly(&json)
+    {
+        let mut anomaly = parse_anomaly(&json)?;
+        if anomaly.account_id.is_none() {
+            anomaly.account_id = delivery.topic_arn.as_deref().and_then(arn_account).map(String::from);
+        }
+        anomaly.topic_arn = delivery.topic_arn.clone();
+        return Ok(BudgetEnvelope { event: BudgetEvent::Anomaly(Box::new(anomaly)), sns: Some(delivery) });
+    }
     let mut alert = parse_alert_message(delivery.subject.as_deref(), &record.message)?;
     if alert.account_id.is_none() {
         alert.account_id = delivery.topic_arn.as_deref().and_then(arn_account).map(String::from);

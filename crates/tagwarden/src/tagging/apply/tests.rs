@@ -73,6 +73,7 @@ fn tagger(sagemaker: &[&Rule], iam: &[&Rule], sns: &[&Rule]) -> AutoTagger {
         ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
         dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
         autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+        costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
     };
     let policy = Arc::new(Policy::example().unwrap());
     AutoTagger::new(clients, policy, &TaggerSettings::default())
