@@ -9,6 +9,7 @@ use super::report::Tally;
 use super::report::{ActionResult, ResultKind};
 use crate::aws::{AwsError, ResultExt};
 use crate::org::AccessError;
+use crate::pace::Pacer;
 use crate::telemetry::clip;
 
 impl BudgetEnforcer {
@@ -96,6 +97,7 @@ impl BudgetEnforcer {
             deny_policy_arn: self.policy.budgets.deny_policy_arn.clone(),
             deny_instance_types_policy_arn: self.policy.budgets.deny_instance_types_policy_arn.clone(),
             central: Some(self),
+            pace: Pacer::new(self.policy.budgets.concurrency),
         }
     }
 
@@ -117,6 +119,7 @@ impl BudgetEnforcer {
             deny_policy_arn,
             deny_instance_types_policy_arn,
             central: None,
+            pace: Pacer::new(self.policy.budgets.concurrency),
         }
     }
 }
