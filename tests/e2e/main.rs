@@ -32,4 +32,5 @@ mod source_repair;
 mod stops;
 mod sweep;
 mod tamper;
+mod throttling;
 mod verified_alerts;

@@ -303,6 +303,13 @@ pub struct EnforcementReport {
     pub results: Vec<ActionResult>,
     /// Whether the summary was published.
     pub notified: bool,
+    /// Calls SageMaker throttled (the SDK's retried attempts included); each was paced and issued again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub throttled: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A plan made instead of acting: its id, how it waits, and what it would do.

@@ -122,6 +122,7 @@ impl BudgetEnforcer {
             period: Some(period),
             results: tally.results,
             notified: false,
+            throttled: 0,
         };
         let mut pending =
             PendingReport { plan_id: record.id.clone(), mode: record.mode, due, expires: period_key.end, report };
