@@ -254,10 +254,12 @@ async fn enforce(args: &[String]) -> Result<Value> {
     let outcome = enforcer.handle(&event, false).await.map_err(|e| format!("enforcer error: {e}"))?;
     let secs = started.elapsed().as_secs_f64();
     let mut results: BTreeMap<String, usize> = BTreeMap::new();
+    let mut throttled = 0;
     if let EnforcementOutcome::Enforced(report) | EnforcementOutcome::Notified(report) = &outcome {
         for r in &report.results {
             *results.entry(format!("{} {}", r.action, r.result)).or_default() += 1;
         }
+        throttled = report.throttled;
     }
     Ok(json!({
         "secs": secs,
@@ -265,6 +267,7 @@ async fn enforce(args: &[String]) -> Result<Value> {
         "results": results,
         "max_in_flight": gauge.max.load(Ordering::SeqCst),
         "requests": gauge.requests.load(Ordering::SeqCst),
+        "throttled": throttled,
     }))
 }
 
