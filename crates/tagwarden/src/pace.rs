@@ -4,7 +4,7 @@
 //! In: calls to pace ([`Limiter::run`]) and the throttled attempts the SDK saw ([`ThrottleSignal`], an
 //! interceptor on the SageMaker client, reports every throttled attempt, the ones the SDK retried included).
 //! Out: the calls' own results; a throttled call is issued again under the limiter (a throttled call was not
-//! carried out, so issuing it again acts once), up to [`ROUNDS`] times.
+//! carried out, so issuing it again acts once), until [`ROUNDS`] calls of its family in a row end throttled.
 //!
 //! The arithmetic ([`Aimd`]) is pure and takes the time as an argument. Above one call in flight it is AIMD on
 //! concurrency: starting from the policy's `concurrency`, +1 per window of `limit` clean successes up to that
@@ -38,8 +38,25 @@ pub const FIRST_GAP: Duration = Duration::from_millis(50);
 pub const MIN_GAP: Duration = Duration::from_millis(5);
 /// The longest spacing between calls (one call every 2 s).
 pub const MAX_GAP: Duration = Duration::from_secs(2);
-/// How many times one call is issued while it is throttled before its throttle is the caller's error.
+/// Paced calls of one family that may end throttled in a row, with no success between them, before the
+/// family gives up: the service takes none of its calls now, so every call left returns its throttle at once
+/// (the alert is then retried by Lambda) instead of being spaced out until the Lambda times out.
 pub const ROUNDS: u32 = 8;
+/// How many times one call is issued while it is throttled (other calls of its family getting through).
+pub const CALL_ROUNDS: u32 = 2 * ROUNDS;
+
+/// How a paced call ended, for its limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It succeeded with no throttled attempt.
+    Clean,
+    /// It succeeded after a throttled attempt the SDK retried.
+    Retried,
+    /// Its last attempt was throttled: it was not carried out.
+    Throttled,
+    /// Another error, or it was dropped.
+    Failed,
+}
 
 /// The pure AIMD state of one limiter: concurrency limit, spacing, and the congestion epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +68,14 @@ pub struct Aimd {
     window: usize,
     gap: Duration,
     next_at: Option<Instant>,
+    stalled: u32,
 }
 
 impl Aimd {
     /// A limiter starting (and capped) at `max` calls in flight (at least 1).
     pub fn new(max: usize) -> Self {
         let max = max.max(1);
-        Self { max, limit: max, in_flight: 0, epoch: 0, window: 0, gap: Duration::ZERO, next_at: None }
+        Self { max, limit: max, in_flight: 0, epoch: 0, window: 0, gap: Duration::ZERO, next_at: None, stalled: 0 }
     }
 
     /// The calls allowed in flight now.
@@ -68,6 +86,11 @@ impl Aimd {
     /// The spacing between calls now (zero: not spacing).
     pub fn gap(&self) -> Duration {
         self.gap
+    }
+
+    /// Whether [`ROUNDS`] calls in a row ended throttled with no success between them.
+    pub fn gave_up(&self) -> bool {
+        self.stalled >= ROUNDS
     }
 
     /// Takes a slot at `now`: the epoch to report a throttle under, or `Err(Some(t))` to wait until `t`,
@@ -102,10 +125,15 @@ impl Aimd {
         true
     }
 
-    /// A call ended and gave its slot back; `clean`: it succeeded without any throttled attempt.
-    pub fn release(&mut self, clean: bool) {
+    /// A call ended and gave its slot back: a clean success counts towards the window, any success ends a stall.
+    pub fn release(&mut self, ended: Ended) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if !clean {
+        match ended {
+            Ended::Clean | Ended::Retried => self.stalled = 0,
+            Ended::Throttled => self.stalled += 1,
+            Ended::Failed => {}
+        }
+        if ended != Ended::Clean {
             return;
         }
         self.window += 1;
@@ -131,12 +159,14 @@ pub struct Limiter {
     state: Mutex<Aimd>,
     released: Notify,
     throttled: AtomicU64,
+    last: Mutex<Option<AwsError>>,
 }
 
 impl Limiter {
     /// A limiter starting (and capped) at `max` calls in flight.
     pub fn new(max: usize) -> Self {
-        Self { state: Mutex::new(Aimd::new(max)), released: Notify::new(), throttled: AtomicU64::new(0) }
+        let (state, throttled) = (Mutex::new(Aimd::new(max)), AtomicU64::new(0));
+        Self { state, released: Notify::new(), throttled, last: Mutex::new(None) }
     }
 
     /// Throttled attempts seen so far (every one, the SDK's retried ones included).
@@ -154,7 +184,8 @@ impl Limiter {
     }
 
     /// Runs `call` under the limiter: waits for a slot, reports the call's throttled attempts, and issues a
-    /// call throttled in the end again (up to [`ROUNDS`] times; then its throttle is returned).
+    /// call throttled in the end again (up to [`CALL_ROUNDS`] times, and until the family gives up: see
+    /// [`ROUNDS`]; then the throttle is returned).
     pub async fn run<T, F, Fut>(self: &Arc<Self>, mut call: F) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
@@ -162,19 +193,48 @@ impl Limiter {
     {
         let mut round = 1;
         loop {
+            if let Some(err) = self.given_up() {
+                return Err(err);
+            }
             let slot = self.acquire().await;
+            if let Some(err) = self.given_up() {
+                return Err(err);
+            }
             let result = PACED.scope(slot.clone(), call()).await;
-            let throttled = matches!(result, Err(AwsError::Throttled { .. }));
-            if throttled && slot.seen.load(Ordering::Relaxed) == 0 {
+            let seen = slot.seen.load(Ordering::Relaxed);
+            let ended = match &result {
+                Ok(_) if seen == 0 => Ended::Clean,
+                Ok(_) => Ended::Retried,
+                Err(AwsError::Throttled { .. }) => Ended::Throttled,
+                Err(_) => Ended::Failed,
+            };
+            if ended == Ended::Throttled && seen == 0 {
                 // NOTE: a client without the ThrottleSignal interceptor (tests' mocks) shows only the last throttle.
                 slot.throttle();
             }
-            slot.release(result.is_ok() && slot.seen.load(Ordering::Relaxed) == 0);
+            slot.release(ended);
             match result {
-                Err(AwsError::Throttled { .. }) if round < ROUNDS => round += 1,
+                Err(err @ AwsError::Throttled { .. }) => {
+                    if self.lock().gave_up() {
+                        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+                        last.get_or_insert_with(|| err.clone());
+                        drop(last);
+                        self.released.notify_waiters();
+                        return Err(err);
+                    }
+                    if round >= CALL_ROUNDS {
+                        return Err(err);
+                    }
+                    round += 1;
+                }
                 other => return other,
             }
         }
+    }
+
+    /// The throttle the family gave up on, once it has.
+    fn given_up(&self) -> Option<AwsError> {
+        self.last.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     async fn acquire(self: &Arc<Self>) -> Arc<Slot> {
@@ -226,9 +286,9 @@ impl Slot {
         }
     }
 
-    fn release(&self, clean: bool) {
+    fn release(&self, ended: Ended) {
         if self.done.swap(1, Ordering::Relaxed) == 0 {
-            self.limiter.lock().release(clean);
+            self.limiter.lock().release(ended);
             self.limiter.released.notify_waiters();
         }
     }
@@ -237,7 +297,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         // NOTE: a call dropped before it ended (cancelled) still gives its slot back.
-        self.release(false);
+        self.release(Ended::Failed);
     }
 }
 

@@ -25,7 +25,7 @@ fn a_limiter_starts_at_the_policys_concurrency_and_halves_per_throttle_down_to_o
     for expected in [4, 2, 1] {
         let epoch = take(&mut aimd, now);
         assert!(aimd.throttled(epoch, now));
-        aimd.release(false);
+        aimd.release(Ended::Throttled);
         assert_eq!(aimd.limit(), expected);
         now += PAUSE;
     }
@@ -51,19 +51,21 @@ fn concurrency_grows_by_one_per_window_of_clean_successes_up_to_the_maximum() {
     let mut aimd = Aimd::new(4);
     let epoch = take(&mut aimd, now);
     aimd.throttled(epoch, now);
-    aimd.release(false);
+    aimd.release(Ended::Throttled);
     assert_eq!(aimd.limit(), 2);
     let later = now + PAUSE;
     // A window is `limit` clean successes: 2 at limit 2, then 3 at limit 3, then the maximum holds.
     for (successes, expected) in [(1, 2), (1, 3), (3, 4), (4, 4), (40, 4)] {
         for _ in 0..successes {
             take(&mut aimd, later);
-            aimd.release(true);
+            aimd.release(Ended::Clean);
         }
         assert_eq!(aimd.limit(), expected);
     }
-    take(&mut aimd, later);
-    aimd.release(false);
+    for ended in [Ended::Retried, Ended::Failed] {
+        take(&mut aimd, later);
+        aimd.release(ended);
+    }
     assert_eq!(aimd.limit(), 4, "a call with a throttled attempt or an error is not a clean success");
 }
 
@@ -75,10 +77,10 @@ fn no_slot_is_given_past_the_limit_or_before_the_pause_after_a_throttle_ends() {
     take(&mut aimd, now);
     assert_eq!(aimd.try_acquire(now), Err(None), "both slots are taken");
     aimd.throttled(first, now);
-    aimd.release(false);
+    aimd.release(Ended::Throttled);
     assert_eq!(aimd.try_acquire(now), Err(Some(now + PAUSE)), "paused after the throttle");
     assert_eq!(aimd.try_acquire(now + PAUSE), Err(None), "limit 1, and one call is still in flight");
-    aimd.release(true);
+    aimd.release(Ended::Clean);
     assert!(aimd.try_acquire(now + PAUSE).is_ok());
 }
 
@@ -90,7 +92,7 @@ fn at_one_call_in_flight_a_throttle_spaces_calls_and_doubles_the_spacing_up_to_t
     for _ in 0..8 {
         let epoch = take(&mut aimd, now);
         aimd.throttled(epoch, now);
-        aimd.release(false);
+        aimd.release(Ended::Throttled);
         gaps.push(aimd.gap().as_millis());
         assert_eq!(aimd.try_acquire(now), Err(Some(now + aimd.gap())), "the next call waits for the gap");
         now += aimd.gap();
@@ -105,7 +107,7 @@ fn clean_successes_shorten_the_spacing_until_it_is_gone_and_concurrency_grows_ag
     for _ in 0..2 {
         let epoch = take(&mut aimd, now);
         aimd.throttled(epoch, now);
-        aimd.release(false);
+        aimd.release(Ended::Throttled);
         now += Duration::from_secs(1);
     }
     assert_eq!((aimd.limit(), aimd.gap()), (1, FIRST_GAP));
@@ -113,7 +115,7 @@ fn clean_successes_shorten_the_spacing_until_it_is_gone_and_concurrency_grows_ag
     while !aimd.gap().is_zero() {
         let before = aimd.gap();
         let _ = take(&mut aimd, now);
-        aimd.release(true);
+        aimd.release(Ended::Clean);
         successes += 1;
         assert!(aimd.gap() < before);
         now += before;
@@ -121,8 +123,26 @@ fn clean_successes_shorten_the_spacing_until_it_is_gone_and_concurrency_grows_ag
     // 50 ms shrinks by a sixteenth per success: below 5 ms after 36 successes.
     assert_eq!(successes, 36);
     assert!(aimd.try_acquire(now).is_ok(), "no spacing any more");
-    aimd.release(true);
+    aimd.release(Ended::Clean);
     assert_eq!(aimd.limit(), 2, "one more clean window at limit 1 raises concurrency");
+}
+
+#[test]
+fn a_family_gives_up_after_rounds_calls_in_a_row_end_throttled_and_any_success_ends_the_stall() {
+    let now = Instant::now();
+    let mut aimd = Aimd::new(8);
+    for _ in 0..ROUNDS - 1 {
+        aimd.release(Ended::Throttled);
+    }
+    aimd.release(Ended::Retried);
+    for _ in 0..ROUNDS - 1 {
+        aimd.release(Ended::Failed);
+        aimd.release(Ended::Throttled);
+    }
+    assert!(!aimd.gave_up(), "a success between them, and other errors neither stall nor end a stall");
+    take(&mut aimd, now);
+    aimd.release(Ended::Throttled);
+    assert!(aimd.gave_up());
 }
 
 #[test]
@@ -188,7 +208,7 @@ async fn a_call_throttled_past_the_sdks_attempts_is_issued_again_under_the_limit
 }
 
 #[tokio::test]
-async fn a_call_throttled_in_every_round_returns_its_throttle_to_the_caller() {
+async fn a_family_throttled_in_every_round_gives_up_and_sends_no_more_calls() {
     let rule = mock!(SageMaker::stop_notebook_instance).then_http_response(throttle);
     let sm = sagemaker(&[&rule], 1);
     let limiter = Arc::new(Limiter::new(8));
@@ -196,6 +216,8 @@ async fn a_call_throttled_in_every_round_returns_its_throttle_to_the_caller() {
     assert!(matches!(err, AwsError::Throttled { .. }), "{err}");
     assert_eq!(rule.num_calls(), ROUNDS as usize);
     assert_eq!(limiter.throttled(), u64::from(ROUNDS));
+    let again = limiter.run(|| stop(&sm)).await.expect_err("the family gave up");
+    assert_eq!((again, rule.num_calls()), (err, ROUNDS as usize), "no call is sent once the family gave up");
 }
 
 #[tokio::test]
