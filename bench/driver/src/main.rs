@@ -249,6 +249,8 @@ async fn enforce(args: &[String]) -> Result<Value> {
     let gauge = Arc::new(Gauge::default());
     let proxy = start_proxy(emulator_address()?, gauge.clone()).await?;
     let config = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(proxy).load().await;
+    // NOTE: the Lambda's call policy (retries, timeouts), which the enforcer's pacing also follows.
+    let config = tagwarden::aws::CallPolicy::DEFAULT.apply(&config);
     let enforcer = BudgetEnforcer::new(Clients::new(&config), Arc::new(policy));
     let started = Instant::now();
     let outcome = enforcer.handle(&event, false).await.map_err(|e| format!("enforcer error: {e}"))?;

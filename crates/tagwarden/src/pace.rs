@@ -8,10 +8,10 @@
 //!
 //! The arithmetic ([`Aimd`]) is pure and takes the time as an argument. Above one call in flight it is AIMD on
 //! concurrency: starting from the policy's `concurrency`, +1 per window of `limit` clean successes up to that
-//! maximum, halved (min 1) on a throttle, then a [`PAUSE`]. At one call in flight a fast service can still be
+//! maximum, halved (min 1) on a throttle, then a pause. At one call in flight a fast service can still be
 //! called faster than its rate (concurrency / latency), so it goes on as AIMD on the spacing between calls:
-//! doubled on a throttle (from [`FIRST_GAP`] up to [`MAX_GAP`]), shortened by a sixteenth per clean success,
-//! and gone below [`MIN_GAP`] (then concurrency grows again). Throttles of calls sent before the last decrease
+//! doubled on a throttle (from 50 ms up to 2 s), shortened by a sixteenth per clean success, and gone below
+//! 5 ms (then concurrency grows again); [`Timing`] holds the waits. Throttles of calls sent before the last decrease
 //! belong to the same congestion event and decrease nothing more.
 
 use std::collections::HashMap;
@@ -30,14 +30,42 @@ use tokio::time::Instant;
 
 use crate::aws::AwsError;
 
-/// How long a limiter waits after a throttle that halved its concurrency.
-pub const PAUSE: Duration = Duration::from_millis(100);
-/// The spacing between calls after the first throttle at one call in flight.
-pub const FIRST_GAP: Duration = Duration::from_millis(50);
-/// Below this spacing the limiter stops spacing calls (and may raise its concurrency again).
-pub const MIN_GAP: Duration = Duration::from_millis(5);
-/// The longest spacing between calls (one call every 2 s).
-pub const MAX_GAP: Duration = Duration::from_secs(2);
+/// The waits of a limiter. [`Timing::DEFAULT`] is what [`Timing::from_backoff`] makes of
+/// [`CallPolicy::DEFAULT`](crate::aws::CallPolicy::DEFAULT)'s backoffs (0.5 s, 2 s): the pacing follows the
+/// clients' retry policy, so a test policy with millisecond backoffs paces in milliseconds too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long a limiter waits after a throttle that halved its concurrency.
+    pub pause: Duration,
+    /// The spacing between calls after the first throttle at one call in flight.
+    pub first_gap: Duration,
+    /// Below this spacing the limiter stops spacing calls (and may raise its concurrency again).
+    pub min_gap: Duration,
+    /// The longest spacing between calls.
+    pub max_gap: Duration,
+}
+
+impl Timing {
+    /// Pause 100 ms, spacing from 50 ms up to 2 s, none below 5 ms.
+    pub const DEFAULT: Self = Self {
+        pause: Duration::from_millis(100),
+        first_gap: Duration::from_millis(50),
+        min_gap: Duration::from_millis(5),
+        max_gap: Duration::from_secs(2),
+    };
+
+    /// From a retry policy's first and longest backoff: pause a fifth of the first, spacing from a tenth of
+    /// it (none below a hundredth) up to the longest.
+    pub fn from_backoff(initial: Duration, max: Duration) -> Self {
+        Self { pause: initial / 5, first_gap: initial / 10, min_gap: initial / 100, max_gap: max.max(initial / 10) }
+    }
+
+    /// From a client's retry configuration (none: [`Timing::DEFAULT`]).
+    pub fn from_retry(retry: Option<&aws_smithy_types::retry::RetryConfig>) -> Self {
+        retry.map_or(Self::DEFAULT, |r| Self::from_backoff(r.initial_backoff(), r.max_backoff()))
+    }
+}
+
 /// Paced calls of one family that may end throttled in a row, with no success between them, before the
 /// family gives up: the service takes none of its calls now, so every call left returns its throttle at once
 /// (the alert is then retried by Lambda) instead of being spaced out until the Lambda times out.
@@ -69,13 +97,20 @@ pub struct Aimd {
     gap: Duration,
     next_at: Option<Instant>,
     stalled: u32,
+    timing: Timing,
 }
 
 impl Aimd {
-    /// A limiter starting (and capped) at `max` calls in flight (at least 1).
+    /// A limiter starting (and capped) at `max` calls in flight (at least 1), with [`Timing::DEFAULT`].
     pub fn new(max: usize) -> Self {
+        Self::with_timing(max, Timing::DEFAULT)
+    }
+
+    /// A limiter starting (and capped) at `max` calls in flight (at least 1), waiting as `timing` says.
+    pub fn with_timing(max: usize, timing: Timing) -> Self {
         let max = max.max(1);
-        Self { max, limit: max, in_flight: 0, epoch: 0, window: 0, gap: Duration::ZERO, next_at: None, stalled: 0 }
+        let (gap, next_at) = (Duration::ZERO, None);
+        Self { max, limit: max, in_flight: 0, epoch: 0, window: 0, gap, next_at, stalled: 0, timing }
     }
 
     /// The calls allowed in flight now.
@@ -117,9 +152,9 @@ impl Aimd {
         self.window = 0;
         if self.limit > 1 {
             self.limit = (self.limit / 2).max(1);
-            self.next_at = Some(now + PAUSE);
+            self.next_at = Some(now + self.timing.pause);
         } else {
-            self.gap = if self.gap.is_zero() { FIRST_GAP } else { (self.gap * 2).min(MAX_GAP) };
+            self.gap = if self.gap.is_zero() { self.timing.first_gap } else { (self.gap * 2).min(self.timing.max_gap) };
             self.next_at = Some(now + self.gap);
         }
         true
@@ -143,7 +178,7 @@ impl Aimd {
         self.window = 0;
         if !self.gap.is_zero() {
             self.gap -= self.gap / 16;
-            if self.gap < MIN_GAP {
+            if self.gap < self.timing.min_gap {
                 self.gap = Duration::ZERO;
                 self.next_at = None;
             }
@@ -163,9 +198,14 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// A limiter starting (and capped) at `max` calls in flight.
+    /// A limiter starting (and capped) at `max` calls in flight, with [`Timing::DEFAULT`].
     pub fn new(max: usize) -> Self {
-        let (state, throttled) = (Mutex::new(Aimd::new(max)), AtomicU64::new(0));
+        Self::with_timing(max, Timing::DEFAULT)
+    }
+
+    /// A limiter starting (and capped) at `max` calls in flight, waiting as `timing` says.
+    pub fn with_timing(max: usize, timing: Timing) -> Self {
+        let (state, throttled) = (Mutex::new(Aimd::with_timing(max, timing)), AtomicU64::new(0));
         Self { state, released: Notify::new(), throttled, last: Mutex::new(None) }
     }
 
@@ -310,19 +350,23 @@ tokio::task_local! {
 #[derive(Debug)]
 pub struct Pacer {
     max: usize,
+    timing: Timing,
     limiters: Mutex<HashMap<String, Arc<Limiter>>>,
 }
 
 impl Pacer {
-    /// Limiters that start (and are capped) at `max` calls in flight.
-    pub fn new(max: usize) -> Self {
-        Self { max, limiters: Mutex::new(HashMap::new()) }
+    /// Limiters that start (and are capped) at `max` calls in flight and wait as `timing` says.
+    pub fn new(max: usize, timing: Timing) -> Self {
+        Self { max, timing, limiters: Mutex::new(HashMap::new()) }
     }
 
     /// The limiter of `family` (made on first use).
     pub fn limiter(&self, family: &str) -> Arc<Limiter> {
         let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-        limiters.entry(family.to_owned()).or_insert_with(|| Arc::new(Limiter::new(self.max))).clone()
+        limiters
+            .entry(family.to_owned())
+            .or_insert_with(|| Arc::new(Limiter::with_timing(self.max, self.timing)))
+            .clone()
     }
 
     /// Throttled attempts seen by every limiter so far.

@@ -27,7 +27,7 @@ fn a_limiter_starts_at_the_policys_concurrency_and_halves_per_throttle_down_to_o
         assert!(aimd.throttled(epoch, now));
         aimd.release(Ended::Throttled);
         assert_eq!(aimd.limit(), expected);
-        now += PAUSE;
+        now += Timing::DEFAULT.pause;
     }
     assert_eq!(aimd.gap(), Duration::ZERO, "halving concurrency does not space calls yet");
     assert_eq!(Aimd::new(0).limit(), 1, "a concurrency of 0 still lets one call through");
@@ -53,7 +53,7 @@ fn concurrency_grows_by_one_per_window_of_clean_successes_up_to_the_maximum() {
     aimd.throttled(epoch, now);
     aimd.release(Ended::Throttled);
     assert_eq!(aimd.limit(), 2);
-    let later = now + PAUSE;
+    let later = now + Timing::DEFAULT.pause;
     // A window is `limit` clean successes: 2 at limit 2, then 3 at limit 3, then the maximum holds.
     for (successes, expected) in [(1, 2), (1, 3), (3, 4), (4, 4), (40, 4)] {
         for _ in 0..successes {
@@ -78,10 +78,10 @@ fn no_slot_is_given_past_the_limit_or_before_the_pause_after_a_throttle_ends() {
     assert_eq!(aimd.try_acquire(now), Err(None), "both slots are taken");
     aimd.throttled(first, now);
     aimd.release(Ended::Throttled);
-    assert_eq!(aimd.try_acquire(now), Err(Some(now + PAUSE)), "paused after the throttle");
-    assert_eq!(aimd.try_acquire(now + PAUSE), Err(None), "limit 1, and one call is still in flight");
+    assert_eq!(aimd.try_acquire(now), Err(Some(now + Timing::DEFAULT.pause)), "paused after the throttle");
+    assert_eq!(aimd.try_acquire(now + Timing::DEFAULT.pause), Err(None), "limit 1, and one call is still in flight");
     aimd.release(Ended::Clean);
-    assert!(aimd.try_acquire(now + PAUSE).is_ok());
+    assert!(aimd.try_acquire(now + Timing::DEFAULT.pause).is_ok());
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn clean_successes_shorten_the_spacing_until_it_is_gone_and_concurrency_grows_ag
         aimd.release(Ended::Throttled);
         now += Duration::from_secs(1);
     }
-    assert_eq!((aimd.limit(), aimd.gap()), (1, FIRST_GAP));
+    assert_eq!((aimd.limit(), aimd.gap()), (1, Timing::DEFAULT.first_gap));
     let mut successes = 0;
     while !aimd.gap().is_zero() {
         let before = aimd.gap();
@@ -143,6 +143,19 @@ fn a_family_gives_up_after_rounds_calls_in_a_row_end_throttled_and_any_success_e
     take(&mut aimd, now);
     aimd.release(Ended::Throttled);
     assert!(aimd.gave_up());
+}
+
+#[test]
+fn the_waits_follow_the_clients_retry_policy_and_the_deployed_one_gives_the_default() {
+    let deployed = crate::aws::CallPolicy::DEFAULT;
+    assert_eq!(Timing::from_backoff(deployed.initial_backoff, deployed.max_backoff), Timing::DEFAULT);
+    assert_eq!(Timing::from_retry(Some(&deployed.retry_config())), Timing::DEFAULT);
+    assert_eq!(Timing::from_retry(None), Timing::DEFAULT);
+    let fast = Timing::from_backoff(Duration::from_millis(1), Duration::from_millis(5));
+    assert_eq!(
+        (fast.pause, fast.first_gap, fast.max_gap),
+        (Duration::from_micros(200), Duration::from_micros(100), Duration::from_millis(5))
+    );
 }
 
 #[test]
@@ -222,7 +235,7 @@ async fn a_family_throttled_in_every_round_gives_up_and_sends_no_more_calls() {
 
 #[tokio::test]
 async fn one_pacer_gives_each_operation_family_its_own_limiter() {
-    let pacer = Pacer::new(8);
+    let pacer = Pacer::new(8, Timing::DEFAULT);
     let stops = pacer.limiter("stop-notebooks");
     assert!(Arc::ptr_eq(&stops, &pacer.limiter("stop-notebooks")), "shared by every action of the place");
     let jobs = pacer.limiter("stop-jobs");
