@@ -717,7 +717,7 @@ def test_get_resources(sm, tagging):
 def test_call_counter(server, sm, tagging):
     calls, reset = f"{server}/_tagwarden/calls", f"{server}/_tagwarden/calls/reset"
     assert http(reset, "POST")[0] == 200
-    assert http(calls) == (200, {"total": 0, "by_action": {}})
+    assert http(calls) == (200, {"total": 0, "by_action": {}, "throttled": {}})
     make_domain(sm)
     sm.list_tags(ResourceArn=arn("domain", "d-studio"))
     sm.list_tags(ResourceArn=arn("domain", "d-studio"))
@@ -744,7 +744,7 @@ def test_call_counter_is_thread_safe(server, sm):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: client.list_domains(), range(40)))
     assert http(f"{server}/_tagwarden/calls")[1] == {
-        "total": 40, "by_action": {"sagemaker.ListDomains": 40}}
+        "total": 40, "by_action": {"sagemaker.ListDomains": 40}, "throttled": {}}
 
 
 if __name__ == "__main__":
