@@ -36,9 +36,9 @@ BUDGET_ALERT = REPO / "events" / "budget-enforcer" / "actual-105-percent.json"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 FULL = dict(cold_runs=7, warm_events=200, floor_calls=200, sizes=(10, 1000, 5000), calls_events=3,
-            enforce_sizes=(1000, 5000), latencies=(0, 30), release=True)
+            enforce_sizes=(1000, 5000), latencies=(0, 30), throttled=(2000, 10), release=True)
 SMOKE = dict(cold_runs=1, warm_events=10, floor_calls=10, sizes=(10, 50), calls_events=2,
-             enforce_sizes=(20, 50), latencies=(0, 30), release=False)
+             enforce_sizes=(20, 50), latencies=(0, 30), throttled=(40, 10), release=False)
 
 
 def log(msg: str) -> None:
@@ -89,10 +89,10 @@ def free_port() -> int:
 class Emulator:
     """tests/emulator/serve on a free port, with an optional fixed latency per AWS request."""
 
-    def __init__(self, latency_ms: int = 0):
+    def __init__(self, latency_ms: int = 0, throttle: str = ""):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, TAGWARDEN_EMULATOR_LATENCY_MS=str(latency_ms))
+        env = dict(os.environ, TAGWARDEN_EMULATOR_LATENCY_MS=str(latency_ms), TAGWARDEN_EMULATOR_THROTTLE=throttle)
         self.proc = subprocess.Popen([REPO / "tests" / "emulator" / "serve", str(self.port)], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         deadline = time.time() + 60
@@ -138,8 +138,8 @@ class Emulator:
 
 
 @contextmanager
-def emulator(latency_ms: int = 0):
-    emu = Emulator(latency_ms)
+def emulator(latency_ms: int = 0, throttle: str = ""):
+    emu = Emulator(latency_ms, throttle)
     try:
         yield emu
     finally:
@@ -399,6 +399,31 @@ def enforcement(sides: Sides, latencies: tuple, sizes: tuple) -> dict:
     return result
 
 
+def throttled_enforcement(sides: Sides, size: int, per_second: int) -> dict:
+    """Stop `size` in-scope notebooks on one alert (concurrency 8) with `StopNotebookInstance` throttled by the
+    emulator to `per_second` calls a second: wall time against the floor `size / per_second`, and the share of
+    stop calls that were throttled (each paced and issued again by Tagwarden's limiter)."""
+    stop = "sagemaker.StopNotebookInstance"
+    with emulator(0, f"{stop}={per_second}") as emu:
+        sides.drive(emu, "setup-budget")
+        seed(sides, emu, "thr", size, "cost-center=CC-4100")
+        emu.reset_calls()
+        out = sides.drive(emu, "enforce", str(enforce_policy(8)), str(BUDGET_ALERT))
+        calls = emu.calls()
+    done = out["results"].get("stop-notebooks done", 0)
+    if done != size or out["outcome"] != "enforced":
+        raise SystemExit(f"throttled enforcement stopped {done} of {size}: {out['outcome']} {out['results']}")
+    stops, throttled = calls["by_action"].get(stop, 0), calls["throttled"].get(stop, 0)
+    if stops - throttled != size:
+        raise SystemExit(f"throttled enforcement: {stops} stops, {throttled} throttled, {size} notebooks")
+    result = {"size": size, "per_second": per_second, "secs": out["secs"], "floor": size / per_second,
+              "stops": stops, "throttled": throttled, "reported": out.get("throttled", 0),
+              "max_in_flight": out["max_in_flight"]}
+    log(f"throttled enforcement of {size} at {per_second}/s: {out['secs']:.1f} s (floor {size / per_second:.0f} s), "
+        f"{throttled} of {stops} stops throttled, max in flight {out['max_in_flight']}")
+    return result
+
+
 def enforce_policy(concurrency: int) -> Path:
     """The example policy's tag section, and one budget rule that only stops notebooks at 100 %."""
     tags = TAG_POLICY.read_text().split("\nbudgets:")[0]
@@ -509,6 +534,14 @@ def table(r: dict, smoke: bool) -> str:
                      f"{e['secs']:.1f} s, {e['calls']:,} calls, max {e['max_in_flight']} in flight",
                      f"sequential: {seq['secs']:.1f} s, {seq['calls']:,} calls, max {seq['max_in_flight']}",
                      f"{speed:.1f}× faster", target, ok))
+    t = r["throttled"]
+    rows.append((f"Budget enforcement under throttling: stop {t['size']:,} notebooks with StopNotebookInstance "
+                 f"throttled at {t['per_second']}/s (concurrency 8; wall against the floor N / rate, share of stop "
+                 f"calls throttled)",
+                 f"completes: {t['secs']:.1f} s, {t['throttled']:,} of {t['stops']:,} stops throttled "
+                 f"({100 * t['throttled'] / max(t['stops'], 1):.0f} %), max {t['max_in_flight']} in flight",
+                 f"floor {t['floor']:.0f} s", f"{t['secs'] / t['floor']:.2f}× the floor", "completes, each once",
+                 verdict(t["stops"] - t["throttled"] == t["size"])))
     zips = [art.get("auto-tagger"), art.get("budget-enforcer")]
     ours = (f"auto-tagger {zips[0] / 1e6:.2f} MB, budget-enforcer {zips[1] / 1e6:.2f} MB (provided.al2023: "
             "needs nothing)") if all(zips) else "zips not built (`make package`)"
@@ -564,6 +597,7 @@ def main() -> None:
         results["warm"] = warm_loops(sides, emu, plan["warm_events"], plan["floor_calls"])
         results["calls"] = calls_per_event(sides, emu, plan["sizes"], plan["calls_events"])
     results["enforce"] = enforcement(sides, plan["latencies"], plan["enforce_sizes"])
+    results["throttled"] = throttled_enforcement(sides, *plan["throttled"])
     results["artifacts"] = artifacts(c7n, build_zips=not args.smoke)
 
     text = table(results, args.smoke)

@@ -35,4 +35,5 @@ mod stops;
 mod sweep;
 mod sweep_queue;
 mod tamper;
+mod throttling;
 mod verified_alerts;

@@ -137,7 +137,7 @@ async fn member_events_are_tagged_in_their_account_and_region_with_their_ous_pol
                 .map(|(k, v)| (k.clone(), v - before.by_action.get(k).copied().unwrap_or(0)))
                 .filter(|(_, v)| *v > 0)
                 .collect::<BTreeMap<_, _>>();
-            let delta = CallCount { total: after.total - before.total, by_action };
+            let delta = CallCount { total: after.total - before.total, by_action, ..Default::default() };
             match i {
                 0 => println!("first event of a member account: {} calls {:?}", delta.total, delta.by_action),
                 1 => println!("first event in its second region: {} calls {:?}", delta.total, delta.by_action),

@@ -304,7 +304,7 @@ async fn a_redelivered_page_visits_nothing_again_and_starts_no_second_chain() {
 async fn a_page_whose_tagging_is_throttled_is_reported_for_retry_and_the_retry_finishes_it() {
     let w = world(3, 1).await;
     w.seed().await;
-    w.emulator.throttle("sagemaker.AddTags", 1).unwrap();
+    w.emulator.throttle_next("sagemaker.AddTags", 1).unwrap();
     let drained = w.drain().await;
 
     let retried: Vec<&PageReport> =

@@ -66,7 +66,8 @@ Gaps filled (one section below per gap):
    resource tags, DescribeBudgets paging and Cost Explorer GetTags: in
    ``tagwarden_moto_budgets.py``.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
-   optionally adds latency, and serves ``/_tagwarden/*`` admin endpoints,
+   optionally adds latency or throttles chosen operations (``ThrottlingException``
+   past N calls a second), and serves ``/_tagwarden/*`` admin endpoints,
    plus ``main()`` which runs the whole thing (used by ``serve``).
 
 Use: ``import tagwarden_moto; tagwarden_moto.install()`` before moto handles
@@ -1327,16 +1328,21 @@ def _router(service: str) -> Any:
 class TagwardenMiddleware:
     """Counts AWS calls, adds latency, serves /_tagwarden/*; wraps moto's app."""
 
-    def __init__(self, app: Any, latency_ms: int = 0):
+    def __init__(self, app: Any, latency_ms: int = 0, throttle: dict[str, float] | None = None):
         self.app, self.latency = app, latency_ms / 1000.0
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        # service.Action -> [calls per second, tokens, last refill]: a token bucket per throttled operation.
+        self.buckets: dict[str, list[float]] = {}
+        self.throttled: Counter[str] = Counter()
+        for key, rate in (throttle or {}).items():
+            self.set_throttle(key, rate)
         # Role ARNs whose AssumeRole is refused (moto lets anyone assume any role).
         self.denied_roles: set[str] = set()
         # Role ARN -> the sts:ExternalId its trust policy requires (moto does not check external ids).
         self.required_external_ids: dict[str, str] = {}
         # "service.Action" -> how many of its next calls are answered ThrottlingException (fault injection).
-        self.throttled: Counter[str] = Counter()
+        self.throttle_next: Counter[str] = Counter()
 
     def classify(self, environ: dict[str, Any]) -> str:
         scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")
@@ -1376,25 +1382,60 @@ class TagwardenMiddleware:
             key = self.classify(environ)
             with self.lock:
                 self.counts[key] += 1
-                throttle = self.throttled[key] > 0
+                throttle = self.throttle_next[key] > 0
                 if throttle:
-                    self.throttled[key] -= 1
+                    self.throttle_next[key] -= 1
+                    self.throttled[key] += 1
             if throttle:
-                return self.throttle(start_response)
+                return self.throttle(key, start_response)
             if self.latency:
                 time.sleep(self.latency)
+            if key in self.buckets and not self.take_token(key):
+                return self.throttle(key, start_response)
             if key == "sts.AssumeRole" and (self.denied_roles or self.required_external_ids):
                 refusal = self.refuse_assume_role(environ, start_response)
                 if refusal is not None:
                     return refusal
         return self.app(environ, start_response)
 
+    def set_throttle(self, key: str, per_second: float) -> None:
+        """Answer `key` (`sagemaker.StopNotebookInstance`) at most `per_second` times a second (a token
+        bucket holding one second's calls); 0 or less lifts the throttle."""
+        with self.lock:
+            if per_second > 0:
+                self.buckets[key] = [float(per_second), float(per_second), time.monotonic()]
+            else:
+                self.buckets.pop(key, None)
+
+    def take_token(self, key: str) -> bool:
+        with self.lock:
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                return True
+            rate, tokens, last = bucket
+            now = time.monotonic()
+            tokens = min(rate, tokens + (now - last) * rate)
+            if tokens >= 1:
+                bucket[1:] = [tokens - 1, now]
+                return True
+            bucket[1:] = [tokens, now]
+            self.throttled[key] += 1
+            return False
+
     @staticmethod
-    def throttle(start_response: Any) -> Any:
-        """AWS's throttling answer in the JSON protocols' error shape (SageMaker, DynamoDB, SQS)."""
-        data = json.dumps({"__type": "ThrottlingException", "Message": "Rate exceeded"}).encode()
-        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
-                                           ("Content-Length", str(len(data)))])
+    def throttle(key: str, start_response: Any) -> Any:
+        """AWS's throttle: awsJson 1.1 `ThrottlingException` (HTTP 400, `__type`, "Rate exceeded"); the
+        query protocol's `Throttling` error document for the others."""
+        service = key.split(".", 1)[0]
+        if service in _QUERY_SERVICES:
+            data = ("<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
+                    "</Message></Error><RequestId>tagwarden-throttled</RequestId></ErrorResponse>").encode()
+            content_type = "text/xml"
+        else:
+            data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+            content_type = "application/x-amz-json-1.1"
+        start_response("400 Bad Request", [("Content-Type", content_type), ("Content-Length", str(len(data))),
+                                           ("x-amzn-RequestId", "tagwarden-throttled")])
         return [data]
 
     def refuse_assume_role(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -1421,12 +1462,30 @@ class TagwardenMiddleware:
         status, body = "404 Not Found", {"message": f"unknown admin endpoint {method} {path}"}
         if path == "/_tagwarden/calls" and method == "GET":
             with self.lock:
-                body = {"total": sum(self.counts.values()), "by_action": dict(self.counts)}
+                body = {"total": sum(self.counts.values()), "by_action": dict(self.counts),
+                        "throttled": dict(self.throttled)}
             status = "200 OK"
         elif path == "/_tagwarden/calls/reset" and method == "POST":
             with self.lock:
                 self.counts.clear()
-            status, body = "200 OK", {"total": 0, "by_action": {}}
+                self.throttled.clear()
+            status, body = "200 OK", {"total": 0, "by_action": {}, "throttled": {}}
+        elif path == "/_tagwarden/throttle" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if "times" in req:
+                    # The next `times` calls of the action are throttled (fault injection), whatever the rate.
+                    with self.lock:
+                        self.throttle_next[str(req["action"])] = int(req["times"])
+                else:
+                    self.set_throttle(str(req["action"]), float(req.get("per_second") or 0))
+                with self.lock:
+                    status, body = "200 OK", {"throttle": {k: b[0] for k, b in self.buckets.items()},
+                                              "next": {k: n for k, n in self.throttle_next.items() if n > 0}}
+            except (ValueError, KeyError, TypeError) as err:
+                status, body = "400 Bad Request", {"message": f"want {{\"action\": \"service.Action\", "
+                                                              f"\"per_second\": N}} or {{..., \"times\": N}}: {err!r}"}
         elif path == "/_tagwarden/deny-assume-role" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             req = json.loads(environ["wsgi.input"].read(length) or b"{}")
@@ -1439,12 +1498,6 @@ class TagwardenMiddleware:
             with self.lock:
                 self.required_external_ids[str(req.get("role_arn", ""))] = str(req.get("external_id", ""))
             status, body = "200 OK", {"roles": sorted(self.required_external_ids)}
-        elif path == "/_tagwarden/throttle" and method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            req = json.loads(environ["wsgi.input"].read(length) or b"{}")
-            with self.lock:
-                self.throttled[str(req.get("action", ""))] = int(req.get("times", 1))
-                status, body = "200 OK", {"throttled": dict(self.throttled)}
         elif path == "/_tagwarden/launched-by" and method == "POST":
             status, body = _set_field(environ, "launched_by", set_launched_by)
         elif path == "/_tagwarden/cloudtrail-event" and method == "POST":
@@ -1480,6 +1533,10 @@ class TagwardenMiddleware:
         return [data]
 
 
+# Services on the query protocol (XML errors); the rest of what Tagwarden calls speaks awsJson 1.1.
+_QUERY_SERVICES = {"iam", "sts", "sns", "sqs", "ec2", "rds", "cloudformation"}
+
+
 def _qs_value(qs: str, name: str) -> str:
     values = parse_qs(qs).get(name) if name in qs else None
     return values[0] if values else ""
@@ -1489,13 +1546,26 @@ def _qs_value(qs: str, name: str) -> str:
 # Server entry point (used by ./serve)
 # --------------------------------------------------------------------------
 
-def make_app(latency_ms: int | None = None) -> TagwardenMiddleware:
+def parse_throttle(text: str) -> dict[str, float]:
+    """`sagemaker.StopNotebookInstance=10,sagemaker.AddTags=5` -> {key: calls per second}."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, rate = item.partition("=")
+        if not key.strip() or "." not in key:
+            raise ValueError(f"TAGWARDEN_EMULATOR_THROTTLE: want service.Action=N, got {item!r}")
+        out[key.strip()] = float(rate)
+    return out
+
+
+def make_app(latency_ms: int | None = None, throttle: dict[str, float] | None = None) -> TagwardenMiddleware:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     install()
     if latency_ms is None:
         latency_ms = int(os.environ.get("TAGWARDEN_EMULATOR_LATENCY_MS", "0") or 0)
-    return TagwardenMiddleware(DomainDispatcherApplication(create_backend_app), latency_ms)
+    if throttle is None:
+        throttle = parse_throttle(os.environ.get("TAGWARDEN_EMULATOR_THROTTLE", ""))
+    return TagwardenMiddleware(DomainDispatcherApplication(create_backend_app), latency_ms, throttle)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -253,6 +253,47 @@ def test_latency_env_var():
         _stop(proc)
 
 
+def test_throttle_env_var_and_endpoint_answer_like_aws_and_are_counted():
+    proc, url, _ = _start({"TAGWARDEN_EMULATOR_THROTTLE": "sagemaker.ListDomains=2"})
+    try:
+        from botocore.config import Config
+        sm = boto3.client("sagemaker", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", config=Config(retries={"total_max_attempts": 1}))
+        http(f"{url}/_tagwarden/calls/reset", "POST")
+        codes = []
+        for _ in range(12):
+            try:
+                sm.list_domains()
+                codes.append("ok")
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+                assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+                assert e.response["Error"]["Message"] == "Rate exceeded"
+        # a bucket of one second's calls: 2 pass at once (and one per half second), the rest is throttled
+        assert codes[:2] == ["ok", "ok"] and set(codes) == {"ok", "ThrottlingException"}, codes
+        calls = http(f"{url}/_tagwarden/calls")[1]
+        assert calls["by_action"]["sagemaker.ListDomains"] == 12
+        assert calls["throttled"] == {"sagemaker.ListDomains": codes.count("ThrottlingException")}
+        sm.list_notebook_instances()  # other operations are not throttled
+        assert http(f"{url}/_tagwarden/throttle", "POST", {"action": "sagemaker.ListDomains", "per_second": 0}) \
+            == (200, {"throttle": {}, "next": {}})
+        for _ in range(10):
+            sm.list_domains()
+        assert http(f"{url}/_tagwarden/throttle", "POST",
+                    {"action": "sagemaker.ListNotebookInstances", "per_second": 1})[0] == 200
+        sm.list_notebook_instances()
+        with pytest.raises(ClientError) as e:
+            sm.list_notebook_instances()
+        assert err(e)[:2] == ("ThrottlingException", 400)
+        time.sleep(1.1)
+        sm.list_notebook_instances()  # the bucket refills at N a second
+        assert http(f"{url}/_tagwarden/throttle", "POST", {"per_second": 3})[0] == 400
+        http(f"{url}/_tagwarden/calls/reset", "POST")
+        assert http(f"{url}/_tagwarden/calls")[1]["throttled"] == {}
+    finally:
+        _stop(proc)
+
+
 # --------------------------------------------------------------------------
 # Gap 1: user profiles
 # --------------------------------------------------------------------------
@@ -709,7 +750,7 @@ def test_get_resources(sm, tagging):
 def test_call_counter(server, sm, tagging):
     calls, reset = f"{server}/_tagwarden/calls", f"{server}/_tagwarden/calls/reset"
     assert http(reset, "POST")[0] == 200
-    assert http(calls) == (200, {"total": 0, "by_action": {}})
+    assert http(calls) == (200, {"total": 0, "by_action": {}, "throttled": {}})
     make_domain(sm)
     sm.list_tags(ResourceArn=arn("domain", "d-studio"))
     sm.list_tags(ResourceArn=arn("domain", "d-studio"))
@@ -736,7 +777,7 @@ def test_call_counter_is_thread_safe(server, sm):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: client.list_domains(), range(40)))
     assert http(f"{server}/_tagwarden/calls")[1] == {
-        "total": 40, "by_action": {"sagemaker.ListDomains": 40}}
+        "total": 40, "by_action": {"sagemaker.ListDomains": 40}, "throttled": {}}
 
 
 if __name__ == "__main__":

@@ -131,7 +131,19 @@ impl Emulator {
             .as_object()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
             .unwrap_or_default();
-        Ok(CallCount { total: value["total"].as_u64().unwrap_or(0), by_action })
+        let throttled = value["throttled"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+            .unwrap_or_default();
+        Ok(CallCount { total: value["total"].as_u64().unwrap_or(0), by_action, throttled })
+    }
+
+    /// Answers `action` (`sagemaker.StopNotebookInstance`) at most `per_second` times a second from now on,
+    /// with AWS's `ThrottlingException` past it (0 lifts it); throttled calls are counted in
+    /// [`CallCount::throttled`].
+    pub fn throttle(&self, action: &str, per_second: f64) -> Result<(), String> {
+        let body = serde_json::json!({"action": action, "per_second": per_second}).to_string();
+        self.request("POST", "/_tagwarden/throttle", &body).map(drop)
     }
 
     /// Zeroes the call count.
@@ -170,7 +182,7 @@ impl Emulator {
     }
 
     /// Answers the next `times` calls of `action` (`sagemaker.AddTags`) with a `ThrottlingException`.
-    pub fn throttle(&self, action: &str, times: u32) -> Result<(), String> {
+    pub fn throttle_next(&self, action: &str, times: u32) -> Result<(), String> {
         let body = serde_json::json!({ "action": action, "times": times }).to_string();
         self.request("POST", "/_tagwarden/throttle", &body).map(drop)
     }
@@ -271,6 +283,8 @@ pub struct CallCount {
     pub total: u64,
     /// Calls by `service.Action`, e.g. `sagemaker.AddTags`.
     pub by_action: std::collections::BTreeMap<String, u64>,
+    /// Of those, the calls answered with a throttle (not carried out), by `service.Action`.
+    pub throttled: std::collections::BTreeMap<String, u64>,
 }
 
 fn free_port() -> Result<u16, String> {

@@ -249,15 +249,19 @@ async fn enforce(args: &[String]) -> Result<Value> {
     let gauge = Arc::new(Gauge::default());
     let proxy = start_proxy(emulator_address()?, gauge.clone()).await?;
     let config = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(proxy).load().await;
+    // NOTE: the Lambda's call policy (retries, timeouts), which the enforcer's pacing also follows.
+    let config = tagwarden::aws::CallPolicy::DEFAULT.apply(&config);
     let enforcer = BudgetEnforcer::new(Clients::new(&config), Arc::new(policy));
     let started = Instant::now();
     let outcome = enforcer.handle(&event, false).await.map_err(|e| format!("enforcer error: {e}"))?;
     let secs = started.elapsed().as_secs_f64();
     let mut results: BTreeMap<String, usize> = BTreeMap::new();
+    let mut throttled = 0;
     if let EnforcementOutcome::Enforced(report) | EnforcementOutcome::Notified(report) = &outcome {
         for r in &report.results {
             *results.entry(format!("{} {}", r.action, r.result)).or_default() += 1;
         }
+        throttled = report.throttled;
     }
     Ok(json!({
         "secs": secs,
@@ -265,6 +269,7 @@ async fn enforce(args: &[String]) -> Result<Value> {
         "results": results,
         "max_in_flight": gauge.max.load(Ordering::SeqCst),
         "requests": gauge.requests.load(Ordering::SeqCst),
+        "throttled": throttled,
     }))
 }
 

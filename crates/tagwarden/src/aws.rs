@@ -40,7 +40,10 @@ impl Clients {
     /// Builds every client from one shared configuration.
     pub fn new(config: &SdkConfig) -> Self {
         Self {
-            sagemaker: aws_sdk_sagemaker::Client::new(config),
+            // NOTE: the interceptor lets a paced call's limiter see throttles the SDK retried (crate::pace).
+            sagemaker: aws_sdk_sagemaker::Client::from_conf(
+                aws_sdk_sagemaker::config::Builder::from(config).interceptor(crate::pace::ThrottleSignal).build(),
+            ),
             iam: aws_sdk_iam::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
@@ -285,20 +288,27 @@ fn assume_role_failure(err: &(dyn std::error::Error + 'static)) -> Option<AwsErr
     None
 }
 
+/// AWS error codes that mean "slow down".
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "ProvisionedThroughputExceededException",
+];
+
+/// Whether an AWS error code means the service throttled the call.
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING.contains(&code)
+}
+
 /// Classification by AWS error code, message and HTTP status.
 fn classify(operation: &'static str, status: Option<u16>, code: String, message: String) -> AwsError {
-    const THROTTLING: &[&str] = &[
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "ProvisionedThroughputExceededException",
-    ];
     const NOT_FOUND: &[&str] =
         &["ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"];
     const DENIED: &[&str] = &[

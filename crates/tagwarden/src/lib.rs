@@ -41,6 +41,7 @@ pub mod identity;
 pub mod ids;
 pub mod notice;
 pub mod org;
+pub mod pace;
 pub mod permissions;
 pub mod policy;
 pub mod resource;

@@ -1,6 +1,6 @@
 //! The enforcer acting in one (account, region): the helpers every action family shares — find in-scope
 //! resources through the tagging API, select targets (exemption, state, safety cap), run the calls with
-//! bounded concurrency into the [`Tally`], write and remove marker tags (hints for people) — and the dispatch
+//! bounded concurrency, paced under throttling by the place's [`Pacer`], into the [`Tally`], write and remove marker tags (hints for people) — and the dispatch
 //! of a plan's actions through the [`ACTIONS`](super::ACTIONS) table.
 
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ use super::scope::ResolvedScope;
 use super::{ACTIONS, Context};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::event::budget::BudgetAlert;
+use crate::pace::Pacer;
 use crate::policy::{BudgetRule, Policy};
 use crate::tagging::Tags;
 
@@ -57,6 +58,9 @@ pub(crate) struct Actor<'a> {
     pub(crate) deny_instance_types_policy_arn: Option<String>,
     /// The single-account enforcer, whose account and region are read lazily (`account`/`region` unset).
     pub(crate) central: Option<&'a BudgetEnforcer>,
+    /// This place's adaptive limiters, one per action (operation family), shared by every action of the
+    /// invocation here; they start at the policy's `concurrency`.
+    pub(crate) pace: Pacer,
 }
 
 impl Actor<'_> {
@@ -233,7 +237,8 @@ impl Actor<'_> {
         selection.targets
     }
 
-    /// Runs `op` on each target with bounded concurrency (or records `dry-run`); not-found is `gone`.
+    /// Runs `op` on each target with bounded concurrency under `action`'s adaptive limiter (or records
+    /// `dry-run`): a target throttled in the end is run again under the limiter; not-found is `gone`.
     pub(crate) async fn execute<F, Fut>(
         &self,
         action: &str,
@@ -252,11 +257,14 @@ impl Actor<'_> {
             }
             return;
         }
+        // NOTE: op is run again only after a throttle, which means it was not carried out; every op
+        // records its ledger entry with a conditional put and checks state, so running it again acts once.
+        let limiter = self.pace.limiter(action);
+        let (limiter, op) = (&limiter, &op);
         let mut done: Vec<(String, Result<ResultKind, AwsError>)> = stream::iter(targets)
             .map(|target| {
                 let arn = target.arn.clone();
-                let work = op(target);
-                async move { (arn, work.await) }
+                async move { (arn, limiter.run(|| op(target.clone())).await) }
             })
             .buffer_unordered(self.policy.budgets.concurrency)
             .collect()

@@ -416,6 +416,7 @@ impl BudgetEnforcer {
             results: tally.results,
             notified: false,
             anomaly: None,
+            throttled: tally.throttled,
         };
         if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
             let notice = notice(&anomaly, &verified, &report, &scope.certain_tags());
@@ -676,6 +677,7 @@ mod tests {
             results: vec![],
             notified: false,
             anomaly: None,
+            throttled: 0,
         };
         let routing: crate::tagging::Tags = [("team".to_owned(), "nlp".to_owned())].into_iter().collect();
         let notice = notice(&anomaly, &verified, &report, &routing);

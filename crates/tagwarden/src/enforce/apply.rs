@@ -347,6 +347,7 @@ impl BudgetEnforcer {
             results: tally.results,
             notified: false,
             anomaly: None,
+            throttled: tally.throttled,
         };
         if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
             report.notified =
@@ -377,7 +378,10 @@ impl BudgetEnforcer {
     ) -> Result<(), EnforceError> {
         if self.pool.is_none() && accounts.is_empty() {
             // The single-account deployment: the central clients, as before organizations.
-            if let Err(err) = self.central_actor().act(rule, scope, alert, plan, journal, tally).await {
+            let actor = self.central_actor();
+            let acted = actor.act(rule, scope, alert, plan, journal, tally).await;
+            tally.throttled += actor.pace.throttled();
+            if let Err(err) = acted {
                 // NOTE: a listing that failed after earlier actions were carried out: report those too.
                 return Err(self.incomplete(journal, plan.dry_run, err, std::mem::take(&mut tally.results)).await);
             }
@@ -385,7 +389,9 @@ impl BudgetEnforcer {
         for (account, regions) in self.reachable(places, tally).await {
             for region in regions {
                 let actor = self.actor(&account, &region);
-                if let Err(err) = actor.act(rule, scope, alert, plan, journal, tally).await {
+                let acted = actor.act(rule, scope, alert, plan, journal, tally).await;
+                tally.throttled += actor.pace.throttled();
+                if let Err(err) = acted {
                     if !accounts.is_empty() && actor.account != self.home_account().await.unwrap_or_default() {
                         // NOTE: one member account failing does not stop the others; a retry redoes all (idempotent).
                         let place = format!("account {account} region {region}");

@@ -9,6 +9,7 @@ use super::report::Tally;
 use super::report::{ActionResult, ResultKind};
 use crate::aws::{AwsError, ResultExt};
 use crate::org::AccessError;
+use crate::pace::{Pacer, Timing};
 use crate::telemetry::clip;
 
 impl BudgetEnforcer {
@@ -88,6 +89,7 @@ impl BudgetEnforcer {
     /// The actor of the single-account deployment: the central clients; its account and region are read
     /// with STS only when an action needs them (app and role ARNs).
     pub(super) fn central_actor(&self) -> Actor<'_> {
+        let timing = Timing::from_retry(self.clients.sagemaker.config().retry_config());
         Actor {
             clients: self.clients.clone(),
             policy: &self.policy,
@@ -96,6 +98,7 @@ impl BudgetEnforcer {
             deny_policy_arn: self.policy.budgets.deny_policy_arn.clone(),
             deny_instance_types_policy_arn: self.policy.budgets.deny_instance_types_policy_arn.clone(),
             central: Some(self),
+            pace: Pacer::new(self.policy.budgets.concurrency, timing),
         }
     }
 
@@ -109,6 +112,8 @@ impl BudgetEnforcer {
         let deny_policy_arn = self.policy.budgets.deny_policy_arn.as_deref().map(|arn| in_account(arn, account));
         let deny_instance_types_policy_arn =
             self.policy.budgets.deny_instance_types_policy_arn.as_deref().map(|arn| in_account(arn, account));
+        let pace =
+            Pacer::new(self.policy.budgets.concurrency, Timing::from_retry(clients.sagemaker.config().retry_config()));
         Actor {
             clients,
             policy: &self.policy,
@@ -117,6 +122,7 @@ impl BudgetEnforcer {
             deny_policy_arn,
             deny_instance_types_policy_arn,
             central: None,
+            pace,
         }
     }
 }

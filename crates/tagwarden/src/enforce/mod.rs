@@ -322,6 +322,13 @@ pub struct EnforcementReport {
     /// For a cost anomaly: what AWS's record says of it (the figures acted on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anomaly: Option<Box<anomaly::VerifiedAnomaly>>,
+    /// Calls SageMaker throttled (the SDK's retried attempts included); each was paced and issued again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub throttled: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A plan made instead of acting: its id, how it waits, and what it would do.

@@ -123,6 +123,7 @@ impl BudgetEnforcer {
             results: tally.results,
             notified: false,
             anomaly: None,
+            throttled: 0,
         };
         let mut pending =
             PendingReport { plan_id: record.id.clone(), mode: record.mode, due, expires: period_key.end, report };

@@ -195,6 +195,12 @@ pub fn summary(report: &EnforcementReport) -> (String, String) {
     if let Some(limited) = &report.plan.limited {
         body.push_str(&format!("{limited}.\n"));
     }
+    if report.throttled > 0 {
+        body.push_str(&format!(
+            "SageMaker throttled {} call(s); each was slowed down and issued again.\n",
+            report.throttled
+        ));
+    }
     for ((action, result), n) in &counts {
         body.push_str(&format!("  {action}: {n} {result}\n"));
     }
@@ -285,6 +291,8 @@ pub(crate) struct Tally {
     pub(super) selected: HashMap<String, usize>,
     /// Carrying out a plan: its `(action, lower-cased resource)` targets, the only ones acted on.
     pub(crate) planned: Option<std::collections::HashSet<(String, String)>>,
+    /// Throttled calls in every place so far (each paced and issued again).
+    pub(crate) throttled: u64,
 }
 
 impl Tally {
