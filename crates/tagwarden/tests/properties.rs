@@ -184,6 +184,7 @@ proptest! {
             Ok(BudgetEvent::Restore { budget }) => prop_assert!(budget.is_none_or(|b| !b.trim().is_empty())),
             Ok(BudgetEvent::Tick) => {}
             Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
+            Ok(BudgetEvent::Continue { alert, part }) => prop_assert!(!alert.trim().is_empty() && part >= 2),
             Err(err) => prop_assert!(!err.to_string().is_empty()),
         }
     }
