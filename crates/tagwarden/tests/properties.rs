@@ -187,6 +187,7 @@ proptest! {
             }
             Ok(BudgetEvent::Tick) => {}
             Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
+            Ok(BudgetEvent::Continue { alert, part }) => prop_assert!(!alert.trim().is_empty() && part >= 2),
             Err(err) => prop_assert!(!err.to_string().is_empty()),
         }
     }

@@ -4,6 +4,7 @@
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use tagwarden::BudgetEnforcer;
+use tagwarden::enforce::continuation::work_deadline;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,7 +14,9 @@ async fn main() -> Result<(), Error> {
     let enforcer = BudgetEnforcer::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let enforcer = &enforcer;
-        async move { enforcer.handle_lambda(&event.payload).await }
+        // NOTE: with a continuation queue, work stops starting before the deadline and the rest is handed on.
+        let deadline = work_deadline(event.context.deadline());
+        async move { enforcer.handle_lambda_until(&event.payload, Some(deadline)).await }
     }))
     .await
 }

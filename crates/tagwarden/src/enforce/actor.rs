@@ -76,6 +76,9 @@ impl Actor<'_> {
     ) -> Result<(), AwsError> {
         let cx = Context { rule, scope, alert, dry_run: plan.dry_run, journal };
         for action in &plan.actions {
+            if tally.out_of_time() {
+                break;
+            }
             let Some(row) = ACTIONS.iter().find(|row| row.action() == *action) else {
                 // NOTE: impossible while every policy action has a row (a test checks it); refuse, never guess.
                 tally.results.push(ActionResult::new(
@@ -233,12 +236,17 @@ impl Actor<'_> {
         let today = budgets.exemption_day();
         let selection = select_within(action, candidates, &budgets.exemptions, &today, inactive, cap, used);
         *tally.selected.entry(cap_key.to_owned()).or_default() += selection.targets.len();
+        if tally.deadline.is_some() {
+            // NOTE: a target the deadline leaves unstarted gives its place under the cap back (see `execute`).
+            tally.cap_keys.extend(selection.targets.iter().map(|t| (t.arn.clone(), cap_key.to_owned())));
+        }
         tally.results.extend(selection.settled);
         selection.targets
     }
 
     /// Runs `op` on each target with bounded concurrency under `action`'s adaptive limiter (or records
-    /// `dry-run`): a target throttled in the end is run again under the limiter; not-found is `gone`.
+    /// `dry-run`): a target throttled in the end is run again under the limiter; not-found is `gone`. Past the
+    /// tally's deadline no new call starts, and the targets left are the continuation's.
     pub(crate) async fn execute<F, Fut>(
         &self,
         action: &str,
@@ -261,14 +269,34 @@ impl Actor<'_> {
         // records its ledger entry with a conditional put and checks state, so running it again acts once.
         let limiter = self.pace.limiter(action);
         let (limiter, op) = (&limiter, &op);
-        let mut done: Vec<(String, Result<ResultKind, AwsError>)> = stream::iter(targets)
-            .map(|target| {
+        // NOTE: past the deadline no new call starts (those in flight finish); the rest is a continuation's. A
+        // part starts one round of calls (the concurrency) whatever the time, so that every part makes progress.
+        let (deadline, round) = (tally.deadline, self.policy.budgets.concurrency);
+        let first_round = tally.started < round;
+        let in_time = |(i, _): &(usize, Candidate)| {
+            let go = (first_round && *i < round) || deadline.is_none_or(|d| std::time::Instant::now() < d);
+            std::future::ready(go)
+        };
+        let arns: Vec<String> = targets.iter().map(|t| t.arn.clone()).collect();
+        let mut done: Vec<(String, Result<ResultKind, AwsError>)> = stream::iter(targets.into_iter().enumerate())
+            .take_while(in_time)
+            .map(|(_, target)| {
                 let arn = target.arn.clone();
                 async move { (arn, limiter.run(|| op(target.clone())).await) }
             })
             .buffer_unordered(self.policy.budgets.concurrency)
             .collect()
             .await;
+        tally.started += done.len();
+        if done.len() < arns.len() {
+            tally.unfinished = true;
+            let started: std::collections::HashSet<&str> = done.iter().map(|(arn, _)| arn.as_str()).collect();
+            for arn in arns.iter().filter(|arn| !started.contains(arn.as_str())) {
+                if let Some(used) = tally.cap_keys.get(arn).and_then(|key| tally.selected.get_mut(key)) {
+                    *used = used.saturating_sub(1);
+                }
+            }
+        }
         done.sort_by(|a, b| a.0.cmp(&b.0));
         for (arn, outcome) in done {
             tally.record(action, &arn, outcome, gone.clone());

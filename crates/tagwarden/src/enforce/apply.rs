@@ -10,13 +10,14 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 use tracing::{info, warn};
 
 use aws_sdk_budgets::types::Budget;
 
+use super::continuation::{self, ContinuationQueue, Part};
 use super::ledger::{self, Claim, Journal, LedgerError, LedgerTable, PeriodKey};
 use super::plan::{EnforcementPlan, plan_at, plan_enforcement};
 use super::plans::{Origin, Planning, defers};
@@ -24,7 +25,7 @@ use super::report::Tally;
 use super::report::{ActionResult, ResultKind};
 use super::scope::{ResolvedScope, scope_of_budget};
 use super::verify::{self, Unverified};
-use super::{EnforceError, EnforcementOutcome, EnforcementReport};
+use super::{ContinuedReport, EnforceError, EnforcementOutcome, EnforcementReport};
 use crate::aws::{AwsError, Clients, ResultExt};
 use crate::cache::TtlCache;
 use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert_topic, parse_budget_envelope};
@@ -67,6 +68,8 @@ pub struct BudgetEnforcer {
     /// The SNS topics alerts may come from (`TAGWARDEN_ALERT_TOPICS`); `None`: not checked (tests and
     /// library use; the Lambda and `replay` always set it).
     alert_topics: Option<Vec<String>>,
+    /// Where an enforcement that outgrows its invocation sends its next part (`None`: it runs to its end).
+    pub(super) continuation: Option<ContinuationQueue>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -77,7 +80,16 @@ impl BudgetEnforcer {
     pub fn new(clients: Clients, policy: Arc<Policy>) -> Self {
         let region_account = tokio::sync::OnceCell::new();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
-        Self { clients, policy, region_account, handled, pool: None, ledger: None, alert_topics: None }
+        Self {
+            clients,
+            policy,
+            region_account,
+            handled,
+            pool: None,
+            ledger: None,
+            alert_topics: None,
+            continuation: None,
+        }
     }
 
     /// Takes alerts only from these SNS topics: an alert from another topic, or one that names no topic
@@ -90,6 +102,13 @@ impl BudgetEnforcer {
     /// The same enforcer, recording in (and restoring from) this ledger.
     pub fn with_ledger(mut self, ledger: LedgerTable) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Hands what does not fit one invocation's deadline on to this queue (an enforcement that continues;
+    /// needs the ledger).
+    pub fn with_continuation(mut self, queue: ContinuationQueue) -> Self {
+        self.continuation = Some(queue);
         self
     }
 
@@ -113,7 +132,8 @@ impl BudgetEnforcer {
         let region_account = tokio::sync::OnceCell::new_with(Some(home));
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
-        Self { clients, policy, region_account, handled, pool: Some(pool), ledger: None, alert_topics: None }
+        let pool = Some(pool);
+        Self { clients, policy, region_account, handled, pool, ledger: None, alert_topics: None, continuation: None }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
@@ -137,7 +157,14 @@ impl BudgetEnforcer {
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
         };
-        Ok(enforcer.with_alert_topics(config.required_alert_topics()?))
+        let enforcer = enforcer.with_alert_topics(config.required_alert_topics()?);
+        Ok(match std::env::var(continuation::QUEUE_ENV).ok().filter(|url| !url.trim().is_empty()) {
+            Some(url) => {
+                let sqs = aws_sdk_sqs::Client::new(&crate::aws::load_config().await);
+                enforcer.with_continuation(ContinuationQueue::new(sqs, url))
+            }
+            None => enforcer,
+        })
     }
 
     /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick` or `approve` command);
@@ -151,6 +178,17 @@ impl BudgetEnforcer {
     /// put), so that of two instances handed the same message one acts. A retryable failure gives the claim
     /// back, so Lambda's retry runs in full.
     pub async fn handle(&self, event: &Value, force_dry_run: bool) -> Result<EnforcementOutcome, EnforceError> {
+        self.handle_until(event, force_dry_run, None).await
+    }
+
+    /// [`Self::handle`] with a deadline: with a continuation queue, an alert's enforcement stops starting
+    /// work at `deadline` and hands the rest on ([`continuation`]); a `continue` message takes its part.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        force_dry_run: bool,
+        deadline: Option<Instant>,
+    ) -> Result<EnforcementOutcome, EnforceError> {
         let BudgetEnvelope { event: parsed, sns } = parse_budget_envelope(event)?;
         if let (Some(allowed), BudgetEvent::Alert(_) | BudgetEvent::Anomaly(_)) = (&self.alert_topics, &parsed) {
             check_alert_topic(sns.as_ref(), allowed)?;
@@ -177,6 +215,14 @@ impl BudgetEnforcer {
                         info!(outcome = "skipped", reason = %reason, "handled");
                         return Ok(EnforcementOutcome::Skipped { reason, alert: None });
                     }
+                    Claim::Continued { part } => {
+                        // NOTE: a redelivered alert whose enforcement continues: its part's message may be lost.
+                        self.send_part(id, part).await?;
+                        let reason =
+                            format!("SNS message {} continues at part {part}; that part was sent again", clip(id));
+                        info!(outcome = "skipped", reason = %reason, "handled");
+                        return Ok(EnforcementOutcome::Skipped { reason, alert: None });
+                    }
                     Claim::InProgress { at } => {
                         let reason =
                             format!("SNS message {} is being handled by another invocation (since {at})", clip(id));
@@ -188,24 +234,27 @@ impl BudgetEnforcer {
             _ => None,
         };
         let outcome = match parsed {
-            BudgetEvent::Alert(alert) => self.enforce(alert, message_id, force_dry_run).await,
+            BudgetEvent::Alert(alert) => {
+                let part = Part::first(deadline.filter(|_| claimed.is_some() && self.continuation.is_some()));
+                self.enforce_as(alert, Origin::Alert { trigger: message_id, part }, force_dry_run).await
+            }
             BudgetEvent::Anomaly(anomaly) => self.enforce_anomaly(*anomaly, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
             BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
-        };
-        if let Some((ledger, id)) = claimed {
-            // NOTE: a retryable failure gives the delivery back for Lambda's retry; anything else settles it.
-            let settled = match &outcome {
-                Ok(outcome) => ledger.settle(id, outcome.label()).await,
-                Err(err) if err.is_retryable() => ledger.release(id).await,
-                Err(_) => ledger.settle(id, "failed").await,
-            };
-            if let Err(err) = settled {
-                warn!(error = %clip(&err.to_string()), "the delivery's claim was not updated");
+            BudgetEvent::Continue { alert, part } => {
+                if force_dry_run {
+                    let reason = format!("a dry run does not take part {part} of alert {}", clip(&alert));
+                    return Ok(EnforcementOutcome::Skipped { reason, alert: None });
+                }
+                self.resume(&alert, part, deadline).await
             }
-        }
-        let outcome = outcome?;
+        };
+        let outcome = match claimed {
+            // NOTE: a retryable failure gives the delivery back for Lambda's retry; anything else settles it.
+            Some((ledger, id)) => self.settle_claim(ledger, id, 1, &event.to_string(), outcome).await?,
+            None => outcome?,
+        };
         if let Some(id) = message_id {
             self.handled.insert(id.to_owned(), ());
         }
@@ -217,7 +266,16 @@ impl BudgetEnforcer {
     /// a `failed` one, both logged as errors, instead of an `Err`: an `Err` makes Lambda retry, and
     /// retrying cannot fix them.
     pub async fn handle_lambda(&self, event: &Value) -> Result<EnforcementOutcome, EnforceError> {
-        match self.handle(event, false).await {
+        self.handle_lambda_until(event, None).await
+    }
+
+    /// [`Self::handle_lambda`] with the invocation's work deadline (see [`continuation::work_deadline`]).
+    pub async fn handle_lambda_until(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<EnforcementOutcome, EnforceError> {
+        match self.handle_until(event, false, deadline).await {
             Err(EnforceError::BadInput(err)) => {
                 tracing::error!(error = %clip(&err.to_string()), "not a budget alert; not retried");
                 Ok(EnforcementOutcome::Rejected { error: err.to_string() })
@@ -241,7 +299,17 @@ impl BudgetEnforcer {
         trigger: Option<&str>,
         force_dry_run: bool,
     ) -> Result<EnforcementOutcome, EnforceError> {
-        self.enforce_as(alert, Origin::Alert { trigger }, force_dry_run).await
+        self.enforce_as(alert, Origin::Alert { trigger, part: Part::first(None) }, force_dry_run).await
+    }
+
+    /// Runs one part of an alert's enforcement (see [`continuation`]).
+    pub(super) async fn enforce_part(
+        &self,
+        alert: BudgetAlert,
+        trigger: Option<&str>,
+        part: Part,
+    ) -> Result<EnforcementOutcome, EnforceError> {
+        self.enforce_as(alert, Origin::Alert { trigger, part }, false).await
     }
 
     /// [`Self::enforce`] for an alert, or for a plan being carried out (its targets only, no deferral).
@@ -305,9 +373,15 @@ impl BudgetEnforcer {
         };
         let mut scope_text = scope.describe(rule.scope == Scope::FromBudget);
         let mut tally = Tally::default();
+        if let Origin::Alert { part, .. } = &origin
+            && !force_dry_run
+        {
+            tally.deadline = part.deadline;
+            tally.selected = part.selected.clone();
+        }
         let period_key = PeriodKey { start: period.start.to_string(), end: period.end.to_string() };
         let trigger = match &origin {
-            Origin::Alert { trigger } => trigger.unwrap_or("replay").to_owned(),
+            Origin::Alert { trigger, .. } => trigger.unwrap_or("replay").to_owned(),
             Origin::Plan { id, targets } => {
                 tally.planned = Some(targets.clone());
                 format!("plan:{id}")
@@ -329,26 +403,39 @@ impl BudgetEnforcer {
             let regions: Vec<&str> = regions.into_iter().collect();
             scope_text = format!("{scope_text} in accounts {} (regions {})", accounts.join(", "), regions.join(", "));
         }
-        if matches!(origin, Origin::Alert { .. }) && defers(rule, &plan) {
+        // NOTE: a later part carries out what the first part decided: it is never deferred again.
+        if matches!(&origin, Origin::Alert { part, .. } if part.number == 1) && defers(rule, &plan) {
             let planning = Planning { rule, scope: &scope, accounts: &accounts, places, scope_text, period_key };
             return self.defer(alert, plan, planning, verified.budget_percent, period, &trigger).await;
         }
         self.act_everywhere(rule, &scope, &alert, &plan, journal, &accounts, places, &mut tally).await?;
+        let earlier = match &origin {
+            Origin::Alert { part: Part { number: 2.., since: Some(since), .. }, .. } if !tally.unfinished => {
+                self.earlier_parts(&alert.budget_name, &trigger, since).await?
+            }
+            _ => Vec::new(),
+        };
         if let Some(journal) = journal {
             let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
             journal.table.record(&entries).await.map_err(|err| incomplete(err.into_aws(), tally.results.clone()))?;
         }
+        let unfinished = tally.unfinished;
         let mut report = EnforcementReport {
             alert,
             plan,
             scope: scope_text,
             budget_percent: Some(verified.budget_percent),
             period: Some(period),
-            results: tally.results,
+            results: continuation::merge(earlier, tally.results),
             notified: false,
             anomaly: None,
             throttled: tally.throttled,
         };
+        if let (true, Origin::Alert { part, .. }) = (unfinished, &origin) {
+            // NOTE: the summary waits for the last part, which sends it once with every part's results.
+            let (part, next, selected) = (part.number, part.number + 1, tally.selected);
+            return Ok(EnforcementOutcome::Continued(ContinuedReport { part, next, report, selected }));
+        }
         if report.plan.actions.iter().any(|a| a.is_notice()) && !report.plan.dry_run {
             report.notified =
                 self.notify(&report, &scope).await.map_err(|err| incomplete(err, report.results.clone()))?;
@@ -388,6 +475,9 @@ impl BudgetEnforcer {
         }
         for (account, regions) in self.reachable(places, tally).await {
             for region in regions {
+                if tally.out_of_time() {
+                    break;
+                }
                 let actor = self.actor(&account, &region);
                 let acted = actor.act(rule, scope, alert, plan, journal, tally).await;
                 tally.throttled += actor.pace.throttled();

@@ -71,6 +71,7 @@ mod actor;
 pub mod anomaly;
 pub mod apply;
 mod clusters;
+pub mod continuation;
 mod endpoints;
 mod fanout;
 mod iam;
@@ -229,6 +230,8 @@ pub enum EnforcementOutcome {
     Notified(EnforcementReport),
     /// Dry run: what would have been done.
     DryRun(EnforcementReport),
+    /// The invocation's time ran out: what this part did; the next part was sent to the continuation queue.
+    Continued(ContinuedReport),
     /// The step defers its actions: the plan (exactly what would be done) waits for an approval or its grace.
     Pending(PendingReport),
     /// Nothing to do; the reason names the budget.
@@ -285,12 +288,14 @@ pub enum EnforcementOutcome {
 }
 
 impl EnforcementOutcome {
-    /// `enforced`, `notified`, `dry-run`, `skipped`, `unverified`, `restored`, `rejected` or `failed`.
+    /// `enforced`, `notified`, `dry-run`, `continued`, `pending`, `skipped`, `unverified`, `restored`,
+    /// `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
             Self::Notified(_) => "notified",
             Self::DryRun(_) => "dry-run",
+            Self::Continued(_) => "continued",
             Self::Pending(_) => "pending",
             Self::Skipped { .. } => "skipped",
             Self::Unverified { .. } | Self::UnverifiedAnomaly { .. } => "unverified",
@@ -346,6 +351,21 @@ pub struct PendingReport {
     /// The alert, the step and what would be done (`dry-run` results).
     #[serde(flatten)]
     pub report: EnforcementReport,
+}
+
+/// One part of an enforcement that continues: what it did, and the part that comes next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContinuedReport {
+    /// This part (1 for the alert's own invocation).
+    pub part: u32,
+    /// The part sent to the continuation queue.
+    pub next: u32,
+    /// The alert, the step and this part's results (no summary is sent until the last part).
+    #[serde(flatten)]
+    pub report: EnforcementReport,
+    /// Targets selected per action so far (the safety cap counts every part).
+    #[serde(skip)]
+    pub selected: std::collections::HashMap<String, usize>,
 }
 
 /// What `restore` undid.

@@ -24,10 +24,12 @@ use crate::tagging::Tags;
 
 /// What an enforcement is for: an alert as it comes, or a plan being carried out.
 pub(super) enum Origin<'a> {
-    /// An alert, with its SNS `MessageId` (none for `replay`).
+    /// An alert, with its SNS `MessageId` (none for `replay`), in one or more parts.
     Alert {
         /// The `MessageId`.
         trigger: Option<&'a str>,
+        /// Which part of the enforcement this invocation runs, and until when.
+        part: super::continuation::Part,
     },
     /// A plan: only its `(action, lower-cased resource)` targets are acted on.
     Plan {

@@ -103,6 +103,41 @@ impl ResultKind {
         }
     }
 
+    /// Reads a result back from its recorded text (the ledger's `result`, [`fmt::Display`]'s output); a word
+    /// it does not know reads as a failure quoting the text, never as done.
+    pub fn from_recorded(text: &str) -> Self {
+        let (word, detail) = match text.split_once(": ") {
+            Some((word, detail)) => (word, detail.to_owned()),
+            None => (text.split(" (").next().unwrap_or(text), String::new()),
+        };
+        match word {
+            "done" => Self::Done,
+            "dry-run" => Self::DryRun,
+            "exempt" => Self::Exempt { reason: detail },
+            "exemption-expired" => Self::ExemptionExpired { detail },
+            "capped" => {
+                let cap = detail.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or_default();
+                Self::Capped { cap }
+            }
+            "already-stopped" => Self::AlreadyStopped,
+            "already-deleted" => Self::AlreadyDeleted,
+            "already-scaled" => Self::AlreadyScaled,
+            "already-denied" => Self::AlreadyDenied,
+            "not-in-service" => Self::NotInService,
+            "role-gone" => Self::RoleGone,
+            "endpoint-gone" => Self::EndpointGone,
+            "notebook-gone" => Self::NotebookGone,
+            "resource-gone" => Self::ResourceGone,
+            "not-scalable" => Self::NotScalable { reason: detail },
+            "left-stopped" => Self::LeftStopped,
+            "not-stopped" => Self::NotStopped,
+            "reported" => Self::Reported { detail },
+            "not-in-plan" => Self::NotInPlan,
+            "failed" => Self::Failed { reason: detail },
+            _ => Self::failed(format!("recorded as {text:?}")),
+        }
+    }
+
     /// A failure with this reason.
     pub fn failed(reason: impl fmt::Display) -> Self {
         Self::Failed { reason: reason.to_string() }
@@ -293,9 +328,27 @@ pub(crate) struct Tally {
     pub(crate) planned: Option<std::collections::HashSet<(String, String)>>,
     /// Throttled calls in every place so far (each paced and issued again).
     pub(crate) throttled: u64,
+    /// When to stop starting work and hand the rest on (an enforcement that continues); `None`: never.
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// Whether work was left for a continuation because the deadline passed.
+    pub(crate) unfinished: bool,
+    /// Calls started by this invocation (a part looks at its deadline only once it has made progress).
+    pub(crate) started: usize,
+    /// With a deadline: the safety-cap key each selected target counts under, so that a target left for the
+    /// next part is not counted twice.
+    pub(crate) cap_keys: HashMap<String, String>,
 }
 
 impl Tally {
+    /// Whether the deadline has passed after this invocation made progress (started a call): no new work may
+    /// start, and the rest is left for a continuation.
+    pub(crate) fn out_of_time(&mut self) -> bool {
+        let passed = self.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline);
+        let late = passed && self.started > 0;
+        self.unfinished |= late;
+        late
+    }
+
     /// Records how a call ended: not-found is `gone`, a failure is `failed: …` (the first retryable one kept).
     pub(crate) fn record(&mut self, action: &str, arn: &str, outcome: Result<ResultKind, AwsError>, gone: ResultKind) {
         let result = match outcome {
@@ -316,6 +369,37 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_result_reads_back_from_its_recorded_text_and_an_unknown_word_is_a_failure() {
+        let kinds = [
+            ResultKind::Done,
+            ResultKind::DryRun,
+            ResultKind::Exempt { reason: "serves customers: INC-1".into() },
+            ResultKind::ExemptionExpired { detail: "exemption expired 2026-01-01: x".into() },
+            ResultKind::Capped { cap: 3 },
+            ResultKind::AlreadyStopped,
+            ResultKind::AlreadyDeleted,
+            ResultKind::AlreadyScaled,
+            ResultKind::AlreadyDenied,
+            ResultKind::NotInService,
+            ResultKind::RoleGone,
+            ResultKind::EndpointGone,
+            ResultKind::NotebookGone,
+            ResultKind::ResourceGone,
+            ResultKind::NotScalable { reason: "serverless".into() },
+            ResultKind::LeftStopped,
+            ResultKind::NotStopped,
+            ResultKind::Reported { detail: "EBS volume 100 GiB".into() },
+            ResultKind::NotInPlan,
+            ResultKind::failed("StopNotebookInstance: ThrottlingException: Rate exceeded"),
+        ];
+        for kind in kinds {
+            assert_eq!(ResultKind::from_recorded(&kind.to_string()), kind);
+        }
+        let unknown = ResultKind::from_recorded("teleported");
+        assert!(unknown.is_failed() && unknown.to_string().contains("teleported"), "{unknown}");
+    }
 
     #[test]
     fn results_serialise_as_the_kebab_case_word_and_their_detail() {

@@ -275,6 +275,11 @@ impl SweepQueue {
                 let reason = format!("held by another invocation since {at}");
                 return PageReport::bare(id, Some(message), retry(reason));
             }
+            // NOTE: only an enforcement's claim continues; a sweep page's never does.
+            Ok(Claim::Continued { part }) => {
+                let reason = format!("its progress item reads 'continued' at part {part}, which a page never is");
+                return PageReport::bare(id, Some(message), PageResult::Skipped { reason });
+            }
             Err(err) => return PageReport::bare(id, Some(message), retry(err.to_string())),
         }
         let mut page = PageReport::bare(id, Some(message.clone()), PageResult::AlreadyDone);

@@ -7,7 +7,7 @@
 //!
 //! | item        | `pk`               | `sk`                                        | what it holds |
 //! |-------------|--------------------|---------------------------------------------|---------------|
-//! | claim       | `alert#<MessageId>`| `claim`                                     | the delivery's state (`in-progress` until `lease`, `done`) |
+//! | claim       | `alert#<MessageId>`| `claim`                                     | the delivery's state (`in-progress` until `lease`, `continued` at `part` with the alert's `event`, `done`) |
 //! | entry       | `budget#<budget>`  | `act#<at>#<alert>#<action>#<resource>`      | one decision or action: result, state before, step, period, dry run |
 //! | undo        | `budget#<budget>`  | `undo#<period start>#<action>#<resource>`   | what to undo: the state before, `open` until restored |
 //! | open period | `open`             | `<period end>#<budget>`                     | a budget period with undo items; the tick restores it when it ends |
@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, ResultExt};
 
-pub use claims::Claim;
+pub use claims::{Claim, Resume};
 pub use plans::{Plan, PlanMode, PlanState};
 pub(crate) use records::Journal;
 pub use records::{Before, Bounds, Entry, Undo};

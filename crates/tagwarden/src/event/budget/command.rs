@@ -3,14 +3,16 @@
 //!   budgets without `budget`);
 //! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended, carry out
 //!   plans whose grace passed;
-//! - `{"tagwarden": "approve", "plan": "<plan id>"}`: carry out a pending plan.
+//! - `{"tagwarden": "approve", "plan": "<plan id>"}`: carry out a pending plan;
+//! - `{"tagwarden": "continue", "alert": "<MessageId>", "part": 2}`: the next part of an enforcement that did
+//!   not fit one invocation (through the continuation queue, see `sqs`).
 
 use serde_json::{Map, Value};
 
 use super::{AlertError, BudgetEvent, clip, json_kind};
 
 /// Reads the command named by the `tagwarden` key, with its arguments (`budget`).
-pub(super) fn parse_command(command: &Value, object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
+pub(crate) fn parse_command(command: &Value, object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
     let name = match command {
         Value::String(c) => c.trim().to_ascii_lowercase(),
         other => return Err(AlertError::UnknownCommand(clip(&other.to_string()))),
@@ -27,7 +29,19 @@ pub(super) fn parse_command(command: &Value, object: &Map<String, Value>) -> Res
             )),
             Some(other) => Err(AlertError::BadCommand(format!("'plan' must be a string, got {}", json_kind(other)))),
         },
+        "continue" => parse_continue(object),
         _ => Err(AlertError::UnknownCommand(clip(command.as_str().unwrap_or_default()))),
+    }
+}
+
+fn parse_continue(object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
+    let alert = match object.get("alert") {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
+        _ => return Err(AlertError::BadCommand("'continue' needs the alert's MessageId in 'alert'".into())),
+    };
+    match object.get("part").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok()) {
+        Some(part) if part >= 2 => Ok(BudgetEvent::Continue { alert, part }),
+        _ => Err(AlertError::BadCommand("'part' must be a whole number from 2".into())),
     }
 }
 
@@ -74,8 +88,11 @@ mod tests {
     #[test]
     fn unknown_or_malformed_commands_are_refused() {
         for (event, expected) in [
-            (json!({"tagwarden": "start"}), "unknown command 'start' (expected 'restore', 'tick' or 'approve')"),
-            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore', 'tick' or 'approve')"),
+            (
+                json!({"tagwarden": "start"}),
+                "unknown command 'start' (expected 'restore', 'tick', 'approve' or 'continue')",
+            ),
+            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore', 'tick', 'approve' or 'continue')"),
             (json!({"tagwarden": "restore", "budget": 7}), "invalid command: 'budget' must be a string, got a number"),
             (
                 json!({"tagwarden": "restore", "budget": " "}),

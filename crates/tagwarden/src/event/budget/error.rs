@@ -105,8 +105,8 @@ pub enum AlertError {
     /// No alerts topic is configured, so no alert can be accepted.
     #[error("no alerts topic is configured (TAGWARDEN_ALERT_TOPICS, or replay's --alert-topic): alerts are refused")]
     NoAlertTopics,
-    /// `tagwarden` names a command other than `restore`, `tick` or `approve`.
-    #[error("unknown command '{0}' (expected 'restore', 'tick' or 'approve')")]
+    /// `tagwarden` names a command other than `restore`, `tick`, `approve` or `continue`.
+    #[error("unknown command '{0}' (expected 'restore', 'tick', 'approve' or 'continue')")]
     UnknownCommand(String),
     /// A command's arguments are malformed.
     #[error("invalid command: {0}")]

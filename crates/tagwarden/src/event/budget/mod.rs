@@ -10,7 +10,8 @@
 //!
 //! One module per layer: `sns` (the envelope, through `aws_lambda_events`), `message` (the alert's text),
 //! `amount` (amounts and thresholds, read strictly: `1.234,56` is refused rather than guessed), `command`
-//! (`restore`), `alert` (what comes out), `anomaly` (a cost anomaly's JSON), `error` (why not).
+//! (`restore`, `tick`, `approve`, `continue`), `sqs` (the continuation queue's records), `alert` (what comes
+//! out), `anomaly` (a cost anomaly's JSON), `error` (why not).
 
 mod alert;
 mod amount;
@@ -21,6 +22,7 @@ mod error;
 mod fixtures;
 mod message;
 mod sns;
+mod sqs;
 
 use serde_json::{Map, Value};
 
@@ -51,6 +53,13 @@ pub enum BudgetEvent {
         /// The plan id.
         plan: String,
     },
+    /// Take the next part of an enforcement that did not fit one invocation.
+    Continue {
+        /// The SNS `MessageId` of the alert being enforced.
+        alert: String,
+        /// The part to take (2 or more).
+        part: u32,
+    },
 }
 
 /// A parsed event and the SNS delivery it came in.
@@ -75,6 +84,9 @@ pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError
     if let Some(command) = object.get("tagwarden") {
         let event = command::parse_command(command, object)?;
         return Ok(BudgetEnvelope { event, sns: None });
+    }
+    if sqs::is_sqs(object) {
+        return Ok(BudgetEnvelope { event: sqs::read_continue(object)?, sns: None });
     }
     let record = sns::read_record(event, object)?;
     let delivery = record.delivery;

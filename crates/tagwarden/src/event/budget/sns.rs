@@ -178,8 +178,8 @@ mod tests {
             (json!({"Records": []}), "expected one SNS record, got 0"),
             (json!({"Records": [{}, {}, {}]}), "expected one SNS record, got 3"),
             (
-                json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}),
-                "not an SNS event: the record comes from 'aws:sqs'",
+                json!({"Records": [{"eventSource": "aws:s3", "s3": {}}]}),
+                "not an SNS event: the record comes from 'aws:s3'",
             ),
             (json!({"Records": [{"EventSource": "aws:sns"}]}), "not an SNS event: the record has no 'Sns' object"),
             (json!({"Records": [{"Sns": {"Message": 5}}]}), "not an SNS event: 'Sns' has no 'Message' string"),
