@@ -44,6 +44,8 @@ pub enum Scope {
     SweepProgress,
     /// The stack's sweep queue: the auto-tagger sends the next page of a listing.
     SweepQueue,
+    /// The stack's continuation queue: the budget-enforcer sends the next part of an enforcement to itself.
+    ContinuationQueue,
     /// SageMaker endpoints, granted only where the deployment opts in to deleting them
     /// (`AllowEndpointDeletion`): a conditional statement in the templates.
     EndpointDeletion,

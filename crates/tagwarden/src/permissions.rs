@@ -125,6 +125,9 @@ pub const OPT_IN: &[Permission] = &[("sagemaker:DeleteEndpoint", Scope::Endpoint
 fn as_granted(permission: Permission) -> Permission {
     OPT_IN.iter().copied().find(|(action, _)| *action == permission.0).unwrap_or(permission)
 }
+/// An enforcement that continues ([`crate::enforce::continuation`]): the budget-enforcer sends its next part
+/// to the stack's continuation queue (the event source mapping reads it with the poller's own grant).
+pub const CONTINUATION_QUEUE: &[Permission] = &[("sqs:SendMessage", Scope::ContinuationQueue)];
 
 /// The permissions one enforcement action (and its restore) needs: what its row in the enforcer's action
 /// table declares (`enforce/<family>.rs`).
@@ -143,7 +146,8 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     // NOTE: every action, for the deployment (which cannot know which ones a policy will use).
     let actions = crate::enforce::actions().flat_map(|a| for_action(a).iter());
-    COMMON.iter().chain(ENFORCER_BASE).chain(actions).chain(ORGANIZATION).copied().map(as_granted).collect()
+    let own = COMMON.iter().chain(ENFORCER_BASE).chain(CONTINUATION_QUEUE);
+    own.chain(actions).chain(ORGANIZATION).copied().map(as_granted).collect()
 }
 
 /// Scopes only the central account has: the policy parameter, the notification topic, the payer's budgets,
@@ -160,6 +164,7 @@ pub const CENTRAL_ONLY: &[Scope] = &[
     Scope::SourceRecords,
     Scope::SweepProgress,
     Scope::SweepQueue,
+    Scope::ContinuationQueue,
 ];
 
 /// Scopes the deployment grants only when an organization is configured (the templates' `OrganizationEnabled`
@@ -205,6 +210,7 @@ impl Scope {
             Self::SourceRecords => "SourceRecords",
             Self::SweepProgress => "SweepProgress",
             Self::SweepQueue => "SweepQueue",
+            Self::ContinuationQueue => "ContinuationQueue",
             Self::EndpointDeletion => "EndpointDeletion",
         }
     }

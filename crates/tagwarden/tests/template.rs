@@ -31,6 +31,7 @@ const SCOPES: &[Scope] = &[
     Scope::SourceRecords,
     Scope::SweepProgress,
     Scope::SweepQueue,
+    Scope::ContinuationQueue,
     Scope::EndpointDeletion,
 ];
 
@@ -418,6 +419,24 @@ fn the_sweep_queue_hides_a_page_six_timeouts_long_redelivers_it_five_times_and_t
 }
 
 #[test]
+fn the_continuation_queue_takes_one_part_per_invocation_and_only_the_enforcer_sends_to_it() {
+    let template = template();
+    let enforcer = function(&template, "BudgetEnforcerFunction");
+    let queue = &resource(&template, "ContinuationQueue")["Properties"];
+    let timeout = enforcer["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "AWS: at least 6x the function's timeout");
+    assert_eq!(reference(&queue["RedrivePolicy"]["deadLetterTargetArn"]), "!GetAtt:ContinuationDeadLetterQueue.Arn");
+    let parts = &enforcer["Events"]["Continuations"]["Properties"];
+    assert_eq!(reference(&parts["Queue"]), "!GetAtt:ContinuationQueue.Arn");
+    assert_eq!(parts["BatchSize"].as_u64(), Some(1), "one part per invocation: a part is a whole invocation's work");
+    let variables = &enforcer["Environment"]["Variables"];
+    assert_eq!(reference(&variables["TAGWARDEN_CONTINUATION_QUEUE_URL"]), "!Ref:ContinuationQueue");
+    let (condition, send) = statement(&template, "BudgetEnforcerFunction", Scope::ContinuationQueue.sid());
+    assert_eq!((condition, reference(&send["Resource"])), (None, "!GetAtt:ContinuationQueue.Arn".to_owned()));
+    assert!(!permissions::auto_tagger().iter().any(|(_, scope)| *scope == Scope::ContinuationQueue));
+}
+
+#[test]
 fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
     let template = template();
     // SAM gives each event source one AWS::Lambda::Permission whose SourceArn is that topic or rule.
@@ -426,7 +445,7 @@ fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
             "AutoTaggerFunction",
             vec![("EstateSweep", "Schedule"), ("SweepPages", "SQS"), ("SageMakerCalls", "EventBridgeRule")],
         ),
-        ("BudgetEnforcerFunction", vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule")]),
+        ("BudgetEnforcerFunction", vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule"), ("Continuations", "SQS")]),
     ] {
         let properties = function(&template, function_id);
         let events: Vec<(String, String)> = properties["Events"]

@@ -330,6 +330,19 @@ export class TagwardenStack extends Stack {
       deadLetterQueue: { queue: sweepDeadLetterQueue, maxReceiveCount: 5 },
     });
     logicalId(sweepQueue, 'SweepQueue');
+    // The parts of enforcements that outgrew one invocation: as SweepQueue, for the budget-enforcer.
+    const continuationDeadLetterQueue = new sqs.Queue(this, 'ContinuationDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    logicalId(continuationDeadLetterQueue, 'ContinuationDeadLetterQueue');
+    const continuationQueue = new sqs.Queue(this, 'ContinuationQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      visibilityTimeout: Duration.seconds(1800),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: continuationDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    logicalId(continuationQueue, 'ContinuationQueue');
 
     // One statement per Sid of the manifest, scoped as in the SAM template. A Sid this app does not know
     // (a new scope in the library) fails the synth rather than being granted on "*".
@@ -380,6 +393,8 @@ export class TagwardenStack extends Stack {
             return statement([ledger.attrArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'sweep#*' } });
           case 'SweepQueue':
             return statement([sweepQueue.queueArn]);
+          case 'ContinuationQueue':
+            return statement([continuationQueue.queueArn]);
           case 'EndpointDeletion':
             return statement([`arn:${partition}:sagemaker:${region}:${account}:endpoint/*`]);
           default:
@@ -581,10 +596,11 @@ export class TagwardenStack extends Stack {
     // ------------------------------------------------------------ budget-enforcer
     const budgetEnforcerName = `${Aws.STACK_NAME}-budget-enforcer`;
     const budgetEnforcerDlq = deadLetterQueue('BudgetEnforcer');
+    const budgetEnforcerRole = executionRole('BudgetEnforcer', manifest.budgetEnforcer.permissions, budgetEnforcerDlq);
     const budgetEnforcer = rustFunction(
       'BudgetEnforcer',
       'budget-enforcer',
-      executionRole('BudgetEnforcer', manifest.budgetEnforcer.permissions, budgetEnforcerDlq),
+      budgetEnforcerRole,
       {
         functionName: budgetEnforcerName,
         description: "Turns AWS Budgets alerts into actions on the SageMaker resources in the budget's scope.",
@@ -603,11 +619,23 @@ export class TagwardenStack extends Stack {
           TAGWARDEN_LEDGER_TABLE: ledger.ref,
           // Comma-separated: an SNS record from any other topic is refused.
           TAGWARDEN_ALERT_TOPICS: budgetAlertsTopic.topicArn,
+          // Work stops 30 s before the timeout; what is left goes on here as the next part.
+          TAGWARDEN_CONTINUATION_QUEUE_URL: continuationQueue.queueUrl,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(6),
         onFailure: new SqsDestination(budgetEnforcerDlq),
       },
+    );
+
+    // The next part of an enforcement that outgrew its invocation: one part per invocation (SAM's SQS event).
+    new lambda.CfnEventSourceMapping(this, 'BudgetEnforcerFunctionContinuations', {
+      eventSourceArn: continuationQueue.queueArn,
+      functionName: budgetEnforcer.functionName,
+      batchSize: 1,
+    });
+    budgetEnforcerRole.addManagedPolicy(
+      iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaSQSQueueExecutionRole'),
     );
 
     // Tag writes by the budget-enforcer are Tagwarden's own: tamper protection leaves them alone.
@@ -717,5 +745,6 @@ export class TagwardenStack extends Stack {
     output('SweepQueueUrl', sweepQueue.queueUrl);
     output('SweepDeadLetterQueueUrl', sweepDeadLetterQueue.queueUrl);
     output('BudgetEnforcerDeadLetterQueueUrl', budgetEnforcerDlq.queueUrl);
+    output('ContinuationDeadLetterQueueUrl', continuationDeadLetterQueue.queueUrl);
   }
 }

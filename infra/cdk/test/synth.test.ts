@@ -60,11 +60,11 @@ function assertPermissions(roleId: string, expected: PermissionsBySid) {
   for (const { condition, statement } of inlineStatements(roleId)) {
     if (statement.Sid) assert.equal(condition, CONDITIONAL_SIDS[statement.Sid], `${roleId} ${statement.Sid}: Condition`);
   }
-  // Nothing else: the basic execution role for logs, SAM's SQS poller policy for the auto-tagger's sweep pages,
-  // and sqs:SendMessage on the function's own dead-letter queue.
+  // Nothing else: the basic execution role for logs, SAM's SQS poller policy for the sweep pages and the
+  // enforcement continuations, and sqs:SendMessage on the function's own dead-letter queue.
   const role = resources[roleId];
   const managed = role.Properties.ManagedPolicyArns.map((arn: Json) => JSON.stringify(arn));
-  const poller = roleId === 'AutoTaggerFunctionRole' ? [/service-role\/AWSLambdaSQSQueueExecutionRole/] : [];
+  const poller = [/service-role\/AWSLambdaSQSQueueExecutionRole/];
   const expected = [/service-role\/AWSLambdaBasicExecutionRole/, ...poller];
   assert.equal(managed.length, expected.length, `${roleId}: ${managed}`);
   expected.forEach((pattern, i) => assert.match(managed[i], pattern));
@@ -115,6 +115,7 @@ test('environment variables are exactly those of the SAM template', () => {
     TAGWARDEN_DENY_INSTANCE_TYPES_POLICY_ARN: { Ref: 'DenyInstanceTypesPolicy' },
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_ALERT_TOPICS: { Ref: 'BudgetAlertsTopic' },
+    TAGWARDEN_CONTINUATION_QUEUE_URL: { Ref: 'ContinuationQueue' },
   });
 });
 
@@ -373,7 +374,8 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
     'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
-    'BudgetEnforcerDeadLetterQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
+    'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunctionContinuations', 'ContinuationDeadLetterQueue',
+    'ContinuationQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
     'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges', 'SweepDeadLetterQueue', 'SweepQueue',
   ];
   assert.deepEqual(sorted(Object.keys(resources)), sorted([...new Set(sam)]));
@@ -386,7 +388,7 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
   ]);
   assert.deepEqual(sorted(Object.keys(template.Outputs)), [
     'AutoTaggerDeadLetterQueueUrl', 'AutoTaggerFunctionArn', 'BudgetAlertsTopicArn', 'BudgetEnforcerDeadLetterQueueUrl',
-    'BudgetEnforcerFunctionArn', 'DenyInstanceTypesPolicyArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
+    'BudgetEnforcerFunctionArn', 'ContinuationDeadLetterQueueUrl', 'DenyInstanceTypesPolicyArn', 'DenyPolicyArn', 'EnforcementLedgerTableName', 'NotificationTopicArn',
     'SweepDeadLetterQueueUrl', 'SweepQueueUrl',
   ]);
 });
@@ -405,6 +407,17 @@ test('the sweep queue hides a page 6x the timeout, redelivers it five times and 
   assert.deepEqual(statementsBySid('AutoTaggerFunctionRole').SweepProgress.Condition, {
     'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': 'sweep#*' },
   });
+});
+
+test('the continuation queue hides a part 6x the timeout and the enforcer takes one part per invocation', () => {
+  const queue = resources.ContinuationQueue.Properties;
+  assert.ok(queue.VisibilityTimeout >= 6 * resources.BudgetEnforcerFunction.Properties.Timeout);
+  assert.deepEqual(queue.RedrivePolicy.deadLetterTargetArn, { 'Fn::GetAtt': ['ContinuationDeadLetterQueue', 'Arn'] });
+  const mapping = resources.BudgetEnforcerFunctionContinuations.Properties;
+  assert.deepEqual(mapping.EventSourceArn, { 'Fn::GetAtt': ['ContinuationQueue', 'Arn'] });
+  assert.equal(mapping.BatchSize, 1);
+  const send = statementsBySid('BudgetEnforcerFunctionRole').ContinuationQueue;
+  assert.deepEqual(send.Resource, { 'Fn::GetAtt': ['ContinuationQueue', 'Arn'] });
 });
 
 test('a Sid the app has no resource scope for fails the synth instead of being granted on "*"', () => {
