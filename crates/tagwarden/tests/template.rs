@@ -347,14 +347,23 @@ fn deny_applies(condition: &Value, request: &[(&str, &str)]) -> bool {
 }
 
 #[test]
-fn only_aws_budgets_of_this_account_may_publish_alerts_and_everyone_else_is_denied() {
+fn only_aws_budgets_and_cost_anomaly_detection_of_this_account_may_publish_alerts_and_everyone_else_is_denied() {
     let template = template();
     let policy = &resource(&template, "BudgetAlertsTopicPolicy")["Properties"];
     let topics: Vec<String> = policy["Topics"].as_sequence().unwrap().iter().map(reference).collect();
     assert_eq!(topics, ["!Ref:BudgetAlertsTopic"]);
     let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
-    assert_eq!(statements.len(), 2);
-    let allow = statements.iter().find(|s| s["Effect"].as_str() == Some("Allow")).unwrap();
+    assert_eq!(statements.len(), 3);
+    let allows = |service: &str| {
+        statements.iter().find(|s| s["Effect"].as_str() == Some("Allow") && s["Principal"]["Service"].as_str() == Some(service))
+    };
+    let anomalies = allows("costalerts.amazonaws.com").expect("Cost Anomaly Detection may publish");
+    assert_eq!(reference(&anomalies["Condition"]["StringEquals"]["aws:SourceAccount"]), "!Ref:AWS::AccountId");
+    assert_eq!(
+        reference(&anomalies["Condition"]["ArnLike"]["aws:SourceArn"]),
+        "!Sub:arn:${AWS::Partition}:ce::${AWS::AccountId}:anomalysubscription/*"
+    );
+    let allow = allows("budgets.amazonaws.com").expect("AWS Budgets may publish");
     assert_eq!(allow["Principal"]["Service"].as_str(), Some("budgets.amazonaws.com"));
     assert_eq!(allow["Action"].as_str(), Some("sns:Publish"));
     assert_eq!(reference(&allow["Condition"]["StringEquals"]["aws:SourceAccount"]), "!Ref:AWS::AccountId");
@@ -376,6 +385,7 @@ fn only_aws_budgets_of_this_account_may_publish_alerts_and_everyone_else_is_deni
     let principal = |arn| vec![("aws:PrincipalArn", arn)];
     for (who, request, denied) in [
         ("AWS Budgets", service("budgets.amazonaws.com"), false),
+        ("Cost Anomaly Detection", service("costalerts.amazonaws.com"), false),
         ("the budget-enforcer's role", principal(enforcer_role), false),
         ("the auto-tagger's role", principal(tagger_role), false),
         ("an administrator", principal("arn:aws:iam::111111111111:user/admin"), true),

@@ -689,13 +689,23 @@ export class TagwardenStack extends Stack {
             },
           }),
           new iam.PolicyStatement({
+            sid: 'CostAnomalyDetectionPublish',
+            principals: [new iam.ServicePrincipal('costalerts.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [budgetAlertsTopic.topicArn],
+            conditions: {
+              StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+              ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ce::${Aws.ACCOUNT_ID}:anomalysubscription/*` },
+            },
+          }),
+          new iam.PolicyStatement({
             sid: 'NoOtherPublisher',
             effect: iam.Effect.DENY,
             principals: [new iam.StarPrincipal()],
             actions: ['sns:Publish'],
             resources: [budgetAlertsTopic.topicArn],
             conditions: {
-              StringNotEquals: { 'aws:PrincipalServiceName': 'budgets.amazonaws.com' },
+              StringNotEquals: { 'aws:PrincipalServiceName': ['budgets.amazonaws.com', 'costalerts.amazonaws.com'] },
               ArnNotEquals: { 'aws:PrincipalArn': [autoTagger.role!.roleArn, budgetEnforcer.role!.roleArn] },
             },
           }),

@@ -64,10 +64,9 @@ function assertPermissions(roleId: string, expected: PermissionsBySid) {
   // enforcement continuations, and sqs:SendMessage on the function's own dead-letter queue.
   const role = resources[roleId];
   const managed = role.Properties.ManagedPolicyArns.map((arn: Json) => JSON.stringify(arn));
-  const poller = [/service-role\/AWSLambdaSQSQueueExecutionRole/];
-  const expected = [/service-role\/AWSLambdaBasicExecutionRole/, ...poller];
-  assert.equal(managed.length, expected.length, `${roleId}: ${managed}`);
-  expected.forEach((pattern, i) => assert.match(managed[i], pattern));
+  const managedPolicies = [/service-role\/AWSLambdaBasicExecutionRole/, /service-role\/AWSLambdaSQSQueueExecutionRole/];
+  assert.equal(managed.length, managedPolicies.length, `${roleId}: ${managed}`);
+  managedPolicies.forEach((pattern, i) => assert.match(managed[i], pattern));
   const others = inlineStatements(roleId)
     .map(({ statement }) => statement)
     .filter((s: Json) => !s.Sid);
@@ -201,11 +200,14 @@ test('budget alerts reach the budget-enforcer, and its tick runs every 5 minutes
   assert.deepEqual(tick.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
 });
 
-test('only AWS Budgets of this account may publish alerts; every other publisher is denied', () => {
+test('only AWS Budgets and Cost Anomaly Detection of this account may publish alerts; every other publisher is denied', () => {
   const policy = resources.BudgetAlertsTopicPolicy.Properties;
   assert.deepEqual(policy.Topics, [{ Ref: 'BudgetAlertsTopic' }]);
-  const [allow, deny, ...rest] = policy.PolicyDocument.Statement;
+  const [allow, anomalies, deny, ...rest] = policy.PolicyDocument.Statement;
   assert.deepEqual(rest, []);
+  assert.deepEqual(anomalies.Principal, { Service: 'costalerts.amazonaws.com' });
+  assert.deepEqual(anomalies.Condition.StringEquals['aws:SourceAccount'], { Ref: 'AWS::AccountId' });
+  assert.match(JSON.stringify(anomalies.Condition.ArnLike['aws:SourceArn']), /:ce::.*AWS::AccountId.*:anomalysubscription\/\*/);
   assert.equal(allow.Effect, 'Allow');
   assert.deepEqual(allow.Principal, { Service: 'budgets.amazonaws.com' });
   assert.equal(allow.Action, 'sns:Publish');
@@ -218,7 +220,7 @@ test('only AWS Budgets of this account may publish alerts; every other publisher
   // Denied unless the Budgets service principal or one of the stack's roles publishes (crates/tagwarden/tests/
   // template.rs evaluates the same condition case by case).
   assert.deepEqual(deny.Condition, {
-    StringNotEquals: { 'aws:PrincipalServiceName': 'budgets.amazonaws.com' },
+    StringNotEquals: { 'aws:PrincipalServiceName': ['budgets.amazonaws.com', 'costalerts.amazonaws.com'] },
     ArnNotEquals: {
       'aws:PrincipalArn': [
         { 'Fn::GetAtt': ['AutoTaggerFunctionRole', 'Arn'] },
