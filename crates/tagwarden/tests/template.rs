@@ -355,7 +355,9 @@ fn only_aws_budgets_and_cost_anomaly_detection_of_this_account_may_publish_alert
     let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
     assert_eq!(statements.len(), 3);
     let allows = |service: &str| {
-        statements.iter().find(|s| s["Effect"].as_str() == Some("Allow") && s["Principal"]["Service"].as_str() == Some(service))
+        statements
+            .iter()
+            .find(|s| s["Effect"].as_str() == Some("Allow") && s["Principal"]["Service"].as_str() == Some(service))
     };
     let anomalies = allows("costalerts.amazonaws.com").expect("Cost Anomaly Detection may publish");
     assert_eq!(reference(&anomalies["Condition"]["StringEquals"]["aws:SourceAccount"]), "!Ref:AWS::AccountId");

@@ -409,7 +409,7 @@ impl BudgetEnforcer {
             return self.defer(alert, plan, planning, verified.budget_percent, period, &trigger).await;
         }
         self.act_everywhere(rule, &scope, &alert, &plan, journal, &accounts, places, &mut tally).await?;
-        let earlier = match &origin {
+        let mut parts = match &origin {
             Origin::Alert { part: Part { number: 2.., since: Some(since), .. }, .. } if !tally.unfinished => {
                 self.earlier_parts(&alert.budget_name, &trigger, since).await?
             }
@@ -426,7 +426,12 @@ impl BudgetEnforcer {
             scope: scope_text,
             budget_percent: Some(verified.budget_percent),
             period: Some(period),
-            results: continuation::merge(earlier, tally.results),
+            results: if parts.is_empty() {
+                tally.results
+            } else {
+                parts.push(tally.results);
+                continuation::merge(parts)
+            },
             notified: false,
             anomaly: None,
             throttled: tally.throttled,

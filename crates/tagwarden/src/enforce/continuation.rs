@@ -157,37 +157,60 @@ impl BudgetEnforcer {
         queue.send(alert, part).await.map_err(EnforceError::Retryable)
     }
 
-    /// The results the earlier parts of `alert`'s enforcement recorded (from the ledger), for the summary.
+    /// The results the earlier parts of `alert`'s enforcement recorded (from the ledger), one list per part
+    /// (a part's entries share their time), for the summary.
     pub(super) async fn earlier_parts(
         &self,
         budget: &str,
         alert: &str,
         since: &str,
-    ) -> Result<Vec<ActionResult>, EnforceError> {
+    ) -> Result<Vec<Vec<ActionResult>>, EnforceError> {
         let ledger = self.ledger()?;
         let entries = ledger.history_of_budget(budget, Some(since)).await.map_err(ledger_error)?;
-        let of_alert = entries.into_iter().filter(|e| e.trigger == alert && !e.dry_run);
-        Ok(of_alert.map(|e| ActionResult::new(&e.action, &e.resource, ResultKind::from_recorded(&e.result))).collect())
+        let mut parts: Vec<(String, Vec<ActionResult>)> = Vec::new();
+        for entry in entries.into_iter().filter(|e| e.trigger == alert && !e.dry_run) {
+            let result = ActionResult::new(&entry.action, &entry.resource, ResultKind::from_recorded(&entry.result));
+            match parts.last_mut() {
+                Some((at, part)) if *at == entry.at => part.push(result),
+                _ => parts.push((entry.at, vec![result])),
+            }
+        }
+        Ok(parts.into_iter().map(|(_, part)| part).collect())
     }
 }
 
 /// One summary's results from every part, in the order the parts ran (the earlier parts' read back from the
-/// ledger): a later result for the same action and resource replaces an earlier one only when that one
-/// failed (a later part sees the earlier parts' work as `already-stopped` and the like, which is not news).
-pub(crate) fn merge(earlier: Vec<ActionResult>, later: Vec<ActionResult>) -> Vec<ActionResult> {
-    let mut merged: Vec<ActionResult> = Vec::with_capacity(earlier.len() + later.len());
+/// ledger). A resource's results in one part stay together (`exemption-expired` then `done`); a later part's
+/// results for the same action and resource replace an earlier part's only when those failed (a later part
+/// sees the earlier parts' work as `already-stopped` and the like, which is not news).
+pub(crate) fn merge(parts: Vec<Vec<ActionResult>>) -> Vec<ActionResult> {
+    let mut merged: Vec<((String, String), Vec<ActionResult>)> = Vec::new();
     let mut at: HashMap<(String, String), usize> = HashMap::new();
-    for result in earlier.into_iter().chain(later) {
-        match at.get(&(result.action.clone(), result.resource_arn.clone())) {
-            Some(&i) if merged[i].result.is_failed() => merged[i] = result,
-            Some(_) => {}
-            None => {
-                at.insert((result.action.clone(), result.resource_arn.clone()), merged.len());
-                merged.push(result);
+    for part in parts {
+        let mut groups: Vec<((String, String), Vec<ActionResult>)> = Vec::new();
+        let mut in_part: HashMap<(String, String), usize> = HashMap::new();
+        for result in part {
+            let key = (result.action.clone(), result.resource_arn.clone());
+            match in_part.get(&key) {
+                Some(&i) => groups[i].1.push(result),
+                None => {
+                    in_part.insert(key.clone(), groups.len());
+                    groups.push((key, vec![result]));
+                }
+            }
+        }
+        for (key, group) in groups {
+            match at.get(&key) {
+                Some(&i) if merged[i].1.iter().any(|r| r.result.is_failed()) => merged[i].1 = group,
+                Some(_) => {}
+                None => {
+                    at.insert(key.clone(), merged.len());
+                    merged.push((key, group));
+                }
             }
         }
     }
-    merged
+    merged.into_iter().flat_map(|(_, group)| group).collect()
 }
 
 #[cfg(test)]
@@ -201,21 +224,22 @@ mod tests {
 
     #[test]
     fn a_later_part_adds_new_results_and_mends_failures_but_does_not_recount_earlier_work() {
-        let earlier = vec![
+        let first = vec![
+            result("arn:nb/a", ResultKind::ExemptionExpired { detail: "exemption expired 2026-11-30: x".into() }),
             result("arn:nb/a", ResultKind::Done),
             result("arn:nb/b", ResultKind::failed("StopNotebookInstance: ThrottlingException")),
-            result("arn:nb/a", ResultKind::AlreadyStopped),
         ];
-        let later = vec![
+        let second = vec![result("arn:nb/a", ResultKind::AlreadyStopped), result("arn:nb/b", ResultKind::Done)];
+        let third = vec![
             result("arn:nb/a", ResultKind::AlreadyStopped),
-            result("arn:nb/b", ResultKind::Done),
+            result("arn:nb/b", ResultKind::AlreadyStopped),
             result("arn:nb/c", ResultKind::Done),
         ];
-        let merged = merge(earlier, later);
-        let kinds: Vec<(&str, &ResultKind)> = merged.iter().map(|r| (r.resource_arn.as_str(), &r.result)).collect();
+        let merged = merge(vec![first, second, third]);
+        let kinds: Vec<(&str, &str)> = merged.iter().map(|r| (r.resource_arn.as_str(), r.result.label())).collect();
         assert_eq!(
             kinds,
-            [("arn:nb/a", &ResultKind::Done), ("arn:nb/b", &ResultKind::Done), ("arn:nb/c", &ResultKind::Done)]
+            [("arn:nb/a", "exemption-expired"), ("arn:nb/a", "done"), ("arn:nb/b", "done"), ("arn:nb/c", "done")]
         );
     }
 
