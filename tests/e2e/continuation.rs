@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_sagemaker::types::{InstanceType, NotebookInstanceStatus, Tag};
+use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use serde_json::{Value, json};
 use tagwarden::enforce::continuation::ContinuationQueue;
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::seed_budget;
 use tagwarden_e2e::ledger::create_ledger;
+use tagwarden_e2e::notebooks::{NotebookSpec, create_notebooks, statuses};
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 const IN_SCOPE: usize = 240;
@@ -34,45 +35,15 @@ fn policy(topic: &str) -> String {
 
 /// Notebooks `mkt-NNN` (cost-center CC-4100, the budget's scope) and `fin-NNN` (another cost center).
 async fn seed_notebooks(clients: &Clients) {
-    let specs = (0..IN_SCOPE)
-        .map(|i| (format!("mkt-{i:03}"), "CC-4100"))
-        .chain((0..OUT_OF_SCOPE).map(|i| (format!("fin-{i:03}"), "ML-Finance")));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (name, cost_center) in specs {
-        let sm = clients.sagemaker.clone();
-        tasks.spawn(async move {
-            sm.create_notebook_instance()
-                .notebook_instance_name(name)
-                .instance_type(InstanceType::MlT3Medium)
-                .role_arn("arn:aws:iam::123456789012:role/mia-exec")
-                .tags(Tag::builder().key("cost-center").value(cost_center).build())
-                .send()
-                .await
-                .map(drop)
-        });
-        if tasks.len() >= 16 {
-            tasks.join_next().await.unwrap().unwrap().unwrap();
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap().unwrap();
-    }
+    let specs = (0..IN_SCOPE).map(|i| NotebookSpec::new(format!("mkt-{i:03}"), "CC-4100"));
+    let specs = specs.chain((0..OUT_OF_SCOPE).map(|i| NotebookSpec::new(format!("fin-{i:03}"), "ML-Finance")));
+    create_notebooks(clients, specs).await.unwrap();
 }
 
 /// How many notebooks whose name starts with `prefix` have `status`.
 async fn count(clients: &Clients, prefix: &str, status: NotebookInstanceStatus) -> usize {
-    let mut n = 0;
-    let mut pages = clients.sagemaker.list_notebook_instances().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        n += page
-            .unwrap()
-            .notebook_instances()
-            .iter()
-            .filter(|nb| nb.notebook_instance_name().unwrap().starts_with(prefix))
-            .filter(|nb| nb.notebook_instance_status() == Some(&status))
-            .count();
-    }
-    n
+    let statuses = statuses(clients).await.unwrap();
+    statuses.iter().filter(|(name, s)| name.starts_with(prefix) && **s == status).count()
 }
 
 struct World {

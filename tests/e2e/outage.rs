@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::config::Credentials;
 use aws_sdk_sagemaker::config::retry::RetryPartition;
-use aws_sdk_sagemaker::types::{InstanceType, NotebookInstanceStatus, Tag};
+use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use tagwarden::aws::{AwsError, CallPolicy};
 use tagwarden::enforce::EnforceError;
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
+use tagwarden_e2e::notebooks::{NotebookSpec, create_notebooks};
 use tagwarden_e2e::proxy::Proxy;
 use tagwarden_e2e::{CallCount, Emulator, REGION, sample_event};
 
@@ -48,57 +49,24 @@ async fn seed(clients: &Clients, in_scope: usize) -> Notebooks {
     let mut notebooks = Notebooks { in_scope: vec![], out_of_scope: vec![], exempt: vec![] };
     let mut specs = Vec::new();
     for i in 0..in_scope {
-        specs.push((format!("mkt-{i:04}"), "CC-4100", false));
+        notebooks.in_scope.push(format!("mkt-{i:04}"));
+        specs.push(NotebookSpec::new(format!("mkt-{i:04}"), "CC-4100"));
     }
     for i in 0..40 {
-        specs.push((format!("fin-{i:04}"), "ML-Finance", false));
+        notebooks.out_of_scope.push(format!("fin-{i:04}"));
+        specs.push(NotebookSpec::new(format!("fin-{i:04}"), "ML-Finance"));
     }
     for i in 0..20 {
-        specs.push((format!("mkt-exempt-{i:04}"), "CC-4100", true));
+        notebooks.exempt.push(format!("mkt-exempt-{i:04}"));
+        specs.push(NotebookSpec { self_exempt: true, ..NotebookSpec::new(format!("mkt-exempt-{i:04}"), "CC-4100") });
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (name, cost_center, exempt) in specs {
-        match (cost_center, exempt) {
-            (_, true) => notebooks.exempt.push(name.clone()),
-            ("CC-4100", false) => notebooks.in_scope.push(name.clone()),
-            _ => notebooks.out_of_scope.push(name.clone()),
-        }
-        let sm = clients.sagemaker.clone();
-        tasks.spawn(async move {
-            let mut create = sm
-                .create_notebook_instance()
-                .notebook_instance_name(name)
-                .instance_type(InstanceType::MlT3Medium)
-                .role_arn("arn:aws:iam::123456789012:role/mia-exec")
-                .tags(Tag::builder().key("cost-center").value(cost_center).build());
-            if exempt {
-                create = create.tags(Tag::builder().key("tagwarden:exempt").value("true").build());
-            }
-            create.send().await.map(drop)
-        });
-        if tasks.len() >= 16 {
-            tasks.join_next().await.unwrap().unwrap().unwrap();
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap().unwrap();
-    }
+    create_notebooks(clients, specs).await.unwrap();
     notebooks
 }
 
-/// Every notebook's status, by name (ListNotebookInstances, 100 a page).
+/// Every notebook's status, by name.
 async fn statuses(clients: &Clients) -> BTreeMap<String, NotebookInstanceStatus> {
-    let mut found = BTreeMap::new();
-    let mut pages = clients.sagemaker.list_notebook_instances().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for nb in page.unwrap().notebook_instances() {
-            found.insert(
-                nb.notebook_instance_name().unwrap().to_owned(),
-                nb.notebook_instance_status().unwrap().clone(),
-            );
-        }
-    }
-    found
+    tagwarden_e2e::notebooks::statuses(clients).await.unwrap()
 }
 
 fn count(

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_sagemaker::types::{InstanceType, NotebookInstanceStatus, Tag};
+use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use tagwarden::aws::CallPolicy;
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
+use tagwarden_e2e::notebooks::{NotebookSpec, create_notebooks};
 use tagwarden_e2e::{Emulator, REGION, sample_event};
 
 const IN_SCOPE: usize = 300;
@@ -22,44 +23,19 @@ const STOP: &str = "sagemaker.StopNotebookInstance";
 
 const POLICY: &str = "tags:\n  keys:\n    cost-center: {}\nbudgets:\n  concurrency: 8\n  max_resources_per_action: 5000\n  rules:\n    - budget: ml-marketing\n      scope: from-budget\n      steps: [{at: 100, actions: [stop-notebooks]}]\n";
 
-/// Creates `mkt-NNNN` (in scope, `cost-center=CC-4100`) and `fin-NNNN` notebooks, 16 at a time.
+/// Creates `mkt-NNNN` (in scope, `cost-center=CC-4100`) and `fin-NNNN` notebooks.
 async fn seed(clients: &Clients) -> (Vec<String>, Vec<String>) {
     let in_scope: Vec<String> = (0..IN_SCOPE).map(|i| format!("mkt-{i:04}")).collect();
     let out_of_scope: Vec<String> = (0..OUT_OF_SCOPE).map(|i| format!("fin-{i:04}")).collect();
-    let specs = in_scope.iter().map(|n| (n, "CC-4100")).chain(out_of_scope.iter().map(|n| (n, "ML-Finance")));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (name, cost_center) in specs {
-        let create = clients
-            .sagemaker
-            .create_notebook_instance()
-            .notebook_instance_name(name)
-            .instance_type(InstanceType::MlT3Medium)
-            .role_arn("arn:aws:iam::123456789012:role/mia-exec")
-            .tags(Tag::builder().key("cost-center").value(cost_center).build());
-        tasks.spawn(async move { create.send().await.map(drop) });
-        if tasks.len() >= 16 {
-            tasks.join_next().await.unwrap().unwrap().unwrap();
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap().unwrap();
-    }
+    let specs = in_scope.iter().map(|n| NotebookSpec::new(n, "CC-4100"));
+    let specs = specs.chain(out_of_scope.iter().map(|n| NotebookSpec::new(n, "ML-Finance")));
+    create_notebooks(clients, specs).await.unwrap();
     (in_scope, out_of_scope)
 }
 
 /// Every notebook's status, by name.
 async fn statuses(clients: &Clients) -> BTreeMap<String, NotebookInstanceStatus> {
-    let mut found = BTreeMap::new();
-    let mut pages = clients.sagemaker.list_notebook_instances().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for nb in page.unwrap().notebook_instances() {
-            found.insert(
-                nb.notebook_instance_name().unwrap().to_owned(),
-                nb.notebook_instance_status().unwrap().clone(),
-            );
-        }
-    }
-    found
+    tagwarden_e2e::notebooks::statuses(clients).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

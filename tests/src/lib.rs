@@ -5,6 +5,7 @@
 pub mod budget_world;
 pub mod estate;
 pub mod ledger;
+pub mod notebooks;
 pub mod org;
 pub mod org_budget;
 pub mod proxy;

@@ -86,18 +86,8 @@ impl LedgerTable {
         match put {
             Ok(_) => Ok(Claim::Claimed),
             Err(AwsError::Rejected { code, .. }) if code == "ConditionalCheckFailedException" => {
-                let item = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("alert#{message_id}")))
-                    .key("sk", s("claim"))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .aws("GetItem")
-                    .map_err(self.fail("GetItem"))?;
-                let Some(item) = item.item() else {
+                let item = self.read_claim(message_id).await?;
+                let Some(item) = &item else {
                     // NOTE: released between our put and our read: the delivery is free; the retry takes it.
                     return Ok(Claim::InProgress { at: timestamp(at) });
                 };
@@ -217,19 +207,9 @@ impl LedgerTable {
                 })
             }
             Err(AwsError::Rejected { code, .. }) if code == "ConditionalCheckFailedException" => {
-                let item = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("alert#{message_id}")))
-                    .key("sk", s("claim"))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .aws("GetItem")
-                    .map_err(self.fail("GetItem"))?;
+                let item = self.read_claim(message_id).await?;
                 let id = crate::telemetry::clip(message_id);
-                Ok(match item.item() {
+                Ok(match &item {
                     None => Resume::Refused { reason: format!("alert {id} has no enforcement that continues") },
                     Some(item) if optional(item, "state") == Some("continued") => {
                         Resume::Waiting { part: part_of(item) }
@@ -267,6 +247,24 @@ impl LedgerTable {
                 AwsError::Rejected { code, .. } if code == "ConditionalCheckFailedException" => Ok(()),
                 err => Err(self.fail("UpdateItem")(err)),
             })
+    }
+}
+
+impl LedgerTable {
+    /// The claim item of a delivery as it is now (a consistent read), after a conditional write lost.
+    async fn read_claim(&self, message_id: &str) -> Result<Option<super::Item>, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("alert#{message_id}")))
+            .key("sk", s("claim"))
+            .consistent_read(true)
+            .send()
+            .await
+            .aws("GetItem")
+            .map_err(self.fail("GetItem"))?;
+        Ok(out.item)
     }
 }
 
