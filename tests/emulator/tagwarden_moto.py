@@ -1432,7 +1432,7 @@ class TagwardenMiddleware:
                     "</Message></Error><RequestId>tagwarden-throttled</RequestId></ErrorResponse>").encode()
             content_type = "text/xml"
         else:
-            data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+            data = json.dumps({"__type": "ThrottlingException", "Message": "Rate exceeded"}).encode()
             content_type = "application/x-amz-json-1.1"
         start_response("400 Bad Request", [("Content-Type", content_type), ("Content-Length", str(len(data))),
                                            ("x-amzn-RequestId", "tagwarden-throttled")])
