@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::budgets::{Action, EndpointAction, ForecastedMode, Scope, Step, glob_match};
-use crate::tag_rules::{key_problem, value_problem};
+use super::budgets::{Action, EndpointAction, ForecastedMode, Scope, ScopeFile, Step, glob_match, tag_scope};
 
 /// Which resources a verified anomaly concerns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -129,20 +128,6 @@ struct RuleFile {
     dry_run: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ScopeFile {
-    Word(String),
-    Tags { tags: BTreeMap<String, OneOrMany> },
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
 impl TryFrom<RuleFile> for AnomalyRule {
     type Error = String;
 
@@ -170,29 +155,7 @@ impl TryFrom<RuleFile> for AnomalyRule {
                 "account" => AnomalyScope::Account,
                 other => return Err(format!("{at}: scope {other:?} is not from-monitor, account or {{tags: …}}")),
             },
-            Some(ScopeFile::Tags { tags }) => {
-                if tags.is_empty() {
-                    return Err(format!("{at}: scope.tags is empty; say `scope: account` to mean everything"));
-                }
-                let mut scope = BTreeMap::new();
-                for (key, values) in tags {
-                    if let Some(problem) = key_problem(&key) {
-                        return Err(format!("{at}: scope.tags: {problem}"));
-                    }
-                    let values = match values {
-                        OneOrMany::One(v) => vec![v],
-                        OneOrMany::Many(vs) => vs,
-                    };
-                    if values.is_empty() {
-                        return Err(format!("{at}: scope.tags.{key} has no values"));
-                    }
-                    if let Some(problem) = values.iter().find_map(|v| value_problem(v)) {
-                        return Err(format!("{at}: scope.tags.{key}: {problem}"));
-                    }
-                    scope.insert(key, values);
-                }
-                AnomalyScope::Tags(scope)
-            }
+            Some(ScopeFile::Tags { tags }) => AnomalyScope::Tags(tag_scope(&at, tags)?),
         };
         let actions = file.actions.unwrap_or_else(|| vec![Action::Notify]);
         if actions.is_empty() {

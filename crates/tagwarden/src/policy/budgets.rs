@@ -345,18 +345,53 @@ struct RuleFile {
     dry_run: Option<bool>,
 }
 
+/// A rule's `scope` as written: a word (`from-budget`, `account`, …) or `{tags: {key: value or [values]}}`.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ScopeFile {
+pub(super) enum ScopeFile {
+    /// `from-budget`, `from-monitor`, `account`.
     Word(String),
-    Tags { tags: BTreeMap<String, OneOrMany> },
+    /// `{tags: {cost-center: [CC-2100]}}`.
+    Tags {
+        /// The tag values by key.
+        tags: BTreeMap<String, OneOrMany>,
+    },
 }
 
+/// One value or a list of them.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum OneOrMany {
+pub(super) enum OneOrMany {
+    /// `cost-center: CC-2100`.
     One(String),
+    /// `cost-center: [CC-2100, CC-2200]`.
     Many(Vec<String>),
+}
+
+/// A `{tags: …}` scope checked like every tag of the policy: keys and values valid, none empty (`at` names
+/// the rule in the errors).
+pub(super) fn tag_scope(at: &str, tags: BTreeMap<String, OneOrMany>) -> Result<BTreeMap<String, Vec<String>>, String> {
+    if tags.is_empty() {
+        return Err(format!("{at}: scope.tags is empty; say `scope: account` to mean everything"));
+    }
+    let mut scope = BTreeMap::new();
+    for (key, values) in tags {
+        if let Some(problem) = key_problem(&key) {
+            return Err(format!("{at}: scope.tags: {problem}"));
+        }
+        let values = match values {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(vs) => vs,
+        };
+        if values.is_empty() {
+            return Err(format!("{at}: scope.tags.{key} has no values"));
+        }
+        if let Some(problem) = values.iter().find_map(|v| value_problem(v)) {
+            return Err(format!("{at}: scope.tags.{key}: {problem}"));
+        }
+        scope.insert(key, values);
+    }
+    Ok(scope)
 }
 
 #[derive(Deserialize)]
@@ -423,29 +458,7 @@ impl TryFrom<RuleFile> for BudgetRule {
                     return Err(format!("{at}: scope {other:?} is not from-budget, account or {{tags: …}}"));
                 }
             },
-            Some(ScopeFile::Tags { tags }) => {
-                if tags.is_empty() {
-                    return Err(format!("{at}: scope.tags is empty; say `scope: account` to mean everything"));
-                }
-                let mut scope = BTreeMap::new();
-                for (key, values) in tags {
-                    if let Some(problem) = key_problem(&key) {
-                        return Err(format!("{at}: scope.tags: {problem}"));
-                    }
-                    let values = match values {
-                        OneOrMany::One(v) => vec![v],
-                        OneOrMany::Many(vs) => vs,
-                    };
-                    if let Some(problem) = values.iter().find_map(|v| value_problem(v)) {
-                        return Err(format!("{at}: scope.tags.{key}: {problem}"));
-                    }
-                    if values.is_empty() {
-                        return Err(format!("{at}: scope.tags.{key} has no values"));
-                    }
-                    scope.insert(key, values);
-                }
-                Scope::Tags(scope)
-            }
+            Some(ScopeFile::Tags { tags }) => Scope::Tags(tag_scope(&at, tags)?),
         };
         if file.steps.is_empty() {
             return Err(format!("{at}: at least one step is needed"));
