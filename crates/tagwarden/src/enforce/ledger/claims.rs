@@ -124,11 +124,17 @@ impl LedgerTable {
 
     /// Gives a claimed delivery up after a retryable failure, so that Lambda's retry can claim it.
     pub async fn release(&self, message_id: &str) -> Result<(), LedgerError> {
+        self.release_item(&format!("alert#{message_id}"), "claim").await
+    }
+
+    /// Deletes the claim item `pk`/`sk` if it is still `in-progress` (one that moved on is left as it is):
+    /// giving up a delivery's claim, or a sweep page's.
+    pub(super) async fn release_item(&self, pk: &str, sk: &str) -> Result<(), LedgerError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(format!("alert#{message_id}")))
-            .key("sk", s("claim"))
+            .key("pk", s(pk))
+            .key("sk", s(sk))
             .condition_expression("#state = :progress")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":progress", s("in-progress"))

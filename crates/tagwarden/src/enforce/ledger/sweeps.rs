@@ -130,22 +130,7 @@ impl LedgerTable {
 
     /// Gives a claimed page up after a retryable failure, so that its redelivery can claim it at once.
     pub async fn release_progress(&self, key: &ProgressKey) -> Result<(), LedgerError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(&key.pk))
-            .key("sk", s(&key.sk))
-            .condition_expression("#state = :progress")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":progress", s("in-progress"))
-            .send()
-            .await
-            .aws("DeleteItem")
-            .map(|_| ())
-            .or_else(|err| match err {
-                AwsError::Rejected { code, .. } if code == "ConditionalCheckFailedException" => Ok(()),
-                err => Err(self.fail("DeleteItem")(err)),
-            })
+        self.release_item(&key.pk, &key.sk).await
     }
 
     /// Records a fact of the run (its expected types, a type's end): a plain put of `fields` (strings).
