@@ -19,6 +19,7 @@ pub mod anomalies;
 mod budgets;
 pub mod catalog;
 pub mod exemptions;
+pub mod idle;
 pub mod overrides;
 
 pub use admins::Admins;
@@ -28,6 +29,7 @@ pub use budgets::{
 };
 pub use catalog::{Catalog, CatalogEntry, Period, Selection};
 pub use exemptions::{Day, Exemption, Judgement};
+pub use idle::IdlePolicy;
 
 /// The example policy shipped with Tagwarden; used when no policy is configured.
 pub const EXAMPLE_POLICY: &str = include_str!("../../../../policy/tagwarden.yaml");
@@ -64,6 +66,8 @@ pub struct Policy {
     pub overrides: Vec<overrides::TagOverride>,
     /// `admins:`: who may change the policy's keys on the tag sources ([`admins`]); empty: nobody.
     pub admins: Admins,
+    /// `idle:`: idle shutdown, idle endpoints and off-hours ([`idle`]); empty when absent.
+    pub idle: IdlePolicy,
 }
 
 impl Policy {
@@ -85,7 +89,13 @@ impl Policy {
             origin: origin.to_owned(),
             message: format!("overrides: {problem}"),
         })?;
-        Ok(Self { tags: file.tags, budgets: file.budgets, overrides: file.overrides, admins: file.admins })
+        Ok(Self {
+            tags: file.tags,
+            budgets: file.budgets,
+            overrides: file.overrides,
+            admins: file.admins,
+            idle: file.idle,
+        })
     }
 
     /// The tag policy for `account`, whose organizational units (nearest first, ancestors included) are
@@ -106,6 +116,7 @@ impl Policy {
             budgets: self.budgets.clone(),
             overrides: Vec::new(),
             admins: self.admins.clone(),
+            idle: self.idle.clone(),
         }
     }
 
@@ -135,6 +146,8 @@ struct PolicyFile {
     overrides: Vec<overrides::TagOverride>,
     #[serde(default, deserialize_with = "admins::admins")]
     admins: Admins,
+    #[serde(default)]
+    idle: IdlePolicy,
 }
 
 /// The tag policy alone (the rest ignored): the keys `budgets.catalog` entries may name.
