@@ -321,7 +321,7 @@ async fn a_thousand_in_scope_notebooks_are_all_stopped_with_one_call_each_plus_p
     let count = 1000;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..count {
-        let sm = clients.sagemaker.clone();
+        let sm = clients.sagemaker.client();
         tasks.spawn(async move {
             sm.create_notebook_instance()
                 .notebook_instance_name(format!("bulk-{i:04}"))

@@ -156,7 +156,7 @@ async fn a_budget_is_restored_at_the_start_of_its_own_next_period_by_the_tick() 
 #[tokio::test]
 async fn a_missing_ledger_table_fails_clearly_and_changes_nothing() {
     let w = world().await;
-    let ledger = LedgerTable::new(w.clients.dynamodb.clone(), "no-such-table");
+    let ledger = LedgerTable::new(w.clients.dynamodb.client(), "no-such-table");
     let enforcer = enforcer(&w.clients, &ledger);
     let event = sample_event("budget-enforcer", "actual-105-percent.json").unwrap();
     w.emulator.reset_calls().unwrap();

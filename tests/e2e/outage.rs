@@ -98,7 +98,8 @@ async fn world(in_scope: usize, partition: &'static str) -> World {
     // NOTE: the SDK's retry token bucket is process-wide per partition: each test gets its own.
     clients.sagemaker = aws_sdk_sagemaker::Client::from_conf(
         aws_sdk_sagemaker::config::Builder::from(&config).retry_partition(RetryPartition::new(partition)).build(),
-    );
+    )
+    .into();
     let enforcer = BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "outage").unwrap()));
     World { emulator, direct, proxy, enforcer, notebooks }
 }

@@ -155,7 +155,7 @@ async fn a_profile_tagged_while_the_ledger_table_is_missing_is_still_tagged_and_
     let config: SdkConfig = emulator.sdk_config(REGION, 1).await;
     seed_world(&config).await.expect("seed");
     let clients = Clients::new(&config);
-    let missing = LedgerTable::new(clients.dynamodb.clone(), "no-such-ledger");
+    let missing = LedgerTable::new(clients.dynamodb.client(), "no-such-ledger");
     let settings = TaggerSettings { ledger: Some(missing), ..TaggerSettings::default() };
     let tagger = AutoTagger::new(clients.clone(), Arc::new(Policy::example().unwrap()), &settings);
     let create = sample_event("auto-tagger", "user-profile-iam-user-admin.json").unwrap();

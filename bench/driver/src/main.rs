@@ -31,8 +31,22 @@ use tokio::net::{TcpListener, TcpStream as TokioStream};
 
 type Result<T> = std::result::Result<T, String>;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // NOTE: TAGWARDEN_BENCH_RUNTIME=current-thread measures the functions' runtime flavour against the default.
+    let mut runtime = match std::env::var("TAGWARDEN_BENCH_RUNTIME").as_deref() {
+        Ok("current-thread") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("tagwarden-bench: cannot start a tokio runtime: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("seed-notebooks") => seed_notebooks(&args[1..]).await,

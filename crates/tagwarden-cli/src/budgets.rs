@@ -89,7 +89,7 @@ pub async fn run(command: BudgetsCommand, policy: &Policy) -> Result<ExitCode, S
             let budgets = api.budgets().await.map_err(|e| e.to_string())?;
             let last = match ledger_table {
                 Some(table) => {
-                    let ledger = LedgerTable::new(clients.dynamodb.clone(), table);
+                    let ledger = LedgerTable::new(clients.dynamodb.client(), table);
                     let names: Vec<&str> = budgets
                         .iter()
                         .filter(|b| status::is_sagemaker(b, &policy.budgets))

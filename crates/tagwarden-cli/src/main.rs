@@ -264,7 +264,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let payload = read_json(&event)?;
             let clients = Clients::from_env().await;
             let mut config = load_config(&clients, policy.as_deref()).await?;
-            config.tagger.ledger = ledger_table.clone().map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
+            config.tagger.ledger = ledger_table.clone().map(|table| LedgerTable::new(clients.dynamodb.client(), table));
             let policy = Arc::new(config.policy);
             match function {
                 // The auto-tagger's schedule runs a sweep, as in the Lambda (no deadline here).
@@ -287,7 +287,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     let topics = Config::alert_topic_list(&alert_topics.join(",")).map_err(|e| {
                         e.to_string().replace("environment variable TAGWARDEN_ALERT_TOPICS", "--alert-topic")
                     })?;
-                    let ledger = ledger_table.map(|table| LedgerTable::new(clients.dynamodb.clone(), table));
+                    let ledger = ledger_table.map(|table| LedgerTable::new(clients.dynamodb.client(), table));
                     let enforcer = BudgetEnforcer::new(clients, policy).with_alert_topics(topics);
                     let enforcer = match ledger {
                         Some(ledger) => enforcer.with_ledger(ledger),
@@ -303,7 +303,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Restore { budget, policy, dry_run, ledger_table } => {
             let clients = Clients::from_env().await;
             let policy = Arc::new(load_config(&clients, policy.as_deref()).await?.policy);
-            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let ledger = LedgerTable::new(clients.dynamodb.client(), ledger_table);
             let enforcer = BudgetEnforcer::new(clients, policy).with_ledger(ledger);
             let outcome = enforcer.restore(budget.as_deref(), dry_run).await.map_err(|e| e.to_string())?;
             print_json(&outcome)?;
@@ -312,7 +312,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Plans { all, format, ledger_table } => {
             let clients = Clients::from_env().await;
-            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let ledger = LedgerTable::new(clients.dynamodb.client(), ledger_table);
             let mut plans = ledger.plans().await.map_err(|e| e.to_string())?;
             if !all {
                 plans.retain(|p| p.state == PlanState::Pending);
@@ -326,7 +326,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Approve { plan, policy, dry_run, ledger_table } => {
             let clients = Clients::from_env().await;
             let policy = Arc::new(load_config(&clients, policy.as_deref()).await?.policy);
-            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let ledger = LedgerTable::new(clients.dynamodb.client(), ledger_table);
             let enforcer = BudgetEnforcer::new(clients, policy).with_ledger(ledger);
             let command = serde_json::json!({"tagwarden": "approve", "plan": plan});
             let outcome = enforcer.handle(&command, dry_run).await.map_err(|e| e.to_string())?;
@@ -336,7 +336,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::History { budget, resource, since, format, ledger_table } => {
             let clients = Clients::from_env().await;
-            let ledger = LedgerTable::new(clients.dynamodb.clone(), ledger_table);
+            let ledger = LedgerTable::new(clients.dynamodb.client(), ledger_table);
             let query =
                 history::Query { budget: budget.as_deref(), resource: resource.as_deref(), since: since.as_deref() };
             let entries = history::read(&ledger, &query).await?;

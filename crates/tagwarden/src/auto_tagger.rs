@@ -48,7 +48,7 @@ enum Tagger {
 /// `settings` with the ledger `TAGWARDEN_LEDGER_TABLE` names (through `home`, the central account's clients).
 fn with_ledger(mut settings: TaggerSettings, home: &Clients) -> TaggerSettings {
     let table = std::env::var(TABLE_ENV).ok().filter(|t| !t.trim().is_empty());
-    settings.ledger = table.map(|table| LedgerTable::new(home.dynamodb.clone(), table));
+    settings.ledger = table.map(|table| LedgerTable::new(home.dynamodb.client(), table));
     settings
 }
 

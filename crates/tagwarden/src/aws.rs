@@ -2,6 +2,7 @@
 //! [`AwsError`]: every SDK failure classified as retryable (throttling, 5xx, timeouts, broken connections)
 //! or not (not found, denied, rejected).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -11,49 +12,70 @@ use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-/// The AWS clients Tagwarden uses, built once per process and shared by every invocation.
+/// The AWS clients Tagwarden uses, shared by every invocation of a process. Each is built on first use
+/// ([`Lazy`]): a function builds only the clients its events need (the auto-tagger never builds Cost Explorer,
+/// a member account's clients are mostly never built), and a clone shares what was built.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// SageMaker.
-    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub sagemaker: Lazy<aws_sdk_sagemaker::Client>,
     /// IAM (principal tags, deny policies).
-    pub iam: aws_sdk_iam::Client,
+    pub iam: Lazy<aws_sdk_iam::Client>,
     /// SNS (notifications).
-    pub sns: aws_sdk_sns::Client,
+    pub sns: Lazy<aws_sdk_sns::Client>,
     /// Resource Groups Tagging API (finding resources by tag).
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub tagging: Lazy<aws_sdk_resourcegroupstagging::Client>,
     /// AWS Budgets (a budget's cost filters).
-    pub budgets: aws_sdk_budgets::Client,
+    pub budgets: Lazy<aws_sdk_budgets::Client>,
     /// STS (the account the functions act in).
-    pub sts: aws_sdk_sts::Client,
+    pub sts: Lazy<aws_sdk_sts::Client>,
     /// SSM Parameter Store (the policy, read once at cold start).
-    pub ssm: aws_sdk_ssm::Client,
+    pub ssm: Lazy<aws_sdk_ssm::Client>,
     /// DynamoDB (the budget-enforcer's ledger).
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     /// Application Auto Scaling (the scalable targets of autoscaled endpoint variants).
-    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub autoscaling: Lazy<aws_sdk_applicationautoscaling::Client>,
     /// Cost Explorer (the anomalies an alert names, and their monitors).
-    pub costexplorer: aws_sdk_costexplorer::Client,
+    pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
 }
 
 impl Clients {
-    /// Builds every client from one shared configuration.
+    /// Prepares every client from one shared configuration; each is built on its first use.
     pub fn new(config: &SdkConfig) -> Self {
         Self {
             // NOTE: the interceptor lets a paced call's limiter see throttles the SDK retried (crate::pace).
-            sagemaker: aws_sdk_sagemaker::Client::from_conf(
-                aws_sdk_sagemaker::config::Builder::from(config).interceptor(crate::pace::ThrottleSignal).build(),
-            ),
-            iam: aws_sdk_iam::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
-            budgets: aws_sdk_budgets::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
-            ssm: aws_sdk_ssm::Client::new(config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
-            costexplorer: aws_sdk_costexplorer::Client::new(config),
+            sagemaker: Lazy::new(config, |config| {
+                aws_sdk_sagemaker::Client::from_conf(
+                    aws_sdk_sagemaker::config::Builder::from(config).interceptor(crate::pace::ThrottleSignal).build(),
+                )
+            }),
+            iam: Lazy::new(config, aws_sdk_iam::Client::new),
+            sns: Lazy::new(config, aws_sdk_sns::Client::new),
+            tagging: Lazy::new(config, aws_sdk_resourcegroupstagging::Client::new),
+            budgets: Lazy::new(config, aws_sdk_budgets::Client::new),
+            sts: Lazy::new(config, aws_sdk_sts::Client::new),
+            ssm: Lazy::new(config, aws_sdk_ssm::Client::new),
+            dynamodb: Lazy::new(config, aws_sdk_dynamodb::Client::new),
+            autoscaling: Lazy::new(config, aws_sdk_applicationautoscaling::Client::new),
+            costexplorer: Lazy::new(config, aws_sdk_costexplorer::Client::new),
         }
+    }
+
+    /// The clients built so far, by field name (what a process has paid for).
+    pub fn built(&self) -> Vec<&'static str> {
+        let fields = [
+            ("sagemaker", self.sagemaker.is_built()),
+            ("iam", self.iam.is_built()),
+            ("sns", self.sns.is_built()),
+            ("tagging", self.tagging.is_built()),
+            ("budgets", self.budgets.is_built()),
+            ("sts", self.sts.is_built()),
+            ("ssm", self.ssm.is_built()),
+            ("dynamodb", self.dynamodb.is_built()),
+            ("autoscaling", self.autoscaling.is_built()),
+            ("costexplorer", self.costexplorer.is_built()),
+        ];
+        fields.into_iter().filter(|(_, built)| *built).map(|(name, _)| name).collect()
     }
 
     /// Builds every client from `config` with `policy`'s retries and timeouts in place of its own.
@@ -70,6 +92,68 @@ impl Clients {
     /// The region the clients act in.
     pub fn region(&self) -> Option<&str> {
         self.sagemaker.config().region().map(|r| r.as_ref())
+    }
+}
+
+/// An SDK client built from the shared configuration on first use (through `Deref`), then kept; clones share
+/// it. `From<client>` wraps a client already built (tests' mocks).
+pub struct Lazy<C> {
+    config: SdkConfig,
+    build: fn(&SdkConfig) -> C,
+    cell: Arc<OnceLock<C>>,
+}
+
+impl<C> Lazy<C> {
+    /// A client `build` makes from `config` when it is first used.
+    pub fn new(config: &SdkConfig, build: fn(&SdkConfig) -> C) -> Self {
+        Self { config: config.clone(), build, cell: Arc::new(OnceLock::new()) }
+    }
+
+    /// Whether the client has been built.
+    pub fn is_built(&self) -> bool {
+        self.cell.get().is_some()
+    }
+
+    /// The client, built now if it was not yet.
+    pub fn get(&self) -> &C {
+        self.cell.get_or_init(|| (self.build)(&self.config))
+    }
+}
+
+impl<C: Clone> Lazy<C> {
+    /// A clone of the client itself (built now if it was not yet), for what takes the SDK client.
+    pub fn client(&self) -> C {
+        self.get().clone()
+    }
+}
+
+impl<C> From<C> for Lazy<C> {
+    fn from(client: C) -> Self {
+        // NOTE: the cell holds the client, so `build` is never called.
+        fn never<C>(_: &SdkConfig) -> C {
+            unreachable!("a Lazy made from a client holds it")
+        }
+        Self { config: SdkConfig::builder().build(), build: never::<C>, cell: Arc::new(OnceLock::from(client)) }
+    }
+}
+
+impl<C> Clone for Lazy<C> {
+    fn clone(&self) -> Self {
+        Self { config: self.config.clone(), build: self.build, cell: self.cell.clone() }
+    }
+}
+
+impl<C> std::ops::Deref for Lazy<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.get()
+    }
+}
+
+impl<C> std::fmt::Debug for Lazy<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_built() { "Lazy(built)" } else { "Lazy(not built)" })
     }
 }
 
@@ -357,6 +441,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_client_is_built_on_its_first_use_and_every_clone_shares_it() {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .load()
+            .await;
+        let clients = Clients::new(&config);
+        let copy = clients.clone();
+        assert!(clients.built().is_empty(), "{:?}", clients.built());
+        assert_eq!(clients.sagemaker.config().region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(copy.built(), ["sagemaker"]);
+        let wrapped = Lazy::from(clients.sagemaker.client());
+        assert!(wrapped.is_built());
+    }
 
     /// Each function's `Timeout` (or the template's `Globals`), by logical id.
     fn lambda_timeouts() -> Vec<(String, Duration)> {

@@ -200,16 +200,16 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
     let rules: Vec<&Rule> =
         world.iter().filter(|(op, _)| excluded.as_deref() != Some(*op)).map(|(_, rule)| rule).collect();
     let clients = Clients {
-        sagemaker: client!(aws_sdk_sagemaker, rules.iter().copied(), http, policy),
-        iam: client!(aws_sdk_iam, rules.iter().copied(), http, policy),
-        sns: client!(aws_sdk_sns, rules.iter().copied(), http, policy),
-        tagging: client!(aws_sdk_resourcegroupstagging, rules.iter().copied(), http, policy),
-        budgets: client!(aws_sdk_budgets, rules.iter().copied(), http, policy),
-        sts: client!(aws_sdk_sts, rules.iter().copied(), http, policy),
-        ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy),
-        dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy),
-        autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy),
-        costexplorer: client!(aws_sdk_costexplorer, rules.iter().copied(), http, policy),
+        sagemaker: client!(aws_sdk_sagemaker, rules.iter().copied(), http, policy).into(),
+        iam: client!(aws_sdk_iam, rules.iter().copied(), http, policy).into(),
+        sns: client!(aws_sdk_sns, rules.iter().copied(), http, policy).into(),
+        tagging: client!(aws_sdk_resourcegroupstagging, rules.iter().copied(), http, policy).into(),
+        budgets: client!(aws_sdk_budgets, rules.iter().copied(), http, policy).into(),
+        sts: client!(aws_sdk_sts, rules.iter().copied(), http, policy).into(),
+        ssm: client!(aws_sdk_ssm, rules.iter().copied(), http, policy).into(),
+        dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy).into(),
+        autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy).into(),
+        costexplorer: client!(aws_sdk_costexplorer, rules.iter().copied(), http, policy).into(),
     };
     (clients, fault)
 }
@@ -1267,7 +1267,7 @@ async fn run_enforcer(
     call_policy: &CallPolicy,
 ) -> (Run, FaultClient) {
     let (clients, fault) = clients(&enforcer_world(), injection, call_policy);
-    let ledger = LedgerTable::new(clients.dynamodb.clone(), "ledger");
+    let ledger = LedgerTable::new(clients.dynamodb.client(), "ledger");
     let enforcer = BudgetEnforcer::new(clients, Arc::new(policy.clone())).with_ledger(ledger);
     let run = match enforcer.handle_lambda(event).await {
         Ok(outcome) => Run::Ok(outcome.label().to_owned()),

@@ -147,13 +147,13 @@ impl BudgetEnforcer {
             None => {
                 let clients = Clients::from_env().await;
                 let config = crate::Config::load(&clients).await?;
-                let ledger = LedgerTable::new(clients.dynamodb.clone(), table);
+                let ledger = LedgerTable::new(clients.dynamodb.client(), table);
                 (Self::new(clients, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
             Some(organization) => {
                 let pool = ClientPool::from_env(organization, MemberFunction::BudgetEnforcer).await?;
                 let config = crate::Config::load(pool.home()).await?;
-                let ledger = LedgerTable::new(pool.home().dynamodb.clone(), table);
+                let ledger = LedgerTable::new(pool.home().dynamodb.client(), table);
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
         };

@@ -144,16 +144,16 @@ mod mock_tests {
             c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
         };
         let clients = Clients {
-            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry),
-            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
-            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, empty()),
-            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, empty()),
-            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()),
-            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
-            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
-            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
-            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()),
-            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, empty()),
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry).into(),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()).into(),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, empty()).into(),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, empty()).into(),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, empty()).into(),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()).into(),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()).into(),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()).into(),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()).into(),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, empty()).into(),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::example().unwrap()))
     }

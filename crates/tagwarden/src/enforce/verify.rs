@@ -512,16 +512,16 @@ mod mock_tests {
             c.retry_config(aws_sdk_budgets::config::retry::RetryConfig::disabled())
         };
         let clients = Clients {
-            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, empty()),
-            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()),
-            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()),
-            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, empty()),
-            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, budgets.iter().copied(), no_retry),
-            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()),
-            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()),
-            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()),
-            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()),
-            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, empty()),
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, empty()).into(),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, empty()).into(),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()).into(),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, empty()).into(),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, budgets.iter().copied(), no_retry).into(),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, empty()).into(),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, empty()).into(),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, empty()).into(),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, empty()).into(),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, empty()).into(),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
     }

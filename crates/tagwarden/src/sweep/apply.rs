@@ -331,16 +331,18 @@ mod tests {
         let list_tags = mock!(SageMaker::list_tags).then_output(|| ListTagsOutput::builder().build());
         let rules = sagemaker.iter().copied().chain([&describe, &list_tags]);
         let clients = Clients {
-            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules, no_retry),
-            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&role_tags]),
-            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules, no_retry).into(),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&role_tags]).into(),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>())
+                .into(),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>())
+                .into(),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
         };
         let policy = Arc::new(Policy::example().unwrap());
         (AutoTagger::new(clients.clone(), policy, &TaggerSettings::default()), Lister::new(clients))

@@ -617,16 +617,16 @@ mod tests {
     fn lister(rules: &[&Rule]) -> Lister {
         let none = std::iter::empty::<&Rule>;
         Lister::new(Clients {
-            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules.iter().copied()),
-            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, none()),
-            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none()),
-            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, none()),
-            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, none()),
-            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, none()),
-            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()),
-            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()),
-            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, none()),
-            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, none()),
+            sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules.iter().copied()).into(),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, none()).into(),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none()).into(),
+            tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, none()).into(),
+            budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, none()).into(),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, none()).into(),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none()).into(),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()).into(),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, none()).into(),
+            costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, none()).into(),
         })
     }
 

@@ -110,7 +110,7 @@ impl AutoTagger {
                 return Ok(outcome);
             }
         };
-        let client = BudgetsClient::new(self.clients.budgets.clone(), call.arn.account.clone());
+        let client = BudgetsClient::new(self.clients.budgets.client(), call.arn.account.clone());
         match profile::keep_created(&client, &specs).await {
             Ok(budgets) => {
                 report.budgets = budgets;
@@ -138,7 +138,7 @@ impl AutoTagger {
         }
         let names = profile_budget_names(catalog, &deletion.name);
         let remains = self.profile_remains(deletion).await?;
-        let client = BudgetsClient::new(self.clients.budgets.clone(), deletion.arn.account.clone());
+        let client = BudgetsClient::new(self.clients.budgets.client(), deletion.arn.account.clone());
         let budgets = profile::keep_deleted(&client, &names, remains).await?;
         Ok(Outcome::ProfileBudgets(ProfileBudgetsReport {
             resource_arn: arn,

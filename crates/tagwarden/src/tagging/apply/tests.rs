@@ -64,16 +64,17 @@ fn tagger(sagemaker: &[&Rule], iam: &[&Rule], sns: &[&Rule]) -> AutoTagger {
         c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
     };
     let clients = Clients {
-        sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry),
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam.iter().copied()),
-        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()),
-        tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
-        costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()),
+        sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sagemaker.iter().copied(), no_retry).into(),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, iam.iter().copied()).into(),
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns.iter().copied()).into(),
+        tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        budgets: mock_client!(aws_sdk_budgets, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>())
+            .into(),
+        costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
     };
     let policy = Arc::new(Policy::example().unwrap());
     AutoTagger::new(clients, policy, &TaggerSettings::default())
