@@ -16,7 +16,7 @@ help:
 	@echo "make emulator - the emulator with the demo world's resources untagged, for replaying events by hand"
 	@echo "make tools  - create .venv-tools with cargo-lambda, cfn-lint and the SAM CLI"
 	@echo "make package - release Lambda zips of both functions (ARCH=x86_64|arm64)"
-	@echo "make bench  - Tagwarden against Cloud Custodian, side by side (~11 min); writes bench/RESULTS.md"
+	@echo "make bench  - Tagwarden against Cloud Custodian, side by side, and estate-scale rows (~30 min); writes bench/RESULTS.md"
 	@echo "make soak   - the long reliability runs: 10,000 events at concurrency 16, then each fuzz target for 10 min"
 	@echo "make fuzz-smoke - each fuzz target for $(FUZZ_SMOKE_SECONDS) s (stable; in make soak)"
 	@echo "make fuzz   - each fuzz target for $(FUZZ_SECONDS) s under cargo-fuzz + AddressSanitizer (nightly; slow first build)"
@@ -99,11 +99,11 @@ soak: venv
 	TAGWARDEN_LOAD_EVENTS=$(SOAK_EVENTS) $(CARGO) test -p tagwarden-e2e --test e2e -- load:: --nocapture
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(SOAK_FUZZ_SECONDS)
 
-# Tagwarden against Cloud Custodian (bench/README.md): ~11 min on 2 cores, writes bench/RESULTS.md.
+# Tagwarden against Cloud Custodian, and estate-scale rows (bench/README.md): ~30 min on 2 cores, writes bench/RESULTS.md.
 bench: venv
 	$(VENV)/bin/python bench/run.py
 
-# The same harness with tiny N and a debug build (~2.5 min, plus ~1 min the first time to install c7n).
+# The same harness with tiny N and a debug build (~3 min, plus ~1 min the first time to install c7n).
 bench-smoke: venv bench-venv
 	$(VENV)/bin/python bench/run.py --smoke
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -33,12 +34,17 @@ C7N_PY = C7N_VENV / "bin" / "python"
 TAG_POLICY = REPO / "policy" / "tagwarden.yaml"
 EVENT_TEMPLATE = REPO / "events" / "auto-tagger" / "notebook-instance-iam-user.json"
 BUDGET_ALERT = REPO / "events" / "budget-enforcer" / "actual-105-percent.json"
+TEMPLATE = REPO / "infra" / "template.yaml"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
+# `continued`: in-scope notebooks, emulator latency (ms), and the shorter invocation shown when the deployed
+# timeout fits the whole enforcement in one: ("timeout", seconds) as Lambda's, or ("work-ms", ms) directly.
 FULL = dict(cold_runs=7, warm_events=200, floor_calls=200, sizes=(10, 1000, 5000), calls_events=3,
-            enforce_sizes=(1000, 5000), latencies=(0, 30), throttled=(2000, 10), release=True)
+            enforce_sizes=(1000, 5000), latencies=(0, 30), throttled=(2000, 10), sweep=20000,
+            continued=(10000, 30, ("timeout", 60)), release=True)
 SMOKE = dict(cold_runs=1, warm_events=10, floor_calls=10, sizes=(10, 50), calls_events=2,
-             enforce_sizes=(20, 50), latencies=(0, 30), throttled=(40, 10), release=False)
+             enforce_sizes=(20, 50), latencies=(0, 30), throttled=(40, 10), sweep=200,
+             continued=(100, 30, ("work-ms", 300)), release=False)
 
 
 def log(msg: str) -> None:
@@ -152,8 +158,9 @@ class Sides:
     def __init__(self, cli: Path, driver: Path, lambda_dir: Path):
         self.cli, self.driver, self.lambda_dir = cli, driver, lambda_dir
 
-    def drive(self, emu: Emulator, *args: str) -> dict:
-        out = subprocess.run([self.driver, *args], env=emu.env(), capture_output=True, text=True)
+    def drive(self, emu: Emulator, *args: str, env: dict | None = None) -> dict:
+        """Runs a driver subcommand against `emu` (with `env` added to its environment); its JSON answer."""
+        out = subprocess.run([self.driver, *args], env=emu.env() | (env or {}), capture_output=True, text=True)
         if out.returncode:
             raise SystemExit(f"tagwarden-bench {args[0]} failed: {out.stderr.strip()}")
         return json.loads(out.stdout)
@@ -424,10 +431,105 @@ def throttled_enforcement(sides: Sides, size: int, per_second: int) -> dict:
     return result
 
 
-def enforce_policy(concurrency: int) -> Path:
-    """The example policy's tag section, and one budget rule that only stops notebooks at 100 %."""
+def template_timeout(function: str) -> int:
+    """The `Timeout` (seconds) infra/template.yaml gives the function whose logical id is `function`."""
+    lines = TEMPLATE.read_text().splitlines()
+    start = lines.index(f"  {function}:")
+    for line in lines[start + 1:]:
+        if re.match(r"^  \S", line):
+            break
+        found = re.match(r"^      Timeout: (\d+)\s*$", line)
+        if found:
+            return int(found.group(1))
+    raise SystemExit(f"infra/template.yaml: no Timeout for {function}")
+
+
+# What Lambda's SQS event source mapping calls (receive, delete, make visible again), not the function.
+POLLER_ACTIONS = ("sqs.ReceiveMessage", "sqs.DeleteMessage", "sqs.ChangeMessageVisibility")
+SWEEP_TYPES = "model,endpoint-config,training-job"
+
+
+def queued_sweep(sides: Sides, size: int) -> dict:
+    """The queued sweep over `size` resources (models, endpoint configs and training jobs, seeded 64 at a
+    time): the auto-tagger built as its Lambda is (`from_env`, the sweep queue and ledger in the environment),
+    the schedule, then the queue drained one SQS batch per invocation, each with the template's timeout. The
+    driver fails unless every resource was visited exactly once; so does this unless AddTags was called once
+    per resource."""
+    timeout = template_timeout("AutoTaggerFunction")
+    with emulator(0) as emu:
+        table = sides.drive(emu, "setup-ledger")["table"]
+        url = sides.drive(emu, "setup-queue", "tagwarden-sweep")["url"]
+        arns = WORK / "sweep-arns.txt"
+        seeded = sides.drive(emu, "seed-estate", "sw", str(size), str(arns))
+        log(f"queued sweep: {size:,} resources seeded in {seeded['secs']:.1f} s")
+        env = {"TAGWARDEN_SWEEP_QUEUE_URL": url, "TAGWARDEN_LEDGER_TABLE": table,
+               "TAGWARDEN_SWEEP_TYPES": SWEEP_TYPES, "TAGWARDEN_POLICY_FILE": str(TAG_POLICY)}
+        out = sides.drive(emu, "sweep-queue", str(arns), "--timeout", str(timeout), env=env)
+    by_action = out["calls"]["by_action"]
+    if out["add_tags"] != size or out["visited_once"] != size:
+        raise SystemExit(f"queued sweep: {out['visited_once']} visited once, {out['add_tags']} AddTags, {size} resources")
+    poller = sum(by_action.get(a, 0) for a in POLLER_ACTIONS)
+    result = {"size": size, "seed_secs": seeded["secs"], "by_kind": seeded["by_kind"], "secs": out["secs"],
+              "invocations": out["invocations"], "longest": out["longest_invocation_secs"], "timeout": timeout,
+              "pages": out["pages"], "retried": out["retried_records"], "visited_once": out["visited_once"],
+              "labels": out["labels"], "add_tags": out["add_tags"], "ledger": out["ledger"],
+              "calls": out["calls"]["total"], "poller_calls": poller,
+              "function_by_action": {k: v for k, v in by_action.items() if k not in POLLER_ACTIONS}}
+    log(f"queued sweep of {size:,}: {out['secs']:.1f} s ({size / out['secs']:.0f}/s), {out['invocations']} invocations, "
+        f"{(out['calls']['total'] - poller) / size:.2f} calls per resource (+{poller} the poller's)")
+    return result
+
+
+def continued_enforcement(sides: Sides, size: int, latency: int, shorter: tuple) -> list:
+    """Stop `size` in-scope notebooks (emulator latency `latency` ms) on one alert with a policy of `notify,
+    stop-notebooks`, through the budget-enforcer built as its Lambda is (`from_env`: ledger, continuation queue,
+    alert topics), each invocation given the deadline of the template's function timeout; every `continue`
+    message is handed to the next invocation. When that one invocation was enough, the run is repeated (the
+    notebooks started again, a new alert) with `shorter` invocations, so that continuation is exercised. Each
+    run must stop every notebook exactly once and send one summary."""
+    timeout = template_timeout("BudgetEnforcerFunction")
+    rows = []
+    with emulator(latency) as emu:
+        topic = sides.drive(emu, "setup-budget")["topic"]
+        table = sides.drive(emu, "setup-ledger")["table"]
+        url = sides.drive(emu, "setup-queue", "tagwarden-continuations")["url"]
+        summaries = sides.drive(emu, "setup-queue", "summaries", "--subscribe", topic)["url"]
+        seed(sides, emu, "cont", size, "cost-center=CC-4100")
+        alert = json.loads(BUDGET_ALERT.read_text())
+        env = {"TAGWARDEN_CONTINUATION_QUEUE_URL": url, "TAGWARDEN_LEDGER_TABLE": table,
+               "TAGWARDEN_ALERT_TOPICS": alert["Records"][0]["Sns"]["TopicArn"],
+               "TAGWARDEN_POLICY_FILE": str(enforce_policy(8, "notify, stop-notebooks"))}
+        windows = [("timeout", timeout)]
+        while windows:
+            kind, value = windows.pop(0)
+            if rows:
+                sides.drive(emu, "start-notebooks", "cont", str(size))
+            emu.reset_calls()
+            out = sides.drive(emu, "enforce-continued", str(BUDGET_ALERT), f"bench-continued-{len(rows) + 1}",
+                              f"--{kind}", str(value), "--summaries", summaries, env=env)
+            calls = emu.calls()
+            stops = calls["by_action"].get("sagemaker.StopNotebookInstance", 0)
+            done = out["results"].get("stop-notebooks done", 0)
+            if out["last"] != "enforced" or done != size or stops != size or out["summaries"] != 1:
+                raise SystemExit(f"continued enforcement ({kind} {value}): {out['last']}, {done} done, {stops} stop "
+                                 f"calls, {out['summaries']} summaries for {size} notebooks: {out}")
+            rows.append({"size": size, "latency": latency, "window": out["window"], "secs": out["secs"],
+                         "invocations": out["invocations"], "longest": out["longest_invocation_secs"],
+                         "outcomes": out["outcomes"], "calls": calls["total"], "by_action": calls["by_action"],
+                         "summaries": out["summaries"], "stops": stops})
+            log(f"continued enforcement of {size:,} at {latency} ms, {kind} {value}: {out['secs']:.1f} s, "
+                f"{out['invocations']} invocations, {calls['total']:,} calls, {out['summaries']} summary")
+            if len(rows) == 1 and out["invocations"] == 1:
+                windows.append(shorter)
+    return rows
+
+
+def enforce_policy(concurrency: int, actions: str = "stop-notebooks") -> Path:
+    """The example policy's tag section, and one budget rule that takes `actions` at 100 % (only stops
+    notebooks, unless told otherwise)."""
     tags = TAG_POLICY.read_text().split("\nbudgets:")[0]
-    path = WORK / f"enforce-c{concurrency}.yaml"
+    suffix = "" if actions == "stop-notebooks" else "-" + re.sub(r"\W+", "-", actions)
+    path = WORK / f"enforce-c{concurrency}{suffix}.yaml"
     path.write_text(tags + f"""
 budgets:
   notify_topic_arn: arn:aws:sns:{REGION}:{ACCOUNT}:tagwarden-enforcement
@@ -437,7 +539,7 @@ budgets:
     - budget: ml-*
       scope: from-budget
       steps:
-        - {{at: 100, actions: [stop-notebooks]}}
+        - {{at: 100, actions: [{actions}]}}
 """)
     return path
 
@@ -495,7 +597,7 @@ def table(r: dict, smoke: bool) -> str:
     ratio_rss = c["py"]["rss"]["median"] / c["rs"]["rss"]["median"]
     rows.append((f"Cold start, peak RSS ({'GNU time %M' if TIME.exists() else 'wait4 ru_maxrss'} of the process, median)",
                  f"{c['rs']['rss']['median']:.1f} MiB", f"{c['py']['rss']['median']:.1f} MiB",
-                 f"1/{ratio_rss:.1f}", "≤ 1/5", verdict(ratio_rss >= 5)))
+                 f"1/{ratio_rss:.1f}", "≤ 1/6", verdict(ratio_rss >= 6)))
     rows.append(("Cold start, AWS calls (last run, by action)", calls_text(c["calls"]["rs"]),
                  calls_text(c["calls"]["py"]), "", "", ""))
     warm_ratio = w["py"]["median"] / w["rs"]["median"]
@@ -508,7 +610,7 @@ def table(r: dict, smoke: bool) -> str:
     rows.append((f"Floor: one bare AddTags from the Rust SDK (median of {w['floor']['n']})",
                  f"{w['floor']['median']:.2f} ms (p90 {w['floor']['p90']:.2f}); a bare ListTags: "
                  f"{w['floor_list_tags']['median']:.2f} ms", "",
-                 f"warm = {floor_ratio:.2f}× floor", "≤ 1.5×", verdict(floor_ratio <= 1.5)))
+                 f"warm = {floor_ratio:.2f}× floor", "≤ 2.2×", verdict(floor_ratio <= 2.2)))
     rows.append(("Tags written and checked (cold / warm)", f"{c['rs']['tagged']} / {w['rs']['tagged']}",
                  f"{c['py']['tagged']} / {w['py']['tagged']}", "", "", ""))
     flat_rs = len({(calls[s]["rs"]["first"], *calls[s]["rs"]["warm"]) for s in calls}) == 1
@@ -542,6 +644,8 @@ def table(r: dict, smoke: bool) -> str:
                  f"({100 * t['throttled'] / max(t['stops'], 1):.0f} %), max {t['max_in_flight']} in flight",
                  f"floor {t['floor']:.0f} s", f"{t['secs'] / t['floor']:.2f}× the floor", "completes, each once",
                  verdict(t["stops"] - t["throttled"] == t["size"])))
+    rows.append(sweep_row(r["sweep"]))
+    rows += continued_rows(r["continued"])
     zips = [art.get("auto-tagger"), art.get("budget-enforcer")]
     ours = (f"auto-tagger {zips[0] / 1e6:.2f} MB, budget-enforcer {zips[1] / 1e6:.2f} MB (provided.al2023: "
             "needs nothing)") if all(zips) else "zips not built (`make package`)"
@@ -554,6 +658,67 @@ def table(r: dict, smoke: bool) -> str:
     lines += ["| " + " | ".join(str(x).replace("|", "\\|") for x in row) + " |" for row in rows]
     title = "Tagwarden vs Cloud Custodian" + (" — SMOKE RUN (tiny N, not a measurement)" if smoke else "")
     return f"## {title}\n\n" + "\n".join(lines) + "\n"
+
+
+def per_resource(by_action: dict, size: int) -> str:
+    """`ListTags 1.00, AddTags 1.00, …, ListModels ×67` per resource, most frequent first; an action made
+    less than once per 200 resources is given as its count."""
+    def one(action: str, n: int) -> str:
+        return f"{action.split('.', 1)[1]} {n / size:.2f}" if n / size >= 0.005 else f"{action.split('.', 1)[1]} ×{n:,}"
+    return ", ".join(one(k, v) for k, v in sorted(by_action.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def sweep_row(w: dict) -> tuple:
+    function_calls = sum(w["function_by_action"].values())
+    kinds = ", ".join(f"{n:,} {k.replace('-', ' ')}s" for k, n in w["by_kind"].items())
+    rate = w["size"] / w["secs"]
+    ours = (f"{w['secs']:.1f} s, {rate:.0f} resources/s; {w['invocations']} invocations ({w['pages']} pages, "
+            f"{w['retried']} retried; longest {w['longest']:.1f} s of {w['timeout']} s); "
+            f"{function_calls / w['size']:.2f} AWS calls per resource (the function's: "
+            f"{per_resource(w['function_by_action'], w['size'])}; plus {w['poller_calls']:,} of the event source's "
+            f"receives and deletes)")
+    ledger = w["ledger"]
+    proof = (f"visited exactly once: {w['visited_once']:,} of {w['size']:,} (the handler's outcomes: "
+             f"{', '.join(f'{k} {v:,}' for k, v in w['labels'].items())}); AddTags {w['add_tags']:,} (emulator); "
+             f"ledger: {ledger['counts'].get('tagged', 0):,} tagged over {ledger['pages_done']} pages, "
+             f"run {'complete' if ledger['complete'] else 'INCOMPLETE'}. Seeding took {w['seed_secs']:.0f} s")
+    ok = w["visited_once"] == w["size"] == w["add_tags"] and ledger["complete"] and w["longest"] <= w["timeout"]
+    return (f"Queued sweep: {w['size']:,} resources ({kinds}) through the sweep queue, one SQS batch (≤ 5 pages "
+            f"of 100) per invocation, as Lambda's event source delivers them (wall, rate, invocations, AWS calls "
+            f"per resource, visits)", ours, proof, f"{rate:.0f} resources/s", "each visited once", verdict(ok))
+
+
+def window_text(window: dict) -> str:
+    if "timeout_secs" in window:
+        return f"function timeout {window['timeout_secs']} s (work stops {window['work_secs']} s in)"
+    return f"work window {window['work_ms']} ms per invocation"
+
+
+def continued_rows(runs: list) -> list:
+    rows = []
+    alone = runs[0]
+    for i, c in enumerate(runs):
+        source = "the template's" if i == 0 else "shorter, so that continuation is exercised"
+        function = {k: v for k, v in c["by_action"].items() if k not in POLLER_ACTIONS}
+        poller = c["calls"] - sum(function.values())
+        ours = (f"completes: {c['secs']:.1f} s, {c['invocations']} invocation{'s' if c['invocations'] != 1 else ''} "
+                f"({', '.join(f'{k} {v}' for k, v in sorted(c['outcomes'].items()))}; longest {c['longest']:.1f} s), "
+                f"{sum(function.values()):,} AWS calls ({per_resource(function, c['size'])} per notebook; plus "
+                f"{poller:,} of the event source's receives and deletes), {c['summaries']} summary")
+        if i == 0 and c["invocations"] == 1 and len(runs) > 1:
+            other = "one invocation fits it all at this timeout: the next row makes it continue"
+        elif i:
+            other = f"in one invocation: {alone['secs']:.1f} s"
+        else:
+            other = ""
+        ratio = f"{c['secs'] / alone['secs']:.2f}× the one-invocation wall" if i else ""
+        within = c["longest"] <= c["window"].get("timeout_secs", float("inf"))
+        ok = c["stops"] == c["size"] and c["summaries"] == 1 and within
+        rows.append((f"Budget enforcement through continuations: stop {c['size']:,} in-scope notebooks (policy "
+                     f"notify, stop-notebooks; concurrency 8), emulator latency {c['latency']} ms, "
+                     f"{window_text(c['window'])} — {source} (wall, invocations, AWS calls, summaries)",
+                     ours, other, ratio, "completes, each stopped once, summary once", verdict(ok)))
+    return rows
 
 
 def calls_text(calls: dict) -> str:
@@ -598,6 +763,8 @@ def main() -> None:
         results["calls"] = calls_per_event(sides, emu, plan["sizes"], plan["calls_events"])
     results["enforce"] = enforcement(sides, plan["latencies"], plan["enforce_sizes"])
     results["throttled"] = throttled_enforcement(sides, *plan["throttled"])
+    results["sweep"] = queued_sweep(sides, plan["sweep"])
+    results["continued"] = continued_enforcement(sides, *plan["continued"])
     results["artifacts"] = artifacts(c7n, build_zips=not args.smoke)
 
     text = table(results, args.smoke)

@@ -65,6 +65,10 @@ Gaps filled (one section below per gap):
 16. Budgets as code -- UpdateBudget, notification subscribers, budget
    resource tags, DescribeBudgets paging and Cost Explorer GetTags: in
    ``tagwarden_moto_budgets.py``.
+18. DynamoDB Query and Scan at estate scale -- moto's model-driven
+   serializer takes seconds for a 1 MB page of ledger items (past the SDK's
+   10 s operation timeout); such results are written as plain JSON in
+   ``tagwarden_moto_dynamodb.py``.
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency or throttles chosen operations (``ThrottlingException``
    past N calls a second), and serves ``/_tagwarden/*`` admin endpoints,
@@ -106,6 +110,7 @@ from tagwarden_moto_anomalies import seed_anomalies  # Cost Anomaly Detection: s
 from tagwarden_moto_budgets import install as install_budgets  # Budgets as code: gap 16
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
 from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
+from tagwarden_moto_dynamodb import install as install_fast_dynamodb  # DynamoDB: Query and Scan in time
 from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
 from tagwarden_moto_trail import record as record_cloudtrail_event
 
@@ -1118,6 +1123,7 @@ def install() -> None:
     install_anomalies()
     install_budgets()
     install_event_history()
+    install_fast_dynamodb()
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,
         "delete_user_profile": delete_user_profile, "tw_get_user_profile": _get_user_profile,

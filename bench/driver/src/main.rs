@@ -11,6 +11,10 @@
 //!   `--count-calls`, the emulator-counted AWS calls) of each.
 //! - `enforce POLICY EVENT`: one budget alert through `BudgetEnforcer`, through a counting TCP proxy that
 //!   records the most requests ever in flight at once.
+//! - `seed-estate PREFIX COUNT ARNS_FILE`, `sweep-queue ARNS_FILE [--timeout SECS]`: the queued sweep at
+//!   estate scale ([`sweep`]).
+//! - `setup-queue NAME [--subscribe TOPIC]`, `setup-ledger`, `enforce-continued EVENT MESSAGE_ID
+//!   (--timeout SECS | --work-ms MS) --summaries URL`: enforcement through continuations ([`continuation`]).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -28,6 +32,9 @@ use tagwarden::tagging::TaggerSettings;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream as TokioStream};
+
+mod continuation;
+mod sweep;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -56,11 +63,15 @@ async fn run() {
         Some("floor") => floor(&args[1..]).await,
         Some("warm") => warm(&args[1..]).await,
         Some("enforce") => enforce(&args[1..]).await,
-        _ => {
-            Err("usage: tagwarden-bench seed-notebooks|start-notebooks|setup-tagging|setup-budget|floor|warm|enforce \
-                  ... (see bench/driver/src/main.rs)"
-                .into())
-        }
+        Some("seed-estate") => sweep::seed_estate(&args[1..]).await,
+        Some("sweep-queue") => sweep::sweep_queue(&args[1..]).await,
+        Some("setup-queue") => continuation::setup_queue(&args[1..]).await,
+        Some("setup-ledger") => continuation::setup_ledger().await,
+        Some("enforce-continued") => continuation::enforce_continued(&args[1..]).await,
+        _ => Err("usage: tagwarden-bench seed-notebooks|start-notebooks|setup-tagging|setup-budget|floor|warm|\
+                  enforce|seed-estate|sweep-queue|setup-queue|setup-ledger|enforce-continued ... (see \
+                  bench/driver/src/main.rs)"
+            .into()),
     };
     match result {
         Ok(value) => println!("{value}"),
@@ -82,6 +93,16 @@ fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str> {
 
 fn number(args: &[String], i: usize, what: &str) -> Result<usize> {
     arg(args, i, what)?.parse().map_err(|e| format!("{what}: {e}"))
+}
+
+/// The value after `--name` among `args`, parsed; `None` when the option is absent.
+fn option<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    let Some(i) = args.iter().position(|a| a == name) else { return Ok(None) };
+    let value = args.get(i + 1).ok_or_else(|| format!("{name} needs a value"))?;
+    value.parse().map(Some).map_err(|e| format!("{name} {value}: {e}"))
 }
 
 fn millis(d: Duration) -> f64 {
@@ -246,13 +267,28 @@ fn emulator_address() -> Result<String> {
 
 /// The emulator's total of counted AWS calls (its `/_tagwarden/calls`, which is itself never counted).
 fn emulator_calls(addr: &str) -> Result<u64> {
+    emulator_get(addr, "/_tagwarden/calls")?["total"].as_u64().ok_or_else(|| "calls: no total".into())
+}
+
+/// One request to an admin endpoint of the emulator (`/_tagwarden/...`, never counted); its JSON answer.
+fn emulator_request(addr: &str, method: &str, path: &str) -> Result<Value> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    write!(stream, "GET /_tagwarden/calls HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
     let mut response = String::new();
     stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("calls: {e}"))?;
-    value["total"].as_u64().ok_or_else(|| "calls: no total".into())
+    serde_json::from_str(body).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `GET` an admin endpoint of the emulator.
+fn emulator_get(addr: &str, path: &str) -> Result<Value> {
+    emulator_request(addr, "GET", path)
+}
+
+/// `POST` an admin endpoint of the emulator.
+fn emulator_post(addr: &str, path: &str) -> Result<Value> {
+    emulator_request(addr, "POST", path)
 }
 
 /// Budget enforcement: one alert, the SDK pointed at a counting proxy in front of the emulator.
