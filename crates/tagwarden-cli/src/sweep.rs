@@ -223,6 +223,10 @@ pub async fn run_audit(args: AuditArgs) -> Result<ExitCode, String> {
     bar.finish_and_clear();
     let mut report = audit::audit(&resources, &config.policy.tags);
     report.errors = errors;
+    let rules = &config.policy.idle.studio;
+    let (idle, idle_errors) = audit::collect_studio_idle(lister.clients(), rules, &resources, concurrency).await;
+    report.studio_idle = idle;
+    report.errors.extend(idle_errors);
     let format = match args.format {
         AuditFormat::Table => Format::Table,
         AuditFormat::Json => Format::Json,
