@@ -230,6 +230,21 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_example_in_the_shipped_policy_is_valid() {
+        let example = crate::policy::EXAMPLE_POLICY;
+        let start = example.find("\n# idle:\n").expect("policy/tagwarden.yaml comments an idle: example") + 1;
+        let block: Vec<&str> = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect();
+        let yaml = format!("tags:\n  keys:\n    environment: {{}}\n{}\n", block.join("\n"));
+        let policy = Policy::from_yaml(&yaml, "example").unwrap();
+        assert_eq!(policy.idle.studio.len(), 2);
+        assert_eq!(policy.idle.studio[0].max_idle_timeout_minutes, Some(240));
+    }
+
+    #[test]
     fn bad_rules_are_refused_at_load_naming_the_key() {
         for (yaml, expected) in [
             ("    - {idle_timeout_minutes: 60}\n", "idle.studio.scope is required"),
