@@ -191,3 +191,95 @@ pub async fn keep(
     }
     Ok(Some(report))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sagemaker::operation::describe_user_profile::DescribeUserProfileOutput;
+    use aws_sdk_sagemaker::operation::update_user_profile::UpdateUserProfileOutput;
+    use aws_sdk_sagemaker::types::UserProfileStatus;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::policy::idle::studio::{StudioApp, StudioScope};
+    use crate::resource::kind_for_arn_type;
+
+    const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-x/alice";
+
+    fn rule() -> StudioIdleRule {
+        StudioIdleRule {
+            scope: StudioScope::Account,
+            idle_timeout_minutes: 60,
+            min_idle_timeout_minutes: None,
+            max_idle_timeout_minutes: None,
+            apps: vec![StudioApp::Jupyterlab],
+        }
+    }
+
+    fn aws_error(status: u16, code: &str) -> HttpResponse {
+        let body = serde_json::json!({"__type": code, "message": "from the mock"}).to_string();
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+    }
+
+    fn profile(status: UserProfileStatus) -> Rule {
+        mock!(Client::describe_user_profile)
+            .then_output(move || DescribeUserProfileOutput::builder().status(status.clone()).build())
+    }
+
+    async fn run(rules: &[&Rule], dry_run: bool) -> Result<Option<IdleReport>, AwsError> {
+        let no_retry = |c: aws_sdk_sagemaker::config::Builder| {
+            c.retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+        };
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules.iter().copied(), no_retry);
+        let kind = kind_for_arn_type("user-profile").unwrap();
+        keep(&client, &rule(), kind, &SageMakerArn::parse(ARN).unwrap(), dry_run).await
+    }
+
+    #[tokio::test]
+    async fn a_non_compliant_profile_is_updated_with_only_its_idle_settings() {
+        let describe = profile(UserProfileStatus::InService);
+        let update = mock!(Client::update_user_profile)
+            .match_requests(|r| {
+                let settings = r.user_settings().unwrap();
+                let idle = settings.jupyter_lab_app_settings().and_then(|j| j.app_lifecycle_management());
+                r.domain_id() == Some("d-x")
+                    && r.user_profile_name() == Some("alice")
+                    && settings.execution_role().is_none()
+                    && idle.and_then(|l| l.idle_settings()).and_then(|i| i.idle_timeout_in_minutes()) == Some(60)
+            })
+            .then_output(|| UpdateUserProfileOutput::builder().build());
+        let report = run(&[&describe, &update], false).await.unwrap().unwrap();
+        assert_eq!((report.result, report.operation), (IdleResult::Updated, Some("UpdateUserProfile")));
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_or_a_profile_being_updated_sends_nothing() {
+        let describe = profile(UserProfileStatus::InService);
+        let update = mock!(Client::update_user_profile).then_output(|| UpdateUserProfileOutput::builder().build());
+        let report = run(&[&describe, &update], true).await.unwrap().unwrap();
+        assert_eq!(report.result, IdleResult::WouldUpdate);
+        assert_eq!(report.differences.len(), 2, "{report:?}");
+        let pending = profile(UserProfileStatus::Updating);
+        let report = run(&[&pending, &update], false).await.unwrap().unwrap();
+        assert_eq!(report.result, IdleResult::Deferred);
+        assert!(report.detail.unwrap().contains("user-profile is Updating"));
+        assert_eq!(update.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_update_is_reported_and_a_throttled_one_is_an_error_to_retry() {
+        let describe = profile(UserProfileStatus::InService);
+        let denied = mock!(Client::update_user_profile).then_http_response(|| aws_error(400, "AccessDeniedException"));
+        let report = run(&[&describe, &denied], false).await.unwrap().unwrap();
+        assert_eq!(report.result, IdleResult::Failed);
+        assert!(report.detail.unwrap().contains("UpdateUserProfile"));
+        let throttled = mock!(Client::update_user_profile).then_http_response(|| aws_error(400, "ThrottlingException"));
+        let err = run(&[&describe, &throttled], false).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        let gone = mock!(Client::describe_user_profile).then_http_response(|| aws_error(400, "ResourceNotFound"));
+        assert_eq!(run(&[&gone], false).await.unwrap(), None);
+    }
+}
