@@ -33,6 +33,7 @@ mod routing;
 mod scaling;
 mod source_repair;
 mod stops;
+mod studio_idle;
 mod sweep;
 mod sweep_queue;
 mod tamper;

@@ -62,6 +62,8 @@ Gaps filled (one section below per gap):
    tagging API: not in moto); feature groups keep ``OnlineStoreConfig`` and
    answer ``OnlineStoreTotalSizeBytes`` (moto drops the first and lacks the
    second; an unknown feature group is ``ResourceNotFound``, not a 500).
+18. Updating Studio (idle shutdown) -- UpdateDomain, UpdateUserProfile,
+   UpdateSpace: in ``tagwarden_moto_studio_idle.py``.
 16. Budgets as code -- UpdateBudget, notification subscribers, budget
    resource tags, DescribeBudgets paging and Cost Explorer GetTags: in
    ``tagwarden_moto_budgets.py``.
@@ -113,6 +115,7 @@ from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Expl
 from tagwarden_moto_dynamodb import install as install_fast_dynamodb  # DynamoDB: Query and Scan in time
 from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
 from tagwarden_moto_trail import record as record_cloudtrail_event
+from tagwarden_moto_studio_idle import install as install_studio_updates  # Studio updates: gap 18
 
 B = SageMakerModelBackend
 R = SageMakerResponse
@@ -1124,6 +1127,7 @@ def install() -> None:
     install_budgets()
     install_event_history()
     install_fast_dynamodb()
+    install_studio_updates()
     backend_methods: dict[str, Callable[..., Any]] = {
         "create_user_profile": create_user_profile, "list_user_profiles": list_user_profiles,
         "delete_user_profile": delete_user_profile, "tw_get_user_profile": _get_user_profile,

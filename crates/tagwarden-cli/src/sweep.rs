@@ -191,6 +191,13 @@ pub fn summary_table(summary: &SweepSummary) -> String {
     }
     out.push_str(&row("total", &summary.total));
     let verb = if summary.dry_run { "dry run, nothing written" } else { "written" };
+    if summary.total.idle_updated > 0 {
+        let set = if summary.dry_run { "would be set" } else { "set" };
+        out.push_str(&format!(
+            "Studio idle shutdown {set} on {} domains, profiles and spaces (idle.studio)\n",
+            summary.total.idle_updated
+        ));
+    }
     out.push_str(&format!(
         "{} resources in {:.1} s ({:.1}/s, at most {} at once; {verb})\n",
         summary.total.scanned,
@@ -223,6 +230,10 @@ pub async fn run_audit(args: AuditArgs) -> Result<ExitCode, String> {
     bar.finish_and_clear();
     let mut report = audit::audit(&resources, &config.policy.tags);
     report.errors = errors;
+    let rules = &config.policy.idle.studio;
+    let (idle, idle_errors) = audit::collect_studio_idle(lister.clients(), rules, &resources, concurrency).await;
+    report.studio_idle = idle;
+    report.errors.extend(idle_errors);
     let format = match args.format {
         AuditFormat::Table => Format::Table,
         AuditFormat::Json => Format::Json,

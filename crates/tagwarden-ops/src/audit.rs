@@ -11,10 +11,13 @@ use std::fmt::Write as _;
 use futures::StreamExt;
 use serde::Serialize;
 
-use tagwarden::aws::AwsError;
+use tagwarden::aws::{AwsError, Clients};
 use tagwarden::identity::STUDIO_PROFILE_TAG;
+use tagwarden::policy::idle::studio::{StudioIdleRule, rule_for};
 use tagwarden::policy::{KeyRule, Rejection, TagPolicy};
-use tagwarden::resource::{ResourceKind, SageMakerArn};
+use tagwarden::resource::{ResourceKind, SageMakerArn, kind_for_arn_type};
+use tagwarden::studio_idle::Difference;
+use tagwarden::studio_idle::apply::{domain_arn, has_idle_settings, keep};
 use tagwarden::sweep::{Listed, Lister};
 use tagwarden::tagging::Tags;
 use tagwarden::tagging::apply::list_tags;
@@ -199,6 +202,88 @@ pub struct AuditReport {
     /// Types whose listing failed: (type, error).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<(String, String)>,
+    /// Studio domains, profiles and spaces whose idle shutdown differs from their `idle.studio` rule
+    /// ([`collect_studio_idle`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub studio_idle: Vec<IdleNonCompliant>,
+}
+
+/// One Studio domain, user profile or space whose idle shutdown is not what its rule asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdleNonCompliant {
+    /// `domain`, `user-profile` or `space`.
+    pub resource_type: String,
+    /// The resource.
+    pub resource_arn: String,
+    /// The idle timeout its rule asks for, in minutes.
+    pub idle_timeout_minutes: i32,
+    /// The request that would fix it (`UpdateUserProfile`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<&'static str>,
+    /// What differs.
+    pub differences: Vec<Difference>,
+}
+
+/// Checks the idle shutdown of every audited domain, profile and space against the first `idle.studio`
+/// rule matching its domain's tags (read from `resources` when the domains were audited, else `ListTags`).
+/// Changes nothing. Returns the non-compliant ones and the resources that could not be read.
+pub async fn collect_studio_idle(
+    clients: &Clients,
+    rules: &[StudioIdleRule],
+    resources: &[AuditResource],
+    concurrency: usize,
+) -> (Vec<IdleNonCompliant>, Vec<(String, String)>) {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    if rules.is_empty() {
+        return (found, errors);
+    }
+    let mut domain_tags: BTreeMap<String, Option<Tags>> = resources
+        .iter()
+        .filter(|r| r.resource_type == "domain")
+        .map(|r| (r.arn.clone(), Some(r.tags.clone())))
+        .collect();
+    let mut todo = Vec::new();
+    for resource in resources {
+        let Some(kind) = kind_for_arn_type(&resource.resource_type).filter(|k| has_idle_settings(k)) else {
+            continue;
+        };
+        let Some(arn) = SageMakerArn::parse(&resource.arn) else { continue };
+        let Some(domain) = domain_arn(kind, &arn) else { continue };
+        if !domain_tags.contains_key(&domain) {
+            let tags = match list_tags(clients, &domain).await {
+                Ok(tags) => Some(tags),
+                Err(err) => {
+                    errors.push((kind.arn_type.to_owned(), format!("{domain}: {err}")));
+                    None
+                }
+            };
+            domain_tags.insert(domain.clone(), tags);
+        }
+        if let Some(rule) = domain_tags[&domain].as_ref().and_then(|tags| rule_for(rules, tags)) {
+            todo.push((kind, arn, rule));
+        }
+    }
+    let mut checked = futures::stream::iter(todo)
+        .map(|(kind, arn, rule)| async move {
+            let report = keep(&clients.sagemaker, rule, kind, &arn, true).await;
+            (kind, arn, report)
+        })
+        .buffered(concurrency.max(1));
+    while let Some((kind, arn, report)) = checked.next().await {
+        match report {
+            Ok(Some(report)) if !report.differences.is_empty() => found.push(IdleNonCompliant {
+                resource_type: kind.arn_type.to_owned(),
+                resource_arn: arn.to_string(),
+                idle_timeout_minutes: report.idle_timeout_minutes,
+                operation: report.operation,
+                differences: report.differences,
+            }),
+            Ok(_) => {}
+            Err(err) => errors.push((kind.arn_type.to_owned(), format!("{arn}: {err}"))),
+        }
+    }
+    (found, errors)
 }
 
 /// Evaluates every resource against the policy and counts. Pure.
@@ -382,6 +467,16 @@ fn table(report: &AuditReport) -> String {
             let creator = r.creator.as_deref().map(|c| format!(" (created by {c})")).unwrap_or_default();
             let name = r.resource_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
             let _ = writeln!(out, "  {}{name}{creator}\n    {}", r.resource_arn, problems.join("; "));
+        }
+    }
+    if !report.studio_idle.is_empty() {
+        let _ = writeln!(out, "\nStudio idle shutdown not as the policy asks ({}):", report.studio_idle.len());
+        for r in &report.studio_idle {
+            let _ = writeln!(out, "  {} (idle timeout {} min)", r.resource_arn, r.idle_timeout_minutes);
+            for d in &r.differences {
+                let found = d.found.as_deref().unwrap_or("not set");
+                let _ = writeln!(out, "    {}: {found}, expected {}", d.field, d.expected);
+            }
         }
     }
     for (kind, error) in &report.errors {

@@ -18,7 +18,8 @@
 //! it has its own [`org::OrganizationError`] rather than importing `config`). Then `config`, which
 //! assembles the policy, the tagger's settings and the organization from the environment ([`Config`]).
 //! Then the work: [`budgets`] (budgets as code: the catalog planned against AWS Budgets, from `policy` and
-//! `aws`), [`tagging`] (plan, apply, tamper repair, a profile's budgets through `budgets`), [`sweep`] (listing and back-fill, through
+//! `aws`), [`studio_idle`] (the idle shutdown of Studio domains, profiles and spaces: a pure check and its
+//! `Describe*`/`Update*` calls, from `policy`, `resource` and `aws`), [`tagging`] (plan, apply, tamper repair, a profile's budgets through `budgets`), [`sweep`] (listing and back-fill, through
 //! `tagging`), [`enforce`] (budget actions, one module per action family) and [`permissions`] (the IAM
 //! manifest gathered from the registry and the action table). At the top, the Lambda wiring:
 //! [`auto_tagger`] (tagging and the scheduled sweep) and `enforce`'s handler, under the two binaries.
@@ -45,6 +46,7 @@ pub mod pace;
 pub mod permissions;
 pub mod policy;
 pub mod resource;
+pub mod studio_idle;
 pub mod sweep;
 pub mod tag_rules;
 pub mod tagging;

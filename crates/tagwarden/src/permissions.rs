@@ -54,6 +54,17 @@ pub static AUTO_TAGGER: LazyLock<Vec<Permission>> = LazyLock::new(|| {
     unique(TAGGER_CALLS.iter().copied().chain(PROFILE_BUDGETS.iter().copied()).chain(parents).chain(roles))
 });
 
+/// The Studio idle shutdown the auto-tagger and the sweep keep ([`crate::studio_idle`]): describe a domain,
+/// profile or space, and update its idle settings.
+pub const STUDIO_IDLE: &[Permission] = &[
+    ("sagemaker:DescribeDomain", Scope::SageMaker),
+    ("sagemaker:DescribeUserProfile", Scope::SageMaker),
+    ("sagemaker:DescribeSpace", Scope::SageMaker),
+    ("sagemaker:UpdateDomain", Scope::SageMaker),
+    ("sagemaker:UpdateUserProfile", Scope::SageMaker),
+    ("sagemaker:UpdateSpace", Scope::SageMaker),
+];
+
 /// The auto-tagger's last known values of the tag sources ([`crate::tagging::tamper`]): one read and one put
 /// of a `source#` item of the ledger, nothing else of it.
 pub const SOURCE_LEDGER: &[Permission] =
@@ -138,7 +149,7 @@ pub fn for_action(action: Action) -> &'static [Permission] {
 /// The auto-tagger's permissions (events and the scheduled sweep), deduplicated and sorted.
 pub fn auto_tagger() -> BTreeSet<Permission> {
     let own = COMMON.iter().chain(AUTO_TAGGER.iter()).chain(SWEEP.iter()).chain(ORGANIZATION);
-    own.chain(SOURCE_LEDGER).chain(SWEEP_QUEUE).copied().collect()
+    own.chain(SOURCE_LEDGER).chain(SWEEP_QUEUE).chain(STUDIO_IDLE).copied().collect()
 }
 
 /// The budget-enforcer's permissions for every action, deduplicated and sorted; the [`OPT_IN`] ones under
@@ -363,8 +374,13 @@ mod tests {
             let acts = ["Stop", "Delete", "Start", "Update", "Attach", "Detach"]
                 .iter()
                 .any(|verb| action.split(':').nth(1).is_some_and(|op| op.starts_with(verb)));
-            // NOTE: sagemaker:DeleteTags (dropping aliased keys) is a tag write, not an action on the resource.
-            assert!(!acts || *action == "sagemaker:DeleteTags", "the auto-tagger's member role {action} on {scope:?}");
+            // NOTE: sagemaker:DeleteTags (dropping aliased keys) is a tag write, not an action on the resource;
+            // the Studio idle settings (STUDIO_IDLE's Update* calls) are configuration: they stop nothing running.
+            let configures = STUDIO_IDLE.iter().any(|(a, _)| a == action && a.starts_with("sagemaker:Update"));
+            assert!(
+                !acts || *action == "sagemaker:DeleteTags" || configures,
+                "the auto-tagger's member role {action} on {scope:?}"
+            );
         }
         assert!(!tagger.iter().any(|(_, scope)| *scope == Scope::EndpointDeletion));
     }

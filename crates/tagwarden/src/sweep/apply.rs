@@ -227,6 +227,7 @@ pub(super) async fn try_tag_listed(
                 None => listed_subject,
             };
             let mut outcome = tagger.tag_resource(&subject, options).await?;
+            tagger.keep_studio_idle(kind, &subject.arn, options.dry_run, &mut outcome).await?;
             // NOTE: a HyperPod cluster's ARN names it by id: the listing's name goes with the outcome.
             if let Outcome::Tagged(report) | Outcome::Unchanged(report) = &mut outcome {
                 report.resource_name.clone_from(&listed.name);

@@ -146,6 +146,9 @@ pub struct TypeSummary {
     pub skipped: u64,
     /// AWS refused or failed; retried by the next run.
     pub failed: u64,
+    /// Domains, profiles and spaces whose idle shutdown was set (or, in a dry run, would be).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub idle_updated: u64,
     /// Listed but already done by an earlier run with the same state.
     pub already_done: u64,
     /// The type was complete in the state and not listed again.
@@ -156,9 +159,18 @@ pub struct TypeSummary {
     pub error: Option<String>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl TypeSummary {
     pub(crate) fn count(&mut self, outcome: &Outcome) {
         self.scanned += 1;
+        if let Outcome::Tagged(report) | Outcome::Unchanged(report) | Outcome::Restored(report) = outcome
+            && report.idle.as_ref().is_some_and(|idle| idle.changes())
+        {
+            self.idle_updated += 1;
+        }
         match outcome {
             Outcome::Tagged(_) | Outcome::Restored(_) => self.tagged += 1,
             // NOTE: the sweep tags resources; a profile's budgets are kept only on its events.

@@ -7,6 +7,7 @@
 pub mod apply;
 mod calls;
 mod evidence;
+mod idle;
 pub mod org;
 pub mod plan;
 pub mod profiles;
@@ -133,6 +134,9 @@ pub struct Report {
     /// A new user profile's budgets (the catalog's `per: user-profile` entries) and what was done to each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<crate::budgets::profile::ProfileBudget>,
+    /// A domain's, profile's or space's idle shutdown against its `idle.studio` rule, when one matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<crate::studio_idle::apply::IdleReport>,
 }
 
 /// The auto-tagger's only failure: an AWS call that may succeed if the event is retried.

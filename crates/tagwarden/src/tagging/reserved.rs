@@ -105,6 +105,7 @@ impl AutoTagger {
             changed_by: Some(writer),
             resource_name: None,
             budgets: Vec::new(),
+            idle: None,
         };
         self.notify_reserved(&mut report, &remove, write.event_id).await?;
         Ok(Some(report))

@@ -299,6 +299,7 @@ impl AutoTagger {
             changed_by: None,
             resource_name: None,
             budgets: Vec::new(),
+            idle: None,
         };
         if !unrecorded.is_empty() {
             match with_warning(self.tag_keys_of(subject, &unrecorded).await?, NO_RECORD_WARNING) {

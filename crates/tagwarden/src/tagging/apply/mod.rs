@@ -99,6 +99,12 @@ impl AutoTagger {
                         Ok(outcome) => self.profile_created(&call, outcome).await,
                         Err(err) => Err(err),
                     };
+                    let tagged = match tagged {
+                        Ok(mut outcome) => {
+                            self.keep_studio_idle(call.kind, &call.arn, false, &mut outcome).await.map(|()| outcome)
+                        }
+                        Err(err) => Err(err),
+                    };
                     (tagged, call.arn_string())
                 }
             }
@@ -366,6 +372,7 @@ impl AutoTagger {
             changed_by: None,
             resource_name: None,
             budgets: Vec::new(),
+            idle: None,
         };
         if !report.missing_required.is_empty() && options.notify && !options.dry_run {
             let mut carries = existing.clone();
