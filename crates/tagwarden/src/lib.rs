@@ -44,6 +44,7 @@ pub mod org;
 pub mod pace;
 pub mod permissions;
 pub mod policy;
+pub mod pricing;
 pub mod resource;
 pub mod sweep;
 pub mod tag_rules;
