@@ -8,6 +8,7 @@ mod audit;
 mod auto_tagger;
 mod budget_enforcer;
 mod budgets_as_code;
+mod burn;
 mod continuation;
 mod corpus;
 mod cost;

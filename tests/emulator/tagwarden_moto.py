@@ -67,10 +67,13 @@ Gaps filled (one section below per gap):
 16. Budgets as code -- UpdateBudget, notification subscribers, budget
    resource tags, DescribeBudgets paging and Cost Explorer GetTags: in
    ``tagwarden_moto_budgets.py``.
-18. DynamoDB Query and Scan at estate scale -- moto's model-driven
+19. DynamoDB Query and Scan at estate scale -- moto's model-driven
    serializer takes seconds for a 1 MB page of ledger items (past the SDK's
    10 s operation timeout); such results are written as plain JSON in
    ``tagwarden_moto_dynamodb.py``.
+20. The AWS Price List API (GetProducts, DescribeServices: not in moto) with a
+   few real SageMaker on-demand records: in ``tagwarden_moto_pricing.py``,
+   answered from the middleware (7).
 7. Test support (not AWS) -- a WSGI middleware that counts AWS calls,
    optionally adds latency or throttles chosen operations (``ThrottlingException``
    past N calls a second), and serves ``/_tagwarden/*`` admin endpoints,
@@ -114,6 +117,8 @@ from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer:
 from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
 from tagwarden_moto_dynamodb import install as install_fast_dynamodb  # DynamoDB: Query and Scan in time
 from tagwarden_moto_trail import install as install_event_history  # CloudTrail: LookupEvents
+from tagwarden_moto_pricing import handle as handle_pricing  # Price List API: not in moto at all
+from tagwarden_moto_pricing import seed_prices
 from tagwarden_moto_trail import record as record_cloudtrail_event
 from tagwarden_moto_studio_idle import install as install_studio_updates  # Studio updates: gap 18
 
@@ -1402,6 +1407,8 @@ class TagwardenMiddleware:
                 time.sleep(self.latency)
             if key in self.buckets and not self.take_token(key):
                 return self.throttle(key, start_response)
+            if key.startswith("pricing."):
+                return handle_pricing(environ, start_response)
             if key == "sts.AssumeRole" and (self.denied_roles or self.required_external_ids):
                 refusal = self.refuse_assume_role(environ, start_response)
                 if refusal is not None:
@@ -1531,6 +1538,13 @@ class TagwardenMiddleware:
                 status, body = "200 OK", {"anomalies": count}
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 status, body = "400 Bad Request", {"message": f"bad anomaly seed: {err}"}
+        elif path == "/_tagwarden/price-list" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                count = seed_prices(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                status, body = "200 OK", {"records": count}
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                status, body = "400 Bad Request", {"message": f"bad price-list seed: {err}"}
         elif path == "/_tagwarden/health":
             status, body = "200 OK", {"ok": True}
         elif path == "/_tagwarden/status" and method == "POST":

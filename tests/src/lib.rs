@@ -251,6 +251,13 @@ impl Emulator {
         self.request("POST", "/_tagwarden/ce-anomalies", &body).map(drop)
     }
 
+    /// Adds Price List records (each a product with its terms, the `GetProducts` shape) to those the emulator
+    /// serves (emulator section 18).
+    pub fn seed_price_list(&self, records: &Value) -> Result<(), String> {
+        let body = serde_json::json!({ "records": records }).to_string();
+        self.request("POST", "/_tagwarden/price-list", &body).map(drop)
+    }
+
     /// A plain HTTP/1.0 request to the emulator's test endpoints; the body of a 2xx answer.
     fn request(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@
 //! calls go.
 
 mod budgets;
+mod burn;
 mod cost;
 mod costs;
 mod cur;
@@ -117,6 +118,9 @@ enum Command {
         #[arg(long, env = tagwarden::enforce::ledger::TABLE_ENV)]
         ledger_table: String,
     },
+    /// What runs now costs per hour, itemised (instance type × count × on-demand price): each burn rule's
+    /// scope against its limit, or `--scope key=value`. Changes nothing.
+    Burn(burn::BurnArgs),
     /// Print the deployment manifest (event names, permissions by scope) that SAM and CDK are checked against.
     Manifest,
     /// Print the deny policy `deny-iam` attaches (infra/generated/deny-policy.json; the templates deploy it).
@@ -406,6 +410,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             cost::report(&cur, format, request, policy.as_deref())
         }
         Command::Costs(args) => costs::run(args).await,
+        Command::Burn(args) => burn::run(args).await,
         Command::Sweep(args) => sweep::run_sweep(args).await,
         Command::Audit(args) => sweep::run_audit(args).await,
         Command::Budgets { policy, command } => {

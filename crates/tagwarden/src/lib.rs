@@ -45,6 +45,7 @@ pub mod org;
 pub mod pace;
 pub mod permissions;
 pub mod policy;
+pub mod pricing;
 pub mod resource;
 pub mod studio_idle;
 pub mod sweep;

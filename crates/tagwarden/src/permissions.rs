@@ -127,6 +127,27 @@ pub const ENFORCER_BASE: &[Permission] = &[
     ("dynamodb:BatchWriteItem", Scope::Ledger),
 ];
 
+/// The burn-rate guard ([`crate::enforce::burn`]): the Price List (no resource-level permissions) and the
+/// describes that tell a running resource's instance type and count (the list calls are the actions').
+pub const BURN_RATE: &[Permission] = &[
+    ("pricing:GetProducts", Scope::Any),
+    ("sagemaker:DescribeEndpoint", Scope::SageMaker),
+    ("sagemaker:DescribeEndpointConfig", Scope::SageMaker),
+    ("sagemaker:DescribeTrainingJob", Scope::SageMaker),
+    ("sagemaker:DescribeProcessingJob", Scope::SageMaker),
+    ("sagemaker:DescribeTransformJob", Scope::SageMaker),
+    ("sagemaker:DescribeInferenceComponent", Scope::SageMaker),
+    ("sagemaker:DescribeCluster", Scope::SageMaker),
+    ("sagemaker:ListNotebookInstances", Scope::Any),
+    ("sagemaker:ListEndpoints", Scope::Any),
+    ("sagemaker:ListTrainingJobs", Scope::Any),
+    ("sagemaker:ListProcessingJobs", Scope::Any),
+    ("sagemaker:ListTransformJobs", Scope::Any),
+    ("sagemaker:ListApps", Scope::Any),
+    ("sagemaker:ListInferenceComponents", Scope::Any),
+    ("sagemaker:ListClusters", Scope::Any),
+];
+
 /// Grants a deployment makes only when its operator opts in, under the scope they are granted on: the
 /// templates put each in a statement of its own behind a template Condition (`AllowEndpointDeletion`), so
 /// that a policy file alone (`endpoints: {delete: true}`) cannot delete endpoints.
@@ -157,7 +178,7 @@ pub fn auto_tagger() -> BTreeSet<Permission> {
 pub fn budget_enforcer() -> BTreeSet<Permission> {
     // NOTE: every action, for the deployment (which cannot know which ones a policy will use).
     let actions = crate::enforce::actions().flat_map(|a| for_action(a).iter());
-    let own = COMMON.iter().chain(ENFORCER_BASE).chain(CONTINUATION_QUEUE);
+    let own = COMMON.iter().chain(ENFORCER_BASE).chain(CONTINUATION_QUEUE).chain(BURN_RATE);
     own.chain(actions).chain(ORGANIZATION).copied().map(as_granted).collect()
 }
 

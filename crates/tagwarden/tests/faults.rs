@@ -1424,6 +1424,12 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     // NOTE: this world's invocations have no deadline, so nothing continues: tests/e2e/continuation.rs sends
     // parts (SendMessage) to the emulator's queue, and a failed send is a retryable error there.
     expected.remove("SendMessage");
+    // NOTE: the burn-rate guard's own calls (the Price List, and the describes that tell instance types) are
+    // not in this alert-driven world: tests/e2e/burn.rs runs the guard against the emulator.
+    // TODO: a burn scenario here, with the price book's client under the same faults.
+    for op in ["GetProducts", "DescribeEndpointConfig", "DescribeProcessingJob", "DescribeTransformJob"] {
+        expected.remove(op);
+    }
     let reached: BTreeSet<String> = reaching.keys().cloned().collect();
     assert_eq!(reached, expected, "the world reaches exactly the declared operations");
     // NOTE: an alert's only UpdateItem settles its claim after the work is done: a failure there is logged

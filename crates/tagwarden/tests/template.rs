@@ -457,7 +457,10 @@ fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
             "AutoTaggerFunction",
             vec![("EstateSweep", "Schedule"), ("SweepPages", "SQS"), ("SageMakerCalls", "EventBridgeRule")],
         ),
-        ("BudgetEnforcerFunction", vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule"), ("Continuations", "SQS")]),
+        (
+            "BudgetEnforcerFunction",
+            vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule"), ("BurnRate", "Schedule"), ("Continuations", "SQS")],
+        ),
     ] {
         let properties = function(&template, function_id);
         let events: Vec<(String, String)> = properties["Events"]
@@ -513,6 +516,16 @@ fn the_tick_runs_every_five_minutes_and_no_monthly_restore_is_left() {
     let input: serde_json::Value = serde_json::from_str(tick["Input"].as_str().unwrap()).unwrap();
     assert_eq!(input, serde_json::json!({"tagwarden": "tick"}));
     assert!(events["PeriodReset"].is_null());
+}
+
+#[test]
+fn the_burn_rate_guard_runs_every_ten_minutes_on_the_budget_enforcer() {
+    let template = template();
+    let events = &function(&template, "BudgetEnforcerFunction")["Events"];
+    let burn = &events["BurnRate"]["Properties"];
+    assert_eq!(burn["Schedule"].as_str(), Some("rate(10 minutes)"));
+    let input: serde_json::Value = serde_json::from_str(burn["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, serde_json::json!({"tagwarden": "burn"}));
 }
 
 #[test]

@@ -670,6 +670,21 @@ export class TagwardenStack extends Stack {
       .filter((c) => c instanceof lambda.CfnPermission)
       .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionTickPermission'));
 
+    // The burn-rate guard: estimates what runs in each budgets.burn rule's scope, acts over the limit.
+    const burnRate = new events.Rule(this, 'BudgetEnforcerFunctionBurnRate', {
+      description: "The Tagwarden budget-enforcer's burn-rate guard (budgets.burn rules).",
+      schedule: events.Schedule.expression('rate(10 minutes)'),
+      targets: [
+        new targets.LambdaFunction(budgetEnforcer, {
+          event: events.RuleTargetInput.fromObject({ tagwarden: 'burn' }),
+        }),
+      ],
+    });
+    logicalId(burnRate, 'BudgetEnforcerFunctionBurnRate');
+    burnRate.node.children
+      .filter((c) => c instanceof lambda.CfnPermission)
+      .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionBurnRatePermission'));
+
     // Only AWS Budgets of this account publishes alerts (the statement AWS documents for budget notifications).
     // Nobody else may, whatever their own IAM policy allows: the Deny applies to a request when it comes from
     // neither the Budgets service principal (aws:PrincipalServiceName absent or different) nor one of the

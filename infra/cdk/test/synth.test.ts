@@ -190,7 +190,7 @@ test('failed async invocations go to one dead-letter queue per function', () => 
   }
 });
 
-test('budget alerts reach the budget-enforcer, and its tick runs every 5 minutes', () => {
+test('budget alerts reach the budget-enforcer, its tick runs every 5 minutes and its burn-rate guard every 10', () => {
   const subscription = resources.BudgetEnforcerFunctionBudgetAlerts.Properties;
   assert.equal(subscription.Protocol, 'lambda');
   assert.deepEqual(subscription.TopicArn, { Ref: 'BudgetAlertsTopic' });
@@ -198,6 +198,10 @@ test('budget alerts reach the budget-enforcer, and its tick runs every 5 minutes
   assert.equal(tick.ScheduleExpression, 'rate(5 minutes)');
   assert.deepEqual(JSON.parse(tick.Targets[0].Input), { tagwarden: 'tick' });
   assert.deepEqual(tick.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
+  const burn = resources.BudgetEnforcerFunctionBurnRate.Properties;
+  assert.equal(burn.ScheduleExpression, 'rate(10 minutes)');
+  assert.deepEqual(JSON.parse(burn.Targets[0].Input), { tagwarden: 'burn' });
+  assert.deepEqual(burn.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
 });
 
 test('only AWS Budgets and Cost Anomaly Detection of this account may publish alerts; every other publisher is denied', () => {
@@ -250,8 +254,10 @@ test("every Lambda permission names one of the stack's own topics or rules", () 
     bySource[source] = JSON.stringify(FunctionName);
   }
   assert.deepEqual(sorted(Object.keys(bySource)), [
-    'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionSageMakerCalls', 'BudgetAlertsTopic', 'BudgetEnforcerFunctionTick',
+    'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionSageMakerCalls', 'BudgetAlertsTopic',
+    'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionTick',
   ]);
+  assert.match(bySource.BudgetEnforcerFunctionBurnRate, /BudgetEnforcerFunction/);
   assert.match(bySource.BudgetAlertsTopic, /BudgetEnforcerFunction/);
   assert.match(bySource.BudgetEnforcerFunctionTick, /BudgetEnforcerFunction/);
   assert.match(bySource.AutoTaggerFunctionSageMakerCalls, /AutoTaggerFunction/);
@@ -375,7 +381,7 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
-    'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
+    'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionBurnRatePermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
     'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunctionContinuations', 'ContinuationDeadLetterQueue',
     'ContinuationQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
     'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges', 'SweepDeadLetterQueue', 'SweepQueue',

@@ -32,6 +32,7 @@ use crate::event::budget::{BudgetAlert, BudgetEnvelope, BudgetEvent, check_alert
 use crate::notice::Notice;
 use crate::org::{ClientPool, MemberFunction, Organization};
 use crate::policy::{BudgetRule, Policy, Scope};
+use crate::pricing::PriceBook;
 use crate::telemetry::clip;
 
 /// A retryable failure with the results recorded before it, logged with the failures' resources.
@@ -70,6 +71,8 @@ pub struct BudgetEnforcer {
     alert_topics: Option<Vec<String>>,
     /// Where an enforcement that outgrows its invocation sends its next part (`None`: it runs to its end).
     pub(super) continuation: Option<ContinuationQueue>,
+    /// The Price List client of the burn-rate guard (`None`: every part of an estimate is unpriced).
+    pub(super) pricing: Option<Arc<PriceBook>>,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -89,6 +92,7 @@ impl BudgetEnforcer {
             ledger: None,
             alert_topics: None,
             continuation: None,
+            pricing: None,
         }
     }
 
@@ -109,6 +113,12 @@ impl BudgetEnforcer {
     /// needs the ledger).
     pub fn with_continuation(mut self, queue: ContinuationQueue) -> Self {
         self.continuation = Some(queue);
+        self
+    }
+
+    /// Prices the burn-rate guard's estimates with this price book.
+    pub fn with_pricing(mut self, pricing: Arc<PriceBook>) -> Self {
+        self.pricing = Some(pricing);
         self
     }
 
@@ -133,7 +143,17 @@ impl BudgetEnforcer {
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
         let pool = Some(pool);
-        Self { clients, policy, region_account, handled, pool, ledger: None, alert_topics: None, continuation: None }
+        Self {
+            clients,
+            policy,
+            region_account,
+            handled,
+            pool,
+            ledger: None,
+            alert_topics: None,
+            continuation: None,
+            pricing: None,
+        }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
@@ -157,7 +177,8 @@ impl BudgetEnforcer {
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
         };
-        let enforcer = enforcer.with_alert_topics(config.required_alert_topics()?);
+        let pricing = Arc::new(PriceBook::from_config(&crate::aws::load_config().await));
+        let enforcer = enforcer.with_alert_topics(config.required_alert_topics()?).with_pricing(pricing);
         Ok(match std::env::var(continuation::QUEUE_ENV).ok().filter(|url| !url.trim().is_empty()) {
             Some(url) => {
                 let sqs = aws_sdk_sqs::Client::new(&crate::aws::load_config().await);
@@ -167,7 +188,7 @@ impl BudgetEnforcer {
         })
     }
 
-    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick` or `approve` command);
+    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick`, `burn` or `approve` command);
     /// `force_dry_run` changes nothing.
     ///
     /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
@@ -241,6 +262,7 @@ impl BudgetEnforcer {
             BudgetEvent::Anomaly(anomaly) => self.enforce_anomaly(*anomaly, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
+            BudgetEvent::Burn => self.enforce_burn(force_dry_run).await,
             BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
             BudgetEvent::Continue { alert, part } => {
                 if force_dry_run {

@@ -70,6 +70,7 @@
 mod actor;
 pub mod anomaly;
 pub mod apply;
+pub mod burn;
 mod clusters;
 pub mod continuation;
 mod endpoints;
@@ -274,6 +275,8 @@ pub enum EnforcementOutcome {
     },
     /// Reversible actions undone.
     Restored(RestoreReport),
+    /// The burn-rate guard's tick: each burn rule's estimate, itemised, and what was done about it.
+    Burn(burn::BurnReport),
     /// The input was not a budget alert or command (Lambda only: not retried).
     Rejected {
         /// What was wrong with it.
@@ -289,7 +292,7 @@ pub enum EnforcementOutcome {
 
 impl EnforcementOutcome {
     /// `enforced`, `notified`, `dry-run`, `continued`, `pending`, `skipped`, `unverified`, `restored`,
-    /// `rejected` or `failed`.
+    /// `burn`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
@@ -300,6 +303,7 @@ impl EnforcementOutcome {
             Self::Skipped { .. } => "skipped",
             Self::Unverified { .. } | Self::UnverifiedAnomaly { .. } => "unverified",
             Self::Restored(_) => "restored",
+            Self::Burn(_) => "burn",
             Self::Rejected { .. } => "rejected",
             Self::Failed { .. } => "failed",
         }

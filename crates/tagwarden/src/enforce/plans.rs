@@ -19,6 +19,7 @@ use super::scope::ResolvedScope;
 use super::{EnforceError, EnforcementOutcome, EnforcementReport, PendingReport, Period};
 use crate::event::budget::{AlertError, BudgetAlert};
 use crate::notice::{Notice, Severity};
+use crate::policy::burn::BURN_PREFIX;
 use crate::policy::{Approval, BudgetRule};
 use crate::tagging::Tags;
 
@@ -225,13 +226,20 @@ impl BudgetEnforcer {
         }
         if dry_run {
             let targets = plan.targets.iter().map(|(a, r)| (a.clone(), r.to_ascii_lowercase())).collect();
+            if plan.budget.starts_with(BURN_PREFIX) {
+                return self.carry_out_burn(&plan, targets, true).await;
+            }
             return self.enforce_as(plan.alert.clone(), Origin::Plan { id: &plan.id, targets }, true).await;
         }
         if !ledger.move_plan(&plan, PlanState::Pending, PlanState::Running, None).await.map_err(ledger_error)? {
             return Err(bad(format!("plan {:?} was taken by another invocation; nothing done", plan.id)));
         }
         let targets = plan.targets.iter().map(|(a, r)| (a.clone(), r.to_ascii_lowercase())).collect();
-        let result = self.enforce_as(plan.alert.clone(), Origin::Plan { id: &plan.id, targets }, false).await;
+        let result = if plan.budget.starts_with(BURN_PREFIX) {
+            self.carry_out_burn(&plan, targets, false).await
+        } else {
+            self.enforce_as(plan.alert.clone(), Origin::Plan { id: &plan.id, targets }, false).await
+        };
         let (to, outcome) = match &result {
             Ok(EnforcementOutcome::Enforced(report)) if report.plan.step >= plan.step => {
                 (PlanState::Executed, "enforced".to_owned())

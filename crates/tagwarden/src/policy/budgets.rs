@@ -70,6 +70,9 @@ pub struct BudgetPolicy {
     /// What verified Cost Anomaly Detection alerts do (`None`: the section is absent, every monitor notifies).
     #[serde(default)]
     pub anomalies: Option<Vec<super::anomalies::AnomalyRule>>,
+    /// Burn-rate rules: what runs in a scope may cost at most this much per hour ([`super::burn`]).
+    #[serde(default)]
+    pub burn: Vec<super::burn::BurnRule>,
 }
 
 impl Default for BudgetPolicy {
@@ -88,6 +91,7 @@ impl Default for BudgetPolicy {
             dry_run: false,
             catalog: super::catalog::Catalog::default(),
             anomalies: None,
+            burn: Vec::new(),
         }
     }
 }
@@ -134,7 +138,22 @@ impl BudgetPolicy {
                 "budgets: anomalies use deny-instance-types but deny_instance_types_policy_arn is not set".into()
             );
         }
+        super::burn::check(&self.burn)?;
+        let burn_uses = |action: Action| self.burn.iter().any(|r| r.steps.iter().any(|s| s.actions.contains(&action)));
+        if burn_uses(Action::DenyIam) && self.deny_policy_arn.is_none() {
+            return Err("budgets: burn rules use deny-iam but deny_policy_arn is not set".into());
+        }
+        if burn_uses(Action::DenyInstanceTypes) && self.deny_instance_types_policy_arn.is_none() {
+            return Err(
+                "budgets: burn rules use deny-instance-types but deny_instance_types_policy_arn is not set".into()
+            );
+        }
         Ok(self)
+    }
+
+    /// The burn rule of this name (`burn:<name>` or `<name>`).
+    pub fn burn_rule(&self, name: &str) -> Option<&super::burn::BurnRule> {
+        super::burn::rule_named(&self.burn, name)
     }
 }
 

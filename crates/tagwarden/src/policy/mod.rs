@@ -17,6 +17,7 @@ use crate::tag_rules::{key_problem, value_problem};
 pub mod admins;
 pub mod anomalies;
 mod budgets;
+pub mod burn;
 pub mod catalog;
 pub mod exemptions;
 pub mod idle;
@@ -27,6 +28,7 @@ pub use anomalies::{AnomalyRule, AnomalyScope};
 pub use budgets::{
     Action, Approval, BudgetPolicy, BudgetRule, EndpointAction, ForecastedMode, Scope, Step, glob_match, parse_grace,
 };
+pub use burn::BurnRule;
 pub use catalog::{Catalog, CatalogEntry, Period, Selection};
 pub use exemptions::{Day, Exemption, Judgement};
 pub use idle::IdlePolicy;

@@ -13,6 +13,7 @@
 //! | open period | `open`             | `<period end>#<budget>`                     | a budget period with undo items; the tick restores it when it ends |
 //! | source      | `source#<arn>`     | `last`                                      | the auto-tagger's last known values of a tag source's protected keys ([`SourceRecord`]) |
 //! | sweep       | `sweep#<run>`      | `run`, `page#…`, `type#…`                   | the queued sweep's progress ([`sweeps`]) |
+//! | price       | `price#<region>#<type>` | `prices`                               | the Price List's hourly prices of an instance type, with `fetched_at` (the burn-rate guard) |
 //!
 //! Entries carry `resource` and `at`, so the index finds a resource's history; undo items name their
 //! resource `target` and stay out of it.
@@ -22,6 +23,7 @@
 
 mod claims;
 mod plans;
+mod prices;
 mod records;
 mod sources;
 pub mod sweeps;
@@ -37,6 +39,7 @@ use crate::aws::{AwsError, ResultExt};
 
 pub use claims::{Claim, Resume};
 pub use plans::{Plan, PlanMode, PlanState};
+pub use prices::{PRICE_SK, price_pk};
 pub(crate) use records::Journal;
 pub use records::{Before, Bounds, Entry, Undo};
 pub use sources::{SOURCE_SK, SourceRecord, source_item, source_pk};

@@ -10,7 +10,7 @@
 //!
 //! One module per layer: `sns` (the envelope, through `aws_lambda_events`), `message` (the alert's text),
 //! `amount` (amounts and thresholds, read strictly: `1.234,56` is refused rather than guessed), `command`
-//! (`restore`, `tick`, `approve`, `continue`), `sqs` (the continuation queue's records), `alert` (what comes
+//! (`restore`, `tick`, `burn`, `approve`, `continue`), `sqs` (the continuation queue's records), `alert` (what comes
 //! out), `anomaly` (a cost anomaly's JSON), `error` (why not).
 
 mod alert;
@@ -48,6 +48,8 @@ pub enum BudgetEvent {
     },
     /// The schedule's tick: restore budgets whose period ended, carry out plans whose grace passed.
     Tick,
+    /// The burn-rate schedule's tick: estimate each burn rule's scope, act on those over their limit.
+    Burn,
     /// Carry out a pending plan.
     Approve {
         /// The plan id.
