@@ -39,10 +39,10 @@ mod sweep;
 type Result<T> = std::result::Result<T, String>;
 
 fn main() {
-    // NOTE: TAGWARDEN_BENCH_RUNTIME=current-thread measures the functions' runtime flavour against the default.
+    // NOTE: the functions' runtime (one thread) unless TAGWARDEN_BENCH_RUNTIME=multi-thread measures the other.
     let mut runtime = match std::env::var("TAGWARDEN_BENCH_RUNTIME").as_deref() {
-        Ok("current-thread") => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
+        Ok("multi-thread") => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
     };
     match runtime.enable_all().build() {
         Ok(runtime) => runtime.block_on(run()),

@@ -250,7 +250,8 @@ enum Function {
     BudgetEnforcer,
 }
 
-#[tokio::main]
+// NOTE: the functions' runtime (one thread), so `replay` measures what Lambda runs; see docs/benchmarks.md.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     tagwarden::telemetry::init(false, "warn");
     match run(Cli::parse()).await {

@@ -8,7 +8,9 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use tagwarden::auto_tagger::AutoTaggerFunction;
 
-#[tokio::main]
+// NOTE: one thread: Lambda hands one event at a time and the work waits on AWS; measured against the
+// multi-thread runtime in docs/benchmarks.md ("Runtime flavour").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy or organization setting stops the cold start here, before any event is taken.

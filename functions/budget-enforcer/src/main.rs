@@ -6,7 +6,9 @@ use serde_json::Value;
 use tagwarden::BudgetEnforcer;
 use tagwarden::enforce::continuation::work_deadline;
 
-#[tokio::main]
+// NOTE: one thread: Lambda hands one event at a time and the work waits on AWS; measured against the
+// multi-thread runtime in docs/benchmarks.md ("Runtime flavour").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tagwarden::telemetry::init(true, "info");
     // NOTE: an invalid policy stops the cold start here, before any alert is taken.
