@@ -70,6 +70,11 @@ pub struct BudgetEnforcer {
     alert_topics: Option<Vec<String>>,
     /// Where an enforcement that outgrows its invocation sends its next part (`None`: it runs to its end).
     pub(super) continuation: Option<ContinuationQueue>,
+    /// CloudWatch, for the idle endpoint rules' `Invocations` (`None`: those rules are skipped).
+    pub(super) cloudwatch: Option<aws_sdk_cloudwatch::Client>,
+    /// Whether the deployment allows deleting endpoints (`AllowEndpointDeletion`): an idle rule that deletes
+    /// is refused without it.
+    pub(super) endpoint_deletion: bool,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -89,7 +94,21 @@ impl BudgetEnforcer {
             ledger: None,
             alert_topics: None,
             continuation: None,
+            cloudwatch: None,
+            endpoint_deletion: false,
         }
+    }
+
+    /// Measures idle endpoints with this CloudWatch client (the idle rules' `GetMetricData`).
+    pub fn with_cloudwatch(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Self {
+        self.cloudwatch = Some(cloudwatch);
+        self
+    }
+
+    /// Whether the deployment allows deleting endpoints (idle rules with `then: delete`).
+    pub fn with_endpoint_deletion(mut self, allowed: bool) -> Self {
+        self.endpoint_deletion = allowed;
+        self
     }
 
     /// Takes alerts only from these SNS topics: an alert from another topic, or one that names no topic
@@ -133,7 +152,18 @@ impl BudgetEnforcer {
         let clients = pool.home().clone();
         let handled = TtlCache::new(DEDUP_TTL, 1024);
         let pool = Some(pool);
-        Self { clients, policy, region_account, handled, pool, ledger: None, alert_topics: None, continuation: None }
+        Self {
+            clients,
+            policy,
+            region_account,
+            handled,
+            pool,
+            ledger: None,
+            alert_topics: None,
+            continuation: None,
+            cloudwatch: None,
+            endpoint_deletion: false,
+        }
     }
 
     /// The Lambda's enforcer: for the organization configured in the environment ([`Organization::from_env`]),
@@ -157,7 +187,12 @@ impl BudgetEnforcer {
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
         };
-        let enforcer = enforcer.with_alert_topics(config.required_alert_topics()?);
+        let deletion = std::env::var(super::idle::ENDPOINT_DELETION_ENV).is_ok_and(|v| v.trim() == "true");
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&crate::aws::load_config().await);
+        let enforcer = enforcer
+            .with_alert_topics(config.required_alert_topics()?)
+            .with_cloudwatch(cloudwatch)
+            .with_endpoint_deletion(deletion);
         Ok(match std::env::var(continuation::QUEUE_ENV).ok().filter(|url| !url.trim().is_empty()) {
             Some(url) => {
                 let sqs = aws_sdk_sqs::Client::new(&crate::aws::load_config().await);
@@ -167,7 +202,7 @@ impl BudgetEnforcer {
         })
     }
 
-    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick` or `approve` command);
+    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick`, `idle` or `approve` command);
     /// `force_dry_run` changes nothing.
     ///
     /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
@@ -241,6 +276,7 @@ impl BudgetEnforcer {
             BudgetEvent::Anomaly(anomaly) => self.enforce_anomaly(*anomaly, message_id, force_dry_run).await,
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
+            BudgetEvent::Idle => self.idle_at(ledger::now(), force_dry_run).await,
             BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
             BudgetEvent::Continue { alert, part } => {
                 if force_dry_run {

@@ -7,7 +7,7 @@
 //! [`report`] holds the per-resource [`ActionResult`]s and the summary text; [`verify`] checks an alert
 //! against the budget's own figures; [`ledger`] is the DynamoDB enforcement ledger (claims, what each action
 //! changed, history, plans); `restore` undoes what the ledger recorded (and runs the tick); `plans` holds
-//! approval and grace.
+//! approval and grace; [`idle`] runs the policy's idle rules (idle endpoints, off-hours) on their schedule.
 //!
 //! # Actions are rows in a table
 //!
@@ -75,6 +75,7 @@ pub mod continuation;
 mod endpoints;
 mod fanout;
 mod iam;
+pub mod idle;
 mod inference_components;
 mod inference_experiments;
 mod jobs;
@@ -274,6 +275,8 @@ pub enum EnforcementOutcome {
     },
     /// Reversible actions undone.
     Restored(RestoreReport),
+    /// The idle rules ran (`{"tagwarden": "idle"}`): what each decided and did.
+    Idle(idle::IdleReport),
     /// The input was not a budget alert or command (Lambda only: not retried).
     Rejected {
         /// What was wrong with it.
@@ -289,7 +292,7 @@ pub enum EnforcementOutcome {
 
 impl EnforcementOutcome {
     /// `enforced`, `notified`, `dry-run`, `continued`, `pending`, `skipped`, `unverified`, `restored`,
-    /// `rejected` or `failed`.
+    /// `idle`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
@@ -300,6 +303,7 @@ impl EnforcementOutcome {
             Self::Skipped { .. } => "skipped",
             Self::Unverified { .. } | Self::UnverifiedAnomaly { .. } => "unverified",
             Self::Restored(_) => "restored",
+            Self::Idle(_) => "idle",
             Self::Rejected { .. } => "rejected",
             Self::Failed { .. } => "failed",
         }

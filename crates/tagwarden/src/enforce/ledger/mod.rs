@@ -13,6 +13,7 @@
 //! | open period | `open`             | `<period end>#<budget>`                     | a budget period with undo items; the tick restores it when it ends |
 //! | source      | `source#<arn>`     | `last`                                      | the auto-tagger's last known values of a tag source's protected keys ([`SourceRecord`]) |
 //! | sweep       | `sweep#<run>`      | `run`, `page#…`, `type#…`                   | the queued sweep's progress ([`sweeps`]) |
+//! | idle        | `idle#<rule>`      | `endpoint#<arn>`, `off-hours#<local day>`   | an idle endpoint's notice and grace, an off-hours day's stop ([`IdleMark`]) |
 //!
 //! Entries carry `resource` and `at`, so the index finds a resource's history; undo items name their
 //! resource `target` and stay out of it.
@@ -21,6 +22,7 @@
 //! [`Journal`]), `plans` the deferred steps; this module the table, its errors and the item helpers they share.
 
 mod claims;
+mod idle;
 mod plans;
 mod records;
 mod sources;
@@ -36,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{AwsError, ResultExt};
 
 pub use claims::{Claim, Resume};
+pub use idle::IdleMark;
 pub use plans::{Plan, PlanMode, PlanState};
 pub(crate) use records::Journal;
 pub use records::{Before, Bounds, Entry, Undo};

@@ -4,6 +4,8 @@
 //! - `{"tagwarden": "tick"}`: the schedule's, every 5 minutes: restore budgets whose period ended, carry out
 //!   plans whose grace passed;
 //! - `{"tagwarden": "approve", "plan": "<plan id>"}`: carry out a pending plan;
+//! - `{"tagwarden": "idle"}`: the schedule's, every 10 minutes: run the policy's idle rules (idle endpoints,
+//!   off-hours);
 //! - `{"tagwarden": "continue", "alert": "<MessageId>", "part": 2}`: the next part of an enforcement that did
 //!   not fit one invocation (through the continuation queue, see `sqs`).
 
@@ -20,6 +22,7 @@ pub(crate) fn parse_command(command: &Value, object: &Map<String, Value>) -> Res
     match name.as_str() {
         "restore" => parse_restore(object.get("budget")),
         "tick" => Ok(BudgetEvent::Tick),
+        "idle" => Ok(BudgetEvent::Idle),
         "approve" => match object.get("plan") {
             Some(Value::String(plan)) if !plan.trim().is_empty() => {
                 Ok(BudgetEvent::Approve { plan: plan.trim().to_owned() })
@@ -77,6 +80,7 @@ mod tests {
     #[test]
     fn tick_and_approve_are_commands_too() {
         assert_eq!(parse_budget_event(&json!({"tagwarden": "tick"})), Ok(BudgetEvent::Tick));
+        assert_eq!(parse_budget_event(&json!({"tagwarden": " Idle "})), Ok(BudgetEvent::Idle));
         assert_eq!(
             parse_budget_event(&json!({"tagwarden": "approve", "plan": " p-1 "})),
             Ok(BudgetEvent::Approve { plan: "p-1".into() })
@@ -90,9 +94,12 @@ mod tests {
         for (event, expected) in [
             (
                 json!({"tagwarden": "start"}),
-                "unknown command 'start' (expected 'restore', 'tick', 'approve' or 'continue')",
+                "unknown command 'start' (expected 'restore', 'tick', 'approve', 'continue' or 'idle')",
             ),
-            (json!({"tagwarden": 1}), "unknown command '1' (expected 'restore', 'tick', 'approve' or 'continue')"),
+            (
+                json!({"tagwarden": 1}),
+                "unknown command '1' (expected 'restore', 'tick', 'approve', 'continue' or 'idle')",
+            ),
             (json!({"tagwarden": "restore", "budget": 7}), "invalid command: 'budget' must be a string, got a number"),
             (
                 json!({"tagwarden": "restore", "budget": " "}),

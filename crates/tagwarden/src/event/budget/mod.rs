@@ -48,6 +48,8 @@ pub enum BudgetEvent {
     },
     /// The schedule's tick: restore budgets whose period ended, carry out plans whose grace passed.
     Tick,
+    /// The idle rules' schedule: idle endpoints and off-hours (`{"tagwarden": "idle"}`).
+    Idle,
     /// Carry out a pending plan.
     Approve {
         /// The plan id.
