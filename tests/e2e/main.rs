@@ -19,6 +19,7 @@ mod every_dollar;
 mod evidence;
 mod exemptions;
 mod history;
+mod idle;
 mod kinds;
 mod ledger;
 mod load;

@@ -113,6 +113,7 @@ from moto.sagemaker.utils import arn_formatter
 from tagwarden_moto_anomalies import install as install_anomalies  # Cost Anomaly Detection: gap 17
 from tagwarden_moto_anomalies import seed_anomalies  # Cost Anomaly Detection: seeded anomalies
 from tagwarden_moto_budgets import install as install_budgets  # Budgets as code: gap 16
+import tagwarden_moto_cloudwatch  # CloudWatch on the Smithy RPC v2 CBOR protocol (the idle rules' metrics)
 from tagwarden_moto_ce import install as install_cost_explorer  # Cost Explorer: cost-allocation tags
 from tagwarden_moto_ce import seed_forecasts as seed_cost_forecasts  # Cost Explorer: GetCostForecast
 from tagwarden_moto_dynamodb import install as install_fast_dynamodb  # DynamoDB: Query and Scan in time
@@ -1413,6 +1414,8 @@ class TagwardenMiddleware:
                 refusal = self.refuse_assume_role(environ, start_response)
                 if refusal is not None:
                     return refusal
+            if tagwarden_moto_cloudwatch.is_cbor_request(environ):
+                return tagwarden_moto_cloudwatch.handle(environ, start_response)
         return self.app(environ, start_response)
 
     def set_throttle(self, key: str, per_second: float) -> None:

@@ -4,6 +4,7 @@
 
 pub mod budget_world;
 pub mod estate;
+pub mod idle;
 pub mod ledger;
 pub mod notebooks;
 pub mod org;

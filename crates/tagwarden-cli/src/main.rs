@@ -444,6 +444,7 @@ fn report_failures(outcome: &EnforcementOutcome) -> Result<(), String> {
     let results = match outcome {
         EnforcementOutcome::Enforced(r) | EnforcementOutcome::Notified(r) | EnforcementOutcome::DryRun(r) => &r.results,
         EnforcementOutcome::Restored(r) => &r.results,
+        EnforcementOutcome::Idle(r) => &r.results,
         _ => return Ok(()),
     };
     match results.iter().filter(|r| r.result.is_failed()).count() {

@@ -112,12 +112,14 @@ pub const ORGANIZATION: &[Permission] = &[
 ];
 
 /// What the budget-enforcer needs whatever the actions: the budget's filters, a cost anomaly's record and
-/// its monitor (`enforce/anomaly.rs`), the tagging API and the enforcement ledger (the stack's DynamoDB
-/// table and its `by-resource` index).
+/// its monitor (`enforce/anomaly.rs`), idle endpoints' invocations (`enforce/idle/`; no resource-level
+/// permissions), the tagging API and the enforcement ledger (the stack's DynamoDB table and its `by-resource`
+/// index).
 pub const ENFORCER_BASE: &[Permission] = &[
     ("budgets:ViewBudget", Scope::Budgets),
     ("ce:GetAnomalies", Scope::AnomalyMonitors),
     ("ce:GetAnomalyMonitors", Scope::AnomalyMonitors),
+    ("cloudwatch:GetMetricData", Scope::Any),
     ("tag:GetResources", Scope::Any),
     ("dynamodb:GetItem", Scope::Ledger),
     ("dynamodb:PutItem", Scope::Ledger),

@@ -185,7 +185,7 @@ proptest! {
             Ok(BudgetEvent::Anomaly(anomaly)) => {
                 prop_assert!(!anomaly.anomaly_id.is_empty() && anomaly.impact.total_impact.is_finite());
             }
-            Ok(BudgetEvent::Tick | BudgetEvent::Burn) => {}
+            Ok(BudgetEvent::Tick | BudgetEvent::Burn | BudgetEvent::Idle) => {}
             Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
             Ok(BudgetEvent::Continue { alert, part }) => prop_assert!(!alert.trim().is_empty() && part >= 2),
             Err(err) => prop_assert!(!err.to_string().is_empty()),

@@ -459,7 +459,13 @@ fn every_way_to_invoke_a_function_is_the_stacks_own_topic_or_rule() {
         ),
         (
             "BudgetEnforcerFunction",
-            vec![("BudgetAlerts", "SNS"), ("Tick", "Schedule"), ("BurnRate", "Schedule"), ("Continuations", "SQS")],
+            vec![
+                ("BudgetAlerts", "SNS"),
+                ("Tick", "Schedule"),
+                ("BurnRate", "Schedule"),
+                ("Idle", "Schedule"),
+                ("Continuations", "SQS"),
+            ],
         ),
     ] {
         let properties = function(&template, function_id);
@@ -526,6 +532,22 @@ fn the_burn_rate_guard_runs_every_ten_minutes_on_the_budget_enforcer() {
     assert_eq!(burn["Schedule"].as_str(), Some("rate(10 minutes)"));
     let input: serde_json::Value = serde_json::from_str(burn["Input"].as_str().unwrap()).unwrap();
     assert_eq!(input, serde_json::json!({"tagwarden": "burn"}));
+}
+
+#[test]
+fn the_idle_rules_run_every_ten_minutes_and_may_delete_endpoints_only_where_the_stack_grants_it() {
+    let template = template();
+    let enforcer = function(&template, "BudgetEnforcerFunction");
+    let idle = &enforcer["Events"]["Idle"]["Properties"];
+    assert_eq!(idle["Schedule"].as_str(), Some("rate(10 minutes)"));
+    let input: serde_json::Value = serde_json::from_str(idle["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, serde_json::json!({"tagwarden": "idle"}));
+    let variables = &enforcer["Environment"]["Variables"];
+    assert_eq!(
+        reference(&variables[tagwarden::enforce::idle::ENDPOINT_DELETION_ENV]),
+        "!Ref:AllowEndpointDeletion",
+        "the same switch that grants sagemaker:DeleteEndpoint"
+    );
 }
 
 #[test]

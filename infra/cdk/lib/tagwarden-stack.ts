@@ -621,6 +621,8 @@ export class TagwardenStack extends Stack {
           TAGWARDEN_ALERT_TOPICS: budgetAlertsTopic.topicArn,
           // Work stops 30 s before the timeout; what is left goes on here as the next part.
           TAGWARDEN_CONTINUATION_QUEUE_URL: continuationQueue.queueUrl,
+          // Idle endpoint rules may delete (`then: delete`) only where the stack grants DeleteEndpoint.
+          TAGWARDEN_ALLOW_ENDPOINT_DELETION: allowEndpointDeletion.valueAsString,
         },
         retryAttempts: 2,
         maxEventAge: Duration.hours(6),
@@ -684,6 +686,20 @@ export class TagwardenStack extends Stack {
     burnRate.node.children
       .filter((c) => c instanceof lambda.CfnPermission)
       .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionBurnRatePermission'));
+    // The idle rules (docs/idle.md): idle endpoints noticed then scaled, notebooks and apps stopped off hours.
+    const idle = new events.Rule(this, 'BudgetEnforcerFunctionIdle', {
+      description: "The Tagwarden budget-enforcer's idle rules (idle endpoints, off-hours).",
+      schedule: events.Schedule.expression('rate(10 minutes)'),
+      targets: [
+        new targets.LambdaFunction(budgetEnforcer, {
+          event: events.RuleTargetInput.fromObject({ tagwarden: 'idle' }),
+        }),
+      ],
+    });
+    logicalId(idle, 'BudgetEnforcerFunctionIdle');
+    idle.node.children
+      .filter((c) => c instanceof lambda.CfnPermission)
+      .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionIdlePermission'));
 
     // Only AWS Budgets of this account publishes alerts (the statement AWS documents for budget notifications).
     // Nobody else may, whatever their own IAM policy allows: the Deny applies to a request when it comes from

@@ -115,6 +115,7 @@ test('environment variables are exactly those of the SAM template', () => {
     TAGWARDEN_LEDGER_TABLE: { Ref: 'EnforcementLedger' },
     TAGWARDEN_ALERT_TOPICS: { Ref: 'BudgetAlertsTopic' },
     TAGWARDEN_CONTINUATION_QUEUE_URL: { Ref: 'ContinuationQueue' },
+    TAGWARDEN_ALLOW_ENDPOINT_DELETION: { Ref: 'AllowEndpointDeletion' },
   });
 });
 
@@ -204,6 +205,15 @@ test('budget alerts reach the budget-enforcer, its tick runs every 5 minutes and
   assert.deepEqual(burn.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
 });
 
+test('the idle rules run every 10 minutes, and endpoint deletion follows AllowEndpointDeletion', () => {
+  const idle = resources.BudgetEnforcerFunctionIdle.Properties;
+  assert.equal(idle.ScheduleExpression, 'rate(10 minutes)');
+  assert.deepEqual(JSON.parse(idle.Targets[0].Input), { tagwarden: 'idle' });
+  assert.deepEqual(idle.Targets[0].Arn, { 'Fn::GetAtt': ['BudgetEnforcerFunction', 'Arn'] });
+  const env = resources.BudgetEnforcerFunction.Properties.Environment.Variables;
+  assert.deepEqual(env.TAGWARDEN_ALLOW_ENDPOINT_DELETION, { Ref: 'AllowEndpointDeletion' });
+});
+
 test('only AWS Budgets and Cost Anomaly Detection of this account may publish alerts; every other publisher is denied', () => {
   const policy = resources.BudgetAlertsTopicPolicy.Properties;
   assert.deepEqual(policy.Topics, [{ Ref: 'BudgetAlertsTopic' }]);
@@ -236,7 +246,7 @@ test('only AWS Budgets and Cost Anomaly Detection of this account may publish al
 
 test("every Lambda permission names one of the stack's own topics or rules", () => {
   const permissions = ofType('AWS::Lambda::Permission');
-  assert.equal(permissions.length, 4);
+  assert.equal(permissions.length, 5);
   const bySource: Record<string, string> = {};
   for (const [id, permission] of permissions) {
     const { Action, Principal, SourceArn, FunctionName } = permission.Properties;
@@ -255,9 +265,10 @@ test("every Lambda permission names one of the stack's own topics or rules", () 
   }
   assert.deepEqual(sorted(Object.keys(bySource)), [
     'AutoTaggerFunctionEstateSweep', 'AutoTaggerFunctionSageMakerCalls', 'BudgetAlertsTopic',
-    'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionTick',
+    'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionIdle', 'BudgetEnforcerFunctionTick',
   ]);
   assert.match(bySource.BudgetEnforcerFunctionBurnRate, /BudgetEnforcerFunction/);
+  assert.match(bySource.BudgetEnforcerFunctionIdle, /BudgetEnforcerFunction/);
   assert.match(bySource.BudgetAlertsTopic, /BudgetEnforcerFunction/);
   assert.match(bySource.BudgetEnforcerFunctionTick, /BudgetEnforcerFunction/);
   assert.match(bySource.AutoTaggerFunctionSageMakerCalls, /AutoTaggerFunction/);
@@ -381,7 +392,8 @@ test("the SAM template's parameters, resources and outputs, and no others", () =
     'BudgetAlertsTopicPolicy', 'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunction',
     'BudgetEnforcerFunctionBudgetAlerts', 'BudgetEnforcerFunctionBudgetAlertsPermission',
     'BudgetEnforcerFunctionEventInvokeConfig', 'BudgetEnforcerFunctionTick',
-    'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionBurnRatePermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
+    'BudgetEnforcerFunctionTickPermission', 'BudgetEnforcerFunctionBurnRate', 'BudgetEnforcerFunctionBurnRatePermission',
+    'BudgetEnforcerFunctionIdle', 'BudgetEnforcerFunctionIdlePermission', 'BudgetEnforcerFunctionRole', 'BudgetEnforcerLogGroup',
     'BudgetEnforcerDeadLetterQueue', 'BudgetEnforcerFunctionContinuations', 'ContinuationDeadLetterQueue',
     'ContinuationQueue', 'CostCenterNoticesSubscription', 'DenyInstanceTypesPolicy', 'DenyPolicy', 'EnforcementLedger', 'ExampleCostBudget', 'NotificationTopic',
     'NotificationTopicPolicy', 'PolicyParameter', 'PolicyParameterChanges', 'SweepDeadLetterQueue', 'SweepQueue',

@@ -17,6 +17,8 @@
 mod burn;
 #[path = "demo/cost_teams.rs"]
 mod cost_teams;
+#[path = "demo/idle.rs"]
+mod idle;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -167,6 +169,7 @@ async fn run() -> Result<(), String> {
     org_part(&emulator, &config).await?;
     cost_teams::cost_teams_part().await?;
     burn::burn_part().await?;
+    idle::idle_part().await?;
     println!(
         "\nDone in {:.1} s. Replay any sample yourself (`make emulator`, then): tagwarden replay <auto-tagger|budget-enforcer> --event events/<function>/<file>\n(budget alerts: add --alert-topic arn:aws:sns:us-east-1:123456789012:tagwarden-budget-alerts, the topic the enforcer takes alerts from)",
         started.elapsed().as_secs_f64()

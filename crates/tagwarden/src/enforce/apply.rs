@@ -73,6 +73,11 @@ pub struct BudgetEnforcer {
     pub(super) continuation: Option<ContinuationQueue>,
     /// The Price List client of the burn-rate guard (`None`: every part of an estimate is unpriced).
     pub(super) pricing: Option<Arc<PriceBook>>,
+    /// CloudWatch, for the idle endpoint rules' `Invocations` (`None`: those rules are skipped).
+    pub(super) cloudwatch: Option<aws_sdk_cloudwatch::Client>,
+    /// Whether the deployment allows deleting endpoints (`AllowEndpointDeletion`): an idle rule that deletes
+    /// is refused without it.
+    pub(super) endpoint_deletion: bool,
 }
 
 /// How long a handled SNS message id is remembered: the Lambda's maximum event age (6 h).
@@ -93,7 +98,21 @@ impl BudgetEnforcer {
             alert_topics: None,
             continuation: None,
             pricing: None,
+            cloudwatch: None,
+            endpoint_deletion: false,
         }
+    }
+
+    /// Measures idle endpoints with this CloudWatch client (the idle rules' `GetMetricData`).
+    pub fn with_cloudwatch(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Self {
+        self.cloudwatch = Some(cloudwatch);
+        self
+    }
+
+    /// Whether the deployment allows deleting endpoints (idle rules with `then: delete`).
+    pub fn with_endpoint_deletion(mut self, allowed: bool) -> Self {
+        self.endpoint_deletion = allowed;
+        self
     }
 
     /// Takes alerts only from these SNS topics: an alert from another topic, or one that names no topic
@@ -153,6 +172,8 @@ impl BudgetEnforcer {
             alert_topics: None,
             continuation: None,
             pricing: None,
+            cloudwatch: None,
+            endpoint_deletion: false,
         }
     }
 
@@ -177,18 +198,26 @@ impl BudgetEnforcer {
                 (Self::for_organization(pool, Arc::new(config.policy.clone())).with_ledger(ledger), config)
             }
         };
-        let pricing = Arc::new(PriceBook::from_config(&crate::aws::load_config().await));
-        let enforcer = enforcer.with_alert_topics(config.required_alert_topics()?).with_pricing(pricing);
+        // NOTE: the schedules' clients (Price List, CloudWatch, the continuation queue) share one configuration.
+        let sdk = crate::aws::load_config().await;
+        let pricing = Arc::new(PriceBook::from_config(&sdk));
+        let deletion = std::env::var(super::idle::ENDPOINT_DELETION_ENV).is_ok_and(|v| v.trim() == "true");
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+        let enforcer = enforcer
+            .with_alert_topics(config.required_alert_topics()?)
+            .with_pricing(pricing)
+            .with_cloudwatch(cloudwatch)
+            .with_endpoint_deletion(deletion);
         Ok(match std::env::var(continuation::QUEUE_ENV).ok().filter(|url| !url.trim().is_empty()) {
             Some(url) => {
-                let sqs = aws_sdk_sqs::Client::new(&crate::aws::load_config().await);
+                let sqs = aws_sdk_sqs::Client::new(&sdk);
                 enforcer.with_continuation(ContinuationQueue::new(sqs, url))
             }
             None => enforcer,
         })
     }
 
-    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick`, `burn` or `approve` command);
+    /// Handles one event (SNS budget or cost anomaly alert, or a `restore`, `tick`, `burn`, `idle` or `approve` command);
     /// `force_dry_run` changes nothing.
     ///
     /// With alert topics set ([`Self::with_alert_topics`]), an alert must come from one of them, through SNS:
@@ -263,6 +292,7 @@ impl BudgetEnforcer {
             BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
             BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
             BudgetEvent::Burn => self.enforce_burn(force_dry_run).await,
+            BudgetEvent::Idle => self.idle_at(ledger::now(), force_dry_run).await,
             BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
             BudgetEvent::Continue { alert, part } => {
                 if force_dry_run {

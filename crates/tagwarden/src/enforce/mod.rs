@@ -7,7 +7,7 @@
 //! [`report`] holds the per-resource [`ActionResult`]s and the summary text; [`verify`] checks an alert
 //! against the budget's own figures; [`ledger`] is the DynamoDB enforcement ledger (claims, what each action
 //! changed, history, plans); `restore` undoes what the ledger recorded (and runs the tick); `plans` holds
-//! approval and grace.
+//! approval and grace; [`idle`] runs the policy's idle rules (idle endpoints, off-hours) on their schedule.
 //!
 //! # Actions are rows in a table
 //!
@@ -76,6 +76,7 @@ pub mod continuation;
 mod endpoints;
 mod fanout;
 mod iam;
+pub mod idle;
 mod inference_components;
 mod inference_experiments;
 mod jobs;
@@ -277,6 +278,8 @@ pub enum EnforcementOutcome {
     Restored(RestoreReport),
     /// The burn-rate guard's tick: each burn rule's estimate, itemised, and what was done about it.
     Burn(burn::BurnReport),
+    /// The idle rules ran (`{"tagwarden": "idle"}`): what each decided and did.
+    Idle(idle::IdleReport),
     /// The input was not a budget alert or command (Lambda only: not retried).
     Rejected {
         /// What was wrong with it.
@@ -292,7 +295,7 @@ pub enum EnforcementOutcome {
 
 impl EnforcementOutcome {
     /// `enforced`, `notified`, `dry-run`, `continued`, `pending`, `skipped`, `unverified`, `restored`,
-    /// `burn`, `rejected` or `failed`.
+    /// `burn`, `idle`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Enforced(_) => "enforced",
@@ -304,6 +307,7 @@ impl EnforcementOutcome {
             Self::Unverified { .. } | Self::UnverifiedAnomaly { .. } => "unverified",
             Self::Restored(_) => "restored",
             Self::Burn(_) => "burn",
+            Self::Idle(_) => "idle",
             Self::Rejected { .. } => "rejected",
             Self::Failed { .. } => "failed",
         }

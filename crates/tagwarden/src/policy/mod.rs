@@ -91,6 +91,7 @@ impl Policy {
             origin: origin.to_owned(),
             message: format!("overrides: {problem}"),
         })?;
+        file.idle.check().map_err(|message| PolicyError::Invalid { origin: origin.to_owned(), message })?;
         Ok(Self {
             tags: file.tags,
             budgets: file.budgets,

@@ -14,6 +14,7 @@
 //! | source      | `source#<arn>`     | `last`                                      | the auto-tagger's last known values of a tag source's protected keys ([`SourceRecord`]) |
 //! | sweep       | `sweep#<run>`      | `run`, `page#…`, `type#…`                   | the queued sweep's progress ([`sweeps`]) |
 //! | price       | `price#<region>#<type>` | `prices`                               | the Price List's hourly prices of an instance type, with `fetched_at` (the burn-rate guard) |
+//! | idle        | `idle#<rule>`      | `endpoint#<arn>`, `off-hours#<local day>`   | an idle endpoint's notice and grace, an off-hours day's stop ([`IdleMark`]) |
 //!
 //! Entries carry `resource` and `at`, so the index finds a resource's history; undo items name their
 //! resource `target` and stay out of it.
@@ -22,6 +23,7 @@
 //! [`Journal`]), `plans` the deferred steps; this module the table, its errors and the item helpers they share.
 
 mod claims;
+mod idle;
 mod plans;
 mod prices;
 mod records;
@@ -38,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{AwsError, ResultExt};
 
 pub use claims::{Claim, Resume};
+pub use idle::IdleMark;
 pub use plans::{Plan, PlanMode, PlanState};
 pub use prices::{PRICE_SK, price_pk};
 pub(crate) use records::Journal;

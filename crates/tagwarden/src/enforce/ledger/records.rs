@@ -503,6 +503,13 @@ impl<'a> Journal<'a> {
         Self { table, budget, period, trigger, step, remembered: Default::default(), opened: Default::default() }
     }
 
+    /// The same journal, never marking its period open: the tick does not undo what it records (the idle
+    /// rules: an idle endpoint stays scaled down, and notebooks are started by their rule's `start_at`).
+    pub(crate) fn held(self) -> Self {
+        self.opened.store(true, std::sync::atomic::Ordering::Release);
+        self
+    }
+
     /// Records what `action` is about to change on `resource` in `place` ([`LedgerTable::remember`]).
     pub(crate) async fn remember(
         &self,

@@ -6,6 +6,8 @@
 //! - `{"tagwarden": "burn"}`: the burn-rate schedule's, every 10 minutes: estimate each `budgets.burn` rule's
 //!   scope and act on those over their limit;
 //! - `{"tagwarden": "approve", "plan": "<plan id>"}`: carry out a pending plan;
+//! - `{"tagwarden": "idle"}`: the schedule's, every 10 minutes: run the policy's idle rules (idle endpoints,
+//!   off-hours);
 //! - `{"tagwarden": "continue", "alert": "<MessageId>", "part": 2}`: the next part of an enforcement that did
 //!   not fit one invocation (through the continuation queue, see `sqs`).
 
@@ -23,6 +25,7 @@ pub(crate) fn parse_command(command: &Value, object: &Map<String, Value>) -> Res
         "restore" => parse_restore(object.get("budget")),
         "tick" => Ok(BudgetEvent::Tick),
         "burn" => Ok(BudgetEvent::Burn),
+        "idle" => Ok(BudgetEvent::Idle),
         "approve" => match object.get("plan") {
             Some(Value::String(plan)) if !plan.trim().is_empty() => {
                 Ok(BudgetEvent::Approve { plan: plan.trim().to_owned() })
@@ -81,6 +84,7 @@ mod tests {
     fn tick_and_approve_are_commands_too() {
         assert_eq!(parse_budget_event(&json!({"tagwarden": "tick"})), Ok(BudgetEvent::Tick));
         assert_eq!(parse_budget_event(&json!({"tagwarden": " Burn "})), Ok(BudgetEvent::Burn));
+        assert_eq!(parse_budget_event(&json!({"tagwarden": " Idle "})), Ok(BudgetEvent::Idle));
         assert_eq!(
             parse_budget_event(&json!({"tagwarden": "approve", "plan": " p-1 "})),
             Ok(BudgetEvent::Approve { plan: "p-1".into() })
@@ -94,11 +98,11 @@ mod tests {
         for (event, expected) in [
             (
                 json!({"tagwarden": "start"}),
-                "unknown command 'start' (expected 'restore', 'tick', 'burn', 'approve' or 'continue')",
+                "unknown command 'start' (expected 'restore', 'tick', 'burn', 'idle', 'approve' or 'continue')",
             ),
             (
                 json!({"tagwarden": 1}),
-                "unknown command '1' (expected 'restore', 'tick', 'burn', 'approve' or 'continue')",
+                "unknown command '1' (expected 'restore', 'tick', 'burn', 'idle', 'approve' or 'continue')",
             ),
             (json!({"tagwarden": "restore", "budget": 7}), "invalid command: 'budget' must be a string, got a number"),
             (

@@ -106,7 +106,7 @@ pub enum AlertError {
     #[error("no alerts topic is configured (TAGWARDEN_ALERT_TOPICS, or replay's --alert-topic): alerts are refused")]
     NoAlertTopics,
     /// `tagwarden` names a command other than `restore`, `tick`, `approve` or `continue`.
-    #[error("unknown command '{0}' (expected 'restore', 'tick', 'burn', 'approve' or 'continue')")]
+    #[error("unknown command '{0}' (expected 'restore', 'tick', 'burn', 'idle', 'approve' or 'continue')")]
     UnknownCommand(String),
     /// A command's arguments are malformed.
     #[error("invalid command: {0}")]

@@ -50,6 +50,8 @@ pub enum BudgetEvent {
     Tick,
     /// The burn-rate schedule's tick: estimate each burn rule's scope, act on those over their limit.
     Burn,
+    /// The idle rules' schedule: idle endpoints and off-hours (`{"tagwarden": "idle"}`).
+    Idle,
     /// Carry out a pending plan.
     Approve {
         /// The plan id.
