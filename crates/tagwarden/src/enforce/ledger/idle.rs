@@ -40,27 +40,17 @@ impl LedgerTable {
 
     /// Records that `mark`'s endpoint was found idle and its owner told; `false` if a mark exists already.
     pub async fn put_idle_mark(&self, rule: &str, mark: &IdleMark) -> Result<bool, LedgerError> {
-        let put = self
+        let item = self
             .client
             .put_item()
-            .table_name(&self.table)
-            .item("pk", s(idle_pk(rule)))
             .item("sk", s(format!("endpoint#{}", mark.resource)))
             .item("resource_arn", s(&mark.resource))
             .item("name", s(&mark.name))
             .item("noticed_at", s(&mark.noticed_at))
             .item("due", s(&mark.due))
             .item("state", s(if mark.acted { "acted" } else { "noticed" }))
-            .item("expires", expires(now()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .aws("PutItem");
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_failed(&err) => Ok(false),
-            Err(err) => Err(self.fail("PutItem")(err)),
-        }
+            .item("expires", expires(now()));
+        self.put_new(rule, item).await
     }
 
     /// Marks a noticed endpoint acted on.
@@ -82,28 +72,34 @@ impl LedgerTable {
 
     /// Forgets an endpoint's mark: it served traffic again, or it is gone.
     pub async fn clear_idle_mark(&self, rule: &str, resource: &str) -> Result<(), LedgerError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(idle_pk(rule)))
-            .key("sk", s(format!("endpoint#{resource}")))
-            .send()
-            .await
-            .aws("DeleteItem")
-            .map_err(self.fail("DeleteItem"))?;
-        Ok(())
+        self.delete_idle_item(rule, format!("endpoint#{resource}")).await
     }
 
     /// Claims an off-hours rule's stop for one local day (a conditional put); `false` if it ran that day.
     pub async fn claim_off_hours(&self, rule: &str, day: &str, at: DateTime<Utc>) -> Result<bool, LedgerError> {
-        let put = self
+        let item = self
             .client
             .put_item()
-            .table_name(&self.table)
-            .item("pk", s(idle_pk(rule)))
             .item("sk", s(format!("off-hours#{day}")))
             .item("at", s(timestamp(at)))
-            .item("expires", expires(at))
+            .item("expires", expires(at));
+        self.put_new(rule, item).await
+    }
+
+    /// Gives an off-hours day's claim back (its stop failed and should run again at the next tick).
+    pub async fn release_off_hours(&self, rule: &str, day: &str) -> Result<(), LedgerError> {
+        self.delete_idle_item(rule, format!("off-hours#{day}")).await
+    }
+
+    /// Puts `item` under `idle#<rule>` unless that key exists; `false` if it did.
+    async fn put_new(
+        &self,
+        rule: &str,
+        item: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    ) -> Result<bool, LedgerError> {
+        let put = item
+            .table_name(&self.table)
+            .item("pk", s(idle_pk(rule)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -115,13 +111,13 @@ impl LedgerTable {
         }
     }
 
-    /// Gives an off-hours day's claim back (its stop failed and should run again at the next tick).
-    pub async fn release_off_hours(&self, rule: &str, day: &str) -> Result<(), LedgerError> {
+    /// Deletes one item under `idle#<rule>`.
+    async fn delete_idle_item(&self, rule: &str, sk: String) -> Result<(), LedgerError> {
         self.client
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(idle_pk(rule)))
-            .key("sk", s(format!("off-hours#{day}")))
+            .key("sk", s(sk))
             .send()
             .await
             .aws("DeleteItem")
