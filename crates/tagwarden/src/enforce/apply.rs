@@ -283,23 +283,25 @@ impl BudgetEnforcer {
             }
             _ => None,
         };
+        // NOTE: each kind's work is boxed: the handler's own future stays small (a pointer) however large one
+        // kind's state machine grows, so no stack (a test thread's 2 MiB, a runtime worker's) overflows.
         let outcome = match parsed {
             BudgetEvent::Alert(alert) => {
                 let part = Part::first(deadline.filter(|_| claimed.is_some() && self.continuation.is_some()));
-                self.enforce_as(alert, Origin::Alert { trigger: message_id, part }, force_dry_run).await
+                Box::pin(self.enforce_as(alert, Origin::Alert { trigger: message_id, part }, force_dry_run)).await
             }
-            BudgetEvent::Anomaly(anomaly) => self.enforce_anomaly(*anomaly, message_id, force_dry_run).await,
-            BudgetEvent::Restore { budget } => self.restore(budget.as_deref(), force_dry_run).await,
-            BudgetEvent::Tick => self.tick(ledger::now(), force_dry_run).await,
-            BudgetEvent::Burn => self.enforce_burn(force_dry_run).await,
-            BudgetEvent::Idle => self.idle_at(ledger::now(), force_dry_run).await,
-            BudgetEvent::Approve { plan } => self.approve(&plan, ledger::now(), force_dry_run).await,
+            BudgetEvent::Anomaly(anomaly) => Box::pin(self.enforce_anomaly(*anomaly, message_id, force_dry_run)).await,
+            BudgetEvent::Restore { budget } => Box::pin(self.restore(budget.as_deref(), force_dry_run)).await,
+            BudgetEvent::Tick => Box::pin(self.tick(ledger::now(), force_dry_run)).await,
+            BudgetEvent::Burn => Box::pin(self.enforce_burn(force_dry_run)).await,
+            BudgetEvent::Idle => Box::pin(self.idle_at(ledger::now(), force_dry_run)).await,
+            BudgetEvent::Approve { plan } => Box::pin(self.approve(&plan, ledger::now(), force_dry_run)).await,
             BudgetEvent::Continue { alert, part } => {
                 if force_dry_run {
                     let reason = format!("a dry run does not take part {part} of alert {}", clip(&alert));
                     return Ok(EnforcementOutcome::Skipped { reason, alert: None });
                 }
-                self.resume(&alert, part, deadline).await
+                Box::pin(self.resume(&alert, part, deadline)).await
             }
         };
         let outcome = match claimed {
