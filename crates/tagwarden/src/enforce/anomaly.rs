@@ -423,13 +423,7 @@ impl BudgetEnforcer {
             report.notified = self.publish(&notice).await.map_err(|err| retryable(err, &report.results))?;
         }
         report.anomaly = Some(Box::new(verified));
-        Ok(if report.plan.dry_run {
-            EnforcementOutcome::DryRun(report)
-        } else if report.plan.actions.iter().all(|a| a.is_notice()) {
-            EnforcementOutcome::Notified(report)
-        } else {
-            EnforcementOutcome::Enforced(report)
-        })
+        Ok(EnforcementOutcome::of_report(report))
     }
 
     /// The anomaly of the alert's id in its monitor's record (`GetAnomalies`, paged), or `None`.

@@ -499,13 +499,7 @@ impl BudgetEnforcer {
             report.notified =
                 self.notify(&report, &scope).await.map_err(|err| incomplete(err, report.results.clone()))?;
         }
-        Ok(if report.plan.dry_run {
-            EnforcementOutcome::DryRun(report)
-        } else if report.plan.actions.iter().all(|a| a.is_notice()) {
-            EnforcementOutcome::Notified(report)
-        } else {
-            EnforcementOutcome::Enforced(report)
-        })
+        Ok(EnforcementOutcome::of_report(report))
     }
 
     /// Carries out the plan in every place: the central account (single-account deployment) or each

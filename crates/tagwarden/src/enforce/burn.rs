@@ -450,13 +450,7 @@ impl BudgetEnforcer {
                 self.publish(&notice).await.map_err(|err| EnforceError::retryable(err, report.results.clone()))?;
         }
         info!(rule = %estimate.rule, per_hour = estimate.per_hour, percent, "burn rule acted on");
-        Ok(if report.plan.dry_run {
-            EnforcementOutcome::DryRun(report)
-        } else if report.plan.actions.iter().all(|a| a.is_notice()) {
-            EnforcementOutcome::Notified(report)
-        } else {
-            EnforcementOutcome::Enforced(report)
-        })
+        Ok(EnforcementOutcome::of_report(report))
     }
 
     /// A deferred burn plan carried out: the rule's scope estimated again, and acted on (the plan's targets

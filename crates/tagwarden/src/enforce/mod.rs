@@ -294,6 +294,17 @@ pub enum EnforcementOutcome {
 }
 
 impl EnforcementOutcome {
+    /// The outcome of a finished run: `dry-run`, `notified` when every action only tells, else `enforced`.
+    pub fn of_report(report: EnforcementReport) -> Self {
+        if report.plan.dry_run {
+            Self::DryRun(report)
+        } else if report.plan.actions.iter().all(|a| a.is_notice()) {
+            Self::Notified(report)
+        } else {
+            Self::Enforced(report)
+        }
+    }
+
     /// `enforced`, `notified`, `dry-run`, `continued`, `pending`, `skipped`, `unverified`, `restored`,
     /// `burn`, `idle`, `rejected` or `failed`.
     pub fn label(&self) -> &'static str {
