@@ -246,7 +246,7 @@ test('only AWS Budgets and Cost Anomaly Detection of this account may publish al
 
 test("every Lambda permission names one of the stack's own topics or rules", () => {
   const permissions = ofType('AWS::Lambda::Permission');
-  assert.equal(permissions.length, 5);
+  assert.equal(permissions.length, 6);
   const bySource: Record<string, string> = {};
   for (const [id, permission] of permissions) {
     const { Action, Principal, SourceArn, FunctionName } = permission.Properties;
