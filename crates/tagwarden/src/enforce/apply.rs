@@ -158,22 +158,10 @@ impl BudgetEnforcer {
     /// When membership comes from AWS Organizations, restore visits the accounts the pool's client lists.
     pub fn for_organization(pool: ClientPool, policy: Arc<Policy>) -> Self {
         let home = format!("{}:{}", pool.home_region(), pool.home_account());
-        let region_account = tokio::sync::OnceCell::new_with(Some(home));
-        let clients = pool.home().clone();
-        let handled = TtlCache::new(DEDUP_TTL, 1024);
-        let pool = Some(pool);
         Self {
-            clients,
-            policy,
-            region_account,
-            handled,
-            pool,
-            ledger: None,
-            alert_topics: None,
-            continuation: None,
-            pricing: None,
-            cloudwatch: None,
-            endpoint_deletion: false,
+            region_account: tokio::sync::OnceCell::new_with(Some(home)),
+            pool: Some(pool.clone()),
+            ..Self::new(pool.home().clone(), policy)
         }
     }
 
