@@ -14,6 +14,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use serde_json::{Value, json};
 use tagwarden::enforce::continuation::ContinuationQueue;
+use tagwarden::enforce::ledger::LedgerTable;
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
 use tagwarden_e2e::budget_world::seed_budget;
 use tagwarden_e2e::ledger::create_ledger;
@@ -51,6 +52,7 @@ struct World {
     config: SdkConfig,
     clients: Clients,
     enforcer: BudgetEnforcer,
+    ledger: LedgerTable,
     continuations: String,
     summaries: String,
 }
@@ -74,11 +76,11 @@ async fn world(continues: bool) -> World {
     sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(summaries_arn).send().await.unwrap();
     let ledger = create_ledger(&config).await.unwrap();
     let policy = Arc::new(Policy::from_yaml(&policy(&topic), "continuation").unwrap());
-    let mut enforcer = BudgetEnforcer::new(clients.clone(), policy).with_ledger(ledger);
+    let mut enforcer = BudgetEnforcer::new(clients.clone(), policy).with_ledger(ledger.clone());
     if continues {
         enforcer = enforcer.with_continuation(ContinuationQueue::new(sqs, &continuations));
     }
-    World { emulator, config, clients, enforcer, continuations, summaries }
+    World { emulator, config, clients, enforcer, ledger, continuations, summaries }
 }
 
 /// Every message in `url` now, each as the SQS Lambda event that would carry it; deleted from the queue.
@@ -142,6 +144,13 @@ async fn an_enforcement_longer_than_an_invocation_finishes_through_continuations
     assert_eq!(count(&w.clients, "fin-", NotebookInstanceStatus::InService).await, OUT_OF_SCOPE);
     let done = last.results.iter().filter(|r| r.action == "stop-notebooks" && r.result.is_done()).count();
     assert_eq!(done, IN_SCOPE, "the last part's report holds every part's stops");
+    // A later part sees the earlier parts' stops as already stopped: that is neither reported nor recorded
+    // again, so each part's tail (its ledger writes) is its own work, not everything before it.
+    let stop_results = last.results.iter().filter(|r| r.action == "stop-notebooks").count();
+    assert_eq!(stop_results, IN_SCOPE, "one result per in-scope notebook");
+    let history = w.ledger.history_of_budget("ml-marketing", None).await.unwrap();
+    let recorded = history.iter().filter(|e| e.action == "stop-notebooks").count();
+    assert_eq!(recorded, IN_SCOPE, "one ledger entry per in-scope notebook over {parts} parts");
 
     let summaries = receive(&w.config, &w.summaries).await;
     assert_eq!(summaries.len(), 1, "one summary, from the last part");

@@ -101,7 +101,8 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Vec<String>> {
 
 /// `enforce-continued EVENT MESSAGE_ID (--timeout SECS | --work-ms MS) --summaries URL`: the alert (its SNS
 /// `MessageId` replaced, so that each run is a new delivery) through the enforcer, then each continuation, one
-/// invocation per part; wall time, invocations, the longest one, and the summaries the subscriber queue got.
+/// invocation per part; wall time, invocations, each one's outcome and time, and the summaries the subscriber
+/// queue got.
 pub async fn enforce_continued(args: &[String]) -> Result<Value> {
     let text = std::fs::read_to_string(arg(args, 0, "EVENT")?).map_err(|e| format!("event: {e}"))?;
     let mut alert: Value = serde_json::from_str(&text).map_err(|e| format!("event: {e}"))?;
@@ -119,7 +120,7 @@ pub async fn enforce_continued(args: &[String]) -> Result<Value> {
 
     let started = Instant::now();
     let mut event = alert;
-    let (mut invocations, mut longest) = (0usize, 0f64);
+    let (mut invocations, mut longest, mut each) = (0usize, 0f64, Vec::new());
     let mut outcomes: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut last;
     loop {
@@ -128,7 +129,9 @@ pub async fn enforce_continued(args: &[String]) -> Result<Value> {
             .handle_lambda_until(&event, Some(window.deadline()))
             .await
             .map_err(|e| format!("invocation {}: {e}", invocations + 1))?;
-        longest = longest.max(invoked.elapsed().as_secs_f64());
+        let secs = invoked.elapsed().as_secs_f64();
+        longest = longest.max(secs);
+        each.push(json!({"outcome": outcome.label(), "secs": secs}));
         invocations += 1;
         *outcomes.entry(outcome.label()).or_default() += 1;
         last = Some(outcome);
@@ -167,6 +170,7 @@ pub async fn enforce_continued(args: &[String]) -> Result<Value> {
         "secs": secs,
         "invocations": invocations,
         "longest_invocation_secs": longest,
+        "each_invocation": each,
         "window": match window {
             Window::Timeout(t) => json!({"timeout_secs": t.as_secs(), "work_secs": t.saturating_sub(MARGIN).as_secs()}),
             Window::Work(w) => json!({"work_ms": u64::try_from(w.as_millis()).unwrap_or(u64::MAX)}),

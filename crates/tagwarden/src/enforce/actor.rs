@@ -234,7 +234,12 @@ impl Actor<'_> {
         let used = tally.selected.get(cap_key).copied().unwrap_or_default();
         let cap = budgets.max_resources_per_action;
         let today = budgets.exemption_day();
-        let selection = select_within(action, candidates, &budgets.exemptions, &today, inactive, cap, used);
+        let mut selection = select_within(action, candidates, &budgets.exemptions, &today, inactive.clone(), cap, used);
+        if tally.later_part {
+            // NOTE: a later part sees the earlier parts' work as inactive (thousands at estate scale); recording
+            // it again made each part's tail grow with the parts before it, past the invocation's deadline.
+            selection.settled.retain(|settled| settled.result != inactive);
+        }
         *tally.selected.entry(cap_key.to_owned()).or_default() += selection.targets.len();
         if tally.deadline.is_some() {
             // NOTE: a target the deadline leaves unstarted gives its place under the cap back (see `execute`).

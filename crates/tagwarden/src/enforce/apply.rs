@@ -420,6 +420,7 @@ impl BudgetEnforcer {
         {
             tally.deadline = part.deadline;
             tally.selected = part.selected.clone();
+            tally.later_part = part.number > 1;
         }
         let period_key = PeriodKey { start: period.start.to_string(), end: period.end.to_string() };
         let trigger = match &origin {
@@ -450,17 +451,30 @@ impl BudgetEnforcer {
             let planning = Planning { rule, scope: &scope, accounts: &accounts, places, scope_text, period_key };
             return self.defer(alert, plan, planning, verified.budget_percent, period, &trigger).await;
         }
+        let clock = Instant::now();
         self.act_everywhere(rule, &scope, &alert, &plan, journal, &accounts, places, &mut tally).await?;
+        let acted = clock.elapsed();
         let mut parts = match &origin {
             Origin::Alert { part: Part { number: 2.., since: Some(since), .. }, .. } if !tally.unfinished => {
                 self.earlier_parts(&alert.budget_name, &trigger, since).await?
             }
             _ => Vec::new(),
         };
+        let read = clock.elapsed() - acted;
         if let Some(journal) = journal {
             let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
             journal.table.record(&entries).await.map_err(|err| incomplete(err.into_aws(), tally.results.clone()))?;
         }
+        // NOTE: where an invocation's time went: the work window, then its tail (reading the earlier parts,
+        // recording), which must stay well inside the margin the deadline keeps.
+        let recorded = clock.elapsed() - acted - read;
+        info!(
+            acted_ms = acted.as_millis(),
+            earlier_parts_ms = read.as_millis(),
+            recorded_ms = recorded.as_millis(),
+            results = tally.results.len(),
+            "enforcement timing"
+        );
         let unfinished = tally.unfinished;
         let mut report = EnforcementReport {
             alert,

@@ -334,6 +334,9 @@ pub(crate) struct Tally {
     pub(crate) unfinished: bool,
     /// Calls started by this invocation (a part looks at its deadline only once it has made progress).
     pub(crate) started: usize,
+    /// A later part of an enforcement that continues: candidates no longer active are the earlier parts'
+    /// work (or were reported by the first part) and are neither reported nor recorded again.
+    pub(crate) later_part: bool,
     /// With a deadline: the safety-cap key each selected target counts under, so that a target left for the
     /// next part is not counted twice.
     pub(crate) cap_keys: HashMap<String, String>,
