@@ -1,7 +1,8 @@
 //! The burn-rate guard against the emulator (its Price List serves real SageMaker on-demand records): a scope
 //! whose running resources cost more per hour than its `burn` limit is acted on at the next tick with the
 //! estimate itemised, and the tick after finds nothing new; one under its limit is left alone; a type the
-//! Price List does not price (or prices with a forged record) is listed unpriced, never as 0.
+//! Price List does not price (or prices with a forged record) is listed unpriced, never as 0. In an
+//! organization the estimate sums every listed account's parts, each with its account and region.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,11 +13,14 @@ use aws_sdk_sagemaker::types::{
     ContainerDefinition, InstanceType, NotebookInstanceStatus, ProductionVariant, ProductionVariantInstanceType, Tag,
 };
 use serde_json::{Value, json};
+use tagwarden::aws::CallPolicy;
 use tagwarden::enforce::burn::{BurnReport, RunningKind};
 use tagwarden::enforce::ledger::LedgerTable;
+use tagwarden::org::{ClientPool, Membership, Organization};
 use tagwarden::pricing::{PriceBook, Usage};
 use tagwarden::{BudgetEnforcer, Clients, EnforcementOutcome, Policy};
-use tagwarden_e2e::{Emulator, REGION};
+use tagwarden_e2e::org_budget::{MEMBER_ROLE, OrgWorld, member_config, seed_org_budget_world};
+use tagwarden_e2e::{ACCOUNT, Emulator, REGION};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker-exec";
 
@@ -211,4 +215,78 @@ async fn a_type_the_price_list_does_not_price_or_prices_with_a_forged_record_is_
     let json = serde_json::to_value(estimate).unwrap();
     assert!(json["unpriced"][0]["unit_price"].is_null());
     assert_eq!(json["unpriced"][0]["instance_type"], "ml.c5.xlarge");
+}
+
+/// An organization (the emulator's default account central, three members with notebooks tagged
+/// `cost-center`); the enforcer lists the first two members and works in us-east-1.
+async fn org_enforcer(emulator: &Emulator, base: &aws_config::SdkConfig) -> (BudgetEnforcer, OrgWorld) {
+    let seeded = seed_org_budget_world(emulator, base).await.expect("seed");
+    let organization = Organization {
+        membership: Membership::Listed(seeded.members[..2].iter().map(|a| (a.clone(), vec![])).collect()),
+        member_role_name: MEMBER_ROLE.to_owned(),
+        external_id_parameter: None,
+        external_id: None,
+        regions: vec![REGION.to_owned()],
+    };
+    let pool = ClientPool::new(base, &CallPolicy::default(), ACCOUNT, organization, "budget-enforcer");
+    let topic = aws_sdk_sns::Client::new(base).create_topic().name("tagwarden-enforcement").send().await.unwrap();
+    let policy = format!(
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: {}\n  burn:\n    - {{name: mkt, scope: {{tags: {{cost-center: CC-4100}}}}, max_per_hour: 0.15, actions: [notify, stop-notebooks]}}\n",
+        topic.topic_arn().unwrap()
+    );
+    let ledger = tagwarden_e2e::ledger::create_ledger(base).await.expect("ledger table");
+    let enforcer = BudgetEnforcer::for_organization(pool, Arc::new(Policy::from_yaml(&policy, "org burn").unwrap()))
+        .with_ledger(ledger)
+        .with_pricing(Arc::new(PriceBook::from_config(base)));
+    (enforcer, seeded)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burn_estimate_sums_the_running_resources_of_two_accounts() {
+    let emulator = Emulator::start().expect("emulator starts (run `make venv` first)");
+    let base = emulator.sdk_config(REGION, 1).await;
+    let (enforcer, seeded) = org_enforcer(&emulator, &base).await;
+    let (first, second) = (&seeded.members[0], &seeded.members[1]);
+
+    let report = tick(&enforcer).await;
+    let run = &report.rules[0];
+    let estimate = &run.estimate;
+    // mkt-1 and mkt-2 (ml.t3.medium notebooks, $0.05 an hour) in each of the two listed accounts.
+    assert_eq!(estimate.per_hour, 0.2, "{estimate:?}");
+    let mut places: Vec<(&str, &str, &str)> = estimate
+        .parts
+        .iter()
+        .map(|p| (p.account.as_deref().unwrap(), p.region.as_deref().unwrap(), p.arn.rsplit('/').next().unwrap()))
+        .collect();
+    places.sort();
+    let mut expected =
+        vec![(first.as_str(), REGION, "mkt-1"), (first.as_str(), REGION, "mkt-2"), (second.as_str(), REGION, "mkt-1")];
+    expected.push((second.as_str(), REGION, "mkt-2"));
+    expected.sort();
+    assert_eq!(places, expected, "itemised with account and region; the unlisted member is not estimated");
+    assert!(estimate.unpriced.is_empty(), "{:?}", estimate.unpriced);
+    assert!(estimate.scope.contains("organization"), "{}", estimate.scope);
+
+    // 0.2 of 0.15 an hour: the rule acts in both accounts.
+    let EnforcementOutcome::Enforced(acted) = run.outcome.as_ref() else { panic!("{:?}", run.outcome) };
+    let stopped: Vec<&str> = acted
+        .results
+        .iter()
+        .filter(|r| r.action == "stop-notebooks" && r.result.is_done())
+        .map(|r| r.resource_arn.as_str())
+        .collect();
+    assert_eq!(stopped.len(), 4, "{:?}", acted.results);
+    for notebook in &seeded.notebooks {
+        let config = member_config(&base, &notebook.account, &notebook.region).await.unwrap();
+        let name = notebook.arn.rsplit('/').next().unwrap();
+        let out = aws_sdk_sagemaker::Client::new(&config)
+            .describe_notebook_instance()
+            .notebook_instance_name(name)
+            .send()
+            .await
+            .unwrap();
+        let in_estimate = stopped.contains(&notebook.arn.as_str());
+        let status = out.notebook_instance_status().unwrap();
+        assert_eq!(*status == NotebookInstanceStatus::Stopped, in_estimate, "{}: {status:?}", notebook.arn);
+    }
 }

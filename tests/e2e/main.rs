@@ -20,6 +20,7 @@ mod evidence;
 mod exemptions;
 mod history;
 mod idle;
+mod idle_fanout;
 mod kinds;
 mod ledger;
 mod load;

@@ -37,6 +37,8 @@ pub struct Clients {
     pub autoscaling: Lazy<aws_sdk_applicationautoscaling::Client>,
     /// Cost Explorer (the anomalies an alert names, and their monitors).
     pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
+    /// CloudWatch (idle endpoints' `Invocations`, read in each place of an organization).
+    pub cloudwatch: Lazy<aws_sdk_cloudwatch::Client>,
 }
 
 impl Clients {
@@ -58,6 +60,7 @@ impl Clients {
             dynamodb: Lazy::new(config, aws_sdk_dynamodb::Client::new),
             autoscaling: Lazy::new(config, aws_sdk_applicationautoscaling::Client::new),
             costexplorer: Lazy::new(config, aws_sdk_costexplorer::Client::new),
+            cloudwatch: Lazy::new(config, aws_sdk_cloudwatch::Client::new),
         }
     }
 
@@ -74,6 +77,7 @@ impl Clients {
             ("dynamodb", self.dynamodb.is_built()),
             ("autoscaling", self.autoscaling.is_built()),
             ("costexplorer", self.costexplorer.is_built()),
+            ("cloudwatch", self.cloudwatch.is_built()),
         ];
         fields.into_iter().filter(|(_, built)| *built).map(|(name, _)| name).collect()
     }

@@ -210,6 +210,7 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         dynamodb: client!(aws_sdk_dynamodb, rules.iter().copied(), http, policy).into(),
         autoscaling: client!(aws_sdk_applicationautoscaling, rules.iter().copied(), http, policy).into(),
         costexplorer: client!(aws_sdk_costexplorer, rules.iter().copied(), http, policy).into(),
+        cloudwatch: client!(aws_sdk_cloudwatch, rules.iter().copied(), http, policy).into(),
     };
     (clients, fault)
 }

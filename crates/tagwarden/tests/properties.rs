@@ -186,6 +186,9 @@ proptest! {
                 prop_assert!(!anomaly.anomaly_id.is_empty() && anomaly.impact.total_impact.is_finite());
             }
             Ok(BudgetEvent::Tick | BudgetEvent::Burn | BudgetEvent::Idle) => {}
+            Ok(BudgetEvent::IdleIn(place)) => {
+                prop_assert!(place.account.len() == 12 && !place.region.is_empty());
+            }
             Ok(BudgetEvent::Approve { plan }) => prop_assert!(!plan.trim().is_empty()),
             Ok(BudgetEvent::Continue { alert, part }) => prop_assert!(!alert.trim().is_empty() && part >= 2),
             Err(err) => prop_assert!(!err.to_string().is_empty()),

@@ -687,6 +687,8 @@ export class TagwardenStack extends Stack {
       .filter((c) => c instanceof lambda.CfnPermission)
       .forEach((c) => logicalId(c, 'BudgetEnforcerFunctionBurnRatePermission'));
     // The idle rules (docs/idle.md): idle endpoints noticed then scaled, notebooks and apps stopped off hours.
+    // With an organization the tick only queues one message per (account, region) on the continuation queue;
+    // each message runs the rules in its place (docs/idle.md, "In an organization").
     const idle = new events.Rule(this, 'BudgetEnforcerFunctionIdle', {
       description: "The Tagwarden budget-enforcer's idle rules (idle endpoints, off-hours).",
       schedule: events.Schedule.expression('rate(10 minutes)'),

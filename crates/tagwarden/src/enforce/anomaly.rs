@@ -745,6 +745,7 @@ mod mocked {
                 no_retry
             )
             .into(),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, empty()).into(),
         };
         BudgetEnforcer::new(clients, Arc::new(Policy::from_yaml(POLICY, "test").unwrap()))
     }

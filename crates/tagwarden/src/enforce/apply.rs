@@ -71,6 +71,9 @@ pub struct BudgetEnforcer {
     alert_topics: Option<Vec<String>>,
     /// Where an enforcement that outgrows its invocation sends its next part (`None`: it runs to its end).
     pub(super) continuation: Option<ContinuationQueue>,
+    /// Where the idle schedule of an organization queues one message per place (the same queue; `None`: the
+    /// schedule runs the idle rules itself).
+    pub(super) idle_queue: Option<super::idle::fanout::IdleQueue>,
     /// The Price List client of the burn-rate guard (`None`: every part of an estimate is unpriced).
     pub(super) pricing: Option<Arc<PriceBook>>,
     /// CloudWatch, for the idle endpoint rules' `Invocations` (`None`: those rules are skipped).
@@ -97,6 +100,7 @@ impl BudgetEnforcer {
             ledger: None,
             alert_topics: None,
             continuation: None,
+            idle_queue: None,
             pricing: None,
             cloudwatch: None,
             endpoint_deletion: false,
@@ -199,7 +203,8 @@ impl BudgetEnforcer {
         Ok(match std::env::var(continuation::QUEUE_ENV).ok().filter(|url| !url.trim().is_empty()) {
             Some(url) => {
                 let sqs = aws_sdk_sqs::Client::new(&sdk);
-                enforcer.with_continuation(ContinuationQueue::new(sqs, url))
+                let idle = super::idle::fanout::IdleQueue::new(sqs.clone(), url.clone());
+                enforcer.with_continuation(ContinuationQueue::new(sqs, url)).with_idle_queue(idle)
             }
             None => enforcer,
         })
@@ -282,7 +287,8 @@ impl BudgetEnforcer {
             BudgetEvent::Restore { budget } => Box::pin(self.restore(budget.as_deref(), force_dry_run)).await,
             BudgetEvent::Tick => Box::pin(self.tick(ledger::now(), force_dry_run)).await,
             BudgetEvent::Burn => Box::pin(self.enforce_burn(force_dry_run)).await,
-            BudgetEvent::Idle => Box::pin(self.idle_at(ledger::now(), force_dry_run)).await,
+            BudgetEvent::Idle => Box::pin(self.idle_tick(ledger::now(), force_dry_run)).await,
+            BudgetEvent::IdleIn(place) => Box::pin(self.idle_place_at(&place, ledger::now(), force_dry_run)).await,
             BudgetEvent::Approve { plan } => Box::pin(self.approve(&plan, ledger::now(), force_dry_run)).await,
             BudgetEvent::Continue { alert, part } => {
                 if force_dry_run {

@@ -627,6 +627,7 @@ mod tests {
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, none()).into(),
             autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, none()).into(),
             costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, none()).into(),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none()).into(),
         })
     }
 

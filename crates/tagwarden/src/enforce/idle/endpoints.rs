@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::info;
 
-use super::IdleReport;
+use super::{IdleReport, Where};
 use crate::aws::{AwsError, ResultExt};
 use crate::enforce::actor::{Actor, running};
 use crate::enforce::apply::{BudgetEnforcer, ledger_error};
@@ -185,16 +185,17 @@ struct Described {
 }
 
 impl BudgetEnforcer {
-    /// Runs one endpoint rule at `now` (see the module).
+    /// Runs one endpoint rule at `now` in `here` (see the module).
     pub(super) async fn idle_endpoints(
         &self,
         rule: &EndpointIdleRule,
         now: DateTime<Utc>,
         force_dry_run: bool,
+        here: &Where,
         report: &mut IdleReport,
     ) -> Result<(), EnforceError> {
         let name = rule.ledger_name();
-        let Some(cloudwatch) = self.cloudwatch.as_ref() else {
+        let Some(home_cloudwatch) = self.cloudwatch.as_ref() else {
             report.skipped.push(format!("{name}: no CloudWatch client is configured; endpoints cannot be measured"));
             return Ok(());
         };
@@ -208,23 +209,25 @@ impl BudgetEnforcer {
             return Ok(());
         }
         let dry_run = force_dry_run || rule.dry_run.unwrap_or(self.policy.budgets.dry_run);
-        let actor = self.central_actor();
+        let (actor, cloudwatch) = self.endpoint_reach(here, home_cloudwatch).await.map_err(EnforceError::Retryable)?;
         let described = self.in_scope_endpoints(&actor, rule, report).await.map_err(EnforceError::Retryable)?;
         let metrics: Vec<VariantMetric> = described
             .iter()
             .flat_map(|d| d.variants.iter().map(|v| VariantMetric { endpoint: d.name.clone(), variant: v.clone() }))
             .collect();
         let sums =
-            invocations(cloudwatch, &metrics, rule.no_invocations_for, now).await.map_err(EnforceError::Retryable)?;
+            invocations(&cloudwatch, &metrics, rule.no_invocations_for, now).await.map_err(EnforceError::Retryable)?;
         let mut by_endpoint: HashMap<&str, f64> = HashMap::new();
         for (metric, sum) in metrics.iter().zip(&sums) {
             *by_endpoint.entry(metric.endpoint.as_str()).or_default() += sum;
         }
+        // NOTE: a place's run sees only its own place's marks: the others' are theirs to keep or clear.
         let marks: HashMap<String, IdleMark> = ledger
             .idle_marks(&name)
             .await
             .map_err(ledger_error)?
             .into_iter()
+            .filter(|m| here.holds(&m.resource))
             .map(|m| (m.resource.to_ascii_lowercase(), m))
             .collect();
         let mut due: Vec<&Described> = Vec::new();
@@ -246,10 +249,17 @@ impl BudgetEnforcer {
                         due: ledger::timestamp(now + grace),
                         acted: false,
                     };
+                    // NOTE: the mark is a conditional put: a redelivered tick (or a second invocation) finds it
+                    // and does not tell the owner again.
                     if ledger.put_idle_mark(&name, &mark).await.map_err(ledger_error)? {
                         let notice = idle_notice(rule, d, &mark);
-                        if self.publish(&notice).await.map_err(EnforceError::Retryable)? {
-                            report.notices += 1;
+                        match self.publish(&notice).await {
+                            Ok(sent) => report.notices += usize::from(sent),
+                            Err(err) => {
+                                // NOTE: no notice, no mark: the retry tells the owner (the grace starts then).
+                                ledger.clear_idle_mark(&name, &arn).await.map_err(ledger_error)?;
+                                return Err(EnforceError::Retryable(err));
+                            }
                         }
                     }
                 }
@@ -265,7 +275,27 @@ impl BudgetEnforcer {
                 ledger.clear_idle_mark(&name, &mark.resource).await.map_err(ledger_error)?;
             }
         }
-        self.act_on_idle_endpoints(rule, &actor, due, now, dry_run, force_dry_run, report).await
+        self.act_on_idle_endpoints(rule, &actor, due, now, dry_run, force_dry_run, here, report).await
+    }
+
+    /// The actor and CloudWatch client that look at endpoints in `here`: the central ones (and the configured
+    /// CloudWatch client) for the central run and the central account's own region, else the place's
+    /// member clients.
+    async fn endpoint_reach(
+        &self,
+        here: &Where,
+        home_cloudwatch: &aws_sdk_cloudwatch::Client,
+    ) -> Result<(Actor<'_>, aws_sdk_cloudwatch::Client), AwsError> {
+        let Where::Place { account, region } = here else {
+            return Ok((self.central_actor(), home_cloudwatch.clone()));
+        };
+        if self.pool.is_none() {
+            return Ok((self.central_actor(), home_cloudwatch.clone()));
+        }
+        let home = self.region_account().await? == format!("{region}:{account}");
+        let actor = self.actor(account, region);
+        let cloudwatch = if home { home_cloudwatch.clone() } else { actor.clients.cloudwatch.client() };
+        Ok((actor, cloudwatch))
     }
 
     /// The InService endpoints in the rule's scope, with their creation time and variants; the exempt ones
@@ -307,7 +337,7 @@ impl BudgetEnforcer {
     }
 
     /// Acts on the endpoints whose grace has passed: scaled to their minimum (grouped by it) or deleted,
-    /// through the `scale-endpoints` row on exactly these endpoints; each acted on is marked so.
+    /// through the `scale-endpoints` row on exactly these endpoints in `here`; each acted on is marked so.
     #[allow(clippy::too_many_arguments)]
     async fn act_on_idle_endpoints(
         &self,
@@ -317,6 +347,7 @@ impl BudgetEnforcer {
         now: DateTime<Utc>,
         dry_run: bool,
         force_dry_run: bool,
+        here: &Where,
         report: &mut IdleReport,
     ) -> Result<(), EnforceError> {
         if due.is_empty() {
@@ -344,6 +375,7 @@ impl BudgetEnforcer {
             let scope = rule.scope.clone();
             let acted = self
                 .act_idle(
+                    here,
                     &name,
                     vec![Action::ScaleEndpoints],
                     endpoints,

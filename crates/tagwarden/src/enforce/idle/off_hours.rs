@@ -1,14 +1,15 @@
 //! `idle.off_hours`: at the first tick at or after `stop_at` (the rule's local time, on a listed weekday)
 //! the notebooks (`stop-notebooks`) and Studio apps (`delete-studio-apps`) in scope are stopped, once per
-//! local day (the ledger's `off-hours#<day>` claim: a notebook a person starts again that evening stays
-//! up). At `start_at`, the notebooks this rule stopped and nobody restored (its open undo items of earlier
-//! days) are started again, and no other.
+//! local day (the ledger's `off-hours#<day>` claim, `off-hours#<day>#<account>#<region>` for one place of
+//! an organization: a notebook a person starts again that evening stays up). At `start_at`, the notebooks
+//! this rule stopped and nobody restored (its open undo items of earlier days, in the run's place) are
+//! started again, and no other.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use tracing::info;
 
-use super::IdleReport;
+use super::{IdleReport, Where};
 use crate::aws::{AwsError, ResultExt};
 use crate::enforce::EnforceError;
 use crate::enforce::apply::{BudgetEnforcer, ledger_error};
@@ -72,12 +73,13 @@ pub struct OffHoursDecision {
 }
 
 impl BudgetEnforcer {
-    /// Runs one off-hours rule at `now` (see the module).
+    /// Runs one off-hours rule at `now` in `here` (see the module).
     pub(super) async fn off_hours(
         &self,
         rule: &OffHoursRule,
         now: DateTime<Utc>,
         force_dry_run: bool,
+        here: &Where,
         report: &mut IdleReport,
     ) -> Result<(), EnforceError> {
         let name = rule.ledger_name();
@@ -86,8 +88,8 @@ impl BudgetEnforcer {
         let local_time = now.with_timezone(&rule.time_zone).format("%Y-%m-%d %H:%M %Z").to_string();
         let done = match due {
             Due::Nothing => "nothing".to_owned(),
-            Due::Stop { day } => self.stop_off_hours(rule, day, now, dry_run, force_dry_run, report).await?,
-            Due::Start { day } => self.start_after_hours(rule, day, dry_run, report).await?,
+            Due::Stop { day } => self.stop_off_hours(rule, day, now, (dry_run, force_dry_run), here, report).await?,
+            Due::Start { day } => self.start_after_hours(rule, day, dry_run, here, report).await?,
         };
         let due = match due {
             Due::Stop { day } => format!("stop {day}"),
@@ -98,20 +100,21 @@ impl BudgetEnforcer {
         Ok(())
     }
 
-    /// The evening's stop, once per local day.
+    /// The evening's stop, once per local day (and place); `dry` is (the rule's dry run, the forced one).
     async fn stop_off_hours(
         &self,
         rule: &OffHoursRule,
         day: NaiveDate,
         now: DateTime<Utc>,
-        dry_run: bool,
-        force_dry_run: bool,
+        (dry_run, force_dry_run): (bool, bool),
+        here: &Where,
         report: &mut IdleReport,
     ) -> Result<String, EnforceError> {
         let name = rule.ledger_name();
         let ledger = self.ledger()?;
         let key = day.to_string();
-        if !dry_run && !ledger.claim_off_hours(&name, &key, now).await.map_err(ledger_error)? {
+        let claim = here.day_key(day);
+        if !dry_run && !ledger.claim_off_hours(&name, &claim, now).await.map_err(ledger_error)? {
             return Ok(format!("stopped already on {key}"));
         }
         let actions: Vec<Action> = rule
@@ -123,14 +126,14 @@ impl BudgetEnforcer {
             })
             .collect();
         let acted = self
-            .act_idle(&name, actions, EndpointAction::ScaleTo(1), &rule.scope, None, day, dry_run, !force_dry_run)
+            .act_idle(here, &name, actions, EndpointAction::ScaleTo(1), &rule.scope, None, day, dry_run, !force_dry_run)
             .await;
         let results = match acted {
             Ok(results) => results,
             Err(err) => {
                 if !dry_run {
                     // NOTE: the next tick tries again (what was stopped is stopped; it is not stopped twice).
-                    ledger.release_off_hours(&name, &key).await.map_err(ledger_error)?;
+                    ledger.release_off_hours(&name, &claim).await.map_err(ledger_error)?;
                 }
                 return Err(err);
             }
@@ -147,12 +150,13 @@ impl BudgetEnforcer {
         Ok(if dry_run { format!("would stop ({key})") } else { format!("stopped ({key}): {done} done") })
     }
 
-    /// The morning's start: the notebooks this rule stopped on earlier days and nobody restored.
+    /// The morning's start: the notebooks this rule stopped on earlier days in `here` and nobody restored.
     async fn start_after_hours(
         &self,
         rule: &OffHoursRule,
         day: NaiveDate,
         dry_run: bool,
+        here: &Where,
         report: &mut IdleReport,
     ) -> Result<String, EnforceError> {
         let name = rule.ledger_name();
@@ -164,6 +168,7 @@ impl BudgetEnforcer {
             .map_err(ledger_error)?
             .into_iter()
             .filter(|u| u.action == Action::StopNotebooks.to_string() && u.period.start <= today)
+            .filter(|u| here.holds(&u.resource))
             .collect();
         let mut entries = Vec::new();
         let mut started = 0;
@@ -172,10 +177,10 @@ impl BudgetEnforcer {
             let result = if dry_run {
                 ResultKind::DryRun
             } else {
-                let actor = if undo.place.account.is_empty() {
-                    self.central_actor()
-                } else {
-                    self.actor(&undo.place.account, &undo.place.region)
+                let actor = match here {
+                    Where::Place { account, region } if self.pool.is_some() => self.actor(account, region),
+                    _ if undo.place.account.is_empty() => self.central_actor(),
+                    _ => self.actor(&undo.place.account, &undo.place.region),
                 };
                 let outcome = start_notebook(&actor.clients.sagemaker, notebook).await;
                 match outcome {

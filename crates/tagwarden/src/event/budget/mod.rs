@@ -10,7 +10,7 @@
 //!
 //! One module per layer: `sns` (the envelope, through `aws_lambda_events`), `message` (the alert's text),
 //! `amount` (amounts and thresholds, read strictly: `1.234,56` is refused rather than guessed), `command`
-//! (`restore`, `tick`, `burn`, `approve`, `continue`), `sqs` (the continuation queue's records), `alert` (what comes
+//! (`restore`, `tick`, `burn`, `idle`, `approve`, `continue`), `sqs` (the queue's records), `alert` (what comes
 //! out), `anomaly` (a cost anomaly's JSON), `error` (why not).
 
 mod alert;
@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 
 pub use alert::{AlertType, BudgetAlert, BudgetPeriod, Threshold, ThresholdKind};
 pub use anomaly::{AnomalyAlert, AnomalyImpact, RootCause, is_monitor_arn, is_sagemaker_service, parse_anomaly};
+pub use command::IdlePlace;
 pub use error::AlertError;
 pub use message::parse_alert_message;
 pub use sns::{SnsDelivery, check_alert_topic};
@@ -52,6 +53,8 @@ pub enum BudgetEvent {
     Burn,
     /// The idle rules' schedule: idle endpoints and off-hours (`{"tagwarden": "idle"}`).
     Idle,
+    /// One place's share of an idle tick (queued by the schedule in an organization).
+    IdleIn(IdlePlace),
     /// Carry out a pending plan.
     Approve {
         /// The plan id.
@@ -90,7 +93,7 @@ pub fn parse_budget_envelope(event: &Value) -> Result<BudgetEnvelope, AlertError
         return Ok(BudgetEnvelope { event, sns: None });
     }
     if sqs::is_sqs(object) {
-        return Ok(BudgetEnvelope { event: sqs::read_continue(object)?, sns: None });
+        return Ok(BudgetEnvelope { event: sqs::read_queued(object)?, sns: None });
     }
     let record = sns::read_record(event, object)?;
     let delivery = record.delivery;

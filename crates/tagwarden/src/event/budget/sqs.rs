@@ -1,7 +1,10 @@
-//! The continuation queue's records: an enforcement that did not fit one invocation sends itself
-//! `{"tagwarden": "continue", "alert": "<MessageId>", "part": 2}` through SQS (one record per invocation,
-//! batch size 1). The message only names the part; what to do is read from the ledger's claim, so a forged
-//! message can at most ask for a part that is already waiting.
+//! The continuation queue's records (one record per invocation, batch size 1):
+//! - an enforcement that did not fit one invocation sends itself
+//!   `{"tagwarden": "continue", "alert": "<MessageId>", "part": 2}`. The message only names the part; what to
+//!   do is read from the ledger's claim, so a forged message can at most ask for a part that is already waiting;
+//! - the idle schedule of an organization queues one `{"tagwarden": "idle", "account": "…", "region": "…",
+//!   "at": "…"}` per place. The message only names a place and a tick: the rules come from the policy, and the
+//!   enforcer runs them only in a place of the organization it can reach, for a recent tick.
 
 use serde_json::{Map, Value};
 
@@ -13,8 +16,9 @@ pub(super) fn is_sqs(object: &Map<String, Value>) -> bool {
     records.is_some_and(|r| r.iter().any(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")))
 }
 
-/// Reads the one SQS record's body as a `continue` command; any other body is refused.
-pub(super) fn read_continue(object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
+/// Reads the one SQS record's body as a `continue` command or a place's `idle` command; any other body is
+/// refused.
+pub(super) fn read_queued(object: &Map<String, Value>) -> Result<BudgetEvent, AlertError> {
     let records = object.get("Records").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let [record] = records else {
         return Err(AlertError::BadCommand(format!(
@@ -24,12 +28,17 @@ pub(super) fn read_continue(object: &Map<String, Value>) -> Result<BudgetEvent, 
     };
     let body = record.get("body").and_then(Value::as_str).unwrap_or_default();
     let parsed: Option<Map<String, Value>> = serde_json::from_str(body).ok();
-    match parsed {
-        Some(body) if body.get("tagwarden").and_then(Value::as_str) == Some("continue") => {
-            command::parse_command(&body["tagwarden"], &body)
-        }
+    let command = parsed.as_ref().and_then(|b| b.get("tagwarden")).and_then(Value::as_str);
+    match (command, &parsed) {
+        (Some("continue"), Some(body)) => command::parse_command(&body["tagwarden"], body),
+        (Some("idle"), Some(body)) => match command::parse_command(&body["tagwarden"], body)? {
+            BudgetEvent::Idle => Err(AlertError::BadCommand(
+                "an 'idle' message from the queue must name its place ('account', 'region', 'at')".into(),
+            )),
+            place => Ok(place),
+        },
         _ => Err(AlertError::BadCommand(format!(
-            "a message from the continuation queue must be a 'continue' command, got {:?}",
+            "a message from the continuation queue must be a 'continue' or a place's 'idle' command, got {:?}",
             clip(body)
         ))),
     }
@@ -53,11 +62,23 @@ mod tests {
     }
 
     #[test]
+    fn a_places_idle_record_names_the_account_region_and_tick() {
+        let event = sqs(
+            r#"{"tagwarden": "idle", "account": "222222222222", "region": "eu-west-1", "at": "2026-12-08T19:05:00Z"}"#,
+        );
+        let Ok(BudgetEvent::IdleIn(place)) = parse_budget_event(&event) else { panic!("{event}") };
+        assert_eq!((place.account.as_str(), place.region.as_str()), ("222222222222", "eu-west-1"));
+        assert_eq!(place.at.to_rfc3339(), "2026-12-08T19:05:00+00:00");
+    }
+
+    #[test]
     fn any_other_queue_message_is_refused_with_what_it_was() {
         for (body, expected) in [
-            ("{}", "must be a 'continue' command, got \"{}\""),
-            (r#"{"tagwarden": "restore"}"#, "must be a 'continue' command"),
-            ("not json", "must be a 'continue' command, got \"not json\""),
+            ("{}", "must be a 'continue' or a place's 'idle' command, got \"{}\""),
+            (r#"{"tagwarden": "restore"}"#, "must be a 'continue' or a place's 'idle' command"),
+            ("not json", "must be a 'continue' or a place's 'idle' command, got \"not json\""),
+            (r#"{"tagwarden": "idle"}"#, "an 'idle' message from the queue must name its place"),
+            (r#"{"tagwarden": "idle", "account": "222222222222"}"#, "'region' is missing or empty"),
             (r#"{"tagwarden": "continue", "alert": "a", "part": 1}"#, "'part' must be a whole number from 2"),
             (r#"{"tagwarden": "continue", "part": 2}"#, "'continue' needs the alert's MessageId"),
         ] {

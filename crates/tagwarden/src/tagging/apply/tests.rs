@@ -75,6 +75,7 @@ fn tagger(sagemaker: &[&Rule], iam: &[&Rule], sns: &[&Rule]) -> AutoTagger {
         autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, std::iter::empty::<&Rule>())
             .into(),
         costexplorer: mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
+        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, std::iter::empty::<&Rule>()).into(),
     };
     let policy = Arc::new(Policy::example().unwrap());
     AutoTagger::new(clients, policy, &TaggerSettings::default())

@@ -16,34 +16,36 @@
 //!   scope whose endpoint is not is listed with a note, not priced: which share of a shared endpoint is its
 //!   cannot be told from the API.
 //!
+//! In an organization every reachable (account, region) is estimated (the organization's accounts, in its
+//! regions, through the member role, as the idle fan-out and the sweep see them), each part itemised with
+//! its account and region and priced in its own region; the parts sum to the rule's estimate, and the rule
+//! acts in every place. An account the member role does not reach is a note: the estimate is a lower bound.
+//!
 //! A price the Price List does not give is never 0: the part is in `unpriced` and the estimate says it is
 //! a lower bound. The trigger is Tagwarden's own schedule and the limit is the policy's: no outside message
 //! can make the guard act; tags on resources only claim scope, as for budgets. The ledger records a rule's
 //! run under `burn:<rule>` for the day, so the tick undoes reversible actions the next day and
 //! `tagwarden restore --budget burn:<rule>` before that.
 //!
-//! Pure: [`estimate`], [`notice`]; the handler's part is [`BudgetEnforcer::enforce_burn`].
+//! Pure: [`estimate`], [`notice`]; the handler's part is [`BudgetEnforcer::enforce_burn`]; what runs is
+//! described in [`running`].
+
+mod running;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use aws_sdk_sagemaker::types::{
-    AppStatus, ClusterStatus, EndpointStatus, InferenceComponentStatus, NotebookInstanceStatus, ProcessingJobStatus,
-    TrainingJobStatus, TransformJobStatus,
-};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::info;
 
-use super::actor::{Actor, running};
 use super::apply::{BudgetEnforcer, ledger_error};
-use super::ledger::{self, Journal, PeriodKey};
+use super::ledger::{self, Journal, PeriodKey, Place};
 use super::plan::EnforcementPlan;
 use super::plans::{Planning, defers};
 use super::report::Tally;
 use super::scope::ResolvedScope;
 use super::verify::{Period, PeriodUnit};
 use super::{EnforceError, EnforcementOutcome, EnforcementReport};
-use crate::aws::{AwsError, ResultExt};
 use crate::date::Date;
 use crate::event::budget::{AlertType, BudgetAlert, BudgetPeriod};
 use crate::notice::{self, Notice, Severity};
@@ -104,6 +106,8 @@ pub struct Running {
     pub count: i32,
     /// Why it is not counted or priced, when it is not.
     pub note: Option<String>,
+    /// Where it runs, in an organization (`None`: the central account of a single-account deployment).
+    pub place: Option<Place>,
 }
 
 /// One line of the estimate.
@@ -124,6 +128,12 @@ pub struct BurnPart {
     /// Why it is not counted or priced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The account it runs in (an organization's estimate only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region it runs in (an organization's estimate only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// What runs in a scope costs per hour, itemised.
@@ -158,8 +168,12 @@ impl BurnEstimate {
             let price = p.unit_price.map_or("price unknown".to_owned(), |u| format!("${u:.4}/h"));
             let total = p.per_hour.map_or("?".to_owned(), |t| format!("${t:.4}/h"));
             let note = p.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
+            let place = match (&p.account, &p.region) {
+                (Some(account), Some(region)) => format!("{account} {region}  "),
+                _ => String::new(),
+            };
             format!(
-                "  {:<22} {:<16} x{:<3} {:>16} = {:>12}  {}{note}\n",
+                "  {:<22} {:<16} x{:<3} {:>16} = {:>12}  {place}{}{note}\n",
                 serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
                 p.instance_type.as_deref().unwrap_or("-"),
                 p.count,
@@ -183,12 +197,22 @@ impl BurnEstimate {
     }
 }
 
-/// Prices what runs (pure): each part's instance type and usage looked up in `prices` (by instance type).
+/// On-demand prices by (region, instance type); the region is empty for the central region of a
+/// single-account deployment (parts without a place).
+pub type PriceTable = HashMap<(String, String), Prices>;
+
+/// The key of `instance_type`'s prices where a part in `place` runs.
+fn price_key(place: Option<&Place>, instance_type: &str) -> (String, String) {
+    (place.map(|p| p.region.clone()).unwrap_or_default(), instance_type.to_owned())
+}
+
+/// Prices what runs (pure): each part's instance type and usage looked up in `prices` (by its region and
+/// instance type).
 pub fn estimate(
     rule: Option<&BurnRule>,
     scope: &str,
     running: &[Running],
-    prices: &HashMap<String, Prices>,
+    prices: &PriceTable,
     notes: Vec<String>,
 ) -> BurnEstimate {
     let mut parts = Vec::new();
@@ -202,6 +226,8 @@ pub fn estimate(
             unit_price: None,
             per_hour: None,
             note: item.note.clone(),
+            account: item.place.as_ref().map(|p| p.account.clone()),
+            region: item.place.as_ref().map(|p| p.region.clone()),
         };
         let Some(usage) = item.kind.usage() else {
             // NOTE: billed through its endpoint's instances, which are counted there.
@@ -209,7 +235,8 @@ pub fn estimate(
             parts.push(part);
             continue;
         };
-        let price = item.instance_type.as_ref().and_then(|t| prices.get(t)).and_then(|p| p.of(usage));
+        let key = item.instance_type.as_deref().map(|t| price_key(item.place.as_ref(), t));
+        let price = key.and_then(|k| prices.get(&k)).and_then(|p| p.of(usage));
         match price {
             Some(unit) => {
                 part.unit_price = Some(unit);
@@ -347,9 +374,10 @@ impl BudgetEnforcer {
         let now = ledger::now();
         match scope {
             Some(scope) => {
-                let running = self.running_in(scope).await.map_err(EnforceError::Retryable)?;
-                let (prices, notes) = self.prices_for(&running, now).await?;
-                Ok(vec![estimate(None, &scope.describe(false), &running, &prices, notes)])
+                let (running, mut notes) = self.running_in(scope).await.map_err(EnforceError::Retryable)?;
+                let (prices, priced) = self.prices_for(&running, now).await?;
+                notes.extend(priced);
+                Ok(vec![estimate(None, &self.estimated_where(scope), &running, &prices, notes)])
             }
             None => {
                 let mut estimates = Vec::new();
@@ -364,9 +392,18 @@ impl BudgetEnforcer {
     /// One rule's estimate.
     async fn estimate_rule(&self, rule: &BurnRule, now: DateTime<Utc>) -> Result<BurnEstimate, EnforceError> {
         let scope = scope_of(rule);
-        let running = self.running_in(&scope).await.map_err(EnforceError::Retryable)?;
-        let (prices, notes) = self.prices_for(&running, now).await?;
-        Ok(estimate(Some(rule), &scope.describe(false), &running, &prices, notes))
+        let (running, mut notes) = self.running_in(&scope).await.map_err(EnforceError::Retryable)?;
+        let (prices, priced) = self.prices_for(&running, now).await?;
+        notes.extend(priced);
+        Ok(estimate(Some(rule), &self.estimated_where(&scope), &running, &prices, notes))
+    }
+
+    /// The scope estimated, for people: in an organization, in every place the member role reaches.
+    fn estimated_where(&self, scope: &ResolvedScope) -> String {
+        match &self.pool {
+            None => scope.describe(false),
+            Some(_) => format!("{} in the organization's accounts and regions", scope.describe(false)),
+        }
     }
 
     /// Acts on one rule's estimate: under its first step, skipped with the estimate in the reason; else its
@@ -404,7 +441,14 @@ impl BudgetEnforcer {
         let period = Period { start: today, end: today.next_day(), unit: PeriodUnit::Daily };
         let period_key = PeriodKey { start: period.start.to_string(), end: period.end.to_string() };
         let scope = scope_of(rule);
-        let scope_text = format!("{} (from the burn rule)", scope.describe(false));
+        let scope_text = format!("{} (from the burn rule)", self.estimated_where(&scope));
+        // NOTE: in an organization the rule acts where it was estimated: every place of the organization (the
+        // accounts named, so that one member's failure is reported and does not stop the others).
+        let places = match &self.pool {
+            None => vec![],
+            Some(_) => self.organization_places().await.map_err(EnforceError::Retryable)?,
+        };
+        let accounts: Vec<String> = places.iter().map(|(account, _)| account.clone()).collect();
         let mut tally = Tally::default();
         let trigger = match &planned {
             Some((id, targets)) => {
@@ -417,7 +461,7 @@ impl BudgetEnforcer {
         };
         if planned.is_none() && defers(&budget_rule, &plan) {
             let planning =
-                Planning { rule: &budget_rule, scope: &scope, accounts: &[], places: vec![], scope_text, period_key };
+                Planning { rule: &budget_rule, scope: &scope, accounts: &accounts, places, scope_text, period_key };
             return self.defer(alert, plan, planning, percent, period, &trigger).await;
         }
         // NOTE: a forced dry run (`replay --dry-run`, `tagwarden burn`) is a what-if: not recorded.
@@ -427,8 +471,7 @@ impl BudgetEnforcer {
             .filter(|_| !force_dry_run)
             .map(|table| Journal::new(table, &alert.budget_name, period_key, &trigger, plan.step));
         let journal = journal.as_ref();
-        // NOTE: the central account only: an organization's member accounts are not estimated yet.
-        self.act_everywhere(&budget_rule, &scope, &alert, &plan, journal, &[], vec![], &mut tally).await?;
+        self.act_everywhere(&budget_rule, &scope, &alert, &plan, journal, &accounts, places, &mut tally).await?;
         if let Some(journal) = journal {
             let entries = journal.entries(&tally.results, plan.dry_run, ledger::now());
             journal.table.record(&entries).await.map_err(ledger_error)?;
@@ -477,28 +520,35 @@ impl BudgetEnforcer {
         self.act_on_burn(rule, &estimate, now, dry_run, Some((&plan.id, targets))).await
     }
 
-    /// The prices of the instance types that run: the process cache, else the ledger's, else the Price List
-    /// (then kept in both). A type the Price List cannot be asked about is left unpriced, with a note.
+    /// The prices of the instance types that run, in the region each runs in: the process cache, else the
+    /// ledger's, else the Price List (then kept in both). A type the Price List cannot be asked about is left
+    /// unpriced, with a note.
     async fn prices_for(
         &self,
         running: &[Running],
         now: DateTime<Utc>,
-    ) -> Result<(HashMap<String, Prices>, Vec<String>), EnforceError> {
-        let region = self.home_region().await;
+    ) -> Result<(PriceTable, Vec<String>), EnforceError> {
+        let home_region = self.home_region().await;
         let mut prices = HashMap::new();
         let mut notes = Vec::new();
-        let types: std::collections::BTreeSet<&str> =
-            running.iter().filter(|r| r.kind.usage().is_some()).filter_map(|r| r.instance_type.as_deref()).collect();
-        if types.is_empty() {
+        let keys: std::collections::BTreeSet<(String, String)> = running
+            .iter()
+            .filter(|r| r.kind.usage().is_some())
+            .filter_map(|r| r.instance_type.as_deref().map(|t| price_key(r.place.as_ref(), t)))
+            .collect();
+        if keys.is_empty() {
             return Ok((prices, notes));
         }
         let Some(book) = &self.pricing else {
             notes.push("no price source is configured: every part is unpriced".into());
             return Ok((prices, notes));
         };
-        for instance_type in types {
+        for key in keys {
+            let region = if key.0.is_empty() { home_region.clone() } else { key.0.clone() };
+            let instance_type = key.1.clone();
+            let instance_type = instance_type.as_str();
             if let Some(found) = book.cached(&region, instance_type, now) {
-                prices.insert(instance_type.to_owned(), found);
+                prices.insert(key, found);
                 continue;
             }
             if let Some(ledger) = &self.ledger
@@ -506,7 +556,7 @@ impl BudgetEnforcer {
                 && !fetched.stale(now)
             {
                 book.keep(&region, instance_type, fetched.clone());
-                prices.insert(instance_type.to_owned(), fetched.prices);
+                prices.insert(key, fetched.prices);
                 continue;
             }
             let fetched: Fetched = match book.fetch(&region, instance_type, now).await {
@@ -522,7 +572,7 @@ impl BudgetEnforcer {
                 ledger.record_price(&region, instance_type, &fetched).await.map_err(ledger_error)?;
             }
             book.keep(&region, instance_type, fetched.clone());
-            prices.insert(instance_type.to_owned(), fetched.prices);
+            prices.insert(key, fetched.prices);
         }
         Ok((prices, notes))
     }
@@ -534,281 +584,6 @@ impl BudgetEnforcer {
             Err(_) => self.clients.region().unwrap_or_default().to_owned(),
         }
     }
-
-    /// What runs in `scope` in the central account, described.
-    pub(super) async fn running_in(&self, scope: &ResolvedScope) -> Result<Vec<Running>, AwsError> {
-        let actor = self.central_actor();
-        let mut found = Vec::new();
-        notebooks(&actor, scope, &mut found).await?;
-        endpoints(&actor, scope, &mut found).await?;
-        jobs(&actor, scope, &mut found).await?;
-        studio_apps(&actor, scope, &mut found).await?;
-        components(&actor, scope, &mut found).await?;
-        clusters(&actor, scope, &mut found).await?;
-        Ok(found)
-    }
-}
-
-/// The running ones among `listed` (ARN, name) that are in scope, by lower-cased ARN → (ARN, name).
-async fn in_scope(
-    actor: &Actor<'_>,
-    scope: &ResolvedScope,
-    tagging_type: &str,
-    listed: Vec<(String, String)>,
-) -> Result<Vec<(String, String)>, AwsError> {
-    let (candidates, names) = actor.candidates(scope, tagging_type, &listed).await?;
-    let mut out: Vec<(String, String)> = candidates
-        .into_iter()
-        .filter(|c| c.active)
-        .filter_map(|c| names.get(&c.arn.to_ascii_lowercase()).map(|name| (c.arn, name.clone())))
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
-async fn notebooks(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let mut types = HashMap::new();
-    let mut listed = Vec::new();
-    let request = actor.clients.sagemaker.list_notebook_instances().status_equals(NotebookInstanceStatus::InService);
-    let mut pages = request.max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for nb in page.aws("ListNotebookInstances")?.notebook_instances() {
-            let (Some(arn), Some(name)) = (nb.notebook_instance_arn(), nb.notebook_instance_name()) else { continue };
-            types.insert(arn.to_ascii_lowercase(), nb.instance_type().map(|t| t.as_str().to_owned()));
-            listed.push((arn.to_owned(), name.to_owned()));
-        }
-    }
-    for (arn, _) in in_scope(actor, scope, "sagemaker:notebook-instance", listed).await? {
-        let instance_type = types.get(&arn.to_ascii_lowercase()).cloned().flatten();
-        found.push(Running { arn, kind: RunningKind::NotebookInstance, instance_type, count: 1, note: None });
-    }
-    Ok(())
-}
-
-async fn endpoints(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let sm = &actor.clients.sagemaker;
-    let request = sm.list_endpoints().status_equals(EndpointStatus::InService);
-    let listed = running!(request, "ListEndpoints", endpoints, endpoint_arn, endpoint_name);
-    for (arn, name) in in_scope(actor, scope, "sagemaker:endpoint", listed).await? {
-        let endpoint = match sm.describe_endpoint().endpoint_name(&name).send().await.aws("DescribeEndpoint") {
-            Ok(out) => out,
-            Err(err) if err.is_not_found() => continue,
-            Err(err) => return Err(err),
-        };
-        let mut types = HashMap::new();
-        if let Some(config) = endpoint.endpoint_config_name() {
-            match sm.describe_endpoint_config().endpoint_config_name(config).send().await.aws("DescribeEndpointConfig")
-            {
-                Ok(out) => {
-                    for v in out.production_variants() {
-                        let name = v.variant_name().unwrap_or_default().to_owned();
-                        types.insert(name, v.instance_type().map(|t| t.as_str().to_owned()));
-                    }
-                }
-                Err(err) if err.is_not_found() => {}
-                Err(err) => return Err(err),
-            }
-        }
-        for variant in endpoint.production_variants() {
-            let name = variant.variant_name().unwrap_or_default();
-            let serverless = variant.current_serverless_config().is_some();
-            let instance_type = types.get(name).cloned().flatten();
-            let note = (serverless || instance_type.is_none())
-                .then(|| "serverless: billed per request, no hourly price".to_owned());
-            found.push(Running {
-                arn: format!("{arn}#{name}"),
-                kind: RunningKind::EndpointVariant,
-                instance_type: if serverless { None } else { instance_type },
-                count: variant.current_instance_count().unwrap_or_default(),
-                note,
-            });
-        }
-    }
-    Ok(())
-}
-
-async fn jobs(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let sm = &actor.clients.sagemaker;
-    let request = sm.list_training_jobs().status_equals(TrainingJobStatus::InProgress);
-    let listed = running!(request, "ListTrainingJobs", training_job_summaries, training_job_arn, training_job_name);
-    for (arn, name) in in_scope(actor, scope, "sagemaker:training-job", listed).await? {
-        let job = match sm.describe_training_job().training_job_name(&name).send().await.aws("DescribeTrainingJob") {
-            Ok(out) => out,
-            Err(err) if err.is_not_found() => continue,
-            Err(err) => return Err(err),
-        };
-        let Some(resources) = job.resource_config() else { continue };
-        if resources.instance_groups().is_empty() {
-            let instance_type = resources.instance_type().map(|t| t.as_str().to_owned());
-            let count = resources.instance_count().unwrap_or(1);
-            found.push(Running { arn, kind: RunningKind::TrainingJob, instance_type, count, note: None });
-        } else {
-            for group in resources.instance_groups() {
-                found.push(Running {
-                    arn: format!("{arn}#{}", group.instance_group_name().unwrap_or_default()),
-                    kind: RunningKind::TrainingJob,
-                    instance_type: group.instance_type().map(|t| t.as_str().to_owned()),
-                    count: group.instance_count().unwrap_or(1),
-                    note: None,
-                });
-            }
-        }
-    }
-    let request = sm.list_processing_jobs().status_equals(ProcessingJobStatus::InProgress);
-    let listed =
-        running!(request, "ListProcessingJobs", processing_job_summaries, processing_job_arn, processing_job_name);
-    for (arn, name) in in_scope(actor, scope, "sagemaker:processing-job", listed).await? {
-        let job =
-            match sm.describe_processing_job().processing_job_name(&name).send().await.aws("DescribeProcessingJob") {
-                Ok(out) => out,
-                Err(err) if err.is_not_found() => continue,
-                Err(err) => return Err(err),
-            };
-        let Some(cluster) = job.processing_resources().and_then(|r| r.cluster_config()) else { continue };
-        let instance_type = cluster.instance_type().map(|t| t.as_str().to_owned());
-        let count = cluster.instance_count().unwrap_or(1);
-        found.push(Running { arn, kind: RunningKind::ProcessingJob, instance_type, count, note: None });
-    }
-    let request = sm.list_transform_jobs().status_equals(TransformJobStatus::InProgress);
-    let listed = running!(request, "ListTransformJobs", transform_job_summaries, transform_job_arn, transform_job_name);
-    for (arn, name) in in_scope(actor, scope, "sagemaker:transform-job", listed).await? {
-        let job = match sm.describe_transform_job().transform_job_name(&name).send().await.aws("DescribeTransformJob") {
-            Ok(out) => out,
-            Err(err) if err.is_not_found() => continue,
-            Err(err) => return Err(err),
-        };
-        let Some(resources) = job.transform_resources() else { continue };
-        let instance_type = resources.instance_type().map(|t| t.as_str().to_owned());
-        let count = resources.instance_count().unwrap_or(1);
-        found.push(Running { arn, kind: RunningKind::TransformJob, instance_type, count, note: None });
-    }
-    Ok(())
-}
-
-async fn studio_apps(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let mut listed = Vec::new();
-    let mut types = HashMap::new();
-    let region_account = actor.region_account().await?;
-    let (region, account) = region_account.split_once(':').unwrap_or_default();
-    let place = crate::resource::ArnScope::new(region, account);
-    let owners = actor.in_scope(scope, &["sagemaker:app", "sagemaker:user-profile", "sagemaker:space"]).await?;
-    let mut pages = actor.clients.sagemaker.list_apps().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for app in page.aws("ListApps")?.apps() {
-            if app.status() != Some(&AppStatus::InService) {
-                continue;
-            }
-            let (Some(domain), Some(app_type), Some(name)) = (app.domain_id(), app.app_type(), app.app_name()) else {
-                continue;
-            };
-            let Some(owner) = crate::resource::AppOwner::of(app.user_profile_name(), app.space_name()) else {
-                continue;
-            };
-            let arn = place.app(domain, owner, app_type.as_str(), name).to_string();
-            let owner_arn = place.app_owner(domain, owner).to_string();
-            let in_scope = match &owners {
-                None => true,
-                Some(found) => {
-                    found.contains_key(&arn.to_ascii_lowercase()) || found.contains_key(&owner_arn.to_ascii_lowercase())
-                }
-            };
-            if in_scope {
-                let instance_type = app.resource_spec().and_then(|s| s.instance_type()).map(|t| t.as_str().to_owned());
-                types.insert(arn.clone(), instance_type);
-                listed.push(arn);
-            }
-        }
-    }
-    for arn in listed {
-        let instance_type = types.remove(&arn).flatten();
-        let note =
-            instance_type.is_none().then(|| "no instance type (a system app): not billed by the hour".to_owned());
-        let count = i32::from(instance_type.is_some());
-        found.push(Running { arn, kind: RunningKind::StudioApp, instance_type, count, note });
-    }
-    Ok(())
-}
-
-async fn components(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let sm = &actor.clients.sagemaker;
-    let request = sm.list_inference_components().status_equals(InferenceComponentStatus::InService);
-    let listed = running!(
-        request,
-        "ListInferenceComponents",
-        inference_components,
-        inference_component_arn,
-        inference_component_name
-    );
-    let endpoints: HashSet<String> = found
-        .iter()
-        .filter(|r| r.kind == RunningKind::EndpointVariant)
-        .filter_map(|r| r.arn.split('#').next().map(str::to_ascii_lowercase))
-        .collect();
-    for (arn, name) in in_scope(actor, scope, "sagemaker:inference-component", listed).await? {
-        let component = match sm
-            .describe_inference_component()
-            .inference_component_name(&name)
-            .send()
-            .await
-            .aws("DescribeInferenceComponent")
-        {
-            Ok(out) => out,
-            Err(err) if err.is_not_found() => continue,
-            Err(err) => return Err(err),
-        };
-        let copies = component.runtime_config().and_then(|c| c.current_copy_count()).unwrap_or_default();
-        let endpoint = component.endpoint_arn().unwrap_or(component.endpoint_name().unwrap_or_default());
-        let note = if endpoints.contains(&endpoint.to_ascii_lowercase()) {
-            format!("runs on endpoint {}: its instances are counted there", component.endpoint_name().unwrap_or("?"))
-        } else {
-            format!(
-                "runs on endpoint {}, which is not in scope: its share of that endpoint's instances is not counted",
-                component.endpoint_name().unwrap_or("?")
-            )
-        };
-        let instance_type = None;
-        found.push(Running {
-            arn,
-            kind: RunningKind::InferenceComponent,
-            instance_type,
-            count: copies,
-            note: Some(note),
-        });
-    }
-    Ok(())
-}
-
-async fn clusters(actor: &Actor<'_>, scope: &ResolvedScope, found: &mut Vec<Running>) -> Result<(), AwsError> {
-    let sm = &actor.clients.sagemaker;
-    let mut listed = Vec::new();
-    let mut pages = sm.list_clusters().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for cluster in page.aws("ListClusters")?.cluster_summaries() {
-            if cluster.cluster_status() != Some(&ClusterStatus::Inservice) {
-                continue;
-            }
-            if let (Some(arn), Some(name)) = (cluster.cluster_arn(), cluster.cluster_name()) {
-                listed.push((arn.to_owned(), name.to_owned()));
-            }
-        }
-    }
-    for (arn, name) in in_scope(actor, scope, "sagemaker:cluster", listed).await? {
-        let cluster = match sm.describe_cluster().cluster_name(&name).send().await.aws("DescribeCluster") {
-            Ok(out) => out,
-            Err(err) if err.is_not_found() => continue,
-            Err(err) => return Err(err),
-        };
-        for group in cluster.instance_groups() {
-            found.push(Running {
-                arn: format!("{arn}#{}", group.instance_group_name().unwrap_or_default()),
-                kind: RunningKind::ClusterInstanceGroup,
-                instance_type: group.instance_type().map(|t| t.as_str().to_owned()),
-                count: group.current_count().unwrap_or_default(),
-                note: None,
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -824,10 +599,17 @@ mod tests {
     }
 
     fn run(arn: &str, kind: RunningKind, instance_type: Option<&str>, count: i32) -> Running {
-        Running { arn: arn.into(), kind, instance_type: instance_type.map(str::to_owned), count, note: None }
+        Running {
+            arn: arn.into(),
+            kind,
+            instance_type: instance_type.map(str::to_owned),
+            count,
+            note: None,
+            place: None,
+        }
     }
 
-    fn prices() -> HashMap<String, Prices> {
+    fn prices() -> PriceTable {
         let mut m5 = Prices::default();
         m5.per_hour.insert(Usage::Hosting, 0.269);
         m5.per_hour.insert(Usage::Training, 0.23);
@@ -835,7 +617,11 @@ mod tests {
         g5.per_hour.insert(Usage::Hosting, 1.408);
         let mut t3 = Prices::default();
         t3.per_hour.insert(Usage::Notebook, 0.05);
-        HashMap::from([("ml.m5.xlarge".into(), m5), ("ml.g5.xlarge".into(), g5), ("ml.t3.medium".into(), t3)])
+        HashMap::from([
+            ((String::new(), "ml.m5.xlarge".into()), m5),
+            ((String::new(), "ml.g5.xlarge".into()), g5),
+            ((String::new(), "ml.t3.medium".into()), t3),
+        ])
     }
 
     #[test]
@@ -889,6 +675,53 @@ mod tests {
         let ic = estimate.parts.iter().find(|p| p.kind == RunningKind::InferenceComponent).unwrap();
         assert_eq!((ic.count, ic.per_hour), (3, Some(0.0)));
         assert_eq!(estimate.unpriced[0].note.as_deref(), Some("serverless: billed per request, no hourly price"));
+    }
+
+    #[test]
+    fn an_organizations_parts_are_summed_itemised_with_their_place_and_priced_in_their_region() {
+        let place = |account: &str, region: &str| Place { account: account.into(), region: region.into() };
+        let mut a = run(
+            "arn:aws:sagemaker:us-east-1:111111111111:notebook-instance/a",
+            RunningKind::NotebookInstance,
+            Some("ml.t3.medium"),
+            1,
+        );
+        a.place = Some(place("111111111111", "us-east-1"));
+        let mut b = run(
+            "arn:aws:sagemaker:us-east-1:222222222222:notebook-instance/b",
+            RunningKind::NotebookInstance,
+            Some("ml.t3.medium"),
+            1,
+        );
+        b.place = Some(place("222222222222", "us-east-1"));
+        let mut c = run(
+            "arn:aws:sagemaker:eu-west-1:222222222222:notebook-instance/c",
+            RunningKind::NotebookInstance,
+            Some("ml.t3.medium"),
+            1,
+        );
+        c.place = Some(place("222222222222", "eu-west-1"));
+        let mut t3 = Prices::default();
+        t3.per_hour.insert(Usage::Notebook, 0.05);
+        let prices = HashMap::from([(("us-east-1".to_owned(), "ml.t3.medium".to_owned()), t3)]);
+        let estimate = estimate(Some(&rule(0.05)), "team=nlp", &[a, b, c], &prices, vec![]);
+        assert_eq!(estimate.per_hour, 0.1, "two accounts' parts summed");
+        let places: Vec<(Option<&str>, Option<&str>)> =
+            estimate.parts.iter().map(|p| (p.account.as_deref(), p.region.as_deref())).collect();
+        assert_eq!(places, [(Some("111111111111"), Some("us-east-1")), (Some("222222222222"), Some("us-east-1"))]);
+        assert_eq!(estimate.unpriced.len(), 1, "eu-west-1 has no price here: unpriced, not the us-east-1 price");
+        assert_eq!(estimate.unpriced[0].region.as_deref(), Some("eu-west-1"));
+        assert!(estimate.table().contains("222222222222 us-east-1"), "{}", estimate.table());
+        let json = serde_json::to_value(&estimate).unwrap();
+        assert_eq!(json["parts"][0]["account"], "111111111111");
+        let single = estimate_single();
+        assert!(single.get("account").is_none() && single.get("region").is_none(), "single-account output unchanged");
+    }
+
+    fn estimate_single() -> serde_json::Value {
+        let one = run("arn:notebook-instance/n", RunningKind::NotebookInstance, Some("ml.t3.medium"), 1);
+        let estimate = estimate(Some(&rule(1.0)), "team=nlp", &[one], &prices(), vec![]);
+        serde_json::to_value(&estimate.parts[0]).unwrap()
     }
 
     #[test]
