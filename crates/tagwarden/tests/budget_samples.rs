@@ -34,6 +34,14 @@ enum Expected {
     Tick,
     /// approve this plan
     Approve(&'static str),
+    /// the burn-rate schedule
+    Burn,
+    /// the idle rules' schedule
+    Idle,
+    /// one place's share of an idle tick: account, region, the tick (RFC 3339)
+    IdleIn(&'static str, &'static str, &'static str),
+    /// the next part of an enforcement: the alert's MessageId, the part
+    Continue(&'static str, u32),
     /// a cost anomaly: its id's start, monitor name, total impact, whether a root cause is SageMaker
     Anomaly(&'static str, &'static str, f64, bool),
     /// a fragment of the error message
@@ -58,6 +66,10 @@ fn expected(file: &str) -> Expected {
         "restore-command.json" => Restore(Some("ml-marketing")),
         "tick-command.json" => Tick,
         "approve-command.json" => Approve("p-3f9c2a7d41e0b865"),
+        "burn-command.json" => Burn,
+        "idle-command.json" => Idle,
+        "idle-place-message.json" => IdleIn("210987654321", "eu-west-1", "2026-11-27T19:00:00+00:00"),
+        "continue-message.json" => Continue("8f9a1b2c-3d4e-5f60-7182-93a4b5c6d7e8", 2),
         "anomaly-sagemaker-tag.json" => Anomaly("5b3e9c7a-", "team-nlp", 592.9, true),
         "anomaly-other-service.json" => Anomaly("e4d3c2b1-", "aws-services", 151.0, false),
         "not-a-budget-alert.json" => Error("not an AWS Budgets alert: the message is JSON"),
@@ -89,7 +101,16 @@ fn every_budget_enforcer_sample_parses_as_documented() {
                 assert_eq!((a.impact.total_impact, a.names_sagemaker()), (impact, sagemaker), "{file}");
                 assert!(a.account_id.is_some() && a.topic_arn.is_some() && a.details_link.is_some(), "{file}");
             }
-            (Expected::Tick, Ok(BudgetEvent::Tick)) => {}
+            (Expected::Tick, Ok(BudgetEvent::Tick))
+            | (Expected::Burn, Ok(BudgetEvent::Burn))
+            | (Expected::Idle, Ok(BudgetEvent::Idle)) => {}
+            (Expected::IdleIn(account, region, at), Ok(BudgetEvent::IdleIn(place))) => {
+                assert_eq!((place.account.as_str(), place.region.as_str()), (account, region), "{file}");
+                assert_eq!(place.at.to_rfc3339(), at, "{file}");
+            }
+            (Expected::Continue(alert, part), Ok(BudgetEvent::Continue { alert: got, part: n })) => {
+                assert_eq!((got.as_str(), n), (alert, part), "{file}");
+            }
             (Expected::Approve(plan), Ok(BudgetEvent::Approve { plan: got })) => assert_eq!(got, plan, "{file}"),
             (Expected::Error(fragment), Err(e)) => {
                 assert!(e.to_string().contains(fragment), "{file}: {e}");
@@ -121,7 +142,7 @@ fn every_sns_sample_is_a_complete_delivery_read_through_the_sns_event_type() {
             }
         };
         let Some(sns) = envelope.sns else {
-            assert!(file.ends_with("-command.json"), "{file}: no SNS delivery");
+            assert!(file.ends_with("-command.json") || file.ends_with("-message.json"), "{file}: no SNS delivery");
             continue;
         };
         assert!(sns.complete, "{file}: lacks a field SNS delivers");
