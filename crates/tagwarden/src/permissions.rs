@@ -152,8 +152,10 @@ pub const BURN_RATE: &[Permission] = &[
 
 /// Grants a deployment makes only when its operator opts in, under the scope they are granted on: the
 /// templates put each in a statement of its own behind a template Condition (`AllowEndpointDeletion`), so
-/// that a policy file alone (`endpoints: {delete: true}`) cannot delete endpoints.
-pub const OPT_IN: &[Permission] = &[("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)];
+/// that a policy file alone (`endpoints: {delete: true}`) cannot delete endpoints. `CreateEndpoint` is what
+/// `restore` creates a deleted endpoint again with (from its recorded endpoint config).
+pub const OPT_IN: &[Permission] =
+    &[("sagemaker:DeleteEndpoint", Scope::EndpointDeletion), ("sagemaker:CreateEndpoint", Scope::EndpointDeletion)];
 
 /// `permission` as the deployment grants it: under its opt-in scope when [`OPT_IN`] names its action.
 fn as_granted(permission: Permission) -> Permission {
@@ -412,6 +414,7 @@ mod tests {
     fn endpoint_deletion_is_granted_only_under_its_opt_in_scope_and_a_row_declares_it() {
         let enforcer = budget_enforcer();
         assert!(enforcer.contains(&("sagemaker:DeleteEndpoint", Scope::EndpointDeletion)));
+        assert!(enforcer.contains(&("sagemaker:CreateEndpoint", Scope::EndpointDeletion)), "restore of a deletion");
         for (action, scope) in OPT_IN {
             let granted: Vec<Scope> = enforcer.iter().filter(|(a, _)| a == action).map(|(_, s)| *s).collect();
             assert_eq!(granted, [*scope], "{action} is granted only behind its opt-in");

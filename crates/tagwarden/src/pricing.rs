@@ -57,7 +57,9 @@ pub enum Usage {
 impl Usage {
     /// The `component` values of the price list that price this usage (compared case-insensitively).
     /// NOTE: `Notebook`, `Hosting`, `Training` and `Processing` are on record; the Studio, transform and
-    /// HyperPod names are unconfirmed (several spellings are accepted).
+    /// HyperPod names are unconfirmed (several spellings are accepted). Searched again (December 2026): no AWS
+    /// page lists the `component` values; one public reader's fixture spells Studio's `studio-jupyterlab`
+    /// (accepted), none shows transform's or HyperPod's. An unmatched name leaves the part unpriced, never 0.
     pub fn components(self) -> &'static [&'static str] {
         match self {
             Self::Notebook => &["Notebook"],

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use tagwarden::aws::CallPolicy;
 use tagwarden::enforce::EnforceError;
 use tagwarden::enforce::ledger::LedgerTable;
+use tagwarden::pricing::PriceBook;
 use tagwarden::tagging::TaggerSettings;
 use tagwarden::{AutoTagger, BudgetEnforcer, Clients, EnforcementOutcome, Policy, permissions};
 
@@ -213,6 +214,14 @@ fn clients(world: &World, injection: Option<Injection>, policy: &CallPolicy) -> 
         cloudwatch: client!(aws_sdk_cloudwatch, rules.iter().copied(), http, policy).into(),
     };
     (clients, fault)
+}
+
+/// The Price List client of a world, on the same fault-injecting HTTP client as [`clients`]' (the burn guard's).
+fn pricing_client(world: &World, fault: &FaultClient, policy: &CallPolicy) -> aws_sdk_pricing::Client {
+    let http = SharedHttpClient::new(fault.clone());
+    let excluded = fault.injection.as_ref().map(|i| i.operation.clone());
+    let rules = world.iter().filter(|(op, _)| excluded.as_deref() != Some(*op)).map(|(_, rule)| rule);
+    client!(aws_sdk_pricing, rules, http, policy)
 }
 
 fn sm(path: &str) -> String {
@@ -754,11 +763,89 @@ fn enforcer_world() -> World {
             }),
         ),
         (
+            // The endpoint the ledger records deleting (restore creates it again) is gone.
+            "DescribeEndpoint",
+            mock!(Sm::describe_endpoint).match_requests(|r| r.endpoint_name() == Some("ep-gone")).then_error(|| {
+                let meta = aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("Could not find endpoint \"ep-gone\".")
+                    .build();
+                op::describe_endpoint::DescribeEndpointError::generic(meta)
+            }),
+        ),
+        (
             "DescribeEndpoint",
             mock!(Sm::describe_endpoint).then_output(|| {
                 let variant =
                     t::ProductionVariantSummary::builder().variant_name("AllTraffic").current_instance_count(2).build();
-                op::describe_endpoint::DescribeEndpointOutput::builder().production_variants(variant).build()
+                op::describe_endpoint::DescribeEndpointOutput::builder()
+                    .endpoint_config_name("ep-1-config")
+                    .production_variants(variant)
+                    .build()
+            }),
+        ),
+        (
+            "DescribeEndpointConfig",
+            mock!(Sm::describe_endpoint_config).then_output(|| {
+                let variant = t::ProductionVariant::builder()
+                    .variant_name("AllTraffic")
+                    .instance_type(t::ProductionVariantInstanceType::MlM5Xlarge)
+                    .build();
+                op::describe_endpoint_config::DescribeEndpointConfigOutput::builder()
+                    .endpoint_config_name("ep-1-config")
+                    .production_variants(variant)
+                    .build()
+            }),
+        ),
+        (
+            "CreateEndpoint",
+            mock!(Sm::create_endpoint).then_output(|| {
+                op::create_endpoint::CreateEndpointOutput::builder().endpoint_arn(sm("endpoint/ep-gone")).build()
+            }),
+        ),
+        (
+            "DescribeProcessingJob",
+            mock!(Sm::describe_processing_job).then_output(|| {
+                let cluster = t::ProcessingClusterConfig::builder()
+                    .instance_count(1)
+                    .instance_type(t::ProcessingInstanceType::MlM5Xlarge)
+                    .volume_size_in_gb(30)
+                    .build();
+                let resources = t::ProcessingResources::builder().cluster_config(cluster).build();
+                op::describe_processing_job::DescribeProcessingJobOutput::builder()
+                    .processing_job_name("proc-1")
+                    .processing_resources(resources)
+                    .build()
+            }),
+        ),
+        (
+            "DescribeTransformJob",
+            mock!(Sm::describe_transform_job).then_output(|| {
+                let resources = t::TransformResources::builder()
+                    .instance_type(t::TransformInstanceType::MlM5Xlarge)
+                    .instance_count(1)
+                    .build();
+                op::describe_transform_job::DescribeTransformJobOutput::builder()
+                    .transform_job_name("xform-1")
+                    .transform_resources(resources)
+                    .build()
+            }),
+        ),
+        (
+            // The Price List: ml.m5.xlarge at $1 an hour for every usage the burn guard prices.
+            "GetProducts",
+            mock!(aws_sdk_pricing::Client::get_products).then_output(|| {
+                let record = |component: &str| {
+                    json!({
+                        "product": {"attributes": {"instanceName": "ml.m5.xlarge", "component": component}},
+                        "terms": {"OnDemand": {"o": {"priceDimensions": {"d": {"unit": "Hrs", "pricePerUnit": {"USD": "1.0"}}}}}}
+                    })
+                    .to_string()
+                };
+                let records = ["Notebook", "Hosting", "Training", "Processing", "Batch Transform"].map(record);
+                aws_sdk_pricing::operation::get_products::GetProductsOutput::builder()
+                    .set_price_list(Some(records.to_vec()))
+                    .build()
             }),
         ),
         (
@@ -1122,6 +1209,11 @@ fn enforcer_world() -> World {
                             r#"{"kind":"endpoint","name":"ep-1","variants":[["AllTraffic",2]],"scalable_targets":[{"resource_id":"endpoint/ep-1/variant/AllTraffic","dimension":"sagemaker:variant:DesiredInstanceCount","min":2,"max":4}]}"#,
                         ),
                         undo_item(
+                            "scale-endpoints",
+                            &sm("endpoint/ep-gone"),
+                            r#"{"kind":"deleted-endpoint","name":"ep-gone","endpoint_config":"ep-1-config","variants":[{"variant":"AllTraffic","instances":2,"weight":1.0}]}"#,
+                        ),
+                        undo_item(
                             "scale-inference-components",
                             &sm("inference-component/ic-1"),
                             r#"{"kind":"inference-component","name":"ic-1","copies":3}"#,
@@ -1202,7 +1294,16 @@ fn enforcer_scenarios() -> Vec<(&'static str, Value, Policy)> {
             sample("budget-enforcer", "anomaly-sagemaker-tag.json"),
             Policy::from_yaml(&yaml, "faults").unwrap(),
         ),
+        ("burn over its limit, notify", json!({"tagwarden": "burn"}), burn_policy()),
     ]
+}
+
+/// A burn rule over `cost-center=CC-1` whose limit what runs in the world's scope exceeds ($1/h each).
+fn burn_policy() -> Policy {
+    let yaml = format!(
+        "tags:\n  keys:\n    cost-center: {{}}\nbudgets:\n  notify_topic_arn: arn:aws:sns:us-east-1:{ACCOUNT}:enforcement\n  burn:\n    - name: cc-1\n      scope: {{tags: {{cost-center: [CC-1]}}}}\n      max_per_hour: 0.5\n      actions: [notify]\n"
+    );
+    Policy::from_yaml(&yaml, "faults").unwrap()
 }
 
 fn tagger_scenarios() -> Vec<(String, Value)> {
@@ -1267,9 +1368,12 @@ async fn run_enforcer(
     injection: Option<Injection>,
     call_policy: &CallPolicy,
 ) -> (Run, FaultClient) {
-    let (clients, fault) = clients(&enforcer_world(), injection, call_policy);
+    let world = enforcer_world();
+    let (clients, fault) = clients(&world, injection, call_policy);
     let ledger = LedgerTable::new(clients.dynamodb.client(), "ledger");
-    let enforcer = BudgetEnforcer::new(clients, Arc::new(policy.clone())).with_ledger(ledger);
+    let pricing = PriceBook::new(pricing_client(&world, &fault, call_policy));
+    let enforcer =
+        BudgetEnforcer::new(clients, Arc::new(policy.clone())).with_ledger(ledger).with_pricing(Arc::new(pricing));
     let run = match enforcer.handle_lambda(event).await {
         Ok(outcome) => Run::Ok(outcome.label().to_owned()),
         Err(err) if err.is_retryable() => {
@@ -1383,6 +1487,7 @@ const WRITES: &[&str] = &[
     "StopInferenceExperiment",
     "DeleteApp",
     "DeleteEndpoint",
+    "CreateEndpoint",
     "UpdateEndpointWeightsAndCapacities",
     "RegisterScalableTarget",
     "UpdateInferenceComponentRuntimeConfig",
@@ -1408,7 +1513,10 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     let mut reaching: BTreeMap<String, (&str, Value, Policy)> = BTreeMap::new();
     for (name, event, policy) in enforcer_scenarios() {
         let (run, fault) = run_enforcer(&event, &policy, None, &TEST_POLICY).await;
-        assert!(matches!(run, Run::Ok(ref label) if label == "enforced" || label == "restored"), "{name}: {run:?}");
+        assert!(
+            matches!(run, Run::Ok(ref label) if label == "enforced" || label == "restored" || label == "burn"),
+            "{name}: {run:?}"
+        );
         for op in fault.attempts.lock().unwrap().keys() {
             reaching.entry(op.clone()).or_insert_with(|| (name, event.clone(), policy.clone()));
         }
@@ -1419,20 +1527,16 @@ async fn every_budget_enforcer_call_under_every_fault_ends_in_a_retryable_error_
     let mut expected: BTreeSet<String> =
         operations(permissions::budget_enforcer()).difference(&organization).cloned().collect();
     expected.insert("GetCallerIdentity".to_owned()); // needs no permission
-    // NOTE: the ledger reads a claim (GetItem) only when another invocation holds it: tests/e2e/ledger.rs
-    // `two_simultaneous_deliveries_of_one_alert_act_once` reaches it.
-    expected.remove("GetItem");
+    // NOTE: the ledger reads a claim (GetItem) only when another invocation holds it (tests/e2e/ledger.rs
+    // `two_simultaneous_deliveries_of_one_alert_act_once`); here the burn guard's price lookup reaches it.
     // NOTE: this world's invocations have no deadline, so nothing continues: tests/e2e/continuation.rs sends
     // parts (SendMessage) to the emulator's queue, and a failed send is a retryable error there.
     expected.remove("SendMessage");
-    // NOTE: the burn-rate guard's own calls (the Price List, and the describes that tell instance types) are
-    // not in this alert-driven world: tests/e2e/burn.rs runs the guard against the emulator.
-    // TODO: a burn scenario here, with the price book's client under the same faults.
-    for op in ["GetProducts", "DescribeEndpointConfig", "DescribeProcessingJob", "DescribeTransformJob"] {
-        expected.remove(op);
-    }
-    // NOTE: the idle rules' GetMetricData runs on `{"tagwarden": "idle"}` only, not in this alert world:
-    // tests/e2e/idle.rs reaches it against the emulator, enforce/idle/endpoints.rs's mocked tests its batching.
+    // NOTE: the burn scenario reaches the guard's own calls (GetProducts through the price book's client, on
+    // the same faulty HTTP client; DescribeEndpointConfig, DescribeProcessingJob, DescribeTransformJob).
+    // NOTE: the idle rules' GetMetricData runs on `{"tagwarden": "idle"}` only, and the CloudWatch client is
+    // not in this world's `Clients` (the enforcer takes it apart, `with_cloudwatch`): tests/e2e/idle.rs reaches
+    // it against the emulator, enforce/idle/endpoints.rs's mocked tests its batching.
     expected.remove("GetMetricData");
     let reached: BTreeSet<String> = reaching.keys().cloned().collect();
     assert_eq!(reached, expected, "the world reaches exactly the declared operations");

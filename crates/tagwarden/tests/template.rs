@@ -313,15 +313,16 @@ fn endpoint_deletion_is_granted_only_when_the_stack_allows_it_and_by_default_it_
     assert_eq!(compared, ["!Ref:AllowEndpointDeletion", "true"]);
     let (condition, deletion) = statement(&template, "BudgetEnforcerFunction", Scope::EndpointDeletion.sid());
     assert_eq!(condition.as_deref(), Some("EndpointDeletionAllowed"));
-    assert_eq!(strings(&deletion["Action"]), ["sagemaker:DeleteEndpoint"]);
-    assert!(reference(&deletion["Resource"]).ends_with(":endpoint/*"), "{:?}", deletion["Resource"]);
+    assert_eq!(strings(&deletion["Action"]), ["sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"]);
+    let resources: Vec<String> = deletion["Resource"].as_sequence().unwrap().iter().map(reference).collect();
+    assert!(resources[0].ends_with(":endpoint/*") && resources[1].ends_with(":endpoint-config/*"), "{resources:?}");
     // The one grant under this condition (granted() checks each Sid's condition).
     let conditional: Vec<String> = statements(&function(&template, "BudgetEnforcerFunction"))
         .into_iter()
         .filter(|(c, _)| c.as_deref() == Some("EndpointDeletionAllowed"))
         .flat_map(|(_, s)| strings(&s["Action"]))
         .collect();
-    assert_eq!(conditional, ["sagemaker:DeleteEndpoint"]);
+    assert_eq!(conditional, ["sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"]);
     let (_, sagemaker) = statement(&template, "BudgetEnforcerFunction", Scope::SageMaker.sid());
     assert!(!strings(&sagemaker["Action"]).iter().any(|a| a == "sagemaker:DeleteEndpoint"));
 }

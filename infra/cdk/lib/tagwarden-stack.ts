@@ -102,8 +102,9 @@ export class TagwardenStack extends Stack {
       default: 'false',
       allowedValues: ['true', 'false'],
       description:
-        'Grant the budget-enforcer sagemaker:DeleteEndpoint, for rules with `endpoints: {delete: true}`. False: such ' +
-        'rules fail to delete (AccessDenied, reported), endpoints can only be scaled down.',
+        'Grant the budget-enforcer sagemaker:DeleteEndpoint, for rules with `endpoints: {delete: true}`, and ' +
+        'sagemaker:CreateEndpoint, with which restore brings a deleted endpoint back. False: such rules fail to delete ' +
+        '(AccessDenied, reported), endpoints can only be scaled down.',
     });
     const endpointDeletionAllowed = new CfnCondition(this, 'EndpointDeletionAllowed', {
       expression: Fn.conditionEquals(allowEndpointDeletion.valueAsString, 'true'),
@@ -396,7 +397,11 @@ export class TagwardenStack extends Stack {
           case 'ContinuationQueue':
             return statement([continuationQueue.queueArn]);
           case 'EndpointDeletion':
-            return statement([`arn:${partition}:sagemaker:${region}:${account}:endpoint/*`]);
+            // CreateEndpoint (restore of a deletion) is authorized on the endpoint and its endpoint config.
+            return statement([
+              `arn:${partition}:sagemaker:${region}:${account}:endpoint/*`,
+              `arn:${partition}:sagemaker:${region}:${account}:endpoint-config/*`,
+            ]);
           default:
             throw new Error(`infra/generated/manifest.json: no resource scope known for Sid ${sid}`);
         }

@@ -318,8 +318,9 @@ test('endpoint deletion is granted only when AllowEndpointDeletion is true, fals
   assert.equal(conditional.length, 1);
   const [{ condition, statement }] = conditional;
   assert.equal(condition, 'EndpointDeletionAllowed');
-  assert.deepEqual(list(statement.Action), ['sagemaker:DeleteEndpoint']);
+  assert.deepEqual(list(statement.Action), ['sagemaker:CreateEndpoint', 'sagemaker:DeleteEndpoint']);
   assert.match(JSON.stringify(statement.Resource), /:endpoint\/\*/);
+  assert.match(JSON.stringify(statement.Resource), /:endpoint-config\/\*/);
   const sagemaker = statementsBySid('BudgetEnforcerFunctionRole').SageMakerResources;
   assert.ok(!list(sagemaker.Action).includes('sagemaker:DeleteEndpoint'));
 });

@@ -4,7 +4,9 @@
 //! recorded and lowered with the count (or the target would put the instances back); a serverless variant
 //! has its provisioned concurrency lowered to 1 (recorded), and one without any is `not-scalable`.
 //! `restore` scales the endpoints the ledger recorded back to the recorded counts and bounds; the
-//! `tagwarden:scaled-by`/`scaled-from` tags are hints for people, never read.
+//! `tagwarden:scaled-by`/`scaled-from` tags are hints for people, never read. A deletion records the
+//! endpoint's config name and variants first; `restore` creates the endpoint again from that config (while it
+//! exists).
 
 use aws_sdk_sagemaker::types::{
     DesiredWeightAndCapacity, EndpointStatus, ProductionVariantServerlessUpdateConfig, ProductionVariantSummary,
@@ -12,7 +14,7 @@ use aws_sdk_sagemaker::types::{
 use futures::future::BoxFuture;
 
 use super::actor::{Actor, running};
-use super::ledger::{Before, Bounds, Undo};
+use super::ledger::{Before, Bounds, DeployedVariant, Undo};
 use super::plan::Candidate;
 use super::report::ResultKind;
 use super::report::Tally;
@@ -47,6 +49,9 @@ impl EnforcementAction for ScaleEndpoints {
             ("application-autoscaling:DescribeScalableTargets", Grant::Any),
             ("application-autoscaling:RegisterScalableTarget", Grant::Any),
             ("sagemaker:DeleteEndpoint", Grant::SageMaker),
+            // `restore` of a deleted endpoint: CreateEndpoint from the recorded config, checked first
+            ("sagemaker:CreateEndpoint", Grant::SageMaker),
+            ("sagemaker:DescribeEndpointConfig", Grant::SageMaker),
             // the `tagwarden:scaled-*` markers
             ("sagemaker:AddTags", Grant::SageMakerMarkers),
             ("sagemaker:DeleteTags", Grant::SageMakerMarkers),
@@ -95,23 +100,81 @@ async fn scale_endpoints(actor: &Actor<'_>, cx: &Context<'_>, tally: &mut Tally)
             let marker = marker.clone();
             async move {
                 match cx.rule.endpoints {
-                    EndpointAction::Delete => {
-                        actor
-                            .clients
-                            .sagemaker
-                            .delete_endpoint()
-                            .endpoint_name(&name)
-                            .send()
-                            .await
-                            .aws("DeleteEndpoint")?;
-                        Ok(ResultKind::Done)
-                    }
+                    EndpointAction::Delete => delete_endpoint(actor, cx, &target, &name).await,
                     EndpointAction::ScaleTo(min) => scale_endpoint(actor, cx, &target, &name, min, marker).await,
                 }
             }
         })
         .await;
     Ok(())
+}
+
+/// Deletes an endpoint after recording its config name and variants (what `restore` creates it from again).
+async fn delete_endpoint(
+    actor: &Actor<'_>,
+    cx: &Context<'_>,
+    target: &Candidate,
+    name: &str,
+) -> Result<ResultKind, AwsError> {
+    let sm = &actor.clients.sagemaker;
+    let described = sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint")?;
+    let Some(endpoint_config) = described.endpoint_config_name().map(str::to_owned) else {
+        return Ok(ResultKind::failed(
+            "DescribeEndpoint gave no EndpointConfigName: not deleted (it could not be restored)",
+        ));
+    };
+    let before = Before::DeletedEndpoint {
+        name: name.to_owned(),
+        endpoint_config,
+        variants: deployed(described.production_variants()),
+    };
+    // NOTE: the ledger first, as for a scale-down: what is not recorded could never be created again.
+    cx.remember(actor, Action::ScaleEndpoints, &target.arn, before).await?;
+    sm.delete_endpoint().endpoint_name(name).send().await.aws("DeleteEndpoint")?;
+    Ok(ResultKind::Done)
+}
+
+/// Each variant's instance count and weight as `DescribeEndpoint` gave them (pure).
+fn deployed(variants: &[ProductionVariantSummary]) -> Vec<DeployedVariant> {
+    variants
+        .iter()
+        .filter_map(|v| {
+            let variant = v.variant_name()?.to_owned();
+            let instances = v.current_instance_count().or(v.desired_instance_count());
+            let weight = v.current_weight().or(v.desired_weight());
+            Some(DeployedVariant { variant, instances, weight })
+        })
+        .collect()
+}
+
+/// Creates a deleted endpoint again from the endpoint config the ledger recorded; says why not when the
+/// config is gone or an endpoint of that name exists again.
+// NOTE: the new endpoint starts from the config's own initial counts and weights (it is `Creating`, and
+// UpdateEndpointWeightsAndCapacities needs `InService`); the recorded ones are in the ledger's entry. Its tags
+// are not copied: the enforcer may write only `tagwarden:*` tags; the auto-tagger tags it as any new endpoint.
+async fn recreate_endpoint(actor: &Actor<'_>, name: &str, endpoint_config: &str) -> Result<ResultKind, AwsError> {
+    let sm = &actor.clients.sagemaker;
+    match sm.describe_endpoint().endpoint_name(name).send().await.aws("DescribeEndpoint") {
+        Ok(_) => return Ok(ResultKind::NotRecreated { reason: format!("an endpoint named {name} exists again") }),
+        Err(err) if err.is_not_found() => {}
+        Err(err) => return Err(err),
+    }
+    match sm.describe_endpoint_config().endpoint_config_name(endpoint_config).send().await.aws("DescribeEndpointConfig")
+    {
+        Ok(_) => {}
+        Err(err) if err.is_not_found() => {
+            let reason = format!("its endpoint config {endpoint_config} no longer exists; create the endpoint by hand");
+            return Ok(ResultKind::NotRecreated { reason });
+        }
+        Err(err) => return Err(err),
+    }
+    sm.create_endpoint()
+        .endpoint_name(name)
+        .endpoint_config_name(endpoint_config)
+        .send()
+        .await
+        .aws("CreateEndpoint")?;
+    Ok(ResultKind::Done)
 }
 
 /// What scaling an endpoint's variants down changes: instance counts, scalable targets, provisioned concurrency.
@@ -221,10 +284,16 @@ async fn scale_endpoint(
 }
 
 /// Scales an endpoint the ledger recorded back to its recorded instance counts, provisioned concurrency and
-/// scalable targets' bounds.
+/// scalable targets' bounds; creates one it recorded deleting again.
 async fn restore_endpoint(actor: &Actor<'_>, undo: &Undo) -> Result<ResultKind, AwsError> {
-    let Before::Endpoint { name, variants, scalable_targets, provisioned_concurrency } = &undo.before else {
-        return Ok(ResultKind::failed("the ledger's record is not an endpoint's"));
+    let (name, variants, scalable_targets, provisioned_concurrency) = match &undo.before {
+        Before::Endpoint { name, variants, scalable_targets, provisioned_concurrency } => {
+            (name, variants, scalable_targets, provisioned_concurrency)
+        }
+        Before::DeletedEndpoint { name, endpoint_config, .. } => {
+            return recreate_endpoint(actor, name, endpoint_config).await;
+        }
+        _ => return Ok(ResultKind::failed("the ledger's record is not an endpoint's")),
     };
     let back = desired(variants, provisioned_concurrency, None);
     let sm = &actor.clients.sagemaker;
@@ -293,6 +362,19 @@ mod tests {
         let at_minimum = scaling_of(&[instances("a", 1)], 1);
         assert_eq!(at_minimum.instance_variants, ["a"], "its scalable target is still read");
         assert!(at_minimum.instances.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_endpoint_is_recorded_with_its_config_and_its_variants_as_described() {
+        let weighted =
+            ProductionVariantSummary::builder().variant_name("a").current_instance_count(3).current_weight(0.5).build();
+        let variants = deployed(&[weighted, serverless("b", None)]);
+        assert_eq!(variants[0], DeployedVariant { variant: "a".into(), instances: Some(3), weight: Some(0.5) });
+        assert_eq!((variants[1].instances, variants[1].weight), (None, None), "serverless: no count");
+        let before = Before::DeletedEndpoint { name: "ep".into(), endpoint_config: "ep-config".into(), variants };
+        let text = serde_json::to_string(&before).unwrap();
+        assert_eq!(serde_json::from_str::<Before>(&text).unwrap(), before, "{text}");
+        assert_eq!(before.to_string(), "deleted, endpoint config ep-config a=3 (weight 0.5) b");
     }
 
     #[test]

@@ -57,6 +57,12 @@ pub enum ResultKind {
         /// Why.
         reason: String,
     },
+    /// Restore: a deleted endpoint is not created again; why (its endpoint config is gone, or an endpoint of
+    /// that name exists again).
+    NotRecreated {
+        /// Why.
+        reason: String,
+    },
     /// Restore: the notebook stays stopped because its rule does not restart notebooks.
     LeftStopped,
     /// Restore: the notebook, tracking server or schedule is not stopped any more (someone started it):
@@ -95,6 +101,7 @@ impl ResultKind {
             Self::NotebookGone => "notebook-gone",
             Self::ResourceGone => "resource-gone",
             Self::NotScalable { .. } => "not-scalable",
+            Self::NotRecreated { .. } => "not-recreated",
             Self::LeftStopped => "left-stopped",
             Self::NotStopped => "not-stopped",
             Self::Reported { .. } => "reported",
@@ -129,6 +136,7 @@ impl ResultKind {
             "notebook-gone" => Self::NotebookGone,
             "resource-gone" => Self::ResourceGone,
             "not-scalable" => Self::NotScalable { reason: detail },
+            "not-recreated" => Self::NotRecreated { reason: detail },
             "left-stopped" => Self::LeftStopped,
             "not-stopped" => Self::NotStopped,
             "reported" => Self::Reported { detail },
@@ -161,7 +169,7 @@ impl fmt::Display for ResultKind {
             Self::Capped { cap } => write!(f, ": safety cap of {cap} per action reached"),
             Self::Failed { reason } => write!(f, ": {reason}"),
             Self::Exempt { reason } => write!(f, ": {reason}"),
-            Self::NotScalable { reason } => write!(f, ": {reason}"),
+            Self::NotScalable { reason } | Self::NotRecreated { reason } => write!(f, ": {reason}"),
             Self::ExemptionExpired { detail } => write!(f, ": {detail}"),
             Self::Reported { detail } => write!(f, ": {detail}"),
             Self::LeftStopped => f.write_str(" (restart_notebooks_on_restore is off)"),
@@ -392,6 +400,7 @@ mod tests {
             ResultKind::ResourceGone,
             ResultKind::NotScalable { reason: "serverless".into() },
             ResultKind::LeftStopped,
+            ResultKind::NotRecreated { reason: "endpoint config ep-config no longer exists".into() },
             ResultKind::NotStopped,
             ResultKind::Reported { detail: "EBS volume 100 GiB".into() },
             ResultKind::NotInPlan,

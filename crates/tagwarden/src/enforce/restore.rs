@@ -124,7 +124,9 @@ impl BudgetEnforcer {
             for (undo, name, result) in done {
                 let gone = match undo.before {
                     ledger::Before::Notebook { .. } => ResultKind::NotebookGone,
-                    ledger::Before::Endpoint { .. } => ResultKind::EndpointGone,
+                    ledger::Before::Endpoint { .. } | ledger::Before::DeletedEndpoint { .. } => {
+                        ResultKind::EndpointGone
+                    }
                     ledger::Before::Role { .. } => ResultKind::RoleGone,
                     ledger::Before::InferenceComponent { .. }
                     | ledger::Before::Cluster { .. }

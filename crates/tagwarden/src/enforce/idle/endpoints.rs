@@ -18,11 +18,11 @@ use crate::enforce::actor::{Actor, running};
 use crate::enforce::apply::{BudgetEnforcer, ledger_error};
 use crate::enforce::ledger::{self, Bounds, IdleMark};
 use crate::enforce::plan::{Candidate, select_within};
-use crate::enforce::report::ResultKind;
+use crate::enforce::report::{ActionResult, ResultKind};
 use crate::enforce::{EnforceError, scalable};
 use crate::notice::{self, Notice, Severity};
 use crate::policy::idle::endpoints::{EndpointIdleRule, IdleEndpointAction};
-use crate::policy::{Action, EndpointAction};
+use crate::policy::{Action, Day, EndpointAction};
 
 /// CloudWatch's limit of metrics (queries) in one `GetMetricData` call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -355,6 +355,11 @@ impl BudgetEnforcer {
         }
         let name = rule.ledger_name();
         let action = Action::ScaleEndpoints.to_string();
+        // NOTE: the safety cap bounds the rule's run, not each group below (one act per minimum); the rest
+        // stays marked and is acted on at a later tick.
+        let budgets = &self.policy.budgets;
+        let (due, capped) = within_cap(due, budgets.max_resources_per_action, &budgets.exemption_day());
+        report.results.extend(capped);
         let mut groups: BTreeMap<Option<i32>, HashSet<(String, String)>> = BTreeMap::new();
         for d in &due {
             let min = match rule.then {
@@ -417,6 +422,17 @@ impl BudgetEnforcer {
     }
 }
 
+/// The endpoints due that the safety cap lets one run act on (in ARN order, through [`select_within`]), and
+/// a `capped` result for each of the others.
+fn within_cap<'a>(due: Vec<&'a Described>, cap: usize, today: &Day) -> (Vec<&'a Described>, Vec<ActionResult>) {
+    let action = Action::ScaleEndpoints.to_string();
+    let candidates = due.iter().map(|d| d.candidate.clone()).collect();
+    let selection = select_within(&action, candidates, &[], today, ResultKind::NotInService, cap, 0);
+    let chosen: HashSet<&str> = selection.targets.iter().map(|c| c.arn.as_str()).collect();
+    let due = due.into_iter().filter(|d| chosen.contains(d.candidate.arn.as_str())).collect();
+    (due, selection.settled)
+}
+
 /// The owner's notice of an endpoint found idle: what the rule will do and when, routed by its tags.
 fn idle_notice(rule: &EndpointIdleRule, endpoint: &Described, mark: &IdleMark) -> Notice {
     let days = rule.no_invocations_for.as_secs() as f64 / 86_400.0;
@@ -456,9 +472,11 @@ fn acted_notice(rule: &EndpointIdleRule, done: &[&crate::enforce::ActionResult])
     }
     let mut notice = Notice::new("idle-endpoint", Severity::Critical, subject, body);
     notice.set(notice::BUDGET, Some(&rule.ledger_name()));
-    if rule.then == IdleEndpointAction::ScaleToMinimum {
-        notice.step(format!("Scale back up: `tagwarden restore --budget {:?}`", rule.ledger_name()));
-    }
+    let back = match rule.then {
+        IdleEndpointAction::ScaleToMinimum => "Scale back up",
+        IdleEndpointAction::Delete => "Create them again from their endpoint configs",
+    };
+    notice.step(format!("{back}: `tagwarden restore --budget {:?}`", rule.ledger_name()));
     notice.resources = done.iter().map(|r| r.resource_arn.clone()).take(20).collect();
     notice
 }
@@ -506,6 +524,29 @@ mod tests {
         assert_eq!(next_step(Verdict::Busy { invocations: 1.0 }, Some(&later), now), IdleStep::Clear);
         assert_eq!(next_step(Verdict::Young, Some(&later), now), IdleStep::Clear);
         assert_eq!(next_step(Verdict::Busy { invocations: 1.0 }, None, now), IdleStep::Nothing);
+    }
+
+    #[test]
+    fn the_safety_cap_bounds_the_endpoints_one_run_acts_on_and_reports_the_rest_capped() {
+        let described = |n: u32| Described {
+            candidate: Candidate {
+                arn: format!("arn:aws:sagemaker:us-east-1:1:endpoint/ep-{n}"),
+                tags: Default::default(),
+                active: true,
+            },
+            name: format!("ep-{n}"),
+            created: None,
+            variants: vec!["AllTraffic".into()],
+        };
+        let all: Vec<Described> = (0..5).rev().map(described).collect();
+        let today = Day::today();
+        let (acted, capped) = within_cap(all.iter().collect(), 3, &today);
+        let acted: Vec<&str> = acted.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(acted, ["ep-2", "ep-1", "ep-0"], "the first three in ARN order, in the order they came");
+        assert_eq!(capped.len(), 2);
+        assert!(capped.iter().all(|r| r.result == ResultKind::Capped { cap: 3 } && r.action == "scale-endpoints"));
+        let (all_of_them, none) = within_cap(all.iter().collect(), 1000, &today);
+        assert_eq!((all_of_them.len(), none.len()), (5, 0));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use idle::IdleMark;
 pub use plans::{Plan, PlanMode, PlanState};
 pub use prices::{PRICE_SK, price_pk};
 pub(crate) use records::Journal;
-pub use records::{Before, Bounds, Entry, Undo};
+pub use records::{Before, Bounds, DeployedVariant, Entry, Undo};
 pub use sources::{SOURCE_SK, SourceRecord, source_item, source_pk};
 pub use sweeps::{ProgressKey, RunProgress, SWEEP_KEY_PREFIX};
 

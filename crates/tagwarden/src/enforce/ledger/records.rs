@@ -38,6 +38,17 @@ pub enum Before {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         provisioned_concurrency: Vec<(String, i32)>,
     },
+    /// An endpoint the enforcer deleted: the endpoint config `restore` creates it from again, and its
+    /// variants as `DescribeEndpoint` gave them then.
+    DeletedEndpoint {
+        /// The endpoint name.
+        name: String,
+        /// The endpoint config it ran (`EndpointConfigName`).
+        endpoint_config: String,
+        /// Each production variant's instance count and weight then.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        variants: Vec<DeployedVariant>,
+    },
     /// An inference component the enforcer scaled down, and its copy count then.
     InferenceComponent {
         /// The inference component name.
@@ -95,6 +106,10 @@ impl std::fmt::Display for Before {
                 }
                 Ok(())
             }
+            Self::DeletedEndpoint { endpoint_config, variants, .. } => {
+                write!(f, "deleted, endpoint config {endpoint_config}")?;
+                variants.iter().try_for_each(|v| write!(f, " {v}"))
+            }
             Self::InferenceComponent { copies, scalable_target, .. } => {
                 write!(f, "copies {copies}")?;
                 scalable_target.iter().try_for_each(|bounds| write!(f, " {bounds}"))
@@ -104,6 +119,35 @@ impl std::fmt::Display for Before {
                 write!(f, "instance groups {}", counts.join(" "))
             }
             Self::Role { policy_arn, .. } => write!(f, "deny policy {policy_arn} not attached"),
+        }
+    }
+}
+
+/// A production variant of an endpoint the enforcer deleted, as `DescribeEndpoint` gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployedVariant {
+    /// The variant name.
+    pub variant: String,
+    /// Its current instance count (none for a serverless variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<i32>,
+    /// Its current weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f32>,
+}
+
+// NOTE: a weight is a finite number SageMaker gave (never NaN), so equality is an equivalence here.
+impl Eq for DeployedVariant {}
+
+impl std::fmt::Display for DeployedVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.variant)?;
+        if let Some(instances) = self.instances {
+            write!(f, "={instances}")?;
+        }
+        match self.weight {
+            Some(weight) => write!(f, " (weight {weight})"),
+            None => Ok(()),
         }
     }
 }

@@ -26,7 +26,8 @@ use crate::policy::budgets::{ScopeFile, parse_grace};
 pub enum IdleEndpointAction {
     /// Every instance variant down to its autoscaling minimum (or 1): `scale-endpoints`, undone by `restore`.
     ScaleToMinimum,
-    /// Delete the endpoint (only with the deployment's `AllowEndpointDeletion`; not undone by `restore`).
+    /// Delete the endpoint (only with the deployment's `AllowEndpointDeletion`); `restore` creates it again
+    /// from its recorded endpoint config.
     Delete,
 }
 
