@@ -497,11 +497,11 @@ def budget_enforcer(c):
         "records-two": ({"Records": [record, record]}, "expected one SNS record, got 2"),
         "records-hundred": ({"Records": [record] * 100}, "expected one SNS record, got 100"),
         "record-without-sns": ({"Records": [{"EventSource": "aws:sns"}]}, "no 'Sns' object"),
-        "record-sqs": ({"Records": [{"eventSource": "aws:sqs", "body": message()}]}, "a message from the continuation queue must be a 'continue' command"),
+        "record-sqs": ({"Records": [{"eventSource": "aws:sqs", "body": message()}]}, "a message from the continuation queue must be a 'continue' or a place's 'idle' command"),
         "record-s3": ({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, "the record comes from 'aws:s3'"),
         "record-source-spoofed-unicode": ({"Records": [dict(record, EventSource="aws:sns\u200b")]}, "the record comes from"),
         "sns-message-missing": ({"Records": [dict(record, Sns={"Subject": SUBJECT})]}, "'Sns' has no 'Message' string"),
-        "sqs-wrapped-sns": ({"Records": [{"eventSource": "aws:sqs", "body": base_text}]}, "a message from the continuation queue must be a 'continue' command"),
+        "sqs-wrapped-sns": ({"Records": [{"eventSource": "aws:sqs", "body": base_text}]}, "a message from the continuation queue must be a 'continue' or a place's 'idle' command"),
         "cloudwatch-alarm": ({"AlarmName": "x", "NewStateValue": "ALARM"}, "no 'Records' array"),
     }
     for name, (value, reason) in envelopes.items():
