@@ -273,17 +273,18 @@ def stats(values: list[float]) -> dict:
             "p90": p90}
 
 
-def cold_starts(sides: Sides, emu: Emulator, runs: int) -> dict:
-    """Fresh process per event, interleaved (order alternates), after one unmeasured warm-up each."""
+def cold_starts(sides: Sides, emu: Emulator, runs: int, which: tuple = ("rs", "py")) -> dict:
+    """Fresh process per event, interleaved (order alternates), after one unmeasured warm-up each.
+    `which` picks the sides (bench/rss.py measures ours alone)."""
     tagging_world(sides, emu)
-    seed(sides, emu, "cold-rs", runs + 1, CALLER_TAG)
-    seed(sides, emu, "cold-py", runs + 1, CALLER_TAG)
+    for side in which:
+        seed(sides, emu, f"cold-{side}", runs + 1, CALLER_TAG)
     ours = [sides.cli, "replay", "auto-tagger", "--policy", TAG_POLICY, "--event"]
     custodian = [C7N_PY, BENCH / "c7n_side.py", "cold", sides.lambda_dir]
-    result = {"rs": {"ms": [], "rss": []}, "py": {"ms": [], "rss": []}, "calls": {}}
+    result = {side: {"ms": [], "rss": []} for side in which} | {"calls": {}}
     for i in range(0, runs + 1):
         order = ("rs", "py") if i % 2 else ("py", "rs")
-        for side in order:
+        for side in (s for s in order if s in which):
             event = write_event(name(f"cold-{side}", i + 1))
             cmd = ours + [event] if side == "rs" else custodian + [event]
             emu.reset_calls()
@@ -295,19 +296,21 @@ def cold_starts(sides: Sides, emu: Emulator, runs: int) -> dict:
             result[side]["ms"].append(wall)
             result[side]["rss"].append(rss / 1024)
             result["calls"][side] = emu.calls()
-    for side in ("rs", "py"):
+    for side in which:
         notebooks = [name(f"cold-{side}", i + 1) for i in range(runs + 1)]
         result[side]["tagged"] = f"{check_tags(emu, notebooks)}/{len(notebooks)}"
         result[side]["ms"], result[side]["rss"] = stats(result[side]["ms"]), stats(result[side]["rss"])
-    log(f"cold: ours {result['rs']['ms']['median']:.0f} ms, Custodian {result['py']['ms']['median']:.0f} ms")
+    log("cold: " + ", ".join(f"{'ours' if side == 'rs' else 'Custodian'} {result[side]['ms']['median']:.0f} ms"
+                             for side in which))
     return result
 
 
-def warm_loops(sides: Sides, emu: Emulator, events: int, floor_calls: int) -> dict:
+def warm_loops(sides: Sides, emu: Emulator, events: int, floor_calls: int, which: tuple = ("rs", "py")) -> dict:
     """One process per side handling `events` events in a row, each in an account holding exactly those
-    notebooks; the first event (connections, caches, Custodian's imports) is left out of the statistics."""
+    notebooks; the first event (connections, caches, Custodian's imports) is left out of the statistics.
+    `which` picks the sides (ours also measures the floor)."""
     result = {}
-    for side in ("rs", "py"):
+    for side in which:
         tagging_world(sides, emu)
         prefix = f"warm-{side}"
         seed(sides, emu, prefix, events, CALLER_TAG)
@@ -326,8 +329,8 @@ def warm_loops(sides: Sides, emu: Emulator, events: int, floor_calls: int) -> di
         result[side]["first"] = out["ms"][0]
         result[side]["account"] = events
         result[side]["tagged"] = f"{check_tags(emu, [name(prefix, i) for i in range(1, events + 1)])}/{events}"
-    log(f"warm: ours {result['rs']['median']:.2f} ms, Custodian {result['py']['median']:.1f} ms, "
-        f"floor {result['floor']['median']:.2f} ms")
+    log("warm: " + ", ".join(f"{'ours' if side == 'rs' else 'Custodian'} {result[side]['median']:.2f} ms"
+                             for side in which) + (f", floor {result['floor']['median']:.2f} ms" if "rs" in which else ""))
     return result
 
 
