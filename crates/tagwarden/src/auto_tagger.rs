@@ -7,7 +7,6 @@
 //! the dead-letter queue. The envelope is read through `aws_lambda_events`' `EventBridgeEvent` in
 //! [`crate::event::cloudtrail`], after a lenient first look, so bad input becomes a skip with a reason.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -16,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{AwsError, ResultExt};
 use crate::enforce::ledger::{LedgerTable, TABLE_ENV};
-use crate::org::{AccessError, ClientPool, MemberFunction, Membership, Organization};
+use crate::org::{AccessError, ClientPool, MemberFunction, Organization};
 use crate::sweep::queue::{SqsRecord, run_id, sqs_records};
 use crate::sweep::worker::{
     BatchReport, PAGE_SIZE_ENV, Places, QUEUE_ENV, SweepQueue, TYPES_ENV, Unreachable, instant_of,
@@ -190,21 +189,7 @@ impl AutoTaggerFunction {
         } else {
             organization.regions.clone()
         };
-        let mut accounts = BTreeSet::from([pool.home_account().to_owned()]);
-        match &organization.membership {
-            Membership::Listed(listed) => accounts.extend(listed.keys().cloned()),
-            Membership::Organizations => {
-                let mut pages = pool.organizations().list_accounts().into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    for account in page.aws("ListAccounts")?.accounts() {
-                        let active = account.state().is_none_or(|s| s.as_str() == "ACTIVE");
-                        if let (Some(id), true) = (account.id(), active) {
-                            accounts.insert(id.to_owned());
-                        }
-                    }
-                }
-            }
-        }
+        let accounts = pool.accounts().await?;
         Ok(accounts.into_iter().map(|account| (account, regions.clone())).collect())
     }
 

@@ -47,6 +47,7 @@ pub mod permissions;
 pub mod policy;
 pub mod pricing;
 pub mod resource;
+pub mod sqs;
 pub mod studio_idle;
 pub mod sweep;
 pub mod tag_rules;

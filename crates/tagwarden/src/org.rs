@@ -392,6 +392,26 @@ impl ClientPool {
         &self.inner.organization
     }
 
+    /// The central account and the members: the static list, or AWS Organizations' active accounts.
+    pub async fn accounts(&self) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        let mut accounts = std::collections::BTreeSet::from([self.home_account().to_owned()]);
+        match &self.organization().membership {
+            Membership::Listed(listed) => accounts.extend(listed.keys().cloned()),
+            Membership::Organizations => {
+                let mut pages = self.organizations().list_accounts().into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    for account in page.aws("ListAccounts")?.accounts() {
+                        let active = account.state().is_none_or(|s| s.as_str() == "ACTIVE");
+                        if let (Some(id), true) = (account.id(), active) {
+                            accounts.insert(id.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(accounts)
+    }
+
     /// The member role's ARN in `account`.
     pub fn role_arn(&self, account: &str) -> String {
         self.inner.organization.role_arn(&self.inner.partition, account)

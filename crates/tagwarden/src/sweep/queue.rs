@@ -15,8 +15,6 @@ use crate::resource::{ResourceKind, kind_for_arn_type};
 
 /// The message format this build writes and reads.
 pub const MESSAGE_VERSION: u32 = 1;
-/// `SendMessageBatch` takes at most this many entries.
-pub const SEND_BATCH: usize = 10;
 /// A page cut short by the invocation's deadline is sent again at most this many times; after that its
 /// type is recorded failed rather than looping.
 pub const MAX_ATTEMPTS: u32 = 5;

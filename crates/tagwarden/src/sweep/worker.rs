@@ -19,9 +19,7 @@ use serde_json::Value;
 
 use super::apply::{DEADLINE_MARGIN, Gauge, How, past, try_tag_listed};
 use super::list::Lister;
-use super::queue::{
-    MESSAGE_VERSION, SEND_BATCH, SqsRecord, Step, SweepMessage, after_page, again, batch_response, run_key, seeds,
-};
+use super::queue::{MESSAGE_VERSION, SqsRecord, Step, SweepMessage, after_page, again, batch_response, run_key, seeds};
 use super::{DEFAULT_CONCURRENCY, TypeSummary, sweep_kinds};
 use crate::aws::{AwsError, ResultExt};
 use crate::enforce::ledger::{Claim, LedgerError, LedgerTable, now};
@@ -195,34 +193,8 @@ impl SweepQueue {
         let messages = seeds(run, places, &self.kinds);
         let expected = [("expected", messages.len().to_string()), ("version", MESSAGE_VERSION.to_string())];
         self.ledger.record_progress(&run_key(run), &expected, now()).await.map_err(LedgerError::into_aws)?;
-        let mut batches = 0;
-        for chunk in messages.chunks(SEND_BATCH) {
-            let entries = chunk.iter().enumerate().map(|(i, m)| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(m.body())
-                    .build()
-            });
-            let entries = entries.collect::<Result<Vec<_>, _>>().map_err(|e| AwsError::Rejected {
-                operation: "SendMessageBatch",
-                code: "Build".into(),
-                message: e.to_string(),
-            })?;
-            let out = self
-                .sqs
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .aws("SendMessageBatch")?;
-            batches += 1;
-            for failed in out.failed() {
-                if let Some(message) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                    self.send(message).await?;
-                }
-            }
-        }
+        let bodies: Vec<String> = messages.iter().map(SweepMessage::body).collect();
+        let batches = crate::sqs::send_all(&self.sqs, &self.url, &bodies).await?.batches;
         Ok(SeedReport { run: run.to_owned(), messages: messages.len(), batches })
     }
 

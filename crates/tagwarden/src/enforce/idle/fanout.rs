@@ -12,16 +12,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::{IdleReport, Where};
-use crate::aws::{AwsError, ResultExt};
+use crate::aws::AwsError;
 use crate::enforce::apply::BudgetEnforcer;
 use crate::enforce::ledger;
 use crate::enforce::report::Tally;
 use crate::enforce::{EnforceError, EnforcementOutcome};
 use crate::event::budget::IdlePlace;
-use crate::org::Membership;
-
-/// `SendMessageBatch` takes at most ten entries.
-pub const SEND_BATCH: usize = 10;
 
 /// How old a place's tick may be when it is taken: an older one is skipped (a later tick's message covers
 /// the place again; the schedule runs every 10 minutes).
@@ -60,42 +56,9 @@ impl IdleQueue {
     /// Sends one message per place, ten per `SendMessageBatch`; an entry SQS refused is sent once more with
     /// `SendMessage`, and a second refusal is the error.
     pub async fn send(&self, places: &[IdlePlace]) -> Result<Queued, AwsError> {
-        let mut queued = Queued { places: places.len(), batches: 0, resent: 0, each: each(places) };
-        for chunk in places.chunks(SEND_BATCH) {
-            let entries = chunk.iter().enumerate().map(|(i, place)| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(place.body())
-                    .build()
-            });
-            let entries = entries.collect::<Result<Vec<_>, _>>().map_err(|e| AwsError::Rejected {
-                operation: "SendMessageBatch",
-                code: "Build".into(),
-                message: e.to_string(),
-            })?;
-            let out = self
-                .sqs
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .aws("SendMessageBatch")?;
-            queued.batches += 1;
-            for failed in out.failed() {
-                if let Some(place) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                    self.sqs
-                        .send_message()
-                        .queue_url(&self.url)
-                        .message_body(place.body())
-                        .send()
-                        .await
-                        .aws("SendMessage")?;
-                    queued.resent += 1;
-                }
-            }
-        }
-        Ok(queued)
+        let bodies: Vec<String> = places.iter().map(IdlePlace::body).collect();
+        let sent = crate::sqs::send_all(&self.sqs, &self.url, &bodies).await?;
+        Ok(Queued { places: places.len(), batches: sent.batches, resent: sent.resent, each: each(places) })
     }
 }
 
@@ -159,21 +122,8 @@ impl BudgetEnforcer {
         };
         let organization = pool.organization();
         let regions = allowed_regions(&organization.regions, home_region);
-        let mut accounts = std::collections::BTreeSet::from([home_account.to_owned()]);
-        match &organization.membership {
-            Membership::Listed(listed) => accounts.extend(listed.keys().cloned()),
-            Membership::Organizations => {
-                let mut pages = pool.organizations().list_accounts().into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    for account in page.aws("ListAccounts")?.accounts() {
-                        let active = account.state().is_none_or(|s| s.as_str() == "ACTIVE");
-                        if let (Some(id), true) = (account.id(), active) {
-                            accounts.insert(id.to_owned());
-                        }
-                    }
-                }
-            }
-        }
+        // NOTE: the pool's central account is the one STS names (both are read once per process).
+        let accounts = pool.accounts().await?;
         Ok(accounts.into_iter().map(|account| (account, regions.clone())).collect())
     }
 
